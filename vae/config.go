@@ -1,0 +1,140 @@
+// Package vae builds variational autoencoders as Gorgonia graphs and trains them:
+// encoders, decoders, likelihoods, the β-weighted ELBO objective and the Adam loop.
+package vae
+
+import "fmt"
+
+// The config structs below are part of every run's resolved config, and a run's id
+// is a hash of it. Never change a field's meaning; a new field needs `omitempty`
+// and a zero value that reproduces the old behaviour, so existing run ids survive.
+
+// ModelConfig describes the network.
+type ModelConfig struct {
+	// Architecture is "mlp": fully connected encoder and mirrored decoder.
+	Architecture string `json:"architecture"`
+	// Hidden lists the encoder's hidden layer widths; the decoder uses them reversed.
+	Hidden []int `json:"hidden"`
+	// Latent is the number of latent dimensions.
+	Latent int `json:"latent"`
+	// Activation is the hidden nonlinearity: "relu" or "tanh".
+	Activation string `json:"activation"`
+	// Likelihood is the decoder distribution: "bernoulli" (logits) or "gaussian"
+	// with fixed standard deviation Sigma and mean sigmoid(output).
+	Likelihood string `json:"likelihood"`
+	Sigma      float64 `json:"sigma,omitempty"`
+}
+
+// ObjectiveConfig weights the terms of the negative ELBO.
+type ObjectiveConfig struct {
+	// Beta multiplies the KL term summed over latent dimensions (β-VAE; 1 is the ELBO).
+	Beta float64 `json:"beta"`
+}
+
+// AdamConfig holds Adam's moment decay rates and its denominator epsilon.
+type AdamConfig struct {
+	Beta1   float64 `json:"beta1"`
+	Beta2   float64 `json:"beta2"`
+	Epsilon float64 `json:"epsilon"`
+}
+
+// TrainConfig controls the optimisation loop.
+type TrainConfig struct {
+	Epochs       int     `json:"epochs"`
+	BatchSize    int     `json:"batch_size"`
+	LearningRate float64 `json:"learning_rate"`
+	// Optimizer is "adam", the only one offered.
+	Optimizer string     `json:"optimizer"`
+	Adam      AdamConfig `json:"adam"`
+}
+
+// EvalConfig controls evaluation after each epoch and at the end of training.
+type EvalConfig struct {
+	// BatchSize is the evaluation batch; it does not change the results.
+	BatchSize int `json:"batch_size"`
+	// GridImages is how many reconstructions and prior samples the image grids show.
+	GridImages int `json:"grid_images"`
+}
+
+// Defaults used where a spec says nothing.
+func DefaultModelConfig() ModelConfig {
+	return ModelConfig{Architecture: "mlp", Hidden: []int{256}, Latent: 16, Activation: "relu", Likelihood: "bernoulli"}
+}
+
+func DefaultObjectiveConfig() ObjectiveConfig { return ObjectiveConfig{Beta: 1} }
+
+func DefaultTrainConfig() TrainConfig {
+	return TrainConfig{Epochs: 10, BatchSize: 64, LearningRate: 1e-3, Optimizer: "adam",
+		Adam: AdamConfig{Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}}
+}
+
+func DefaultEvalConfig() EvalConfig { return EvalConfig{BatchSize: 256, GridImages: 64} }
+
+// Validate reports the first impossible value, naming its spec key.
+func (c ModelConfig) Validate() error {
+	if c.Architecture != "mlp" {
+		return fmt.Errorf("model.architecture: %q is not supported (supported: mlp)", c.Architecture)
+	}
+	for i, h := range c.Hidden {
+		if h < 1 || h > 1<<16 {
+			return fmt.Errorf("model.hidden[%d]: width %d must be between 1 and 65536", i, h)
+		}
+	}
+	if c.Latent < 1 || c.Latent > 4096 {
+		return fmt.Errorf("model.latent: %d must be between 1 and 4096", c.Latent)
+	}
+	switch c.Activation {
+	case "relu", "tanh":
+	default:
+		return fmt.Errorf("model.activation: %q is not supported (supported: relu, tanh)", c.Activation)
+	}
+	switch c.Likelihood {
+	case "bernoulli":
+		if c.Sigma != 0 {
+			return fmt.Errorf("model.sigma: only a gaussian likelihood takes sigma")
+		}
+	case "gaussian":
+		if !(c.Sigma > 0) {
+			return fmt.Errorf("model.sigma: %v must be positive for a gaussian likelihood", c.Sigma)
+		}
+	default:
+		return fmt.Errorf("model.likelihood: %q is not supported (supported: bernoulli, gaussian)", c.Likelihood)
+	}
+	return nil
+}
+
+func (c ObjectiveConfig) Validate() error {
+	if !(c.Beta >= 0) || c.Beta > 1e6 {
+		return fmt.Errorf("objective.beta: %v must be between 0 and 1e6", c.Beta)
+	}
+	return nil
+}
+
+func (c TrainConfig) Validate() error {
+	switch {
+	case c.Epochs < 1 || c.Epochs > 1e6:
+		return fmt.Errorf("train.epochs: %d must be between 1 and 1000000", c.Epochs)
+	case c.BatchSize < 1 || c.BatchSize > 1<<16:
+		return fmt.Errorf("train.batch_size: %d must be between 1 and 65536", c.BatchSize)
+	case !(c.LearningRate > 0):
+		return fmt.Errorf("train.learning_rate: %v must be positive", c.LearningRate)
+	case c.Optimizer != "adam":
+		return fmt.Errorf("train.optimizer: %q is not supported (supported: adam)", c.Optimizer)
+	case !(c.Adam.Beta1 >= 0 && c.Adam.Beta1 < 1):
+		return fmt.Errorf("train.adam.beta1: %v must be in [0, 1)", c.Adam.Beta1)
+	case !(c.Adam.Beta2 >= 0 && c.Adam.Beta2 < 1):
+		return fmt.Errorf("train.adam.beta2: %v must be in [0, 1)", c.Adam.Beta2)
+	case !(c.Adam.Epsilon > 0):
+		return fmt.Errorf("train.adam.epsilon: %v must be positive", c.Adam.Epsilon)
+	}
+	return nil
+}
+
+func (c EvalConfig) Validate() error {
+	if c.BatchSize < 1 || c.BatchSize > 1<<16 {
+		return fmt.Errorf("eval.batch_size: %d must be between 1 and 65536", c.BatchSize)
+	}
+	if c.GridImages < 1 || c.GridImages > 1024 {
+		return fmt.Errorf("eval.grid_images: %d must be between 1 and 1024", c.GridImages)
+	}
+	return nil
+}

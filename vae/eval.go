@@ -1,0 +1,122 @@
+package vae
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/vaelab/vaelab/data"
+)
+
+// EvalResult holds test-set averages per image, in nats.
+type EvalResult struct {
+	N                     int
+	ELBO, Recon, KL, Loss float64
+}
+
+// Metrics returns the result under the test/ metric keys.
+func (e EvalResult) Metrics() []Metric {
+	return []Metric{{KeyTestLoss, e.Loss}, {KeyTestRecon, e.Recon}, {KeyTestKL, e.KL}, {KeyTestELBO, e.ELBO}}
+}
+
+// Evaluate estimates the β-weighted loss and the ELBO of every image of im with
+// one reparameterised sample each, drawn from rng, and averages them. The batch
+// size only changes speed: a short last batch is padded and the padding ignored.
+func (m *Model) Evaluate(ctx context.Context, im data.Images, beta float64, batch int, rng *rand.Rand) (EvalResult, error) {
+	var r EvalResult
+	if im.N == 0 {
+		return r, fmt.Errorf("evaluate: no images")
+	}
+	err := m.forEachBatch(ctx, im, batch, beta, func(o *objective, n int) {
+		logpx, kl := values64(o.logpx.Value()), values64(o.kl.Value())
+		for i := range n {
+			r.Recon -= logpx[i]
+			r.KL += kl[i]
+		}
+	}, func(n int) []float64 { return normals(rng, n) })
+	if err != nil {
+		return r, fmt.Errorf("evaluate: %w", err)
+	}
+	r.N = im.N
+	r.Recon /= float64(im.N)
+	r.KL /= float64(im.N)
+	r.ELBO = -r.Recon - r.KL
+	r.Loss = r.Recon + beta*r.KL
+	return r, nil
+}
+
+// Reconstruct returns the decoder means at z = μ(x) for each image of im.
+func (m *Model) Reconstruct(ctx context.Context, im data.Images, batch int) (data.Images, error) {
+	out := data.Images{Height: im.Height, Width: im.Width, Channels: im.Channels}
+	err := m.forEachBatch(ctx, im, batch, 1, func(o *objective, n int) {
+		out.Pix = append(out.Pix, float32s(values64(o.mean.Value())[:n*m.inDim])...)
+		out.N += n
+	}, func(n int) []float64 { return make([]float64, n) })
+	return out, err
+}
+
+// Sample decodes n draws z ~ N(0, I) from rng into decoder means shaped like like.
+func (m *Model) Sample(ctx context.Context, n int, like data.Images, rng *rand.Rand) (data.Images, error) {
+	if like.Dim() != m.inDim {
+		return data.Images{}, fmt.Errorf("sample: image shape %dx%dx%d does not match the model input of %d values",
+			like.Height, like.Width, like.Channels, m.inDim)
+	}
+	if err := ctx.Err(); err != nil {
+		return data.Images{}, err
+	}
+	d, err := m.newDecoder(n)
+	if err != nil {
+		return data.Images{}, err
+	}
+	if err := d.let(d.z, nil, normals(rng, n*m.cfg.Latent)); err != nil {
+		return data.Images{}, err
+	}
+	vm := G.NewTapeMachine(d.g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		return data.Images{}, fmt.Errorf("sample: %w", err)
+	}
+	return data.Images{N: n, Height: like.Height, Width: like.Width, Channels: like.Channels,
+		Pix: float32s(values64(d.mean.Value()))}, nil
+}
+
+// forEachBatch runs the forward pass over im in batches of at most batch images.
+// eps supplies the ε of the real rows of each batch (rows × latent values, drawn
+// in image order, so the draws do not depend on the batch size); padding rows get
+// zeros. use receives the graph after each pass with the number of real rows.
+func (m *Model) forEachBatch(ctx context.Context, im data.Images, batch int, beta float64,
+	use func(o *objective, n int), eps func(n int) []float64) error {
+	if im.Dim() != m.inDim {
+		return fmt.Errorf("image shape %dx%dx%d does not match the model input of %d values", im.Height, im.Width, im.Channels, m.inDim)
+	}
+	b := min(batch, im.N)
+	o, err := m.newObjective(b, beta)
+	if err != nil {
+		return err
+	}
+	vm := G.NewTapeMachine(o.g)
+	defer vm.Close()
+	idx := make([]int, b)
+	for start := 0; start < im.N; start += b {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := min(b, im.N-start)
+		for i := range idx {
+			idx[i] = start + i%n // pad a short last batch by repeating its images
+		}
+		e := make([]float64, b*m.cfg.Latent)
+		copy(e, eps(n*m.cfg.Latent))
+		if err := o.feed(gather(im, idx), e); err != nil {
+			return err
+		}
+		if err := vm.RunAll(); err != nil {
+			return err
+		}
+		use(o, n)
+		vm.Reset()
+	}
+	return nil
+}

@@ -1,0 +1,207 @@
+package vae
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// netGraph is one Gorgonia graph over a model's weights. Parameter nodes are made
+// on first use and hold the model's own tensors, so optimiser updates made
+// through one graph are seen by all others.
+type netGraph struct {
+	g      *G.ExprGraph
+	m      *Model
+	params []*G.Node // indexed like m.params; nil until used
+}
+
+func (m *Model) newNetGraph() netGraph {
+	return netGraph{g: G.NewGraph(), m: m, params: make([]*G.Node, len(m.params))}
+}
+
+func (n *netGraph) param(i int) *G.Node {
+	if n.params[i] == nil {
+		p := n.m.params[i]
+		opts := []G.NodeConsOpt{G.WithName(p.Name), G.WithValue(p.Value), G.WithShape(p.Value.Shape()...)}
+		if p.Value.Dims() == 1 {
+			n.params[i] = G.NewVector(n.g, n.m.dtype, opts...)
+		} else {
+			n.params[i] = G.NewMatrix(n.g, n.m.dtype, opts...)
+		}
+	}
+	return n.params[i]
+}
+
+// used returns the parameter nodes the graph uses.
+func (n *netGraph) used() []*G.Node {
+	var out []*G.Node
+	for _, p := range n.params {
+		if p != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (n *netGraph) input(name string, rows, cols int) *G.Node {
+	return G.NewMatrix(n.g, n.m.dtype, G.WithShape(rows, cols), G.WithName(name))
+}
+
+func (n *netGraph) affine(x *G.Node, l layer) *G.Node {
+	xw := G.Must(G.Mul(x, n.param(l.w)))
+	return G.Must(G.BroadcastAdd(xw, n.param(l.b), nil, []byte{0}))
+}
+
+func (n *netGraph) activate(x *G.Node) *G.Node {
+	if n.m.cfg.Activation == "tanh" {
+		return G.Must(G.Tanh(x))
+	}
+	return G.Must(G.Rectify(x))
+}
+
+// scalar is a constant of the graph's dtype (Gorgonia rejects mixed dtypes).
+func (n *netGraph) scalar(v float64) *G.Node {
+	if n.m.dtype == tensor.Float64 {
+		return G.NewConstant(v)
+	}
+	return G.NewConstant(float32(v))
+}
+
+// decode maps latent codes to the decoder's output layer (logits for both
+// likelihoods; the mean is their sigmoid).
+func (n *netGraph) decode(z *G.Node) *G.Node {
+	h := z
+	for _, l := range n.m.dec {
+		h = n.activate(n.affine(h, l))
+	}
+	return n.affine(h, n.m.out)
+}
+
+// let feeds an input node from float32 or float64 values.
+func (n *netGraph) let(node *G.Node, v32 []float32, v64 []float64) error {
+	s := node.Shape()
+	var t *tensor.Dense
+	if v32 != nil {
+		t = n.m.newDense32(v32, s...)
+	} else {
+		t = n.m.newDense(v64, s...)
+	}
+	if err := G.Let(node, t); err != nil {
+		return fmt.Errorf("feed %s: %w", node.Name(), err)
+	}
+	return nil
+}
+
+// catchPanic turns a panic from Gorgonia's graph constructors (shape or type
+// mismatches, which G.Must raises) into an error.
+func catchPanic(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("build VAE graph: %v", r)
+	}
+}
+
+// objective computes the β-weighted negative ELBO of a fixed-size batch. Inputs
+// x (batch × D) and eps (batch × latent) are fed with G.Let, so every random draw
+// comes from the caller's seeded generators.
+type objective struct {
+	netGraph
+	batch      int
+	x, eps     *G.Node
+	mu, logvar *G.Node
+	mean       *G.Node // decoder mean, batch × D, in [0, 1]
+	logpx, kl  *G.Node // per image: log p(x|z) and KL(q(z|x) ‖ N(0, I)), in nats
+	loss       *G.Node // batch mean of −log p(x|z) + β·KL
+	recon, klm *G.Node // batch means of −log p(x|z) and of KL
+}
+
+func (m *Model) newObjective(batch int, beta float64) (o *objective, err error) {
+	defer catchPanic(&err)
+	o = &objective{netGraph: m.newNetGraph(), batch: batch}
+	L := m.cfg.Latent
+	o.x, o.eps = o.input("x", batch, m.inDim), o.input("eps", batch, L)
+
+	// Encoder q(z|x) = N(μ, diag exp(logvar)); reparameterised z = μ + exp(logvar/2)·ε.
+	h := o.x
+	for _, l := range m.enc {
+		h = o.activate(o.affine(h, l))
+	}
+	o.mu, o.logvar = o.affine(h, m.mu), o.affine(h, m.logvar)
+	std := G.Must(G.Exp(G.Must(G.Mul(o.logvar, o.scalar(0.5)))))
+	z := G.Must(G.Add(o.mu, G.Must(G.HadamardProd(std, o.eps))))
+
+	out := o.decode(z)
+	o.mean = G.Must(G.Sigmoid(out))
+	if o.logpx, err = o.logLikelihood(out); err != nil {
+		return nil, err
+	}
+
+	// KL(N(μ, σ²) ‖ N(0, 1)) = ½ Σ (μ² + σ² − log σ² − 1), summed over latent dims.
+	klTerms := G.Must(G.Sub(G.Must(G.Add(G.Must(G.Square(o.mu)), G.Must(G.Exp(o.logvar)))), G.Must(G.Add(o.logvar, o.scalar(1)))))
+	o.kl = G.Must(G.Mul(G.Must(G.Sum(klTerms, 1)), o.scalar(0.5)))
+
+	perImage := G.Must(G.Sub(G.Must(G.Mul(o.kl, o.scalar(beta))), o.logpx))
+	o.loss = G.Must(G.Mean(perImage))
+	o.recon = G.Must(G.Neg(G.Must(G.Mean(o.logpx))))
+	o.klm = G.Must(G.Mean(o.kl))
+	return o, nil
+}
+
+// logLikelihood returns log p(x|z) per image given the decoder output.
+func (o *objective) logLikelihood(out *G.Node) (*G.Node, error) {
+	switch o.m.cfg.Likelihood {
+	case "bernoulli": // Σ x·l − softplus(l), with l the logits
+		return G.Must(G.Sum(G.Must(G.Sub(G.Must(G.HadamardProd(o.x, out)), G.Must(G.Softplus(out)))), 1)), nil
+	case "gaussian": // −Σ (x−m)²/(2σ²) − D·(log σ + ½ log 2π)
+		s := o.m.cfg.Sigma
+		sq := G.Must(G.Sum(G.Must(G.Square(G.Must(G.Sub(o.x, o.mean)))), 1))
+		norm := float64(o.m.inDim) * (math.Log(s) + 0.5*math.Log(2*math.Pi))
+		return G.Must(G.Sub(G.Must(G.Mul(sq, o.scalar(-1/(2*s*s)))), o.scalar(norm))), nil
+	}
+	return nil, fmt.Errorf("likelihood %q", o.m.cfg.Likelihood)
+}
+
+func (o *objective) feed(x []float32, eps []float64) error {
+	if err := o.let(o.x, x, nil); err != nil {
+		return err
+	}
+	return o.let(o.eps, nil, eps)
+}
+
+// decoder maps a batch of latent codes to decoder means.
+type decoder struct {
+	netGraph
+	z, mean *G.Node
+}
+
+func (m *Model) newDecoder(batch int) (d *decoder, err error) {
+	defer catchPanic(&err)
+	d = &decoder{netGraph: m.newNetGraph()}
+	d.z = d.input("z", batch, m.cfg.Latent)
+	d.mean = G.Must(G.Sigmoid(d.decode(d.z)))
+	return d, nil
+}
+
+// newDense32 makes a tensor of the model's dtype holding v, which it may alias.
+func (m *Model) newDense32(v []float32, shape ...int) *tensor.Dense {
+	if m.dtype == tensor.Float32 {
+		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(v))
+	}
+	f := make([]float64, len(v))
+	for i, x := range v {
+		f[i] = float64(x)
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
+}
+
+// scalarValue reads a scalar node after a forward pass.
+func scalarValue(n *G.Node) float64 { return values64(n.Value())[0] }
+
+func float32s(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
+}

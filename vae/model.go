@@ -1,0 +1,127 @@
+package vae
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gorgonia.org/tensor"
+)
+
+// Param is one named weight tensor of a model.
+type Param struct {
+	Name  string
+	Value *tensor.Dense
+}
+
+// layer indexes the weight and bias of one affine map in Model.params.
+type layer struct{ w, b int }
+
+// Model is an MLP VAE's architecture and weights. Graphs built from it share the
+// weight tensors, so training updates are seen by every evaluator.
+type Model struct {
+	cfg    ModelConfig
+	inDim  int
+	dtype  tensor.Dtype
+	params []Param
+
+	enc        []layer // input → hidden layers
+	mu, logvar layer   // last hidden → latent heads
+	dec        []layer // latent → hidden layers, Hidden reversed
+	out        layer   // last hidden → image
+}
+
+// NewModel builds a model for inputs of inDim values and initialises its weights
+// from rng: Glorot-uniform weights, zero biases. dtype is tensor.Float32 for
+// training; tensor.Float64 serves numerical checks.
+func NewModel(cfg ModelConfig, inDim int, dtype tensor.Dtype, rng *rand.Rand) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if inDim < 1 {
+		return nil, fmt.Errorf("new model: input dimension %d", inDim)
+	}
+	if dtype != tensor.Float32 && dtype != tensor.Float64 {
+		return nil, fmt.Errorf("new model: dtype %v (want float32 or float64)", dtype)
+	}
+	m := &Model{cfg: cfg, inDim: inDim, dtype: dtype}
+	prev := inDim
+	for i, h := range cfg.Hidden {
+		m.enc = append(m.enc, m.addLayer(fmt.Sprintf("enc%d", i), prev, h, rng))
+		prev = h
+	}
+	m.mu = m.addLayer("mu", prev, cfg.Latent, rng)
+	m.logvar = m.addLayer("logvar", prev, cfg.Latent, rng)
+	prev = cfg.Latent
+	for i := len(cfg.Hidden) - 1; i >= 0; i-- {
+		m.dec = append(m.dec, m.addLayer(fmt.Sprintf("dec%d", i), prev, cfg.Hidden[i], rng))
+		prev = cfg.Hidden[i]
+	}
+	m.out = m.addLayer("out", prev, inDim, rng)
+	return m, nil
+}
+
+func (m *Model) addLayer(name string, in, out int, rng *rand.Rand) layer {
+	limit := math.Sqrt(6 / float64(in+out))
+	w := make([]float64, in*out)
+	for i := range w {
+		w[i] = (2*rng.Float64() - 1) * limit
+	}
+	l := layer{w: len(m.params), b: len(m.params) + 1}
+	m.params = append(m.params,
+		Param{Name: name + ".w", Value: m.newDense(w, in, out)},
+		Param{Name: name + ".b", Value: m.newDense(make([]float64, out), out)})
+	return l
+}
+
+// newDense makes a tensor of the model's dtype holding v.
+func (m *Model) newDense(v []float64, shape ...int) *tensor.Dense {
+	if m.dtype == tensor.Float64 {
+		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(v))
+	}
+	f := make([]float32, len(v))
+	for i, x := range v {
+		f[i] = float32(x)
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
+}
+
+// Config returns the architecture the model was built with.
+func (m *Model) Config() ModelConfig { return m.cfg }
+
+// InputDim is the number of values in one input image.
+func (m *Model) InputDim() int { return m.inDim }
+
+// Params returns the model's weights; the tensors are shared, not copied.
+func (m *Model) Params() []Param { return m.params }
+
+// NumParams counts the model's scalar weights.
+func (m *Model) NumParams() int {
+	n := 0
+	for _, p := range m.params {
+		n += p.Value.Shape().TotalSize()
+	}
+	return n
+}
+
+// dataHolder is satisfied by tensors and by Gorgonia's scalar values.
+type dataHolder interface{ Data() interface{} }
+
+// values64 returns the values of a float32 or float64 tensor or scalar as float64.
+func values64(t dataHolder) []float64 {
+	switch d := t.Data().(type) {
+	case []float64:
+		return d
+	case []float32:
+		out := make([]float64, len(d))
+		for i, x := range d {
+			out[i] = float64(x)
+		}
+		return out
+	case float64:
+		return []float64{d}
+	case float32:
+		return []float64{float64(d)}
+	}
+	panic(fmt.Sprintf("vae: tensor of unexpected type %T", t.Data()))
+}

@@ -1,0 +1,25 @@
+package vae
+
+import (
+	"hash/fnv"
+	"math/rand/v2"
+)
+
+// Stream names one use of randomness within a run. Each gets its own generator
+// derived from the run seed, so adding draws to one use never shifts another.
+type Stream string
+
+const (
+	StreamInit    Stream = "init"    // weight initialisation
+	StreamBatches Stream = "batches" // minibatch order
+	StreamEpsilon Stream = "epsilon" // reparameterisation noise in training
+	StreamEval    Stream = "eval"    // noise for test-set ELBO estimates
+	StreamSamples Stream = "samples" // prior samples for image grids
+)
+
+// NewRand returns the generator for stream s of a run with the given seed.
+func NewRand(seed uint64, s Stream) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return rand.New(rand.NewPCG(seed, h.Sum64()))
+}

@@ -1,0 +1,233 @@
+package vae
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/vaelab/vaelab/data"
+)
+
+// Metric is one named value recorded at a step.
+type Metric struct {
+	Key   string
+	Value float64
+}
+
+// Metric keys. Losses are per image, summed over pixels and latent dimensions, in
+// nats; recon is −E[log p(x|z)], elbo = −recon − kl, loss = recon + β·kl.
+const (
+	KeyLoss     = "train/loss"
+	KeyRecon    = "train/recon"
+	KeyKL       = "train/kl"
+	KeyELBO     = "train/elbo"
+	KeyGradNorm = "train/grad_norm"
+
+	KeyTestLoss  = "test/loss"
+	KeyTestRecon = "test/recon"
+	KeyTestKL    = "test/kl"
+	KeyTestELBO  = "test/elbo"
+)
+
+// Recorder receives metrics as training goes. Training stops with its error.
+type Recorder interface {
+	// Step receives the metrics of training step step (1-based) in epoch epoch.
+	Step(step, epoch int, values []Metric) error
+	// Epoch receives the test-set metrics after epoch epoch, at step step.
+	Epoch(step, epoch int, values []Metric) error
+}
+
+// Setup is everything that determines a training run besides its data.
+type Setup struct {
+	Model     ModelConfig
+	Objective ObjectiveConfig
+	Train     TrainConfig
+	Eval      EvalConfig
+	Seed      uint64
+}
+
+// Result summarises a finished training.
+type Result struct {
+	Steps int
+	// DivergedStep is the step whose loss or gradient was NaN or ±Inf, 0 if none.
+	DivergedStep   int
+	DivergedReason string
+	// Test is the evaluation on the test set after the last completed epoch.
+	Test EvalResult
+}
+
+// Diverged reports whether training stopped on a non-finite value.
+func (r Result) Diverged() bool { return r.DivergedStep > 0 }
+
+// Train builds a float32 model from s.Seed and trains it on train with Adam,
+// evaluating on test after every epoch. Each epoch visits the training images
+// in an order drawn from the seed and drops the last partial batch, since the
+// graph has a fixed batch size. A non-finite loss or gradient ends training
+// early with Result.DivergedStep set; that is a result, not an error.
+func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) (*Model, Result, error) {
+	var res Result
+	if err := s.Train.Validate(); err != nil {
+		return nil, res, err
+	}
+	if err := s.Eval.Validate(); err != nil {
+		return nil, res, err
+	}
+	if err := s.Objective.Validate(); err != nil {
+		return nil, res, err
+	}
+	if train.N < s.Train.BatchSize {
+		return nil, res, fmt.Errorf("train.batch_size: %d is larger than the %d training images", s.Train.BatchSize, train.N)
+	}
+	m, err := NewModel(s.Model, train.Dim(), tensor.Float32, NewRand(s.Seed, StreamInit))
+	if err != nil {
+		return nil, res, err
+	}
+	t, err := newTrainer(m, s)
+	if err != nil {
+		return nil, res, err
+	}
+	batchRNG, epsRNG := NewRand(s.Seed, StreamBatches), NewRand(s.Seed, StreamEpsilon)
+	for epoch := 1; epoch <= s.Train.Epochs; epoch++ {
+		order := batchRNG.Perm(train.N)
+		for start := 0; start+s.Train.BatchSize <= train.N; start += s.Train.BatchSize {
+			if err := ctx.Err(); err != nil {
+				return m, res, err
+			}
+			res.Steps++
+			vals, err := t.step(gather(train, order[start:start+s.Train.BatchSize]), normals(epsRNG, s.Train.BatchSize*s.Model.Latent))
+			if err != nil {
+				return m, res, fmt.Errorf("step %d: %w", res.Steps, err)
+			}
+			if bad := firstNonFinite(vals); bad != "" {
+				res.DivergedStep, res.DivergedReason = res.Steps, fmt.Sprintf("%s is not finite at step %d", bad, res.Steps)
+				return m, res, rec.Step(res.Steps, epoch, finiteOnly(vals))
+			}
+			if err := rec.Step(res.Steps, epoch, vals); err != nil {
+				return m, res, fmt.Errorf("record step %d: %w", res.Steps, err)
+			}
+		}
+		ev, err := m.Evaluate(ctx, test, s.Objective.Beta, s.Eval.BatchSize, NewRand(s.Seed, StreamEval))
+		if err != nil {
+			return m, res, fmt.Errorf("evaluate epoch %d: %w", epoch, err)
+		}
+		vals := ev.Metrics()
+		if bad := firstNonFinite(vals); bad != "" {
+			res.DivergedStep, res.DivergedReason = res.Steps, fmt.Sprintf("%s is not finite after epoch %d", bad, epoch)
+			return m, res, rec.Epoch(res.Steps, epoch, finiteOnly(vals))
+		}
+		res.Test = ev
+		if err := rec.Epoch(res.Steps, epoch, vals); err != nil {
+			return m, res, fmt.Errorf("record epoch %d: %w", epoch, err)
+		}
+	}
+	return m, res, nil
+}
+
+// trainer owns the training graph, its tape machine and the optimiser state.
+type trainer struct {
+	o          *objective
+	learnables []*G.Node
+	vm         G.VM
+	solver     G.Solver
+}
+
+func newTrainer(m *Model, s Setup) (*trainer, error) {
+	o, err := m.newObjective(s.Train.BatchSize, s.Objective.Beta)
+	if err != nil {
+		return nil, err
+	}
+	learnables := o.used()
+	if _, err := G.Grad(o.loss, learnables...); err != nil {
+		return nil, fmt.Errorf("differentiate loss: %w", err)
+	}
+	a := s.Train.Adam
+	return &trainer{
+		o:          o,
+		learnables: learnables,
+		vm:         G.NewTapeMachine(o.g, G.BindDualValues(learnables...)),
+		solver: G.NewAdamSolver(G.WithLearnRate(s.Train.LearningRate),
+			G.WithBeta1(a.Beta1), G.WithBeta2(a.Beta2), G.WithEps(a.Epsilon)),
+	}, nil
+}
+
+// step runs forward, backward and one Adam update, and returns the step's metrics.
+func (t *trainer) step(x []float32, eps []float64) ([]Metric, error) {
+	defer t.vm.Reset()
+	if err := t.o.feed(x, eps); err != nil {
+		return nil, err
+	}
+	if err := t.vm.RunAll(); err != nil {
+		return nil, err
+	}
+	gn, err := gradNorm(t.learnables)
+	if err != nil {
+		return nil, err
+	}
+	loss, recon, kl := scalarValue(t.o.loss), scalarValue(t.o.recon), scalarValue(t.o.klm)
+	vals := []Metric{{KeyLoss, loss}, {KeyRecon, recon}, {KeyKL, kl}, {KeyELBO, -recon - kl}, {KeyGradNorm, gn}}
+	if firstNonFinite(vals) != "" {
+		return vals, nil // skip the update: it would write NaN into the weights
+	}
+	if err := t.solver.Step(G.NodesToValueGrads(t.learnables)); err != nil {
+		return nil, fmt.Errorf("adam: %w", err)
+	}
+	return vals, nil
+}
+
+// gradNorm is the global L2 norm of all parameter gradients.
+func gradNorm(params []*G.Node) (float64, error) {
+	sum := 0.0
+	for _, p := range params {
+		g, err := p.Grad()
+		if err != nil {
+			return 0, fmt.Errorf("gradient of %s: %w", p.Name(), err)
+		}
+		for _, v := range values64(g) {
+			sum += v * v
+		}
+	}
+	return math.Sqrt(sum), nil
+}
+
+// gather copies the images at idx into one contiguous batch.
+func gather(im data.Images, idx []int) []float32 {
+	d := im.Dim()
+	out := make([]float32, 0, len(idx)*d)
+	for _, i := range idx {
+		out = append(out, im.At(i)...)
+	}
+	return out
+}
+
+// normals draws n standard normal values.
+func normals(rng *rand.Rand, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = rng.NormFloat64()
+	}
+	return out
+}
+
+func firstNonFinite(vals []Metric) string {
+	for _, v := range vals {
+		if math.IsNaN(v.Value) || math.IsInf(v.Value, 0) {
+			return v.Key
+		}
+	}
+	return ""
+}
+
+// finiteOnly drops NaN and ±Inf values, which the store cannot order or plot.
+func finiteOnly(vals []Metric) []Metric {
+	var out []Metric
+	for _, v := range vals {
+		if !math.IsNaN(v.Value) && !math.IsInf(v.Value, 0) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
