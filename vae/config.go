@@ -20,7 +20,7 @@ type ModelConfig struct {
 	Activation string `json:"activation"`
 	// Likelihood is the decoder distribution: "bernoulli" (logits) or "gaussian"
 	// with fixed standard deviation Sigma and mean sigmoid(output).
-	Likelihood string `json:"likelihood"`
+	Likelihood string  `json:"likelihood"`
 	Sigma      float64 `json:"sigma,omitempty"`
 }
 

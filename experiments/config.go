@@ -1,0 +1,96 @@
+// Package experiments defines the experiment spec (YAML), validates it, and expands
+// it into fully resolved run configs with stable ids. It also holds the example specs.
+package experiments
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/vae"
+)
+
+// RunConfig is one run, fully resolved: every setting that changes its result.
+// Its canonical JSON, with the seed, is the run's identity. Fields follow the
+// rule in package vae: never change a meaning; add fields with omitempty and a
+// zero value that keeps the old behaviour, so stored run ids stay valid.
+type RunConfig struct {
+	Dataset   data.Config         `json:"dataset"`
+	Model     vae.ModelConfig     `json:"model"`
+	Objective vae.ObjectiveConfig `json:"objective"`
+	Train     vae.TrainConfig     `json:"train"`
+	Eval      vae.EvalConfig      `json:"eval"`
+	Seed      uint64              `json:"seed"`
+}
+
+// DefaultRunConfig is what a spec's sections override.
+func DefaultRunConfig() RunConfig {
+	return RunConfig{
+		Dataset:   data.DefaultConfig(),
+		Model:     vae.DefaultModelConfig(),
+		Objective: vae.DefaultObjectiveConfig(),
+		Train:     vae.DefaultTrainConfig(),
+		Eval:      vae.DefaultEvalConfig(),
+	}
+}
+
+// Validate reports the first impossible value; messages start with the spec key.
+func (c RunConfig) Validate() error {
+	for _, err := range []error{c.Dataset.Validate(), c.Model.Validate(), c.Objective.Validate(), c.Train.Validate(), c.Eval.Validate()} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Canonical is the config's identity text: compact JSON with fields in
+// declaration order, so equal configs give equal bytes.
+func (c RunConfig) Canonical() []byte {
+	b, err := json.Marshal(c)
+	if err != nil { // only plain numbers, strings and slices: cannot fail
+		panic(fmt.Sprintf("experiments: marshal run config: %v", err))
+	}
+	return b
+}
+
+// ID is the run's identity: the first 16 hex digits of the sha256 of its
+// canonical config (which includes the seed).
+func (c RunConfig) ID() string {
+	sum := sha256.Sum256(append([]byte("vaelab/run/v1\n"), c.Canonical()...))
+	return hex.EncodeToString(sum[:8])
+}
+
+// clone deep-copies the config (Hidden is a slice).
+func (c RunConfig) clone() RunConfig {
+	c.Model.Hidden = append([]int(nil), c.Model.Hidden...)
+	return c
+}
+
+// Keys lists every settable key of a run config, in declaration order.
+func Keys() []string {
+	var out []string
+	var walk func(t reflect.Type, prefix string)
+	walk = func(t reflect.Type, prefix string) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name := jsonName(f)
+			if f.Type.Kind() == reflect.Struct {
+				walk(f.Type, prefix+name+".")
+			} else {
+				out = append(out, prefix+name)
+			}
+		}
+	}
+	walk(reflect.TypeFor[RunConfig](), "")
+	return out
+}
+
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return name
+}

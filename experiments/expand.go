@@ -1,0 +1,109 @@
+package experiments
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Run is one expanded run of a spec.
+type Run struct {
+	ID     string
+	Config RunConfig
+	// Variant is the variant's name, "" when the spec has none.
+	Variant string
+	// Values are the grid values of this run, in axis order.
+	Values []Setting
+}
+
+// Label names the run by what varies: variant, grid values and seed.
+func (r Run) Label() string {
+	var parts []string
+	if r.Variant != "" {
+		parts = append(parts, r.Variant)
+	}
+	for _, v := range r.Values {
+		parts = append(parts, v.Key+"="+v.Value.String())
+	}
+	parts = append(parts, "seed="+strconv.FormatUint(r.Config.Seed, 10))
+	return strings.Join(parts, " ")
+}
+
+// Varying returns the values that distinguish this run within its experiment, as
+// key → text, including "variant" and "seed".
+func (r Run) Varying() map[string]string {
+	out := map[string]string{"seed": strconv.FormatUint(r.Config.Seed, 10)}
+	if r.Variant != "" {
+		out["variant"] = r.Variant
+	}
+	for _, v := range r.Values {
+		out[v.Key] = v.Value.String()
+	}
+	return out
+}
+
+// Expand resolves the spec into runs: variants × grid (last axis fastest) ×
+// seeds. The order and the ids depend only on the spec's content, so expanding
+// the same spec always gives the same runs.
+func (s *Spec) Expand() ([]Run, error) {
+	variants := s.Variants
+	if len(variants) == 0 {
+		variants = []Variant{{}}
+	}
+	var runs []Run
+	seen := map[string]string{}
+	idx := make([]int, len(s.Grid))
+	for _, v := range variants {
+		for {
+			for _, seed := range s.Seeds {
+				r, err := s.resolve(v, idx, seed)
+				if err != nil {
+					return nil, err
+				}
+				if prev, dup := seen[r.ID]; dup {
+					return nil, s.errorf(v.line, "sweep: runs %q and %q resolve to the same config; remove one", prev, r.Label())
+				}
+				seen[r.ID] = r.Label()
+				runs = append(runs, r)
+			}
+			if !s.nextGridPoint(idx) {
+				break
+			}
+		}
+	}
+	return runs, nil
+}
+
+// nextGridPoint advances idx like an odometer; false when it wraps around.
+func (s *Spec) nextGridPoint(idx []int) bool {
+	for a := len(idx) - 1; a >= 0; a-- {
+		idx[a]++
+		if idx[a] < len(s.Grid[a].Values) {
+			return true
+		}
+		idx[a] = 0
+	}
+	return false
+}
+
+func (s *Spec) resolve(v Variant, idx []int, seed uint64) (Run, error) {
+	r := Run{Config: s.Base.clone(), Variant: v.Name}
+	for _, st := range v.Set {
+		if err := setPath(&r.Config, st.Key, st.Value); err != nil {
+			return r, s.keyError(err, st.Value.line())
+		}
+	}
+	for a, ax := range s.Grid {
+		val := ax.Values[idx[a]]
+		if err := setPath(&r.Config, ax.Key, val); err != nil {
+			return r, s.keyError(err, val.line())
+		}
+		r.Values = append(r.Values, Setting{Key: ax.Key, Value: val})
+	}
+	r.Config.Seed = seed
+	if err := r.Config.Validate(); err != nil {
+		return r, s.keyError(fmt.Errorf("%w (in run %s)", err, r.Label()), 0)
+	}
+	r.ID = r.Config.ID()
+	return r, nil
+}

@@ -1,0 +1,230 @@
+package experiments
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func mustParse(t *testing.T, text string) *Spec {
+	t.Helper()
+	s, err := Parse([]byte(text), "test.yaml")
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	return s
+}
+
+func TestParseAppliesSectionsOverDefaults(t *testing.T) {
+	s := mustParse(t, `
+name: Mixed Case Name
+description: d
+dataset: {name: frey, test_fraction: 0.2}
+model:
+  hidden: [100, 50]
+  latent: 5
+  likelihood: gaussian
+  sigma: 0.1
+objective.beta: 2.5
+train:
+  adam: {beta1: 0.5}
+  learning_rate: 1e-4
+`)
+	c := s.Base
+	if s.Name != "Mixed Case Name" || c.Dataset.Name != "frey" || c.Dataset.TestFraction != 0.2 ||
+		len(c.Model.Hidden) != 2 || c.Model.Hidden[1] != 50 || c.Model.Latent != 5 || c.Model.Sigma != 0.1 ||
+		c.Objective.Beta != 2.5 || c.Train.Adam.Beta1 != 0.5 || c.Train.Adam.Beta2 != 0.999 || c.Train.LearningRate != 1e-4 {
+		t.Fatalf("parsed config wrong: %+v", c)
+	}
+	runs, err := s.Expand()
+	if err != nil || len(runs) != 1 || runs[0].Config.Seed != 1 {
+		t.Fatalf("expand: %v, %+v", err, runs)
+	}
+}
+
+// TestParseErrorsNameTheKey: every malformed spec fails with the key (and line)
+// that is wrong.
+func TestParseErrorsNameTheKey(t *testing.T) {
+	for _, tc := range []struct {
+		name, spec, want string
+	}{
+		{"unknown top-level key", "name: x\nmodle: {latent: 3}\n", "test.yaml:2: modle: unknown key"},
+		{"unknown nested key", "name: x\nmodel:\n  latnet: 3\n", "test.yaml:3: model.latnet: unknown key (known in model: architecture, hidden"},
+		{"unknown key deep", "name: x\ntrain:\n  adam:\n    beta3: 0.1\n", "train.adam.beta3: unknown key"},
+		{"wrong type string for int", "name: x\nmodel:\n  latent: abc\n", `test.yaml:3: model.latent: want an integer, got "abc"`},
+		{"wrong type float for int", "name: x\ntrain: {epochs: 2.5}\n", "train.epochs: want an integer, got number 2.5"},
+		{"wrong type list for float", "name: x\nobjective: {beta: [1]}\n", "objective.beta: want a number, got a list"},
+		{"wrong type number for string", "name: x\nmodel: {likelihood: 3}\n", "model.likelihood: want a string, got integer 3"},
+		{"section given a value", "name: x\ntrain: {adam: 3}\n", "train.adam is a section"},
+		{"negative beta", "name: x\nobjective:\n  beta: -1\n", "test.yaml:3: objective.beta: -1 must be between 0 and 1e6"},
+		{"latent zero", "name: x\nmodel: {latent: 0}\n", "model.latent: 0 must be between 1 and 4096"},
+		{"bad hidden width", "name: x\nmodel: {hidden: [10, 0]}\n", "model.hidden[1]: width 0"},
+		{"gaussian without sigma", "name: x\nmodel: {likelihood: gaussian}\n", "model.sigma"},
+		{"unknown dataset", "name: x\ndataset: {name: celeba}\n", `dataset.name: unknown dataset "celeba"`},
+		{"octal-looking number", "name: x\nmodel: {latent: 0123}\n", "model.latent: want an integer"},
+		{"missing name", "model: {latent: 3}\n", "name: missing"},
+		{"null value", "name: x\nmodel:\n  latent:\n", "model.latent: has no value"},
+		{"duplicate key", "name: x\nmodel: {latent: 3, latent: 4}\n", "model.latent: key appears twice"},
+		{"empty grid axis", "name: x\nsweep:\n  grid:\n    - key: objective.beta\n      values: []\n", "sweep.grid[0].values: the axis objective.beta needs a non-empty list"},
+		{"grid unknown key", "name: x\nsweep:\n  grid:\n    - {key: objective.gamma, values: [1]}\n", "objective.gamma: unknown key"},
+		{"grid bad value", "name: x\nsweep:\n  grid:\n    - {key: model.latent, values: [4, x]}\n", `sweep.grid[0].values[1]: model.latent: want an integer, got "x"`},
+		{"grid negative beta", "name: x\nsweep:\n  grid:\n    - {key: objective.beta, values: [1, -2]}\n", "objective.beta: -2 must be between 0 and 1e6"},
+		{"variant unknown key", "name: x\nsweep:\n  variants:\n    - {name: a, set: {model.depth: 2}}\n", "sweep.variants[0].set: model.depth: unknown key"},
+		{"variant duplicate name", "name: x\nsweep:\n  variants:\n    - {name: a, set: {model.latent: 2}}\n    - {name: a, set: {model.latent: 3}}\n", `variant "a" appears twice`},
+		{"variants equal", "name: x\nsweep:\n  variants:\n    - {name: a, set: {model.latent: 2}}\n    - {name: b, set: {model.latent: 2}}\n", "resolve to the same config"},
+		{"grid and variant overlap", "name: x\nsweep:\n  grid: [{key: model.latent, values: [2]}]\n  variants: [{name: a, set: {model.latent: 3}}]\n", "model.latent is set by both"},
+		{"sweep unknown key", "name: x\nsweep:\n  zip: []\n", "sweep.zip: unknown key"},
+		{"negative seed", "name: x\nseeds: [1, -1]\n", "seeds[1]: want a non-negative integer"},
+		{"duplicate seed", "name: x\nseeds: [3, 3]\n", "seeds[1]: seed 3 appears twice"},
+		{"empty seeds", "name: x\nseeds: []\n", "seeds: want a non-empty list"},
+		{"not a mapping", "- a\n- b\n", "the spec must be a YAML mapping"},
+		{"invalid yaml", "name: [x\n", "not valid YAML"},
+		{"two documents", "name: x\n---\nname: y\n", "more than one YAML document"},
+		{"too many runs", "name: x\nseeds: [1,2,3,4,5,6,7,8,9,10,11]\nsweep:\n  grid:\n" +
+			"    - {key: model.latent, values: [1,2,3,4,5,6,7,8,9,10]}\n" +
+			"    - {key: train.epochs, values: [1,2,3,4,5,6,7,8,9,10]}\n" +
+			"    - {key: train.batch_size, values: [1,2,3,4,5,6,7,8,9,10]}\n" +
+			"    - {key: eval.batch_size, values: [1,2,3,4,5,6,7,8,9,10]}\n", "more than 100000 runs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Parse([]byte(tc.spec), "test.yaml")
+			if err == nil {
+				_, err = s.Expand()
+			}
+			if err == nil {
+				t.Fatalf("accepted; want an error containing %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestPlanExpandsToStableDistinctIDs: 2 × 3 grid, 2 variants, 3 seeds = 36 runs
+// with distinct ids that never change (a golden file holds them).
+func TestPlanExpandsToStableDistinctIDs(t *testing.T) {
+	path := filepath.Join("testdata", "plan36.yaml")
+	s, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := s.Expand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 36 {
+		t.Fatalf("%d runs, want 36", len(runs))
+	}
+	var lines []string
+	ids := map[string]bool{}
+	for _, r := range runs {
+		ids[r.ID] = true
+		lines = append(lines, r.ID+" "+r.Label())
+	}
+	if len(ids) != 36 {
+		t.Fatalf("%d distinct ids among 36 runs", len(ids))
+	}
+	again, _ := Load(path)
+	runs2, _ := again.Expand()
+	for i := range runs {
+		if runs[i].ID != runs2[i].ID {
+			t.Fatalf("run %d: id %s, then %s", i, runs[i].ID, runs2[i].ID)
+		}
+	}
+	got := strings.Join(lines, "\n") + "\n"
+	golden := filepath.Join("testdata", "plan36.golden")
+	if *update {
+		os.WriteFile(golden, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Fatalf("run ids changed; stored runs would no longer be found.\ngot:\n%s\nwant:\n%s", got, want)
+	}
+	if runs[0].Variant != "Tanh" || runs[0].Config.Model.Activation != "tanh" || runs[35].Config.Model.Activation != "relu" {
+		t.Fatalf("variants not applied or their names altered: %q %q", runs[0].Variant, runs[0].Config.Model.Activation)
+	}
+	if h := runs[6].Config.Model.Hidden; len(h) != 2 || h[1] != 32 {
+		t.Fatalf("list-valued grid axis not applied: %v", h)
+	}
+}
+
+// TestIDDependsOnEveryResolvedValue: changing any single config key changes the id.
+func TestIDDependsOnEveryResolvedValue(t *testing.T) {
+	base := DefaultRunConfig()
+	seen := map[string]string{base.ID(): "defaults"}
+	for _, key := range Keys() {
+		v := "7" // integers and floats alike
+		switch key {
+		case "dataset.name", "model.architecture", "model.activation", "model.likelihood", "train.optimizer":
+			v = "other"
+		case "model.hidden":
+			v = "[7]"
+		case "dataset.test_fraction", "objective.beta", "model.sigma", "train.learning_rate",
+			"train.adam.beta1", "train.adam.beta2", "train.adam.epsilon":
+			v = "0.25"
+		}
+		c := base.clone()
+		if err := setPath(&c, key, mustYAML(t, v)); err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		if prev, ok := seen[c.ID()]; ok {
+			t.Fatalf("setting %s = %s gives the same id as %s", key, v, prev)
+		}
+		seen[c.ID()] = key
+	}
+	if len(seen) != len(Keys())+1 {
+		t.Fatalf("%d ids for %d keys", len(seen), len(Keys()))
+	}
+}
+
+func TestExampleSpecsExpand(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		runs int
+	}{{"quickstart.yaml", 6}, {"ablation.yaml", 36}} {
+		s, err := Load(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs, err := s.Expand()
+		if err != nil || len(runs) != tc.runs {
+			t.Fatalf("%s: %d runs, %v; want %d", tc.file, len(runs), err, tc.runs)
+		}
+	}
+}
+
+// FuzzParse: no input makes the parser or the expander panic, and whatever they
+// accept is a valid config.
+func FuzzParse(f *testing.F) {
+	for _, p := range []string{"quickstart.yaml", "ablation.yaml", "testdata/plan36.yaml"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("name: x\nmodel: {latent: &a 3}\ntrain: {epochs: *a}\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := Parse(b, "fuzz")
+		if err != nil {
+			return
+		}
+		runs, err := s.Expand()
+		if err != nil {
+			return
+		}
+		for _, r := range runs {
+			if err := r.Config.Validate(); err != nil {
+				t.Fatalf("expanded an invalid run: %v", err)
+			}
+		}
+	})
+}
