@@ -28,7 +28,7 @@ type Spec struct {
 	Text []byte
 	Hash string
 
-	source string          // file name for error messages
+	source string         // file name for error messages
 	lines  map[string]int // key → line, for errors found after parsing
 }
 
