@@ -115,3 +115,16 @@ func loadFrey(c Config, dataDir string) (*Dataset, error) {
 		Source: "frey_rawface.mat sha256=" + sum + fmt.Sprintf(" test=last %d frames", nTest),
 	}, nil
 }
+
+// TrainCount is the number of training images c yields, without loading them.
+func (c Config) TrainCount() (int, error) {
+	if err := c.Validate(); err != nil {
+		return 0, err
+	}
+	n := c.Count
+	if c.Name == "frey" {
+		n = FreyCount
+	}
+	nTest, err := testCount(n, c.TestFraction)
+	return n - nTest, err
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+)
+
+// settings are the workspace settings, resolved by viper with the precedence
+// flag > VAELAB_* environment variable > config file > default. The config file
+// is --config, or .vaelab.yaml in the working directory when present.
+type settings struct {
+	v *viper.Viper
+}
+
+func newSettings() *settings {
+	v := viper.New()
+	v.SetEnvPrefix("VAELAB")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	v.SetDefault("db", "vaelab.db")
+	v.SetDefault("workers", runtime.NumCPU())
+	v.SetDefault("data_dir", defaultDataDir())
+	v.SetDefault("runs_dir", "")
+	return &settings{v: v}
+}
+
+// bindFlags declares the settings flags on the root command.
+func (s *settings) bindFlags(cmd *cobra.Command) {
+	f := cmd.PersistentFlags()
+	f.String("config", "", "settings file (YAML; default .vaelab.yaml in the working directory, if present)")
+	f.String("db", "vaelab.db", "workspace database (env VAELAB_DB)")
+	f.Int("workers", runtime.NumCPU(), "runs trained at once (env VAELAB_WORKERS)")
+	f.String("data-dir", defaultDataDir(), "folder of downloaded datasets, e.g. holding frey/frey_rawface.mat (env VAELAB_DATA_DIR)")
+	f.String("runs-dir", "", "folder for run files (checkpoints, images); default vaelab-runs beside the database (env VAELAB_RUNS_DIR)")
+	for key, flag := range map[string]string{"db": "db", "workers": "workers", "data_dir": "data-dir", "runs_dir": "runs-dir"} {
+		_ = s.v.BindPFlag(key, f.Lookup(flag)) // the flags exist: declared just above
+	}
+}
+
+// load reads the config file, if any. Call it once flags are parsed.
+func (s *settings) load(cmd *cobra.Command) error {
+	path, _ := cmd.Flags().GetString("config")
+	if path == "" {
+		if _, err := os.Stat(".vaelab.yaml"); err != nil {
+			return nil
+		}
+		path = ".vaelab.yaml"
+	}
+	s.v.SetConfigFile(path)
+	if err := s.v.ReadInConfig(); err != nil {
+		return &exitError{exitUsage, fmt.Errorf("read settings %s: %w", path, err)}
+	}
+	for _, k := range s.v.AllKeys() {
+		switch k {
+		case "db", "workers", "data_dir", "runs_dir", "config":
+		default:
+			return &exitError{exitUsage, fmt.Errorf("settings %s: unknown key %q (known: db, workers, data_dir, runs_dir)", path, k)}
+		}
+	}
+	return nil
+}
+
+func (s *settings) db() string      { return s.v.GetString("db") }
+func (s *settings) dataDir() string { return s.v.GetString("data_dir") }
+
+func (s *settings) workers() (int, error) {
+	n := s.v.GetInt("workers")
+	if n < 1 {
+		return 0, &exitError{exitUsage, fmt.Errorf("workers: %q must be a positive integer", s.v.GetString("workers"))}
+	}
+	return n, nil
+}
+
+func (s *settings) runsDir() string {
+	if d := s.v.GetString("runs_dir"); d != "" {
+		return d
+	}
+	return filepath.Join(filepath.Dir(s.db()), "vaelab-runs")
+}
+
+// defaultDataDir is $XDG_CACHE_HOME/vaelab, else ~/.cache/vaelab.
+func defaultDataDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "vaelab")
+	}
+	return filepath.Join(".", "vaelab-data")
+}

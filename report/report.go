@@ -1,0 +1,249 @@
+// Package report renders stored experiments as one self-contained HTML page
+// (html/template, inline SVG plots from gonum/plot, inline PNG grids).
+package report
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/vae"
+)
+
+//go:embed template.html
+var templates embed.FS
+
+// Page is everything the template shows.
+type Page struct {
+	Title     string
+	Generated string
+	Sections  []Section
+}
+
+// Section is one experiment.
+type Section struct {
+	runs.ExperimentInfo
+	StatusCounts []StatusCount
+	Axes         []string // the keys that vary between runs, as table columns
+	Runs         []Run
+	Curves       []template.HTML
+}
+
+// StatusCount is the number of runs in one status.
+type StatusCount struct {
+	Status string
+	N      int
+}
+
+// Run is one row of the runs table and its details.
+type Run struct {
+	runs.RunInfo
+	Values          []string // Varying values in Axes order
+	ELBO, KL, Recon string
+	Duration        string
+	Grids           []Grid
+}
+
+// Grid is an image artifact inlined as a data URI.
+type Grid struct {
+	Kind    string
+	URI     template.URL
+	Problem string // why the image is not shown, if it is not
+}
+
+// curve describes one plot of the training-curves section.
+type curve struct {
+	key, title, xLabel, yLabel string
+	byEpoch                    bool
+	rising                     bool // the curve climbs, so its legend goes at the bottom
+}
+
+var curves = []curve{
+	{vae.KeyLoss, "Training loss (β-weighted −ELBO) per step", "step", "nats per image", false, false},
+	{vae.KeyRecon, "Reconstruction −log p(x|z) per step", "step", "nats per image", false, false},
+	{vae.KeyKL, "KL(q(z|x) ‖ p(z)) per step", "step", "nats per image", false, false},
+	{vae.KeyTestELBO, "Test ELBO after each epoch (higher is better)", "epoch", "nats per image", true, true},
+}
+
+// Build reads an experiment from the store and prepares its page.
+func Build(ctx context.Context, st *runs.Store, experiment string) (*Page, error) {
+	info, err := st.Experiment(ctx, experiment)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := st.Runs(ctx, experiment)
+	if err != nil {
+		return nil, err
+	}
+	sec := Section{ExperimentInfo: info, Axes: varyingAxes(stored)}
+	for _, s := range []string{runs.StatusDone, runs.StatusDiverged, runs.StatusFailed, runs.StatusInterrupted, runs.StatusRunning, runs.StatusPending} {
+		if n := info.Counts[s]; n > 0 {
+			sec.StatusCounts = append(sec.StatusCounts, StatusCount{s, n})
+		}
+	}
+	lines := make([][]series, len(curves))
+	for _, r := range stored {
+		row, metrics, err := buildRun(ctx, st, r, sec.Axes)
+		if err != nil {
+			return nil, err
+		}
+		sec.Runs = append(sec.Runs, row)
+		for i, c := range curves {
+			s := series{Name: r.Label}
+			for _, p := range metrics[c.key] {
+				x := float64(p.Step)
+				if c.byEpoch {
+					x = float64(p.Epoch)
+				}
+				s.X, s.Y = append(s.X, x), append(s.Y, p.Value)
+			}
+			lines[i] = append(lines[i], s)
+		}
+	}
+	for i, c := range curves {
+		svg, err := lineSVG(c.title, c.xLabel, c.yLabel, lines[i], len(stored) <= 12, !c.rising)
+		if err != nil {
+			return nil, err
+		}
+		if svg != "" {
+			sec.Curves = append(sec.Curves, svg)
+		}
+	}
+	return &Page{
+		Title:     "vaelab report: " + experiment,
+		Generated: time.Now().UTC().Format("2006-01-02 15:04 UTC"),
+		Sections:  []Section{sec},
+	}, nil
+}
+
+func buildRun(ctx context.Context, st *runs.Store, r runs.RunInfo, axes []string) (Run, map[string][]runs.Point, error) {
+	row := Run{RunInfo: r, ELBO: "—", KL: "—", Recon: "—"}
+	for _, a := range axes {
+		row.Values = append(row.Values, r.Varying[a])
+	}
+	if d := r.Duration(); d > 0 {
+		row.Duration = d.Round(100 * time.Millisecond).String()
+	}
+	sums, err := st.Summaries(ctx, r.ID)
+	if err != nil {
+		return row, nil, err
+	}
+	format := func(key string) string {
+		if s, ok := sums[key]; ok {
+			return fmt.Sprintf("%.2f", s.Value)
+		}
+		return "—"
+	}
+	row.ELBO, row.KL, row.Recon = format("test/elbo"), format("test/kl"), format("test/recon")
+	arts, err := st.Artifacts(ctx, r.ID)
+	if err != nil {
+		return row, nil, err
+	}
+	for _, kind := range []string{"reconstructions", "samples"} {
+		if a, ok := arts[kind]; ok {
+			row.Grids = append(row.Grids, inlinePNG(a))
+		}
+	}
+	metrics, err := st.Metrics(ctx, r.ID)
+	return row, metrics, err
+}
+
+// inlinePNG reads an artifact and checks it against its stored checksum.
+func inlinePNG(a runs.Artifact) Grid {
+	g := Grid{Kind: a.Kind}
+	b, err := os.ReadFile(a.Path)
+	if err != nil {
+		g.Problem = fmt.Sprintf("image file unreadable: %v", err)
+		return g
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != a.SHA256 {
+		g.Problem = "image file changed since the run wrote it (sha256 mismatch)"
+		return g
+	}
+	g.URI = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))
+	return g
+}
+
+// varyingAxes lists the keys whose values differ between runs (seed last).
+func varyingAxes(rs []runs.RunInfo) []string {
+	values := map[string]map[string]bool{}
+	for _, r := range rs {
+		for k, v := range r.Varying {
+			if values[k] == nil {
+				values[k] = map[string]bool{}
+			}
+			values[k][v] = true
+		}
+	}
+	var axes []string
+	for k := range values {
+		if k != "seed" && k != "variant" {
+			axes = append(axes, k)
+		}
+	}
+	sort.Strings(axes)
+	if values["variant"] != nil {
+		axes = append([]string{"variant"}, axes...)
+	}
+	return append(axes, "seed")
+}
+
+// Render writes the page as HTML.
+func Render(w io.Writer, p *Page) error {
+	t, err := template.New("template.html").Funcs(template.FuncMap{
+		"short": func(s string) string { return s[:min(len(s), 12)] },
+		"lower": strings.ToLower,
+	}).ParseFS(templates, "template.html")
+	if err != nil {
+		return fmt.Errorf("parse report template: %w", err)
+	}
+	if err := t.Execute(w, p); err != nil {
+		return fmt.Errorf("render report: %w", err)
+	}
+	return nil
+}
+
+// WriteFile builds the report of an experiment and writes it to path
+// atomically, so a reader never sees half a page.
+func WriteFile(ctx context.Context, st *runs.Store, experiment, path string) error {
+	p, err := Build(ctx, st, experiment)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dirOf(path), ".report-*.html")
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	err = Render(tmp, p)
+	if err == nil {
+		err = tmp.Chmod(0o644) // CreateTemp makes 0600; a report is for sharing
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("write report %s: %w", path, err)
+	}
+	return nil
+}
+
+func dirOf(path string) string {
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		return path[:i+1]
+	}
+	return "."
+}

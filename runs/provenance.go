@@ -1,0 +1,67 @@
+package runs
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vaelab/vaelab/vae"
+)
+
+// Version is vaelab's release version.
+const Version = "0.1.0-dev"
+
+// CurrentProvenance describes this process: the vaelab build (revision and dirty
+// flag from the Go build info, when the binary was built from a VCS checkout),
+// Go version, BLAS and host.
+func CurrentProvenance() Provenance {
+	p := Provenance{Version: Version, VCSRevision: "unknown (built without VCS stamping)", GoVersion: runtime.Version(), BLAS: vae.BLAS()}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				p.VCSRevision = s.Value
+			case "vcs.modified":
+				p.VCSModified = s.Value == "true"
+			}
+		}
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	p.Host = fmt.Sprintf("%s (%s/%s, %d CPUs)", host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	return p
+}
+
+// owner identifies this process as the worker of a run: host and pid.
+func owner() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d", host, os.Getpid())
+}
+
+// ownerAlive reports whether the worker named by ownerID ("host/pid") may still
+// be running a run: its heartbeat is recent and, when it is on this host, its
+// process exists. A stale worker that wakes up later cannot overwrite the new
+// attempt: Finish only updates a run still owned by the caller.
+func ownerAlive(ownerID string, heartbeat time.Time, staleAfter time.Duration) bool {
+	if time.Since(heartbeat) > staleAfter {
+		return false
+	}
+	host, _ := os.Hostname()
+	i := strings.LastIndexByte(ownerID, '/')
+	if i < 0 || ownerID[:i] != host {
+		return true
+	}
+	pid, err := strconv.Atoi(ownerID[i+1:])
+	if err != nil {
+		return true
+	}
+	err = syscall.Kill(pid, 0)
+	return pid == os.Getpid() || err == nil || err == syscall.EPERM
+}

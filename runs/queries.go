@@ -1,0 +1,266 @@
+package runs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// RunInfo is a stored run as one experiment sees it.
+type RunInfo struct {
+	ID, Experiment, Label, Variant string
+	Varying                        map[string]string
+	Seed                           uint64
+	Status, Error                  string
+	DivergedStep, Steps, Attempts  int
+	Config                         string // canonical JSON
+	Owner, Host, BLAS, Version     string
+	Dir                            string
+	CreatedAt, StartedAt           time.Time
+	FinishedAt, HeartbeatAt        time.Time
+}
+
+// Duration is the wall time of the run's last attempt, zero if unfinished.
+func (r RunInfo) Duration() time.Duration {
+	if r.StartedAt.IsZero() || r.FinishedAt.IsZero() {
+		return 0
+	}
+	return r.FinishedAt.Sub(r.StartedAt)
+}
+
+const runColumns = `r.id, er.experiment, er.label, er.variant, er.varying, r.seed, r.status, r.error,
+	coalesce(r.diverged_step, 0), r.steps, r.attempts, r.config, r.owner, r.host, r.blas, r.vaelab_version, r.dir,
+	r.created_at, r.started_at, r.finished_at, r.heartbeat_at`
+
+func scanRun(sc interface{ Scan(...any) error }) (RunInfo, error) {
+	var r RunInfo
+	var varying, created string
+	var seed int64
+	var started, finished, heartbeat sql.NullString
+	err := sc.Scan(&r.ID, &r.Experiment, &r.Label, &r.Variant, &varying, &seed, &r.Status, &r.Error,
+		&r.DivergedStep, &r.Steps, &r.Attempts, &r.Config, &r.Owner, &r.Host, &r.BLAS, &r.Version, &r.Dir,
+		&created, &started, &finished, &heartbeat)
+	if err != nil {
+		return r, err
+	}
+	r.Seed = uint64(seed)
+	r.CreatedAt = parseTime(sql.NullString{String: created, Valid: true})
+	r.StartedAt, r.FinishedAt, r.HeartbeatAt = parseTime(started), parseTime(finished), parseTime(heartbeat)
+	if err := json.Unmarshal([]byte(varying), &r.Varying); err != nil {
+		return r, fmt.Errorf("run %s: stored varying values: %w", r.ID, err)
+	}
+	return r, nil
+}
+
+// Runs returns the runs of an experiment in the spec's expansion order.
+func (s *Store) Runs(ctx context.Context, experiment string) ([]RunInfo, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` FROM runs r JOIN experiment_runs er ON er.run_id = r.id
+		WHERE er.experiment = ? ORDER BY er.position`, experiment)
+	if err != nil {
+		return nil, fmt.Errorf("list runs of %q: %w", experiment, err)
+	}
+	defer rows.Close()
+	var out []RunInfo
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// FindRun returns the run whose id starts with prefix; the prefix must be unique.
+func (s *Store) FindRun(ctx context.Context, prefix string) (RunInfo, error) {
+	if len(prefix) < 4 {
+		return RunInfo{}, fmt.Errorf("run id %q: give at least 4 characters", prefix)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` FROM runs r JOIN experiment_runs er ON er.run_id = r.id
+		WHERE r.id >= ? AND r.id < ? ORDER BY r.id, er.experiment`, prefix, prefix+"\xff")
+	if err != nil {
+		return RunInfo{}, err
+	}
+	defer rows.Close()
+	var found []RunInfo
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return RunInfo{}, err
+		}
+		if len(found) == 0 || found[len(found)-1].ID != r.ID {
+			found = append(found, r)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return RunInfo{}, err
+	}
+	switch len(found) {
+	case 0:
+		return RunInfo{}, fmt.Errorf("no run with id %s in %s", prefix, s.path)
+	case 1:
+		return found[0], nil
+	}
+	return RunInfo{}, fmt.Errorf("run id %s is ambiguous: %s, %s, …; give more characters", prefix, found[0].ID, found[1].ID)
+}
+
+// ExperimentInfo is an experiment with its run counts by status.
+type ExperimentInfo struct {
+	Experiment
+	Counts   map[string]int
+	RunCount int
+}
+
+// Experiments lists the stored experiments, most recently started first.
+func (s *Store) Experiments(ctx context.Context) ([]ExperimentInfo, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM experiments ORDER BY started_at DESC, name`)
+	if err != nil {
+		return nil, fmt.Errorf("list experiments: %w", err)
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]ExperimentInfo, 0, len(names))
+	for _, n := range names {
+		e, err := s.Experiment(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Experiment returns one stored experiment by name.
+func (s *Store) Experiment(ctx context.Context, name string) (ExperimentInfo, error) {
+	var e ExperimentInfo
+	var modified int
+	err := s.db.QueryRowContext(ctx, `SELECT name, description, spec_text, spec_hash, vaelab_version, vcs_revision,
+		vcs_modified, go_version, blas, host, created_at, started_at FROM experiments WHERE name = ?`, name).Scan(
+		&e.Name, &e.Description, &e.SpecText, &e.SpecHash, &e.Version, &e.VCSRevision, &modified,
+		&e.GoVersion, &e.BLAS, &e.Host, &e.CreatedAt, &e.StartedAt)
+	if err == sql.ErrNoRows {
+		return e, fmt.Errorf("no experiment named %q in %s (vaelab ls lists them)", name, s.path)
+	}
+	if err != nil {
+		return e, fmt.Errorf("read experiment %q: %w", name, err)
+	}
+	e.VCSModified = modified != 0
+	e.Counts = map[string]int{}
+	rows, err := s.db.QueryContext(ctx, `SELECT r.status, count(*) FROM runs r JOIN experiment_runs er ON er.run_id = r.id
+		WHERE er.experiment = ? GROUP BY r.status`, name)
+	if err != nil {
+		return e, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return e, err
+		}
+		e.Counts[st] = n
+		e.RunCount += n
+	}
+	return e, rows.Err()
+}
+
+// Point is one value of a metric series.
+type Point struct {
+	Step, Epoch int
+	Value       float64
+}
+
+// Metrics returns every metric series of a run, by key, ordered by step.
+func (s *Store) Metrics(ctx context.Context, runID string) (map[string][]Point, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT key, step, epoch, value FROM metrics WHERE run_id = ? ORDER BY key, step", runID)
+	if err != nil {
+		return nil, fmt.Errorf("read metrics of run %s: %w", runID, err)
+	}
+	defer rows.Close()
+	out := map[string][]Point{}
+	for rows.Next() {
+		var k string
+		var p Point
+		if err := rows.Scan(&k, &p.Step, &p.Epoch, &p.Value); err != nil {
+			return nil, err
+		}
+		out[k] = append(out[k], p)
+	}
+	return out, rows.Err()
+}
+
+// Summaries returns a run's final values by key.
+func (s *Store) Summaries(ctx context.Context, runID string) (map[string]Summary, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT key, value, protocol FROM summaries WHERE run_id = ?", runID)
+	if err != nil {
+		return nil, fmt.Errorf("read summaries of run %s: %w", runID, err)
+	}
+	defer rows.Close()
+	out := map[string]Summary{}
+	for rows.Next() {
+		var m Summary
+		if err := rows.Scan(&m.Key, &m.Value, &m.Protocol); err != nil {
+			return nil, err
+		}
+		out[m.Key] = m
+	}
+	return out, rows.Err()
+}
+
+// Artifacts returns a run's files by kind.
+func (s *Store) Artifacts(ctx context.Context, runID string) (map[string]Artifact, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT run_id, kind, path, sha256, bytes FROM artifacts WHERE run_id = ?", runID)
+	if err != nil {
+		return nil, fmt.Errorf("read artifacts of run %s: %w", runID, err)
+	}
+	defer rows.Close()
+	out := map[string]Artifact{}
+	for rows.Next() {
+		var a Artifact
+		if err := rows.Scan(&a.RunID, &a.Kind, &a.Path, &a.SHA256, &a.Bytes); err != nil {
+			return nil, err
+		}
+		out[a.Kind] = a
+	}
+	return out, rows.Err()
+}
+
+// Event is a logged event.
+type Event struct {
+	Time, Experiment, RunID, Level, Kind, Message string
+}
+
+// Events returns the events of a run (or, with runID "", of an experiment), oldest first.
+func (s *Store) Events(ctx context.Context, experiment, runID string) ([]Event, error) {
+	q, arg := "SELECT time, experiment, run_id, level, kind, message FROM events WHERE run_id = ? ORDER BY id", runID
+	if runID == "" {
+		q, arg = "SELECT time, experiment, run_id, level, kind, message FROM events WHERE experiment = ? ORDER BY id", experiment
+	}
+	rows, err := s.db.QueryContext(ctx, q, arg)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		if err := rows.Scan(&e.Time, &e.Experiment, &e.RunID, &e.Level, &e.Kind, &e.Message); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,295 @@
+package runs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/vaelab/vaelab/experiments"
+)
+
+// Provenance describes the software and machine that ran an experiment.
+type Provenance struct {
+	Version     string
+	VCSRevision string
+	VCSModified bool
+	GoVersion   string
+	BLAS        string
+	Host        string
+}
+
+// Experiment is a stored experiment.
+type Experiment struct {
+	Name, Description  string
+	SpecText, SpecHash string
+	Provenance
+	CreatedAt, StartedAt string
+}
+
+// RecordExperiment stores the experiment of spec with the provenance of this
+// invocation. Running a changed spec under the same name updates the stored
+// spec and logs an event naming both hashes; earlier runs stay.
+func (s *Store) RecordExperiment(ctx context.Context, spec *experiments.Spec, p Provenance) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var oldHash string
+		err := tx.QueryRowContext(ctx, "SELECT spec_hash FROM experiments WHERE name = ?", spec.Name).Scan(&oldHash)
+		if err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		t := now()
+		_, err = tx.ExecContext(ctx, `INSERT INTO experiments
+			(name, description, spec_text, spec_hash, vaelab_version, vcs_revision, vcs_modified, go_version, blas, host, created_at, started_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+			ON CONFLICT(name) DO UPDATE SET description=excluded.description, spec_text=excluded.spec_text,
+			spec_hash=excluded.spec_hash, vaelab_version=excluded.vaelab_version, vcs_revision=excluded.vcs_revision,
+			vcs_modified=excluded.vcs_modified, go_version=excluded.go_version, blas=excluded.blas, host=excluded.host,
+			started_at=excluded.started_at`,
+			spec.Name, spec.Description, string(spec.Text), spec.Hash, p.Version, p.VCSRevision, p.VCSModified,
+			p.GoVersion, p.BLAS, p.Host, t, t)
+		if err != nil {
+			return fmt.Errorf("record experiment %q: %w", spec.Name, err)
+		}
+		if oldHash != "" && oldHash != spec.Hash {
+			return addEvent(ctx, tx, spec.Name, "", "info", "spec-changed",
+				fmt.Sprintf("spec changed: sha256 %s → %s", oldHash[:12], spec.Hash[:12]))
+		}
+		return nil
+	})
+}
+
+// RegisterRuns adds the runs of an experiment that the store does not have yet
+// as pending, links all of them to the experiment, and returns every run's
+// stored status by id.
+func (s *Store) RegisterRuns(ctx context.Context, experiment string, rs []experiments.Run) (map[string]string, error) {
+	status := make(map[string]string, len(rs))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		t := now()
+		for i, r := range rs {
+			res, err := tx.ExecContext(ctx, `INSERT INTO runs (id, config, seed, status, created_at)
+				VALUES (?,?,?,?,?) ON CONFLICT(id) DO NOTHING`,
+				r.ID, string(r.Config.Canonical()), int64(r.Config.Seed), StatusPending, t)
+			if err != nil {
+				return fmt.Errorf("register run %s: %w", r.ID, err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				if err := insertParams(ctx, tx, r); err != nil {
+					return err
+				}
+			}
+			varying, _ := json.Marshal(r.Varying())
+			if _, err := tx.ExecContext(ctx, `INSERT INTO experiment_runs (experiment, run_id, position, label, variant, varying)
+				VALUES (?,?,?,?,?,?) ON CONFLICT(experiment, run_id) DO UPDATE SET position=excluded.position,
+				label=excluded.label, variant=excluded.variant, varying=excluded.varying`,
+				experiment, r.ID, i, r.Label(), r.Variant, string(varying)); err != nil {
+				return fmt.Errorf("link run %s: %w", r.ID, err)
+			}
+			var st string
+			if err := tx.QueryRowContext(ctx, "SELECT status FROM runs WHERE id = ?", r.ID).Scan(&st); err != nil {
+				return err
+			}
+			status[r.ID] = st
+		}
+		return nil
+	})
+	return status, err
+}
+
+// insertParams stores the run's config flattened to dotted keys; numbers as
+// numbers so they can be compared and plotted in SQL.
+func insertParams(ctx context.Context, tx *sql.Tx, r experiments.Run) error {
+	var tree map[string]any
+	if err := json.Unmarshal(r.Config.Canonical(), &tree); err != nil {
+		return err
+	}
+	flat := map[string]any{}
+	flatten("", tree, flat)
+	for k, v := range flat {
+		var num, text any
+		switch x := v.(type) {
+		case float64:
+			num = x
+		case string:
+			text = x
+		case bool:
+			num = 0.0
+			if x {
+				num = 1.0
+			}
+		default:
+			b, _ := json.Marshal(x)
+			text = string(b)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO params (run_id, key, value_num, value_text) VALUES (?,?,?,?)", r.ID, k, num, text); err != nil {
+			return fmt.Errorf("store params of run %s: %w", r.ID, err)
+		}
+	}
+	return nil
+}
+
+func flatten(prefix string, v any, out map[string]any) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		out[prefix] = v
+		return
+	}
+	for k, c := range m {
+		key := k
+		if prefix != "" {
+			key = prefix + "." + k
+		}
+		flatten(key, c, out)
+	}
+}
+
+// Claim atomically moves a run that is pending, failed or interrupted to
+// running, owned by owner, and clears what an earlier attempt recorded, since
+// the run starts again from step 0. It reports false if the run was not claimable
+// (already done, or running elsewhere).
+func (s *Store) Claim(ctx context.Context, runID, owner, host, blas, version, dir string) (bool, error) {
+	claimed := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		t := now()
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET status=?, owner=?, host=?, blas=?, vaelab_version=?, dir=?,
+			attempts=attempts+1, error='', diverged_step=NULL, steps=0, started_at=?, heartbeat_at=?, finished_at=NULL
+			WHERE id=? AND status IN (?,?,?)`,
+			StatusRunning, owner, host, blas, version, dir, t, t, runID, StatusPending, StatusFailed, StatusInterrupted)
+		if err != nil {
+			return fmt.Errorf("claim run %s: %w", runID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		claimed = true
+		for _, table := range []string{"metrics", "summaries", "artifacts"} {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE run_id=?", runID); err != nil {
+				return fmt.Errorf("clear %s of run %s: %w", table, runID, err)
+			}
+		}
+		return nil
+	})
+	return claimed, err
+}
+
+// Outcome is how a run ended.
+type Outcome struct {
+	Status       string
+	Error        string
+	DivergedStep int
+	Steps        int
+}
+
+// Finish records a run's end. Only the owner's running run is changed, so a
+// stale worker cannot overwrite a newer attempt.
+func (s *Store) Finish(ctx context.Context, runID, owner string, o Outcome) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var div any
+		if o.DivergedStep > 0 {
+			div = o.DivergedStep
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET status=?, error=?, diverged_step=?, steps=?, finished_at=?
+			WHERE id=? AND owner=? AND status=?`, o.Status, o.Error, div, o.Steps, now(), runID, owner, StatusRunning)
+		if err != nil {
+			return fmt.Errorf("finish run %s: %w", runID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("finish run %s: it is no longer running under this process", runID)
+		}
+		if o.Status != StatusDone {
+			return addEvent(ctx, tx, "", runID, "warn", o.Status, o.Error)
+		}
+		return nil
+	})
+}
+
+// MetricRow is one metric value at a step.
+type MetricRow struct {
+	Step, Epoch int
+	Key         string
+	Value       float64
+}
+
+// WriteMetrics stores a batch of metric rows in one transaction, with the run's
+// step count and heartbeat: a crash loses at most the batch being written.
+func (s *Store) WriteMetrics(ctx context.Context, runID string, rows []MetricRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, "INSERT OR REPLACE INTO metrics (run_id, key, step, epoch, value) VALUES (?,?,?,?,?)")
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		maxStep := 0
+		for _, r := range rows {
+			if _, err := stmt.ExecContext(ctx, runID, r.Key, r.Step, r.Epoch, r.Value); err != nil {
+				return fmt.Errorf("write metrics of run %s: %w", runID, err)
+			}
+			maxStep = max(maxStep, r.Step)
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE runs SET steps=max(steps, ?), heartbeat_at=? WHERE id=?", maxStep, now(), runID)
+		return err
+	})
+}
+
+// Summary is a final value of a run, with the protocol that produced it.
+type Summary struct {
+	Key      string
+	Value    float64
+	Protocol string
+}
+
+// PutSummaries stores final values of a run, replacing earlier ones of the same key.
+func (s *Store) PutSummaries(ctx context.Context, runID string, sums []Summary) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, m := range sums {
+			if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO summaries (run_id, key, value, protocol) VALUES (?,?,?,?)",
+				runID, m.Key, m.Value, m.Protocol); err != nil {
+				return fmt.Errorf("store summary %s of run %s: %w", m.Key, runID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Artifact is a file of a run, referenced from the store.
+type Artifact struct {
+	RunID, Kind, Path, SHA256 string
+	Bytes                     int64
+}
+
+// PutArtifact records a file written for a run.
+func (s *Store) PutArtifact(ctx context.Context, a Artifact) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO artifacts (run_id, kind, path, sha256, bytes, created_at) VALUES (?,?,?,?,?,?)",
+			a.RunID, a.Kind, a.Path, a.SHA256, a.Bytes, now())
+		return err
+	})
+}
+
+// AddEvent logs a warning, a divergence, a resume or another notable event.
+func (s *Store) AddEvent(ctx context.Context, experiment, runID, level, kind, msg string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return addEvent(ctx, tx, experiment, runID, level, kind, msg) })
+}
+
+func addEvent(ctx context.Context, tx *sql.Tx, experiment, runID, level, kind, msg string) error {
+	_, err := tx.ExecContext(ctx, "INSERT INTO events (time, experiment, run_id, level, kind, message) VALUES (?,?,?,?,?,?)",
+		now(), experiment, runID, level, kind, msg)
+	return err
+}
+
+// MarkInterrupted marks a running run as interrupted if it is still owned by owner.
+func (s *Store) MarkInterrupted(ctx context.Context, runID, owner, reason string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE runs SET status=?, error=?, finished_at=? WHERE id=? AND owner=? AND status=?",
+			StatusInterrupted, reason, now(), runID, owner, StatusRunning)
+		if err != nil {
+			return fmt.Errorf("mark run %s interrupted: %w", runID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return addEvent(ctx, tx, "", runID, "warn", StatusInterrupted, reason)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,423 @@
+package runs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/experiments"
+	"github.com/vaelab/vaelab/vae"
+)
+
+// Scheduler trains the runs of an experiment on this machine with a pool of
+// workers, each run on its own Gorgonia graph.
+type Scheduler struct {
+	Store *Store
+	// Workers is the number of runs trained at once; 0 means one per CPU.
+	Workers int
+	// DataDir holds downloaded datasets; RunsDir receives one folder per run.
+	DataDir, RunsDir string
+	// Log receives one line per run started, finished or skipped.
+	Log io.Writer
+	// OnStep, if set, is called after every training step (for progress bars).
+	OnStep func()
+}
+
+// staleAfter is how old a heartbeat must be before a "running" run is taken
+// for dead. Heartbeats come with every metric flush (flushEvery).
+const (
+	staleAfter = 10 * time.Minute
+	flushEvery = 15 * time.Second
+	flushRows  = 2000
+)
+
+// Outcome counts of one invocation.
+type Result struct {
+	Total, Skipped                               int
+	Done, Diverged, Failed, Interrupted, Running int
+}
+
+// Plan is what Prepare found: which runs will be trained and why.
+type Plan struct {
+	Runs    []experiments.Run
+	Status  map[string]string // stored status by run id, before this invocation
+	ToTrain []experiments.Run
+	Note    string // one line that says what will happen
+}
+
+// Prepare records the experiment and its runs, marks runs whose worker died as
+// interrupted, and decides what to train: pending, failed and interrupted runs.
+// Done and diverged runs are kept (a diverged run would diverge again: training
+// is deterministic given its seed).
+func (sc *Scheduler) Prepare(ctx context.Context, spec *experiments.Spec, rs []experiments.Run) (*Plan, error) {
+	if err := sc.Store.RecordExperiment(ctx, spec, CurrentProvenance()); err != nil {
+		return nil, err
+	}
+	if err := sc.reapDeadRuns(ctx, spec.Name); err != nil {
+		return nil, err
+	}
+	status, err := sc.Store.RegisterRuns(ctx, spec.Name, rs)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Runs: rs, Status: status}
+	counts := map[string]int{}
+	for _, r := range rs {
+		st := status[r.ID]
+		counts[st]++
+		switch st {
+		case StatusPending, StatusFailed, StatusInterrupted:
+			p.ToTrain = append(p.ToTrain, r)
+		}
+	}
+	if len(p.ToTrain) == 0 {
+		p.Note = fmt.Sprintf("experiment %s: all %d runs are finished (%s); nothing to train", spec.Name, len(rs), describeCounts(counts))
+	} else {
+		p.Note = fmt.Sprintf("experiment %s: %d runs; training %d (%s)", spec.Name, len(rs), len(p.ToTrain), describeCounts(counts))
+	}
+	return p, nil
+}
+
+func describeCounts(c map[string]int) string {
+	var parts []string
+	for _, st := range []string{StatusPending, StatusDone, StatusDiverged, StatusFailed, StatusInterrupted, StatusRunning} {
+		if n := c[st]; n > 0 {
+			what := st
+			switch st {
+			case StatusPending:
+				what = "new"
+			case StatusDone:
+				what = "done, skipped"
+			case StatusDiverged:
+				what = "diverged, kept"
+			case StatusFailed, StatusInterrupted:
+				what = st + ", run again"
+			case StatusRunning:
+				what = "running in another process, left alone"
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// reapDeadRuns marks as interrupted the running runs of an experiment whose
+// worker is gone (killed, crashed, machine rebooted).
+func (sc *Scheduler) reapDeadRuns(ctx context.Context, experiment string) error {
+	rs, err := sc.Store.Runs(ctx, experiment)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if r.Status != StatusRunning || ownerAlive(r.Owner, r.HeartbeatAt, staleAfter) {
+			continue
+		}
+		if err := sc.Store.MarkInterrupted(ctx, r.ID, r.Owner, "worker "+r.Owner+" is gone"); err != nil {
+			return err
+		}
+		sc.logf("interrupted %s  %s  (its worker %s is gone; it will run again)", r.ID, r.Label, r.Owner)
+	}
+	return nil
+}
+
+// Execute trains the plan's runs with the worker pool. It returns when all are
+// finished or ctx is cancelled; cancelled runs are stored as interrupted. One
+// run's failure does not stop the others.
+func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
+	res := Result{Total: len(p.Runs), Skipped: len(p.Runs) - len(p.ToTrain)}
+	workers := sc.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	workers = min(workers, len(p.ToTrain))
+	queue := make(chan experiments.Run)
+	outcomes := make(chan string)
+	cache := &dataCache{entries: map[string]*dataEntry{}}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range queue {
+				outcomes <- sc.runOne(ctx, r, cache)
+			}
+		}()
+	}
+	go func() {
+		defer close(queue)
+		for _, r := range p.ToTrain {
+			select {
+			case queue <- r:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(outcomes) }()
+	for st := range outcomes {
+		switch st {
+		case StatusDone:
+			res.Done++
+		case StatusDiverged:
+			res.Diverged++
+		case StatusFailed:
+			res.Failed++
+		case StatusInterrupted:
+			res.Interrupted++
+		case StatusRunning:
+			res.Running++
+		}
+	}
+	return res
+}
+
+// runOne claims, trains and records one run, and returns its final status.
+func (sc *Scheduler) runOne(ctx context.Context, r experiments.Run, cache *dataCache) (status string) {
+	me, prov := owner(), CurrentProvenance()
+	dir := filepath.Join(sc.RunsDir, r.ID)
+	claimed, err := sc.Store.Claim(ctx, r.ID, me, prov.Host, prov.BLAS, prov.Version, dir)
+	if err != nil {
+		sc.logf("failed      %s  %s: %v", r.ID, r.Label(), err)
+		return StatusFailed
+	}
+	if !claimed {
+		sc.logf("skipped     %s  %s (claimed by another process)", r.ID, r.Label())
+		return StatusRunning
+	}
+	started := time.Now()
+	rec := &storeRecorder{ctx: ctx, store: sc.Store, runID: r.ID, onStep: sc.OnStep, lastFlush: started}
+	var out Outcome
+	func() {
+		defer func() { // a panic inside Gorgonia fails this run, not the sweep
+			if p := recover(); p != nil {
+				out = Outcome{Status: StatusFailed, Error: fmt.Sprintf("panic: %v", p)}
+			}
+		}()
+		out = sc.train(ctx, r, dir, cache, rec)
+	}()
+	out.Steps = max(out.Steps, rec.steps)
+	final := context.WithoutCancel(ctx) // record the end even after Ctrl-C
+	if err := rec.flush(final); err != nil && out.Status == StatusDone {
+		out = Outcome{Status: StatusFailed, Error: err.Error(), Steps: out.Steps}
+	}
+	if err := sc.Store.Finish(final, r.ID, me, out); err != nil {
+		sc.logf("failed      %s  %s: %v", r.ID, r.Label(), err)
+		return StatusFailed
+	}
+	detail := fmt.Sprintf("%.1fs", time.Since(started).Seconds())
+	if out.Error != "" {
+		detail = out.Error
+	}
+	sc.logf("%-11s %s  %s  (%s)", out.Status, r.ID, r.Label(), detail)
+	return out.Status
+}
+
+// train runs the training of r and writes its artifacts and summaries.
+func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, cache *dataCache, rec *storeRecorder) Outcome {
+	fail := func(err error) Outcome {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return Outcome{Status: StatusInterrupted, Error: "stopped by the user; run the spec again to resume"}
+		}
+		return Outcome{Status: StatusFailed, Error: err.Error()}
+	}
+	ds, err := cache.load(ctx, r.Config.Dataset, sc.DataDir)
+	if err != nil {
+		return fail(fmt.Errorf("load dataset: %w", err))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail(fmt.Errorf("create run directory: %w", err))
+	}
+	setup := vae.Setup{Model: r.Config.Model, Objective: r.Config.Objective, Train: r.Config.Train, Eval: r.Config.Eval, Seed: r.Config.Seed}
+	t0 := time.Now()
+	m, res, err := vae.Train(ctx, setup, ds.Train, ds.Test, rec)
+	if err != nil {
+		return fail(err)
+	}
+	if res.Diverged() {
+		return Outcome{Status: StatusDiverged, Error: res.DivergedReason, DivergedStep: res.DivergedStep, Steps: res.Steps}
+	}
+	elapsed := time.Since(t0).Seconds()
+	if err := sc.writeGrids(ctx, r, dir, m, ds); err != nil {
+		return fail(err)
+	}
+	protocol := fmt.Sprintf("test split of %s: %d images, 1 posterior sample each", ds.Source, res.Test.N)
+	sums := []Summary{
+		{"test/elbo", res.Test.ELBO, protocol}, {"test/recon", res.Test.Recon, protocol},
+		{"test/kl", res.Test.KL, protocol}, {"test/loss", res.Test.Loss, protocol},
+		{"train/steps", float64(res.Steps), ""}, {"train/seconds", elapsed, "wall time of training and per-epoch evaluation"},
+		{"train/images_per_second", float64(res.Steps*r.Config.Train.BatchSize) / elapsed, "training images over wall time incl. evaluation"},
+		{"model/parameters", float64(m.NumParams()), ""},
+	}
+	if err := sc.Store.PutSummaries(ctx, r.ID, sums); err != nil {
+		return fail(err)
+	}
+	return Outcome{Status: StatusDone, Steps: res.Steps}
+}
+
+// gridColumns is the width of image grids.
+const gridColumns = 8
+
+// writeGrids stores a PNG of test images above their reconstructions, row by
+// row, and a PNG of prior samples.
+func (sc *Scheduler) writeGrids(ctx context.Context, r experiments.Run, dir string, m *vae.Model, ds *data.Dataset) error {
+	n := r.Config.Eval.GridImages
+	pairs := max(gridColumns, min(n/2, ds.Test.N)/gridColumns*gridColumns)
+	pairs = min(pairs, ds.Test.N)
+	idx := make([]int, pairs)
+	for i := range idx {
+		idx[i] = i
+	}
+	orig := ds.Test.Subset(idx)
+	recon, err := m.Reconstruct(ctx, orig, r.Config.Eval.BatchSize)
+	if err != nil {
+		return fmt.Errorf("reconstruct: %w", err)
+	}
+	samples, err := m.Sample(ctx, n, ds.Test, vae.NewRand(r.Config.Seed, vae.StreamSamples))
+	if err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
+	if err := sc.writeArtifact(ctx, r.ID, dir, "reconstructions", interleaveRows(orig, recon, gridColumns)); err != nil {
+		return err
+	}
+	return sc.writeArtifact(ctx, r.ID, dir, "samples", samples)
+}
+
+// interleaveRows alternates rows of cols originals with rows of their reconstructions.
+func interleaveRows(a, b data.Images, cols int) data.Images {
+	out := data.Images{Height: a.Height, Width: a.Width, Channels: a.Channels}
+	for start := 0; start < a.N; start += cols {
+		end := min(start+cols, a.N)
+		for _, im := range []data.Images{a, b} {
+			for i := start; i < end; i++ {
+				out.Pix = append(out.Pix, im.At(i)...)
+			}
+			out.N += end - start
+		}
+	}
+	return out
+}
+
+// writeArtifact writes images as a PNG grid named kind.png in dir, atomically
+// (temporary file, fsync, rename), and records it with its sha256.
+func (sc *Scheduler) writeArtifact(ctx context.Context, runID, dir, kind string, im data.Images) error {
+	path := filepath.Join(dir, kind+".png")
+	tmp, err := os.CreateTemp(dir, kind+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", kind, err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	h := sha256.New()
+	cw := &countingWriter{w: io.MultiWriter(tmp, h)}
+	err = data.WriteGridPNG(cw, im, gridColumns, 2)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return sc.Store.PutArtifact(ctx, Artifact{RunID: runID, Kind: kind, Path: path, SHA256: hex.EncodeToString(h.Sum(nil)), Bytes: cw.n})
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (sc *Scheduler) logf(format string, args ...any) {
+	if sc.Log != nil {
+		fmt.Fprintf(sc.Log, format+"\n", args...)
+	}
+}
+
+// storeRecorder buffers a run's metrics and writes them in batches: at every
+// epoch end, and every flushEvery or flushRows, whichever comes first.
+type storeRecorder struct {
+	ctx       context.Context
+	store     *Store
+	runID     string
+	rows      []MetricRow
+	steps     int
+	lastFlush time.Time
+	onStep    func()
+}
+
+func (r *storeRecorder) add(step, epoch int, vals []vae.Metric) {
+	for _, v := range vals {
+		r.rows = append(r.rows, MetricRow{Step: step, Epoch: epoch, Key: v.Key, Value: v.Value})
+	}
+	r.steps = max(r.steps, step)
+}
+
+func (r *storeRecorder) Step(step, epoch int, vals []vae.Metric) error {
+	r.add(step, epoch, vals)
+	if r.onStep != nil {
+		r.onStep()
+	}
+	if len(r.rows) >= flushRows || time.Since(r.lastFlush) > flushEvery {
+		return r.flush(r.ctx)
+	}
+	return nil
+}
+
+func (r *storeRecorder) Epoch(step, epoch int, vals []vae.Metric) error {
+	r.add(step, epoch, vals)
+	return r.flush(r.ctx)
+}
+
+func (r *storeRecorder) flush(ctx context.Context) error {
+	if err := r.store.WriteMetrics(context.WithoutCancel(ctx), r.runID, r.rows); err != nil {
+		return err
+	}
+	r.rows, r.lastFlush = r.rows[:0], time.Now()
+	return nil
+}
+
+// dataCache loads each dataset once per invocation, shared by the workers.
+type dataCache struct {
+	mu      sync.Mutex
+	entries map[string]*dataEntry
+}
+
+type dataEntry struct {
+	once sync.Once
+	ds   *data.Dataset
+	err  error
+}
+
+func (c *dataCache) load(ctx context.Context, cfg data.Config, dir string) (*data.Dataset, error) {
+	key := fmt.Sprintf("%+v|%s", cfg, dir)
+	c.mu.Lock()
+	e := c.entries[key]
+	if e == nil {
+		e = &dataEntry{}
+		c.entries[key] = e
+	}
+	c.mu.Unlock()
+	e.once.Do(func() { e.ds, e.err = data.Load(ctx, cfg, dir) })
+	return e.ds, e.err
+}

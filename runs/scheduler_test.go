@@ -1,0 +1,241 @@
+package runs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestOpenMigratesOnceWhenManyStartTogether(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vaelab.db")
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := Open(context.Background(), path)
+			if err == nil {
+				err = st.Close()
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var v int
+	var mode string
+	st.db.QueryRow("PRAGMA user_version").Scan(&v)
+	st.db.QueryRow("PRAGMA journal_mode").Scan(&mode)
+	if v != schemaVersion || mode != "wal" {
+		t.Fatalf("schema version %d, journal mode %q; want %d, wal", v, mode, schemaVersion)
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	st, dir := openTemp(t)
+	if _, err := st.db.Exec("PRAGMA user_version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), filepath.Join(dir, "vaelab.db"))
+	if err == nil || !strings.Contains(err.Error(), "newer than this vaelab") {
+		t.Fatalf("opening a newer schema: %v", err)
+	}
+}
+
+// TestSweepRecordsEveryOutcome: in one sweep a run that diverges is stored as
+// diverged with its step, a run whose dataset is missing fails with the reason,
+// and the others finish with metrics, summaries and checked artifacts. Running
+// the spec again trains only the failed run.
+func TestSweepRecordsEveryOutcome(t *testing.T) {
+	st, dir := openTemp(t)
+	sc := newScheduler(st, dir)
+	spec := tinySpec + `
+sweep:
+  variants:
+    - {name: "<script>alert(1)</script>", set: {objective.beta: 1}}
+    - {name: β=4, set: {objective.beta: 4}}
+    - {name: absurd-lr, set: {train.learning_rate: 1e9}}
+    - {name: no-data, set: {dataset.name: frey}}
+`
+	p, res := runSpec(t, sc, spec)
+	if len(p.ToTrain) != 4 || res.Done != 2 || res.Diverged != 1 || res.Failed != 1 {
+		t.Fatalf("plan %d runs; result %+v; want 2 done, 1 diverged, 1 failed", len(p.ToTrain), res)
+	}
+	got := statuses(t, st, "tiny")
+	div := got["absurd-lr seed=1"]
+	if div.Status != StatusDiverged || div.DivergedStep < 1 || !strings.Contains(div.Error, "not finite") {
+		t.Fatalf("diverged run stored as %+v", div)
+	}
+	if f := got["no-data seed=1"]; f.Status != StatusFailed || !strings.Contains(f.Error, "frey_rawface.mat") {
+		t.Fatalf("run without data stored as %s: %q", f.Status, f.Error)
+	}
+	for _, label := range []string{"<script>alert(1)</script> seed=1", "β=4 seed=1"} {
+		r := got[label]
+		if r.Status != StatusDone || r.Steps != 2*(90/30) {
+			t.Fatalf("%s: %s after %d steps", label, r.Status, r.Steps)
+		}
+		checkRecorded(t, st, r)
+	}
+
+	p, res = runSpec(t, sc, spec)
+	if len(p.ToTrain) != 1 || p.ToTrain[0].Variant != "no-data" || res.Skipped != 3 {
+		t.Fatalf("second run trains %d runs, skips %d; want only the failed one", len(p.ToTrain), res.Skipped)
+	}
+	if !strings.Contains(p.Note, "2 done, skipped") || !strings.Contains(p.Note, "1 diverged, kept") {
+		t.Fatalf("note does not say what is skipped: %q", p.Note)
+	}
+}
+
+// checkRecorded verifies a finished run's metrics, summaries and artifact files.
+func checkRecorded(t *testing.T, st *Store, r RunInfo) {
+	t.Helper()
+	ctx := context.Background()
+	m, err := st.Metrics(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"train/loss", "train/recon", "train/kl", "train/elbo", "train/grad_norm"} {
+		if len(m[key]) != r.Steps {
+			t.Fatalf("run %s: %d values of %s for %d steps", r.ID, len(m[key]), key, r.Steps)
+		}
+	}
+	if len(m["test/elbo"]) != 2 {
+		t.Fatalf("run %s: %d epoch evaluations, want 2", r.ID, len(m["test/elbo"]))
+	}
+	sums, err := st.Summaries(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := m["test/elbo"][1].Value
+	if s, ok := sums["test/elbo"]; !ok || s.Value != last || s.Protocol == "" {
+		t.Fatalf("run %s: summary test/elbo %+v, last epoch value %v", r.ID, s, last)
+	}
+	arts, err := st.Artifacts(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"reconstructions", "samples"} {
+		a, ok := arts[kind]
+		if !ok {
+			t.Fatalf("run %s: no %s artifact", r.ID, kind)
+		}
+		b, err := os.ReadFile(a.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b)
+		if hex.EncodeToString(sum[:]) != a.SHA256 || int64(len(b)) != a.Bytes || string(b[1:4]) != "PNG" {
+			t.Fatalf("run %s: %s file does not match its record", r.ID, kind)
+		}
+	}
+}
+
+// TestInterruptedRunResumes: cancelling mid-run stores it as interrupted with
+// the metrics flushed so far; the next invocation trains it again from the
+// start, and it ends with exactly one value per step.
+func TestInterruptedRunResumes(t *testing.T) {
+	st, dir := openTemp(t)
+	sc := newScheduler(st, dir)
+	spec, rs := parseSpec(t, tinySpec)
+	p, err := sc.Prepare(context.Background(), spec, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	steps := 0
+	sc.OnStep = func() {
+		if steps++; steps == 3 {
+			cancel()
+		}
+	}
+	if res := sc.Execute(ctx, p); res.Interrupted != 1 {
+		t.Fatalf("result %+v, want 1 interrupted", res)
+	}
+	r := statuses(t, st, "tiny")["seed=1"]
+	m, _ := st.Metrics(context.Background(), r.ID)
+	if r.Status != StatusInterrupted || r.Steps != 3 || len(m["train/loss"]) != 3 {
+		t.Fatalf("interrupted run: %s at step %d with %d losses; want interrupted, 3, 3", r.Status, r.Steps, len(m["train/loss"]))
+	}
+	sc.OnStep = nil
+	p, res := runSpec(t, sc, tinySpec)
+	if len(p.ToTrain) != 1 || res.Done != 1 {
+		t.Fatalf("resume: %d to train, result %+v", len(p.ToTrain), res)
+	}
+	r = statuses(t, st, "tiny")["seed=1"]
+	m, _ = st.Metrics(context.Background(), r.ID)
+	if r.Status != StatusDone || r.Attempts != 2 || len(m["train/loss"]) != r.Steps || m["train/loss"][0].Step != 1 {
+		t.Fatalf("after resume: %s, attempt %d, %d losses over %d steps", r.Status, r.Attempts, len(m["train/loss"]), r.Steps)
+	}
+}
+
+func TestDeadWorkerIsMarkedInterrupted(t *testing.T) {
+	st, dir := openTemp(t)
+	sc := newScheduler(st, dir)
+	spec, rs := parseSpec(t, tinySpec)
+	if _, err := sc.Prepare(context.Background(), spec, rs); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	dead := fmt.Sprintf("%s/%d", host, 1<<22+12345) // above Linux's pid_max default
+	if ok, err := st.Claim(context.Background(), rs[0].ID, dead, host, "", "", ""); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	p, err := sc.Prepare(context.Background(), spec, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.ToTrain) != 1 || p.Status[rs[0].ID] != StatusInterrupted {
+		t.Fatalf("a run owned by a dead process is %q and not queued", p.Status[rs[0].ID])
+	}
+	// A live owner's run is left alone.
+	if ok, _ := st.Claim(context.Background(), rs[0].ID, owner(), host, "", "", ""); !ok {
+		t.Fatal("could not claim the interrupted run")
+	}
+	if p, _ = sc.Prepare(context.Background(), spec, rs); len(p.ToTrain) != 0 || p.Status[rs[0].ID] != StatusRunning {
+		t.Fatalf("a run owned by a live process was taken over: %q", p.Status[rs[0].ID])
+	}
+}
+
+// TestSameSeedGivesIdenticalStoredSeries runs the same spec in two workspaces
+// and compares every stored metric value bit for bit.
+func TestSameSeedGivesIdenticalStoredSeries(t *testing.T) {
+	series := func() map[string][]Point {
+		st, dir := openTemp(t)
+		runSpec(t, newScheduler(st, dir), tinySpec)
+		r := statuses(t, st, "tiny")["seed=1"]
+		m, err := st.Metrics(context.Background(), r.ID)
+		if err != nil || len(m) == 0 {
+			t.Fatalf("metrics: %v (%d series)", err, len(m))
+		}
+		return m
+	}
+	a, b := series(), series()
+	for key, pa := range a {
+		pb := b[key]
+		if len(pa) != len(pb) {
+			t.Fatalf("%s: %d vs %d points", key, len(pa), len(pb))
+		}
+		for i := range pa {
+			if pa[i] != pb[i] {
+				t.Fatalf("%s step %d: %v vs %v", key, pa[i].Step, pa[i].Value, pb[i].Value)
+			}
+		}
+	}
+}

@@ -1,0 +1,237 @@
+// Package runs owns the lifecycle of runs: the SQLite store of experiments, runs
+// and metrics, the local scheduler that trains them, and their files on disk.
+package runs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+)
+
+// Store is a workspace database. It is safe for concurrent use, also by several
+// processes: WAL mode, a busy timeout, and BEGIN IMMEDIATE for every write
+// transaction so read-then-write never fails with "database is locked".
+type Store struct {
+	db   *sql.DB
+	path string
+}
+
+// Statuses of a run.
+const (
+	StatusPending     = "pending"
+	StatusRunning     = "running"
+	StatusDone        = "done"
+	StatusFailed      = "failed"
+	StatusDiverged    = "diverged"
+	StatusInterrupted = "interrupted"
+)
+
+// schemaVersion is the version Open migrates to; migrations[i] brings version i to i+1.
+const schemaVersion = 1
+
+var migrations = []string{`
+CREATE TABLE experiments (
+	name           TEXT PRIMARY KEY,
+	description    TEXT NOT NULL,
+	spec_text      TEXT NOT NULL,
+	spec_hash      TEXT NOT NULL,
+	vaelab_version TEXT NOT NULL,
+	vcs_revision   TEXT NOT NULL,
+	vcs_modified   INTEGER NOT NULL,
+	go_version     TEXT NOT NULL,
+	blas           TEXT NOT NULL,
+	host           TEXT NOT NULL,
+	created_at     TEXT NOT NULL,
+	started_at     TEXT NOT NULL
+);
+CREATE TABLE runs (
+	id            TEXT PRIMARY KEY,
+	config        TEXT NOT NULL,
+	seed          INTEGER NOT NULL,
+	status        TEXT NOT NULL CHECK (status IN ('pending','running','done','failed','diverged','interrupted')),
+	error         TEXT NOT NULL DEFAULT '',
+	diverged_step INTEGER,
+	steps         INTEGER NOT NULL DEFAULT 0,
+	attempts      INTEGER NOT NULL DEFAULT 0,
+	owner         TEXT NOT NULL DEFAULT '',
+	host          TEXT NOT NULL DEFAULT '',
+	blas          TEXT NOT NULL DEFAULT '',
+	vaelab_version TEXT NOT NULL DEFAULT '',
+	dir           TEXT NOT NULL DEFAULT '',
+	created_at    TEXT NOT NULL,
+	started_at    TEXT,
+	finished_at   TEXT,
+	heartbeat_at  TEXT
+);
+CREATE INDEX runs_status ON runs(status);
+-- A run belongs to every experiment whose spec expands to it; the label and the
+-- varying values are per experiment, since they depend on the sweep's axes.
+CREATE TABLE experiment_runs (
+	experiment TEXT NOT NULL REFERENCES experiments(name),
+	run_id     TEXT NOT NULL REFERENCES runs(id),
+	position   INTEGER NOT NULL,
+	label      TEXT NOT NULL,
+	variant    TEXT NOT NULL,
+	varying    TEXT NOT NULL,
+	PRIMARY KEY (experiment, run_id)
+) WITHOUT ROWID;
+CREATE TABLE params (
+	run_id     TEXT NOT NULL REFERENCES runs(id),
+	key        TEXT NOT NULL,
+	value_num  REAL,
+	value_text TEXT,
+	PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+CREATE TABLE metrics (
+	run_id TEXT NOT NULL REFERENCES runs(id),
+	key    TEXT NOT NULL,
+	step   INTEGER NOT NULL,
+	epoch  INTEGER NOT NULL,
+	value  REAL NOT NULL,
+	PRIMARY KEY (run_id, key, step)
+) WITHOUT ROWID;
+CREATE TABLE summaries (
+	run_id   TEXT NOT NULL REFERENCES runs(id),
+	key      TEXT NOT NULL,
+	value    REAL NOT NULL,
+	protocol TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+CREATE TABLE artifacts (
+	run_id     TEXT NOT NULL REFERENCES runs(id),
+	kind       TEXT NOT NULL,
+	path       TEXT NOT NULL,
+	sha256     TEXT NOT NULL,
+	bytes      INTEGER NOT NULL,
+	created_at TEXT NOT NULL,
+	PRIMARY KEY (run_id, kind)
+) WITHOUT ROWID;
+CREATE TABLE events (
+	id         INTEGER PRIMARY KEY,
+	time       TEXT NOT NULL,
+	experiment TEXT NOT NULL DEFAULT '',
+	run_id     TEXT NOT NULL DEFAULT '',
+	level      TEXT NOT NULL,
+	kind       TEXT NOT NULL,
+	message    TEXT NOT NULL
+);
+CREATE INDEX events_run ON events(run_id);
+`}
+
+// Open opens (creating if needed) the database at path and migrates its schema.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("open store %s: the path may not contain '?' or '#'", path)
+	}
+	// Pragmas go in the DSN so that every pooled connection gets them.
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "30000")
+	q.Set("_txlock", "immediate")
+	q.Set("_foreign_keys", "1")
+	q.Set("_synchronous", "NORMAL") // with WAL: durable across process crashes
+	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// migrate brings the schema to schemaVersion inside one immediate transaction,
+// so processes that start together never both apply a migration.
+func (s *Store) migrate(ctx context.Context) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var v int
+		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		if v > schemaVersion {
+			return fmt.Errorf("database schema version %d is newer than this vaelab understands (%d); upgrade vaelab", v, schemaVersion)
+		}
+		for ; v < schemaVersion; v++ {
+			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+				return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+			}
+		}
+		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion))
+		return err
+	})
+}
+
+// busyRetryFor bounds how long a transaction is retried while SQLite reports the
+// database busy. The busy timeout covers most waits, but SQLite returns BUSY
+// without waiting in some cases, such as while another connection switches a new
+// database to WAL mode.
+const busyRetryFor = time.Minute
+
+// tx runs fn in an immediate transaction and commits it, or rolls back on error.
+// A transaction that fails because the database is busy is retried from the
+// start, so fn must only have effects through tx (or be safe to repeat).
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	deadline := time.Now().Add(busyRetryFor)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		err := s.tx1(ctx, fn)
+		if !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return err
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
+}
+
+func (s *Store) tx1(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, rollback(tx))
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func rollback(tx *sql.Tx) error {
+	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	return nil
+}
+
+func now() string { return time.Now().UTC().Format(time.RFC3339Nano) }
+
+// parseTime reads a stored timestamp; the zero time when absent.
+func parseTime(s sql.NullString) time.Time {
+	if !s.Valid {
+		return time.Time{}
+	}
+	t, _ := time.Parse(time.RFC3339Nano, s.String)
+	return t
+}
