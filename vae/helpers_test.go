@@ -9,13 +9,17 @@ import (
 	G "gorgonia.org/gorgonia"
 )
 
-// sharedData returns the shared dataset folder: VAELAB_TEST_DATA or ../../shared/data
-// from a package directory. Under CI=true a missing folder fails the test.
+// sharedData returns the shared dataset folder: VAELAB_TEST_DATA, default
+// ../shared/data, relative to the project root. Under CI=true a missing file
+// fails the test; elsewhere it skips with the reason.
 func sharedData(t *testing.T, rel string) string {
 	t.Helper()
 	dir := os.Getenv("VAELAB_TEST_DATA")
 	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "data")
+		dir = filepath.Join("..", "shared", "data")
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join("..", dir) // tests run in the package folder, one below the root
 	}
 	if _, err := os.Stat(filepath.Join(dir, rel)); err != nil {
 		if os.Getenv("CI") == "true" {
