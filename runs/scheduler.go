@@ -83,7 +83,7 @@ func (sc *Scheduler) Prepare(ctx context.Context, spec *experiments.Spec, rs []e
 	if len(p.ToTrain) == 0 {
 		p.Note = fmt.Sprintf("experiment %s: all %d runs are finished (%s); nothing to train", spec.Name, len(rs), describeCounts(counts))
 	} else {
-		p.Note = fmt.Sprintf("experiment %s: %d runs; training %d (%s)", spec.Name, len(rs), len(p.ToTrain), describeCounts(counts))
+		p.Note = fmt.Sprintf("experiment %s: %d runs: %s; training %d", spec.Name, len(rs), describeCounts(counts), len(p.ToTrain))
 	}
 	return p, nil
 }
@@ -97,13 +97,13 @@ func describeCounts(c map[string]int) string {
 			case StatusPending:
 				what = "new"
 			case StatusDone:
-				what = "done, skipped"
+				what = "done (skipped)"
 			case StatusDiverged:
-				what = "diverged, kept"
+				what = "diverged (kept)"
 			case StatusFailed, StatusInterrupted:
-				what = st + ", run again"
+				what = st + " (run again)"
 			case StatusRunning:
-				what = "running in another process, left alone"
+				what = "running in another process (left alone)"
 			}
 			parts = append(parts, fmt.Sprintf("%d %s", n, what))
 		}

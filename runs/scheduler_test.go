@@ -98,7 +98,7 @@ sweep:
 	if len(p.ToTrain) != 1 || p.ToTrain[0].Variant != "no-data" || res.Skipped != 3 {
 		t.Fatalf("second run trains %d runs, skips %d; want only the failed one", len(p.ToTrain), res.Skipped)
 	}
-	if !strings.Contains(p.Note, "2 done, skipped") || !strings.Contains(p.Note, "1 diverged, kept") {
+	if !strings.Contains(p.Note, "2 done (skipped)") || !strings.Contains(p.Note, "1 diverged (kept)") {
 		t.Fatalf("note does not say what is skipped: %q", p.Note)
 	}
 }

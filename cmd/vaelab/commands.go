@@ -104,7 +104,7 @@ Ctrl-C stops cleanly: stopped runs are marked interrupted and run again next tim
 			fmt.Fprintf(stdout, "finished: %d done, %d diverged, %d failed, %d interrupted; %d skipped as already finished\n",
 				res.Done, res.Diverged, res.Failed, res.Interrupted, res.Skipped)
 			if res.Interrupted > 0 || ctx.Err() != nil {
-				return &exitError{exitInterrupted, fmt.Errorf("interrupted: %d runs were stopped and marked interrupted; run `vaelab run %s` again to resume", res.Interrupted, args[0])}
+				return &exitError{exitInterrupted, fmt.Errorf("interrupted: %s stopped and marked interrupted; run `vaelab run %s` again to resume", plural(res.Interrupted, "run"), args[0])}
 			}
 			if reportPath != "" {
 				if err := report.WriteFile(context.WithoutCancel(ctx), st, spec.Name, reportPath); err != nil {
@@ -113,7 +113,7 @@ Ctrl-C stops cleanly: stopped runs are marked interrupted and run again next tim
 				fmt.Fprintf(stdout, "report: %s\n", reportPath)
 			}
 			if res.Failed > 0 {
-				return &exitError{exitFailure, fmt.Errorf("%d runs failed; `vaelab ls %s` lists them and `vaelab show RUN` says why", res.Failed, spec.Name)}
+				return &exitError{exitFailure, fmt.Errorf("%s failed; `vaelab ls %s` lists them and `vaelab show RUN` says why", plural(res.Failed, "run"), spec.Name)}
 			}
 			return nil
 		},
@@ -378,4 +378,12 @@ func reportCmd(s *settings, stdout io.Writer) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "report.html", "HTML file to write")
 	return cmd
+}
+
+// plural formats a count with its noun: "1 run", "3 runs".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

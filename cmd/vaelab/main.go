@@ -13,7 +13,11 @@ import (
 )
 
 func main() {
+	// The first Ctrl-C or SIGTERM cancels ctx: runs stop at their next step and are
+	// recorded as interrupted. Restoring the default handler then lets a second
+	// Ctrl-C end the process at once; its runs are found dead on the next start.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() { <-ctx.Done(); stop() }()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

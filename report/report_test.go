@@ -1,0 +1,46 @@
+package report
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/vaelab/vaelab/runs"
+)
+
+func TestBinMeansKeepsShapeAndBounds(t *testing.T) {
+	x, y := make([]float64, 1000), make([]float64, 1000)
+	for i := range x {
+		x[i], y[i] = float64(i), float64(2*i)
+	}
+	bx, by := binMeans(x, y, 100)
+	if len(bx) != 100 || bx[0] != 4.5 || by[0] != 9 || bx[99] != 994.5 {
+		t.Fatalf("bins: %d points, first (%v, %v), last x %v", len(bx), bx[0], by[0], bx[99])
+	}
+	sx, sy := binMeans(x[:50], y[:50], 100)
+	if len(sx) != 50 || &sx[0] != &x[0] || &sy[0] != &y[0] {
+		t.Fatal("short series should pass through unchanged")
+	}
+}
+
+func TestVaryingAxesOrder(t *testing.T) {
+	rs := []runs.RunInfo{
+		{Varying: map[string]string{"seed": "1", "variant": "a", "objective.beta": "1", "model.latent": "4"}},
+		{Varying: map[string]string{"seed": "2", "variant": "b", "objective.beta": "2", "model.latent": "8"}},
+	}
+	want := []string{"variant", "model.latent", "objective.beta", "seed"}
+	if got := varyingAxes(rs); !reflect.DeepEqual(got, want) {
+		t.Fatalf("axes %v, want %v", got, want)
+	}
+}
+
+func TestLineSVGEscapesLegendNames(t *testing.T) {
+	svg, err := lineSVG("t", "x", "y", []series{{Name: `<script>alert(1)</script>`, X: []float64{1, 2}, Y: []float64{3, 4}}}, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(svg)
+	if !strings.HasPrefix(s, "<svg") || strings.Contains(s, "<script>") || !strings.Contains(s, "&lt;script&gt;") {
+		t.Fatalf("legend name not escaped or not an svg element: %.200s", s)
+	}
+}
