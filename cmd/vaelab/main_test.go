@@ -178,7 +178,7 @@ func TestReportIsSelfContainedAndEscapesNames(t *testing.T) {
 	page := string(b)
 	for _, want := range []string{
 		`&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; seed=1`, // the variant name, as text
-		`tiny &lt;b&gt;bold&lt;/b&gt;`,                             // the experiment name, as text
+		`tiny &lt;b&gt;bold&lt;/b&gt;`,                           // the experiment name, as text
 		`diverged at step`,
 		`data:image/png;base64,`,
 	} {
