@@ -9,29 +9,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
-)
 
-// sharedData returns the shared dataset folder (VAELAB_TEST_DATA, default
-// ../shared/data from the project root). Under CI=true a missing file fails.
-func sharedData(t *testing.T, rel string) string {
-	t.Helper()
-	dir := os.Getenv("VAELAB_TEST_DATA")
-	if dir == "" {
-		dir = filepath.Join("..", "shared", "data")
-	}
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join("..", dir)
-	}
-	if _, err := os.Stat(filepath.Join(dir, rel)); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("test data %s missing under CI: %v", rel, err)
-		}
-		t.Skipf("test data %s not found (set VAELAB_TEST_DATA): %v", rel, err)
-	}
-	return dir
-}
+	"github.com/vaelab/vaelab/internal/testenv"
+)
 
 func pixelHash(im Images) string {
 	h := sha256.New()
@@ -51,7 +34,7 @@ func TestSyntheticFacesAreDeterministic(t *testing.T) {
 	}
 	b, fb, _ := Synthetic(50, 32, 7)
 	c, _, _ := Synthetic(50, 32, 8)
-	if pixelHash(a) != pixelHash(b) || !equalFloats(fa.Values, fb.Values) {
+	if pixelHash(a) != pixelHash(b) || !slices.Equal(fa.Values, fb.Values) {
 		t.Fatal("same seed, different faces")
 	}
 	if pixelHash(a) == pixelHash(c) {
@@ -72,18 +55,6 @@ func TestSyntheticFacesAreDeterministic(t *testing.T) {
 			t.Fatalf("pixel %d = %v is not an 8-bit level", i, v)
 		}
 	}
-}
-
-func equalFloats(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestSyntheticFactorsDriveTheImage: each factor, moved alone, changes the
@@ -123,7 +94,7 @@ func TestSyntheticFactorsDriveTheImage(t *testing.T) {
 // TestFreyDecodesTheRawBytes compares every decoded pixel with the file's bytes
 // at the documented offset (184 + 560·i, row-major 28×20).
 func TestFreyDecodesTheRawBytes(t *testing.T) {
-	path := filepath.Join(sharedData(t, FreyFile), FreyFile)
+	path := filepath.Join(testenv.SharedData(t, FreyFile), FreyFile)
 	im, sum, err := LoadFrey(path)
 	if err != nil {
 		t.Fatal(err)
@@ -139,32 +110,20 @@ func TestFreyDecodesTheRawBytes(t *testing.T) {
 			}
 		}
 	}
-	ds, err := Load(context.Background(), Config{Name: "frey", TestFraction: 0.1}, sharedData(t, FreyFile))
+	ds, err := Load(context.Background(), Config{Name: "frey", TestFraction: 0.1}, testenv.SharedData(t, FreyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Contiguous block split: the test set is the last 197 frames, in order.
-	if ds.Test.N != 197 || ds.Train.N != 1768 || !equal32(ds.Test.At(0), im.At(1768)) || !equal32(ds.Train.At(1767), im.At(1767)) {
+	if ds.Test.N != 197 || ds.Train.N != 1768 || !slices.Equal(ds.Test.At(0), im.At(1768)) || !slices.Equal(ds.Train.At(1767), im.At(1767)) {
 		t.Fatalf("Frey split: %d train, %d test, or not the last contiguous block", ds.Train.N, ds.Test.N)
 	}
-}
-
-func equal32(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestFreyRejectsDamagedFiles: truncated, foreign or altered files give errors
 // that say what is wrong, never images.
 func TestFreyRejectsDamagedFiles(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(sharedData(t, FreyFile), FreyFile))
+	raw, err := os.ReadFile(filepath.Join(testenv.SharedData(t, FreyFile), FreyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +174,7 @@ func TestSplitsPartitionTheImages(t *testing.T) {
 			if tc.name == "random" {
 				tc.train, tc.test = RandomSplit(100, 15, 3)
 				a, _ := RandomSplit(100, 15, 3)
-				if !equalInts(a, tc.train) {
+				if !slices.Equal(a, tc.train) {
 					t.Fatal("random split is not reproducible")
 				}
 			} else {
@@ -236,18 +195,6 @@ func TestSplitsPartitionTheImages(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestGridPlacesEachImage(t *testing.T) {

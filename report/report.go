@@ -202,7 +202,6 @@ func varyingAxes(rs []runs.RunInfo) []string {
 func Render(w io.Writer, p *Page) error {
 	t, err := template.New("template.html").Funcs(template.FuncMap{
 		"short": func(s string) string { return s[:min(len(s), 12)] },
-		"lower": strings.ToLower,
 	}).ParseFS(templates, "template.html")
 	if err != nil {
 		return fmt.Errorf("parse report template: %w", err)
@@ -220,30 +219,6 @@ func WriteFile(ctx context.Context, st *runs.Store, experiment, path string) err
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dirOf(path), ".report-*.html")
-	if err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	err = Render(tmp, p)
-	if err == nil {
-		err = tmp.Chmod(0o644) // CreateTemp makes 0600; a report is for sharing
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	return nil
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndexByte(path, '/'); i >= 0 {
-		return path[:i+1]
-	}
-	return "."
+	_, _, err = runs.WriteFileAtomic(path, 0o644, func(w io.Writer) error { return Render(w, p) })
+	return err
 }

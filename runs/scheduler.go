@@ -2,8 +2,6 @@ package runs
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -307,45 +305,15 @@ func interleaveRows(a, b data.Images, cols int) data.Images {
 	return out
 }
 
-// writeArtifact writes images as a PNG grid named kind.png in dir, atomically
-// (temporary file, fsync, rename), and records it with its sha256.
+// writeArtifact writes images as a PNG grid named kind.png in dir and records
+// it with its sha256.
 func (sc *Scheduler) writeArtifact(ctx context.Context, runID, dir, kind string, im data.Images) error {
 	path := filepath.Join(dir, kind+".png")
-	tmp, err := os.CreateTemp(dir, kind+".*.tmp")
+	sum, size, err := WriteFileAtomic(path, 0o644, func(w io.Writer) error { return data.WriteGridPNG(w, im, gridColumns, 2) })
 	if err != nil {
-		return fmt.Errorf("write %s: %w", kind, err)
+		return err
 	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	h := sha256.New()
-	cw := &countingWriter{w: io.MultiWriter(tmp, h)}
-	err = data.WriteGridPNG(cw, im, gridColumns, 2)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return sc.Store.PutArtifact(ctx, Artifact{RunID: runID, Kind: kind, Path: path, SHA256: hex.EncodeToString(h.Sum(nil)), Bytes: cw.n})
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return sc.Store.PutArtifact(ctx, Artifact{RunID: runID, Kind: kind, Path: path, SHA256: sum, Bytes: size})
 }
 
 func (sc *Scheduler) logf(format string, args ...any) {

@@ -2,33 +2,10 @@ package vae
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
 )
-
-// sharedData returns the shared dataset folder: VAELAB_TEST_DATA, default
-// ../shared/data, relative to the project root. Under CI=true a missing file
-// fails the test; elsewhere it skips with the reason.
-func sharedData(t *testing.T, rel string) string {
-	t.Helper()
-	dir := os.Getenv("VAELAB_TEST_DATA")
-	if dir == "" {
-		dir = filepath.Join("..", "shared", "data")
-	}
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join("..", dir) // tests run in the package folder, one below the root
-	}
-	if _, err := os.Stat(filepath.Join(dir, rel)); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("test data %s missing under CI: %v", rel, err)
-		}
-		t.Skipf("test data %s not found (set VAELAB_TEST_DATA): %v", rel, err)
-	}
-	return dir
-}
 
 // reference is an independent float64 forward pass of an MLP VAE, written from
 // the formulas, not from the graph code: it returns log p(x|z) and KL per image.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/internal/testenv"
 )
 
 func smallSetup(seed uint64) Setup {
@@ -131,7 +132,7 @@ func TestEvaluateDoesNotDependOnBatchSize(t *testing.T) {
 // under the same likelihood is N(training mean, σ²) per pixel; with no latent its
 // ELBO is its log-likelihood.
 func TestMLPLearnsFreyFace(t *testing.T) {
-	dir := sharedData(t, data.FreyFile)
+	dir := testenv.SharedData(t, data.FreyFile)
 	im, _, err := data.LoadFrey(filepath.Join(dir, data.FreyFile))
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,30 @@
+// Package testenv gives tests the shared real-face datasets: where they are and
+// what to do when one is missing (fail under CI=true, skip with a reason elsewhere).
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// SharedData returns the folder holding the shared datasets and checks that rel
+// exists in it. The folder is VAELAB_TEST_DATA, default ../shared/data; a
+// relative path is taken from the project root (tests run one folder below it).
+func SharedData(t testing.TB, rel string) string {
+	t.Helper()
+	dir := os.Getenv("VAELAB_TEST_DATA")
+	if dir == "" {
+		dir = filepath.Join("..", "shared", "data")
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join("..", dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, rel)); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("test data %s missing under CI: %v", rel, err)
+		}
+		t.Skipf("test data %s not found (set VAELAB_TEST_DATA): %v", rel, err)
+	}
+	return dir
+}
