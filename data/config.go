@@ -4,127 +4,187 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Config selects and prepares a dataset. It is part of every run's resolved
-// config, so a field's meaning must never change; new fields need a zero value
-// that keeps the old behaviour.
+// config, so a field's meaning must never change; new fields need omitempty and
+// a zero value that keeps the old behaviour.
 type Config struct {
-	// Name is "synthetic" (built in, no download) or "frey".
+	// Name is "synthetic" (built in, no download), a built-in dataset ("frey",
+	// "olivetti", "lfw-subset"), "npy" (a NumPy array file) or "folder" (a
+	// folder of PNG, JPEG and PGM images, such as ORL or CelebA's img_align_celeba).
 	Name string `json:"name"`
-	// Size is the side of the synthetic faces in pixels.
+	// Path is the npy file or image folder, relative to the data directory
+	// unless absolute.
+	Path string `json:"path,omitempty"`
+	// URL and SHA256 let an npy dataset be downloaded on first use; SHA256 alone
+	// pins the file's content.
+	URL    string `json:"url,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
+	// Size is the side of the synthetic faces; for other datasets the side the
+	// images are resized to (0 keeps their size).
 	Size int `json:"size,omitempty"`
 	// Count is the number of synthetic faces.
 	Count int `json:"count,omitempty"`
-	// TestFraction is the share of images held out for evaluation.
+	// Channels is 1 (grayscale) or 3 (RGB); 0 keeps the dataset's own.
+	Channels int `json:"channels,omitempty"`
+	// Crop is the side of a center square crop taken before resizing (CelebA is
+	// usually cropped to 140 or 148); 0 for none.
+	Crop int `json:"crop,omitempty"`
+	// TestFraction is the share of images (or of identities) held out.
 	TestFraction float64 `json:"test_fraction"`
-	// Seed drives synthesis and the train/test split. It is separate from the run
-	// seed so that seeds of a sweep vary the model, not the data.
+	// Split is "random", "block" (the last images, for video-like data) or
+	// "identity" (whole people held out; needs labels). "" picks the dataset's
+	// default: block for frey and synthetic, identity for olivetti and labelled
+	// folders, random otherwise.
+	Split string `json:"split,omitempty"`
+	// Seed drives synthesis and the split. It is separate from the run seed so
+	// that seeds of a sweep vary the model, not the data.
 	Seed uint64 `json:"seed"`
 }
 
-// DefaultConfig is the built-in dataset: 4000 synthetic 32×32 faces.
+// DefaultConfig is the built-in dataset: synthetic faces (4000 of 32×32 once
+// resolved).
 func DefaultConfig() Config {
-	return Config{Name: "synthetic", Size: 32, Count: 4000, TestFraction: 0.1, Seed: 1}
+	return Config{Name: "synthetic", TestFraction: 0.1, Seed: 1}
+}
+
+// Resolved fills in the defaults that depend on the dataset: synthetic faces
+// are 32×32 and 4000 unless set. Run configs are resolved before they are
+// hashed, so a spec that names the defaults and one that omits them agree.
+func (c Config) Resolved() Config {
+	if c.Name == "synthetic" {
+		if c.Size == 0 {
+			c.Size = 32
+		}
+		if c.Count == 0 {
+			c.Count = 4000
+		}
+	}
+	return c
 }
 
 // Validate reports the first impossible value, naming its spec key.
 func (c Config) Validate() error {
-	switch c.Name {
-	case "synthetic":
+	_, builtin := Builtin(c.Name)
+	switch {
+	case c.Name == "synthetic":
 		if c.Size < 8 || c.Size > 512 {
 			return fmt.Errorf("dataset.size: %d must be between 8 and 512", c.Size)
 		}
-		if c.Count < 2 {
-			return fmt.Errorf("dataset.count: %d must be at least 2", c.Count)
+		if c.Count < 2 || c.Count > 10_000_000 {
+			return fmt.Errorf("dataset.count: %d must be between 2 and 10000000", c.Count)
 		}
-	case "frey":
+		if c.Channels > 1 || c.Crop != 0 || c.Path != "" || c.URL != "" {
+			return fmt.Errorf("dataset: synthetic faces are grayscale and take no channels, crop, path or url")
+		}
+	case builtin || c.Name == "npy" || c.Name == "folder":
+		if c.Count != 0 {
+			return fmt.Errorf("dataset.count: only synthetic faces take a count")
+		}
+		if (c.Name == "npy" || c.Name == "folder") != (c.Path != "") {
+			return fmt.Errorf("dataset.path: npy and folder datasets need a path, and only they take one")
+		}
+		if c.Size != 0 && (c.Size < 4 || c.Size > 1024) {
+			return fmt.Errorf("dataset.size: %d must be 0 (keep) or between 4 and 1024", c.Size)
+		}
 	default:
-		return fmt.Errorf("dataset.name: unknown dataset %q (known: synthetic, frey)", c.Name)
+		return fmt.Errorf("dataset.name: unknown dataset %q (known: synthetic, frey, olivetti, lfw-subset, npy, folder)", c.Name)
+	}
+	if c.Channels != 0 && c.Channels != 1 && c.Channels != 3 {
+		return fmt.Errorf("dataset.channels: %d must be 1 or 3", c.Channels)
+	}
+	if c.Crop < 0 || c.Crop > 8192 {
+		return fmt.Errorf("dataset.crop: %d must be between 0 and 8192", c.Crop)
+	}
+	if c.URL != "" && (c.Name != "npy" || !strings.HasPrefix(c.URL, "http")) {
+		return fmt.Errorf("dataset.url: only npy datasets take a url, and it must be http(s)")
+	}
+	if c.SHA256 != "" && !isHex64(c.SHA256) {
+		return fmt.Errorf("dataset.sha256: %q is not 64 hexadecimal digits", c.SHA256)
+	}
+	if c.URL != "" && c.SHA256 == "" {
+		return fmt.Errorf("dataset.sha256: a download (dataset.url) needs the file's sha256")
 	}
 	if !(c.TestFraction > 0 && c.TestFraction < 1) {
 		return fmt.Errorf("dataset.test_fraction: %v must be strictly between 0 and 1", c.TestFraction)
 	}
+	switch c.Split {
+	case "", "random", "block", "identity":
+	default:
+		return fmt.Errorf("dataset.split: %q is not one of random, block, identity", c.Split)
+	}
+	if c.Split == "identity" && (c.Name == "synthetic" || c.Name == "frey" || c.Name == "npy" || c.Name == "lfw-subset") {
+		return fmt.Errorf("dataset.split: %s has no identity labels; use random or block", c.Name)
+	}
 	return nil
+}
+
+func isHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdef", c) {
+			return false
+		}
+	}
+	return true
+}
+
+// prep is the preprocessing c asks for.
+func (c Config) prep() Prep { return Prep{Channels: c.Channels, Crop: c.Crop, Size: c.Size} }
+
+// path resolves the dataset's file or folder under dataDir.
+func (c Config) path(dataDir string) string {
+	if src, ok := Builtin(c.Name); ok {
+		return filepath.Join(dataDir, src.File)
+	}
+	if filepath.IsAbs(c.Path) {
+		return c.Path
+	}
+	return filepath.Join(dataDir, c.Path)
 }
 
 // ErrMissing marks a dataset whose files are not in the data directory.
 var ErrMissing = errors.New("dataset not found")
 
-// Load builds the dataset c describes. dataDir is where downloaded datasets live
-// (it holds frey/frey_rawface.mat); synthetic faces need none.
+// Load builds the dataset c describes, with no decoded-dataset cache. dataDir
+// holds the dataset files (frey/frey_rawface.mat, ...).
 func Load(ctx context.Context, c Config, dataDir string) (*Dataset, error) {
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	switch c.Name {
-	case "synthetic":
-		return loadSynthetic(c)
-	case "frey":
-		return loadFrey(c, dataDir)
-	}
-	return nil, fmt.Errorf("dataset %q: no loader", c.Name)
+	return (&Loader{DataDir: dataDir}).Load(ctx, c)
 }
 
-func loadSynthetic(c Config) (*Dataset, error) {
-	im, f, err := Synthetic(c.Count, c.Size, c.Seed)
-	if err != nil {
-		return nil, err
-	}
-	nTest, err := testCount(im.N, c.TestFraction)
-	if err != nil {
-		return nil, fmt.Errorf("dataset.test_fraction: %w", err)
-	}
-	// Synthetic faces are independent draws, so any split is fair; the first block is as
-	// good as a random one and keeps the test set fixed when only count grows.
-	train, test := BlockSplit(im.N, nTest)
-	return &Dataset{
-		Name:  "synthetic",
-		Train: im.Subset(train), Test: im.Subset(test),
-		TrainFactors: f.subset(train), TestFactors: f.subset(test),
-		Source: fmt.Sprintf("%s size=%d count=%d seed=%d", SyntheticVersion, c.Size, c.Count, c.Seed),
-	}, nil
-}
-
-func loadFrey(c Config, dataDir string) (*Dataset, error) {
-	path := filepath.Join(dataDir, FreyFile)
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("%w: Frey Face expected at %s (set data_dir, flag --data-dir or VAELAB_DATA_DIR, to the folder holding frey/): %v",
-			ErrMissing, path, err)
-	}
-	im, sum, err := LoadFrey(path)
-	if err != nil {
-		return nil, err
-	}
-	if sum != FreySHA256 {
-		return nil, fmt.Errorf("load Frey Face %s: sha256 %s, want %s: the file is not the canonical frey_rawface.mat", path, sum, FreySHA256)
-	}
-	nTest, err := testCount(im.N, c.TestFraction)
-	if err != nil {
-		return nil, fmt.Errorf("dataset.test_fraction: %w", err)
-	}
-	train, test := BlockSplit(im.N, nTest)
-	return &Dataset{
-		Name:  "frey",
-		Train: im.Subset(train), Test: im.Subset(test),
-		Source: "frey_rawface.mat sha256=" + sum + fmt.Sprintf(" test=last %d frames", nTest),
-	}, nil
-}
-
-// TrainCount is the number of training images c yields, without loading them.
+// TrainCount is the number of training images c yields, when it is known
+// without loading them (synthetic faces and the built-in sets).
 func (c Config) TrainCount() (int, error) {
 	if err := c.Validate(); err != nil {
 		return 0, err
 	}
-	n := c.Count
-	if c.Name == "frey" {
-		n = FreyCount
+	n := map[string]int{"synthetic": c.Count, "frey": FreyCount, "olivetti": OlivettiCount, "lfw-subset": lfwSubsetFaces}[c.Name]
+	if n == 0 {
+		return 0, fmt.Errorf("dataset %s: size unknown until loaded", c.Name)
+	}
+	if c.Name == "olivetti" && c.split() == "identity" {
+		people, err := testCount(40, c.TestFraction)
+		return (40 - people) * 10, err
 	}
 	nTest, err := testCount(n, c.TestFraction)
 	return n - nTest, err
+}
+
+// split is the split c uses, resolving "" to the dataset's default.
+func (c Config) split() string {
+	if c.Split != "" {
+		return c.Split
+	}
+	switch c.Name {
+	case "synthetic", "frey":
+		return "block"
+	case "olivetti", "folder":
+		return "identity"
+	}
+	return "random"
 }

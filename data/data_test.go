@@ -153,7 +153,7 @@ func TestFreyRejectsDamagedFiles(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "frey"), 0o755)
 	os.WriteFile(filepath.Join(dir, FreyFile), altered, 0o644)
 	_, err = Load(context.Background(), Config{Name: "frey", TestFraction: 0.1}, dir)
-	if err == nil || !strings.Contains(err.Error(), "not the canonical") || !strings.Contains(err.Error(), FreySHA256) {
+	if err == nil || !strings.Contains(err.Error(), "not the expected one") || !strings.Contains(err.Error(), FreySHA256) {
 		t.Fatalf("altered file: %v", err)
 	}
 	_, err = Load(context.Background(), Config{Name: "frey", TestFraction: 0.1}, filepath.Join(dir, "nowhere"))

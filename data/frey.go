@@ -30,17 +30,23 @@ func LoadFrey(path string) (Images, string, error) {
 	if err != nil {
 		return Images{}, "", fmt.Errorf("load Frey Face %s: %w", path, err)
 	}
-	d := FreyHeight * FreyWidth
-	if arr.Class != mxUINT8 || arr.DataType != miUINT8 || len(arr.Dims) != 2 || arr.Dims[0] != d || arr.Dims[1] != FreyCount {
-		return Images{}, "", fmt.Errorf("load Frey Face %s: array %q is class %d, dims %v; want uint8 %dx%d",
-			path, arr.Name, arr.Class, arr.Dims, d, FreyCount)
+	raw, err := matUint8Images(arr, FreyHeight*FreyWidth, FreyCount)
+	if err == nil && arr.Class != mxUINT8 {
+		err = fmt.Errorf("array %q has class %d, want uint8 (%d)", arr.Name, arr.Class, mxUINT8)
 	}
-	if len(arr.Data) != d*FreyCount {
-		return Images{}, "", fmt.Errorf("load Frey Face %s: %d data bytes, want %d", path, len(arr.Data), d*FreyCount)
+	if err != nil {
+		return Images{}, "", fmt.Errorf("load Frey Face %s: %w", path, err)
 	}
-	im := Images{N: FreyCount, Height: FreyHeight, Width: FreyWidth, Channels: 1, Pix: make([]float32, len(arr.Data))}
-	for i, v := range arr.Data {
-		im.Pix[i] = float32(v) / 255
-	}
+	// Each column is one image, already row-major (28 rows of 20).
+	im := Images{N: FreyCount, Height: FreyHeight, Width: FreyWidth, Channels: 1, Pix: bytesToUnit(raw)}
 	return im, hex.EncodeToString(sum[:]), nil
+}
+
+// bytesToUnit scales 8-bit values to [0, 1].
+func bytesToUnit(b []byte) []float32 {
+	out := make([]float32, len(b))
+	for i, v := range b {
+		out[i] = float32(v) / 255
+	}
+	return out
 }

@@ -78,6 +78,8 @@ type Dataset struct {
 	Train, Test  Images
 	TrainFactors *Factors // nil when the factors are unknown
 	TestFactors  *Factors
+	// TrainLabels and TestLabels give each image's identity, when known.
+	TrainLabels, TestLabels []int
 	// Source describes where the images came from (generator version and seed, or file and sha256).
 	Source string
 }

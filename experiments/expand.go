@@ -101,6 +101,7 @@ func (s *Spec) resolve(v Variant, idx []int, seed uint64) (Run, error) {
 		r.Values = append(r.Values, Setting{Key: ax.Key, Value: val})
 	}
 	r.Config.Seed = seed
+	r.Config.Dataset = r.Config.Dataset.Resolved()
 	if err := r.Config.Validate(); err != nil {
 		return r, s.keyError(fmt.Errorf("%w (in run %s)", err, r.Label()), 0)
 	}

@@ -163,8 +163,10 @@ func TestIDDependsOnEveryResolvedValue(t *testing.T) {
 	for _, key := range Keys() {
 		v := "7" // integers and floats alike
 		switch key {
-		case "dataset.name", "model.architecture", "model.activation", "model.likelihood", "train.optimizer":
+		case "dataset.name", "dataset.path", "dataset.url", "dataset.split", "model.architecture", "model.activation", "model.likelihood", "train.optimizer":
 			v = "other"
+		case "dataset.sha256":
+			v = strings.Repeat("ab", 32)
 		case "model.hidden":
 			v = "[7]"
 		case "dataset.test_fraction", "objective.beta", "model.sigma", "train.learning_rate",

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/vaelab/vaelab/internal/atomicfile"
 	"github.com/vaelab/vaelab/runs"
 	"github.com/vaelab/vaelab/vae"
 )
@@ -218,6 +219,6 @@ func WriteFile(ctx context.Context, st *runs.Store, experiment, path string) err
 	if err != nil {
 		return err
 	}
-	_, _, err = runs.WriteFileAtomic(path, 0o644, func(w io.Writer) error { return Render(w, p) })
+	_, _, err = atomicfile.Write(path, 0o644, func(w io.Writer) error { return Render(w, p) })
 	return err
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vaelab/vaelab/data"
 	"github.com/vaelab/vaelab/experiments"
+	"github.com/vaelab/vaelab/internal/atomicfile"
 	"github.com/vaelab/vaelab/vae"
 )
 
@@ -23,8 +24,9 @@ type Scheduler struct {
 	Store *Store
 	// Workers is the number of runs trained at once; 0 means one per CPU.
 	Workers int
-	// DataDir holds downloaded datasets; RunsDir receives one folder per run.
-	DataDir, RunsDir string
+	// DataDir holds downloaded datasets; CacheDir keeps decoded copies of them
+	// ("" for none); RunsDir receives one folder per run.
+	DataDir, CacheDir, RunsDir string
 	// Log receives one line per run started, finished or skipped.
 	Log io.Writer
 	// OnStep, if set, is called after every training step (for progress bars).
@@ -140,14 +142,15 @@ func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 	workers = min(workers, len(p.ToTrain))
 	queue := make(chan experiments.Run)
 	outcomes := make(chan string)
-	cache := &dataCache{entries: map[string]*dataEntry{}}
+	// One loader per invocation: a dataset is decoded once and shared by all runs.
+	loader := &data.Loader{DataDir: sc.DataDir, CacheDir: sc.CacheDir, Log: sc.logf}
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for r := range queue {
-				outcomes <- sc.runOne(ctx, r, cache)
+				outcomes <- sc.runOne(ctx, r, loader)
 			}
 		}()
 	}
@@ -180,7 +183,7 @@ func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 }
 
 // runOne claims, trains and records one run, and returns its final status.
-func (sc *Scheduler) runOne(ctx context.Context, r experiments.Run, cache *dataCache) (status string) {
+func (sc *Scheduler) runOne(ctx context.Context, r experiments.Run, loader *data.Loader) (status string) {
 	me, prov := owner(), CurrentProvenance()
 	dir := filepath.Join(sc.RunsDir, r.ID)
 	claimed, err := sc.Store.Claim(ctx, r.ID, me, prov.Host, prov.BLAS, prov.Version, dir)
@@ -201,7 +204,7 @@ func (sc *Scheduler) runOne(ctx context.Context, r experiments.Run, cache *dataC
 				out = Outcome{Status: StatusFailed, Error: fmt.Sprintf("panic: %v", p)}
 			}
 		}()
-		out = sc.train(ctx, r, dir, cache, rec)
+		out = sc.train(ctx, r, dir, loader, rec)
 	}()
 	out.Steps = max(out.Steps, rec.steps)
 	final := context.WithoutCancel(ctx) // record the end even after Ctrl-C
@@ -221,14 +224,14 @@ func (sc *Scheduler) runOne(ctx context.Context, r experiments.Run, cache *dataC
 }
 
 // train runs the training of r and writes its artifacts and summaries.
-func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, cache *dataCache, rec *storeRecorder) Outcome {
+func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, loader *data.Loader, rec *storeRecorder) Outcome {
 	fail := func(err error) Outcome {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return Outcome{Status: StatusInterrupted, Error: "stopped by the user; run the spec again to resume"}
 		}
 		return Outcome{Status: StatusFailed, Error: err.Error()}
 	}
-	ds, err := cache.load(ctx, r.Config.Dataset, sc.DataDir)
+	ds, err := loader.Load(ctx, r.Config.Dataset)
 	if err != nil {
 		return fail(fmt.Errorf("load dataset: %w", err))
 	}
@@ -309,7 +312,7 @@ func interleaveRows(a, b data.Images, cols int) data.Images {
 // it with its sha256.
 func (sc *Scheduler) writeArtifact(ctx context.Context, runID, dir, kind string, im data.Images) error {
 	path := filepath.Join(dir, kind+".png")
-	sum, size, err := WriteFileAtomic(path, 0o644, func(w io.Writer) error { return data.WriteGridPNG(w, im, gridColumns, 2) })
+	sum, size, err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return data.WriteGridPNG(w, im, gridColumns, 2) })
 	if err != nil {
 		return err
 	}
@@ -363,29 +366,4 @@ func (r *storeRecorder) flush(ctx context.Context) error {
 	}
 	r.rows, r.lastFlush = r.rows[:0], time.Now()
 	return nil
-}
-
-// dataCache loads each dataset once per invocation, shared by the workers.
-type dataCache struct {
-	mu      sync.Mutex
-	entries map[string]*dataEntry
-}
-
-type dataEntry struct {
-	once sync.Once
-	ds   *data.Dataset
-	err  error
-}
-
-func (c *dataCache) load(ctx context.Context, cfg data.Config, dir string) (*data.Dataset, error) {
-	key := fmt.Sprintf("%+v|%s", cfg, dir)
-	c.mu.Lock()
-	e := c.entries[key]
-	if e == nil {
-		e = &dataEntry{}
-		c.entries[key] = e
-	}
-	c.mu.Unlock()
-	e.once.Do(func() { e.ds, e.err = data.Load(ctx, cfg, dir) })
-	return e.ds, e.err
 }

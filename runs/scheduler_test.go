@@ -72,7 +72,7 @@ sweep:
     - {name: "<script>alert(1)</script>", set: {objective.beta: 1}}
     - {name: β=4, set: {objective.beta: 4}}
     - {name: absurd-lr, set: {train.learning_rate: 1e9}}
-    - {name: no-data, set: {dataset.name: frey}}
+    - {name: no-data, set: {dataset.name: frey, dataset.size: 0, dataset.count: 0}}
 `
 	p, res := runSpec(t, sc, spec)
 	if len(p.ToTrain) != 4 || res.Done != 2 || res.Diverged != 1 || res.Failed != 1 {

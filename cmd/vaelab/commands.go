@@ -94,7 +94,7 @@ Ctrl-C stops cleanly: stopped runs are marked interrupted and run again next tim
 				return err
 			}
 			defer st.Close()
-			sc := &runs.Scheduler{Store: st, Workers: workers, DataDir: s.dataDir(), RunsDir: s.runsDir()}
+			sc := &runs.Scheduler{Store: st, Workers: workers, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir()}
 			plan, err := sc.Prepare(ctx, spec, rs)
 			if err != nil {
 				return &exitError{exitFailure, err}

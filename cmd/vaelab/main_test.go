@@ -48,6 +48,8 @@ func vaelab(t *testing.T, dir string, env []string, args ...string) result {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	// Decoded-dataset copies go to the test's folder, not the user's cache.
+	cmd.Env = append(cmd.Env, "VAELAB_CACHE_DIR="+filepath.Join(dir, "decoded-cache"))
 	cmd.Env = append(cmd.Env, env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut

@@ -27,6 +27,7 @@ func newSettings() *settings {
 	v.SetDefault("workers", runtime.NumCPU())
 	v.SetDefault("data_dir", defaultDataDir())
 	v.SetDefault("runs_dir", "")
+	v.SetDefault("cache_dir", filepath.Join(defaultDataDir(), "decoded"))
 	return &settings{v: v}
 }
 
@@ -38,7 +39,8 @@ func (s *settings) bindFlags(cmd *cobra.Command) {
 	f.Int("workers", runtime.NumCPU(), "runs trained at once (env VAELAB_WORKERS)")
 	f.String("data-dir", defaultDataDir(), "folder of downloaded datasets, e.g. holding frey/frey_rawface.mat (env VAELAB_DATA_DIR)")
 	f.String("runs-dir", "", "folder for run files (checkpoints, images); default vaelab-runs beside the database (env VAELAB_RUNS_DIR)")
-	for key, flag := range map[string]string{"db": "db", "workers": "workers", "data_dir": "data-dir", "runs_dir": "runs-dir"} {
+	f.String("cache-dir", filepath.Join(defaultDataDir(), "decoded"), "folder for decoded copies of datasets, shared by runs (env VAELAB_CACHE_DIR)")
+	for key, flag := range map[string]string{"db": "db", "workers": "workers", "data_dir": "data-dir", "runs_dir": "runs-dir", "cache_dir": "cache-dir"} {
 		_ = s.v.BindPFlag(key, f.Lookup(flag)) // the flags exist: declared just above
 	}
 }
@@ -58,16 +60,17 @@ func (s *settings) load(cmd *cobra.Command) error {
 	}
 	for _, k := range s.v.AllKeys() {
 		switch k {
-		case "db", "workers", "data_dir", "runs_dir", "config":
+		case "db", "workers", "data_dir", "runs_dir", "cache_dir", "config":
 		default:
-			return &exitError{exitUsage, fmt.Errorf("settings %s: unknown key %q (known: db, workers, data_dir, runs_dir)", path, k)}
+			return &exitError{exitUsage, fmt.Errorf("settings %s: unknown key %q (known: db, workers, data_dir, runs_dir, cache_dir)", path, k)}
 		}
 	}
 	return nil
 }
 
-func (s *settings) db() string      { return s.v.GetString("db") }
-func (s *settings) dataDir() string { return s.v.GetString("data_dir") }
+func (s *settings) db() string       { return s.v.GetString("db") }
+func (s *settings) dataDir() string  { return s.v.GetString("data_dir") }
+func (s *settings) cacheDir() string { return s.v.GetString("cache_dir") }
 
 func (s *settings) workers() (int, error) {
 	n := s.v.GetInt("workers")

@@ -1,4 +1,6 @@
-package runs
+// Package atomicfile writes files so that readers see the old content or the whole
+// new content, never a part: temporary file, fsync, rename.
+package atomicfile
 
 import (
 	"crypto/sha256"
@@ -9,10 +11,10 @@ import (
 	"path/filepath"
 )
 
-// WriteFileAtomic writes a file through write into a temporary file beside path,
+// Write writes a file through write into a temporary file beside path,
 // syncs it and renames it over path, so readers see the old file or the whole
 // new one, never a part. It returns the file's sha256 and size.
-func WriteFileAtomic(path string, perm os.FileMode, write func(io.Writer) error) (sum string, size int64, err error) {
+func Write(path string, perm os.FileMode, write func(io.Writer) error) (sum string, size int64, err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return "", 0, fmt.Errorf("write %s: %w", path, err)

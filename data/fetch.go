@@ -1,0 +1,133 @@
+package data
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+)
+
+// Source is a dataset file that vaelab knows how to find, check and download.
+type Source struct {
+	Name   string // dataset name in specs
+	File   string // path under the data directory
+	URL    string // where to download it; "" when it cannot be downloaded
+	SHA256 string
+	About  string
+}
+
+// Builtins are the datasets vaelab knows by name. Frey and Olivetti can be
+// downloaded; the LFW subset comes with the shared test data only.
+func Builtins() []Source {
+	return []Source{
+		{Name: "frey", File: FreyFile, URL: "https://cs.nyu.edu/~roweis/data/frey_rawface.mat", SHA256: FreySHA256,
+			About: "Frey Face: 1965 video frames of one face, 28x20 grey (Brendan Frey)"},
+		{Name: "olivetti", File: OlivettiFile, URL: "https://ndownloader.figshare.com/files/5976027", SHA256: OlivettiSHA256,
+			About: "Olivetti faces: 400 faces of 40 people, 64x64 grey (AT&T Laboratories Cambridge)"},
+		{Name: "lfw-subset", File: LFWSubsetFile, SHA256: LFWSubsetSHA256,
+			About: "LFW subset: 100 faces, 25x25 grey, rows 0..99 of lfw_subset.npy (Labeled Faces in the Wild)"},
+	}
+}
+
+// Builtin returns the built-in source called name.
+func Builtin(name string) (Source, bool) {
+	for _, s := range Builtins() {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Source{}, false
+}
+
+// FileSHA256 returns the sha256 of a file.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Progress is told how many bytes of total have arrived; total is -1 when unknown.
+type Progress func(done, total int64)
+
+// Fetch downloads src.URL to dst. The bytes go to a temporary file beside dst
+// and are hashed on the way; only a complete download whose sha256 matches
+// src.SHA256 is renamed into place. A wrong checksum or a cut transfer leaves
+// nothing behind and returns an error naming the dataset (and both hashes).
+func Fetch(ctx context.Context, client *http.Client, src Source, dst string, progress Progress) error {
+	if src.URL == "" {
+		return fmt.Errorf("dataset %s has no download address; put %s in the data directory", src.Name, src.File)
+	}
+	if len(src.SHA256) != 64 {
+		return fmt.Errorf("dataset %s: refusing to download without a sha256 to check", src.Name)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("download %s: %w", src.Name, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src.URL, nil)
+	if err != nil {
+		return fmt.Errorf("download %s: %w", src.Name, err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("download %s from %s: %w", src.Name, src.URL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("download %s from %s: HTTP %s", src.Name, src.URL, resp.Status)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*.part")
+	if err != nil {
+		return fmt.Errorf("download %s: %w", src.Name, err)
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), &progressReader{r: resp.Body, total: resp.ContentLength, report: progress})
+	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
+		err = fmt.Errorf("transfer cut after %d of %d bytes", n, resp.ContentLength)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("download %s from %s: %w; nothing was kept", src.Name, src.URL, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != src.SHA256 {
+		return fmt.Errorf("download %s from %s: sha256 %s, want %s; nothing was kept", src.Name, src.URL, got, src.SHA256)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("download %s: %w", src.Name, err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return fmt.Errorf("download %s: %w", src.Name, err)
+	}
+	return nil
+}
+
+type progressReader struct {
+	r           io.Reader
+	done, total int64
+	report      Progress
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	if p.report != nil && n > 0 {
+		p.report(p.done, p.total)
+	}
+	return n, err
+}

@@ -1,0 +1,238 @@
+package data
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	_ "image/jpeg" // registers JPEG decoding
+	_ "image/png"  // registers PNG decoding
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Folder is an image folder after decoding and preprocessing.
+type Folder struct {
+	Images Images
+	// Files are the image paths relative to the root, in load order.
+	Files []string
+	// Labels index LabelNames and come from each image's first folder below the
+	// root; nil when the images are not all in subfolders.
+	Labels     []int
+	LabelNames []string
+}
+
+// imageExts are the file types the folder loader reads.
+var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".pgm": true}
+
+// LoadFolder reads every PNG, JPEG and PGM file under root, recursively, in
+// natural order of their paths (s2 before s10), so the order is the same on
+// every machine. Images are converted and resized by p; without a size they
+// must all have the first image's size. Without p.Channels, the first image
+// decides: grayscale files give 1 channel, colour files 3.
+func LoadFolder(ctx context.Context, root string, p Prep) (*Folder, error) {
+	var files []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && imageExts[strings.ToLower(filepath.Ext(path))] {
+			rel, _ := filepath.Rel(root, path)
+			files = append(files, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("image folder %s: %w", root, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("image folder %s: no .png, .jpg, .jpeg or .pgm files", root)
+	}
+	sort.Slice(files, func(i, j int) bool { return naturalLess(files[i], files[j]) })
+	if p.Channels == 0 {
+		first, err := decodeImageFile(filepath.Join(root, files[0]))
+		if err != nil {
+			return nil, err
+		}
+		p.Channels = nativeChannels(first)
+	}
+	f := &Folder{Files: files}
+	f.Labels, f.LabelNames = folderLabels(files)
+
+	decoded := make([][]float32, len(files))
+	dims := make([][2]int, len(files))
+	errs := make([]error, len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.NumCPU() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				decoded[i], dims[i], errs[i] = decodeAndPrepare(filepath.Join(root, files[i]), p)
+			}
+		}()
+	}
+feed:
+	for i := range files {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	im := Images{N: len(files), Height: dims[0][0], Width: dims[0][1], Channels: p.Channels}
+	im.Pix = make([]float32, 0, im.N*im.Dim())
+	for i, px := range decoded {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		if dims[i] != dims[0] {
+			return nil, fmt.Errorf("image folder %s: %s is %dx%d but %s is %dx%d; set dataset.size to resize them",
+				root, files[i], dims[i][1], dims[i][0], files[0], dims[0][1], dims[0][0])
+		}
+		im.Pix = append(im.Pix, px...)
+	}
+	f.Images = im
+	return f, nil
+}
+
+func decodeAndPrepare(path string, p Prep) ([]float32, [2]int, error) {
+	img, err := decodeImageFile(path)
+	if err != nil {
+		return nil, [2]int{}, err
+	}
+	pix, h, w, c := imagePixels(img)
+	pix, h, w, _, err = p.apply(pix, h, w, c)
+	if err != nil {
+		return nil, [2]int{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return pix, [2]int{h, w}, nil
+}
+
+// decodeImageFile decodes a PNG, JPEG or PGM file.
+func decodeImageFile(path string) (image.Image, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	var img image.Image
+	if strings.EqualFold(filepath.Ext(path), ".pgm") {
+		img, err = decodePGM(fh)
+	} else {
+		img, _, err = image.Decode(fh)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decode image %s: %w", path, err)
+	}
+	if b := img.Bounds(); b.Dx() == 0 || b.Dy() == 0 {
+		return nil, fmt.Errorf("decode image %s: empty image", path)
+	}
+	return img, nil
+}
+
+// nativeChannels is 1 for grayscale images and 3 otherwise.
+func nativeChannels(img image.Image) int {
+	switch img.ColorModel() {
+	case color.GrayModel, color.Gray16Model:
+		return 1
+	}
+	return 3
+}
+
+// imagePixels returns an image's pixels in [0, 1], row-major, channel-last.
+func imagePixels(img image.Image) ([]float32, int, int, int) {
+	b := img.Bounds()
+	h, w := b.Dy(), b.Dx()
+	if g, ok := img.(*image.Gray); ok {
+		out := make([]float32, 0, h*w)
+		for y := range h {
+			for _, v := range g.Pix[y*g.Stride : y*g.Stride+w] {
+				out = append(out, float32(v)/255)
+			}
+		}
+		return out, h, w, 1
+	}
+	c := nativeChannels(img)
+	out := make([]float32, 0, h*w*c)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if c == 1 {
+				out = append(out, float32(r)/65535)
+			} else {
+				out = append(out, float32(r)/65535, float32(g)/65535, float32(bl)/65535)
+			}
+		}
+	}
+	return out, h, w, c
+}
+
+// folderLabels labels each file by its first folder below the root, numbering
+// the folders in natural order. No labels when any file is directly in the root.
+func folderLabels(files []string) ([]int, []string) {
+	ids := map[string]int{}
+	var names []string
+	labels := make([]int, len(files))
+	for i, f := range files {
+		top, _, nested := strings.Cut(filepath.ToSlash(f), "/")
+		if !nested {
+			return nil, nil
+		}
+		id, ok := ids[top]
+		if !ok {
+			id = len(names)
+			ids[top] = id
+			names = append(names, top)
+		}
+		labels[i] = id
+	}
+	return labels, names
+}
+
+// naturalLess orders strings with digit runs compared by value: "s2/1.pgm" <
+// "s10/1.pgm", "1.pgm" < "2.pgm" < "10.pgm".
+func naturalLess(a, b string) bool {
+	for a != "" && b != "" {
+		da, db := isDigit(a[0]), isDigit(b[0])
+		if da && db {
+			na, ra := digitRun(a)
+			nb, rb := digitRun(b)
+			ta, tb := strings.TrimLeft(na, "0"), strings.TrimLeft(nb, "0")
+			if len(ta) != len(tb) {
+				return len(ta) < len(tb)
+			}
+			if ta != tb {
+				return ta < tb
+			}
+			a, b = ra, rb
+			continue
+		}
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) < len(b)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func digitRun(s string) (string, string) {
+	i := 0
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return s[:i], s[i:]
+}

@@ -1,0 +1,149 @@
+package data
+
+import (
+	"fmt"
+	"math"
+)
+
+// Prep is the preprocessing from decoded images to model inputs: channel
+// conversion, an optional center crop, then a resize. Outputs are rounded to
+// 8-bit levels, so a decoded-dataset cache of bytes reproduces them exactly.
+type Prep struct {
+	Channels int // 1 (luma) or 3; 0 keeps the source's
+	Crop     int // side of a center square crop before resizing; 0 for none
+	Size     int // output side; 0 keeps the (cropped) size. Non-square images are first center-cropped to a square.
+}
+
+// apply transforms one image of h×w×c values in [0, 1].
+func (p Prep) apply(pix []float32, h, w, c int) ([]float32, int, int, int, error) {
+	if p.Channels != 0 && p.Channels != c {
+		pix, c = convertChannels(pix, c, p.Channels), p.Channels
+	}
+	if p.Crop > 0 {
+		if p.Crop > h || p.Crop > w {
+			return nil, 0, 0, 0, fmt.Errorf("crop %d does not fit a %dx%d image", p.Crop, w, h)
+		}
+		pix, h, w = centerCrop(pix, h, w, c, p.Crop, p.Crop), p.Crop, p.Crop
+	}
+	if p.Size > 0 {
+		if h != w {
+			s := min(h, w)
+			pix, h, w = centerCrop(pix, h, w, c, s, s), s, s
+		}
+		if h != p.Size {
+			pix, h, w = resize(pix, h, w, c, p.Size, p.Size), p.Size, p.Size
+		}
+	}
+	for i, v := range pix {
+		pix[i] = quantise(float64(v))
+	}
+	return pix, h, w, c, nil
+}
+
+// convertChannels maps grayscale to RGB by replication and RGB to grayscale by
+// ITU-R BT.601 luma.
+func convertChannels(pix []float32, from, to int) []float32 {
+	n := len(pix) / from
+	out := make([]float32, n*to)
+	for i := range n {
+		if from == 1 {
+			for k := range to {
+				out[i*to+k] = pix[i]
+			}
+			continue
+		}
+		r, g, b := float64(pix[3*i]), float64(pix[3*i+1]), float64(pix[3*i+2])
+		out[i] = float32(0.299*r + 0.587*g + 0.114*b)
+	}
+	return out
+}
+
+func centerCrop(pix []float32, h, w, c, ch, cw int) []float32 {
+	y0, x0 := (h-ch)/2, (w-cw)/2
+	out := make([]float32, 0, ch*cw*c)
+	for y := y0; y < y0+ch; y++ {
+		out = append(out, pix[(y*w+x0)*c:(y*w+x0+cw)*c]...)
+	}
+	return out
+}
+
+// tap is one input index and its weight in an output sample.
+type tap struct {
+	i int
+	w float64
+}
+
+// resampleWeights gives, for each of out samples along an axis of in samples,
+// its input taps: an area (box) filter when shrinking, which averages every
+// input pixel by its overlap and so does not alias; bilinear interpolation
+// between pixel centres when enlarging.
+func resampleWeights(in, out int) [][]tap {
+	taps := make([][]tap, out)
+	scale := float64(in) / float64(out)
+	for j := range out {
+		if out <= in {
+			lo, hi := float64(j)*scale, float64(j+1)*scale
+			for i := int(lo); i < in && float64(i) < hi; i++ {
+				overlap := math.Min(hi, float64(i+1)) - math.Max(lo, float64(i))
+				if overlap > 1e-12 {
+					taps[j] = append(taps[j], tap{i, overlap / scale})
+				}
+			}
+			continue
+		}
+		src := math.Max(0, math.Min(float64(in-1), (float64(j)+0.5)*scale-0.5))
+		i0 := int(src)
+		i1 := min(i0+1, in-1)
+		f := src - float64(i0)
+		taps[j] = []tap{{i0, 1 - f}, {i1, f}}
+	}
+	return taps
+}
+
+// resize resamples an h×w×c image to oh×ow, separably: rows, then columns.
+func resize(pix []float32, h, w, c, oh, ow int) []float32 {
+	tx, ty := resampleWeights(w, ow), resampleWeights(h, oh)
+	tmp := make([]float64, h*ow*c)
+	for y := range h {
+		for x := range ow {
+			for k := range c {
+				s := 0.0
+				for _, t := range tx[x] {
+					s += t.w * float64(pix[(y*w+t.i)*c+k])
+				}
+				tmp[(y*ow+x)*c+k] = s
+			}
+		}
+	}
+	out := make([]float32, oh*ow*c)
+	for y := range oh {
+		for x := range ow {
+			for k := range c {
+				s := 0.0
+				for _, t := range ty[y] {
+					s += t.w * tmp[(t.i*ow+x)*c+k]
+				}
+				out[(y*ow+x)*c+k] = float32(clamp01(s))
+			}
+		}
+	}
+	return out
+}
+
+// prepareAll applies p to every image of im.
+func (p Prep) prepareAll(im Images) (Images, error) {
+	if p == (Prep{}) {
+		return im, nil
+	}
+	var out Images
+	for i := range im.N {
+		px, h, w, c, err := p.apply(append([]float32(nil), im.At(i)...), im.Height, im.Width, im.Channels)
+		if err != nil {
+			return Images{}, err
+		}
+		out.Height, out.Width, out.Channels = h, w, c
+		out.Pix = append(out.Pix, px...)
+		out.N++
+	}
+	return out, nil
+}
