@@ -191,7 +191,7 @@ func TestExampleSpecsExpand(t *testing.T) {
 	for _, tc := range []struct {
 		file string
 		runs int
-	}{{"quickstart.yaml", 6}, {"ablation.yaml", 36}} {
+	}{{"quickstart.yaml", 6}, {"ablation.yaml", 36}, {"olivetti.yaml", 6}} {
 		s, err := Load(tc.file)
 		if err != nil {
 			t.Fatal(err)
@@ -206,7 +206,7 @@ func TestExampleSpecsExpand(t *testing.T) {
 // FuzzParse: no input makes the parser or the expander panic, and whatever they
 // accept is a valid config.
 func FuzzParse(f *testing.F) {
-	for _, p := range []string{"quickstart.yaml", "ablation.yaml", "testdata/plan36.yaml"} {
+	for _, p := range []string{"quickstart.yaml", "ablation.yaml", "olivetti.yaml", "testdata/plan36.yaml"} {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)

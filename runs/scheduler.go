@@ -31,6 +31,9 @@ type Scheduler struct {
 	Log io.Writer
 	// OnStep, if set, is called after every training step (for progress bars).
 	OnStep func()
+	// Loader, if set, loads the datasets; otherwise each Execute makes one from
+	// DataDir and CacheDir. Either way all runs share it.
+	Loader *data.Loader
 }
 
 // staleAfter is how old a heartbeat must be before a "running" run is taken
@@ -142,8 +145,11 @@ func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 	workers = min(workers, len(p.ToTrain))
 	queue := make(chan experiments.Run)
 	outcomes := make(chan string)
-	// One loader per invocation: a dataset is decoded once and shared by all runs.
-	loader := &data.Loader{DataDir: sc.DataDir, CacheDir: sc.CacheDir, Log: sc.logf}
+	// One loader for all runs: each dataset is decoded once and shared.
+	loader := sc.Loader
+	if loader == nil {
+		loader = &data.Loader{DataDir: sc.DataDir, CacheDir: sc.CacheDir, Log: sc.logf}
+	}
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/internal/testenv"
 )
 
 func TestOpenMigratesOnceWhenManyStartTogether(t *testing.T) {
@@ -237,5 +240,27 @@ func TestSameSeedGivesIdenticalStoredSeries(t *testing.T) {
 				t.Fatalf("%s step %d: %v vs %v", key, pa[i].Step, pa[i].Value, pb[i].Value)
 			}
 		}
+	}
+}
+
+// TestSweepDecodesItsDatasetOnce: three runs on a real dataset share one decoded copy.
+func TestSweepDecodesItsDatasetOnce(t *testing.T) {
+	dataDir := testenv.SharedData(t, data.LFWSubsetFile)
+	st, dir := openTemp(t)
+	sc := newScheduler(st, dir)
+	sc.Loader = &data.Loader{DataDir: dataDir, CacheDir: filepath.Join(dir, "cache")}
+	_, res := runSpec(t, sc, `
+name: lfw
+dataset: {name: lfw-subset, test_fraction: 0.2}
+model: {hidden: [8], latent: 2}
+train: {epochs: 1, batch_size: 20}
+eval: {batch_size: 20, grid_images: 8}
+seeds: [1, 2, 3]
+`)
+	if res.Done != 3 {
+		t.Fatalf("result %+v, want 3 done", res)
+	}
+	if decoded, hits := sc.Loader.Stats(); decoded != 1 || hits != 0 {
+		t.Fatalf("3 runs decoded the dataset %d times (%d cache hits); want once", decoded, hits)
 	}
 }

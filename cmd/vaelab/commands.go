@@ -36,7 +36,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	s.bindFlags(root)
-	root.AddCommand(runCmd(s, stdout, stderr), planCmd(s, stdout), lsCmd(s, stdout), showCmd(s, stdout), reportCmd(s, stdout))
+	root.AddCommand(runCmd(s, stdout, stderr), planCmd(s, stdout), lsCmd(s, stdout), showCmd(s, stdout), reportCmd(s, stdout), dataCmd(s, stdout, stderr))
 	return root
 }
 

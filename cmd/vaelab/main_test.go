@@ -256,3 +256,5 @@ func TestSettingsPrecedence(t *testing.T) {
 		t.Fatalf("missing --config file: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }

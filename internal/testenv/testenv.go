@@ -10,7 +10,7 @@ import (
 
 // SharedData returns the folder holding the shared datasets and checks that rel
 // exists in it. The folder is VAELAB_TEST_DATA, default ../shared/data; a
-// relative path is taken from the project root (tests run one folder below it).
+// relative path is taken from the project root (the folder holding go.mod).
 func SharedData(t testing.TB, rel string) string {
 	t.Helper()
 	dir := os.Getenv("VAELAB_TEST_DATA")
@@ -18,7 +18,7 @@ func SharedData(t testing.TB, rel string) string {
 		dir = filepath.Join("..", "shared", "data")
 	}
 	if !filepath.IsAbs(dir) {
-		dir = filepath.Join("..", dir)
+		dir = filepath.Join(projectRoot(t), dir)
 	}
 	if _, err := os.Stat(filepath.Join(dir, rel)); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -27,4 +27,23 @@ func SharedData(t testing.TB, rel string) string {
 		t.Skipf("test data %s not found (set VAELAB_TEST_DATA): %v", rel, err)
 	}
 	return dir
+}
+
+// projectRoot is the nearest folder at or above the working directory that holds go.mod.
+func projectRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the working directory")
+		}
+		dir = parent
+	}
 }
