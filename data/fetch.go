@@ -96,6 +96,9 @@ func Fetch(ctx context.Context, client *http.Client, src Source, dst string, pro
 	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
 		err = fmt.Errorf("transfer cut after %d of %d bytes", n, resp.ContentLength)
 	}
+	if err != nil {
+		err = fmt.Errorf("%w (sha256 of the %d bytes that arrived %s, want %s)", err, n, hex.EncodeToString(h.Sum(nil)), src.SHA256)
+	}
 	if err == nil {
 		err = tmp.Sync()
 	}

@@ -24,9 +24,14 @@ func TestDataFetchVerifiesDownloads(t *testing.T) {
 	corrupt := append([]byte(nil), frey...)
 	corrupt[5000] ^= 0x40
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/corrupt" {
+		switch r.URL.Path {
+		case "/corrupt":
 			w.Write(corrupt)
 			return
+		case "/cut":
+			w.Header().Set("Content-Length", "1100584")
+			w.Write(frey[:300000])
+			panic(http.ErrAbortHandler) // drop the connection mid-transfer
 		}
 		w.Write(frey)
 	}))
@@ -42,6 +47,15 @@ func TestDataFetchVerifiesDownloads(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(dataDir, "frey")); len(entries) != 0 {
 		t.Fatalf("corrupt download left %v", entries)
+	}
+
+	cut := vaelab(t, dir, env, "data", "fetch", "frey", "--url", srv.URL+"/cut")
+	cutSum, _ := data.FileSHA256(writeTemp(t, frey[:300000]))
+	if cut.code != 1 || !strings.Contains(cut.stderr, "download frey") || !strings.Contains(cut.stderr, cutSum) || !strings.Contains(cut.stderr, data.FreySHA256) {
+		t.Fatalf("cut download: exit %d, %q", cut.code, cut.stderr)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dataDir, "frey")); len(entries) != 0 {
+		t.Fatalf("cut download left %v", entries)
 	}
 
 	good := vaelab(t, dir, env, "data", "fetch", "frey", "--url", srv.URL+"/frey_rawface.mat")
