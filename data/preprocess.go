@@ -147,3 +147,24 @@ func (p Prep) prepareAll(im Images) (Images, error) {
 	}
 	return out, nil
 }
+
+// Resize returns im resampled to h×w (area filter when shrinking, bilinear when
+// enlarging), without rounding to 8-bit levels.
+func Resize(im Images, h, w int) Images {
+	if im.Height == h && im.Width == w {
+		return im
+	}
+	out := Images{N: im.N, Height: h, Width: w, Channels: im.Channels, Pix: make([]float32, 0, im.N*h*w*im.Channels)}
+	for i := range im.N {
+		out.Pix = append(out.Pix, resize(im.At(i), im.Height, im.Width, im.Channels, h, w)...)
+	}
+	return out
+}
+
+// Gray returns the luma (ITU-R BT.601) of im's images; grayscale images are returned as they are.
+func Gray(im Images) Images {
+	if im.Channels == 1 {
+		return im
+	}
+	return Images{N: im.N, Height: im.Height, Width: im.Width, Channels: 1, Pix: convertChannels(im.Pix, 3, 1)}
+}

@@ -1,0 +1,161 @@
+package metrics
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"gonum.org/v1/gonum/stat"
+)
+
+// ActiveUnitThreshold is Burda et al.'s (2016) threshold on Cov_x(E_q[z_i]).
+const ActiveUnitThreshold = 0.01
+
+// Posterior summarises the encoder over a set of images.
+type Posterior struct {
+	// KLPerDim is the mean over images of each latent dimension's KL to N(0, 1), in nats.
+	KLPerDim []float64
+	// Variance of each dimension's posterior mean across images; ActiveUnits
+	// counts those above ActiveUnitThreshold.
+	MeanVariance []float64
+	ActiveUnits  int
+	// Collapsed is true when no unit is active: the decoder ignores z.
+	Collapsed bool
+}
+
+// PosteriorHealth computes Posterior from per-image μ and log σ² (n × L, row-major).
+func PosteriorHealth(mu, logvar []float64, n, latent int) (Posterior, error) {
+	if n < 2 || len(mu) != n*latent || len(logvar) != n*latent {
+		return Posterior{}, fmt.Errorf("posterior health: %d μ and %d log σ² values for %d images of %d dims", len(mu), len(logvar), n, latent)
+	}
+	p := Posterior{KLPerDim: make([]float64, latent), MeanVariance: make([]float64, latent)}
+	col := make([]float64, n)
+	for j := range latent {
+		for i := range n {
+			m, lv := mu[i*latent+j], logvar[i*latent+j]
+			p.KLPerDim[j] += 0.5 * (m*m + math.Exp(lv) - lv - 1) / float64(n)
+			col[i] = m
+		}
+		p.MeanVariance[j] = stat.Variance(col, nil)
+		if p.MeanVariance[j] > ActiveUnitThreshold {
+			p.ActiveUnits++
+		}
+	}
+	p.Collapsed = p.ActiveUnits == 0
+	return p, nil
+}
+
+// misBins is the number of equal-width bins used to discretise codes and
+// factors for mutual information (as in Locatello et al. 2019).
+const misBins = 20
+
+// MIG is the mutual information gap of Chen et al. 2018: for each factor, the
+// gap between the two latents most informative about it, over the factor's
+// entropy, averaged over factors. codes is n × L, factors n × K, row-major.
+func MIG(codes []float64, latent int, factors []float64, k int) (float64, error) {
+	n, err := pairShape(codes, latent, factors, k)
+	if err != nil {
+		return 0, err
+	}
+	zb, vb := discretise(codes, n, latent), discretise(factors, n, k)
+	total := 0.0
+	for f := range k {
+		h := entropy(vb[f])
+		if h == 0 {
+			continue
+		}
+		mis := make([]float64, latent)
+		for j := range latent {
+			mis[j] = mutualInfo(zb[j], vb[f])
+		}
+		sort.Sort(sort.Reverse(sort.Float64Slice(mis)))
+		second := 0.0
+		if latent > 1 {
+			second = mis[1]
+		}
+		total += (mis[0] - second) / h
+	}
+	return total / float64(k), nil
+}
+
+// SAP is the separated attribute predictability of Kumar et al. 2018, for
+// continuous factors: for each factor, the R² of a linear fit from each latent
+// alone; the gap between the best two, averaged over factors.
+func SAP(codes []float64, latent int, factors []float64, k int) (float64, error) {
+	n, err := pairShape(codes, latent, factors, k)
+	if err != nil {
+		return 0, err
+	}
+	z, v := make([]float64, n), make([]float64, n)
+	total := 0.0
+	for f := range k {
+		r2 := make([]float64, latent)
+		for j := range latent {
+			for i := range n {
+				z[i], v[i] = codes[i*latent+j], factors[i*k+f]
+			}
+			if c := stat.Correlation(z, v, nil); !math.IsNaN(c) {
+				r2[j] = c * c
+			}
+		}
+		sort.Sort(sort.Reverse(sort.Float64Slice(r2)))
+		second := 0.0
+		if latent > 1 {
+			second = r2[1]
+		}
+		total += r2[0] - second
+	}
+	return total / float64(k), nil
+}
+
+func pairShape(codes []float64, latent int, factors []float64, k int) (int, error) {
+	if latent < 1 || k < 1 || len(codes)%latent != 0 || len(factors)%k != 0 || len(codes)/latent != len(factors)/k || len(codes)/latent < 2 {
+		return 0, fmt.Errorf("disentanglement: %d code values of %d dims and %d factor values of %d", len(codes), latent, len(factors), k)
+	}
+	return len(codes) / latent, nil
+}
+
+// discretise bins each column of an n × d matrix into misBins equal-width bins.
+func discretise(x []float64, n, d int) [][]int {
+	out := make([][]int, d)
+	for j := range d {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for i := range n {
+			lo, hi = math.Min(lo, x[i*d+j]), math.Max(hi, x[i*d+j])
+		}
+		out[j] = make([]int, n)
+		for i := range n {
+			if hi > lo {
+				out[j][i] = min(misBins-1, int((x[i*d+j]-lo)/(hi-lo)*misBins))
+			}
+		}
+	}
+	return out
+}
+
+func entropy(a []int) float64 {
+	counts := map[int]float64{}
+	for _, v := range a {
+		counts[v]++
+	}
+	h, n := 0.0, float64(len(a))
+	for _, c := range counts {
+		h -= c / n * math.Log(c/n)
+	}
+	return h
+}
+
+func mutualInfo(a, b []int) float64 {
+	joint := map[[2]int]float64{}
+	ca, cb := map[int]float64{}, map[int]float64{}
+	for i := range a {
+		joint[[2]int{a[i], b[i]}]++
+		ca[a[i]]++
+		cb[b[i]]++
+	}
+	n, mi := float64(len(a)), 0.0
+	for k, c := range joint {
+		mi += c / n * math.Log(c*n/(ca[k[0]]*cb[k[1]]))
+	}
+	return mi
+}
