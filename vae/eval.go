@@ -29,8 +29,8 @@ func (m *Model) Evaluate(ctx context.Context, im data.Images, beta float64, batc
 	if im.N == 0 {
 		return r, fmt.Errorf("evaluate: no images")
 	}
-	err := m.forEachBatch(ctx, im, batch, beta, func(o *objective, n int) {
-		logpx, kl := values64(o.logpx.Value()), values64(o.kl.Value())
+	err := m.forEachBatch(ctx, im, batch, beta, func(out *readouts, n int) {
+		logpx, kl := values64(out.logpx), values64(out.kl)
 		for i := range n {
 			r.Recon -= logpx[i]
 			r.KL += kl[i]
@@ -50,8 +50,8 @@ func (m *Model) Evaluate(ctx context.Context, im data.Images, beta float64, batc
 // Reconstruct returns the decoder means at z = μ(x) for each image of im.
 func (m *Model) Reconstruct(ctx context.Context, im data.Images, batch int) (data.Images, error) {
 	out := data.Images{Height: im.Height, Width: im.Width, Channels: im.Channels}
-	err := m.forEachBatch(ctx, im, batch, 1, func(o *objective, n int) {
-		out.Pix = append(out.Pix, float32s(values64(o.mean.Value())[:n*m.inDim])...)
+	err := m.forEachBatch(ctx, im, batch, 1, func(r *readouts, n int) {
+		out.Pix = append(out.Pix, float32s(values64(r.mean)[:n*m.inDim])...)
 		out.N += n
 	}, func(n int) []float64 { return make([]float64, n) })
 	return out, err
@@ -85,14 +85,18 @@ func (m *Model) Sample(ctx context.Context, n int, like data.Images, rng *rand.R
 // forEachBatch runs the forward pass over im in batches of at most batch images.
 // eps supplies the ε of the real rows of each batch (rows × latent values, drawn
 // in image order, so the draws do not depend on the batch size); padding rows get
-// zeros. use receives the graph after each pass with the number of real rows.
+// zeros. use receives the pass's outputs with the number of real rows.
 func (m *Model) forEachBatch(ctx context.Context, im data.Images, batch int, beta float64,
-	use func(o *objective, n int), eps func(n int) []float64) error {
+	use func(r *readouts, n int), eps func(n int) []float64) error {
 	if im.Dim() != m.inDim {
 		return fmt.Errorf("image shape %dx%dx%d does not match the model input of %d values", im.Height, im.Width, im.Channels, m.inDim)
 	}
 	b := min(batch, im.N)
 	o, err := m.newObjective(b, beta)
+	if err != nil {
+		return err
+	}
+	reads, err := o.addReadouts()
 	if err != nil {
 		return err
 	}
@@ -115,7 +119,7 @@ func (m *Model) forEachBatch(ctx context.Context, im data.Images, batch int, bet
 		if err := vm.RunAll(); err != nil {
 			return err
 		}
-		use(o, n)
+		use(reads, n)
 		vm.Reset()
 	}
 	return nil

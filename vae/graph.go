@@ -110,6 +110,7 @@ type objective struct {
 	batch      int
 	x, eps     *G.Node
 	mu, logvar *G.Node
+	z          *G.Node
 	mean       *G.Node // decoder mean, batch × D, in [0, 1]
 	logpx, kl  *G.Node // per image: log p(x|z) and KL(q(z|x) ‖ N(0, I)), in nats
 	loss       *G.Node // batch mean of −log p(x|z) + β·KL
@@ -129,9 +130,9 @@ func (m *Model) newObjective(batch int, beta float64) (o *objective, err error) 
 	}
 	o.mu, o.logvar = o.affine(h, m.mu), o.affine(h, m.logvar)
 	std := G.Must(G.Exp(G.Must(G.Mul(o.logvar, o.scalar(0.5)))))
-	z := G.Must(G.Add(o.mu, G.Must(G.HadamardProd(std, o.eps))))
+	o.z = G.Must(G.Add(o.mu, G.Must(G.HadamardProd(std, o.eps))))
 
-	out := o.decode(z)
+	out := o.decode(o.z)
 	o.mean = G.Must(G.Sigmoid(out))
 	if o.logpx, err = o.logLikelihood(out); err != nil {
 		return nil, err
@@ -160,6 +161,33 @@ func (o *objective) logLikelihood(out *G.Node) (*G.Node, error) {
 		return G.Must(G.Sub(G.Must(G.Mul(sq, o.scalar(-1/(2*s*s)))), o.scalar(norm))), nil
 	}
 	return nil, fmt.Errorf("likelihood %q", o.m.cfg.Likelihood)
+}
+
+// readouts are copies of intermediate values taken while the tape runs. The
+// tape machine reuses a node's buffer once its last reader has run, so after
+// RunAll an intermediate node's Value() may hold a later result; only root
+// nodes (loss, recon, klm) can be read directly.
+type readouts struct {
+	mu, logvar, logpx, kl, mean G.Value
+	// logRatio is log p(z) − log q(z|x) per image at the sampled z.
+	logRatio G.Value
+}
+
+// addReadouts makes the graph copy its per-image outputs on every run. Call it
+// before building the tape machine.
+func (o *objective) addReadouts() (r *readouts, err error) {
+	defer catchPanic(&err)
+	r = &readouts{}
+	// log p(z) − log q(z|x) = Σ ½(ε² + log σ² − z²): the 2π terms cancel.
+	terms := G.Must(G.Sub(G.Must(G.Add(G.Must(G.Square(o.eps)), o.logvar)), G.Must(G.Square(o.z))))
+	logRatio := G.Must(G.Mul(G.Must(G.Sum(terms, 1)), o.scalar(0.5)))
+	for _, rd := range []struct {
+		n    *G.Node
+		into *G.Value
+	}{{o.mu, &r.mu}, {o.logvar, &r.logvar}, {o.logpx, &r.logpx}, {o.kl, &r.kl}, {o.mean, &r.mean}, {logRatio, &r.logRatio}} {
+		G.Read(rd.n, rd.into)
+	}
+	return r, nil
 }
 
 func (o *objective) feed(x []float32, eps []float64) error {

@@ -115,6 +115,19 @@ func TestEvaluateDoesNotDependOnBatchSize(t *testing.T) {
 			t.Fatalf("evaluation depends on batch size: %+v vs %+v", r, results[0])
 		}
 	}
+	// Encode's μ and log σ² must be the encoder's outputs, not buffers the tape
+	// machine reused: the KL recomputed from them must equal the graph's KL.
+	mu, lv, err := m.Encode(context.Background(), test, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kl := 0.0
+	for j := range mu {
+		kl += 0.5 * (mu[j]*mu[j] + math.Exp(lv[j]) - lv[j] - 1) / float64(test.N)
+	}
+	if math.Abs(kl-results[0].KL) > 1e-4*math.Max(1, results[0].KL) {
+		t.Fatalf("KL from Encode's outputs %.6f, graph KL %.6f", kl, results[0].KL)
+	}
 	rec, err := m.Reconstruct(context.Background(), test, 13)
 	if err != nil || rec.N != test.N || rec.Validate() != nil {
 		t.Fatalf("reconstruct: %d images, %v, %v", rec.N, err, rec.Validate())
