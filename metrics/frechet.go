@@ -37,22 +37,43 @@ func FitGaussian(x *mat.Dense) (Gaussian, error) {
 // taken through symmetric eigendecompositions, so it stays real and exact for
 // singular (rank-deficient) covariances.
 func FrechetDistance(a, b Gaussian) (float64, error) {
-	d := len(a.Mean)
-	if len(b.Mean) != d || a.Cov.SymmetricDim() != d || b.Cov.SymmetricDim() != d {
+	ref, err := NewReference(a)
+	if err != nil {
+		return 0, err
+	}
+	return ref.Distance(b)
+}
+
+// Reference is a Gaussian prepared for many Fréchet distances to it: its
+// covariance's square root is computed once.
+type Reference struct {
+	Gaussian
+	root *mat.Dense
+}
+
+// NewReference prepares g as the first argument of Fréchet distances.
+func NewReference(g Gaussian) (*Reference, error) {
+	root, err := symSqrt(g.Cov)
+	if err != nil {
+		return nil, err
+	}
+	return &Reference{Gaussian: g, root: root}, nil
+}
+
+// Distance is the Fréchet distance from the reference to b.
+func (r *Reference) Distance(b Gaussian) (float64, error) {
+	d := len(r.Mean)
+	if len(b.Mean) != d || b.Cov.SymmetricDim() != d {
 		return 0, fmt.Errorf("Fréchet distance: dimensions %d and %d differ", d, len(b.Mean))
 	}
 	meanTerm := 0.0
 	for i := range d {
-		diff := a.Mean[i] - b.Mean[i]
+		diff := r.Mean[i] - b.Mean[i]
 		meanTerm += diff * diff
 	}
-	rootA, err := symSqrt(a.Cov)
-	if err != nil {
-		return 0, err
-	}
 	var m mat.Dense
-	m.Mul(rootA, b.Cov)
-	m.Mul(&m, rootA)
+	m.Mul(r.root, b.Cov)
+	m.Mul(&m, r.root)
 	sym := mat.NewSymDense(d, nil)
 	for i := range d {
 		for j := i; j < d; j++ {
@@ -67,8 +88,17 @@ func FrechetDistance(a, b Gaussian) (float64, error) {
 	for _, v := range eig.Values(nil) {
 		traceRoot += math.Sqrt(math.Max(v, 0))
 	}
-	fd := meanTerm + mat.Trace(a.Cov) + mat.Trace(b.Cov) - 2*traceRoot
+	fd := meanTerm + mat.Trace(r.Cov) + mat.Trace(b.Cov) - 2*traceRoot
 	return math.Max(fd, 0), nil
+}
+
+// DistanceTo fits a Gaussian to the rows of x and returns its distance from the reference.
+func (r *Reference) DistanceTo(x *mat.Dense) (float64, error) {
+	g, err := FitGaussian(x)
+	if err != nil {
+		return 0, err
+	}
+	return r.Distance(g)
 }
 
 // symSqrt returns the symmetric square root of a positive semi-definite matrix.
@@ -106,18 +136,21 @@ func FrechetFeatures(x, y *mat.Dense) (float64, error) {
 	return FrechetDistance(a, b)
 }
 
-// FrechetUnbiased estimates the Fréchet distance at infinite sample size
-// (Chong & Forsyth 2020): FD is computed on random subsets of sizes spread
-// between n/4 and n, and a line FD = FD∞ + c/N is fitted; its intercept is FD∞.
-func FrechetUnbiased(x, y *mat.Dense, points int, rng *rand.Rand) (float64, error) {
-	n := min(rows(x), rows(y))
+// FrechetUnbiased estimates the Fréchet distance from the reference at an
+// infinite number of samples of x (Chong & Forsyth 2020): FD is computed on
+// random subsets of x of sizes spread between n/4 and n, and a line
+// FD = FD∞ + c/N is fitted; its intercept is FD∞. fdAll is the distance for
+// all of x, already known to the caller.
+func (r *Reference) FrechetUnbiased(x *mat.Dense, fdAll float64, points int, rng *rand.Rand) (float64, error) {
+	n := rows(x)
 	if points < 2 || n < 8 {
 		return 0, fmt.Errorf("bias-corrected FD: %d points over %d samples", points, n)
 	}
 	inv, fd := make([]float64, points), make([]float64, points)
-	for p := range points {
+	inv[points-1], fd[points-1] = 1/float64(n), fdAll
+	for p := range points - 1 {
 		size := n/4 + (n-n/4)*p/(points-1)
-		v, err := FrechetFeatures(subsetRows(x, size, rng), subsetRows(y, size, rng))
+		v, err := r.DistanceTo(subsetRows(x, size, rng))
 		if err != nil {
 			return 0, err
 		}

@@ -18,18 +18,31 @@ type KID struct {
 	Subsets, SubsetSize int
 }
 
-// KernelDistance computes KID over subsets of size m drawn from x and y.
+// KernelDistance computes KID over subsets of size m drawn from x and y. The
+// kernel matrices are computed once over all samples; subsets index into them.
 func KernelDistance(x, y *mat.Dense, subsets, m int, rng *rand.Rand) (KID, error) {
-	n := min(rows(x), rows(y))
-	m = min(m, n)
+	nx, ny := rows(x), rows(y)
+	m = min(m, nx, ny)
 	if m < 2 || subsets < 1 {
 		return KID{}, fmt.Errorf("KID: subset size %d, %d subsets", m, subsets)
 	}
 	_, d := x.Dims()
+	kxx, kyy, kxy := polyKernel(x, x, d), polyKernel(y, y, d), polyKernel(x, y, d)
 	vals := make([]float64, subsets)
 	for s := range subsets {
-		a, b := subsetRows(x, m, rng), subsetRows(y, m, rng)
-		vals[s] = mmd2Unbiased(a, b, float64(d))
+		a, b := rng.Perm(nx)[:m], rng.Perm(ny)[:m]
+		var sxx, syy, sxy float64
+		for i := range m {
+			for j := range m {
+				if i != j {
+					sxx += kxx.At(a[i], a[j])
+					syy += kyy.At(b[i], b[j])
+				}
+				sxy += kxy.At(a[i], b[j])
+			}
+		}
+		fm := float64(m)
+		vals[s] = sxx/(fm*(fm-1)) + syy/(fm*(fm-1)) - 2*sxy/(fm*fm)
 	}
 	mean, std := stat.MeanStdDev(vals, nil)
 	if subsets == 1 {
@@ -38,24 +51,16 @@ func KernelDistance(x, y *mat.Dense, subsets, m int, rng *rand.Rand) (KID, error
 	return KID{Mean: mean, Std: std, Subsets: subsets, SubsetSize: m}, nil
 }
 
-func mmd2Unbiased(a, b *mat.Dense, d float64) float64 {
-	m := float64(rows(a))
-	kernelSum := func(p, q *mat.Dense, skipDiagonal bool) float64 {
-		var g mat.Dense
-		g.Mul(p, q.T())
-		r, c := g.Dims()
-		s := 0.0
-		for i := range r {
-			for j := range c {
-				if skipDiagonal && i == j {
-					continue
-				}
-				s += math.Pow(g.At(i, j)/d+1, 3)
-			}
-		}
-		return s
+// polyKernel is the matrix of k(p_i, q_j) = (p_i·q_j/d + 1)³.
+func polyKernel(p, q *mat.Dense, d int) *mat.Dense {
+	var g mat.Dense
+	g.Mul(p, q.T())
+	raw := g.RawMatrix().Data
+	for i, v := range raw {
+		v = v/float64(d) + 1
+		raw[i] = v * v * v
 	}
-	return kernelSum(a, a, true)/(m*(m-1)) + kernelSum(b, b, true)/(m*(m-1)) - 2*kernelSum(a, b, false)/(m*m)
+	return &g
 }
 
 // PRDC holds precision and recall (Kynkäänniemi et al. 2019) and density and

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"sort"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/vaelab/vaelab/data"
 )
 
@@ -15,8 +17,8 @@ import (
 const (
 	swdPatch       = 7
 	swdPatchesPer  = 64   // patches drawn per image and level
-	swdMaxPatches  = 4096 // per level and set, drawn at random from those
-	swdProjections = 256  // random directions
+	swdMaxPatches  = 2048 // per level and set, drawn at random from those
+	swdProjections = 128  // random directions
 )
 
 // SWDProtocol describes the SWD settings for stored protocols.
@@ -178,34 +180,40 @@ func normalise(desc [][]float64, channels int) [][]float64 {
 // slicedDistance is the mean, over random unit directions, of the 1-D
 // Wasserstein-1 distance between the projected descriptor sets.
 func slicedDistance(a, b [][]float64, rng *rand.Rand) float64 {
-	dim := len(a[0])
-	m := min(len(a), len(b))
-	pa, pb := make([]float64, m), make([]float64, m)
-	dir := make([]float64, dim)
-	total := 0.0
-	for range swdProjections {
+	dim, m := len(a[0]), min(len(a), len(b))
+	dirs := mat.NewDense(dim, swdProjections, nil)
+	for j := range swdProjections {
 		norm := 0.0
-		for i := range dir {
-			dir[i] = rng.NormFloat64()
-			norm += dir[i] * dir[i]
+		for i := range dim {
+			v := rng.NormFloat64()
+			dirs.Set(i, j, v)
+			norm += v * v
 		}
 		norm = math.Sqrt(norm)
-		for i := range m {
-			pa[i], pb[i] = dot(a[i], dir)/norm, dot(b[i], dir)/norm
+		for i := range dim {
+			dirs.Set(i, j, dirs.At(i, j)/norm)
 		}
-		sort.Float64s(pa)
-		sort.Float64s(pb)
+	}
+	project := func(desc [][]float64) *mat.Dense {
+		x := mat.NewDense(m, dim, nil)
 		for i := range m {
-			total += math.Abs(pa[i] - pb[i])
+			x.SetRow(i, desc[i])
+		}
+		var p mat.Dense
+		p.Mul(x, dirs)
+		return &p
+	}
+	pa, pb := project(a), project(b)
+	ca, cb := make([]float64, m), make([]float64, m)
+	total := 0.0
+	for j := range swdProjections {
+		mat.Col(ca, j, pa)
+		mat.Col(cb, j, pb)
+		sort.Float64s(ca)
+		sort.Float64s(cb)
+		for i := range m {
+			total += math.Abs(ca[i] - cb[i])
 		}
 	}
 	return total / float64(m*swdProjections)
-}
-
-func dot(a, b []float64) float64 {
-	s := 0.0
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vaelab/vaelab/internal/atomicfile"
+	"github.com/vaelab/vaelab/metrics"
 	"github.com/vaelab/vaelab/runs"
 	"github.com/vaelab/vaelab/vae"
 )
@@ -35,8 +36,37 @@ type Section struct {
 	runs.ExperimentInfo
 	StatusCounts []StatusCount
 	Axes         []string // the keys that vary between runs, as table columns
+	Columns      []Column // the metrics table's columns
 	Runs         []Run
 	Curves       []template.HTML
+	// Baseline describes the real-vs-real values of the sample-quality metrics.
+	Baseline string
+}
+
+// Column is one metric column of the metrics table.
+type Column struct {
+	Title, Key, Format, Help string
+}
+
+// metricColumns are the metrics table's columns; a run lacking a key shows "—".
+func metricColumns() []Column {
+	id := metrics.ExtractorID()
+	return []Column{
+		{"IWAE", "test/iwae", "%.2f", "importance-weighted bound on test log-likelihood, nats (higher is better)"},
+		{"active units", "posterior/active_units", "%.0f", "latent dimensions whose posterior mean varies across images (Var > 0.01)"},
+		{"FD " + id + " samples", "samples/fd_" + id, "%.4f", "Fréchet distance of prior samples to test images in " + id + " features (lower is better)"},
+		{"FD∞ samples", "samples/fd_" + id + "_inf", "%.4f", "the same, extrapolated to infinitely many samples"},
+		{"KID samples", "samples/kid_" + id, "%.5f", "kernel distance of prior samples to test images"},
+		{"precision", "samples/precision_" + id, "%.3f", "share of samples inside the real data's k-NN balls"},
+		{"recall", "samples/recall_" + id, "%.3f", "share of real images inside the samples' k-NN balls"},
+		{"SWD samples", "samples/swd", "%.4f", "sliced Wasserstein distance of Laplacian-pyramid patches"},
+		{"FD recon", "recon/fd_" + id, "%.4f", "Fréchet distance of reconstructions to their test images"},
+		{"sharpness samples", "samples/sharpness_laplacian", "%.3f", "Laplacian variance of samples over that of real images (1 = as sharp)"},
+		{"sharpness recon", "recon/sharpness_laplacian", "%.3f", "Laplacian variance of reconstructions over that of real images"},
+		{"MIG", "disent/mig", "%.3f", "mutual information gap to the synthetic faces' factors"},
+		{"loss spikes", "stability/loss_spikes", "%.0f", "steps with a loss far above the recent median"},
+		{"eval s", "eval/seconds", "%.1f", "wall time of these metrics"},
+	}
 }
 
 // StatusCount is the number of runs in one status.
@@ -50,6 +80,8 @@ type Run struct {
 	runs.RunInfo
 	Values          []string // Varying values in Axes order
 	ELBO, KL, Recon string
+	Cells           []string       // metric values in Columns order
+	Summaries       []runs.Summary // every stored final value, by key
 	Duration        string
 	Grids           []Grid
 }
@@ -85,7 +117,7 @@ func Build(ctx context.Context, st *runs.Store, experiment string) (*Page, error
 	if err != nil {
 		return nil, err
 	}
-	sec := Section{ExperimentInfo: info, Axes: varyingAxes(stored)}
+	sec := Section{ExperimentInfo: info, Axes: varyingAxes(stored), Columns: metricColumns()}
 	for _, s := range []string{runs.StatusDone, runs.StatusDiverged, runs.StatusFailed, runs.StatusInterrupted, runs.StatusRunning, runs.StatusPending} {
 		if n := info.Counts[s]; n > 0 {
 			sec.StatusCounts = append(sec.StatusCounts, StatusCount{s, n})
@@ -93,9 +125,12 @@ func Build(ctx context.Context, st *runs.Store, experiment string) (*Page, error
 	}
 	lines := make([][]series, len(curves))
 	for _, r := range stored {
-		row, metrics, err := buildRun(ctx, st, r, sec.Axes)
+		row, metrics, baseline, err := buildRun(ctx, st, r, sec.Axes, sec.Columns)
 		if err != nil {
 			return nil, err
+		}
+		if baseline != "" {
+			sec.Baseline = baseline
 		}
 		sec.Runs = append(sec.Runs, row)
 		for i, c := range curves {
@@ -126,7 +161,7 @@ func Build(ctx context.Context, st *runs.Store, experiment string) (*Page, error
 	}, nil
 }
 
-func buildRun(ctx context.Context, st *runs.Store, r runs.RunInfo, axes []string) (Run, map[string][]runs.Point, error) {
+func buildRun(ctx context.Context, st *runs.Store, r runs.RunInfo, axes []string, cols []Column) (Run, map[string][]runs.Point, string, error) {
 	row := Run{RunInfo: r, ELBO: "—", KL: "—", Recon: "—"}
 	for _, a := range axes {
 		row.Values = append(row.Values, r.Varying[a])
@@ -136,7 +171,7 @@ func buildRun(ctx context.Context, st *runs.Store, r runs.RunInfo, axes []string
 	}
 	sums, err := st.Summaries(ctx, r.ID)
 	if err != nil {
-		return row, nil, err
+		return row, nil, "", err
 	}
 	format := func(key string) string {
 		if s, ok := sums[key]; ok {
@@ -145,17 +180,34 @@ func buildRun(ctx context.Context, st *runs.Store, r runs.RunInfo, axes []string
 		return "—"
 	}
 	row.ELBO, row.KL, row.Recon = format("test/elbo"), format("test/kl"), format("test/recon")
+	for _, c := range cols {
+		cell := "—"
+		if s, ok := sums[c.Key]; ok {
+			cell = fmt.Sprintf(c.Format, s.Value)
+		}
+		row.Cells = append(row.Cells, cell)
+	}
+	for _, k := range sortedKeys(sums) {
+		row.Summaries = append(row.Summaries, sums[k])
+	}
+	baseline := ""
+	id := metrics.ExtractorID()
+	if fd, ok := sums["real/fd_"+id]; ok {
+		baseline = fmt.Sprintf("Real-vs-real baseline at the same N: FD %s %.4f, FD∞ %.4f, KID %.5f, precision %.3f, recall %.3f, SWD %.4f. Protocol: %s",
+			id, fd.Value, sums["real/fd_"+id+"_inf"].Value, sums["real/kid_"+id].Value, sums["real/precision_"+id].Value,
+			sums["real/recall_"+id].Value, sums["real/swd"].Value, fd.Protocol)
+	}
 	arts, err := st.Artifacts(ctx, r.ID)
 	if err != nil {
-		return row, nil, err
+		return row, nil, "", err
 	}
 	for _, kind := range []string{"reconstructions", "samples"} {
 		if a, ok := arts[kind]; ok {
 			row.Grids = append(row.Grids, inlinePNG(a))
 		}
 	}
-	metrics, err := st.Metrics(ctx, r.ID)
-	return row, metrics, err
+	series, err := st.Metrics(ctx, r.ID)
+	return row, series, baseline, err
 }
 
 // inlinePNG reads an artifact and checks it against its stored checksum.
@@ -221,4 +273,13 @@ func WriteFile(ctx context.Context, st *runs.Store, experiment, path string) err
 	}
 	_, _, err = atomicfile.Write(path, 0o644, func(w io.Writer) error { return Render(w, p) })
 	return err
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

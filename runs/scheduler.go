@@ -150,13 +150,14 @@ func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 	if loader == nil {
 		loader = &data.Loader{DataDir: sc.DataDir, CacheDir: sc.CacheDir, Log: sc.logf}
 	}
+	refs := &referenceCache{}
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for r := range queue {
-				outcomes <- sc.runOne(ctx, r, loader)
+				outcomes <- sc.runOne(ctx, r, loader, refs)
 			}
 		}()
 	}
@@ -189,7 +190,7 @@ func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 }
 
 // runOne claims, trains and records one run, and returns its final status.
-func (sc *Scheduler) runOne(ctx context.Context, r experiments.Run, loader *data.Loader) (status string) {
+func (sc *Scheduler) runOne(ctx context.Context, r experiments.Run, loader *data.Loader, refs *referenceCache) (status string) {
 	me, prov := owner(), CurrentProvenance()
 	dir := filepath.Join(sc.RunsDir, r.ID)
 	claimed, err := sc.Store.Claim(ctx, r.ID, me, prov.Host, prov.BLAS, prov.Version, dir)
@@ -210,7 +211,7 @@ func (sc *Scheduler) runOne(ctx context.Context, r experiments.Run, loader *data
 				out = Outcome{Status: StatusFailed, Error: fmt.Sprintf("panic: %v", p)}
 			}
 		}()
-		out = sc.train(ctx, r, dir, loader, rec)
+		out = sc.train(ctx, r, dir, loader, refs, rec)
 	}()
 	out.Steps = max(out.Steps, rec.steps)
 	final := context.WithoutCancel(ctx) // record the end even after Ctrl-C
@@ -230,7 +231,7 @@ func (sc *Scheduler) runOne(ctx context.Context, r experiments.Run, loader *data
 }
 
 // train runs the training of r and writes its artifacts and summaries.
-func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, loader *data.Loader, rec *storeRecorder) Outcome {
+func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, loader *data.Loader, refs *referenceCache, rec *storeRecorder) Outcome {
 	fail := func(err error) Outcome {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return Outcome{Status: StatusInterrupted, Error: "stopped by the user; run the spec again to resume"}
@@ -250,13 +251,23 @@ func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, l
 	if err != nil {
 		return fail(err)
 	}
+	elapsed := time.Since(t0).Seconds()
+	stability := stabilitySummaries(rec.loss, rec.gradNorm, res.Diverged())
 	if res.Diverged() {
+		if err := sc.Store.PutSummaries(ctx, r.ID, stability); err != nil {
+			return fail(err)
+		}
 		return Outcome{Status: StatusDiverged, Error: res.DivergedReason, DivergedStep: res.DivergedStep, Steps: res.Steps}
 	}
-	elapsed := time.Since(t0).Seconds()
 	if err := sc.writeGrids(ctx, r, dir, m, ds); err != nil {
 		return fail(err)
 	}
+	t1 := time.Now()
+	evals, err := evaluateRun(ctx, m, ds, r.Config, refs)
+	if err != nil {
+		return fail(fmt.Errorf("evaluate: %w", err))
+	}
+	evalSeconds := time.Since(t1).Seconds()
 	protocol := fmt.Sprintf("test split of %s: %d images, 1 posterior sample each", ds.Source, res.Test.N)
 	sums := []Summary{
 		{"test/elbo", res.Test.ELBO, protocol}, {"test/recon", res.Test.Recon, protocol},
@@ -264,7 +275,9 @@ func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, l
 		{"train/steps", float64(res.Steps), ""}, {"train/seconds", elapsed, "wall time of training and per-epoch evaluation"},
 		{"train/images_per_second", float64(res.Steps*r.Config.Train.BatchSize) / elapsed, "training images over wall time incl. evaluation"},
 		{"model/parameters", float64(m.NumParams()), ""},
+		{"eval/seconds", evalSeconds, "wall time of the final metrics (likelihood, posterior, sample quality)"},
 	}
+	sums = append(append(sums, stability...), evals...)
 	if err := sc.Store.PutSummaries(ctx, r.ID, sums); err != nil {
 		return fail(err)
 	}
@@ -341,6 +354,8 @@ type storeRecorder struct {
 	steps     int
 	lastFlush time.Time
 	onStep    func()
+	// loss and gradNorm keep the whole series for the stability figures.
+	loss, gradNorm []float64
 }
 
 func (r *storeRecorder) add(step, epoch int, vals []vae.Metric) {
@@ -352,6 +367,14 @@ func (r *storeRecorder) add(step, epoch int, vals []vae.Metric) {
 
 func (r *storeRecorder) Step(step, epoch int, vals []vae.Metric) error {
 	r.add(step, epoch, vals)
+	for _, v := range vals {
+		switch v.Key {
+		case vae.KeyLoss:
+			r.loss = append(r.loss, v.Value)
+		case vae.KeyGradNorm:
+			r.gradNorm = append(r.gradNorm, v.Value)
+		}
+	}
 	if r.onStep != nil {
 		r.onStep()
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/vaelab/vaelab/data"
 	"github.com/vaelab/vaelab/internal/testenv"
+	"github.com/vaelab/vaelab/metrics"
 )
 
 func TestOpenMigratesOnceWhenManyStartTogether(t *testing.T) {
@@ -86,6 +88,9 @@ sweep:
 	if div.Status != StatusDiverged || div.DivergedStep < 1 || !strings.Contains(div.Error, "not finite") {
 		t.Fatalf("diverged run stored as %+v", div)
 	}
+	if sums, _ := st.Summaries(context.Background(), div.ID); sums["stability/diverged"].Value != 1 {
+		t.Fatalf("diverged run's stability summary: %+v", sums["stability/diverged"])
+	}
 	if f := got["no-data seed=1"]; f.Status != StatusFailed || !strings.Contains(f.Error, "frey_rawface.mat") {
 		t.Fatalf("run without data stored as %s: %q", f.Status, f.Error)
 	}
@@ -129,6 +134,31 @@ func checkRecorded(t *testing.T, st *Store, r RunInfo) {
 	last := m["test/elbo"][1].Value
 	if s, ok := sums["test/elbo"]; !ok || s.Value != last || s.Protocol == "" {
 		t.Fatalf("run %s: summary test/elbo %+v, last epoch value %v", r.ID, s, last)
+	}
+	// Every metric carries the protocol that produced it.
+	id := metrics.ExtractorID()
+	for _, key := range []string{"test/iwae", "posterior/active_units", "posterior/kl_dim_000", "disent/mig", "disent/sap",
+		"samples/fd_" + id, "samples/fd_" + id + "_inf", "samples/kid_" + id, "samples/precision_" + id, "samples/recall_" + id,
+		"samples/density_" + id, "samples/coverage_" + id, "samples/swd", "samples/sharpness_laplacian", "samples/sharpness_highfreq",
+		"samples/sharpness_gradient", "recon/fd_" + id, "recon/swd", "recon/sharpness_laplacian", "real/fd_" + id, "real/kid_" + id,
+		"stability/loss_spikes", "stability/grad_norm_p90", "stability/oscillation", "stability/diverged"} {
+		s, ok := sums[key]
+		if !ok || math.IsNaN(s.Value) {
+			t.Errorf("run %s: no %s", r.ID, key)
+		}
+		if strings.HasPrefix(key, "samples/") || strings.HasPrefix(key, "recon/") || strings.HasPrefix(key, "real/") {
+			if !strings.Contains(s.Protocol, "N=") && !strings.Contains(s.Protocol, "real test images") {
+				t.Errorf("run %s: %s protocol %q does not give N", r.ID, key, s.Protocol)
+			}
+		}
+		if strings.Contains(key, id) && !strings.Contains(s.Protocol, fmt.Sprintf("%s-v%d", metrics.ExtractorName, metrics.ExtractorVersion)) {
+			t.Errorf("run %s: %s protocol %q does not name the extractor version", r.ID, key, s.Protocol)
+		}
+	}
+	for key, s := range sums {
+		if s.Protocol == "" && !strings.HasPrefix(key, "train/") && key != "model/parameters" {
+			t.Errorf("run %s: %s has no protocol", r.ID, key)
+		}
 	}
 	arts, err := st.Artifacts(ctx, r.ID)
 	if err != nil {

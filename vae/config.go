@@ -48,11 +48,36 @@ type TrainConfig struct {
 }
 
 // EvalConfig controls evaluation after each epoch and at the end of training.
+// Zero values of the sizes below mean the defaults in DefaultSizes.
 type EvalConfig struct {
 	// BatchSize is the evaluation batch; it does not change the results.
 	BatchSize int `json:"batch_size"`
 	// GridImages is how many reconstructions and prior samples the image grids show.
 	GridImages int `json:"grid_images"`
+	// Samples is N for the sample-quality metrics: real test images, prior
+	// samples and reconstructions (capped at the test set's size).
+	Samples int `json:"samples,omitempty"`
+	// IWAEK is the number of importance samples of the IWAE bound.
+	IWAEK int `json:"iwae_k,omitempty"`
+	// KIDSubsets and KIDSubsetSize set KID's random subsets.
+	KIDSubsets    int `json:"kid_subsets,omitempty"`
+	KIDSubsetSize int `json:"kid_subset_size,omitempty"`
+	// NearestK is k of the k-nearest-neighbour balls of precision, recall,
+	// density and coverage.
+	NearestK int `json:"nearest_k,omitempty"`
+}
+
+// WithDefaults fills zero sizes with their defaults.
+func (c EvalConfig) WithDefaults() EvalConfig {
+	for _, f := range []struct {
+		v   *int
+		def int
+	}{{&c.Samples, 1000}, {&c.IWAEK, 8}, {&c.KIDSubsets, 50}, {&c.KIDSubsetSize, 100}, {&c.NearestK, 5}} {
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	return c
 }
 
 // Defaults used where a spec says nothing.
@@ -135,6 +160,15 @@ func (c EvalConfig) Validate() error {
 	}
 	if c.GridImages < 1 || c.GridImages > 1024 {
 		return fmt.Errorf("eval.grid_images: %d must be between 1 and 1024", c.GridImages)
+	}
+	for _, f := range []struct {
+		key      string
+		v, lo, hi int
+	}{{"samples", c.Samples, 10, 100000}, {"iwae_k", c.IWAEK, 1, 10000}, {"kid_subsets", c.KIDSubsets, 1, 10000},
+		{"kid_subset_size", c.KIDSubsetSize, 2, 100000}, {"nearest_k", c.NearestK, 1, 100}} {
+		if f.v != 0 && (f.v < f.lo || f.v > f.hi) {
+			return fmt.Errorf("eval.%s: %d must be between %d and %d (or 0 for the default)", f.key, f.v, f.lo, f.hi)
+		}
 	}
 	return nil
 }

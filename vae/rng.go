@@ -15,6 +15,8 @@ const (
 	StreamEpsilon Stream = "epsilon" // reparameterisation noise in training
 	StreamEval    Stream = "eval"    // noise for test-set ELBO estimates
 	StreamSamples Stream = "samples" // prior samples for image grids
+	StreamMetrics Stream = "metrics" // prior samples and subsets for the final metrics
+	StreamIWAE    Stream = "iwae"    // importance samples of the IWAE bound
 )
 
 // NewRand returns the generator for stream s of a run with the given seed.

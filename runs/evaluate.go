@@ -1,0 +1,277 @@
+package runs
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/experiments"
+	"github.com/vaelab/vaelab/metrics"
+	"github.com/vaelab/vaelab/vae"
+)
+
+// evaluation computes a trained run's final metrics; each value carries the
+// protocol that produced it. Keys: test/* (likelihood), posterior/*,
+// samples/* and recon/* (prior samples and reconstructions against real test
+// images), real/* (real-vs-real baseline: test against training images at the
+// same N), disent/* (synthetic faces only).
+type evaluation struct {
+	ctx  context.Context
+	m    *vae.Model
+	ds   *data.Dataset
+	cfg  experiments.RunConfig
+	eval vae.EvalConfig
+	out  []Summary
+}
+
+func (e *evaluation) add(key string, v float64, protocol string) {
+	e.out = append(e.out, Summary{Key: key, Value: v, Protocol: protocol})
+}
+
+func evaluateRun(ctx context.Context, m *vae.Model, ds *data.Dataset, cfg experiments.RunConfig, refs *referenceCache) ([]Summary, error) {
+	e := &evaluation{ctx: ctx, m: m, ds: ds, cfg: cfg, eval: cfg.Eval.WithDefaults()}
+	real, err := refs.get(ctx, ds, cfg.Dataset, e.eval)
+	if err != nil {
+		return nil, err
+	}
+	for _, step := range []func() error{e.likelihood, e.posterior, func() error { return e.sampleQuality(real) }} {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	return e.out, nil
+}
+
+func (e *evaluation) likelihood() error {
+	test, k := e.ds.Test, e.eval.IWAEK
+	iwae, err := e.m.IWAE(e.ctx, test, k, e.eval.BatchSize, vae.NewRand(e.cfg.Seed, vae.StreamIWAE))
+	if err != nil {
+		return err
+	}
+	proto := fmt.Sprintf("IWAE bound (Burda et al. 2016), k=%d importance samples, %d test images, nats per image", k, test.N)
+	e.add("test/iwae", iwae, proto)
+	if e.cfg.Model.Likelihood == "gaussian" {
+		// A density on [0,1]^D becomes one on 8-bit values by the change of scale to [0,256)^D.
+		bpd := (-iwae/float64(test.Dim()) + math.Log(256)) / math.Ln2
+		e.add("test/bpd", bpd, proto+"; bits per dimension of the dequantised 8-bit data: (−IWAE/D + ln 256)/ln 2")
+	}
+	return nil
+}
+
+func (e *evaluation) posterior() error {
+	test, L := e.ds.Test, e.cfg.Model.Latent
+	mu, logvar, err := e.m.Encode(e.ctx, test, e.eval.BatchSize)
+	if err != nil {
+		return err
+	}
+	p, err := metrics.PosteriorHealth(mu, logvar, test.N, L)
+	if err != nil {
+		return err
+	}
+	proto := fmt.Sprintf("encoder on %d test images; active: Var_x(E_q[z_i]) > %g (Burda et al. 2016)", test.N, metrics.ActiveUnitThreshold)
+	e.add("posterior/active_units", float64(p.ActiveUnits), proto)
+	e.add("posterior/collapsed", boolValue(p.Collapsed), proto+"; collapsed = no active unit")
+	for j, kl := range p.KLPerDim {
+		e.add(fmt.Sprintf("posterior/kl_dim_%03d", j), kl, proto+"; mean KL of the dimension to N(0,1)")
+	}
+	if f := e.ds.TestFactors; f != nil {
+		k := len(f.Names)
+		proto := fmt.Sprintf("posterior means of %d test images against the %d known factors of %s", test.N, k, data.SyntheticVersion)
+		mig, err := metrics.MIG(mu, L, f.Values, k)
+		if err != nil {
+			return err
+		}
+		sap, err := metrics.SAP(mu, L, f.Values, k)
+		if err != nil {
+			return err
+		}
+		e.add("disent/mig", mig, proto+"; MIG (Chen et al. 2018), 20 equal-width bins")
+		e.add("disent/sap", sap, proto+"; SAP (Kumar et al. 2018), R² of single-latent linear fits")
+	}
+	return nil
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// realSide is everything about the real images that the sample-quality
+// metrics need: it depends only on the dataset and N, so all runs of an
+// invocation share one (see referenceCache).
+type realSide struct {
+	n        int
+	images   data.Images // the first n test images
+	features *mat.Dense
+	ref      *metrics.Reference
+	sharp    metrics.Sharpness
+	baseline []Summary // real-vs-real: training images against the test images
+}
+
+// newRealSide prepares the real side. The training images of the baseline are
+// drawn with the dataset seed, so every run of the dataset shares them.
+func newRealSide(ctx context.Context, ds *data.Dataset, dcfg data.Config, ev vae.EvalConfig) (*realSide, error) {
+	n := min(ev.Samples, ds.Test.N, ds.Train.N)
+	r := &realSide{n: n, images: ds.Test.Subset(firstN(n))}
+	ex := metrics.NewExtractor(ds.Test.Channels)
+	var err error
+	if r.features, err = ex.Features(ctx, r.images); err != nil {
+		return nil, err
+	}
+	g, err := metrics.FitGaussian(r.features)
+	if err != nil {
+		return nil, err
+	}
+	if r.ref, err = metrics.NewReference(g); err != nil {
+		return nil, err
+	}
+	r.sharp = metrics.MeasureSharpness(r.images)
+	rng := rand.New(rand.NewPCG(dcfg.Seed, 0xba5e))
+	train := ds.Train.Subset(rng.Perm(ds.Train.N)[:n])
+	e := &evaluation{ctx: ctx, eval: ev}
+	if err := e.distances("real", r, fmt.Sprintf("vs %d training images (real-vs-real baseline at the same N)", n), train, rng); err != nil {
+		return nil, fmt.Errorf("real-vs-real metrics: %w", err)
+	}
+	r.baseline = e.out
+	return r, nil
+}
+
+// sampleQuality compares prior samples and reconstructions with real test
+// images in the extractor's feature space, by SWD and by sharpness.
+func (e *evaluation) sampleQuality(real *realSide) error {
+	rng := vae.NewRand(e.cfg.Seed, vae.StreamMetrics)
+	fake, err := e.m.Sample(e.ctx, real.n, e.ds.Test, rng)
+	if err != nil {
+		return err
+	}
+	recon, err := e.m.Reconstruct(e.ctx, real.images, e.eval.BatchSize)
+	if err != nil {
+		return err
+	}
+	for _, set := range []struct {
+		prefix, what string
+		im           data.Images
+	}{
+		{"samples", fmt.Sprintf("vs %d prior samples (decoder means)", real.n), fake},
+		{"recon", fmt.Sprintf("vs the reconstructions (decoder means at z = μ) of the same %d test images", real.n), recon},
+	} {
+		if err := e.distances(set.prefix, real, set.what, set.im, rng); err != nil {
+			return fmt.Errorf("%s metrics: %w", set.prefix, err)
+		}
+		ratio := metrics.MeasureSharpness(set.im).Ratio(real.sharp)
+		proto := fmt.Sprintf("ratio to the same statistic on %d real test images (1.0 = as sharp as the data), luma", real.n)
+		e.add(set.prefix+"/sharpness_laplacian", ratio.LaplacianVar, proto+"; variance of the 4-neighbour Laplacian")
+		e.add(set.prefix+"/sharpness_highfreq", ratio.HighFreqShare, proto+fmt.Sprintf("; share of Hann-windowed spectral power above %.2g cycles/pixel", metrics.HighFreqCutoff))
+		e.add(set.prefix+"/sharpness_gradient", ratio.GradMean, proto+"; mean central-difference gradient magnitude")
+	}
+	e.out = append(e.out, real.baseline...)
+	return nil
+}
+
+// distances stores FD (and its extrapolation to infinitely many samples), KID,
+// precision, recall, density, coverage and SWD between the real images and others.
+func (e *evaluation) distances(prefix string, real *realSide, what string, other data.Images, rng *rand.Rand) error {
+	id := metrics.ExtractorID()
+	proto := fmt.Sprintf("N=%d real test images %s; %s", real.n, what, metrics.ExtractorProtocol())
+	f, err := metrics.NewExtractor(other.Channels).Features(e.ctx, other)
+	if err != nil {
+		return err
+	}
+	fd, err := real.ref.DistanceTo(f)
+	if err != nil {
+		return err
+	}
+	e.add(fmt.Sprintf("%s/fd_%s", prefix, id), fd, "Fréchet distance, "+proto)
+	// The extrapolated FD serves comparing samples; reconstructions keep the plain one.
+	if prefix != "recon" {
+		fdInf, err := real.ref.FrechetUnbiased(f, fd, fdPoints, rng)
+		if err != nil {
+			return err
+		}
+		e.add(fmt.Sprintf("%s/fd_%s_inf", prefix, id), fdInf, fmt.Sprintf("Fréchet distance extrapolated to infinitely many samples from %d sample sizes between N/4 and N against the full real statistics (Chong & Forsyth 2020), ", fdPoints)+proto)
+	}
+	kid, err := metrics.KernelDistance(real.features, f, e.eval.KIDSubsets, e.eval.KIDSubsetSize, rng)
+	if err != nil {
+		return err
+	}
+	kidProto := fmt.Sprintf("KID (Bińkowski et al. 2018), cubic polynomial kernel, %d subsets of %d, ", kid.Subsets, kid.SubsetSize) + proto
+	e.add(fmt.Sprintf("%s/kid_%s", prefix, id), kid.Mean, kidProto)
+	e.add(fmt.Sprintf("%s/kid_%s_std", prefix, id), kid.Std, "standard deviation over subsets of "+kidProto)
+	if prefix != "recon" {
+		pr, err := metrics.PrecisionRecall(real.features, f, e.eval.NearestK)
+		if err != nil {
+			return err
+		}
+		prProto := fmt.Sprintf("k=%d nearest neighbours, ", pr.K) + proto
+		e.add(fmt.Sprintf("%s/precision_%s", prefix, id), pr.Precision, "precision (Kynkäänniemi et al. 2019), "+prProto)
+		e.add(fmt.Sprintf("%s/recall_%s", prefix, id), pr.Recall, "recall (Kynkäänniemi et al. 2019), "+prProto)
+		e.add(fmt.Sprintf("%s/density_%s", prefix, id), pr.Density, "density (Naeem et al. 2020), "+prProto)
+		e.add(fmt.Sprintf("%s/coverage_%s", prefix, id), pr.Coverage, "coverage (Naeem et al. 2020), "+prProto)
+	}
+	swd, _, err := metrics.SlicedWasserstein(real.images, other, rng)
+	if err != nil {
+		return err
+	}
+	e.add(prefix+"/swd", swd, metrics.SWDProtocol()+fmt.Sprintf(", N=%d images each side", min(real.n, other.N)))
+	return nil
+}
+
+// fdPoints is the number of sample sizes the FD extrapolation is fitted to.
+const fdPoints = 3
+
+// referenceCache shares the real side of the metrics between runs.
+type referenceCache struct {
+	mu      sync.Mutex
+	entries map[string]*referenceEntry
+}
+
+type referenceEntry struct {
+	once sync.Once
+	real *realSide
+	err  error
+}
+
+func (c *referenceCache) get(ctx context.Context, ds *data.Dataset, dcfg data.Config, ev vae.EvalConfig) (*realSide, error) {
+	key := fmt.Sprintf("%+v|%d|%d|%d|%d", dcfg, ev.Samples, ev.KIDSubsets, ev.KIDSubsetSize, ev.NearestK)
+	c.mu.Lock()
+	if c.entries == nil {
+		c.entries = map[string]*referenceEntry{}
+	}
+	e := c.entries[key]
+	if e == nil {
+		e = &referenceEntry{}
+		c.entries[key] = e
+	}
+	c.mu.Unlock()
+	e.once.Do(func() { e.real, e.err = newRealSide(ctx, ds, dcfg, ev) })
+	return e.real, e.err
+}
+
+// stabilitySummaries describes a run's training curves.
+func stabilitySummaries(loss, gradNorm []float64, diverged bool) []Summary {
+	s := metrics.MeasureStability(loss, gradNorm)
+	proto := fmt.Sprintf("from %d training steps", len(loss))
+	return []Summary{
+		{"stability/diverged", boolValue(diverged), proto + "; 1 if a loss or gradient was NaN or infinite"},
+		{"stability/loss_spikes", float64(s.LossSpikes), proto + fmt.Sprintf("; steps whose loss exceeds the median of the previous %d by %d median absolute deviations", metrics.SpikeWindow, metrics.SpikeMADs)},
+		{"stability/grad_norm_p50", s.GradNormP50, proto + "; median global gradient norm"},
+		{"stability/grad_norm_p90", s.GradNormP90, proto + "; 90th percentile of the gradient norm"},
+		{"stability/grad_norm_p99", s.GradNormP99, proto + "; 99th percentile of the gradient norm"},
+		{"stability/oscillation", s.Oscillation, proto + fmt.Sprintf("; std/|mean| of the loss over the last %.0f%% of steps", 100*metrics.OscillationTail)},
+	}
+}
+
+func firstN(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
