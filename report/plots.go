@@ -15,54 +15,9 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
-// series is one line of a plot.
-type series struct {
-	Name string
-	X, Y []float64
-}
-
 // maxPoints bounds the points drawn per line; longer series are averaged in bins
 // so the page stays small and the curve keeps its shape.
 const maxPoints = 400
-
-// lineSVG draws the series as an inline SVG element. gonum/plot escapes the
-// text it writes (titles, legend entries), so user names are safe inline.
-func lineSVG(title, xLabel, yLabel string, lines []series, legend, legendTop bool) (template.HTML, error) {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = xLabel
-	p.Y.Label.Text = yLabel
-	p.Add(plotter.NewGrid())
-	p.Legend.Top = legendTop
-	p.Legend.TextStyle.Font.Size = vg.Points(8)
-	drawn := 0
-	for i, s := range lines {
-		x, y := binMeans(s.X, s.Y, maxPoints)
-		if len(x) == 0 {
-			continue
-		}
-		pts := make(plotter.XYs, len(x))
-		for j := range x {
-			pts[j].X, pts[j].Y = x[j], y[j]
-		}
-		l, err := plotter.NewLine(pts)
-		if err != nil {
-			return "", fmt.Errorf("plot %s: %w", title, err)
-		}
-		l.Color = lineColor(i)
-		l.Width = vg.Points(1.2)
-		l.Dashes = plotutil.Dashes(i / 8)
-		p.Add(l)
-		if legend {
-			p.Legend.Add(s.Name, l)
-		}
-		drawn++
-	}
-	if drawn == 0 {
-		return "", nil
-	}
-	return renderSVG(p, 7.5*vg.Inch, 3.6*vg.Inch)
-}
 
 func lineColor(i int) color.Color { return plotutil.Color(i % 8) }
 
@@ -98,4 +53,163 @@ func binMeans(x, y []float64, n int) ([]float64, []float64) {
 		bx, by = append(bx, sx/float64(hi-lo)), append(by, sy/float64(hi-lo))
 	}
 	return bx, by
+}
+
+// band is one configuration's curve: the mean over seeds and the min–max envelope.
+type band struct {
+	Name         string
+	X, Mean      []float64
+	Lower, Upper []float64
+}
+
+// bandSVG draws mean curves with translucent min–max bands.
+func bandSVG(title, xLabel, yLabel string, bands []band, legend, legendTop bool, points int) (template.HTML, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	p.Add(plotter.NewGrid())
+	p.Legend.Top = legendTop
+	p.Legend.TextStyle.Font.Size = vg.Points(8)
+	drawn := 0
+	for i, b := range bands {
+		points := min(points, maxPoints)
+		x, mean := binMeans(b.X, b.Mean, points)
+		_, lo := binMeans(b.X, b.Lower, points)
+		_, hi := binMeans(b.X, b.Upper, points)
+		if len(x) == 0 {
+			continue
+		}
+		c := lineColor(i)
+		if len(x) > 1 && !equalSlices(lo, hi) {
+			poly := make(plotter.XYs, 0, 2*len(x))
+			for j := range x {
+				poly = append(poly, plotter.XY{X: x[j], Y: hi[j]})
+			}
+			for j := len(x) - 1; j >= 0; j-- {
+				poly = append(poly, plotter.XY{X: x[j], Y: lo[j]})
+			}
+			pg, err := plotter.NewPolygon(poly)
+			if err != nil {
+				return "", fmt.Errorf("plot %s: %w", title, err)
+			}
+			r, g, bl, _ := c.RGBA()
+			pg.Color = color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(bl >> 8), 50}
+			pg.LineStyle.Width = 0
+			p.Add(pg)
+		}
+		pts := make(plotter.XYs, len(x))
+		for j := range x {
+			pts[j].X, pts[j].Y = x[j], mean[j]
+		}
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return "", fmt.Errorf("plot %s: %w", title, err)
+		}
+		l.Color, l.Width, l.Dashes = c, vg.Points(1.2), plotutil.Dashes(i/8)
+		p.Add(l)
+		if legend {
+			p.Legend.Add(b.Name, l)
+		}
+		drawn++
+	}
+	if drawn == 0 {
+		return "", nil
+	}
+	return renderSVG(p, 7.5*vg.Inch, 3.6*vg.Inch)
+}
+
+func equalSlices(a, b []float64) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// point is one run in a scatter plot, in a colour group.
+type point struct {
+	X, Y  float64
+	Group string
+}
+
+// scatterSVG draws points coloured by group, groups in the given order.
+func scatterSVG(title, xLabel, yLabel string, pts []point, groups []string) (template.HTML, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	p.Add(plotter.NewGrid())
+	p.Legend.TextStyle.Font.Size = vg.Points(8)
+	p.Legend.Top = true
+	for i, g := range groups {
+		var xy plotter.XYs
+		for _, q := range pts {
+			if q.Group == g {
+				xy = append(xy, plotter.XY{X: q.X, Y: q.Y})
+			}
+		}
+		if len(xy) == 0 {
+			continue
+		}
+		s, err := plotter.NewScatter(xy)
+		if err != nil {
+			return "", fmt.Errorf("plot %s: %w", title, err)
+		}
+		s.Color = lineColor(i)
+		s.Shape = plotutil.Shape(i / 8)
+		s.Radius = vg.Points(3)
+		p.Add(s)
+		if len(groups) <= 12 {
+			p.Legend.Add(g, s)
+		}
+	}
+	return renderSVG(p, 6*vg.Inch, 4*vg.Inch)
+}
+
+// effect is a metric's mean ± std at each value of one sweep axis.
+type effect struct {
+	Labels    []string // the axis values, in order
+	X         []float64
+	Mean, Std []float64
+}
+
+// effectSVG draws an effect with error bars; non-numeric axes are spaced evenly.
+func effectSVG(title, xLabel, yLabel string, e effect) (template.HTML, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	p.Add(plotter.NewGrid())
+	pts := make(plotter.XYs, len(e.X))
+	errs := make(plotter.YErrors, len(e.X))
+	for i := range e.X {
+		pts[i] = plotter.XY{X: e.X[i], Y: e.Mean[i]}
+		errs[i].Low, errs[i].High = e.Std[i], e.Std[i]
+	}
+	l, s, err := plotter.NewLinePoints(pts)
+	if err != nil {
+		return "", fmt.Errorf("plot %s: %w", title, err)
+	}
+	l.Color, s.Color = lineColor(0), lineColor(0)
+	p.Add(l, s)
+	if eb, err := plotter.NewYErrorBars(struct {
+		plotter.XYer
+		plotter.YErrorer
+	}{pts, errs}); err == nil {
+		eb.Color = lineColor(0)
+		p.Add(eb)
+	}
+	ticks := make([]plot.Tick, len(e.X))
+	for i := range e.X {
+		ticks[i] = plot.Tick{Value: e.X[i], Label: e.Labels[i]}
+	}
+	p.X.Tick.Marker = plot.ConstantTicks(ticks)
+	pad := 0.1 * (e.X[len(e.X)-1] - e.X[0])
+	if pad == 0 {
+		pad = 1
+	}
+	p.X.Min, p.X.Max = e.X[0]-pad, e.X[len(e.X)-1]+pad
+	return renderSVG(p, 3.6*vg.Inch, 2.8*vg.Inch)
 }

@@ -1,5 +1,6 @@
 // Package report renders stored experiments as one self-contained HTML page
-// (html/template, inline SVG plots from gonum/plot, inline PNG grids).
+// (html/template, inline SVG plots from gonum/plot, inline PNG grids) and
+// exports their tables as CSV, Markdown and LaTeX.
 package report
 
 import (
@@ -13,6 +14,8 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vaelab/vaelab/internal/atomicfile"
@@ -24,49 +27,43 @@ import (
 //go:embed template.html
 var templates embed.FS
 
+// Options narrow and instrument a report.
+type Options struct {
+	// Runs keeps only runs whose id starts with one of these prefixes.
+	Runs []string
+	// Progress, if set, hears how many of the runs have been read.
+	Progress func(done, total int)
+}
+
 // Page is everything the template shows.
 type Page struct {
 	Title     string
 	Generated string
-	Sections  []Section
+	Metrics   []Metric
+	Sections  []*Section
+	// Comparison holds every configuration of every experiment, when the page has several.
+	Comparison []Row
 }
 
 // Section is one experiment.
 type Section struct {
 	runs.ExperimentInfo
+	Anchor       string
 	StatusCounts []StatusCount
-	Axes         []string // the keys that vary between runs, as table columns
-	Columns      []Column // the metrics table's columns
-	Runs         []Run
+	Axes         []string // the keys that vary between runs
+	Summary      []Row    // one per configuration
+	Baseline     string   // the real-vs-real values, and their protocol
 	Curves       []template.HTML
-	// Baseline describes the real-vs-real values of the sample-quality metrics.
-	Baseline string
-}
-
-// Column is one metric column of the metrics table.
-type Column struct {
-	Title, Key, Format, Help string
-}
-
-// metricColumns are the metrics table's columns; a run lacking a key shows "—".
-func metricColumns() []Column {
-	id := metrics.ExtractorID()
-	return []Column{
-		{"IWAE", "test/iwae", "%.2f", "importance-weighted bound on test log-likelihood, nats (higher is better)"},
-		{"active units", "posterior/active_units", "%.0f", "latent dimensions whose posterior mean varies across images (Var > 0.01)"},
-		{"FD " + id + " samples", "samples/fd_" + id, "%.4f", "Fréchet distance of prior samples to test images in " + id + " features (lower is better)"},
-		{"FD∞ samples", "samples/fd_" + id + "_inf", "%.4f", "the same, extrapolated to infinitely many samples"},
-		{"KID samples", "samples/kid_" + id, "%.5f", "kernel distance of prior samples to test images"},
-		{"precision", "samples/precision_" + id, "%.3f", "share of samples inside the real data's k-NN balls"},
-		{"recall", "samples/recall_" + id, "%.3f", "share of real images inside the samples' k-NN balls"},
-		{"SWD samples", "samples/swd", "%.4f", "sliced Wasserstein distance of Laplacian-pyramid patches"},
-		{"FD recon", "recon/fd_" + id, "%.4f", "Fréchet distance of reconstructions to their test images"},
-		{"sharpness samples", "samples/sharpness_laplacian", "%.3f", "Laplacian variance of samples over that of real images (1 = as sharp)"},
-		{"sharpness recon", "recon/sharpness_laplacian", "%.3f", "Laplacian variance of reconstructions over that of real images"},
-		{"MIG", "disent/mig", "%.3f", "mutual information gap to the synthetic faces' factors"},
-		{"loss spikes", "stability/loss_spikes", "%.0f", "steps with a loss far above the recent median"},
-		{"eval s", "eval/seconds", "%.1f", "wall time of these metrics"},
-	}
+	RateDist     template.HTML
+	Effects      []template.HTML
+	Diverged     []runs.RunInfo
+	Stability    []StabilityRow
+	Blur         []ImageRow
+	Traversals   []ImageRow
+	Columns      []Column // the per-run metric table's columns
+	Runs         []Run
+	Protocols    []runs.Summary // one protocol per metric key
+	RunImages    bool           // per-run image grids are shown (small experiments)
 }
 
 // StatusCount is the number of runs in one status.
@@ -75,16 +72,53 @@ type StatusCount struct {
 	N      int
 }
 
-// Run is one row of the runs table and its details.
+// Row is one configuration in a summary table.
+type Row struct {
+	Experiment, Label string
+	Seeds, Diverged   int
+	Cells             []Cell
+}
+
+// Cell is a formatted mean ± std, marked when it is the best of its column.
+type Cell struct {
+	Text string
+	Best bool
+}
+
+// StabilityRow summarises a configuration's training stability over its seeds.
+type StabilityRow struct {
+	Label                            string
+	Seeds, Diverged                  int
+	Spikes, GradP50, GradP99, Oscill string
+	Unstable                         bool
+}
+
+// ImageRow shows a configuration's images (from its first finished seed).
+type ImageRow struct {
+	Label, RunID           string
+	SharpSamples, SharpRec string
+	Grids                  []Grid
+}
+
+// Column is one metric column of the per-run metric table.
+type Column struct {
+	Title, Key, Format, Help string
+}
+
+// Run is one run's row and details.
 type Run struct {
 	runs.RunInfo
 	Values          []string // Varying values in Axes order
 	ELBO, KL, Recon string
-	Cells           []string       // metric values in Columns order
-	Summaries       []runs.Summary // every stored final value, by key
+	Cells           []string // in Columns order
 	Duration        string
+	Values2         []KeyValue // every stored final value
 	Grids           []Grid
+	Events          []runs.Event
 }
+
+// KeyValue is a stored value, formatted.
+type KeyValue struct{ Key, Value string }
 
 // Grid is an image artifact inlined as a data URI.
 type Grid struct {
@@ -93,11 +127,14 @@ type Grid struct {
 	Problem string // why the image is not shown, if it is not
 }
 
-// curve describes one plot of the training-curves section.
+// maxRunImages bounds the experiments whose every run gets its image grids;
+// larger ones show images per configuration only, to keep the page small.
+const maxRunImages = 24
+
+// curve is one plot of the training-curves section.
 type curve struct {
 	key, title, xLabel, yLabel string
-	byEpoch                    bool
-	rising                     bool // the curve climbs, so its legend goes at the bottom
+	byEpoch, rising            bool
 }
 
 var curves = []curve{
@@ -107,107 +144,464 @@ var curves = []curve{
 	{vae.KeyTestELBO, "Test ELBO after each epoch (higher is better)", "epoch", "nats per image", true, true},
 }
 
-// Build reads an experiment from the store and prepares its page.
-func Build(ctx context.Context, st *runs.Store, experiment string) (*Page, error) {
-	info, err := st.Experiment(ctx, experiment)
+func metricColumns() []Column {
+	id := metrics.ExtractorID()
+	return []Column{
+		{"ELBO", "test/elbo", "%.2f", "test ELBO, nats per image (higher is better)"},
+		{"IWAE", "test/iwae", "%.2f", "importance-weighted bound on the test log-likelihood"},
+		{"KL", "test/kl", "%.2f", "test KL(q(z|x) ‖ p(z))"},
+		{"AU", "posterior/active_units", "%.0f", "active units: latent dimensions whose posterior mean varies (Var > 0.01)"},
+		{"FD " + id, "samples/fd_" + id, "%.4f", "Fréchet distance of prior samples to test images in " + id + " features (lower is better)"},
+		{"FD∞", "samples/fd_" + id + "_inf", "%.4f", "the same, extrapolated to infinitely many samples"},
+		{"KID", "samples/kid_" + id, "%.5f", "kernel distance of prior samples to test images"},
+		{"prec.", "samples/precision_" + id, "%.3f", "share of samples inside the real data's k-NN balls"},
+		{"recall", "samples/recall_" + id, "%.3f", "share of real images inside the samples' k-NN balls"},
+		{"SWD", "samples/swd", "%.4f", "sliced Wasserstein distance of Laplacian-pyramid patches of samples"},
+		{"FD recon", "recon/fd_" + id, "%.4f", "Fréchet distance of reconstructions to their test images"},
+		{"sharp. samples", "samples/sharpness_laplacian", "%.3f", "Laplacian variance of samples over that of real images (1 = as sharp)"},
+		{"sharp. recon", "recon/sharpness_laplacian", "%.3f", "Laplacian variance of reconstructions over that of real images"},
+		{"MIG", "disent/mig", "%.3f", "mutual information gap to the synthetic faces' factors"},
+		{"spikes", "stability/loss_spikes", "%.0f", "steps with a loss far above the recent median"},
+	}
+}
+
+// Build reads experiments from the store and prepares their page.
+func Build(ctx context.Context, st *runs.Store, experiments []string, opt Options) (*Page, error) {
+	if len(experiments) == 0 {
+		return nil, fmt.Errorf("report: name at least one experiment")
+	}
+	page := &Page{
+		Title:     "vaelab report: " + strings.Join(experiments, ", "),
+		Generated: time.Now().UTC().Format("2006-01-02 15:04 UTC"),
+		Metrics:   SummaryMetrics(),
+	}
+	for i, name := range experiments {
+		sec, err := buildSection(ctx, st, name, opt)
+		if err != nil {
+			return nil, err
+		}
+		sec.Anchor = fmt.Sprintf("exp%d", i)
+		page.Sections = append(page.Sections, sec)
+		if len(experiments) > 1 {
+			page.Comparison = append(page.Comparison, sec.Summary...)
+		}
+	}
+	if len(page.Comparison) > 0 {
+		markRows(page.Comparison, page.Metrics)
+	}
+	return page, nil
+}
+
+func buildSection(ctx context.Context, st *runs.Store, name string, opt Options) (*Section, error) {
+	info, err := st.Experiment(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	stored, err := st.Runs(ctx, experiment)
+	rs, err := loadRuns(ctx, st, name, opt.Runs)
 	if err != nil {
 		return nil, err
 	}
-	sec := Section{ExperimentInfo: info, Axes: varyingAxes(stored), Columns: metricColumns()}
+	sec := &Section{ExperimentInfo: info, Axes: varyingAxes(infos(rs)), Columns: metricColumns(), RunImages: len(rs) <= maxRunImages}
 	for _, s := range []string{runs.StatusDone, runs.StatusDiverged, runs.StatusFailed, runs.StatusInterrupted, runs.StatusRunning, runs.StatusPending} {
 		if n := info.Counts[s]; n > 0 {
 			sec.StatusCounts = append(sec.StatusCounts, StatusCount{s, n})
 		}
 	}
-	lines := make([][]series, len(curves))
-	for _, r := range stored {
-		row, metrics, baseline, err := buildRun(ctx, st, r, sec.Axes, sec.Columns)
+	groups := groupRuns(name, rs, sec.Axes)
+	ms := SummaryMetrics()
+	markBest(groups, ms)
+	series := map[string]map[string][]runs.Point{}
+	for i, r := range rs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		m, err := st.Metrics(ctx, r.info.ID)
 		if err != nil {
 			return nil, err
 		}
-		if baseline != "" {
-			sec.Baseline = baseline
+		series[r.info.ID] = m
+		row, err := buildRun(ctx, st, r, sec)
+		if err != nil {
+			return nil, err
 		}
 		sec.Runs = append(sec.Runs, row)
-		for i, c := range curves {
-			s := series{Name: r.Label}
-			for _, p := range metrics[c.key] {
-				x := float64(p.Step)
-				if c.byEpoch {
-					x = float64(p.Epoch)
-				}
-				s.X, s.Y = append(s.X, x), append(s.Y, p.Value)
-			}
-			lines[i] = append(lines[i], s)
+		if opt.Progress != nil {
+			opt.Progress(i+1, len(rs))
 		}
 	}
-	for i, c := range curves {
-		svg, err := lineSVG(c.title, c.xLabel, c.yLabel, lines[i], len(stored) <= 12, !c.rising)
+	for _, g := range groups {
+		sec.Summary = append(sec.Summary, summaryRow(g, ms))
+	}
+	sec.Baseline, sec.Protocols = baselineAndProtocols(rs)
+	if sec.Curves, err = groupCurves(groups, series); err != nil {
+		return nil, err
+	}
+	if sec.RateDist, err = rateDistortion(rs); err != nil {
+		return nil, err
+	}
+	if sec.Effects, err = effects(rs, sec.Axes); err != nil {
+		return nil, err
+	}
+	sec.Diverged, sec.Stability = stability(rs, groups)
+	sec.Blur, sec.Traversals, err = imageRows(ctx, st, groups)
+	return sec, err
+}
+
+func summaryRow(g *Group, ms []Metric) Row {
+	row := Row{Experiment: g.Experiment, Label: g.Label, Seeds: len(g.Runs), Diverged: g.Diverged}
+	for _, m := range ms {
+		s, ok := g.Stats[m.Key]
+		row.Cells = append(row.Cells, Cell{Text: FormatStat(s, ok, m.Digits), Best: g.Best[m.Key]})
+	}
+	return row
+}
+
+// markRows re-marks the best cells across the rows of several experiments.
+func markRows(rows []Row, ms []Metric) {
+	for j, m := range ms {
+		if m.Dir == Neutral {
+			continue
+		}
+		best, found := 0.0, false
+		vals := make([]float64, len(rows))
+		ok := make([]bool, len(rows))
+		for i, r := range rows {
+			r.Cells[j].Best = false
+			text := strings.SplitN(r.Cells[j].Text, " ", 2)[0]
+			v, err := strconv.ParseFloat(text, 64)
+			if err != nil {
+				continue
+			}
+			vals[i], ok[i] = score(m.Dir, v), true
+			if !found || vals[i] > best {
+				best, found = vals[i], true
+			}
+		}
+		for i := range rows {
+			rows[i].Cells[j].Best = ok[i] && vals[i] == best
+		}
+	}
+}
+
+func score(d Direction, v float64) float64 {
+	switch d {
+	case HigherIsBetter:
+		return v
+	case LowerIsBetter:
+		return -v
+	}
+	if v > 1 {
+		return 1 - v
+	}
+	return v - 1
+}
+
+func buildRun(ctx context.Context, st *runs.Store, r runData, sec *Section) (Run, error) {
+	row := Run{RunInfo: r.info, ELBO: "—", KL: "—", Recon: "—"}
+	for _, a := range sec.Axes {
+		row.Values = append(row.Values, r.info.Varying[a])
+	}
+	if d := r.info.Duration(); d > 0 {
+		row.Duration = d.Round(100 * time.Millisecond).String()
+	}
+	format := func(key, f string) string {
+		if s, ok := r.sums[key]; ok {
+			return fmt.Sprintf(f, s.Value)
+		}
+		return "—"
+	}
+	row.ELBO, row.KL, row.Recon = format("test/elbo", "%.2f"), format("test/kl", "%.2f"), format("test/recon", "%.2f")
+	for _, c := range sec.Columns {
+		row.Cells = append(row.Cells, format(c.Key, c.Format))
+	}
+	for _, k := range sortedKeys(r.sums) {
+		row.Values2 = append(row.Values2, KeyValue{k, strconv.FormatFloat(r.sums[k].Value, 'g', 6, 64)})
+	}
+	if sec.RunImages {
+		arts, err := st.Artifacts(ctx, r.info.ID)
+		if err != nil {
+			return row, err
+		}
+		for _, kind := range []string{"reconstructions", "samples", "traversals"} {
+			if a, ok := arts[kind]; ok {
+				row.Grids = append(row.Grids, inlinePNG(a))
+			}
+		}
+	}
+	events, err := st.Events(ctx, "", r.info.ID)
+	row.Events = events
+	return row, err
+}
+
+// baselineAndProtocols describes the real-vs-real values and lists each
+// metric's protocol once (from the first run that has it).
+func baselineAndProtocols(rs []runData) (string, []runs.Summary) {
+	seen := map[string]runs.Summary{}
+	for _, r := range rs {
+		for k, s := range r.sums {
+			if _, ok := seen[k]; !ok && s.Protocol != "" && !strings.HasPrefix(k, "posterior/kl_dim_") {
+				seen[k] = s
+			}
+		}
+	}
+	var protos []runs.Summary
+	for _, k := range sortedKeys(seen) {
+		protos = append(protos, seen[k])
+	}
+	id := metrics.ExtractorID()
+	for _, r := range rs {
+		if fd, ok := r.sums["real/fd_"+id]; ok {
+			s := r.sums
+			return fmt.Sprintf("Real-vs-real baseline at the same N (test against training images): FD %s %.4f, FD∞ %.4f, KID %.5f, precision %.3f, recall %.3f, SWD %.4f.",
+				id, fd.Value, s["real/fd_"+id+"_inf"].Value, s["real/kid_"+id].Value, s["real/precision_"+id].Value,
+				s["real/recall_"+id].Value, s["real/swd"].Value), protos
+		}
+	}
+	return "", protos
+}
+
+// pointBudget bounds the points of one plot; lines share it, so a plot of
+// many configurations stays small. Stored data are never thinned.
+const pointBudget = 20000
+
+// groupCurves draws each configuration's mean curve over seeds with its min–max band.
+func groupCurves(groups []*Group, series map[string]map[string][]runs.Point) ([]template.HTML, error) {
+	var out []template.HTML
+	for _, c := range curves {
+		var bands []band
+		for _, g := range groups {
+			b := band{Name: g.Label}
+			byX := map[float64][]float64{}
+			for _, r := range g.Runs {
+				for _, p := range series[r.ID][c.key] {
+					x := float64(p.Step)
+					if c.byEpoch {
+						x = float64(p.Epoch)
+					}
+					byX[x] = append(byX[x], p.Value)
+				}
+			}
+			xs := make([]float64, 0, len(byX))
+			for x := range byX {
+				xs = append(xs, x)
+			}
+			sort.Float64s(xs)
+			for _, x := range xs {
+				v := byX[x]
+				lo, hi, sum := v[0], v[0], 0.0
+				for _, y := range v {
+					lo, hi, sum = min(lo, y), max(hi, y), sum+y
+				}
+				b.X, b.Mean = append(b.X, x), append(b.Mean, sum/float64(len(v)))
+				b.Lower, b.Upper = append(b.Lower, lo), append(b.Upper, hi)
+			}
+			bands = append(bands, b)
+		}
+		svg, err := bandSVG(c.title+" (mean over seeds, band: min–max)", c.xLabel, c.yLabel, bands, len(groups) <= 12, !c.rising, max(20, pointBudget/max(1, len(groups))))
 		if err != nil {
 			return nil, err
 		}
 		if svg != "" {
-			sec.Curves = append(sec.Curves, svg)
+			out = append(out, svg)
 		}
 	}
-	return &Page{
-		Title:     "vaelab report: " + experiment,
-		Generated: time.Now().UTC().Format("2006-01-02 15:04 UTC"),
-		Sections:  []Section{sec},
-	}, nil
+	return out, nil
 }
 
-func buildRun(ctx context.Context, st *runs.Store, r runs.RunInfo, axes []string, cols []Column) (Run, map[string][]runs.Point, string, error) {
-	row := Run{RunInfo: r, ELBO: "—", KL: "—", Recon: "—"}
-	for _, a := range axes {
-		row.Values = append(row.Values, r.Varying[a])
+// rateDistortion plots each finished run's test KL (rate) against its
+// reconstruction term (distortion), coloured by β.
+func rateDistortion(rs []runData) (template.HTML, error) {
+	var pts []point
+	var betas []float64
+	seen := map[float64]bool{}
+	for _, r := range rs {
+		kl, ok1 := r.sums["test/kl"]
+		rec, ok2 := r.sums["test/recon"]
+		if !ok1 || !ok2 {
+			continue
+		}
+		beta := betaOf(r.info)
+		pts = append(pts, point{X: kl.Value, Y: rec.Value, Group: fmt.Sprintf("β = %g", beta)})
+		if !seen[beta] {
+			seen[beta] = true
+			betas = append(betas, beta)
+		}
 	}
-	if d := r.Duration(); d > 0 {
-		row.Duration = d.Round(100 * time.Millisecond).String()
+	if len(pts) == 0 {
+		return "", nil
 	}
-	sums, err := st.Summaries(ctx, r.ID)
+	sort.Float64s(betas)
+	groups := make([]string, len(betas))
+	for i, b := range betas {
+		groups[i] = fmt.Sprintf("β = %g", b)
+	}
+	return scatterSVG("Rate–distortion: test KL against reconstruction, per run", "rate: KL (nats)", "distortion: −log p(x|z) (nats)", pts, groups)
+}
+
+// betaOf reads a run's β from its stored config.
+func betaOf(r runs.RunInfo) float64 {
+	i := strings.Index(r.Config, `"beta":`)
+	if i < 0 {
+		return 1
+	}
+	rest := r.Config[i+len(`"beta":`):]
+	end := strings.IndexAny(rest, ",}")
+	v, err := strconv.ParseFloat(rest[:end], 64)
 	if err != nil {
-		return row, nil, "", err
+		return 1
 	}
-	format := func(key string) string {
-		if s, ok := sums[key]; ok {
-			return fmt.Sprintf("%.2f", s.Value)
-		}
-		return "—"
-	}
-	row.ELBO, row.KL, row.Recon = format("test/elbo"), format("test/kl"), format("test/recon")
-	for _, c := range cols {
-		cell := "—"
-		if s, ok := sums[c.Key]; ok {
-			cell = fmt.Sprintf(c.Format, s.Value)
-		}
-		row.Cells = append(row.Cells, cell)
-	}
-	for _, k := range sortedKeys(sums) {
-		row.Summaries = append(row.Summaries, sums[k])
-	}
-	baseline := ""
+	return v
+}
+
+// effectMetrics are plotted against each sweep axis.
+func effectMetrics() []Metric {
 	id := metrics.ExtractorID()
-	if fd, ok := sums["real/fd_"+id]; ok {
-		baseline = fmt.Sprintf("Real-vs-real baseline at the same N: FD %s %.4f, FD∞ %.4f, KID %.5f, precision %.3f, recall %.3f, SWD %.4f. Protocol: %s",
-			id, fd.Value, sums["real/fd_"+id+"_inf"].Value, sums["real/kid_"+id].Value, sums["real/precision_"+id].Value,
-			sums["real/recall_"+id].Value, sums["real/swd"].Value, fd.Protocol)
+	return []Metric{
+		{"test/elbo", "test ELBO", HigherIsBetter, 2},
+		{"samples/fd_" + id, "FD " + id + " (samples)", LowerIsBetter, 4},
+		{"samples/sharpness_laplacian", "sharpness of samples", NearerOne, 3},
 	}
-	arts, err := st.Artifacts(ctx, r.ID)
-	if err != nil {
-		return row, nil, "", err
-	}
-	for _, kind := range []string{"reconstructions", "samples"} {
-		if a, ok := arts[kind]; ok {
-			row.Grids = append(row.Grids, inlinePNG(a))
+}
+
+// effects plots, for each sweep axis, each key metric's mean ± std over the
+// finished runs at each value of the axis.
+func effects(rs []runData, axes []string) ([]template.HTML, error) {
+	var out []template.HTML
+	for _, axis := range axes {
+		if axis == "seed" {
+			continue
+		}
+		var labels []string
+		seen := map[string]bool{}
+		for _, r := range rs {
+			if v := r.info.Varying[axis]; !seen[v] {
+				seen[v] = true
+				labels = append(labels, v)
+			}
+		}
+		if len(labels) < 2 {
+			continue
+		}
+		x := axisPositions(labels)
+		for _, m := range effectMetrics() {
+			e := effect{}
+			for i, l := range labels {
+				var v []float64
+				for _, r := range rs {
+					if s, ok := r.sums[m.Key]; ok && r.info.Status == runs.StatusDone && r.info.Varying[axis] == l {
+						v = append(v, s.Value)
+					}
+				}
+				if len(v) == 0 {
+					continue
+				}
+				st := meanStd(v)
+				e.Labels, e.X = append(e.Labels, l), append(e.X, x[i])
+				e.Mean, e.Std = append(e.Mean, st.Mean), append(e.Std, st.Std)
+			}
+			if len(e.X) < 2 {
+				continue
+			}
+			svg, err := effectSVG(fmt.Sprintf("%s %s vs %s", m.Title, m.Dir.Arrow(), axis), axis, m.Title, e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, svg)
 		}
 	}
-	series, err := st.Metrics(ctx, r.ID)
-	return row, series, baseline, err
+	return out, nil
+}
+
+// axisPositions places axis values on the x axis: by value when all are
+// numbers (sorted), evenly otherwise. Labels are sorted in place to match.
+func axisPositions(labels []string) []float64 {
+	nums := make([]float64, len(labels))
+	numeric := true
+	for i, l := range labels {
+		v, err := strconv.ParseFloat(l, 64)
+		numeric = numeric && err == nil
+		nums[i] = v
+	}
+	if numeric {
+		sort.Slice(labels, func(i, j int) bool {
+			a, _ := strconv.ParseFloat(labels[i], 64)
+			b, _ := strconv.ParseFloat(labels[j], 64)
+			return a < b
+		})
+		for i, l := range labels {
+			nums[i], _ = strconv.ParseFloat(l, 64)
+		}
+		return nums
+	}
+	for i := range nums {
+		nums[i] = float64(i)
+	}
+	return nums
+}
+
+// stability lists diverged runs and summarises each configuration's curves.
+func stability(rs []runData, groups []*Group) ([]runs.RunInfo, []StabilityRow) {
+	var diverged []runs.RunInfo
+	for _, r := range rs {
+		if r.info.Status == runs.StatusDiverged {
+			diverged = append(diverged, r.info)
+		}
+	}
+	var rows []StabilityRow
+	for _, g := range groups {
+		row := StabilityRow{Label: g.Label, Seeds: len(g.Runs), Diverged: g.Diverged}
+		var spikes, p50, p99, osc []float64
+		for _, r := range rs {
+			if !contains(g.Runs, r.info.ID) {
+				continue
+			}
+			for _, kv := range []struct {
+				key string
+				to  *[]float64
+			}{{"stability/loss_spikes", &spikes}, {"stability/grad_norm_p50", &p50}, {"stability/grad_norm_p99", &p99}, {"stability/oscillation", &osc}} {
+				if s, ok := r.sums[kv.key]; ok {
+					*kv.to = append(*kv.to, s.Value)
+				}
+			}
+		}
+		f := func(v []float64, digits int) string { return FormatStat(meanStd(v), len(v) > 0, digits) }
+		row.Spikes, row.GradP50, row.GradP99, row.Oscill = f(spikes, 1), f(p50, 2), f(p99, 2), f(osc, 4)
+		row.Unstable = g.Diverged > 0 || meanStd(spikes).Mean > 0
+		rows = append(rows, row)
+	}
+	return diverged, rows
+}
+
+// imageRows gathers, per configuration, the grids of its first finished seed.
+func imageRows(ctx context.Context, st *runs.Store, groups []*Group) (blur, trav []ImageRow, err error) {
+	for _, g := range groups {
+		for _, r := range g.Runs {
+			if r.Status != runs.StatusDone {
+				continue
+			}
+			arts, err := st.Artifacts(ctx, r.ID)
+			if err != nil {
+				return nil, nil, err
+			}
+			row := ImageRow{Label: g.Label, RunID: r.ID,
+				SharpSamples: FormatStat(g.Stats["samples/sharpness_laplacian"], true, 3),
+				SharpRec:     FormatStat(g.Stats["recon/sharpness_laplacian"], true, 3)}
+			b, t := row, row
+			for _, kind := range []string{"reconstructions", "samples"} {
+				if a, ok := arts[kind]; ok {
+					b.Grids = append(b.Grids, inlinePNG(a))
+				}
+			}
+			for _, kind := range []string{"samples", "traversals"} {
+				if a, ok := arts[kind]; ok {
+					t.Grids = append(t.Grids, inlinePNG(a))
+				}
+			}
+			blur, trav = append(blur, b), append(trav, t)
+			break
+		}
+	}
+	return blur, trav, nil
 }
 
 // inlinePNG reads an artifact and checks it against its stored checksum.
@@ -226,7 +620,7 @@ func inlinePNG(a runs.Artifact) Grid {
 	return g
 }
 
-// varyingAxes lists the keys whose values differ between runs (seed last).
+// varyingAxes lists the keys whose values differ between runs (variant first, seed last).
 func varyingAxes(rs []runs.RunInfo) []string {
 	values := map[string]map[string]bool{}
 	for _, r := range rs {
@@ -250,10 +644,26 @@ func varyingAxes(rs []runs.RunInfo) []string {
 	return append(axes, "seed")
 }
 
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // Render writes the page as HTML.
 func Render(w io.Writer, p *Page) error {
 	t, err := template.New("template.html").Funcs(template.FuncMap{
 		"short": func(s string) string { return s[:min(len(s), 12)] },
+		"kind": func(k string) string {
+			return map[string]string{
+				"reconstructions": "test images (odd rows) and their reconstructions (even rows)",
+				"samples":         "decoder means of samples from the prior",
+				"traversals":      "latent traversals of a test image: one row per latent dimension, swept over [−3, 3]",
+			}[k]
+		},
 	}).ParseFS(templates, "template.html")
 	if err != nil {
 		return fmt.Errorf("parse report template: %w", err)
@@ -264,22 +674,13 @@ func Render(w io.Writer, p *Page) error {
 	return nil
 }
 
-// WriteFile builds the report of an experiment and writes it to path
-// atomically, so a reader never sees half a page.
-func WriteFile(ctx context.Context, st *runs.Store, experiment, path string) error {
-	p, err := Build(ctx, st, experiment)
+// WriteFile builds the report of experiments and writes it to path atomically,
+// so a reader never sees half a page.
+func WriteFile(ctx context.Context, st *runs.Store, experiments []string, path string, opt Options) error {
+	p, err := Build(ctx, st, experiments, opt)
 	if err != nil {
 		return err
 	}
 	_, _, err = atomicfile.Write(path, 0o644, func(w io.Writer) error { return Render(w, p) })
 	return err
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -35,7 +35,7 @@ func TestVaryingAxesOrder(t *testing.T) {
 }
 
 func TestLineSVGEscapesLegendNames(t *testing.T) {
-	svg, err := lineSVG("t", "x", "y", []series{{Name: `<script>alert(1)</script>`, X: []float64{1, 2}, Y: []float64{3, 4}}}, true, true)
+	svg, err := bandSVG("t", "x", "y", []band{{Name: `<script>alert(1)</script>`, X: []float64{1, 2}, Mean: []float64{3, 4}, Lower: []float64{2, 3}, Upper: []float64{4, 5}}}, true, true, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

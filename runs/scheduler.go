@@ -284,11 +284,15 @@ func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, l
 	return Outcome{Status: StatusDone, Steps: res.Steps}
 }
 
-// gridColumns is the width of image grids.
-const gridColumns = 8
+// gridColumns is the width of image grids; traversals sweep each latent
+// dimension over traversalSteps values in [−3, 3].
+const (
+	gridColumns    = 8
+	traversalSteps = 9
+)
 
-// writeGrids stores a PNG of test images above their reconstructions, row by
-// row, and a PNG of prior samples.
+// writeGrids stores PNGs of test images above their reconstructions (row by
+// row), of prior samples, and of latent traversals.
 func (sc *Scheduler) writeGrids(ctx context.Context, r experiments.Run, dir string, m *vae.Model, ds *data.Dataset) error {
 	n := r.Config.Eval.GridImages
 	pairs := max(gridColumns, min(n/2, ds.Test.N)/gridColumns*gridColumns)
@@ -306,10 +310,18 @@ func (sc *Scheduler) writeGrids(ctx context.Context, r experiments.Run, dir stri
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
-	if err := sc.writeArtifact(ctx, r.ID, dir, "reconstructions", interleaveRows(orig, recon, gridColumns)); err != nil {
+	if err := sc.writeArtifact(ctx, r.ID, dir, "reconstructions", interleaveRows(orig, recon, gridColumns), gridColumns); err != nil {
 		return err
 	}
-	return sc.writeArtifact(ctx, r.ID, dir, "samples", samples)
+	if err := sc.writeArtifact(ctx, r.ID, dir, "samples", samples, gridColumns); err != nil {
+		return err
+	}
+	// Latent traversals of the first test image: a row per latent dimension.
+	trav, err := m.Traverse(ctx, ds.Test.Subset([]int{0}), traversalSteps, -3, 3)
+	if err != nil {
+		return fmt.Errorf("traverse: %w", err)
+	}
+	return sc.writeArtifact(ctx, r.ID, dir, "traversals", trav, traversalSteps)
 }
 
 // interleaveRows alternates rows of cols originals with rows of their reconstructions.
@@ -329,9 +341,9 @@ func interleaveRows(a, b data.Images, cols int) data.Images {
 
 // writeArtifact writes images as a PNG grid named kind.png in dir and records
 // it with its sha256.
-func (sc *Scheduler) writeArtifact(ctx context.Context, runID, dir, kind string, im data.Images) error {
+func (sc *Scheduler) writeArtifact(ctx context.Context, runID, dir, kind string, im data.Images, cols int) error {
 	path := filepath.Join(dir, kind+".png")
-	sum, size, err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return data.WriteGridPNG(w, im, gridColumns, 2) })
+	sum, size, err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return data.WriteGridPNG(w, im, cols, 2) })
 	if err != nil {
 		return err
 	}

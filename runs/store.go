@@ -148,6 +148,33 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// OpenReadOnly opens an existing database for reading only (PRAGMA
+// query_only on every connection): reports and listings can run while a sweep
+// writes, and can never change the record. The schema must be one this
+// vaelab knows.
+func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("open store %s: the path may not contain '?' or '#'", path)
+	}
+	q := url.Values{}
+	q.Set("_busy_timeout", "30000")
+	q.Set("_query_only", "1")
+	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	var v int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if v != schemaVersion {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: schema version %d, this vaelab reads %d (run a spec with this vaelab to migrate it)", path, v, schemaVersion)
+	}
+	return &Store{db: db, path: path}, nil
+}
+
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 

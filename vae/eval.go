@@ -124,3 +124,39 @@ func (m *Model) forEachBatch(ctx context.Context, im data.Images, batch int, bet
 	}
 	return nil
 }
+
+// Traverse decodes latent traversals of one image: for each latent dimension
+// (rows, in order), that dimension swept over steps evenly spaced values in
+// [lo, hi] (columns) with the others held at the image's posterior mean.
+func (m *Model) Traverse(ctx context.Context, img data.Images, steps int, lo, hi float64) (data.Images, error) {
+	if img.N != 1 || steps < 2 {
+		return data.Images{}, fmt.Errorf("traverse: %d images, %d steps; want one image and at least 2 steps", img.N, steps)
+	}
+	mu, _, err := m.Encode(ctx, img, 1)
+	if err != nil {
+		return data.Images{}, err
+	}
+	L := m.cfg.Latent
+	z := make([]float64, 0, L*steps*L)
+	for j := range L {
+		for s := range steps {
+			code := append([]float64(nil), mu...)
+			code[j] = lo + (hi-lo)*float64(s)/float64(steps-1)
+			z = append(z, code...)
+		}
+	}
+	d, err := m.newDecoder(L * steps)
+	if err != nil {
+		return data.Images{}, err
+	}
+	if err := d.let(d.z, nil, z); err != nil {
+		return data.Images{}, err
+	}
+	vm := G.NewTapeMachine(d.g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		return data.Images{}, fmt.Errorf("traverse: %w", err)
+	}
+	return data.Images{N: L * steps, Height: img.Height, Width: img.Width, Channels: img.Channels,
+		Pix: float32s(values64(d.mean.Value()))}, nil
+}

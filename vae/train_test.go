@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/vaelab/vaelab/data"
@@ -131,6 +132,14 @@ func TestEvaluateDoesNotDependOnBatchSize(t *testing.T) {
 	rec, err := m.Reconstruct(context.Background(), test, 13)
 	if err != nil || rec.N != test.N || rec.Validate() != nil {
 		t.Fatalf("reconstruct: %d images, %v, %v", rec.N, err, rec.Validate())
+	}
+	tr, err := m.Traverse(context.Background(), test.Subset([]int{0}), 5, -3, 3)
+	if err != nil || tr.N != 5*4 || tr.Validate() != nil {
+		t.Fatalf("traverse: %d images, %v", tr.N, err)
+	}
+	// The middle column (z_j = 0) differs from the ends: the sweep changes the image.
+	if slices.Equal(tr.At(0), tr.At(4)) {
+		t.Fatal("traversal ends decode to the same image")
 	}
 	smp, err := m.Sample(context.Background(), 9, test, NewRand(1, StreamSamples))
 	if err != nil || smp.N != 9 || smp.Validate() != nil {

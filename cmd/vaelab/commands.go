@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vaelab/vaelab/experiments"
+	"github.com/vaelab/vaelab/internal/atomicfile"
 	"github.com/vaelab/vaelab/report"
 	"github.com/vaelab/vaelab/runs"
 )
@@ -36,7 +37,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	s.bindFlags(root)
-	root.AddCommand(runCmd(s, stdout, stderr), planCmd(s, stdout), lsCmd(s, stdout), showCmd(s, stdout), reportCmd(s, stdout), dataCmd(s, stdout, stderr))
+	root.AddCommand(runCmd(s, stdout, stderr), planCmd(s, stdout), lsCmd(s, stdout), showCmd(s, stdout), reportCmd(s, stdout, stderr), exportCmd(s, stdout), dataCmd(s, stdout, stderr))
 	return root
 }
 
@@ -61,13 +62,17 @@ func openStore(ctx context.Context, s *settings) (*runs.Store, error) {
 	return st, nil
 }
 
-// openExistingStore opens the database for reading commands, which must not
-// create an empty workspace by accident.
+// openExistingStore opens the database read-only for reading commands, which
+// must neither create an empty workspace by accident nor write while a sweep runs.
 func openExistingStore(ctx context.Context, s *settings) (*runs.Store, error) {
 	if _, err := os.Stat(s.db()); err != nil {
 		return nil, &exitError{exitFailure, fmt.Errorf("no database at %s (run a spec first, or set --db)", s.db())}
 	}
-	return openStore(ctx, s)
+	st, err := runs.OpenReadOnly(ctx, s.db())
+	if err != nil {
+		return nil, &exitError{exitFailure, err}
+	}
+	return st, nil
 }
 
 func runCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
@@ -107,7 +112,7 @@ Ctrl-C stops cleanly: stopped runs are marked interrupted and run again next tim
 				return &exitError{exitInterrupted, fmt.Errorf("interrupted: %s stopped and marked interrupted; run `vaelab run %s` again to resume", plural(res.Interrupted, "run"), args[0])}
 			}
 			if reportPath != "" {
-				if err := report.WriteFile(context.WithoutCancel(ctx), st, spec.Name, reportPath); err != nil {
+				if err := report.WriteFile(context.WithoutCancel(ctx), st, []string{spec.Name}, reportPath, report.Options{}); err != nil {
 					return &exitError{exitFailure, err}
 				}
 				fmt.Fprintf(stdout, "report: %s\n", reportPath)
@@ -353,12 +358,15 @@ func showRun(ctx context.Context, st *runs.Store, r runs.RunInfo, w io.Writer) e
 	return nil
 }
 
-func reportCmd(s *settings, stdout io.Writer) *cobra.Command {
+func reportCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 	var out string
+	var filter []string
 	cmd := &cobra.Command{
-		Use:   "report EXPERIMENT",
-		Short: "Write an experiment's self-contained HTML report",
-		Args:  cobra.ExactArgs(1),
+		Use:   "report EXPERIMENT [EXPERIMENT...]",
+		Short: "Write the self-contained HTML report of one or more experiments (compared on one page)",
+		Long: `Report reads the database read-only, so it can run while a sweep is writing.
+Several experiments are compared on one page; --runs keeps only the given runs.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			st, err := openExistingStore(ctx, s)
@@ -366,7 +374,8 @@ func reportCmd(s *settings, stdout io.Writer) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			if err := report.WriteFile(ctx, st, args[0], out); err != nil {
+			opt := report.Options{Runs: filter, Progress: renderProgress(stderr)}
+			if err := report.WriteFile(ctx, st, args, out, opt); err != nil {
 				if errors.Is(err, context.Canceled) {
 					return &exitError{exitInterrupted, err}
 				}
@@ -377,6 +386,58 @@ func reportCmd(s *settings, stdout io.Writer) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "report.html", "HTML file to write")
+	cmd.Flags().StringSliceVar(&filter, "runs", nil, "only these runs (ids or unique prefixes, comma-separated)")
+	return cmd
+}
+
+// renderProgress reports reading progress of large reports on a terminal.
+func renderProgress(w io.Writer) func(done, total int) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	var bar *progressbar.ProgressBar
+	return func(done, total int) {
+		if total < 50 {
+			return
+		}
+		if bar == nil {
+			bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("reading runs"),
+				progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+		}
+		_ = bar.Set(done)
+	}
+}
+
+func exportCmd(s *settings, stdout io.Writer) *cobra.Command {
+	var format, out string
+	var filter []string
+	cmd := &cobra.Command{
+		Use:   "export EXPERIMENT",
+		Short: "Print an experiment's tables: csv (every run), md or latex (summary, mean ± std over seeds, best in bold)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			st, err := openExistingStore(ctx, s)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			write := func(w io.Writer) error { return report.Export(ctx, st, args[0], format, filter, w) }
+			if out == "" {
+				err = write(stdout)
+			} else {
+				_, _, err = atomicfile.Write(out, 0o644, write)
+			}
+			if err != nil {
+				return &exitError{exitFailure, err}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "csv", "csv, md or latex")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write (default: standard output)")
+	cmd.Flags().StringSliceVar(&filter, "runs", nil, "only these runs (ids or unique prefixes, comma-separated)")
 	return cmd
 }
 

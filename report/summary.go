@@ -1,0 +1,234 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/vaelab/vaelab/metrics"
+	"github.com/vaelab/vaelab/runs"
+)
+
+// Direction says which way a metric improves.
+type Direction int
+
+const (
+	Neutral Direction = iota // no better direction (KL, active units)
+	HigherIsBetter
+	LowerIsBetter
+	NearerOne // ratios to the data, best at 1
+)
+
+// Arrow is the symbol papers print beside a metric's name.
+func (d Direction) Arrow() string {
+	return [...]string{"", "↑", "↓", "→1"}[d]
+}
+
+// Metric is one column of the summary table.
+type Metric struct {
+	Key, Title string
+	Dir        Direction
+	Digits     int
+}
+
+// SummaryMetrics are the columns of the summary table, in order.
+func SummaryMetrics() []Metric {
+	id := metrics.ExtractorID()
+	return []Metric{
+		{"test/elbo", "test ELBO", HigherIsBetter, 2},
+		{"test/iwae", "IWAE", HigherIsBetter, 2},
+		{"test/kl", "KL", Neutral, 2},
+		{"test/recon", "recon", LowerIsBetter, 2},
+		{"samples/fd_" + id, "FD " + id, LowerIsBetter, 4},
+		{"samples/kid_" + id, "KID", LowerIsBetter, 5},
+		{"samples/sharpness_laplacian", "sharpness samples", NearerOne, 3},
+		{"recon/sharpness_laplacian", "sharpness recon", NearerOne, 3},
+		{"posterior/active_units", "active units", Neutral, 1},
+		{"disent/mig", "MIG", HigherIsBetter, 3},
+	}
+}
+
+// Stat is a mean and sample standard deviation over the seeds that have the value.
+type Stat struct {
+	Mean, Std float64
+	N         int
+}
+
+// Group is one configuration: the runs of an experiment that differ only by seed.
+type Group struct {
+	Experiment string
+	Label      string   // the varying values other than the seed
+	Values     []string // the same, in the section's axis order
+	Runs       []runs.RunInfo
+	Diverged   int
+	Stats      map[string]Stat // by summary key, over finished (done) runs
+	Best       map[string]bool // keys where this group is the best of its table
+}
+
+// runData is what the report knows of one run.
+type runData struct {
+	info runs.RunInfo
+	sums map[string]runs.Summary
+}
+
+// groupRuns groups runs by everything but the seed, in first-seen order.
+func groupRuns(experiment string, rs []runData, axes []string) []*Group {
+	var groups []*Group
+	byKey := map[string]*Group{}
+	for _, r := range rs {
+		var parts, vals []string
+		for _, a := range axes {
+			if a == "seed" {
+				continue
+			}
+			parts = append(parts, a+"="+r.info.Varying[a])
+			vals = append(vals, r.info.Varying[a])
+		}
+		key := strings.Join(parts, " ")
+		g := byKey[key]
+		if g == nil {
+			label := key
+			if label == "" {
+				label = "(one configuration)"
+			}
+			g = &Group{Experiment: experiment, Label: label, Values: vals, Stats: map[string]Stat{}, Best: map[string]bool{}}
+			byKey[key] = g
+			groups = append(groups, g)
+		}
+		g.Runs = append(g.Runs, r.info)
+		if r.info.Status == runs.StatusDiverged {
+			g.Diverged++
+		}
+	}
+	for _, g := range groups {
+		values := map[string][]float64{}
+		for _, r := range rs {
+			if !contains(g.Runs, r.info.ID) || r.info.Status != runs.StatusDone {
+				continue
+			}
+			for k, s := range r.sums {
+				values[k] = append(values[k], s.Value)
+			}
+		}
+		for k, v := range values {
+			g.Stats[k] = meanStd(v)
+		}
+	}
+	return groups
+}
+
+func contains(rs []runs.RunInfo, id string) bool {
+	for _, r := range rs {
+		if r.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// meanStd is the mean and the sample (n−1) standard deviation; 0 for one value.
+func meanStd(v []float64) Stat {
+	s := Stat{N: len(v)}
+	for _, x := range v {
+		s.Mean += x / float64(len(v))
+	}
+	if len(v) > 1 {
+		ss := 0.0
+		for _, x := range v {
+			ss += (x - s.Mean) * (x - s.Mean)
+		}
+		s.Std = math.Sqrt(ss / float64(len(v)-1))
+	}
+	return s
+}
+
+// markBest flags, for each metric with a direction, the group(s) with the best mean.
+func markBest(groups []*Group, ms []Metric) {
+	for _, m := range ms {
+		if m.Dir == Neutral {
+			continue
+		}
+		best, found := 0.0, false
+		score := func(v float64) float64 {
+			switch m.Dir {
+			case HigherIsBetter:
+				return v
+			case LowerIsBetter:
+				return -v
+			}
+			return -math.Abs(v - 1)
+		}
+		for _, g := range groups {
+			if s, ok := g.Stats[m.Key]; ok && s.N > 0 && (!found || score(s.Mean) > best) {
+				best, found = score(s.Mean), true
+			}
+		}
+		for _, g := range groups {
+			if s, ok := g.Stats[m.Key]; ok && s.N > 0 && score(s.Mean) == best {
+				g.Best[m.Key] = true
+			}
+		}
+	}
+}
+
+// FormatStat prints mean ± std with the metric's digits, "—" when absent.
+func FormatStat(s Stat, ok bool, digits int) string {
+	if !ok || s.N == 0 {
+		return "—"
+	}
+	if s.N == 1 {
+		return fmt.Sprintf("%.*f", digits, s.Mean)
+	}
+	return fmt.Sprintf("%.*f ± %.*f", digits, s.Mean, digits, s.Std)
+}
+
+// loadRuns reads the runs of an experiment (all, or those whose id starts with
+// one of the filters) and their summaries.
+func loadRuns(ctx context.Context, st *runs.Store, experiment string, filter []string) ([]runData, error) {
+	stored, err := st.Runs(ctx, experiment)
+	if err != nil {
+		return nil, err
+	}
+	var out []runData
+	for _, r := range stored {
+		if !matches(r.ID, filter) {
+			continue
+		}
+		sums, err := st.Summaries(ctx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, runData{info: r, sums: sums})
+	}
+	return out, nil
+}
+
+func matches(id string, filter []string) bool {
+	if len(filter) == 0 {
+		return true
+	}
+	for _, f := range filter {
+		if strings.HasPrefix(id, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// summaryKeys is the sorted union of summary keys over runs.
+func summaryKeys(rs []runData) []string {
+	set := map[string]bool{}
+	for _, r := range rs {
+		for k := range r.sums {
+			set[k] = true
+		}
+	}
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
