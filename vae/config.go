@@ -162,7 +162,7 @@ func (c EvalConfig) Validate() error {
 		return fmt.Errorf("eval.grid_images: %d must be between 1 and 1024", c.GridImages)
 	}
 	for _, f := range []struct {
-		key      string
+		key       string
 		v, lo, hi int
 	}{{"samples", c.Samples, 10, 100000}, {"iwae_k", c.IWAEK, 1, 10000}, {"kid_subsets", c.KIDSubsets, 1, 10000},
 		{"kid_subset_size", c.KIDSubsetSize, 2, 100000}, {"nearest_k", c.NearestK, 1, 100}} {
