@@ -114,6 +114,7 @@ type Run struct {
 	Duration        string
 	Values2         []KeyValue // every stored final value
 	Grids           []Grid
+	Curve           template.HTML // the run's training loss and test ELBO (small experiments)
 	Events          []runs.Event
 }
 
@@ -224,6 +225,11 @@ func buildSection(ctx context.Context, st *runs.Store, name string, opt Options)
 		if err != nil {
 			return nil, err
 		}
+		if sec.RunImages {
+			if row.Curve, err = runCurve(m); err != nil {
+				return nil, err
+			}
+		}
 		sec.Runs = append(sec.Runs, row)
 		if opt.Progress != nil {
 			opt.Progress(i+1, len(rs))
@@ -331,6 +337,25 @@ func buildRun(ctx context.Context, st *runs.Store, r runData, sec *Section) (Run
 	events, err := st.Events(ctx, "", r.info.ID)
 	row.Events = events
 	return row, err
+}
+
+// runCurve draws one run's training loss per step and test ELBO per epoch (at its last step).
+func runCurve(m map[string][]runs.Point) (template.HTML, error) {
+	var bands []band
+	for _, c := range []struct {
+		key, name string
+	}{{vae.KeyLoss, "training loss (per step)"}, {vae.KeyTestELBO, "−test ELBO (after each epoch)"}} {
+		b := band{Name: c.name}
+		for _, p := range m[c.key] {
+			v := p.Value
+			if c.key == vae.KeyTestELBO {
+				v = -v
+			}
+			b.X, b.Mean, b.Lower, b.Upper = append(b.X, float64(p.Step)), append(b.Mean, v), append(b.Lower, v), append(b.Upper, v)
+		}
+		bands = append(bands, b)
+	}
+	return bandSVG("Training loss and −test ELBO", "step", "nats per image", bands, true, true, maxPoints)
 }
 
 // baselineAndProtocols describes the real-vs-real values and lists each

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vaelab/vaelab/runs"
 )
@@ -260,3 +261,79 @@ func TestSettingsPrecedence(t *testing.T) {
 }
 
 func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }
+
+// TestExportAndMultiExperimentReport: export prints the summary table; a report
+// of two experiments compares them; --runs keeps only the runs asked for.
+func TestExportAndMultiExperimentReport(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"first", "second"} {
+		spec := fmt.Sprintf("name: %s\ndataset: {name: synthetic, size: 10, count: 120, test_fraction: 0.25}\nmodel: {hidden: [8], latent: 2}\ntrain: {epochs: 1, batch_size: 30}\neval: {batch_size: 30, grid_images: 8, samples: 30}\nseeds: [1, 2]\n", name)
+		os.WriteFile(filepath.Join(dir, name+".yaml"), []byte(spec), 0o644)
+		if r := vaelab(t, dir, nil, "run", name+".yaml"); r.code != 0 {
+			t.Fatalf("run %s: %s%s", name, r.stdout, r.stderr)
+		}
+	}
+	md := vaelab(t, dir, nil, "export", "first", "--format", "md")
+	if md.code != 0 || !strings.HasPrefix(md.stdout, "| configuration | seeds | diverged | test ELBO ↑ |") {
+		t.Fatalf("export md: exit %d\n%s%s", md.code, md.stdout, md.stderr)
+	}
+	if r := vaelab(t, dir, nil, "export", "first", "--format", "pdf"); r.code != 1 || !strings.Contains(r.stderr, "unknown format") {
+		t.Fatalf("export pdf: exit %d, %q", r.code, r.stderr)
+	}
+	both := vaelab(t, dir, nil, "report", "first", "second", "-o", "both.html")
+	page, _ := os.ReadFile(filepath.Join(dir, "both.html"))
+	if both.code != 0 || !strings.Contains(string(page), "Comparison of experiments") || !strings.Contains(string(page), "Experiment second") {
+		t.Fatalf("report of two experiments: exit %d, %s", both.code, both.stderr)
+	}
+	ls := vaelab(t, dir, nil, "ls", "first")
+	id := regexp.MustCompile(`(?m)^([0-9a-f]{16})\s+seed=1`).FindStringSubmatch(ls.stdout)
+	if id == nil {
+		t.Fatalf("ls first:\n%s", ls.stdout)
+	}
+	one := vaelab(t, dir, nil, "report", "first", "--runs", id[1][:8], "-o", "one.html")
+	page, _ = os.ReadFile(filepath.Join(dir, "one.html"))
+	if one.code != 0 || strings.Count(string(page), `<div class="run" id="run-`) != 1 || !strings.Contains(string(page), "run-"+id[1]) {
+		t.Fatalf("--runs: exit %d, %d runs in the page", one.code, strings.Count(string(page), `<div class="run" id="run-`))
+	}
+}
+
+// TestReportDuringSweep makes reports and listings while another process is
+// training: the reader never blocks or fails the writer, and both succeed.
+func TestReportDuringSweep(t *testing.T) {
+	dir := t.TempDir()
+	spec := "name: busy\ndataset: {name: synthetic, size: 16, count: 600, test_fraction: 0.2}\nmodel: {hidden: [64], latent: 4}\ntrain: {epochs: 6, batch_size: 16}\neval: {batch_size: 60, grid_images: 8, samples: 60}\nseeds: [1, 2, 3, 4]\n"
+	os.WriteFile(filepath.Join(dir, "busy.yaml"), []byte(spec), 0o644)
+	cmd := exec.Command(binary, "run", "busy.yaml", "--workers", "2")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "VAELAB_CACHE_DIR="+filepath.Join(dir, "cache"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	reports := 0
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(dir, "vaelab.db")); err != nil {
+			continue
+		}
+		r := vaelab(t, dir, nil, "report", "busy", "-o", "during.html")
+		if r.code != 0 && !strings.Contains(r.stderr, "no experiment named") {
+			t.Fatalf("report during the sweep: exit %d, %s", r.code, r.stderr)
+		}
+		if r.code == 0 {
+			reports++
+			if ls := vaelab(t, dir, nil, "ls", "busy"); ls.code != 0 || !strings.Contains(ls.stdout, "running") {
+				break // the sweep may have finished between the two
+			}
+		}
+		if reports >= 3 {
+			break
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("sweep: %v\n%s", err, out.String())
+	}
+	if reports == 0 || !strings.Contains(out.String(), "finished: 4 done") || strings.Contains(out.String(), "locked") {
+		t.Fatalf("%d reports during the sweep; sweep output:\n%s", reports, out.String())
+	}
+}
