@@ -32,6 +32,15 @@ func (im Images) Subset(idx []int) Images {
 	return out
 }
 
+// First returns a copy of the first n images (all of them if there are fewer).
+func (im Images) First(n int) Images {
+	n = min(n, im.N)
+	out := im
+	out.N = n
+	out.Pix = append([]float32(nil), im.Pix[:n*im.Dim()]...)
+	return out
+}
+
 // Validate checks that the shape and the pixel buffer agree and values lie in [0, 1].
 func (im Images) Validate() error {
 	if im.N < 0 || im.Height <= 0 || im.Width <= 0 || (im.Channels != 1 && im.Channels != 3) {

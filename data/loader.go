@@ -183,7 +183,7 @@ func decodeSource(ctx context.Context, c Config, path string) (*decodedSet, erro
 	case "lfw-subset":
 		set.Images, err = LoadNPY(path)
 		if err == nil {
-			set.Images = set.Images.Subset(seq(lfwSubsetFaces))
+			set.Images = set.Images.First(lfwSubsetFaces)
 		}
 		set.Source = "lfw_subset.npy rows 0..99 sha256=" + LFWSubsetSHA256
 	case "npy":
@@ -217,14 +217,6 @@ func expectedSHA256(c Config) string {
 		return src.SHA256
 	}
 	return ""
-}
-
-func seq(n int) []int {
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	return idx
 }
 
 // splitSet divides a decoded set into train and test as c asks.

@@ -188,7 +188,7 @@ func fmtScores(s [3]float64) string {
 // falls monotonically as the Gaussian blur grows. (Past σ ≈ 2.5 pixels no power
 // is left above the cut-off and the high-frequency share sits at its floor.)
 func TestSharpnessFallsWithBlur(t *testing.T) {
-	im := olivetti(t).Subset(seq(100))
+	im := olivetti(t).First(100)
 	real := MeasureSharpness(im)
 	if r := MeasureSharpness(im).Ratio(real); r != (Sharpness{1, 1, 1}) {
 		t.Fatalf("ratio of the real set to itself: %+v", r)
@@ -201,14 +201,6 @@ func TestSharpnessFallsWithBlur(t *testing.T) {
 		}
 		prev = r
 	}
-}
-
-func seq(n int) []int {
-	out := make([]int, n)
-	for i := range out {
-		out[i] = i
-	}
-	return out
 }
 
 // TestDisentanglementExtremes: an encoder that outputs the true factors scores

@@ -119,7 +119,7 @@ type realSide struct {
 // drawn with the dataset seed, so every run of the dataset shares them.
 func newRealSide(ctx context.Context, ds *data.Dataset, dcfg data.Config, ev vae.EvalConfig) (*realSide, error) {
 	n := min(ev.Samples, ds.Test.N, ds.Train.N)
-	r := &realSide{n: n, images: ds.Test.Subset(firstN(n))}
+	r := &realSide{n: n, images: ds.Test.First(n)}
 	ex := metrics.NewExtractor(ds.Test.Channels)
 	var err error
 	if r.features, err = ex.Features(ctx, r.images); err != nil {
@@ -266,12 +266,4 @@ func stabilitySummaries(loss, gradNorm []float64, diverged bool) []Summary {
 		{"stability/grad_norm_p99", s.GradNormP99, proto + "; 99th percentile of the gradient norm"},
 		{"stability/oscillation", s.Oscillation, proto + fmt.Sprintf("; std/|mean| of the loss over the last %.0f%% of steps", 100*metrics.OscillationTail)},
 	}
-}
-
-func firstN(n int) []int {
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	return idx
 }

@@ -62,6 +62,17 @@ func openStore(ctx context.Context, s *settings) (*runs.Store, error) {
 	return st, nil
 }
 
+// readStore runs fn with the workspace database opened read-only.
+func readStore(cmd *cobra.Command, s *settings, fn func(ctx context.Context, st *runs.Store) error) error {
+	ctx := cmd.Context()
+	st, err := openExistingStore(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(ctx, st)
+}
+
 // openExistingStore opens the database read-only for reading commands, which
 // must neither create an empty workspace by accident nor write while a sweep runs.
 func openExistingStore(ctx context.Context, s *settings) (*runs.Store, error) {
@@ -236,51 +247,50 @@ func lsCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short: "List experiments, or the runs of one experiment",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			st, err := openExistingStore(ctx, s)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			defer tw.Flush()
-			if len(args) == 0 {
-				exps, err := st.Experiments(ctx)
-				if err != nil {
-					return &exitError{exitFailure, err}
-				}
-				fmt.Fprintln(tw, "EXPERIMENT\tRUNS\tSTATUS\tLAST STARTED")
-				for _, e := range exps {
-					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", e.Name, e.RunCount, countsText(e.Counts), e.StartedAt)
-				}
-				return nil
-			}
-			if _, err := st.Experiment(ctx, args[0]); err != nil {
-				return &exitError{exitFailure, err}
-			}
-			rs, err := st.Runs(ctx, args[0])
-			if err != nil {
-				return &exitError{exitFailure, err}
-			}
-			fmt.Fprintln(tw, "ID\tRUN\tSTATUS\tSTEPS\tTEST ELBO\tTIME")
-			for _, r := range rs {
-				sums, err := st.Summaries(ctx, r.ID)
-				if err != nil {
-					return &exitError{exitFailure, err}
-				}
-				elbo := "—"
-				if v, ok := sums["test/elbo"]; ok {
-					elbo = fmt.Sprintf("%.2f", v.Value)
-				}
-				status := r.Status
-				if r.DivergedStep > 0 {
-					status += fmt.Sprintf(" (step %d)", r.DivergedStep)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Label, status, r.Steps, elbo, r.Duration().Round(100*time.Millisecond))
-			}
-			return nil
+			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error { return listRuns(ctx, st, args, stdout) })
 		},
 	}
+}
+
+// listRuns prints the experiments, or the runs of the one named in args.
+func listRuns(ctx context.Context, st *runs.Store, args []string, stdout io.Writer) error {
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
+	if len(args) == 0 {
+		exps, err := st.Experiments(ctx)
+		if err != nil {
+			return &exitError{exitFailure, err}
+		}
+		fmt.Fprintln(tw, "EXPERIMENT\tRUNS\tSTATUS\tLAST STARTED")
+		for _, e := range exps {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", e.Name, e.RunCount, countsText(e.Counts), e.StartedAt)
+		}
+		return nil
+	}
+	if _, err := st.Experiment(ctx, args[0]); err != nil {
+		return &exitError{exitFailure, err}
+	}
+	rs, err := st.Runs(ctx, args[0])
+	if err != nil {
+		return &exitError{exitFailure, err}
+	}
+	fmt.Fprintln(tw, "ID\tRUN\tSTATUS\tSTEPS\tTEST ELBO\tTIME")
+	for _, r := range rs {
+		sums, err := st.Summaries(ctx, r.ID)
+		if err != nil {
+			return &exitError{exitFailure, err}
+		}
+		elbo := "—"
+		if v, ok := sums["test/elbo"]; ok {
+			elbo = fmt.Sprintf("%.2f", v.Value)
+		}
+		status := r.Status
+		if r.DivergedStep > 0 {
+			status += fmt.Sprintf(" (step %d)", r.DivergedStep)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Label, status, r.Steps, elbo, r.Duration().Round(100*time.Millisecond))
+	}
+	return nil
 }
 
 func countsText(c map[string]int) string {
@@ -299,17 +309,13 @@ func showCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short: "Show one run: config, status, final metrics, files and events (RUN is an id or a unique prefix)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			st, err := openExistingStore(ctx, s)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			r, err := st.FindRun(ctx, args[0])
-			if err != nil {
-				return &exitError{exitFailure, err}
-			}
-			return showRun(ctx, st, r, stdout)
+			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
+				r, err := st.FindRun(ctx, args[0])
+				if err != nil {
+					return &exitError{exitFailure, err}
+				}
+				return showRun(ctx, st, r, stdout)
+			})
 		},
 	}
 }
@@ -368,21 +374,17 @@ func reportCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 Several experiments are compared on one page; --runs keeps only the given runs.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			st, err := openExistingStore(ctx, s)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			opt := report.Options{Runs: filter, Progress: renderProgress(stderr)}
-			if err := report.WriteFile(ctx, st, args, out, opt); err != nil {
-				if errors.Is(err, context.Canceled) {
-					return &exitError{exitInterrupted, err}
+			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
+				opt := report.Options{Runs: filter, Progress: renderProgress(stderr)}
+				if err := report.WriteFile(ctx, st, args, out, opt); err != nil {
+					if errors.Is(err, context.Canceled) {
+						return &exitError{exitInterrupted, err}
+					}
+					return &exitError{exitFailure, err}
 				}
-				return &exitError{exitFailure, err}
-			}
-			fmt.Fprintf(stdout, "report: %s\n", out)
-			return nil
+				fmt.Fprintf(stdout, "report: %s\n", out)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "report.html", "HTML file to write")
@@ -417,22 +419,19 @@ func exportCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short: "Print an experiment's tables: csv (every run), md or latex (summary, mean ± std over seeds, best in bold)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			st, err := openExistingStore(ctx, s)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			write := func(w io.Writer) error { return report.Export(ctx, st, args[0], format, filter, w) }
-			if out == "" {
-				err = write(stdout)
-			} else {
-				_, _, err = atomicfile.Write(out, 0o644, write)
-			}
-			if err != nil {
-				return &exitError{exitFailure, err}
-			}
-			return nil
+			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
+				write := func(w io.Writer) error { return report.Export(ctx, st, args[0], format, filter, w) }
+				var err error
+				if out == "" {
+					err = write(stdout)
+				} else {
+					_, _, err = atomicfile.Write(out, 0o644, write)
+				}
+				if err != nil {
+					return &exitError{exitFailure, err}
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "csv", "csv, md or latex")

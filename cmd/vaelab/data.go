@@ -148,7 +148,7 @@ func dataShowCmd(s *settings, stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return &exitError{exitFailure, err}
 			}
-			im := ds.Train.Subset(firstN(min(n, ds.Train.N)))
+			im := ds.Train.First(n)
 			if _, _, err := atomicfile.Write(out, 0o644, func(w io.Writer) error { return data.WriteGridPNG(w, im, 8, 2) }); err != nil {
 				return &exitError{exitFailure, err}
 			}
@@ -160,12 +160,4 @@ func dataShowCmd(s *settings, stdout io.Writer) *cobra.Command {
 	cmd.Flags().StringVarP(&out, "output", "o", "grid.png", "PNG file to write")
 	cmd.Flags().IntVarP(&n, "n", "n", 64, "number of images")
 	return cmd
-}
-
-func firstN(n int) []int {
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	return idx
 }
