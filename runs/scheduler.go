@@ -84,7 +84,7 @@ func (sc *Scheduler) Prepare(ctx context.Context, spec *experiments.Spec, rs []e
 		}
 	}
 	if len(p.ToTrain) == 0 {
-		p.Note = fmt.Sprintf("experiment %s: all %d runs are finished (%s); nothing to train", spec.Name, len(rs), describeCounts(counts))
+		p.Note = fmt.Sprintf("experiment %s: all %d runs are finished: %s; nothing to train", spec.Name, len(rs), describeCounts(counts))
 	} else {
 		p.Note = fmt.Sprintf("experiment %s: %d runs: %s; training %d", spec.Name, len(rs), describeCounts(counts), len(p.ToTrain))
 	}
