@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"image/color"
+	"math"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -71,6 +72,11 @@ func bandSVG(title, xLabel, yLabel string, bands []band, legend, legendTop bool,
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = legendTop
 	p.Legend.TextStyle.Font.Size = vg.Points(8)
+	if useLogScale(bands) {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Label.Text += " (log scale)"
+	}
 	drawn := 0
 	for i, b := range bands {
 		points := min(points, maxPoints)
@@ -117,6 +123,23 @@ func bandSVG(title, xLabel, yLabel string, bands []band, legend, legendTop bool,
 		return "", nil
 	}
 	return renderSVG(p, 7.5*vg.Inch, 3.6*vg.Inch)
+}
+
+// logSpan is the ratio of largest to smallest value above which a positive
+// curve is drawn on a log scale (an early spike would flatten the rest).
+const logSpan = 30
+
+func useLogScale(bands []band) bool {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, b := range bands {
+		for _, v := range append(append(b.Lower[:len(b.Lower):len(b.Lower)], b.Mean...), b.Upper...) {
+			if !(v > 0) {
+				return false
+			}
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	return hi/lo > logSpan
 }
 
 func equalSlices(a, b []float64) bool {

@@ -44,3 +44,15 @@ func TestLineSVGEscapesLegendNames(t *testing.T) {
 		t.Fatalf("legend name not escaped or not an svg element: %.200s", s)
 	}
 }
+
+func TestLogScaleOnlyForWidePositiveCurves(t *testing.T) {
+	mk := func(v ...float64) []band { return []band{{X: make([]float64, len(v)), Mean: v, Lower: v, Upper: v}} }
+	for _, tc := range []struct {
+		values []float64
+		want   bool
+	}{{[]float64{50, 2, 1}, true}, {[]float64{50, 20, 10}, false}, {[]float64{50, 0, 1}, false}, {[]float64{-500, -490}, false}} {
+		if got := useLogScale(mk(tc.values...)); got != tc.want {
+			t.Errorf("%v: log scale %v, want %v", tc.values, got, tc.want)
+		}
+	}
+}
