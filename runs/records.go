@@ -143,32 +143,47 @@ func flatten(prefix string, v any, out map[string]any) {
 }
 
 // Claim atomically moves a run that is pending, failed or interrupted to
-// running, owned by owner, and clears what an earlier attempt recorded, since
-// the run starts again from step 0. It reports false if the run was not claimable
-// (already done, or running elsewhere).
+// running, owned by owner. It reports false if the run was not claimable
+// (already done, or running elsewhere). What an earlier attempt recorded stays
+// until StartAttempt decides how much of it the new attempt keeps.
 func (s *Store) Claim(ctx context.Context, runID, owner, host, blas, version, dir string) (bool, error) {
 	claimed := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		t := now()
 		res, err := tx.ExecContext(ctx, `UPDATE runs SET status=?, owner=?, host=?, blas=?, vaelab_version=?, dir=?,
-			attempts=attempts+1, error='', diverged_step=NULL, steps=0, started_at=?, heartbeat_at=?, finished_at=NULL
+			attempts=attempts+1, error='', diverged_step=NULL, started_at=?, heartbeat_at=?, finished_at=NULL
 			WHERE id=? AND status IN (?,?,?)`,
 			StatusRunning, owner, host, blas, version, dir, t, t, runID, StatusPending, StatusFailed, StatusInterrupted)
 		if err != nil {
 			return fmt.Errorf("claim run %s: %w", runID, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		claimed = true
-		for _, table := range []string{"metrics", "summaries", "artifacts"} {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE run_id=?", runID); err != nil {
-				return fmt.Errorf("clear %s of run %s: %w", table, runID, err)
+		n, _ := res.RowsAffected()
+		claimed = n == 1
+		return nil
+	})
+	return claimed, err
+}
+
+// StartAttempt clears what the new attempt of a run recomputes: metrics after
+// step keep (all of them when keep is 0, a fresh start), final values and the
+// image artifacts. The checkpoint record stays.
+func (s *Store) StartAttempt(ctx context.Context, runID string, keep int) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, st := range []struct {
+			query string
+			args  []any
+		}{
+			{"DELETE FROM metrics WHERE run_id=? AND step>?", []any{runID, keep}},
+			{"DELETE FROM summaries WHERE run_id=?", []any{runID}},
+			{"DELETE FROM artifacts WHERE run_id=? AND kind<>'checkpoint'", []any{runID}},
+			{"UPDATE runs SET steps=? WHERE id=?", []any{keep, runID}},
+		} {
+			if _, err := tx.ExecContext(ctx, st.query, st.args...); err != nil {
+				return fmt.Errorf("start attempt of run %s: %w", runID, err)
 			}
 		}
 		return nil
 	})
-	return claimed, err
 }
 
 // Outcome is how a run ended.

@@ -34,7 +34,13 @@ type Scheduler struct {
 	// Loader, if set, loads the datasets; otherwise each Execute makes one from
 	// DataDir and CacheDir. Either way all runs share it.
 	Loader *data.Loader
+	// CheckpointEvery is how many epochs pass between checkpoints (0 means 1);
+	// a run also checkpoints after its last epoch.
+	CheckpointEvery int
 }
+
+// checkpointFile is a run's checkpoint, in its run directory.
+const checkpointFile = "checkpoint.vck"
 
 // staleAfter is how old a heartbeat must be before a "running" run is taken
 // for dead. Heartbeats come with every metric flush (flushEvery).
@@ -245,7 +251,13 @@ func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, l
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail(fmt.Errorf("create run directory: %w", err))
 	}
-	setup := vae.Setup{Model: r.Config.Model, Objective: r.Config.Objective, Train: r.Config.Train, Eval: r.Config.Eval, Seed: r.Config.Seed}
+	resume, err := sc.startAttempt(ctx, r, dir, rec)
+	if err != nil {
+		return fail(err)
+	}
+	setup := vae.Setup{Model: r.Config.Model, Objective: r.Config.Objective, Train: r.Config.Train, Eval: r.Config.Eval, Seed: r.Config.Seed,
+		Run: r.ID, Resume: resume, CheckpointEvery: sc.CheckpointEvery,
+		Checkpoint: func(c *vae.Checkpoint) error { return sc.writeCheckpoint(ctx, r.ID, dir, c) }}
 	t0 := time.Now()
 	m, res, err := vae.Train(ctx, setup, ds.Train, ds.Test, rec)
 	if err != nil {
@@ -282,6 +294,57 @@ func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, l
 		return fail(err)
 	}
 	return Outcome{Status: StatusDone, Steps: res.Steps}
+}
+
+// startAttempt decides where a claimed run starts: from its checkpoint when
+// one is there (keeping the metrics up to it), else from scratch. A checkpoint
+// that cannot be read fails the run with nothing deleted, so a bad file never
+// silently restarts a run over good records.
+func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir string, rec *storeRecorder) (*vae.Checkpoint, error) {
+	path := filepath.Join(dir, checkpointFile)
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil, sc.Store.StartAttempt(ctx, r.ID, 0)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	c, err := vae.ReadCheckpoint(f)
+	f.Close()
+	if err == nil && c.Run != r.ID {
+		err = fmt.Errorf("it belongs to run %s", c.Run)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w; the run's records are kept: move the file away to restart the run from scratch", path, err)
+	}
+	if err := sc.Store.StartAttempt(ctx, r.ID, c.Step); err != nil {
+		return nil, err
+	}
+	// The stability figures cover the whole run, so reload the kept curves.
+	series, err := sc.Store.Metrics(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range series[vae.KeyLoss] {
+		rec.loss = append(rec.loss, p.Value)
+	}
+	for _, p := range series[vae.KeyGradNorm] {
+		rec.gradNorm = append(rec.gradNorm, p.Value)
+	}
+	rec.steps = c.Step
+	msg := fmt.Sprintf("resumed from the checkpoint after epoch %d (step %d)", c.Epoch, c.Step)
+	sc.logf("resume      %s  %s  (%s)", r.ID, r.Label(), msg)
+	return c, sc.Store.AddEvent(ctx, "", r.ID, "info", "resume", msg)
+}
+
+// writeCheckpoint stores a checkpoint atomically and records it.
+func (sc *Scheduler) writeCheckpoint(ctx context.Context, runID, dir string, c *vae.Checkpoint) error {
+	path := filepath.Join(dir, checkpointFile)
+	sum, size, err := atomicfile.Write(path, 0o644, func(w io.Writer) error { _, err := c.WriteTo(w); return err })
+	if err != nil {
+		return err
+	}
+	return sc.Store.PutArtifact(ctx, Artifact{RunID: runID, Kind: "checkpoint", Path: path, SHA256: sum, Bytes: size})
 }
 
 // gridColumns is the width of image grids; traversals sweep each latent

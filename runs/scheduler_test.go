@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"github.com/vaelab/vaelab/data"
 	"github.com/vaelab/vaelab/internal/testenv"
 	"github.com/vaelab/vaelab/metrics"
+	"github.com/vaelab/vaelab/vae"
 )
 
 func TestOpenMigratesOnceWhenManyStartTogether(t *testing.T) {
@@ -292,5 +295,114 @@ seeds: [1, 2, 3]
 	}
 	if decoded, hits := sc.Loader.Stats(); decoded != 1 || hits != 0 {
 		t.Fatalf("3 runs decoded the dataset %d times (%d cache hits); want once", decoded, hits)
+	}
+}
+
+// TestStoppedRunResumesFromCheckpoint: a run stopped in its third epoch resumes
+// from the checkpoint after the second and ends with the same metric series
+// and final weights as a run that was never stopped.
+func TestStoppedRunResumesFromCheckpoint(t *testing.T) {
+	spec := strings.Replace(tinySpec, "train: {epochs: 2, batch_size: 30}", "train: {epochs: 4, batch_size: 30}", 1)
+	whole := func() (*Store, RunInfo) {
+		st, dir := openTemp(t)
+		runSpec(t, newScheduler(st, dir), spec)
+		return st, statuses(t, st, "tiny")["seed=1"]
+	}
+	refStore, ref := whole()
+
+	st, dir := openTemp(t)
+	sc := newScheduler(st, dir)
+	s, rs := parseSpec(t, spec)
+	p, err := sc.Prepare(context.Background(), s, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	steps := 0
+	sc.OnStep = func() {
+		if steps++; steps == 7 {
+			cancel()
+		}
+	}
+	if res := sc.Execute(ctx, p); res.Interrupted != 1 {
+		t.Fatalf("result %+v, want 1 interrupted", res)
+	}
+	sc.OnStep = nil
+	if _, res := runSpec(t, sc, spec); res.Done != 1 {
+		t.Fatalf("resume: %+v", res)
+	}
+	got := statuses(t, st, "tiny")["seed=1"]
+	events, _ := st.Events(context.Background(), "", got.ID)
+	resumed := false
+	for _, e := range events {
+		resumed = resumed || (e.Kind == "resume" && strings.Contains(e.Message, "step 6"))
+	}
+	if !resumed {
+		t.Fatalf("no resume event from step 6: %+v", events)
+	}
+	a, _ := refStore.Metrics(context.Background(), ref.ID)
+	b, _ := st.Metrics(context.Background(), got.ID)
+	for key, pa := range a {
+		if !slices.Equal(pa, b[key]) {
+			t.Fatalf("%s differs after resume:\n%v\n%v", key, pa, b[key])
+		}
+	}
+	wa, _ := os.ReadFile(filepath.Join(ref.Dir, checkpointFile))
+	wb, _ := os.ReadFile(filepath.Join(got.Dir, checkpointFile))
+	ca, errA := vae.ReadCheckpoint(bytes.NewReader(wa))
+	cb, errB := vae.ReadCheckpoint(bytes.NewReader(wb))
+	if errA != nil || errB != nil || ca.Step != 12 || cb.Step != 12 {
+		t.Fatalf("final checkpoints: %v %v", errA, errB)
+	}
+	for i := range ca.Tensors {
+		if !slices.Equal(ca.Tensors[i].W, cb.Tensors[i].W) {
+			t.Fatalf("final weights of %s differ after resume", ca.Tensors[i].Name)
+		}
+	}
+	sa, _ := refStore.Summaries(context.Background(), ref.ID)
+	sb, _ := st.Summaries(context.Background(), got.ID)
+	for _, k := range []string{"test/elbo", "test/iwae", "stability/grad_norm_p99", "samples/fd_" + metrics.ExtractorID()} {
+		if sa[k].Value != sb[k].Value {
+			t.Errorf("%s: %v uninterrupted, %v resumed", k, sa[k].Value, sb[k].Value)
+		}
+	}
+}
+
+// TestCorruptCheckpointKeepsRecords: a damaged checkpoint fails the run with
+// the file's name and deletes nothing the earlier attempt recorded.
+func TestCorruptCheckpointKeepsRecords(t *testing.T) {
+	spec := strings.Replace(tinySpec, "train: {epochs: 2, batch_size: 30}", "train: {epochs: 4, batch_size: 30}", 1)
+	st, dir := openTemp(t)
+	sc := newScheduler(st, dir)
+	s, rs := parseSpec(t, spec)
+	p, _ := sc.Prepare(context.Background(), s, rs)
+	ctx, cancel := context.WithCancel(context.Background())
+	steps := 0
+	sc.OnStep = func() {
+		if steps++; steps == 5 {
+			cancel()
+		}
+	}
+	sc.Execute(ctx, p)
+	sc.OnStep = nil
+	r := statuses(t, st, "tiny")["seed=1"]
+	before, _ := st.Metrics(context.Background(), r.ID)
+	path := filepath.Join(r.Dir, checkpointFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	os.WriteFile(path, b, 0o644)
+	if _, res := runSpec(t, sc, spec); res.Failed != 1 {
+		t.Fatalf("result %+v, want the run failed", res)
+	}
+	r = statuses(t, st, "tiny")["seed=1"]
+	after, _ := st.Metrics(context.Background(), r.ID)
+	if r.Status != StatusFailed || !strings.Contains(r.Error, path) || !strings.Contains(r.Error, "corrupt checkpoint") {
+		t.Fatalf("run %s: %q", r.Status, r.Error)
+	}
+	if len(after["train/loss"]) != 5 || !slices.Equal(before["train/loss"], after["train/loss"]) {
+		t.Fatalf("the earlier attempt's %d losses became %d", len(before["train/loss"]), len(after["train/loss"]))
 	}
 }

@@ -21,7 +21,14 @@ const (
 
 // NewRand returns the generator for stream s of a run with the given seed.
 func NewRand(seed uint64, s Stream) *rand.Rand {
+	r, _ := newStream(seed, s)
+	return r
+}
+
+// newStream is NewRand with access to its source, whose state checkpoints keep.
+func newStream(seed uint64, s Stream) (*rand.Rand, *rand.PCG) {
 	h := fnv.New64a()
 	h.Write([]byte(s))
-	return rand.New(rand.NewPCG(seed, h.Sum64()))
+	src := rand.NewPCG(seed, h.Sum64())
+	return rand.New(src), src
 }

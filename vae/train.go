@@ -41,13 +41,23 @@ type Recorder interface {
 	Epoch(step, epoch int, values []Metric) error
 }
 
-// Setup is everything that determines a training run besides its data.
+// Setup is everything that determines a training run besides its data, and
+// how to checkpoint it (which does not change its results).
 type Setup struct {
 	Model     ModelConfig
 	Objective ObjectiveConfig
 	Train     TrainConfig
 	Eval      EvalConfig
 	Seed      uint64
+
+	// Run names the run in checkpoints.
+	Run string
+	// Resume, if set, continues from a checkpoint of an earlier attempt.
+	Resume *Checkpoint
+	// Checkpoint, if set, receives the state after every CheckpointEvery-th
+	// epoch (default 1) and after the last.
+	Checkpoint      func(*Checkpoint) error
+	CheckpointEvery int
 }
 
 // Result summarises a finished training.
@@ -90,8 +100,21 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 	if err != nil {
 		return nil, res, err
 	}
-	batchRNG, epsRNG := NewRand(s.Seed, StreamBatches), NewRand(s.Seed, StreamEpsilon)
-	for epoch := 1; epoch <= s.Train.Epochs; epoch++ {
+	batchRNG, batchSrc := newStream(s.Seed, StreamBatches)
+	epsRNG, epsSrc := newStream(s.Seed, StreamEpsilon)
+	sources := map[Stream]*rand.PCG{StreamBatches: batchSrc, StreamEpsilon: epsSrc}
+	first := 1
+	if c := s.Resume; c != nil {
+		if c.Run != s.Run {
+			return nil, res, fmt.Errorf("checkpoint belongs to run %s, not %s", c.Run, s.Run)
+		}
+		if err := t.restore(c, sources); err != nil {
+			return nil, res, err
+		}
+		res.Steps, res.Test, first = c.Step, c.Test, c.Epoch+1
+	}
+	every := max(1, s.CheckpointEvery)
+	for epoch := first; epoch <= s.Train.Epochs; epoch++ {
 		order := batchRNG.Perm(train.N)
 		for start := 0; start+s.Train.BatchSize <= train.N; start += s.Train.BatchSize {
 			if err := ctx.Err(); err != nil {
@@ -123,6 +146,15 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 		if err := rec.Epoch(res.Steps, epoch, vals); err != nil {
 			return m, res, fmt.Errorf("record epoch %d: %w", epoch, err)
 		}
+		if s.Checkpoint != nil && (epoch%every == 0 || epoch == s.Train.Epochs) {
+			c, err := t.snapshot(s.Run, res.Steps, epoch, ev, sources)
+			if err == nil {
+				err = s.Checkpoint(c)
+			}
+			if err != nil {
+				return m, res, fmt.Errorf("checkpoint after epoch %d: %w", epoch, err)
+			}
+		}
 	}
 	return m, res, nil
 }
@@ -132,7 +164,7 @@ type trainer struct {
 	o          *objective
 	learnables []*G.Node
 	vm         G.VM
-	solver     G.Solver
+	opt        *adam
 }
 
 func newTrainer(m *Model, s Setup) (*trainer, error) {
@@ -144,13 +176,11 @@ func newTrainer(m *Model, s Setup) (*trainer, error) {
 	if _, err := G.Grad(o.loss, learnables...); err != nil {
 		return nil, fmt.Errorf("differentiate loss: %w", err)
 	}
-	a := s.Train.Adam
 	return &trainer{
 		o:          o,
 		learnables: learnables,
 		vm:         G.NewTapeMachine(o.g, G.BindDualValues(learnables...)),
-		solver: G.NewAdamSolver(G.WithLearnRate(s.Train.LearningRate),
-			G.WithBeta1(a.Beta1), G.WithBeta2(a.Beta2), G.WithEps(a.Epsilon)),
+		opt:        newAdam(s.Train.Adam, s.Train.LearningRate, learnables),
 	}, nil
 }
 
@@ -172,7 +202,7 @@ func (t *trainer) step(x []float32, eps []float64) ([]Metric, error) {
 	if firstNonFinite(vals) != "" {
 		return vals, nil // skip the update: it would write NaN into the weights
 	}
-	if err := t.solver.Step(G.NodesToValueGrads(t.learnables)); err != nil {
+	if err := t.opt.step(t.learnables); err != nil {
 		return nil, fmt.Errorf("adam: %w", err)
 	}
 	return vals, nil

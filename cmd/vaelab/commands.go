@@ -88,6 +88,7 @@ func openExistingStore(ctx context.Context, s *settings) (*runs.Store, error) {
 
 func runCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 	var reportPath string
+	var checkpointEvery int
 	cmd := &cobra.Command{
 		Use:   "run SPEC",
 		Short: "Train every run of a spec that is not finished yet, then optionally write the report",
@@ -110,7 +111,8 @@ Ctrl-C stops cleanly: stopped runs are marked interrupted and run again next tim
 				return err
 			}
 			defer st.Close()
-			sc := &runs.Scheduler{Store: st, Workers: workers, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir()}
+			sc := &runs.Scheduler{Store: st, Workers: workers, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir(),
+				CheckpointEvery: checkpointEvery}
 			plan, err := sc.Prepare(ctx, spec, rs)
 			if err != nil {
 				return &exitError{exitFailure, err}
@@ -135,6 +137,7 @@ Ctrl-C stops cleanly: stopped runs are marked interrupted and run again next tim
 		},
 	}
 	cmd.Flags().StringVar(&reportPath, "report", "", "write the experiment's HTML report to this file when training ends")
+	cmd.Flags().IntVar(&checkpointEvery, "checkpoint-every", 1, "epochs between checkpoints (a run also checkpoints after its last epoch); an interrupted run resumes from its last one")
 	return cmd
 }
 

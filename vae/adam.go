@@ -1,0 +1,64 @@
+package vae
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// adam is the Adam optimiser (Kingma & Ba 2015) with bias correction. It is
+// ours rather than Gorgonia's so that its state can be checkpointed. Moments
+// are kept in float64.
+type adam struct {
+	cfg  AdamConfig
+	lr   float64
+	t    int         // steps taken
+	m, v [][]float64 // first and second moments, one slice per parameter
+}
+
+func newAdam(cfg AdamConfig, lr float64, params []*G.Node) *adam {
+	a := &adam{cfg: cfg, lr: lr}
+	for _, p := range params {
+		n := p.Shape().TotalSize()
+		a.m, a.v = append(a.m, make([]float64, n)), append(a.v, make([]float64, n))
+	}
+	return a
+}
+
+// step applies one update to every parameter from its gradient.
+func (a *adam) step(params []*G.Node) error {
+	a.t++
+	b1, b2, eps := a.cfg.Beta1, a.cfg.Beta2, a.cfg.Epsilon
+	c1, c2 := 1-math.Pow(b1, float64(a.t)), 1-math.Pow(b2, float64(a.t))
+	for i, p := range params {
+		g, err := p.Grad()
+		if err != nil {
+			return fmt.Errorf("gradient of %s: %w", p.Name(), err)
+		}
+		m, v := a.m[i], a.v[i]
+		update := func(j int, grad float64) float64 {
+			m[j] = b1*m[j] + (1-b1)*grad
+			v[j] = b2*v[j] + (1-b2)*grad*grad
+			return a.lr * (m[j] / c1) / (math.Sqrt(v[j]/c2) + eps)
+		}
+		switch w := p.Value().(*tensor.Dense).Data().(type) {
+		case []float32:
+			gd := g.Data().([]float32)
+			for j := range w {
+				w[j] -= float32(update(j, float64(gd[j])))
+			}
+		case []float64:
+			gd := g.Data().([]float64)
+			for j := range w {
+				w[j] -= update(j, gd[j])
+			}
+		default:
+			return fmt.Errorf("adam: parameter %s of type %T", p.Name(), w)
+		}
+		// The tape machine adds into gradient buffers; clear them for the next step.
+		g.(tensor.Tensor).Zero()
+	}
+	return nil
+}

@@ -1,0 +1,216 @@
+package vae
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// Checkpoint is the whole state of a training run at the end of an epoch:
+// weights, Adam's moments and step count, and the states of the random
+// generators, so that a resumed run continues exactly as an uninterrupted one.
+//
+// File format (version 1), all integers and floats little-endian:
+//
+//	"VAELAB-CHECKPOINT-1\n"
+//	uint32 n, then n bytes of JSON header: run, step, epoch, adam_t, rng
+//	       (generator states, base64), test (last evaluation), tensors
+//	       (name and shape of each parameter, in order)
+//	for each tensor of N values: N float32 weights, N float64 first
+//	       moments, N float64 second moments
+//	32 bytes: sha256 of everything above
+type Checkpoint struct {
+	Run          string // the run it belongs to
+	Step, Epoch  int    // completed
+	AdamT        int
+	RNG          map[Stream][]byte
+	Test         EvalResult
+	Tensors      []TensorState
+}
+
+// TensorState is one parameter with its optimiser moments.
+type TensorState struct {
+	Name  string
+	Shape []int
+	W     []float32
+	M, V  []float64
+}
+
+const checkpointMagic = "VAELAB-CHECKPOINT-1\n"
+
+type checkpointHeader struct {
+	Run     string            `json:"run"`
+	Step    int               `json:"step"`
+	Epoch   int               `json:"epoch"`
+	AdamT   int               `json:"adam_t"`
+	RNG     map[Stream][]byte `json:"rng"`
+	Test    EvalResult        `json:"test"`
+	Tensors []struct {
+		Name  string `json:"name"`
+		Shape []int  `json:"shape"`
+	} `json:"tensors"`
+}
+
+// WriteTo writes the checkpoint in the format above.
+func (c *Checkpoint) WriteTo(w io.Writer) (int64, error) {
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(w, h)}
+	bw := bufio.NewWriter(cw)
+	hdr := checkpointHeader{Run: c.Run, Step: c.Step, Epoch: c.Epoch, AdamT: c.AdamT, RNG: c.RNG, Test: c.Test}
+	for _, t := range c.Tensors {
+		hdr.Tensors = append(hdr.Tensors, struct {
+			Name  string `json:"name"`
+			Shape []int  `json:"shape"`
+		}{t.Name, t.Shape})
+	}
+	js, err := json.Marshal(hdr)
+	if err != nil {
+		return 0, err
+	}
+	bw.WriteString(checkpointMagic)
+	binary.Write(bw, binary.LittleEndian, uint32(len(js)))
+	bw.Write(js)
+	var buf [8]byte
+	for _, t := range c.Tensors {
+		for _, v := range t.W {
+			binary.LittleEndian.PutUint32(buf[:4], math.Float32bits(v))
+			bw.Write(buf[:4])
+		}
+		for _, s := range [][]float64{t.M, t.V} {
+			for _, v := range s {
+				binary.LittleEndian.PutUint64(buf[:], math.Float64bits(v))
+				bw.Write(buf[:])
+			}
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return cw.n, err
+	}
+	n, err := w.Write(h.Sum(nil))
+	return cw.n + int64(n), err
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// ErrCorruptCheckpoint marks a checkpoint that fails its checksum or format.
+var ErrCorruptCheckpoint = errors.New("corrupt checkpoint")
+
+// ReadCheckpoint reads and verifies a checkpoint written by WriteTo.
+func ReadCheckpoint(r io.Reader) (*Checkpoint, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrCorruptCheckpoint, fmt.Sprintf(format, args...))
+	}
+	if len(b) < len(checkpointMagic)+4+32 || string(b[:len(checkpointMagic)]) != checkpointMagic {
+		return nil, bad("not a vaelab checkpoint (version 1)")
+	}
+	body, sum := b[:len(b)-32], b[len(b)-32:]
+	if got := sha256.Sum256(body); string(got[:]) != string(sum) {
+		return nil, bad("sha256 mismatch (the file is truncated or altered)")
+	}
+	off := len(checkpointMagic)
+	n := int(binary.LittleEndian.Uint32(body[off:]))
+	off += 4
+	if n < 0 || off+n > len(body) {
+		return nil, bad("header runs past the end")
+	}
+	var hdr checkpointHeader
+	if err := json.Unmarshal(body[off:off+n], &hdr); err != nil {
+		return nil, bad("header: %v", err)
+	}
+	off += n
+	c := &Checkpoint{Run: hdr.Run, Step: hdr.Step, Epoch: hdr.Epoch, AdamT: hdr.AdamT, RNG: hdr.RNG, Test: hdr.Test}
+	for _, th := range hdr.Tensors {
+		size := 1
+		for _, d := range th.Shape {
+			size *= d
+		}
+		if size <= 0 || off+size*20 > len(body) {
+			return nil, bad("tensor %s of shape %v runs past the end", th.Name, th.Shape)
+		}
+		t := TensorState{Name: th.Name, Shape: th.Shape, W: make([]float32, size), M: make([]float64, size), V: make([]float64, size)}
+		for i := range t.W {
+			t.W[i] = math.Float32frombits(binary.LittleEndian.Uint32(body[off:]))
+			off += 4
+		}
+		for _, s := range [][]float64{t.M, t.V} {
+			for i := range s {
+				s[i] = math.Float64frombits(binary.LittleEndian.Uint64(body[off:]))
+				off += 8
+			}
+		}
+		c.Tensors = append(c.Tensors, t)
+	}
+	if off != len(body) {
+		return nil, bad("%d bytes left after the tensors", len(body)-off)
+	}
+	return c, nil
+}
+
+// snapshot captures the trainer's state after epoch epoch, at step step.
+func (t *trainer) snapshot(run string, step, epoch int, test EvalResult, sources map[Stream]*rand.PCG) (*Checkpoint, error) {
+	c := &Checkpoint{Run: run, Step: step, Epoch: epoch, AdamT: t.opt.t, Test: test, RNG: map[Stream][]byte{}}
+	for s, src := range sources {
+		b, err := src.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		c.RNG[s] = b
+	}
+	for i, p := range t.learnables {
+		w, ok := p.Value().Data().([]float32)
+		if !ok {
+			return nil, fmt.Errorf("checkpoint: parameter %s is not float32", p.Name())
+		}
+		c.Tensors = append(c.Tensors, TensorState{Name: p.Name(), Shape: append([]int(nil), p.Shape()...),
+			W: append([]float32(nil), w...), M: append([]float64(nil), t.opt.m[i]...), V: append([]float64(nil), t.opt.v[i]...)})
+	}
+	return c, nil
+}
+
+// restore loads a checkpoint into the trainer and the generators, checking
+// that it fits the model parameter by parameter.
+func (t *trainer) restore(c *Checkpoint, sources map[Stream]*rand.PCG) error {
+	if len(c.Tensors) != len(t.learnables) {
+		return fmt.Errorf("checkpoint has %d parameters, the model %d: it belongs to another architecture", len(c.Tensors), len(t.learnables))
+	}
+	for i, p := range t.learnables {
+		ts := c.Tensors[i]
+		if ts.Name != p.Name() || !slices.Equal(ts.Shape, []int(p.Shape())) {
+			return fmt.Errorf("checkpoint parameter %d is %s %v, the model's is %s %v", i, ts.Name, ts.Shape, p.Name(), p.Shape())
+		}
+		copy(p.Value().Data().([]float32), ts.W)
+		copy(t.opt.m[i], ts.M)
+		copy(t.opt.v[i], ts.V)
+	}
+	t.opt.t = c.AdamT
+	for s, src := range sources {
+		b, ok := c.RNG[s]
+		if !ok {
+			return fmt.Errorf("checkpoint lacks the state of the %s generator", s)
+		}
+		if err := src.UnmarshalBinary(b); err != nil {
+			return fmt.Errorf("checkpoint %s generator: %w", s, err)
+		}
+	}
+	return nil
+}
