@@ -27,12 +27,12 @@ import (
 //	       moments, N float64 second moments
 //	32 bytes: sha256 of everything above
 type Checkpoint struct {
-	Run          string // the run it belongs to
-	Step, Epoch  int    // completed
-	AdamT        int
-	RNG          map[Stream][]byte
-	Test         EvalResult
-	Tensors      []TensorState
+	Run         string // the run it belongs to
+	Step, Epoch int    // completed
+	AdamT       int
+	RNG         map[Stream][]byte
+	Test        EvalResult
+	Tensors     []TensorState
 }
 
 // TensorState is one parameter with its optimiser moments.
