@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vaelab/vaelab/runs"
+)
+
+const killSpec = `name: killme
+dataset: {name: synthetic, size: 24, count: 600, test_fraction: 0.2}
+model: {hidden: [128], latent: 4}
+train: {epochs: 12, batch_size: 20}
+eval: {batch_size: 60, grid_images: 8, samples: 60}
+seeds: [1, 2]
+`
+
+// TestSIGKILLThenResume kills a sweep with SIGKILL once checkpoints exist,
+// runs it again, and compares with a sweep that was never killed: every run
+// done, the database intact, one value per step, the same curves and final metrics.
+func TestSIGKILLThenResume(t *testing.T) {
+	ref := t.TempDir()
+	os.WriteFile(filepath.Join(ref, "s.yaml"), []byte(killSpec), 0o644)
+	if r := vaelab(t, ref, nil, "run", "s.yaml", "--workers", "2"); r.code != 0 {
+		t.Fatalf("reference sweep: %s%s", r.stdout, r.stderr)
+	}
+
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(killSpec), 0o644)
+	cmd := exec.Command(binary, "run", "s.yaml", "--workers", "2")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "VAELAB_CACHE_DIR="+filepath.Join(dir, "cache"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "vaelab.db")
+	killed := false
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if countRows(t, db, "SELECT count(*) FROM artifacts WHERE kind='checkpoint'") >= 1 {
+			cmd.Process.Signal(syscall.SIGKILL)
+			killed = true
+			break
+		}
+	}
+	cmd.Wait()
+	if !killed {
+		t.Fatal("no checkpoint appeared within a minute")
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM runs WHERE status='done'"); n == 2 {
+		t.Fatal("the sweep finished before the kill landed; make the spec longer")
+	}
+	again := vaelab(t, dir, nil, "run", "s.yaml", "--workers", "2")
+	if again.code != 0 || !strings.Contains(again.stdout, "finished:") || !strings.Contains(again.stdout, "resume") {
+		t.Fatalf("second run: exit %d\n%s%s", again.code, again.stdout, again.stderr)
+	}
+	if ok := queryString(t, db, "PRAGMA integrity_check"); ok != "ok" {
+		t.Fatalf("integrity_check: %s", ok)
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM runs r WHERE steps != (SELECT count(*) FROM metrics m WHERE m.run_id=r.id AND m.key='train/loss') OR steps != (SELECT max(step) FROM metrics m WHERE m.run_id=r.id AND m.key='train/loss')"); n != 0 {
+		t.Fatalf("%d runs with missing or extra steps", n)
+	}
+	a, b := openRO(t, filepath.Join(ref, "vaelab.db")), openRO(t, db)
+	ra, _ := a.Runs(context.Background(), "killme")
+	rb, _ := b.Runs(context.Background(), "killme")
+	for i := range ra {
+		if rb[i].Status != runs.StatusDone {
+			t.Fatalf("run %s is %s", rb[i].ID, rb[i].Status)
+		}
+		ma, _ := a.Metrics(context.Background(), ra[i].ID)
+		mb, _ := b.Metrics(context.Background(), rb[i].ID)
+		for key := range ma {
+			if !slices.Equal(ma[key], mb[key]) {
+				t.Fatalf("run %s: %s differs from the uninterrupted sweep", ra[i].ID, key)
+			}
+		}
+		sa, _ := a.Summaries(context.Background(), ra[i].ID)
+		sb, _ := b.Summaries(context.Background(), rb[i].ID)
+		for _, k := range []string{"test/elbo", "test/iwae", "posterior/active_units", "stability/loss_spikes"} {
+			if sa[k].Value != sb[k].Value {
+				t.Errorf("run %s: %s %v, uninterrupted %v", ra[i].ID, k, sb[k].Value, sa[k].Value)
+			}
+		}
+	}
+}
+
+func openRO(t *testing.T, path string) *runs.Store {
+	t.Helper()
+	st, err := runs.OpenReadOnly(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// countRows runs a counting query on the database, 0 when it cannot be read yet.
+func countRows(t *testing.T, path, q string) int {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		return 0
+	}
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000&_query_only=1")
+	if err != nil {
+		return 0
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(q).Scan(&n); err != nil {
+		return 0
+	}
+	return n
+}
+
+func queryString(t *testing.T, path, q string) string {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var s string
+	if err := db.QueryRow(q).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
