@@ -11,6 +11,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"gorgonia.org/tensor"
 )
 
 // Checkpoint is the whole state of a training run at the end of an epoch:
@@ -213,4 +215,24 @@ func (t *trainer) restore(c *Checkpoint, sources map[Stream]*rand.PCG) error {
 		}
 	}
 	return nil
+}
+
+// LoadModel rebuilds a float32 model of architecture cfg, for inputs of inDim
+// values, with the weights of checkpoint c.
+func LoadModel(cfg ModelConfig, inDim int, c *Checkpoint) (*Model, error) {
+	m, err := NewModel(cfg, inDim, tensor.Float32, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return nil, err
+	}
+	if len(c.Tensors) != len(m.params) {
+		return nil, fmt.Errorf("checkpoint has %d parameters, the model %d: it belongs to another architecture", len(c.Tensors), len(m.params))
+	}
+	for i, p := range m.params {
+		ts := c.Tensors[i]
+		if ts.Name != p.Name || !slices.Equal(ts.Shape, []int(p.Value.Shape())) {
+			return nil, fmt.Errorf("checkpoint parameter %d is %s %v, the model's is %s %v", i, ts.Name, ts.Shape, p.Name, p.Value.Shape())
+		}
+		copy(p.Value.Data().([]float32), ts.W)
+	}
+	return m, nil
 }

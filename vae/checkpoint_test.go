@@ -58,6 +58,20 @@ func TestResumeReproducesUninterruptedRun(t *testing.T) {
 			}
 		}
 	}
+	// A model rebuilt from the last checkpoint evaluates like the trained one.
+	last, err := ReadCheckpoint(bytes.NewReader(saved[2]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadModel(s.Model, train.Dim(), last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := loaded.Evaluate(context.Background(), test, 1, 50, NewRand(1, StreamEval))
+	b, _ := mFull.Evaluate(context.Background(), test, 1, 50, NewRand(1, StreamEval))
+	if a != b {
+		t.Fatalf("loaded model evaluates to %+v, trained one to %+v", a, b)
+	}
 }
 
 func TestCorruptCheckpointIsRejected(t *testing.T) {

@@ -37,7 +37,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	s.bindFlags(root)
-	root.AddCommand(runCmd(s, stdout, stderr), planCmd(s, stdout), lsCmd(s, stdout), showCmd(s, stdout), reportCmd(s, stdout, stderr), exportCmd(s, stdout), dataCmd(s, stdout, stderr))
+	root.AddCommand(runCmd(s, stdout, stderr), planCmd(s, stdout), lsCmd(s, stdout), showCmd(s, stdout), reportCmd(s, stdout, stderr), exportCmd(s, stdout), sampleCmd(s, stdout), dataCmd(s, stdout, stderr))
 	return root
 }
 

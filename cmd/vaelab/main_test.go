@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -289,6 +290,27 @@ func TestExportAndMultiExperimentReport(t *testing.T) {
 	id := regexp.MustCompile(`(?m)^([0-9a-f]{16})\s+seed=1`).FindStringSubmatch(ls.stdout)
 	if id == nil {
 		t.Fatalf("ls first:\n%s", ls.stdout)
+	}
+	// sample rebuilds the model from the run's final checkpoint: 10x10 images,
+	// 8 per row (traversals: 9 per row, one row per latent dimension), scale 2.
+	for _, tc := range []struct {
+		kind string
+		w, h int
+	}{{"samples", 8*22 + 2, 2*22 + 2}, {"reconstructions", 8*22 + 2, 2*22 + 2}, {"traversals", 9*22 + 2, 2*22 + 2}} {
+		out := filepath.Join(dir, tc.kind+".png")
+		r := vaelab(t, dir, nil, "sample", id[1][:8], "--kind", tc.kind, "-n", "16", "-o", out)
+		if r.code != 0 {
+			t.Fatalf("sample --kind %s: exit %d, %s", tc.kind, r.code, r.stderr)
+		}
+		f, _ := os.Open(out)
+		cfg, err := png.DecodeConfig(f)
+		f.Close()
+		if err != nil || cfg.Width != tc.w || cfg.Height != tc.h {
+			t.Fatalf("sample --kind %s: %dx%d (%v), want %dx%d", tc.kind, cfg.Width, cfg.Height, err, tc.w, tc.h)
+		}
+	}
+	if r := vaelab(t, dir, nil, "sample", id[1][:8], "--kind", "dreams"); r.code != 1 || !strings.Contains(r.stderr, "unknown kind") {
+		t.Fatalf("sample of an unknown kind: exit %d, %q", r.code, r.stderr)
 	}
 	one := vaelab(t, dir, nil, "report", "first", "--runs", id[1][:8], "-o", "one.html")
 	page, _ = os.ReadFile(filepath.Join(dir, "one.html"))
