@@ -2,7 +2,10 @@
 // encoders, decoders, likelihoods, the β-weighted ELBO objective and the Adam loop.
 package vae
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // The config structs below are part of every run's resolved config, and a run's id
 // is a hash of it. Never change a field's meaning; a new field needs `omitempty`
@@ -28,6 +31,35 @@ type ModelConfig struct {
 type ObjectiveConfig struct {
 	// Beta multiplies the KL term summed over latent dimensions (β-VAE; 1 is the ELBO).
 	Beta float64 `json:"beta"`
+	// WarmupSteps raises the KL weight linearly from 0 to Beta over that many
+	// steps (KL warm-up); 0 means none.
+	WarmupSteps int `json:"warmup_steps,omitempty"`
+	// Cycles > 0 anneals the KL weight cyclically (Fu et al. 2019): training is
+	// cut into Cycles equal cycles, and in each the weight rises linearly from 0
+	// to Beta over the first CycleRatio of it (default 0.5), then stays.
+	Cycles     int     `json:"cycles,omitempty"`
+	CycleRatio float64 `json:"cycle_ratio,omitempty"`
+	// FreeBits is a floor, in nats, on each latent dimension's KL (averaged over
+	// the batch) in the loss (Kingma et al. 2016): dimensions below it get no
+	// pressure toward the prior. Reported KL values stay the true ones.
+	FreeBits float64 `json:"free_bits,omitempty"`
+}
+
+// BetaAt is the KL weight at training step step (1-based) of total.
+func (c ObjectiveConfig) BetaAt(step, total int) float64 {
+	switch {
+	case c.WarmupSteps > 0:
+		return c.Beta * min(1, float64(step)/float64(c.WarmupSteps))
+	case c.Cycles > 0:
+		ratio := c.CycleRatio
+		if ratio == 0 {
+			ratio = 0.5
+		}
+		period := float64(total) / float64(c.Cycles)
+		tau := math.Mod(float64(step-1), period) / period
+		return c.Beta * min(1, tau/ratio)
+	}
+	return c.Beta
 }
 
 // AdamConfig holds Adam's moment decay rates and its denominator epsilon.
@@ -128,8 +160,19 @@ func (c ModelConfig) Validate() error {
 }
 
 func (c ObjectiveConfig) Validate() error {
-	if !(c.Beta >= 0) || c.Beta > 1e6 {
+	switch {
+	case !(c.Beta >= 0) || c.Beta > 1e6:
 		return fmt.Errorf("objective.beta: %v must be between 0 and 1e6", c.Beta)
+	case c.WarmupSteps < 0:
+		return fmt.Errorf("objective.warmup_steps: %d must not be negative", c.WarmupSteps)
+	case c.Cycles < 0 || c.Cycles > 1e6:
+		return fmt.Errorf("objective.cycles: %d must be between 0 and 1000000", c.Cycles)
+	case c.WarmupSteps > 0 && c.Cycles > 0:
+		return fmt.Errorf("objective.cycles: a KL warm-up and cyclical annealing cannot be combined; keep one")
+	case c.CycleRatio != 0 && (c.Cycles == 0 || !(c.CycleRatio > 0 && c.CycleRatio <= 1)):
+		return fmt.Errorf("objective.cycle_ratio: %v must be in (0, 1], with objective.cycles set", c.CycleRatio)
+	case !(c.FreeBits >= 0) || c.FreeBits > 1e3:
+		return fmt.Errorf("objective.free_bits: %v must be between 0 and 1000 nats", c.FreeBits)
 	}
 	return nil
 }

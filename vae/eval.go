@@ -92,7 +92,7 @@ func (m *Model) forEachBatch(ctx context.Context, im data.Images, batch int, bet
 		return fmt.Errorf("image shape %dx%dx%d does not match the model input of %d values", im.Height, im.Width, im.Channels, m.inDim)
 	}
 	b := min(batch, im.N)
-	o, err := m.newObjective(b, beta)
+	o, err := m.newObjective(b, 0)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (m *Model) forEachBatch(ctx context.Context, im data.Images, batch int, bet
 		}
 		e := make([]float64, b*m.cfg.Latent)
 		copy(e, eps(n*m.cfg.Latent))
-		if err := o.feed(gather(im, idx), e); err != nil {
+		if err := o.feed(gather(im, idx), e, beta); err != nil {
 			return err
 		}
 		if err := vm.RunAll(); err != nil {

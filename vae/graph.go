@@ -109,6 +109,7 @@ type objective struct {
 	netGraph
 	batch      int
 	x, eps     *G.Node
+	beta       *G.Node // the KL weight, fed each step (schedules change it)
 	mu, logvar *G.Node
 	z          *G.Node
 	mean       *G.Node // decoder mean, batch × D, in [0, 1]
@@ -117,11 +118,14 @@ type objective struct {
 	recon, klm *G.Node // batch means of −log p(x|z) and of KL
 }
 
-func (m *Model) newObjective(batch int, beta float64) (o *objective, err error) {
+// newObjective builds the loss for batches of the given size; freeBits > 0
+// floors each latent dimension's batch-mean KL in the loss at that many nats.
+func (m *Model) newObjective(batch int, freeBits float64) (o *objective, err error) {
 	defer catchPanic(&err)
 	o = &objective{netGraph: m.newNetGraph(), batch: batch}
 	L := m.cfg.Latent
 	o.x, o.eps = o.input("x", batch, m.inDim), o.input("eps", batch, L)
+	o.beta = G.NewScalar(o.g, m.dtype, G.WithName("beta"))
 
 	// Encoder q(z|x) = N(μ, diag exp(logvar)); reparameterised z = μ + exp(logvar/2)·ε.
 	h := o.x
@@ -141,11 +145,18 @@ func (m *Model) newObjective(batch int, beta float64) (o *objective, err error) 
 	// KL(N(μ, σ²) ‖ N(0, 1)) = ½ Σ (μ² + σ² − log σ² − 1), summed over latent dims.
 	klTerms := G.Must(G.Sub(G.Must(G.Add(G.Must(G.Square(o.mu)), G.Must(G.Exp(o.logvar)))), G.Must(G.Add(o.logvar, o.scalar(1)))))
 	o.kl = G.Must(G.Mul(G.Must(G.Sum(klTerms, 1)), o.scalar(0.5)))
-
-	perImage := G.Must(G.Sub(G.Must(G.Mul(o.kl, o.scalar(beta))), o.logpx))
-	o.loss = G.Must(G.Mean(perImage))
 	o.recon = G.Must(G.Neg(G.Must(G.Mean(o.logpx))))
 	o.klm = G.Must(G.Mean(o.kl))
+
+	if freeBits > 0 {
+		// Σ_j max(mean_batch KL_j, λ), the max written as λ + relu(KL_j − λ).
+		klDims := G.Must(G.Mean(G.Must(G.Mul(klTerms, o.scalar(0.5))), 0))
+		floored := G.Must(G.Add(G.Must(G.Rectify(G.Must(G.Sub(klDims, o.scalar(freeBits))))), o.scalar(freeBits)))
+		o.loss = G.Must(G.Add(o.recon, G.Must(G.Mul(G.Must(G.Sum(floored)), o.beta))))
+		return o, nil
+	}
+	perImage := G.Must(G.Sub(G.Must(G.Mul(o.kl, o.beta)), o.logpx))
+	o.loss = G.Must(G.Mean(perImage))
 	return o, nil
 }
 
@@ -190,11 +201,21 @@ func (o *objective) addReadouts() (r *readouts, err error) {
 	return r, nil
 }
 
-func (o *objective) feed(x []float32, eps []float64) error {
+func (o *objective) feed(x []float32, eps []float64, beta float64) error {
 	if err := o.let(o.x, x, nil); err != nil {
 		return err
 	}
-	return o.let(o.eps, nil, eps)
+	if err := o.let(o.eps, nil, eps); err != nil {
+		return err
+	}
+	var b any = beta
+	if o.m.dtype == tensor.Float32 {
+		b = float32(beta)
+	}
+	if err := G.Let(o.beta, b); err != nil {
+		return fmt.Errorf("feed beta: %w", err)
+	}
+	return nil
 }
 
 // decoder maps a batch of latent codes to decoder means.

@@ -10,14 +10,16 @@ import (
 )
 
 var objectiveCases = []struct {
-	name string
-	cfg  ModelConfig
-	beta float64
+	name     string
+	cfg      ModelConfig
+	beta     float64
+	freeBits float64 // used by the gradient check only
 }{
-	{"bernoulli relu β=1", ModelConfig{Architecture: "mlp", Hidden: []int{5, 4}, Latent: 3, Activation: "relu", Likelihood: "bernoulli"}, 1},
-	{"bernoulli tanh β=4", ModelConfig{Architecture: "mlp", Hidden: []int{5}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli"}, 4},
-	{"gaussian tanh β=0.5", ModelConfig{Architecture: "mlp", Hidden: []int{4, 3}, Latent: 3, Activation: "tanh", Likelihood: "gaussian", Sigma: 0.3}, 0.5},
-	{"gaussian relu no hidden β=0", ModelConfig{Architecture: "mlp", Hidden: nil, Latent: 2, Activation: "relu", Likelihood: "gaussian", Sigma: 1}, 0},
+	{"bernoulli relu β=1", ModelConfig{Architecture: "mlp", Hidden: []int{5, 4}, Latent: 3, Activation: "relu", Likelihood: "bernoulli"}, 1, 0},
+	{"bernoulli tanh β=4", ModelConfig{Architecture: "mlp", Hidden: []int{5}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli"}, 4, 0},
+	{"gaussian tanh β=0.5", ModelConfig{Architecture: "mlp", Hidden: []int{4, 3}, Latent: 3, Activation: "tanh", Likelihood: "gaussian", Sigma: 0.3}, 0.5, 0},
+	{"gaussian relu no hidden β=0", ModelConfig{Architecture: "mlp", Hidden: nil, Latent: 2, Activation: "relu", Likelihood: "gaussian", Sigma: 1}, 0, 0},
+	{"bernoulli tanh free bits", ModelConfig{Architecture: "mlp", Hidden: []int{5}, Latent: 3, Activation: "tanh", Likelihood: "bernoulli"}, 2, 0.3},
 }
 
 // testInputs draws a batch of images in [0,1] and standard normal ε.
@@ -39,11 +41,11 @@ func TestLossMatchesReferenceFormula(t *testing.T) {
 				t.Fatal(err)
 			}
 			x, eps := testInputs(rng, batch, dim, tc.cfg.Latent)
-			o, err := m.newObjective(batch, tc.beta)
+			o, err := m.newObjective(batch, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := forward(t, o, x, eps)
+			got := forward(t, o, x, eps, tc.beta)
 			x64 := make([]float64, len(x))
 			for i, v := range x {
 				x64[i] = float64(v)
@@ -85,7 +87,7 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 				}
 			}
 			x, eps := testInputs(rng, batch, dim, tc.cfg.Latent)
-			o, err := m.newObjective(batch, tc.beta)
+			o, err := m.newObjective(batch, tc.freeBits)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,7 +96,7 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 				t.Fatal(err)
 			}
 			vm := G.NewTapeMachine(o.g, G.BindDualValues(learn...))
-			if err := o.feed(x, eps); err != nil {
+			if err := o.feed(x, eps, tc.beta); err != nil {
 				t.Fatal(err)
 			}
 			if err := vm.RunAll(); err != nil {
@@ -110,7 +112,7 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 			}
 			vm.Close()
 
-			fwd, err := m.newObjective(batch, tc.beta)
+			fwd, err := m.newObjective(batch, tc.freeBits)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,9 +122,9 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 				for j := range w {
 					orig := w[j]
 					w[j] = orig + h
-					up := forward(t, fwd, x, eps)
+					up := forward(t, fwd, x, eps, tc.beta)
 					w[j] = orig - h
-					down := forward(t, fwd, x, eps)
+					down := forward(t, fwd, x, eps, tc.beta)
 					w[j] = orig
 					numeric := (up - down) / (2 * h)
 					diff := math.Abs(numeric - analytic[i][j])
@@ -158,7 +160,7 @@ func TestSoftplusIsStable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loss := forward(t, o, []float32{1, 0}, []float64{0})
+	loss := forward(t, o, []float32{1, 0}, []float64{0}, 0)
 	if math.IsNaN(loss) || math.IsInf(loss, 0) || math.Abs(loss) > 1e-6 {
 		t.Fatalf("loss with saturated logits = %v, want ≈ 0", loss)
 	}

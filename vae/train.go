@@ -26,6 +26,7 @@ const (
 	KeyKL       = "train/kl"
 	KeyELBO     = "train/elbo"
 	KeyGradNorm = "train/grad_norm"
+	KeyBeta     = "train/beta" // the KL weight used at the step
 
 	KeyTestLoss  = "test/loss"
 	KeyTestRecon = "test/recon"
@@ -114,6 +115,7 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 		res.Steps, res.Test, first = c.Step, c.Test, c.Epoch+1
 	}
 	every := max(1, s.CheckpointEvery)
+	total := s.Train.Epochs * (train.N / s.Train.BatchSize)
 	for epoch := first; epoch <= s.Train.Epochs; epoch++ {
 		order := batchRNG.Perm(train.N)
 		for start := 0; start+s.Train.BatchSize <= train.N; start += s.Train.BatchSize {
@@ -121,7 +123,8 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 				return m, res, err
 			}
 			res.Steps++
-			vals, err := t.step(gather(train, order[start:start+s.Train.BatchSize]), normals(epsRNG, s.Train.BatchSize*s.Model.Latent))
+			beta := s.Objective.BetaAt(res.Steps, total)
+			vals, err := t.step(gather(train, order[start:start+s.Train.BatchSize]), normals(epsRNG, s.Train.BatchSize*s.Model.Latent), beta)
 			if err != nil {
 				return m, res, fmt.Errorf("step %d: %w", res.Steps, err)
 			}
@@ -168,7 +171,7 @@ type trainer struct {
 }
 
 func newTrainer(m *Model, s Setup) (*trainer, error) {
-	o, err := m.newObjective(s.Train.BatchSize, s.Objective.Beta)
+	o, err := m.newObjective(s.Train.BatchSize, s.Objective.FreeBits)
 	if err != nil {
 		return nil, err
 	}
@@ -185,9 +188,9 @@ func newTrainer(m *Model, s Setup) (*trainer, error) {
 }
 
 // step runs forward, backward and one Adam update, and returns the step's metrics.
-func (t *trainer) step(x []float32, eps []float64) ([]Metric, error) {
+func (t *trainer) step(x []float32, eps []float64, beta float64) ([]Metric, error) {
 	defer t.vm.Reset()
-	if err := t.o.feed(x, eps); err != nil {
+	if err := t.o.feed(x, eps, beta); err != nil {
 		return nil, err
 	}
 	if err := t.vm.RunAll(); err != nil {
@@ -198,7 +201,7 @@ func (t *trainer) step(x []float32, eps []float64) ([]Metric, error) {
 		return nil, err
 	}
 	loss, recon, kl := scalarValue(t.o.loss), scalarValue(t.o.recon), scalarValue(t.o.klm)
-	vals := []Metric{{KeyLoss, loss}, {KeyRecon, recon}, {KeyKL, kl}, {KeyELBO, -recon - kl}, {KeyGradNorm, gn}}
+	vals := []Metric{{KeyLoss, loss}, {KeyRecon, recon}, {KeyKL, kl}, {KeyELBO, -recon - kl}, {KeyGradNorm, gn}, {KeyBeta, beta}}
 	if firstNonFinite(vals) != "" {
 		return vals, nil // skip the update: it would write NaN into the weights
 	}
