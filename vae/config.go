@@ -112,6 +112,13 @@ func (c EvalConfig) WithDefaults() EvalConfig {
 	return c
 }
 
+// The per-pixel log σ is soft-clamped into this range (σ from about 0.001 to 2.7),
+// so that no pixel's likelihood can grow without bound.
+const (
+	LogSigmaMin = -7.0
+	LogSigmaMax = 1.0
+)
+
 // Defaults used where a spec says nothing.
 func DefaultModelConfig() ModelConfig {
 	return ModelConfig{Architecture: "mlp", Hidden: []int{256}, Latent: 16, Activation: "relu", Likelihood: "bernoulli"}
@@ -145,16 +152,20 @@ func (c ModelConfig) Validate() error {
 		return fmt.Errorf("model.activation: %q is not supported (supported: relu, tanh)", c.Activation)
 	}
 	switch c.Likelihood {
-	case "bernoulli":
+	case "bernoulli", "gaussian_pixel":
 		if c.Sigma != 0 {
-			return fmt.Errorf("model.sigma: only a gaussian likelihood takes sigma")
+			return fmt.Errorf("model.sigma: only the gaussian and gaussian_learned likelihoods take sigma")
 		}
 	case "gaussian":
 		if !(c.Sigma > 0) {
 			return fmt.Errorf("model.sigma: %v must be positive for a gaussian likelihood", c.Sigma)
 		}
+	case "gaussian_learned":
+		if c.Sigma < 0 {
+			return fmt.Errorf("model.sigma: the starting σ %v must be positive (or 0 for 1)", c.Sigma)
+		}
 	default:
-		return fmt.Errorf("model.likelihood: %q is not supported (supported: bernoulli, gaussian)", c.Likelihood)
+		return fmt.Errorf("model.likelihood: %q is not supported (supported: bernoulli, gaussian, gaussian_learned, gaussian_pixel)", c.Likelihood)
 	}
 	return nil
 }

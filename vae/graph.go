@@ -69,14 +69,20 @@ func (n *netGraph) scalar(v float64) *G.Node {
 	return G.NewConstant(float32(v))
 }
 
-// decode maps latent codes to the decoder's output layer (logits for both
-// likelihoods; the mean is their sigmoid).
+// decode maps latent codes to the decoder's output layer (logits; the mean is
+// their sigmoid).
 func (n *netGraph) decode(z *G.Node) *G.Node {
+	out, _ := n.decodeWithHidden(z)
+	return out
+}
+
+// decodeWithHidden also returns the last hidden layer (z itself without one).
+func (n *netGraph) decodeWithHidden(z *G.Node) (out, last *G.Node) {
 	h := z
 	for _, l := range n.m.dec {
 		h = n.activate(n.affine(h, l))
 	}
-	return n.affine(h, n.m.out)
+	return n.affine(h, n.m.out), h
 }
 
 // let feeds an input node from float32 or float64 values.
@@ -136,9 +142,9 @@ func (m *Model) newObjective(batch int, freeBits float64) (o *objective, err err
 	std := G.Must(G.Exp(G.Must(G.Mul(o.logvar, o.scalar(0.5)))))
 	o.z = G.Must(G.Add(o.mu, G.Must(G.HadamardProd(std, o.eps))))
 
-	out := o.decode(o.z)
+	out, last := o.decodeWithHidden(o.z)
 	o.mean = G.Must(G.Sigmoid(out))
-	if o.logpx, err = o.logLikelihood(out); err != nil {
+	if o.logpx, err = o.logLikelihood(out, last); err != nil {
 		return nil, err
 	}
 
@@ -160,18 +166,46 @@ func (m *Model) newObjective(batch int, freeBits float64) (o *objective, err err
 	return o, nil
 }
 
-// logLikelihood returns log p(x|z) per image given the decoder output.
-func (o *objective) logLikelihood(out *G.Node) (*G.Node, error) {
+// logLikelihood returns log p(x|z) per image given the decoder output (and
+// its last hidden layer, from which a per-pixel σ is read).
+func (o *objective) logLikelihood(out, last *G.Node) (*G.Node, error) {
+	D := float64(o.m.inDim)
+	halfLog2Pi := 0.5 * math.Log(2*math.Pi)
 	switch o.m.cfg.Likelihood {
 	case "bernoulli": // Σ x·l − softplus(l), with l the logits
 		return G.Must(G.Sum(G.Must(G.Sub(G.Must(G.HadamardProd(o.x, out)), G.Must(G.Softplus(out)))), 1)), nil
 	case "gaussian": // −Σ (x−m)²/(2σ²) − D·(log σ + ½ log 2π)
 		s := o.m.cfg.Sigma
 		sq := G.Must(G.Sum(G.Must(G.Square(G.Must(G.Sub(o.x, o.mean)))), 1))
-		norm := float64(o.m.inDim) * (math.Log(s) + 0.5*math.Log(2*math.Pi))
+		norm := D * (math.Log(s) + halfLog2Pi)
 		return G.Must(G.Sub(G.Must(G.Mul(sq, o.scalar(-1/(2*s*s)))), o.scalar(norm))), nil
+	case "gaussian_learned": // the same with one learned log σ, a 1×1 matrix
+		logSigma := o.param(o.m.logSigma)
+		sq := G.Must(G.Sum(G.Must(G.Square(G.Must(G.Sub(o.x, o.mean)))), 1))
+		col := G.Must(G.Reshape(sq, []int{o.batch, 1}))
+		// (B×1)·(1×1) matrix products broadcast the scalar over the batch.
+		invVar := G.Must(G.Exp(G.Must(G.Mul(logSigma, o.scalar(-2)))))
+		scaled := G.Must(G.Mul(col, invVar))
+		ones := G.NewConstant(o.m.newDense(onesOf(o.batch), o.batch, 1), G.WithName("ones"))
+		norm := G.Must(G.Add(G.Must(G.Mul(G.Must(G.Mul(ones, logSigma)), o.scalar(D))), o.scalar(D*halfLog2Pi)))
+		perImage := G.Must(G.Add(G.Must(G.Mul(scaled, o.scalar(0.5))), norm))
+		return G.Must(G.Neg(G.Must(G.Reshape(perImage, []int{o.batch})))), nil
+	case "gaussian_pixel": // per-pixel log σ = min + (max − min)·sigmoid(raw)
+		raw := o.affine(last, o.m.pixelSigma)
+		logSigma := G.Must(G.Add(G.Must(G.Mul(G.Must(G.Sigmoid(raw)), o.scalar(LogSigmaMax-LogSigmaMin))), o.scalar(LogSigmaMin)))
+		invVar := G.Must(G.Exp(G.Must(G.Mul(logSigma, o.scalar(-2)))))
+		terms := G.Must(G.Add(G.Must(G.Mul(G.Must(G.HadamardProd(G.Must(G.Square(G.Must(G.Sub(o.x, o.mean)))), invVar)), o.scalar(0.5))), logSigma))
+		return G.Must(G.Neg(G.Must(G.Add(G.Must(G.Sum(terms, 1)), o.scalar(D*halfLog2Pi))))), nil
 	}
 	return nil, fmt.Errorf("likelihood %q", o.m.cfg.Likelihood)
+}
+
+func onesOf(n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
 }
 
 // readouts are copies of intermediate values taken while the tape runs. The

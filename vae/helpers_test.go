@@ -53,17 +53,26 @@ func reference(m *Model, x []float64, eps []float64, batch int) (logpx, kl []flo
 		act(h)
 	}
 	out, D := affine(h, n, m.out)
+	var rawSigma []float64
+	if m.cfg.Likelihood == "gaussian_pixel" {
+		rawSigma, _ = affine(h, n, m.pixelSigma)
+	}
 	logpx, kl = make([]float64, batch), make([]float64, batch)
 	for r := range batch {
 		for d := range D {
 			xv, l := x[r*D+d], out[r*D+d]
+			mean := 1 / (1 + math.Exp(-l))
+			gauss := func(s float64) float64 { return -0.5*math.Log(2*math.Pi*s*s) - (xv-mean)*(xv-mean)/(2*s*s) }
 			switch m.cfg.Likelihood {
 			case "bernoulli":
-				mean := 1 / (1 + math.Exp(-l))
 				logpx[r] += xv*math.Log(mean) + (1-xv)*math.Log(1-mean)
 			case "gaussian":
-				mean, s := 1/(1+math.Exp(-l)), m.cfg.Sigma
-				logpx[r] += -0.5*math.Log(2*math.Pi*s*s) - (xv-mean)*(xv-mean)/(2*s*s)
+				logpx[r] += gauss(m.cfg.Sigma)
+			case "gaussian_learned":
+				logpx[r] += gauss(math.Exp(values64(m.params[m.logSigma].Value)[0]))
+			case "gaussian_pixel":
+				sig := 1 / (1 + math.Exp(-rawSigma[r*D+d]))
+				logpx[r] += gauss(math.Exp(LogSigmaMin + (LogSigmaMax-LogSigmaMin)*sig))
 			}
 		}
 		for j := range L {

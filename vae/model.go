@@ -29,6 +29,8 @@ type Model struct {
 	mu, logvar layer   // last hidden → latent heads
 	dec        []layer // latent → hidden layers, Hidden reversed
 	out        layer   // last hidden → image
+	pixelSigma layer   // last hidden → per-pixel log σ (gaussian_pixel only)
+	logSigma   int     // index of the 1×1 learned log σ (gaussian_learned only), −1 if none
 }
 
 // NewModel builds a model for inputs of inDim values and initialises its weights
@@ -58,6 +60,18 @@ func NewModel(cfg ModelConfig, inDim int, dtype tensor.Dtype, rng *rand.Rand) (*
 		prev = cfg.Hidden[i]
 	}
 	m.out = m.addLayer("out", prev, inDim, rng)
+	m.logSigma = -1
+	switch cfg.Likelihood {
+	case "gaussian_pixel":
+		m.pixelSigma = m.addLayer("sigma", prev, inDim, rng)
+	case "gaussian_learned":
+		start := cfg.Sigma
+		if start == 0 {
+			start = 1
+		}
+		m.logSigma = len(m.params)
+		m.params = append(m.params, Param{Name: "logsigma", Value: m.newDense([]float64{math.Log(start)}, 1, 1)})
+	}
 	return m, nil
 }
 

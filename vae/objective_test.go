@@ -20,6 +20,8 @@ var objectiveCases = []struct {
 	{"gaussian tanh β=0.5", ModelConfig{Architecture: "mlp", Hidden: []int{4, 3}, Latent: 3, Activation: "tanh", Likelihood: "gaussian", Sigma: 0.3}, 0.5, 0},
 	{"gaussian relu no hidden β=0", ModelConfig{Architecture: "mlp", Hidden: nil, Latent: 2, Activation: "relu", Likelihood: "gaussian", Sigma: 1}, 0, 0},
 	{"bernoulli tanh free bits", ModelConfig{Architecture: "mlp", Hidden: []int{5}, Latent: 3, Activation: "tanh", Likelihood: "bernoulli"}, 2, 0.3},
+	{"learned σ relu", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "relu", Likelihood: "gaussian_learned", Sigma: 0.4}, 1, 0},
+	{"per-pixel σ tanh", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian_pixel"}, 1, 0},
 }
 
 // testInputs draws a batch of images in [0,1] and standard normal ε.

@@ -1,0 +1,36 @@
+package vae
+
+import (
+	"context"
+	"math"
+	"testing"
+)
+
+// TestLearnedSigmaTracksReconstructionError: the σ-VAE's single σ, started at
+// 1, moves to the root-mean-square reconstruction error per pixel (the σ that
+// maximises the Gaussian likelihood of the residuals).
+func TestLearnedSigmaTracksReconstructionError(t *testing.T) {
+	train, test := smallFaces(t)
+	s := smallSetup(5)
+	s.Model.Likelihood, s.Model.Sigma = "gaussian_learned", 1
+	s.Train.Epochs, s.Train.LearningRate = 30, 1e-2 // Adam moves log σ by at most about lr per step
+	m, res, err := Train(context.Background(), s, train, test, &recording{})
+	if err != nil || res.Diverged() {
+		t.Fatalf("train: %v %+v", err, res)
+	}
+	sigma := math.Exp(values64(m.params[m.logSigma].Value)[0])
+	recon, err := m.Reconstruct(context.Background(), train, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	se := 0.0
+	for i := range recon.Pix {
+		d := float64(recon.Pix[i] - train.Pix[i])
+		se += d * d
+	}
+	rmse := math.Sqrt(se / float64(len(recon.Pix)))
+	t.Logf("learned σ %.4f (started at 1), reconstruction RMSE %.4f", sigma, rmse)
+	if !(sigma < 0.3) || math.Abs(sigma-rmse) > 0.15*rmse {
+		t.Fatalf("learned σ %.4f did not move from 1 to near the reconstruction RMSE %.4f", sigma, rmse)
+	}
+}
