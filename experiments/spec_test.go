@@ -3,6 +3,7 @@ package experiments
 import (
 	"flag"
 	"os"
+	"reflect"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -164,17 +165,17 @@ func TestIDDependsOnEveryResolvedValue(t *testing.T) {
 	base := DefaultRunConfig()
 	seen := map[string]string{base.ID(): "defaults"}
 	for _, key := range Keys() {
-		v := "7" // integers and floats alike
-		switch key {
-		case "dataset.name", "dataset.path", "dataset.url", "dataset.split", "model.architecture", "model.activation", "model.likelihood", "train.optimizer":
+		v := "7" // integers and floats alike; strings and lists by the field's kind
+		switch fieldKind(t, key) {
+		case reflect.String:
 			v = "other"
-		case "dataset.sha256":
-			v = strings.Repeat("ab", 32)
-		case "model.hidden":
+		case reflect.Slice:
 			v = "[7]"
-		case "dataset.test_fraction", "objective.beta", "model.sigma", "train.learning_rate",
-			"train.adam.beta1", "train.adam.beta2", "train.adam.epsilon":
+		case reflect.Float64:
 			v = "0.25"
+		}
+		if key == "dataset.sha256" {
+			v = strings.Repeat("ab", 32)
 		}
 		c := base.clone()
 		if err := setPath(&c, key, mustYAML(t, v)); err != nil {
@@ -232,4 +233,18 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fieldKind is the Go kind of the config field at key.
+func fieldKind(t *testing.T, key string) reflect.Kind {
+	t.Helper()
+	v := reflect.ValueOf(DefaultRunConfig())
+	for _, seg := range strings.Split(key, ".") {
+		f, ok := fieldByJSONName(v, seg)
+		if !ok {
+			t.Fatalf("no field %s", key)
+		}
+		v = f
+	}
+	return v.Kind()
 }

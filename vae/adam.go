@@ -13,13 +13,12 @@ import (
 // are kept in float64.
 type adam struct {
 	cfg  AdamConfig
-	lr   float64
 	t    int         // steps taken
 	m, v [][]float64 // first and second moments, one slice per parameter
 }
 
-func newAdam(cfg AdamConfig, lr float64, params []*G.Node) *adam {
-	a := &adam{cfg: cfg, lr: lr}
+func newAdam(cfg AdamConfig, params []*G.Node) *adam {
+	a := &adam{cfg: cfg}
 	for _, p := range params {
 		n := p.Shape().TotalSize()
 		a.m, a.v = append(a.m, make([]float64, n)), append(a.v, make([]float64, n))
@@ -27,8 +26,9 @@ func newAdam(cfg AdamConfig, lr float64, params []*G.Node) *adam {
 	return a
 }
 
-// step applies one update to every parameter from its gradient.
-func (a *adam) step(params []*G.Node) error {
+// step applies one update to every parameter from its gradient times scale,
+// with learning rate lr.
+func (a *adam) step(params []*G.Node, lr, scale float64) error {
 	a.t++
 	b1, b2, eps := a.cfg.Beta1, a.cfg.Beta2, a.cfg.Epsilon
 	c1, c2 := 1-math.Pow(b1, float64(a.t)), 1-math.Pow(b2, float64(a.t))
@@ -41,18 +41,18 @@ func (a *adam) step(params []*G.Node) error {
 		update := func(j int, grad float64) float64 {
 			m[j] = b1*m[j] + (1-b1)*grad
 			v[j] = b2*v[j] + (1-b2)*grad*grad
-			return a.lr * (m[j] / c1) / (math.Sqrt(v[j]/c2) + eps)
+			return lr * (m[j] / c1) / (math.Sqrt(v[j]/c2) + eps)
 		}
 		switch w := p.Value().(*tensor.Dense).Data().(type) {
 		case []float32:
 			gd := g.Data().([]float32)
 			for j := range w {
-				w[j] -= float32(update(j, float64(gd[j])))
+				w[j] -= float32(update(j, scale*float64(gd[j])))
 			}
 		case []float64:
 			gd := g.Data().([]float64)
 			for j := range w {
-				w[j] -= update(j, gd[j])
+				w[j] -= update(j, scale*gd[j])
 			}
 		default:
 			return fmt.Errorf("adam: parameter %s of type %T", p.Name(), w)

@@ -23,14 +23,14 @@ func TestAdamMatchesItsDefinition(t *testing.T) {
 	}
 	vm := G.NewTapeMachine(g, G.BindDualValues(w))
 	cfg := AdamConfig{Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}
-	a := newAdam(cfg, 0.1, []*G.Node{w})
+	a := newAdam(cfg, []*G.Node{w})
 	want := append([]float64(nil), w0...)
 	m, v := make([]float64, 3), make([]float64, 3)
 	for step := 1; step <= 3; step++ {
 		if err := vm.RunAll(); err != nil {
 			t.Fatal(err)
 		}
-		if err := a.step([]*G.Node{w}); err != nil {
+		if err := a.step([]*G.Node{w}, 0.1, 1); err != nil {
 			t.Fatal(err)
 		}
 		vm.Reset()

@@ -21,6 +21,9 @@ type ModelConfig struct {
 	Latent int `json:"latent"`
 	// Activation is the hidden nonlinearity: "relu" or "tanh".
 	Activation string `json:"activation"`
+	// LogvarClamp > 0 soft-clamps the encoder's log-variance into
+	// (−LogvarClamp, LogvarClamp) as c·tanh(raw/c), so exp(logvar) cannot overflow.
+	LogvarClamp float64 `json:"logvar_clamp,omitempty"`
 	// Likelihood is the decoder distribution: "bernoulli" (logits) or "gaussian"
 	// with fixed standard deviation Sigma and mean sigmoid(output).
 	Likelihood string  `json:"likelihood"`
@@ -77,6 +80,20 @@ type TrainConfig struct {
 	// Optimizer is "adam", the only one offered.
 	Optimizer string     `json:"optimizer"`
 	Adam      AdamConfig `json:"adam"`
+	// ClipNorm > 0 rescales the gradients whenever their global L2 norm
+	// exceeds it (train/grad_norm records the norm before clipping).
+	ClipNorm float64 `json:"clip_norm,omitempty"`
+	// LRSchedule is "constant" (or empty) or "cosine": the learning rate falls
+	// from LearningRate to 0 along half a cosine over the run's steps.
+	LRSchedule string `json:"lr_schedule,omitempty"`
+}
+
+// LRAt is the learning rate at step step (1-based) of total.
+func (c TrainConfig) LRAt(step, total int) float64 {
+	if c.LRSchedule == "cosine" && total > 1 {
+		return c.LearningRate * 0.5 * (1 + math.Cos(math.Pi*float64(step-1)/float64(total-1)))
+	}
+	return c.LearningRate
 }
 
 // EvalConfig controls evaluation after each epoch and at the end of training.
@@ -151,6 +168,9 @@ func (c ModelConfig) Validate() error {
 	default:
 		return fmt.Errorf("model.activation: %q is not supported (supported: relu, tanh)", c.Activation)
 	}
+	if !(c.LogvarClamp >= 0) || c.LogvarClamp > 100 {
+		return fmt.Errorf("model.logvar_clamp: %v must be between 0 (none) and 100", c.LogvarClamp)
+	}
 	switch c.Likelihood {
 	case "bernoulli", "gaussian_pixel":
 		if c.Sigma != 0 {
@@ -204,6 +224,10 @@ func (c TrainConfig) Validate() error {
 		return fmt.Errorf("train.adam.beta2: %v must be in [0, 1)", c.Adam.Beta2)
 	case !(c.Adam.Epsilon > 0):
 		return fmt.Errorf("train.adam.epsilon: %v must be positive", c.Adam.Epsilon)
+	case !(c.ClipNorm >= 0):
+		return fmt.Errorf("train.clip_norm: %v must not be negative", c.ClipNorm)
+	case c.LRSchedule != "" && c.LRSchedule != "constant" && c.LRSchedule != "cosine":
+		return fmt.Errorf("train.lr_schedule: %q is not supported (constant, cosine)", c.LRSchedule)
 	}
 	return nil
 }

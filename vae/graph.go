@@ -139,6 +139,9 @@ func (m *Model) newObjective(batch int, freeBits float64) (o *objective, err err
 		h = o.activate(o.affine(h, l))
 	}
 	o.mu, o.logvar = o.affine(h, m.mu), o.affine(h, m.logvar)
+	if c := m.cfg.LogvarClamp; c > 0 {
+		o.logvar = G.Must(G.Mul(G.Must(G.Tanh(G.Must(G.Mul(o.logvar, o.scalar(1/c))))), o.scalar(c)))
+	}
 	std := G.Must(G.Exp(G.Must(G.Mul(o.logvar, o.scalar(0.5)))))
 	o.z = G.Must(G.Add(o.mu, G.Must(G.HadamardProd(std, o.eps))))
 

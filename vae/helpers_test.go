@@ -43,6 +43,11 @@ func reference(m *Model, x []float64, eps []float64, batch int) (logpx, kl []flo
 	}
 	mu, L := affine(h, n, m.mu)
 	lv, _ := affine(h, n, m.logvar)
+	if c := m.cfg.LogvarClamp; c > 0 {
+		for i := range lv {
+			lv[i] = c * math.Tanh(lv[i]/c)
+		}
+	}
 	z := make([]float64, len(mu))
 	for i := range z {
 		z[i] = mu[i] + math.Exp(lv[i]/2)*eps[i]

@@ -22,6 +22,7 @@ var objectiveCases = []struct {
 	{"bernoulli tanh free bits", ModelConfig{Architecture: "mlp", Hidden: []int{5}, Latent: 3, Activation: "tanh", Likelihood: "bernoulli"}, 2, 0.3},
 	{"learned σ relu", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "relu", Likelihood: "gaussian_learned", Sigma: 0.4}, 1, 0},
 	{"per-pixel σ tanh", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian_pixel"}, 1, 0},
+	{"logvar clamp", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "relu", Likelihood: "bernoulli", LogvarClamp: 1.5}, 1, 0},
 }
 
 // testInputs draws a batch of images in [0,1] and standard normal ε.

@@ -27,6 +27,7 @@ const (
 	KeyELBO     = "train/elbo"
 	KeyGradNorm = "train/grad_norm"
 	KeyBeta     = "train/beta" // the KL weight used at the step
+	KeyLR       = "train/lr"   // the learning rate used at the step
 
 	KeyTestLoss  = "test/loss"
 	KeyTestRecon = "test/recon"
@@ -123,8 +124,8 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 				return m, res, err
 			}
 			res.Steps++
-			beta := s.Objective.BetaAt(res.Steps, total)
-			vals, err := t.step(gather(train, order[start:start+s.Train.BatchSize]), normals(epsRNG, s.Train.BatchSize*s.Model.Latent), beta)
+			beta, lr := s.Objective.BetaAt(res.Steps, total), s.Train.LRAt(res.Steps, total)
+			vals, err := t.step(gather(train, order[start:start+s.Train.BatchSize]), normals(epsRNG, s.Train.BatchSize*s.Model.Latent), beta, lr)
 			if err != nil {
 				return m, res, fmt.Errorf("step %d: %w", res.Steps, err)
 			}
@@ -168,6 +169,7 @@ type trainer struct {
 	learnables []*G.Node
 	vm         G.VM
 	opt        *adam
+	clip       float64 // global gradient-norm limit, 0 for none
 }
 
 func newTrainer(m *Model, s Setup) (*trainer, error) {
@@ -183,12 +185,13 @@ func newTrainer(m *Model, s Setup) (*trainer, error) {
 		o:          o,
 		learnables: learnables,
 		vm:         G.NewTapeMachine(o.g, G.BindDualValues(learnables...)),
-		opt:        newAdam(s.Train.Adam, s.Train.LearningRate, learnables),
+		opt:        newAdam(s.Train.Adam, learnables),
+		clip:       s.Train.ClipNorm,
 	}, nil
 }
 
 // step runs forward, backward and one Adam update, and returns the step's metrics.
-func (t *trainer) step(x []float32, eps []float64, beta float64) ([]Metric, error) {
+func (t *trainer) step(x []float32, eps []float64, beta, lr float64) ([]Metric, error) {
 	defer t.vm.Reset()
 	if err := t.o.feed(x, eps, beta); err != nil {
 		return nil, err
@@ -201,11 +204,15 @@ func (t *trainer) step(x []float32, eps []float64, beta float64) ([]Metric, erro
 		return nil, err
 	}
 	loss, recon, kl := scalarValue(t.o.loss), scalarValue(t.o.recon), scalarValue(t.o.klm)
-	vals := []Metric{{KeyLoss, loss}, {KeyRecon, recon}, {KeyKL, kl}, {KeyELBO, -recon - kl}, {KeyGradNorm, gn}, {KeyBeta, beta}}
+	vals := []Metric{{KeyLoss, loss}, {KeyRecon, recon}, {KeyKL, kl}, {KeyELBO, -recon - kl}, {KeyGradNorm, gn}, {KeyBeta, beta}, {KeyLR, lr}}
 	if firstNonFinite(vals) != "" {
 		return vals, nil // skip the update: it would write NaN into the weights
 	}
-	if err := t.opt.step(t.learnables); err != nil {
+	scale := 1.0
+	if t.clip > 0 && gn > t.clip {
+		scale = t.clip / gn
+	}
+	if err := t.opt.step(t.learnables, lr, scale); err != nil {
 		return nil, fmt.Errorf("adam: %w", err)
 	}
 	return vals, nil
