@@ -3,8 +3,8 @@ package experiments
 import (
 	"flag"
 	"os"
-	"reflect"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
