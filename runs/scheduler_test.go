@@ -406,3 +406,43 @@ func TestCorruptCheckpointKeepsRecords(t *testing.T) {
 		t.Fatalf("the earlier attempt's %d losses became %d", len(before["train/loss"]), len(after["train/loss"]))
 	}
 }
+
+// TestDoctorFindsAndRepairs: a changed image, a missing one and an orphaned
+// run are found; --repair marks the orphaned run interrupted and leaves files alone.
+func TestDoctorFindsAndRepairs(t *testing.T) {
+	st, dir := openTemp(t)
+	sc := newScheduler(st, dir)
+	runSpec(t, sc, strings.Replace(tinySpec, "seeds: [1]", "seeds: [1, 2]", 1))
+	if f, err := st.Check(context.Background()); err != nil || len(f) != 0 {
+		t.Fatalf("a clean workspace: %v, %+v", err, f)
+	}
+	done := statuses(t, st, "tiny")
+	arts, _ := st.Artifacts(context.Background(), done["seed=1"].ID)
+	os.WriteFile(arts["samples"].Path, []byte("not a png"), 0o644)
+	os.Remove(arts["traversals"].Path)
+	host, _ := os.Hostname()
+	orphan := done["seed=2"].ID
+	if _, err := st.db.Exec("UPDATE runs SET status='running', owner=? WHERE id=?", fmt.Sprintf("%s/%d", host, 1<<22+4321), orphan); err != nil {
+		t.Fatal(err)
+	}
+	f, err := st.Check(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, x := range f {
+		kinds[x.Kind]++
+	}
+	if len(f) != 3 || kinds["artifact"] != 2 || kinds["orphaned"] != 1 {
+		t.Fatalf("findings %+v; want 2 artifacts and 1 orphaned run", f)
+	}
+	if n, err := st.Repair(context.Background(), f); n != 1 || err != nil {
+		t.Fatalf("repair: %d, %v", n, err)
+	}
+	if r := statuses(t, st, "tiny")["seed=2"]; r.Status != StatusInterrupted {
+		t.Fatalf("orphaned run is %s after repair", r.Status)
+	}
+	if f, _ = st.Check(context.Background()); len(f) != 2 {
+		t.Fatalf("after repair: %+v; want the 2 file problems left for a person", f)
+	}
+}

@@ -37,7 +37,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	s.bindFlags(root)
-	root.AddCommand(runCmd(s, stdout, stderr), planCmd(s, stdout), lsCmd(s, stdout), showCmd(s, stdout), reportCmd(s, stdout, stderr), exportCmd(s, stdout), sampleCmd(s, stdout), dataCmd(s, stdout, stderr))
+	root.AddCommand(runCmd(s, stdout, stderr), planCmd(s, stdout), lsCmd(s, stdout), showCmd(s, stdout), reportCmd(s, stdout, stderr), exportCmd(s, stdout), sampleCmd(s, stdout), doctorCmd(s, stdout), dataCmd(s, stdout, stderr))
 	return root
 }
 
@@ -62,6 +62,14 @@ func openStore(ctx context.Context, s *settings) (*runs.Store, error) {
 	return st, nil
 }
 
+// requireDB fails when the workspace has no database yet.
+func requireDB(s *settings) error {
+	if _, err := os.Stat(s.db()); err != nil {
+		return &exitError{exitFailure, fmt.Errorf("no database at %s (run a spec first, or set --db)", s.db())}
+	}
+	return nil
+}
+
 // readStore runs fn with the workspace database opened read-only.
 func readStore(cmd *cobra.Command, s *settings, fn func(ctx context.Context, st *runs.Store) error) error {
 	ctx := cmd.Context()
@@ -76,8 +84,8 @@ func readStore(cmd *cobra.Command, s *settings, fn func(ctx context.Context, st 
 // openExistingStore opens the database read-only for reading commands, which
 // must neither create an empty workspace by accident nor write while a sweep runs.
 func openExistingStore(ctx context.Context, s *settings) (*runs.Store, error) {
-	if _, err := os.Stat(s.db()); err != nil {
-		return nil, &exitError{exitFailure, fmt.Errorf("no database at %s (run a spec first, or set --db)", s.db())}
+	if err := requireDB(s); err != nil {
+		return nil, err
 	}
 	st, err := runs.OpenReadOnly(ctx, s.db())
 	if err != nil {

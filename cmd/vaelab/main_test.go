@@ -274,6 +274,9 @@ func TestExportAndMultiExperimentReport(t *testing.T) {
 			t.Fatalf("run %s: %s%s", name, r.stdout, r.stderr)
 		}
 	}
+	if r := vaelab(t, dir, nil, "doctor"); r.code != 0 || !strings.Contains(r.stdout, ": ok (integrity check passed") {
+		t.Fatalf("doctor on a clean workspace: exit %d, %s%s", r.code, r.stdout, r.stderr)
+	}
 	md := vaelab(t, dir, nil, "export", "first", "--format", "md")
 	if md.code != 0 || !strings.HasPrefix(md.stdout, "| configuration | seeds | diverged | test ELBO ↑ |") {
 		t.Fatalf("export md: exit %d\n%s%s", md.code, md.stdout, md.stderr)

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vaelab/vaelab/runs"
+)
+
+func doctorCmd(s *settings, stdout io.Writer) *cobra.Command {
+	var repair bool
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check the workspace: database integrity, orphaned runs, changed or missing files; --repair fixes what is safe",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			open := readStore
+			if repair {
+				open = writeStore
+			}
+			return open(cmd, s, func(ctx context.Context, st *runs.Store) error {
+				findings, err := st.Check(ctx)
+				if err != nil {
+					return &exitError{exitFailure, err}
+				}
+				for _, f := range findings {
+					fmt.Fprintf(stdout, "%-9s %-16s %s\n", f.Kind, f.RunID, f.Detail)
+					if f.Repair != "" && !repair {
+						fmt.Fprintf(stdout, "%-9s %-16s   --repair would %s\n", "", "", f.Repair)
+					}
+				}
+				if repair {
+					n, err := st.Repair(ctx, findings)
+					if err != nil {
+						return &exitError{exitFailure, err}
+					}
+					fmt.Fprintf(stdout, "repaired %d of %d findings\n", n, len(findings))
+					if n == len(findings) {
+						return nil
+					}
+				}
+				if len(findings) == 0 {
+					fmt.Fprintf(stdout, "%s: ok (integrity check passed, no orphaned runs, every file matches its sha256)\n", st.Path())
+					return nil
+				}
+				return &exitError{exitFailure, fmt.Errorf("%d problems found in %s", len(findings), st.Path())}
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&repair, "repair", false, "apply the safe repairs (orphaned runs become interrupted); files are never deleted")
+	return cmd
+}
+
+// writeStore runs fn with the workspace database opened for writing; unlike
+// run, it never creates one.
+func writeStore(cmd *cobra.Command, s *settings, fn func(ctx context.Context, st *runs.Store) error) error {
+	if err := requireDB(s); err != nil {
+		return err
+	}
+	st, err := openStore(cmd.Context(), s)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(cmd.Context(), st)
+}

@@ -1,0 +1,120 @@
+package runs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/vaelab/vaelab/data"
+)
+
+// Finding is one problem the doctor found, and what a repair would do.
+type Finding struct {
+	Kind, RunID, Detail string
+	// Repair says what Repair does about it; "" when it needs a person.
+	Repair string
+}
+
+// Check verifies the workspace: SQLite's integrity check; runs left "running"
+// by a worker that is gone; artifacts whose file is missing or no longer
+// matches its sha256; runs whose stored loss curve does not have one value per
+// recorded step. It changes nothing.
+func (s *Store) Check(ctx context.Context) ([]Finding, error) {
+	var out []Finding
+	rows, err := s.db.QueryContext(ctx, "PRAGMA integrity_check")
+	if err != nil {
+		return nil, fmt.Errorf("integrity check: %w", err)
+	}
+	for rows.Next() {
+		var msg string
+		if err := rows.Scan(&msg); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if msg != "ok" {
+			out = append(out, Finding{Kind: "integrity", Detail: msg})
+		}
+	}
+	rows.Close()
+
+	type runRow struct {
+		id, status, owner string
+		heartbeat         time.Time
+		steps, losses     int
+	}
+	var rs []runRow
+	rows, err = s.db.QueryContext(ctx, `SELECT r.id, r.status, r.owner, r.heartbeat_at, r.steps,
+		(SELECT count(*) FROM metrics m WHERE m.run_id = r.id AND m.key = 'train/loss') FROM runs r`)
+	if err != nil {
+		return nil, fmt.Errorf("read runs: %w", err)
+	}
+	for rows.Next() {
+		var r runRow
+		var hb sql.NullString
+		if err := rows.Scan(&r.id, &r.status, &r.owner, &hb, &r.steps, &r.losses); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r.heartbeat = parseTime(hb)
+		rs = append(rs, r)
+	}
+	rows.Close()
+	for _, r := range rs {
+		if r.status == StatusRunning && !ownerAlive(r.owner, r.heartbeat, staleAfter) {
+			out = append(out, Finding{Kind: "orphaned", RunID: r.id, Detail: "marked running, but its worker " + r.owner + " is gone",
+				Repair: "mark it interrupted, so the next vaelab run resumes it"})
+		}
+		if r.status != StatusRunning && r.losses != r.steps {
+			out = append(out, Finding{Kind: "curve", RunID: r.id, Detail: fmt.Sprintf("%d recorded steps but %d loss values", r.steps, r.losses)})
+		}
+	}
+
+	rows, err = s.db.QueryContext(ctx, "SELECT run_id, kind, path, sha256 FROM artifacts ORDER BY run_id, kind")
+	if err != nil {
+		return nil, fmt.Errorf("read artifacts: %w", err)
+	}
+	var arts []Artifact
+	for rows.Next() {
+		var a Artifact
+		if err := rows.Scan(&a.RunID, &a.Kind, &a.Path, &a.SHA256); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		arts = append(arts, a)
+	}
+	rows.Close()
+	for _, a := range arts {
+		sum, err := data.FileSHA256(a.Path)
+		switch {
+		case os.IsNotExist(err):
+			out = append(out, Finding{Kind: "artifact", RunID: a.RunID, Detail: fmt.Sprintf("%s file %s is missing", a.Kind, a.Path)})
+		case err != nil:
+			out = append(out, Finding{Kind: "artifact", RunID: a.RunID, Detail: fmt.Sprintf("%s file %s is unreadable: %v", a.Kind, a.Path, err)})
+		case sum != a.SHA256:
+			out = append(out, Finding{Kind: "artifact", RunID: a.RunID, Detail: fmt.Sprintf("%s file %s changed since it was written (sha256 %s, recorded %s)", a.Kind, a.Path, sum[:12], a.SHA256[:12])})
+		}
+	}
+	return out, ctx.Err()
+}
+
+// Repair applies the repairs Check proposes (today: orphaned runs become
+// interrupted) and returns how many it made. Nothing else is touched.
+func (s *Store) Repair(ctx context.Context, findings []Finding) (int, error) {
+	n := 0
+	for _, f := range findings {
+		if f.Kind != "orphaned" {
+			continue
+		}
+		var owner string
+		if err := s.db.QueryRowContext(ctx, "SELECT owner FROM runs WHERE id = ?", f.RunID).Scan(&owner); err != nil {
+			return n, err
+		}
+		if err := s.MarkInterrupted(ctx, f.RunID, owner, "found orphaned by vaelab doctor"); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
