@@ -132,3 +132,41 @@ func queryString(t *testing.T, path, q string) string {
 	}
 	return s
 }
+
+// TestTwoProcessesOneSpec starts two sweeps of the same spec on the same
+// database at once: every run is trained exactly once (one attempt), both
+// processes exit cleanly, and neither meets "database is locked".
+func TestTwoProcessesOneSpec(t *testing.T) {
+	dir := t.TempDir()
+	spec := strings.Replace(killSpec, "seeds: [1, 2]", "seeds: [1, 2, 3, 4, 5, 6]", 1)
+	spec = strings.Replace(spec, "epochs: 12", "epochs: 3", 1)
+	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(spec), 0o644)
+	var cmds []*exec.Cmd
+	var outs []*strings.Builder
+	for range 2 {
+		cmd := exec.Command(binary, "run", "s.yaml", "--workers", "1")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "VAELAB_CACHE_DIR="+filepath.Join(dir, "cache"))
+		out := &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds, outs = append(cmds, cmd), append(outs, out)
+	}
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("process %d: %v\n%s", i, err, outs[i])
+		}
+		if strings.Contains(strings.ToLower(outs[i].String()), "locked") {
+			t.Fatalf("process %d met a lock error:\n%s", i, outs[i])
+		}
+	}
+	db := filepath.Join(dir, "vaelab.db")
+	if n := countRows(t, db, "SELECT count(*) FROM runs WHERE status='done' AND attempts=1"); n != 6 {
+		t.Fatalf("%d of 6 runs done with a single attempt\n%s\n%s", n, outs[0], outs[1])
+	}
+	if a, b := strings.Count(outs[0].String(), "done        "), strings.Count(outs[1].String(), "done        "); a+b != 6 || a == 0 || b == 0 {
+		t.Fatalf("processes trained %d and %d runs; want 6 in all, shared", a, b)
+	}
+}
