@@ -340,7 +340,7 @@ func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir st
 // writeCheckpoint stores a checkpoint atomically and records it.
 func (sc *Scheduler) writeCheckpoint(ctx context.Context, runID, dir string, c *vae.Checkpoint) error {
 	path := filepath.Join(dir, checkpointFile)
-	sum, size, err := atomicfile.Write(path, 0o644, func(w io.Writer) error { _, err := c.WriteTo(w); return err })
+	sum, size, err := atomicfile.Write(path, 0o644, c.Encode)
 	if err != nil {
 		return err
 	}

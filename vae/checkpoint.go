@@ -60,11 +60,10 @@ type checkpointHeader struct {
 	} `json:"tensors"`
 }
 
-// WriteTo writes the checkpoint in the format above.
-func (c *Checkpoint) WriteTo(w io.Writer) (int64, error) {
+// Encode writes the checkpoint in the format above.
+func (c *Checkpoint) Encode(w io.Writer) error {
 	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(w, h)}
-	bw := bufio.NewWriter(cw)
+	bw := bufio.NewWriter(io.MultiWriter(w, h))
 	hdr := checkpointHeader{Run: c.Run, Step: c.Step, Epoch: c.Epoch, AdamT: c.AdamT, RNG: c.RNG, Test: c.Test}
 	for _, t := range c.Tensors {
 		hdr.Tensors = append(hdr.Tensors, struct {
@@ -74,7 +73,7 @@ func (c *Checkpoint) WriteTo(w io.Writer) (int64, error) {
 	}
 	js, err := json.Marshal(hdr)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	bw.WriteString(checkpointMagic)
 	binary.Write(bw, binary.LittleEndian, uint32(len(js)))
@@ -93,27 +92,16 @@ func (c *Checkpoint) WriteTo(w io.Writer) (int64, error) {
 		}
 	}
 	if err := bw.Flush(); err != nil {
-		return cw.n, err
+		return err
 	}
-	n, err := w.Write(h.Sum(nil))
-	return cw.n + int64(n), err
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	_, err = w.Write(h.Sum(nil))
+	return err
 }
 
 // ErrCorruptCheckpoint marks a checkpoint that fails its checksum or format.
 var ErrCorruptCheckpoint = errors.New("corrupt checkpoint")
 
-// ReadCheckpoint reads and verifies a checkpoint written by WriteTo.
+// ReadCheckpoint reads and verifies a checkpoint written by Encode.
 func ReadCheckpoint(r io.Reader) (*Checkpoint, error) {
 	b, err := io.ReadAll(r)
 	if err != nil {

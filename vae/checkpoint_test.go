@@ -18,7 +18,7 @@ func TestResumeReproducesUninterruptedRun(t *testing.T) {
 	var saved [][]byte
 	s.Checkpoint = func(c *Checkpoint) error {
 		var b bytes.Buffer
-		_, err := c.WriteTo(&b)
+		err := c.Encode(&b)
 		saved = append(saved, b.Bytes())
 		return err
 	}
@@ -81,7 +81,7 @@ func TestCorruptCheckpointIsRejected(t *testing.T) {
 	var good []byte
 	s.Checkpoint = func(c *Checkpoint) error {
 		var b bytes.Buffer
-		_, err := c.WriteTo(&b)
+		err := c.Encode(&b)
 		good = b.Bytes()
 		return err
 	}
