@@ -218,7 +218,8 @@ func (t *trainer) step(x []float32, eps []float64, beta, lr float64) ([]Metric, 
 	return vals, nil
 }
 
-// gradNorm is the global L2 norm of all parameter gradients.
+// gradNorm is the global L2 norm of all parameter gradients. It reads the
+// gradient buffers in place: this runs every step.
 func gradNorm(params []*G.Node) (float64, error) {
 	sum := 0.0
 	for _, p := range params {
@@ -226,8 +227,17 @@ func gradNorm(params []*G.Node) (float64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("gradient of %s: %w", p.Name(), err)
 		}
-		for _, v := range values64(g) {
-			sum += v * v
+		switch d := g.Data().(type) {
+		case []float32:
+			for _, v := range d {
+				sum += float64(v) * float64(v)
+			}
+		case []float64:
+			for _, v := range d {
+				sum += v * v
+			}
+		default:
+			return 0, fmt.Errorf("gradient of %s has type %T", p.Name(), d)
 		}
 	}
 	return math.Sqrt(sum), nil
