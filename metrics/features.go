@@ -82,6 +82,7 @@ func (e *Extractor) Features(ctx context.Context, im data.Images) (*mat.Dense, e
 	}
 	small := data.Resize(im, extractorSide, extractorSide)
 	out := mat.NewDense(im.N, FeatureDim(), nil)
+	bufs := make([]convBuffers, len(e.weights))
 	for start := 0; start < im.N; start += featureBatch {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -96,7 +97,7 @@ func (e *Extractor) Features(ctx context.Context, im data.Images) (*mat.Dense, e
 			if l > 0 {
 				act, side = avgPool2(act, n, side, ch), side/2
 			}
-			act = conv3x3ReLU(act, n, side, ch, w)
+			act = bufs[l].conv3x3ReLU(act, n, side, ch, w)
 			ch = extractorWidths[l]
 			col = poolStats(act, n, side*side, ch, out, start, col)
 		}
@@ -105,10 +106,22 @@ func (e *Extractor) Features(ctx context.Context, im data.Images) (*mat.Dense, e
 	return out, nil
 }
 
+// convBuffers keeps one layer's im2col and output matrices between batches,
+// so a batch costs no allocation. The padding cells of cols are never
+// written, so they stay zero.
+type convBuffers struct {
+	cols, y *mat.Dense
+	rows    int
+}
+
 // conv3x3ReLU applies a same-padded 3×3 convolution (as im2col and one matrix
 // product for the whole batch) and a ReLU.
-func conv3x3ReLU(x []float64, n, side, ch int, w *mat.Dense) []float64 {
-	cols := mat.NewDense(n*side*side, 9*ch, nil)
+func (buf *convBuffers) conv3x3ReLU(x []float64, n, side, ch int, w *mat.Dense) []float64 {
+	rows := n * side * side
+	if buf.cols == nil || buf.rows != rows {
+		buf.cols, buf.y, buf.rows = mat.NewDense(rows, 9*ch, nil), mat.NewDense(rows, w.RawMatrix().Cols, nil), rows
+	}
+	cols := buf.cols
 	for b := range n {
 		for y := range side {
 			for xx := range side {
@@ -126,15 +139,15 @@ func conv3x3ReLU(x []float64, n, side, ch int, w *mat.Dense) []float64 {
 			}
 		}
 	}
-	var y mat.Dense
-	y.Mul(cols, w)
-	raw := y.RawMatrix().Data
+	buf.y.Mul(cols, w)
+	raw := buf.y.RawMatrix().Data
+	out := make([]float64, len(raw)) // the next layer reads it while this buffer is reused
 	for i, v := range raw {
-		if v < 0 {
-			raw[i] = 0
+		if v > 0 {
+			out[i] = v
 		}
 	}
-	return raw
+	return out
 }
 
 func avgPool2(x []float64, n, side, ch int) []float64 {

@@ -88,6 +88,12 @@ func (m *Model) Sample(ctx context.Context, n int, like data.Images, rng *rand.R
 // zeros. use receives the pass's outputs with the number of real rows.
 func (m *Model) forEachBatch(ctx context.Context, im data.Images, batch int, beta float64,
 	use func(r *readouts, n int), eps func(n int) []float64) error {
+	return m.forEachBatchPasses(ctx, im, batch, beta, 1, use, eps)
+}
+
+// forEachBatchPasses is forEachBatch repeated passes times over one graph.
+func (m *Model) forEachBatchPasses(ctx context.Context, im data.Images, batch int, beta float64, passes int,
+	use func(r *readouts, n int), eps func(n int) []float64) error {
 	if im.Dim() != m.inDim {
 		return fmt.Errorf("image shape %dx%dx%d does not match the model input of %d values", im.Height, im.Width, im.Channels, m.inDim)
 	}
@@ -103,24 +109,26 @@ func (m *Model) forEachBatch(ctx context.Context, im data.Images, batch int, bet
 	vm := G.NewTapeMachine(o.g)
 	defer vm.Close()
 	idx := make([]int, b)
-	for start := 0; start < im.N; start += b {
-		if err := ctx.Err(); err != nil {
-			return err
+	for pass := 0; pass < passes*im.N; pass += im.N {
+		for start := 0; start < im.N; start += b {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			n := min(b, im.N-start)
+			for i := range idx {
+				idx[i] = start + i%n // pad a short last batch by repeating its images
+			}
+			e := make([]float64, b*m.cfg.Latent)
+			copy(e, eps(n*m.cfg.Latent))
+			if err := o.feed(gather(im, idx), e, beta); err != nil {
+				return err
+			}
+			if err := vm.RunAll(); err != nil {
+				return err
+			}
+			use(reads, n)
+			vm.Reset()
 		}
-		n := min(b, im.N-start)
-		for i := range idx {
-			idx[i] = start + i%n // pad a short last batch by repeating its images
-		}
-		e := make([]float64, b*m.cfg.Latent)
-		copy(e, eps(n*m.cfg.Latent))
-		if err := o.feed(gather(im, idx), e, beta); err != nil {
-			return err
-		}
-		if err := vm.RunAll(); err != nil {
-			return err
-		}
-		use(reads, n)
-		vm.Reset()
 	}
 	return nil
 }

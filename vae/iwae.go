@@ -29,18 +29,17 @@ func (m *Model) IWAE(ctx context.Context, im data.Images, k, batch int, rng *ran
 		return 0, fmt.Errorf("IWAE: k = %d", k)
 	}
 	logw := make([][]float64, im.N) // per image, the k log weights
-	for range k {
-		row := 0
-		err := m.forEachBatch(ctx, im, batch, 1, func(r *readouts, n int) {
-			logpx, ratio := values64(r.logpx), values64(r.logRatio)
-			for i := range n {
-				logw[row+i] = append(logw[row+i], logpx[i]+ratio[i])
-			}
-			row += n
-		}, func(n int) []float64 { return normals(rng, n) })
-		if err != nil {
-			return 0, fmt.Errorf("IWAE: %w", err)
+	row := 0
+	// k passes over im in one graph; each pass draws its ε in image order.
+	err := m.forEachBatchPasses(ctx, im, batch, 1, k, func(r *readouts, n int) {
+		logpx, ratio := values64(r.logpx), values64(r.logRatio)
+		for i := range n {
+			logw[row+i] = append(logw[row+i], logpx[i]+ratio[i])
 		}
+		row = (row + n) % im.N
+	}, func(n int) []float64 { return normals(rng, n) })
+	if err != nil {
+		return 0, fmt.Errorf("IWAE: %w", err)
 	}
 	total := 0.0
 	for _, w := range logw {
