@@ -18,6 +18,7 @@ import (
 	"sync"
 
 	"github.com/vaelab/vaelab/internal/atomicfile"
+	"github.com/vaelab/vaelab/internal/memo"
 )
 
 // Loader loads datasets for many runs: each distinct dataset is decoded once
@@ -32,8 +33,8 @@ type Loader struct {
 	// Log, if set, hears of downloads and cache use.
 	Log func(format string, args ...any)
 
-	mu      sync.Mutex
-	memo    map[string]*memoEntry
+	memo    memo.Map[*decodedSet]
+	mu      sync.Mutex // guards the counts
 	decodes int
 	hits    int
 }
@@ -41,12 +42,6 @@ type Loader struct {
 // decoderVersion names the decoding and preprocessing code; bump it when their
 // output changes, so stale cache files are not used.
 const decoderVersion = "decoders-v1"
-
-type memoEntry struct {
-	once sync.Once
-	set  *decodedSet
-	err  error
-}
 
 // decodedSet is a dataset after decoding and preprocessing, before the split.
 type decodedSet struct {
@@ -75,21 +70,11 @@ func (l *Loader) Load(ctx context.Context, c Config) (*Dataset, error) {
 		return loadSynthetic(c)
 	}
 	key := fmt.Sprintf("%s|%s|%s|%s|%+v", c.Name, c.path(l.DataDir), c.URL, c.SHA256, c.prep())
-	l.mu.Lock()
-	if l.memo == nil {
-		l.memo = map[string]*memoEntry{}
+	set, err := l.memo.Get(key, func() (*decodedSet, error) { return l.decodeCached(ctx, c) })
+	if err != nil {
+		return nil, err
 	}
-	e := l.memo[key]
-	if e == nil {
-		e = &memoEntry{}
-		l.memo[key] = e
-	}
-	l.mu.Unlock()
-	e.once.Do(func() { e.set, e.err = l.decodeCached(ctx, c) })
-	if e.err != nil {
-		return nil, e.err
-	}
-	return splitSet(c, e.set)
+	return splitSet(c, set)
 }
 
 func (l *Loader) logf(format string, args ...any) {

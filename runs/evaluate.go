@@ -6,12 +6,12 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
-	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/vaelab/vaelab/data"
 	"github.com/vaelab/vaelab/experiments"
+	"github.com/vaelab/vaelab/internal/memo"
 	"github.com/vaelab/vaelab/metrics"
 	"github.com/vaelab/vaelab/vae"
 )
@@ -228,31 +228,11 @@ func (e *evaluation) distances(prefix string, real *realSide, what string, other
 const fdPoints = 3
 
 // referenceCache shares the real side of the metrics between runs.
-type referenceCache struct {
-	mu      sync.Mutex
-	entries map[string]*referenceEntry
-}
-
-type referenceEntry struct {
-	once sync.Once
-	real *realSide
-	err  error
-}
+type referenceCache struct{ m memo.Map[*realSide] }
 
 func (c *referenceCache) get(ctx context.Context, ds *data.Dataset, dcfg data.Config, ev vae.EvalConfig) (*realSide, error) {
 	key := fmt.Sprintf("%+v|%d|%d|%d|%d", dcfg, ev.Samples, ev.KIDSubsets, ev.KIDSubsetSize, ev.NearestK)
-	c.mu.Lock()
-	if c.entries == nil {
-		c.entries = map[string]*referenceEntry{}
-	}
-	e := c.entries[key]
-	if e == nil {
-		e = &referenceEntry{}
-		c.entries[key] = e
-	}
-	c.mu.Unlock()
-	e.once.Do(func() { e.real, e.err = newRealSide(ctx, ds, dcfg, ev) })
-	return e.real, e.err
+	return c.m.Get(key, func() (*realSide, error) { return newRealSide(ctx, ds, dcfg, ev) })
 }
 
 // stabilitySummaries describes a run's training curves.

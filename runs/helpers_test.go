@@ -3,6 +3,7 @@ package runs
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vaelab/vaelab/experiments"
@@ -17,6 +18,30 @@ train: {epochs: 2, batch_size: 30}
 eval: {batch_size: 30, grid_images: 8}
 seeds: [1]
 `
+
+// fourEpochs is tinySpec trained for 4 epochs of 3 steps, checkpointing after each.
+var fourEpochs = strings.Replace(tinySpec, "train: {epochs: 2, batch_size: 30}", "train: {epochs: 4, batch_size: 30}", 1)
+
+// stopAtStep prepares spec and runs it until the sweep's k-th training step,
+// then cancels it, as Ctrl-C would.
+func stopAtStep(t *testing.T, sc *Scheduler, spec string, k int) Result {
+	t.Helper()
+	s, rs := parseSpec(t, spec)
+	p, err := sc.Prepare(context.Background(), s, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	steps := 0
+	sc.OnStep = func() {
+		if steps++; steps == k {
+			cancel()
+		}
+	}
+	defer func() { sc.OnStep = nil }()
+	return sc.Execute(ctx, p)
+}
 
 func parseSpec(t *testing.T, text string) (*experiments.Spec, []experiments.Run) {
 	t.Helper()

@@ -189,19 +189,7 @@ func checkRecorded(t *testing.T, st *Store, r RunInfo) {
 func TestInterruptedRunResumes(t *testing.T) {
 	st, dir := openTemp(t)
 	sc := newScheduler(st, dir)
-	spec, rs := parseSpec(t, tinySpec)
-	p, err := sc.Prepare(context.Background(), spec, rs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	steps := 0
-	sc.OnStep = func() {
-		if steps++; steps == 3 {
-			cancel()
-		}
-	}
-	if res := sc.Execute(ctx, p); res.Interrupted != 1 {
+	if res := stopAtStep(t, sc, tinySpec, 3); res.Interrupted != 1 {
 		t.Fatalf("result %+v, want 1 interrupted", res)
 	}
 	r := statuses(t, st, "tiny")["seed=1"]
@@ -209,7 +197,6 @@ func TestInterruptedRunResumes(t *testing.T) {
 	if r.Status != StatusInterrupted || r.Steps != 3 || len(m["train/loss"]) != 3 {
 		t.Fatalf("interrupted run: %s at step %d with %d losses; want interrupted, 3, 3", r.Status, r.Steps, len(m["train/loss"]))
 	}
-	sc.OnStep = nil
 	p, res := runSpec(t, sc, tinySpec)
 	if len(p.ToTrain) != 1 || res.Done != 1 {
 		t.Fatalf("resume: %d to train, result %+v", len(p.ToTrain), res)
@@ -302,7 +289,7 @@ seeds: [1, 2, 3]
 // from the checkpoint after the second and ends with the same metric series
 // and final weights as a run that was never stopped.
 func TestStoppedRunResumesFromCheckpoint(t *testing.T) {
-	spec := strings.Replace(tinySpec, "train: {epochs: 2, batch_size: 30}", "train: {epochs: 4, batch_size: 30}", 1)
+	spec := fourEpochs
 	whole := func() (*Store, RunInfo) {
 		st, dir := openTemp(t)
 		runSpec(t, newScheduler(st, dir), spec)
@@ -312,22 +299,9 @@ func TestStoppedRunResumesFromCheckpoint(t *testing.T) {
 
 	st, dir := openTemp(t)
 	sc := newScheduler(st, dir)
-	s, rs := parseSpec(t, spec)
-	p, err := sc.Prepare(context.Background(), s, rs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	steps := 0
-	sc.OnStep = func() {
-		if steps++; steps == 7 {
-			cancel()
-		}
-	}
-	if res := sc.Execute(ctx, p); res.Interrupted != 1 {
+	if res := stopAtStep(t, sc, spec, 7); res.Interrupted != 1 {
 		t.Fatalf("result %+v, want 1 interrupted", res)
 	}
-	sc.OnStep = nil
 	if _, res := runSpec(t, sc, spec); res.Done != 1 {
 		t.Fatalf("resume: %+v", res)
 	}
@@ -371,20 +345,12 @@ func TestStoppedRunResumesFromCheckpoint(t *testing.T) {
 // TestCorruptCheckpointKeepsRecords: a damaged checkpoint fails the run with
 // the file's name and deletes nothing the earlier attempt recorded.
 func TestCorruptCheckpointKeepsRecords(t *testing.T) {
-	spec := strings.Replace(tinySpec, "train: {epochs: 2, batch_size: 30}", "train: {epochs: 4, batch_size: 30}", 1)
+	spec := fourEpochs
 	st, dir := openTemp(t)
 	sc := newScheduler(st, dir)
-	s, rs := parseSpec(t, spec)
-	p, _ := sc.Prepare(context.Background(), s, rs)
-	ctx, cancel := context.WithCancel(context.Background())
-	steps := 0
-	sc.OnStep = func() {
-		if steps++; steps == 5 {
-			cancel()
-		}
+	if res := stopAtStep(t, sc, spec, 5); res.Interrupted != 1 {
+		t.Fatalf("result %+v, want 1 interrupted", res)
 	}
-	sc.Execute(ctx, p)
-	sc.OnStep = nil
 	r := statuses(t, st, "tiny")["seed=1"]
 	before, _ := st.Metrics(context.Background(), r.ID)
 	path := filepath.Join(r.Dir, checkpointFile)

@@ -62,6 +62,17 @@ func openStore(ctx context.Context, s *settings) (*runs.Store, error) {
 	return st, nil
 }
 
+// withRun runs fn with the run whose id starts with prefix, the store opened read-only.
+func withRun(cmd *cobra.Command, s *settings, prefix string, fn func(ctx context.Context, st *runs.Store, r runs.RunInfo) error) error {
+	return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
+		r, err := st.FindRun(ctx, prefix)
+		if err != nil {
+			return &exitError{exitFailure, err}
+		}
+		return fn(ctx, st, r)
+	})
+}
+
 // requireDB fails when the workspace has no database yet.
 func requireDB(s *settings) error {
 	if _, err := os.Stat(s.db()); err != nil {
@@ -320,11 +331,7 @@ func showCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short: "Show one run: config, status, final metrics, files and events (RUN is an id or a unique prefix)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
-				r, err := st.FindRun(ctx, args[0])
-				if err != nil {
-					return &exitError{exitFailure, err}
-				}
+			return withRun(cmd, s, args[0], func(ctx context.Context, st *runs.Store, r runs.RunInfo) error {
 				return showRun(ctx, st, r, stdout)
 			})
 		},

@@ -26,11 +26,7 @@ func sampleCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short: "Write a PNG grid from a run's final checkpoint: prior samples, reconstructions of test images, or latent traversals",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
-				r, err := st.FindRun(ctx, args[0])
-				if err != nil {
-					return &exitError{exitFailure, err}
-				}
+			return withRun(cmd, s, args[0], func(ctx context.Context, _ *runs.Store, r runs.RunInfo) error {
 				im, cols, err := sampleRun(ctx, s, r, kind, n, seed)
 				if err != nil {
 					return &exitError{exitFailure, fmt.Errorf("sample run %s: %w", r.ID, err)}
