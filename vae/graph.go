@@ -55,8 +55,26 @@ func (n *netGraph) affine(x *G.Node, l layer) *G.Node {
 }
 
 func (n *netGraph) activate(x *G.Node) *G.Node {
-	if n.m.cfg.Activation == "tanh" {
+	return activation(x, n.m.cfg.Activation, n.scalar)
+}
+
+// LeakySlope is the negative-side slope of the leaky_relu activation
+// (PyTorch's default).
+const LeakySlope = 0.01
+
+// activation applies the named nonlinearity, composed from Gorgonia ops whose
+// gradients are correct (Gorgonia has no ELU). scalar makes constants of the
+// graph's dtype.
+func activation(x *G.Node, name string, scalar func(float64) *G.Node) *G.Node {
+	switch name {
+	case "tanh":
 		return G.Must(G.Tanh(x))
+	case "leaky_relu": // relu(x) − α·relu(−x)
+		neg := G.Must(G.Rectify(G.Must(G.Neg(x))))
+		return G.Must(G.Sub(G.Must(G.Rectify(x)), G.Must(G.Mul(neg, scalar(LeakySlope)))))
+	case "elu": // x for x > 0, eˣ − 1 below: relu(x) + exp(−relu(−x)) − 1
+		neg := G.Must(G.Rectify(G.Must(G.Neg(x))))
+		return G.Must(G.Sub(G.Must(G.Add(G.Must(G.Rectify(x)), G.Must(G.Exp(G.Must(G.Neg(neg)))))), scalar(1)))
 	}
 	return G.Must(G.Rectify(x))
 }

@@ -1,0 +1,106 @@
+package vae
+
+import (
+	"gonum.org/v1/gonum/blas"
+	G "gorgonia.org/gorgonia"
+)
+
+// The kernels below work on one image at a time in NCHW layout and on plain
+// slices of float32 or float64, the two dtypes a model can have.
+
+type float interface{ ~float32 | ~float64 }
+
+// geom is a square convolution's kernel size, stride and zero padding.
+type geom struct{ k, s, p int }
+
+// out is the output size of a convolution over n input positions.
+func (g geom) out(n int) int { return (n+2*g.p-g.k)/g.s + 1 }
+
+// im2col lays out the k×k patches of x (c×h×w) as the columns of col
+// (c·k·k rows, oh·ow columns); positions in the padding read as 0.
+func im2col[T float](x []T, c, h, w int, g geom, oh, ow int, col []T) {
+	n := oh * ow
+	for ch := range c {
+		plane := x[ch*h*w : (ch+1)*h*w]
+		for ky := range g.k {
+			for kx := range g.k {
+				row := col[((ch*g.k+ky)*g.k+kx)*n:][:n]
+				for oy := range oh {
+					iy := oy*g.s + ky - g.p
+					dst := row[oy*ow : (oy+1)*ow]
+					if iy < 0 || iy >= h {
+						clear(dst)
+						continue
+					}
+					src := plane[iy*w : (iy+1)*w]
+					for ox := range ow {
+						ix := ox*g.s + kx - g.p
+						if ix >= 0 && ix < w {
+							dst[ox] = src[ix]
+						} else {
+							dst[ox] = 0
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im is im2col's adjoint: it adds every column entry of col back onto the
+// position of x it was read from, skipping the padding.
+func col2im[T float](col []T, c, h, w int, g geom, oh, ow int, x []T) {
+	n := oh * ow
+	for ch := range c {
+		plane := x[ch*h*w : (ch+1)*h*w]
+		for ky := range g.k {
+			for kx := range g.k {
+				row := col[((ch*g.k+ky)*g.k+kx)*n:][:n]
+				for oy := range oh {
+					iy := oy*g.s + ky - g.p
+					if iy < 0 || iy >= h {
+						continue
+					}
+					dst, src := plane[iy*w:(iy+1)*w], row[oy*ow:(oy+1)*ow]
+					for ox := range ow {
+						if ix := ox*g.s + kx - g.p; ix >= 0 && ix < w {
+							dst[ix] += src[ox]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// gemm computes c = op(a)·op(b) + beta·c for row-major matrices, with op the
+// transpose when tA or tB is set; m×n is c's shape and k the inner size. It
+// goes through Gorgonia's BLAS so that a faster BLAS installed with G.Use is
+// used here too.
+func gemm[T float](tA, tB bool, m, n, k int, a, b []T, beta T, c []T) {
+	ta, tb := blas.NoTrans, blas.NoTrans
+	lda, ldb := k, n
+	if tA {
+		ta, lda = blas.Trans, m
+	}
+	if tB {
+		tb, ldb = blas.Trans, k
+	}
+	impl := G.WhichBLAS()
+	switch a := any(a).(type) {
+	case []float32:
+		impl.Sgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), n)
+	case []float64:
+		impl.Dgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), n)
+	}
+}
+
+// addChannelBias adds bias[ch] to every value of channel ch of y (c planes of size n).
+func addChannelBias[T float](y, bias []T, n int) {
+	for ch, b := range bias {
+		plane := y[ch*n : (ch+1)*n]
+		for i := range plane {
+			plane[i] += b
+		}
+	}
+}

@@ -1,0 +1,520 @@
+package vae
+
+import (
+	"fmt"
+	"hash"
+	"hash/fnv"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Gorgonia has no transposed convolution, and its Conv2d, Upsample2D and
+// normalisation ops copy, allocate or log more than a training loop can
+// afford, so the convolutional models use the ops below. Each is a plain
+// G.Op over NCHW tensors of float32 or float64; each differentiable one
+// returns its gradient as other ops of this file, and every gradient is
+// checked against central finite differences in convops_test.go.
+//
+//	convOp          y = conv(x, w) + b            x (N,C,H,W), w (O,C,k,k), b (O)
+//	deconvOp        y = conv_transpose(x, w) + b  x (N,C,h,w), w (C,O,k,k), b (O)
+//	filterGradOp    ∂/∂w of both                  (input, output gradient) → w's shape
+//	channelSumOp    Σ over N, H, W per channel    the bias gradient
+//	upsampleOp      nearest-neighbour ×s          its gradient is blockSumOp
+//	normOp          batch or group normalisation  its gradient is normGradOp
+//	chanAffineOp    y = γ[c]·x + β[c]             the normalisations' scale and shift
+//
+// A transposed convolution is the adjoint of the convolution with the same
+// weights (PyTorch's ConvTranspose2d layout), so each one's input gradient is
+// the other and both share filterGradOp.
+
+// opBase holds the Op methods that are the same for every op here.
+type opBase struct{}
+
+func (opBase) ReturnsPtr() bool     { return false }
+func (opBase) CallsExtern() bool    { return false }
+func (opBase) OverwritesInput() int { return -1 }
+
+// hashOf hashes an op by its String, which names every parameter.
+func hashOf(op fmt.Stringer) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(op.String()))
+	return h.Sum32()
+}
+
+func tensorType(dims int) G.TensorType { return G.TensorType{Dims: dims, Of: hm.TypeVariable('a')} }
+
+// fnType is the type of an op from tensors of the given ranks to a tensor of rank out.
+func fnType(out int, ins ...int) hm.Type {
+	ts := make([]hm.Type, 0, len(ins)+1)
+	for _, d := range ins {
+		ts = append(ts, tensorType(d))
+	}
+	return hm.NewFnType(append(ts, tensorType(out))...)
+}
+
+func shapesOf(in []G.DimSizer) ([]tensor.Shape, error) {
+	out := make([]tensor.Shape, len(in))
+	for i, d := range in {
+		s, ok := d.(tensor.Shape)
+		if !ok {
+			return nil, fmt.Errorf("input %d: shape of type %T", i, d)
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+func valueShapes(in []G.Value) []tensor.Shape {
+	out := make([]tensor.Shape, len(in))
+	for i, v := range in {
+		out[i] = v.Shape()
+	}
+	return out
+}
+
+// doFloat allocates the output of shape out in the inputs' dtype and lets f
+// fill it; f receives the output and the inputs' backing slices.
+func doFloat(name string, in []G.Value, out tensor.Shape, f func(y any, src []any)) (G.Value, error) {
+	dt := in[0].Dtype()
+	src := make([]any, len(in))
+	for i, v := range in {
+		if v.Dtype() != dt {
+			return nil, fmt.Errorf("%s: input %d is %v, input 0 %v", name, i, v.Dtype(), dt)
+		}
+		src[i] = v.Data()
+	}
+	var y any
+	switch dt {
+	case tensor.Float32:
+		y = make([]float32, out.TotalSize())
+	case tensor.Float64:
+		y = make([]float64, out.TotalSize())
+	default:
+		return nil, fmt.Errorf("%s: dtype %v (want float32 or float64)", name, dt)
+	}
+	f(y, src)
+	return tensor.New(tensor.WithShape(out...), tensor.WithBacking(y)), nil
+}
+
+// typed converts doFloat's inputs to one slice type.
+func typed[T float](src []any) [][]T {
+	out := make([][]T, len(src))
+	for i, s := range src {
+		out[i] = s.([]T)
+	}
+	return out
+}
+
+// ---- convolution ----
+
+type convOp struct {
+	opBase
+	g    geom
+	bias bool
+}
+
+func (op convOp) String() string {
+	return fmt.Sprintf("vaeConv(k=%d,s=%d,p=%d,bias=%t)", op.g.k, op.g.s, op.g.p, op.bias)
+}
+func (op convOp) Hashcode() uint32       { return hashOf(op) }
+func (op convOp) WriteHash(h hash.Hash)  { h.Write([]byte(op.String())) }
+func (op convOp) DiffWRT(n int) []bool   { return trues(n) }
+func (op convOp) Arity() int             { return 2 + b2i(op.bias) }
+func (op convOp) Type() hm.Type {
+	if op.bias {
+		return fnType(4, 4, 4, 1)
+	}
+	return fnType(4, 4, 4)
+}
+
+func (op convOp) outShape(s []tensor.Shape) (tensor.Shape, error) {
+	x, w := s[0], s[1]
+	if x.Dims() != 4 || w.Dims() != 4 || w[1] != x[1] || w[2] != op.g.k || w[3] != op.g.k {
+		return nil, fmt.Errorf("%v: input %v and weights %v do not fit", op, x, w)
+	}
+	if op.bias && (s[2].TotalSize() != w[0]) {
+		return nil, fmt.Errorf("%v: bias %v for %d channels", op, s[2], w[0])
+	}
+	oh, ow := op.g.out(x[2]), op.g.out(x[3])
+	if oh < 1 || ow < 1 {
+		return nil, fmt.Errorf("%v: input %v is smaller than the kernel", op, x)
+	}
+	return tensor.Shape{x[0], w[0], oh, ow}, nil
+}
+
+func (op convOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf(in)
+	if err != nil {
+		return nil, err
+	}
+	return op.outShape(s)
+}
+
+func (op convOp) Do(in ...G.Value) (G.Value, error) {
+	s := valueShapes(in)
+	out, err := op.outShape(s)
+	if err != nil {
+		return nil, err
+	}
+	return doFloat(op.String(), in, out, func(y any, src []any) {
+		switch y := y.(type) {
+		case []float32:
+			convForward(op, s[0], out, y, typed[float32](src))
+		case []float64:
+			convForward(op, s[0], out, y, typed[float64](src))
+		}
+	})
+}
+
+func convForward[T float](op convOp, x, out tensor.Shape, y []T, src [][]T) {
+	N, C, H, W := x[0], x[1], x[2], x[3]
+	O, oh, ow := out[1], out[2], out[3]
+	ckk, n := C*op.g.k*op.g.k, oh*ow
+	col := make([]T, ckk*n)
+	for i := range N {
+		im2col(src[0][i*C*H*W:(i+1)*C*H*W], C, H, W, op.g, oh, ow, col)
+		yi := y[i*O*n : (i+1)*O*n]
+		gemm(false, false, O, n, ckk, src[1], col, 0, yi)
+		if op.bias {
+			addChannelBias(yi, src[2], n)
+		}
+	}
+}
+
+func (op convOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	x, w := in[0], in[1]
+	dx, err := G.ApplyOp(deconvOp{g: op.g, outH: x.Shape()[2], outW: x.Shape()[3]}, grad, w)
+	if err != nil {
+		return nil, err
+	}
+	dw, err := G.ApplyOp(filterGradOp{g: op.g}, x, grad)
+	if err != nil {
+		return nil, err
+	}
+	out := G.Nodes{dx, dw}
+	if op.bias {
+		db, err := G.ApplyOp(channelSumOp{}, grad)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, db)
+	}
+	return out, nil
+}
+
+// ---- transposed convolution ----
+
+// deconvOp's output size is given, since several sizes convolve to the same
+// input size (PyTorch's output_padding).
+type deconvOp struct {
+	opBase
+	g          geom
+	bias       bool
+	outH, outW int
+}
+
+func (op deconvOp) String() string {
+	return fmt.Sprintf("vaeConvTranspose(k=%d,s=%d,p=%d,bias=%t,out=%dx%d)", op.g.k, op.g.s, op.g.p, op.bias, op.outH, op.outW)
+}
+func (op deconvOp) Hashcode() uint32      { return hashOf(op) }
+func (op deconvOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
+func (op deconvOp) DiffWRT(n int) []bool  { return trues(n) }
+func (op deconvOp) Arity() int            { return 2 + b2i(op.bias) }
+func (op deconvOp) Type() hm.Type {
+	if op.bias {
+		return fnType(4, 4, 4, 1)
+	}
+	return fnType(4, 4, 4)
+}
+
+func (op deconvOp) outShape(s []tensor.Shape) (tensor.Shape, error) {
+	x, w := s[0], s[1]
+	if x.Dims() != 4 || w.Dims() != 4 || w[0] != x[1] || w[2] != op.g.k || w[3] != op.g.k {
+		return nil, fmt.Errorf("%v: input %v and weights %v do not fit", op, x, w)
+	}
+	if op.g.out(op.outH) != x[2] || op.g.out(op.outW) != x[3] {
+		return nil, fmt.Errorf("%v: output %dx%d does not convolve back to the input %v", op, op.outH, op.outW, x)
+	}
+	if op.bias && s[2].TotalSize() != w[1] {
+		return nil, fmt.Errorf("%v: bias %v for %d channels", op, s[2], w[1])
+	}
+	return tensor.Shape{x[0], w[1], op.outH, op.outW}, nil
+}
+
+func (op deconvOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf(in)
+	if err != nil {
+		return nil, err
+	}
+	return op.outShape(s)
+}
+
+func (op deconvOp) Do(in ...G.Value) (G.Value, error) {
+	s := valueShapes(in)
+	out, err := op.outShape(s)
+	if err != nil {
+		return nil, err
+	}
+	return doFloat(op.String(), in, out, func(y any, src []any) {
+		switch y := y.(type) {
+		case []float32:
+			deconvForward(op, s[0], out, y, typed[float32](src))
+		case []float64:
+			deconvForward(op, s[0], out, y, typed[float64](src))
+		}
+	})
+}
+
+func deconvForward[T float](op deconvOp, x, out tensor.Shape, y []T, src [][]T) {
+	N, C, h, w := x[0], x[1], x[2], x[3]
+	O, H, W := out[1], out[2], out[3]
+	okk, n := O*op.g.k*op.g.k, h*w
+	col := make([]T, okk*n)
+	for i := range N {
+		// col = wᵀ·x_i with w seen as C × (O·k·k); col2im scatters it into y_i.
+		gemm(true, false, okk, n, C, src[1], src[0][i*C*n:(i+1)*C*n], 0, col)
+		yi := y[i*O*H*W : (i+1)*O*H*W]
+		col2im(col, O, H, W, op.g, h, w, yi)
+		if op.bias {
+			addChannelBias(yi, src[2], H*W)
+		}
+	}
+}
+
+func (op deconvOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	x, w := in[0], in[1]
+	dx, err := G.ApplyOp(convOp{g: op.g}, grad, w)
+	if err != nil {
+		return nil, err
+	}
+	dw, err := G.ApplyOp(filterGradOp{g: op.g}, grad, x)
+	if err != nil {
+		return nil, err
+	}
+	out := G.Nodes{dx, dw}
+	if op.bias {
+		db, err := G.ApplyOp(channelSumOp{}, grad)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, db)
+	}
+	return out, nil
+}
+
+// ---- filter gradient ----
+
+// filterGradOp computes Σ_n g_n · im2col(x_n)ᵀ: for a convolution from x
+// (N,A,H,W) to g's shape (N,B,h,w) it is the gradient of its weights (B,A,k,k).
+type filterGradOp struct {
+	opBase
+	g geom
+}
+
+func (op filterGradOp) String() string {
+	return fmt.Sprintf("vaeFilterGrad(k=%d,s=%d,p=%d)", op.g.k, op.g.s, op.g.p)
+}
+func (op filterGradOp) Hashcode() uint32      { return hashOf(op) }
+func (op filterGradOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
+func (op filterGradOp) Arity() int            { return 2 }
+func (op filterGradOp) Type() hm.Type         { return fnType(4, 4, 4) }
+
+func (op filterGradOp) outShape(s []tensor.Shape) (tensor.Shape, error) {
+	x, g := s[0], s[1]
+	if x.Dims() != 4 || g.Dims() != 4 || x[0] != g[0] || op.g.out(x[2]) != g[2] || op.g.out(x[3]) != g[3] {
+		return nil, fmt.Errorf("%v: input %v and gradient %v do not fit", op, x, g)
+	}
+	return tensor.Shape{g[1], x[1], op.g.k, op.g.k}, nil
+}
+
+func (op filterGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf(in)
+	if err != nil {
+		return nil, err
+	}
+	return op.outShape(s)
+}
+
+func (op filterGradOp) Do(in ...G.Value) (G.Value, error) {
+	s := valueShapes(in)
+	out, err := op.outShape(s)
+	if err != nil {
+		return nil, err
+	}
+	return doFloat(op.String(), in, out, func(y any, src []any) {
+		switch y := y.(type) {
+		case []float32:
+			filterGrad(op.g, s[0], s[1], y, typed[float32](src))
+		case []float64:
+			filterGrad(op.g, s[0], s[1], y, typed[float64](src))
+		}
+	})
+}
+
+func filterGrad[T float](g geom, x, gs tensor.Shape, dw []T, src [][]T) {
+	N, A, H, W := x[0], x[1], x[2], x[3]
+	B, h, w := gs[1], gs[2], gs[3]
+	akk, n := A*g.k*g.k, h*w
+	col := make([]T, akk*n)
+	for i := range N {
+		im2col(src[0][i*A*H*W:(i+1)*A*H*W], A, H, W, g, h, w, col)
+		gemm(false, true, B, akk, n, src[1][i*B*n:(i+1)*B*n], col, 1, dw)
+	}
+}
+
+// ---- channel sum ----
+
+type channelSumOp struct{ opBase }
+
+func (op channelSumOp) String() string        { return "vaeChannelSum" }
+func (op channelSumOp) Hashcode() uint32      { return hashOf(op) }
+func (op channelSumOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
+func (op channelSumOp) Arity() int            { return 1 }
+func (op channelSumOp) Type() hm.Type         { return fnType(1, 4) }
+func (op channelSumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf(in)
+	if err != nil {
+		return nil, err
+	}
+	if s[0].Dims() != 4 {
+		return nil, fmt.Errorf("%v: input %v is not NCHW", op, s[0])
+	}
+	return tensor.Shape{s[0][1]}, nil
+}
+
+func (op channelSumOp) Do(in ...G.Value) (G.Value, error) {
+	s := in[0].Shape()
+	if s.Dims() != 4 {
+		return nil, fmt.Errorf("%v: input %v is not NCHW", op, s)
+	}
+	return doFloat(op.String(), in, tensor.Shape{s[1]}, func(y any, src []any) {
+		switch y := y.(type) {
+		case []float32:
+			channelSums(s, y, src[0].([]float32))
+		case []float64:
+			channelSums(s, y, src[0].([]float64))
+		}
+	})
+}
+
+func channelSums[T float](s tensor.Shape, y, x []T) {
+	C, n := s[1], s[2]*s[3]
+	for i := range s[0] {
+		for c := range C {
+			var sum T
+			for _, v := range x[(i*C+c)*n : (i*C+c+1)*n] {
+				sum += v
+			}
+			y[c] += sum
+		}
+	}
+}
+
+// ---- nearest-neighbour upsampling and its adjoint ----
+
+type upsampleOp struct {
+	opBase
+	s int
+}
+
+func (op upsampleOp) String() string        { return fmt.Sprintf("vaeUpsample(%d)", op.s) }
+func (op upsampleOp) Hashcode() uint32      { return hashOf(op) }
+func (op upsampleOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
+func (op upsampleOp) DiffWRT(n int) []bool  { return trues(n) }
+func (op upsampleOp) Arity() int            { return 1 }
+func (op upsampleOp) Type() hm.Type         { return fnType(4, 4) }
+func (op upsampleOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf(in)
+	if err != nil {
+		return nil, err
+	}
+	return tensor.Shape{s[0][0], s[0][1], s[0][2] * op.s, s[0][3] * op.s}, nil
+}
+
+func (op upsampleOp) Do(in ...G.Value) (G.Value, error) {
+	s := in[0].Shape()
+	out := tensor.Shape{s[0], s[1], s[2] * op.s, s[3] * op.s}
+	return doFloat(op.String(), in, out, func(y any, src []any) {
+		switch y := y.(type) {
+		case []float32:
+			upsample(op.s, s, y, src[0].([]float32), false)
+		case []float64:
+			upsample(op.s, s, y, src[0].([]float64), false)
+		}
+	})
+}
+
+func (op upsampleOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	dx, err := G.ApplyOp(blockSumOp{s: op.s}, grad)
+	return G.Nodes{dx}, err
+}
+
+// upsample copies each value of small (shape s) into an f×f block of big; with
+// adjoint set it instead sums each block of big into small.
+func upsample[T float](f int, s tensor.Shape, big, small []T, adjoint bool) {
+	h, w := s[2], s[3]
+	W := w * f
+	for p := range s[0] * s[1] {
+		sp, bp := small[p*h*w:(p+1)*h*w], big[p*h*w*f*f:(p+1)*h*w*f*f]
+		for y := range h * f {
+			row := bp[y*W : (y+1)*W]
+			src := sp[(y/f)*w : (y/f+1)*w]
+			for x := range W {
+				if adjoint {
+					src[x/f] += row[x]
+				} else {
+					row[x] = src[x/f]
+				}
+			}
+		}
+	}
+}
+
+type blockSumOp struct {
+	opBase
+	s int
+}
+
+func (op blockSumOp) String() string        { return fmt.Sprintf("vaeBlockSum(%d)", op.s) }
+func (op blockSumOp) Hashcode() uint32      { return hashOf(op) }
+func (op blockSumOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
+func (op blockSumOp) Arity() int            { return 1 }
+func (op blockSumOp) Type() hm.Type         { return fnType(4, 4) }
+func (op blockSumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf(in)
+	if err != nil {
+		return nil, err
+	}
+	return tensor.Shape{s[0][0], s[0][1], s[0][2] / op.s, s[0][3] / op.s}, nil
+}
+
+func (op blockSumOp) Do(in ...G.Value) (G.Value, error) {
+	b := in[0].Shape()
+	s := tensor.Shape{b[0], b[1], b[2] / op.s, b[3] / op.s}
+	return doFloat(op.String(), in, s, func(y any, src []any) {
+		switch y := y.(type) {
+		case []float32:
+			upsample(op.s, s, src[0].([]float32), y, true)
+		case []float64:
+			upsample(op.s, s, src[0].([]float64), y, true)
+		}
+	})
+}
+
+func trues(n int) []bool {
+	out := make([]bool, n)
+	for i := range out {
+		out[i] = true
+	}
+	return out
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
