@@ -118,10 +118,10 @@ type convOp struct {
 func (op convOp) String() string {
 	return fmt.Sprintf("vaeConv(k=%d,s=%d,p=%d,bias=%t)", op.g.k, op.g.s, op.g.p, op.bias)
 }
-func (op convOp) Hashcode() uint32       { return hashOf(op) }
-func (op convOp) WriteHash(h hash.Hash)  { h.Write([]byte(op.String())) }
-func (op convOp) DiffWRT(n int) []bool   { return trues(n) }
-func (op convOp) Arity() int             { return 2 + b2i(op.bias) }
+func (op convOp) Hashcode() uint32      { return hashOf(op) }
+func (op convOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
+func (op convOp) DiffWRT(n int) []bool  { return trues(n) }
+func (op convOp) Arity() int            { return 2 + b2i(op.bias) }
 func (op convOp) Type() hm.Type {
 	if op.bias {
 		return fnType(4, 4, 4, 1)
@@ -517,4 +517,3 @@ func b2i(b bool) int {
 	}
 	return 0
 }
-
