@@ -68,6 +68,7 @@ func (c RunConfig) ID() string {
 // clone deep-copies the config (Hidden is a slice).
 func (c RunConfig) clone() RunConfig {
 	c.Model.Hidden = append([]int(nil), c.Model.Hidden...)
+	c.Model.Channels = append([]int(nil), c.Model.Channels...)
 	return c
 }
 

@@ -102,6 +102,7 @@ func (s *Spec) resolve(v Variant, idx []int, seed uint64) (Run, error) {
 	}
 	r.Config.Seed = seed
 	r.Config.Dataset = r.Config.Dataset.Resolved()
+	r.Config.Model = r.Config.Model.Resolved()
 	if err := r.Config.Validate(); err != nil {
 		return r, s.keyError(fmt.Errorf("%w (in run %s)", err, r.Label()), 0)
 	}

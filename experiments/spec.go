@@ -380,6 +380,7 @@ func (s *Spec) fields(n *yaml.Node, where string, allowed ...string) (map[string
 // expanded run is validated again in Expand.
 func (s *Spec) validate() error {
 	s.Base.Dataset = s.Base.Dataset.Resolved()
+	s.Base.Model = s.Base.Model.Resolved()
 	if err := s.Base.Validate(); err != nil && len(s.Grid) == 0 && len(s.Variants) == 0 {
 		return s.keyError(err, 0)
 	}

@@ -24,7 +24,8 @@ import (
 //	"VAELAB-CHECKPOINT-1\n"
 //	uint32 n, then n bytes of JSON header: run, step, epoch, adam_t, rng
 //	       (generator states, base64), test (last evaluation), tensors
-//	       (name and shape of each parameter, in order)
+//	       (name and shape of each parameter in order, then of each buffer:
+//	       batch-norm running statistics, stored with zero moments)
 //	for each tensor of N values: N float32 weights, N float64 first
 //	       moments, N float64 second moments
 //	32 bytes: sha256 of everything above
@@ -174,14 +175,35 @@ func (t *trainer) snapshot(run string, step, epoch int, test EvalResult, sources
 		c.Tensors = append(c.Tensors, TensorState{Name: p.Name(), Shape: append([]int(nil), p.Shape()...),
 			W: append([]float32(nil), w...), M: append([]float64(nil), t.opt.m[i]...), V: append([]float64(nil), t.opt.v[i]...)})
 	}
+	// Buffers follow the parameters, with zero moments: they are not trained.
+	for _, b := range t.m.buffers {
+		w := b.Value.Data().([]float32)
+		c.Tensors = append(c.Tensors, TensorState{Name: b.Name, Shape: append([]int(nil), b.Value.Shape()...),
+			W: append([]float32(nil), w...), M: make([]float64, len(w)), V: make([]float64, len(w))})
+	}
 	return c, nil
+}
+
+// loadBuffers copies the buffers that follow the first n tensors of c into m.
+func loadBuffers(m *Model, c *Checkpoint, n int) error {
+	for i, b := range m.buffers {
+		ts := c.Tensors[n+i]
+		if ts.Name != b.Name || !slices.Equal(ts.Shape, []int(b.Value.Shape())) {
+			return fmt.Errorf("checkpoint tensor %d is %s %v, the model's is %s %v", n+i, ts.Name, ts.Shape, b.Name, b.Value.Shape())
+		}
+		copy(b.Value.Data().([]float32), ts.W)
+	}
+	return nil
 }
 
 // restore loads a checkpoint into the trainer and the generators, checking
 // that it fits the model parameter by parameter.
 func (t *trainer) restore(c *Checkpoint, sources map[Stream]*rand.PCG) error {
-	if len(c.Tensors) != len(t.learnables) {
-		return fmt.Errorf("checkpoint has %d parameters, the model %d: it belongs to another architecture", len(c.Tensors), len(t.learnables))
+	if len(c.Tensors) != len(t.learnables)+len(t.m.buffers) {
+		return fmt.Errorf("checkpoint has %d tensors, the model %d: it belongs to another architecture", len(c.Tensors), len(t.learnables)+len(t.m.buffers))
+	}
+	if err := loadBuffers(t.m, c, len(t.learnables)); err != nil {
+		return err
 	}
 	for i, p := range t.learnables {
 		ts := c.Tensors[i]
@@ -205,15 +227,18 @@ func (t *trainer) restore(c *Checkpoint, sources map[Stream]*rand.PCG) error {
 	return nil
 }
 
-// LoadModel rebuilds a float32 model of architecture cfg, for inputs of inDim
-// values, with the weights of checkpoint c.
-func LoadModel(cfg ModelConfig, inDim int, c *Checkpoint) (*Model, error) {
-	m, err := NewModel(cfg, inDim, tensor.Float32, rand.New(rand.NewPCG(0, 0)))
+// LoadModel rebuilds a float32 model of architecture cfg, for images of the
+// given shape, with the weights of checkpoint c.
+func LoadModel(cfg ModelConfig, shape Shape, c *Checkpoint) (*Model, error) {
+	m, err := NewModel(cfg, shape, tensor.Float32, rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
 		return nil, err
 	}
-	if len(c.Tensors) != len(m.params) {
-		return nil, fmt.Errorf("checkpoint has %d parameters, the model %d: it belongs to another architecture", len(c.Tensors), len(m.params))
+	if len(c.Tensors) != len(m.params)+len(m.buffers) {
+		return nil, fmt.Errorf("checkpoint has %d tensors, the model %d: it belongs to another architecture", len(c.Tensors), len(m.params)+len(m.buffers))
+	}
+	if err := loadBuffers(m, c, len(m.params)); err != nil {
+		return nil, err
 	}
 	for i, p := range m.params {
 		ts := c.Tensors[i]

@@ -63,7 +63,7 @@ func TestResumeReproducesUninterruptedRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := LoadModel(s.Model, train.Dim(), last)
+	loaded, err := LoadModel(s.Model, ShapeOf(train), last)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,14 +13,33 @@ import (
 
 // ModelConfig describes the network.
 type ModelConfig struct {
-	// Architecture is "mlp": fully connected encoder and mirrored decoder.
+	// Architecture is "mlp" (fully connected encoder and mirrored decoder) or
+	// "conv" (strided convolutions, then the Hidden layers; the decoder mirrors it).
 	Architecture string `json:"architecture"`
-	// Hidden lists the encoder's hidden layer widths; the decoder uses them reversed.
+	// Hidden lists the encoder's fully connected hidden layer widths (after the
+	// convolutions for conv); the decoder uses them reversed.
 	Hidden []int `json:"hidden"`
 	// Latent is the number of latent dimensions.
 	Latent int `json:"latent"`
-	// Activation is the hidden nonlinearity: "relu" or "tanh".
+	// Activation is the hidden nonlinearity: "relu", "leaky_relu" (slope
+	// LeakySlope), "elu" or "tanh".
 	Activation string `json:"activation"`
+
+	// Conv only. Channels lists the encoder's convolution widths; each layer
+	// has a Kernel×Kernel kernel, stride Stride and padding (Kernel−Stride+1)/2,
+	// so that k4 s2 and k3 s2 halve even sizes.
+	Channels []int `json:"channels,omitempty"`
+	Kernel   int   `json:"kernel,omitempty"`
+	Stride   int   `json:"stride,omitempty"`
+	// Decoder is "transpose" (transposed convolutions mirroring the encoder)
+	// or "upsample" (nearest-neighbour upsampling by Stride, then a stride-1
+	// convolution with an odd kernel: Kernel, or Kernel−1 if that is even).
+	Decoder string `json:"decoder,omitempty"`
+	// Norm goes after every hidden convolution: "none", "batch" or "group"
+	// (Groups groups, which must divide every width; default 8).
+	Norm   string `json:"norm,omitempty"`
+	Groups int    `json:"groups,omitempty"`
+
 	// LogvarClamp > 0 soft-clamps the encoder's log-variance into
 	// (−LogvarClamp, LogvarClamp) as c·tanh(raw/c), so exp(logvar) cannot overflow.
 	LogvarClamp float64 `json:"logvar_clamp,omitempty"`
@@ -150,10 +169,48 @@ func DefaultTrainConfig() TrainConfig {
 
 func DefaultEvalConfig() EvalConfig { return EvalConfig{BatchSize: 256, GridImages: 64} }
 
+// Resolved fills the conv settings a spec left out with their defaults, so
+// that a run's id does not depend on whether a default was spelt out. An mlp
+// keeps them empty.
+func (c ModelConfig) Resolved() ModelConfig {
+	c.Channels = append([]int(nil), c.Channels...)
+	if c.Architecture != "conv" {
+		return c
+	}
+	if len(c.Channels) == 0 {
+		c.Channels = []int{32, 64, 128}
+	}
+	if c.Kernel == 0 {
+		c.Kernel = 4
+	}
+	if c.Stride == 0 {
+		c.Stride = 2
+	}
+	if c.Decoder == "" {
+		c.Decoder = "transpose"
+	}
+	if c.Norm == "" {
+		c.Norm = "none"
+	}
+	if c.Norm == normGroup && c.Groups == 0 {
+		c.Groups = defaultGroupsN
+	}
+	return c
+}
+
 // Validate reports the first impossible value, naming its spec key.
 func (c ModelConfig) Validate() error {
-	if c.Architecture != "mlp" {
-		return fmt.Errorf("model.architecture: %q is not supported (supported: mlp)", c.Architecture)
+	switch c.Architecture {
+	case "mlp":
+		if len(c.Channels) > 0 || c.Kernel != 0 || c.Stride != 0 || c.Decoder != "" || c.Norm != "" || c.Groups != 0 {
+			return fmt.Errorf("model.architecture: channels, kernel, stride, decoder, norm and groups are conv settings; set architecture: conv or remove them")
+		}
+	case "conv":
+		if err := c.validateConv(); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("model.architecture: %q is not supported (supported: mlp, conv)", c.Architecture)
 	}
 	for i, h := range c.Hidden {
 		if h < 1 || h > 1<<16 {
@@ -164,9 +221,9 @@ func (c ModelConfig) Validate() error {
 		return fmt.Errorf("model.latent: %d must be between 1 and 4096", c.Latent)
 	}
 	switch c.Activation {
-	case "relu", "tanh":
+	case "relu", "leaky_relu", "elu", "tanh":
 	default:
-		return fmt.Errorf("model.activation: %q is not supported (supported: relu, tanh)", c.Activation)
+		return fmt.Errorf("model.activation: %q is not supported (supported: relu, leaky_relu, elu, tanh)", c.Activation)
 	}
 	if !(c.LogvarClamp >= 0) || c.LogvarClamp > 100 {
 		return fmt.Errorf("model.logvar_clamp: %v must be between 0 (none) and 100", c.LogvarClamp)
@@ -186,6 +243,79 @@ func (c ModelConfig) Validate() error {
 		}
 	default:
 		return fmt.Errorf("model.likelihood: %q is not supported (supported: bernoulli, gaussian, gaussian_learned, gaussian_pixel)", c.Likelihood)
+	}
+	return nil
+}
+
+func (c ModelConfig) validateConv() error {
+	c = c.Resolved()
+	if len(c.Channels) > 16 {
+		return fmt.Errorf("model.channels: %d layers; at most 16", len(c.Channels))
+	}
+	for i, ch := range c.Channels {
+		if ch < 1 || ch > 4096 {
+			return fmt.Errorf("model.channels[%d]: width %d must be between 1 and 4096", i, ch)
+		}
+		if c.Norm == normGroup && ch%c.Groups != 0 {
+			return fmt.Errorf("model.groups: %d groups do not divide the %d channels of layer %d", c.Groups, ch, i)
+		}
+	}
+	switch {
+	case c.Kernel < 1 || c.Kernel > 15:
+		return fmt.Errorf("model.kernel: %d must be between 1 and 15", c.Kernel)
+	case c.Stride < 1 || c.Stride > c.Kernel:
+		return fmt.Errorf("model.stride: %d must be between 1 and the kernel size %d", c.Stride, c.Kernel)
+	case c.Decoder != "transpose" && c.Decoder != "upsample":
+		return fmt.Errorf("model.decoder: %q is not supported (supported: transpose, upsample)", c.Decoder)
+	case c.Norm != "none" && c.Norm != normBatch && c.Norm != normGroup:
+		return fmt.Errorf("model.norm: %q is not supported (supported: none, batch, group)", c.Norm)
+	case c.Norm != normGroup && c.Groups != 0:
+		return fmt.Errorf("model.groups: only group norm takes groups (norm is %q)", c.Norm)
+	case c.Groups < 0 || c.Groups > 4096:
+		return fmt.Errorf("model.groups: %d must be between 1 and 4096", c.Groups)
+	}
+	return nil
+}
+
+// geometry returns the conv encoder's layer geometry and the decoder's
+// stride-1 convolution for the upsample variant.
+func (c ModelConfig) geometry() (enc, up geom) {
+	enc = geom{k: c.Kernel, s: c.Stride, p: (c.Kernel - c.Stride + 1) / 2}
+	k := c.Kernel
+	if k%2 == 0 {
+		k--
+	}
+	return enc, geom{k: k, s: 1, p: (k - 1) / 2}
+}
+
+// Shape is the size of the images a model takes.
+type Shape struct{ Height, Width, Channels int }
+
+// Dim is the number of values in one image.
+func (s Shape) Dim() int { return s.Height * s.Width * s.Channels }
+
+// CheckShape reports whether a conv model of this config can take images of
+// shape s: every layer must leave at least one position, and the upsample
+// decoder needs every size to be exactly Stride times the next.
+func (c ModelConfig) CheckShape(s Shape) error {
+	if s.Height < 1 || s.Width < 1 || s.Channels < 1 {
+		return fmt.Errorf("image shape %dx%dx%d", s.Height, s.Width, s.Channels)
+	}
+	if c.Architecture != "conv" {
+		return nil
+	}
+	c = c.Resolved()
+	g, _ := c.geometry()
+	h, w := s.Height, s.Width
+	for i := range c.Channels {
+		nh, nw := g.out(h), g.out(w)
+		if nh < 1 || nw < 1 {
+			return fmt.Errorf("model.channels: layer %d gets %dx%d images, smaller than the %d×%d kernel; use fewer layers or larger images", i, h, w, g.k, g.k)
+		}
+		if c.Decoder == "upsample" && (nh*g.s != h || nw*g.s != w) {
+			return fmt.Errorf("model.decoder: upsample needs sizes divisible by the stride at every layer, but layer %d maps %dx%d to %dx%d; use the transpose decoder or another image size", i, h, w, nh, nw)
+		}
+		h, w = nh, nw
 	}
 	return nil
 }

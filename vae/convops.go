@@ -517,3 +517,79 @@ func b2i(b bool) int {
 	}
 	return 0
 }
+
+// ---- layout ----
+
+// layoutOp reorders images between rows in height-width-channel order (B×D,
+// as datasets store them) and planar B×C×H×W (planar set); the opposite
+// reordering is its gradient.
+type layoutOp struct {
+	opBase
+	shape  Shape
+	planar bool
+}
+
+func (op layoutOp) String() string {
+	return fmt.Sprintf("vaeLayout(%dx%dx%d,planar=%t)", op.shape.Height, op.shape.Width, op.shape.Channels, op.planar)
+}
+func (op layoutOp) Hashcode() uint32      { return hashOf(op) }
+func (op layoutOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
+func (op layoutOp) DiffWRT(n int) []bool  { return trues(n) }
+func (op layoutOp) Arity() int            { return 1 }
+func (op layoutOp) Type() hm.Type {
+	if op.planar {
+		return fnType(4, 2)
+	}
+	return fnType(2, 4)
+}
+
+func (op layoutOp) out(in tensor.Shape) tensor.Shape {
+	if op.planar {
+		return tensor.Shape{in[0], op.shape.Channels, op.shape.Height, op.shape.Width}
+	}
+	return tensor.Shape{in[0], op.shape.Dim()}
+}
+
+func (op layoutOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf(in)
+	if err != nil {
+		return nil, err
+	}
+	if s[0].TotalSize() != s[0][0]*op.shape.Dim() {
+		return nil, fmt.Errorf("%v: input %v", op, s[0])
+	}
+	return op.out(s[0]), nil
+}
+
+func (op layoutOp) Do(in ...G.Value) (G.Value, error) {
+	return doFloat(op.String(), in, op.out(in[0].Shape()), func(y any, src []any) {
+		switch y := y.(type) {
+		case []float32:
+			relayout(op, y, src[0].([]float32))
+		case []float64:
+			relayout(op, y, src[0].([]float64))
+		}
+	})
+}
+
+func relayout[T float](op layoutOp, y, x []T) {
+	C, HW := op.shape.Channels, op.shape.Height*op.shape.Width
+	D := C * HW
+	for b := range len(x) / D {
+		xs, ys := x[b*D:(b+1)*D], y[b*D:(b+1)*D]
+		for p := range HW {
+			for c := range C {
+				if op.planar {
+					ys[c*HW+p] = xs[p*C+c]
+				} else {
+					ys[p*C+c] = xs[c*HW+p]
+				}
+			}
+		}
+	}
+}
+
+func (op layoutOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	dx, err := G.ApplyOp(layoutOp{shape: op.shape, planar: !op.planar}, grad)
+	return G.Nodes{dx}, err
+}

@@ -15,6 +15,7 @@ type netGraph struct {
 	g      *G.ExprGraph
 	m      *Model
 	params []*G.Node // indexed like m.params; nil until used
+	train  bool      // a training graph: batch norm uses and updates batch statistics
 }
 
 func (m *Model) newNetGraph() netGraph {
@@ -25,10 +26,13 @@ func (n *netGraph) param(i int) *G.Node {
 	if n.params[i] == nil {
 		p := n.m.params[i]
 		opts := []G.NodeConsOpt{G.WithName(p.Name), G.WithValue(p.Value), G.WithShape(p.Value.Shape()...)}
-		if p.Value.Dims() == 1 {
+		switch p.Value.Dims() {
+		case 1:
 			n.params[i] = G.NewVector(n.g, n.m.dtype, opts...)
-		} else {
+		case 2:
 			n.params[i] = G.NewMatrix(n.g, n.m.dtype, opts...)
+		default:
+			n.params[i] = G.NewTensor(n.g, n.m.dtype, p.Value.Dims(), opts...)
 		}
 	}
 	return n.params[i]
@@ -100,7 +104,30 @@ func (n *netGraph) decodeWithHidden(z *G.Node) (out, last *G.Node) {
 	for _, l := range n.m.dec {
 		h = n.activate(n.affine(h, l))
 	}
+	if n.m.conv != nil {
+		return n.convDecode(h)
+	}
 	return n.affine(h, n.m.out), h
+}
+
+// encodeHidden maps images to the encoder's last hidden layer.
+func (n *netGraph) encodeHidden(x *G.Node) *G.Node {
+	h := x
+	if n.m.conv != nil {
+		h = n.convEncode(x)
+	}
+	for _, l := range n.m.enc {
+		h = n.activate(n.affine(h, l))
+	}
+	return h
+}
+
+// pixelSigmaRaw is the per-pixel log σ head's output before its soft clamp.
+func (n *netGraph) pixelSigmaRaw(last *G.Node) *G.Node {
+	if c := n.m.conv; c != nil {
+		return n.fromPlanar(n.applyConv(last, c.sigma, false))
+	}
+	return n.affine(last, n.m.pixelSigma)
 }
 
 // let feeds an input node from float32 or float64 values.
@@ -144,18 +171,17 @@ type objective struct {
 
 // newObjective builds the loss for batches of the given size; freeBits > 0
 // floors each latent dimension's batch-mean KL in the loss at that many nats.
-func (m *Model) newObjective(batch int, freeBits float64) (o *objective, err error) {
+// A training graph (train) normalises with batch statistics.
+func (m *Model) newObjective(batch int, freeBits float64, train bool) (o *objective, err error) {
 	defer catchPanic(&err)
 	o = &objective{netGraph: m.newNetGraph(), batch: batch}
+	o.train = train
 	L := m.cfg.Latent
 	o.x, o.eps = o.input("x", batch, m.inDim), o.input("eps", batch, L)
 	o.beta = G.NewScalar(o.g, m.dtype, G.WithName("beta"))
 
 	// Encoder q(z|x) = N(μ, diag exp(logvar)); reparameterised z = μ + exp(logvar/2)·ε.
-	h := o.x
-	for _, l := range m.enc {
-		h = o.activate(o.affine(h, l))
-	}
+	h := o.encodeHidden(o.x)
 	o.mu, o.logvar = o.affine(h, m.mu), o.affine(h, m.logvar)
 	if c := m.cfg.LogvarClamp; c > 0 {
 		o.logvar = G.Must(G.Mul(G.Must(G.Tanh(G.Must(G.Mul(o.logvar, o.scalar(1/c))))), o.scalar(c)))
@@ -212,7 +238,7 @@ func (o *objective) logLikelihood(out, last *G.Node) (*G.Node, error) {
 		perImage := G.Must(G.Add(G.Must(G.Mul(scaled, o.scalar(0.5))), norm))
 		return G.Must(G.Neg(G.Must(G.Reshape(perImage, []int{o.batch})))), nil
 	case "gaussian_pixel": // per-pixel log σ = min + (max − min)·sigmoid(raw)
-		raw := o.affine(last, o.m.pixelSigma)
+		raw := o.pixelSigmaRaw(last)
 		logSigma := G.Must(G.Add(G.Must(G.Mul(G.Must(G.Sigmoid(raw)), o.scalar(LogSigmaMax-LogSigmaMin))), o.scalar(LogSigmaMin)))
 		invVar := G.Must(G.Exp(G.Must(G.Mul(logSigma, o.scalar(-2)))))
 		terms := G.Must(G.Add(G.Must(G.Mul(G.Must(G.HadamardProd(G.Must(G.Square(G.Must(G.Sub(o.x, o.mean)))), invVar)), o.scalar(0.5))), logSigma))

@@ -28,15 +28,14 @@ func reference(m *Model, x []float64, eps []float64, batch int) (logpx, kl []flo
 	}
 	act := func(v []float64) []float64 {
 		for i := range v {
-			if m.cfg.Activation == "tanh" {
-				v[i] = math.Tanh(v[i])
-			} else {
-				v[i] = math.Max(0, v[i])
-			}
+			v[i] = refActivation(m.cfg.Activation, v[i])
 		}
 		return v
 	}
 	h, n := x, m.inDim
+	if m.conv != nil {
+		h, n = refConvEncode(m, x, batch)
+	}
 	for _, l := range m.enc {
 		h, n = affine(h, n, l)
 		act(h)
@@ -57,10 +56,17 @@ func reference(m *Model, x []float64, eps []float64, batch int) (logpx, kl []flo
 		h, n = affine(h, n, l)
 		act(h)
 	}
-	out, D := affine(h, n, m.out)
-	var rawSigma []float64
-	if m.cfg.Likelihood == "gaussian_pixel" {
-		rawSigma, _ = affine(h, n, m.pixelSigma)
+	var out, rawSigma []float64
+	D := m.inDim
+	if m.conv != nil {
+		fm, _ := affine(h, n, m.conv.toMap)
+		act(fm)
+		out, rawSigma = refConvDecode(m, fm, batch)
+	} else {
+		out, _ = affine(h, n, m.out)
+		if m.cfg.Likelihood == "gaussian_pixel" {
+			rawSigma, _ = affine(h, n, m.pixelSigma)
+		}
 	}
 	logpx, kl = make([]float64, batch), make([]float64, batch)
 	for r := range batch {
@@ -125,4 +131,149 @@ func (r *recording) last(key string) float64 {
 		}
 	}
 	return math.NaN()
+}
+
+func refActivation(name string, v float64) float64 {
+	switch name {
+	case "tanh":
+		return math.Tanh(v)
+	case "leaky_relu":
+		if v < 0 {
+			return LeakySlope * v
+		}
+		return v
+	case "elu":
+		if v < 0 {
+			return math.Exp(v) - 1
+		}
+		return v
+	}
+	return math.Max(0, v)
+}
+
+// refMap is a batch of feature maps in NCHW order.
+type refMap struct {
+	v          []float64
+	n, c, h, w int
+}
+
+// refConvEncode runs the conv encoder with the direct loops of convops_test.go
+// and returns the flattened last feature map.
+func refConvEncode(m *Model, x []float64, batch int) ([]float64, int) {
+	s := m.shape
+	f := refMap{v: make([]float64, len(x)), n: batch, c: s.Channels, h: s.Height, w: s.Width}
+	for b := range batch {
+		for p := range s.Height * s.Width {
+			for c := range s.Channels {
+				f.v[(b*s.Channels+c)*s.Height*s.Width+p] = x[(b*s.Height*s.Width+p)*s.Channels+c]
+			}
+		}
+	}
+	for _, l := range m.conv.enc {
+		f = refConvLayer(m, f, l, true)
+	}
+	return f.v, f.c * f.h * f.w
+}
+
+// refConvDecode maps the fully connected output fm to image logits (and the
+// per-pixel σ head's output) in height-width-channel order.
+func refConvDecode(m *Model, fm []float64, batch int) (out, sigma []float64) {
+	c := m.conv
+	f := refMap{v: fm, n: batch, c: c.mapC, h: c.mapH, w: c.mapW}
+	for _, l := range c.dec {
+		f = refConvLayer(m, f, l, true)
+	}
+	out = refToHWC(refConvLayer(m, f, c.out, false))
+	if m.cfg.Likelihood == "gaussian_pixel" {
+		sigma = refToHWC(refConvLayer(m, f, c.sigma, false))
+	}
+	return out, sigma
+}
+
+func refToHWC(f refMap) []float64 {
+	out := make([]float64, len(f.v))
+	hw := f.h * f.w
+	for b := range f.n {
+		for c := range f.c {
+			for p := range hw {
+				out[(b*hw+p)*f.c+c] = f.v[(b*f.c+c)*hw+p]
+			}
+		}
+	}
+	return out
+}
+
+func refConvLayer(m *Model, f refMap, l convLayer, hidden bool) refMap {
+	w, b := values64(m.params[l.w].Value), values64(m.params[l.b].Value)
+	ws := m.params[l.w].Value.Shape()
+	var y refMap
+	if l.deconv {
+		y = refMap{v: directDeconv(f.v, f.n, f.c, f.h, f.w, w, ws[1], b, l.g, l.outH, l.outW), n: f.n, c: ws[1], h: l.outH, w: l.outW}
+	} else {
+		if l.up > 1 {
+			up := refMap{v: make([]float64, len(f.v)*l.up*l.up), n: f.n, c: f.c, h: f.h * l.up, w: f.w * l.up}
+			for p := range f.n * f.c {
+				for i := range up.h {
+					for j := range up.w {
+						up.v[(p*up.h+i)*up.w+j] = f.v[(p*f.h+i/l.up)*f.w+j/l.up]
+					}
+				}
+			}
+			f = up
+		}
+		v, oh, ow := directConv(f.v, f.n, f.c, f.h, f.w, w, ws[0], b, l.g)
+		y = refMap{v: v, n: f.n, c: ws[0], h: oh, w: ow}
+	}
+	if !hidden {
+		return y
+	}
+	if l.norm != nil {
+		refNormalise(m, y, l.norm)
+	}
+	for i := range y.v {
+		y.v[i] = refActivation(m.cfg.Activation, y.v[i])
+	}
+	return y
+}
+
+// refNormalise standardises y in place with batch (training) or group
+// statistics, then applies γ and β.
+func refNormalise(m *Model, y refMap, nl *normLayer) {
+	gamma, beta := values64(m.params[nl.gamma].Value), values64(m.params[nl.beta].Value)
+	hw := y.h * y.w
+	// members lists the offsets of each statistics set's planes.
+	var sets [][]int
+	if m.cfg.Norm == normBatch {
+		for c := range y.c {
+			var planes []int
+			for b := range y.n {
+				planes = append(planes, (b*y.c+c)*hw)
+			}
+			sets = append(sets, planes)
+		}
+	} else {
+		per := y.c / m.cfg.Groups
+		for b := range y.n {
+			for g := range m.cfg.Groups {
+				var planes []int
+				for c := g * per; c < (g+1)*per; c++ {
+					planes = append(planes, (b*y.c+c)*hw)
+				}
+				sets = append(sets, planes)
+			}
+		}
+	}
+	for _, planes := range sets {
+		var vals []float64
+		for _, off := range planes {
+			vals = append(vals, y.v[off:off+hw]...)
+		}
+		mean, variance := meanVar(vals)
+		for _, off := range planes {
+			c := (off / hw) % y.c
+			for i := off; i < off+hw; i++ {
+				y.v[i] = gamma[c]*(y.v[i]-mean)/math.Sqrt(variance+normEps) + beta[c]
+			}
+		}
+	}
 }

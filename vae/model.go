@@ -17,37 +17,47 @@ type Param struct {
 // layer indexes the weight and bias of one affine map in Model.params.
 type layer struct{ w, b int }
 
-// Model is an MLP VAE's architecture and weights. Graphs built from it share the
+// Model is a VAE's architecture and weights. Graphs built from it share the
 // weight tensors, so training updates are seen by every evaluator.
 type Model struct {
-	cfg    ModelConfig
-	inDim  int
-	dtype  tensor.Dtype
-	params []Param
+	cfg     ModelConfig
+	shape   Shape
+	inDim   int
+	dtype   tensor.Dtype
+	params  []Param
+	buffers []Param // state that is not trained by gradients: batch-norm statistics
 
-	enc        []layer // input → hidden layers
+	enc        []layer // fully connected hidden layers of the encoder
 	mu, logvar layer   // last hidden → latent heads
 	dec        []layer // latent → hidden layers, Hidden reversed
-	out        layer   // last hidden → image
-	pixelSigma layer   // last hidden → per-pixel log σ (gaussian_pixel only)
+	out        layer   // mlp: last hidden → image
+	pixelSigma layer   // mlp: last hidden → per-pixel log σ (gaussian_pixel only)
 	logSigma   int     // index of the 1×1 learned log σ (gaussian_learned only), −1 if none
+
+	conv *convNet // the convolutional layers of a conv model, nil for an mlp
 }
 
-// NewModel builds a model for inputs of inDim values and initialises its weights
-// from rng: Glorot-uniform weights, zero biases. dtype is tensor.Float32 for
-// training; tensor.Float64 serves numerical checks.
-func NewModel(cfg ModelConfig, inDim int, dtype tensor.Dtype, rng *rand.Rand) (*Model, error) {
+// NewModel builds a model for images of the given shape and initialises its
+// weights from rng: Glorot-uniform weights, zero biases, unit norm scales.
+// dtype is tensor.Float32 for training; tensor.Float64 serves numerical checks.
+func NewModel(cfg ModelConfig, shape Shape, dtype tensor.Dtype, rng *rand.Rand) (*Model, error) {
+	cfg = cfg.Resolved()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if inDim < 1 {
-		return nil, fmt.Errorf("new model: input dimension %d", inDim)
+	if err := cfg.CheckShape(shape); err != nil {
+		return nil, fmt.Errorf("new model: %w", err)
 	}
 	if dtype != tensor.Float32 && dtype != tensor.Float64 {
 		return nil, fmt.Errorf("new model: dtype %v (want float32 or float64)", dtype)
 	}
-	m := &Model{cfg: cfg, inDim: inDim, dtype: dtype}
+	inDim := shape.Dim()
+	m := &Model{cfg: cfg, shape: shape, inDim: inDim, dtype: dtype}
 	prev := inDim
+	if cfg.Architecture == "conv" {
+		m.conv = m.addConvEncoder(rng)
+		prev = m.conv.flat()
+	}
 	for i, h := range cfg.Hidden {
 		m.enc = append(m.enc, m.addLayer(fmt.Sprintf("enc%d", i), prev, h, rng))
 		prev = h
@@ -59,11 +69,16 @@ func NewModel(cfg ModelConfig, inDim int, dtype tensor.Dtype, rng *rand.Rand) (*
 		m.dec = append(m.dec, m.addLayer(fmt.Sprintf("dec%d", i), prev, cfg.Hidden[i], rng))
 		prev = cfg.Hidden[i]
 	}
-	m.out = m.addLayer("out", prev, inDim, rng)
 	m.logSigma = -1
+	if m.conv != nil {
+		m.addConvDecoder(prev, rng)
+	} else {
+		m.out = m.addLayer("out", prev, inDim, rng)
+		if cfg.Likelihood == "gaussian_pixel" {
+			m.pixelSigma = m.addLayer("sigma", prev, inDim, rng)
+		}
+	}
 	switch cfg.Likelihood {
-	case "gaussian_pixel":
-		m.pixelSigma = m.addLayer("sigma", prev, inDim, rng)
 	case "gaussian_learned":
 		start := cfg.Sigma
 		if start == 0 {
@@ -76,15 +91,25 @@ func NewModel(cfg ModelConfig, inDim int, dtype tensor.Dtype, rng *rand.Rand) (*
 }
 
 func (m *Model) addLayer(name string, in, out int, rng *rand.Rand) layer {
-	limit := math.Sqrt(6 / float64(in+out))
-	w := make([]float64, in*out)
+	return m.addWeights(name, in, out, out, rng, in, out)
+}
+
+// addWeights adds a Glorot-uniform weight tensor of the given shape and a zero
+// bias of size bias.
+func (m *Model) addWeights(name string, fanIn, fanOut, bias int, rng *rand.Rand, shape ...int) layer {
+	limit := math.Sqrt(6 / float64(fanIn+fanOut))
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	w := make([]float64, n)
 	for i := range w {
 		w[i] = (2*rng.Float64() - 1) * limit
 	}
 	l := layer{w: len(m.params), b: len(m.params) + 1}
 	m.params = append(m.params,
-		Param{Name: name + ".w", Value: m.newDense(w, in, out)},
-		Param{Name: name + ".b", Value: m.newDense(make([]float64, out), out)})
+		Param{Name: name + ".w", Value: m.newDense(w, shape...)},
+		Param{Name: name + ".b", Value: m.newDense(make([]float64, bias), bias)})
 	return l
 }
 
@@ -105,6 +130,9 @@ func (m *Model) Config() ModelConfig { return m.cfg }
 
 // InputDim is the number of values in one input image.
 func (m *Model) InputDim() int { return m.inDim }
+
+// Shape is the image shape the model takes.
+func (m *Model) Shape() Shape { return m.shape }
 
 // Params returns the model's weights; the tensors are shared, not copied.
 func (m *Model) Params() []Param { return m.params }

@@ -1,6 +1,7 @@
 package vae
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -14,15 +15,41 @@ var objectiveCases = []struct {
 	cfg      ModelConfig
 	beta     float64
 	freeBits float64 // used by the gradient check only
+	shape    Shape   // zero: 1×6 (loss) or 1×5 (gradients) grayscale
 }{
-	{"bernoulli relu β=1", ModelConfig{Architecture: "mlp", Hidden: []int{5, 4}, Latent: 3, Activation: "relu", Likelihood: "bernoulli"}, 1, 0},
-	{"bernoulli tanh β=4", ModelConfig{Architecture: "mlp", Hidden: []int{5}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli"}, 4, 0},
-	{"gaussian tanh β=0.5", ModelConfig{Architecture: "mlp", Hidden: []int{4, 3}, Latent: 3, Activation: "tanh", Likelihood: "gaussian", Sigma: 0.3}, 0.5, 0},
-	{"gaussian relu no hidden β=0", ModelConfig{Architecture: "mlp", Hidden: nil, Latent: 2, Activation: "relu", Likelihood: "gaussian", Sigma: 1}, 0, 0},
-	{"bernoulli tanh free bits", ModelConfig{Architecture: "mlp", Hidden: []int{5}, Latent: 3, Activation: "tanh", Likelihood: "bernoulli"}, 2, 0.3},
-	{"learned σ relu", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "relu", Likelihood: "gaussian_learned", Sigma: 0.4}, 1, 0},
-	{"per-pixel σ tanh", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian_pixel"}, 1, 0},
-	{"logvar clamp", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "relu", Likelihood: "bernoulli", LogvarClamp: 1.5}, 1, 0},
+	{"bernoulli relu β=1", ModelConfig{Architecture: "mlp", Hidden: []int{5, 4}, Latent: 3, Activation: "relu", Likelihood: "bernoulli"}, 1, 0, Shape{}},
+	{"bernoulli tanh β=4", ModelConfig{Architecture: "mlp", Hidden: []int{5}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli"}, 4, 0, Shape{}},
+	{"gaussian tanh β=0.5", ModelConfig{Architecture: "mlp", Hidden: []int{4, 3}, Latent: 3, Activation: "tanh", Likelihood: "gaussian", Sigma: 0.3}, 0.5, 0, Shape{}},
+	{"gaussian relu no hidden β=0", ModelConfig{Architecture: "mlp", Hidden: nil, Latent: 2, Activation: "relu", Likelihood: "gaussian", Sigma: 1}, 0, 0, Shape{}},
+	{"bernoulli tanh free bits", ModelConfig{Architecture: "mlp", Hidden: []int{5}, Latent: 3, Activation: "tanh", Likelihood: "bernoulli"}, 2, 0.3, Shape{}},
+	{"learned σ relu", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "relu", Likelihood: "gaussian_learned", Sigma: 0.4}, 1, 0, Shape{}},
+	{"per-pixel σ tanh", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian_pixel"}, 1, 0, Shape{}},
+	{"logvar clamp", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "relu", Likelihood: "bernoulli", LogvarClamp: 1.5}, 1, 0, Shape{}},
+	{"leaky relu", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "leaky_relu", Likelihood: "bernoulli"}, 1, 0, Shape{}},
+	{"elu", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "elu", Likelihood: "bernoulli"}, 1, 0, Shape{}},
+	{"conv transpose gray", convCase("transpose", "none", "relu", "bernoulli"), 1, 0, Shape{8, 8, 1}},
+	{"conv transpose RGB elu gaussian", convCase("transpose", "none", "elu", "gaussian"), 1, 0, Shape{8, 6, 3}},
+	{"conv upsample leaky", convCase("upsample", "none", "leaky_relu", "bernoulli"), 2, 0, Shape{8, 8, 1}},
+	{"conv batch norm", convCase("transpose", "batch", "relu", "bernoulli"), 1, 0, Shape{8, 8, 1}},
+	{"conv group norm tanh RGB", convCase("upsample", "group", "tanh", "gaussian_learned"), 1, 0, Shape{8, 8, 3}},
+	{"conv per-pixel σ", convCase("transpose", "group", "relu", "gaussian_pixel"), 1, 0, Shape{8, 8, 2}},
+}
+
+// convCase is a small conv model: 8×8 → 4×4 → 2×2 with 2 and 4 channels, one
+// hidden layer of 5, 2 latents.
+func convCase(decoder, norm, act, likelihood string) ModelConfig {
+	c := ModelConfig{Architecture: "conv", Channels: []int{2, 4}, Kernel: 4, Stride: 2, Decoder: decoder, Norm: norm,
+		Hidden: []int{5}, Latent: 2, Activation: act, Likelihood: likelihood}
+	if decoder == "upsample" {
+		c.Kernel = 3
+	}
+	if norm == normGroup {
+		c.Groups = 2
+	}
+	if likelihood == "gaussian" {
+		c.Sigma = 0.5
+	}
+	return c
 }
 
 // testInputs draws a batch of images in [0,1] and standard normal ε.
@@ -35,16 +62,18 @@ func testInputs(rng *rand.Rand, batch, dim, latent int) ([]float32, []float64) {
 }
 
 func TestLossMatchesReferenceFormula(t *testing.T) {
-	const batch, dim = 4, 6
+	const batch = 4
 	for _, tc := range objectiveCases {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(7, 7))
-			m, err := NewModel(tc.cfg, dim, tensor.Float64, rng)
+			shape := cmp.Or(tc.shape, Shape{1, 6, 1})
+			dim := shape.Dim()
+			m, err := NewModel(tc.cfg, shape, tensor.Float64, rng)
 			if err != nil {
 				t.Fatal(err)
 			}
 			x, eps := testInputs(rng, batch, dim, tc.cfg.Latent)
-			o, err := m.newObjective(batch, 0)
+			o, err := m.newObjective(batch, 0, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,11 +104,13 @@ func TestLossMatchesReferenceFormula(t *testing.T) {
 // TestGradientsMatchFiniteDifferences checks every parameter's gradient from
 // Gorgonia's backward pass against central differences of the loss, in float64.
 func TestGradientsMatchFiniteDifferences(t *testing.T) {
-	const batch, dim, h = 3, 5, 1e-6
+	const batch, h = 3, 1e-6
 	for _, tc := range objectiveCases {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(11, 3))
-			m, err := NewModel(tc.cfg, dim, tensor.Float64, rng)
+			shape := cmp.Or(tc.shape, Shape{1, 5, 1})
+			dim := shape.Dim()
+			m, err := NewModel(tc.cfg, shape, tensor.Float64, rng)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,7 +121,7 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 				}
 			}
 			x, eps := testInputs(rng, batch, dim, tc.cfg.Latent)
-			o, err := m.newObjective(batch, tc.freeBits)
+			o, err := m.newObjective(batch, tc.freeBits, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -115,10 +146,13 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 			}
 			vm.Close()
 
-			fwd, err := m.newObjective(batch, tc.freeBits)
+			fwd, err := m.newObjective(batch, tc.freeBits, true)
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Central differences lose about ε·|loss|/h to cancellation; large
+			// losses (a per-pixel σ near its floor) raise that floor.
+			floor := 1e3 * 0x1p-52 * math.Abs(forward(t, fwd, x, eps, tc.beta)) / h
 			checked, worst := 0, 0.0
 			for i, n := range learn {
 				w := n.Value().Data().([]float64)
@@ -132,7 +166,7 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 					numeric := (up - down) / (2 * h)
 					diff := math.Abs(numeric - analytic[i][j])
 					worst = math.Max(worst, diff)
-					if diff > 1e-5*math.Max(1, math.Abs(numeric)) {
+					if diff > 1e-5*math.Max(1, math.Abs(numeric))+floor {
 						t.Errorf("%s[%d]: backward %.9g, finite difference %.9g", n.Name(), j, analytic[i][j], numeric)
 					}
 					checked++
@@ -150,7 +184,7 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 // saturated logits the loss must stay finite and exact.
 func TestSoftplusIsStable(t *testing.T) {
 	cfg := ModelConfig{Architecture: "mlp", Latent: 1, Activation: "relu", Likelihood: "bernoulli"}
-	m, err := NewModel(cfg, 2, tensor.Float32, rand.New(rand.NewPCG(1, 1)))
+	m, err := NewModel(cfg, Shape{1, 2, 1}, tensor.Float32, rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +193,7 @@ func TestSoftplusIsStable(t *testing.T) {
 	m.params[m.out.w].Value.Data().([]float32)[0] = 0
 	m.params[m.out.w].Value.Data().([]float32)[1] = 0
 	copy(m.params[m.out.b].Value.Data().([]float32), []float32{200, -200})
-	o, err := m.newObjective(1, 0)
+	o, err := m.newObjective(1, 0, true)
 	if err != nil {
 		t.Fatal(err)
 	}

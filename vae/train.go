@@ -94,7 +94,7 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 	if train.N < s.Train.BatchSize {
 		return nil, res, fmt.Errorf("train.batch_size: %d is larger than the %d training images", s.Train.BatchSize, train.N)
 	}
-	m, err := NewModel(s.Model, train.Dim(), tensor.Float32, NewRand(s.Seed, StreamInit))
+	m, err := NewModel(s.Model, ShapeOf(train), tensor.Float32, NewRand(s.Seed, StreamInit))
 	if err != nil {
 		return nil, res, err
 	}
@@ -163,8 +163,12 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 	return m, res, nil
 }
 
+// ShapeOf is the shape of im's images.
+func ShapeOf(im data.Images) Shape { return Shape{im.Height, im.Width, im.Channels} }
+
 // trainer owns the training graph, its tape machine and the optimiser state.
 type trainer struct {
+	m          *Model
 	o          *objective
 	learnables []*G.Node
 	vm         G.VM
@@ -173,7 +177,7 @@ type trainer struct {
 }
 
 func newTrainer(m *Model, s Setup) (*trainer, error) {
-	o, err := m.newObjective(s.Train.BatchSize, s.Objective.FreeBits)
+	o, err := m.newObjective(s.Train.BatchSize, s.Objective.FreeBits, true)
 	if err != nil {
 		return nil, err
 	}
@@ -182,6 +186,7 @@ func newTrainer(m *Model, s Setup) (*trainer, error) {
 		return nil, fmt.Errorf("differentiate loss: %w", err)
 	}
 	return &trainer{
+		m:          m,
 		o:          o,
 		learnables: learnables,
 		vm:         G.NewTapeMachine(o.g, G.BindDualValues(learnables...)),

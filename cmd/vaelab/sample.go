@@ -66,7 +66,7 @@ func sampleRun(ctx context.Context, s *settings, r runs.RunInfo, kind string, n 
 	if err != nil {
 		return data.Images{}, 0, err
 	}
-	m, err := vae.LoadModel(cfg.Model, ds.Test.Dim(), c)
+	m, err := vae.LoadModel(cfg.Model, vae.ShapeOf(ds.Test), c)
 	if err != nil {
 		return data.Images{}, 0, err
 	}
