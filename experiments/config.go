@@ -45,6 +45,13 @@ func (c RunConfig) Validate() error {
 			return err
 		}
 	}
+	// Where the spec fixes the image size, a conv model that cannot take it is
+	// refused now rather than when its run starts.
+	if c.Dataset.Size > 0 {
+		if err := c.Model.CheckShape(vae.Shape{Height: c.Dataset.Size, Width: c.Dataset.Size, Channels: 1}); err != nil {
+			return fmt.Errorf("%w (for the %dx%d images of dataset.size)", err, c.Dataset.Size, c.Dataset.Size)
+		}
+	}
 	return nil
 }
 

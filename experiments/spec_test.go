@@ -82,6 +82,11 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"variants equal", "name: x\nsweep:\n  variants:\n    - {name: a, set: {model.latent: 2}}\n    - {name: b, set: {model.latent: 2}}\n", "resolve to the same config"},
 		{"grid and variant overlap", "name: x\nsweep:\n  grid: [{key: model.latent, values: [2]}]\n  variants: [{name: a, set: {model.latent: 3}}]\n", "model.latent is set by both"},
 		{"sweep unknown key", "name: x\nsweep:\n  zip: []\n", "sweep.zip: unknown key"},
+		{"conv too deep for the images", "name: x\ndataset: {name: synthetic, size: 8}\nmodel: {architecture: conv, channels: [4, 8, 16, 32]}\n", "model.channels: layer 3 gets 1x1 images, smaller than the 4×4 kernel"},
+		{"conv setting on an mlp", "name: x\nmodel: {kernel: 3}\n", "channels, kernel, stride, decoder, norm and groups are conv settings"},
+		{"conv unknown decoder", "name: x\nmodel: {architecture: conv, decoder: pixelshuffle}\n", `model.decoder: "pixelshuffle" is not supported`},
+		{"conv groups do not divide", "name: x\nmodel: {architecture: conv, channels: [6], norm: group, groups: 4}\n", "model.groups: 4 groups do not divide the 6 channels"},
+		{"conv upsample odd sizes", "name: x\ndataset: {name: synthetic, size: 20}\nmodel: {architecture: conv, channels: [4, 8, 16], decoder: upsample}\n", "model.decoder: upsample needs sizes divisible by the stride"},
 		{"negative seed", "name: x\nseeds: [1, -1]\n", "seeds[1]: want a non-negative integer"},
 		{"duplicate seed", "name: x\nseeds: [3, 3]\n", "seeds[1]: seed 3 appears twice"},
 		{"empty seeds", "name: x\nseeds: []\n", "seeds: want a non-empty list"},
@@ -195,7 +200,7 @@ func TestExampleSpecsExpand(t *testing.T) {
 	for _, tc := range []struct {
 		file string
 		runs int
-	}{{"quickstart.yaml", 6}, {"ablation.yaml", 36}, {"olivetti.yaml", 6}} {
+	}{{"quickstart.yaml", 6}, {"ablation.yaml", 36}, {"olivetti.yaml", 6}, {"conv-sweep.yaml", 18}, {"olivetti-ablation.yaml", 18}} {
 		s, err := Load(tc.file)
 		if err != nil {
 			t.Fatal(err)
@@ -210,7 +215,7 @@ func TestExampleSpecsExpand(t *testing.T) {
 // FuzzParse: no input makes the parser or the expander panic, and whatever they
 // accept is a valid config.
 func FuzzParse(f *testing.F) {
-	for _, p := range []string{"quickstart.yaml", "ablation.yaml", "olivetti.yaml", "testdata/plan36.yaml"} {
+	for _, p := range []string{"quickstart.yaml", "ablation.yaml", "olivetti.yaml", "conv-sweep.yaml", "olivetti-ablation.yaml", "testdata/plan36.yaml"} {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)
@@ -247,4 +252,37 @@ func fieldKind(t *testing.T, key string) reflect.Kind {
 		v = f
 	}
 	return v.Kind()
+}
+
+// TestGridValueMayBeAMapping: one grid value can set several keys of a
+// section, and an empty or misspelt mapping is refused with its key.
+func TestGridValueMayBeAMapping(t *testing.T) {
+	base := "name: m\nmodel: {latent: 2}\nsweep:\n  grid:\n    - key: model\n      values:\n"
+	s, err := Parse([]byte(base+"        - {likelihood: bernoulli}\n        - {likelihood: gaussian, sigma: 0.1}\n"), "m.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := s.Expand()
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("%d runs, %v", len(runs), err)
+	}
+	if m := runs[1].Config.Model; m.Likelihood != "gaussian" || m.Sigma != 0.1 || m.Latent != 2 {
+		t.Fatalf("second run's model: %+v", m)
+	}
+	if got := runs[1].Label(); got != "model={likelihood:gaussian,sigma:0.1} seed=1" {
+		t.Fatalf("label %q", got)
+	}
+	for _, bad := range []struct{ values, want string }{
+		{"        - {likelyhood: bernoulli}\n", "model.likelyhood: unknown key"},
+		{"        - {}\n", "model is a section"},
+		{"        - {sigma: -1, likelihood: gaussian}\n", "model.sigma"},
+	} {
+		s, err := Parse([]byte(base+bad.values), "m.yaml")
+		if err == nil {
+			_, err = s.Expand()
+		}
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: error %v, want %q", bad.values, err, bad.want)
+		}
+	}
 }

@@ -28,6 +28,12 @@ func (v value) String() string {
 		return "[" + strings.Join(parts, ",") + "]"
 	case yaml.ScalarNode:
 		return v.node.Value
+	case yaml.MappingNode:
+		parts := make([]string, 0, len(v.node.Content)/2)
+		for i := 0; i+1 < len(v.node.Content); i += 2 {
+			parts = append(parts, v.node.Content[i].Value+":"+value{v.node.Content[i+1]}.String())
+		}
+		return "{" + strings.Join(parts, ",") + "}"
 	}
 	return "{…}"
 }
@@ -70,7 +76,17 @@ func setPath(cfg *RunConfig, path string, v value) error {
 		field = next
 	}
 	if field.Kind() == reflect.Struct {
-		return fmt.Errorf("%s is a section: set its keys (%s)", path, strings.Join(fieldNames(field.Type()), ", "))
+		// A mapping sets several keys of the section at once, so that one grid
+		// value can be {likelihood: gaussian, sigma: 0.1}.
+		if v.node.Kind != yaml.MappingNode || len(v.node.Content) == 0 {
+			return fmt.Errorf("%s is a section: set its keys (%s), or give a mapping of them", path, strings.Join(fieldNames(field.Type()), ", "))
+		}
+		for i := 0; i+1 < len(v.node.Content); i += 2 {
+			if err := setPath(cfg, path+"."+v.node.Content[i].Value, value{v.node.Content[i+1]}); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	return assign(field, v.node, path)
 }

@@ -12,8 +12,13 @@ import (
 // epoch 1 or 2 (written to bytes and read back) gives exactly the metrics and
 // final weights of a run that was never interrupted.
 func TestResumeReproducesUninterruptedRun(t *testing.T) {
+	for name, s := range map[string]Setup{"mlp": smallSetup(8), "conv batch norm": smallConvSetup(8)} {
+		t.Run(name, func(t *testing.T) { checkResume(t, s) })
+	}
+}
+
+func checkResume(t *testing.T, s Setup) {
 	train, test := smallFaces(t)
-	s := smallSetup(8)
 	s.Train.Epochs, s.Run = 3, "run-a"
 	var saved [][]byte
 	s.Checkpoint = func(c *Checkpoint) error {
@@ -26,6 +31,11 @@ func TestResumeReproducesUninterruptedRun(t *testing.T) {
 	mFull, resFull, err := Train(context.Background(), s, train, test, full)
 	if err != nil || len(saved) != 3 {
 		t.Fatalf("train: %v, %d checkpoints", err, len(saved))
+	}
+	for _, b := range mFull.buffers {
+		if b.Name[len(b.Name)-4:] == "mean" && slices.Equal(values64(b.Value), make([]float64, b.Value.Shape().TotalSize())) {
+			t.Fatalf("%s never moved from zero: the running statistics are not updated", b.Name)
+		}
 	}
 	stepsPerEpoch := len(full.steps) / 3
 	for from := 1; from <= 2; from++ {
@@ -52,8 +62,8 @@ func TestResumeReproducesUninterruptedRun(t *testing.T) {
 				t.Fatalf("resumed after epoch %d: step %d differs: %v vs %v", from, i, rec.steps[i], wantSteps[i])
 			}
 		}
-		for i, p := range m.Params() {
-			if !slices.Equal(p.Value.Data().([]float32), mFull.Params()[i].Value.Data().([]float32)) {
+		for i, p := range append(m.Params(), m.buffers...) {
+			if !slices.Equal(p.Value.Data().([]float32), append(mFull.Params(), mFull.buffers...)[i].Value.Data().([]float32)) {
 				t.Fatalf("resumed after epoch %d: final %s differs", from, p.Name)
 			}
 		}

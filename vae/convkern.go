@@ -13,8 +13,14 @@ type float interface{ ~float32 | ~float64 }
 // geom is a square convolution's kernel size, stride and zero padding.
 type geom struct{ k, s, p int }
 
-// out is the output size of a convolution over n input positions.
-func (g geom) out(n int) int { return (n+2*g.p-g.k)/g.s + 1 }
+// out is the output size of a convolution over n input positions, 0 if the
+// padded input is smaller than the kernel.
+func (g geom) out(n int) int {
+	if n+2*g.p < g.k {
+		return 0
+	}
+	return (n+2*g.p-g.k)/g.s + 1
+}
 
 // im2col lays out the k×k patches of x (c×h×w) as the columns of col
 // (c·k·k rows, oh·ow columns); positions in the padding read as 0.

@@ -267,8 +267,11 @@ func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).Ma
 // of two experiments compares them; --runs keeps only the runs asked for.
 func TestExportAndMultiExperimentReport(t *testing.T) {
 	dir := t.TempDir()
+	// The first experiment is a conv VAE with batch norm, so that sample and
+	// report work from a conv model's checkpoint; the second is an MLP.
+	models := map[string]string{"first": "{architecture: conv, channels: [4, 8], norm: batch, hidden: [8], latent: 2}", "second": "{hidden: [8], latent: 2}"}
 	for _, name := range []string{"first", "second"} {
-		spec := fmt.Sprintf("name: %s\ndataset: {name: synthetic, size: 10, count: 120, test_fraction: 0.25}\nmodel: {hidden: [8], latent: 2}\ntrain: {epochs: 1, batch_size: 30}\neval: {batch_size: 30, grid_images: 8, samples: 30}\nseeds: [1, 2]\n", name)
+		spec := fmt.Sprintf("name: %s\ndataset: {name: synthetic, size: 10, count: 120, test_fraction: 0.25}\nmodel: %s\ntrain: {epochs: 1, batch_size: 30}\neval: {batch_size: 30, grid_images: 8, samples: 30}\nseeds: [1, 2]\n", name, models[name])
 		os.WriteFile(filepath.Join(dir, name+".yaml"), []byte(spec), 0o644)
 		if r := vaelab(t, dir, nil, "run", name+".yaml"); r.code != 0 {
 			t.Fatalf("run %s: %s%s", name, r.stdout, r.stderr)
