@@ -232,12 +232,14 @@ func TestMLPLearnsFreyFace(t *testing.T) {
 // epoch is clearly above the one after the first.
 func TestConvVariantsLearn(t *testing.T) {
 	variants := map[string]func(*ModelConfig){
-		"transpose relu":          func(c *ModelConfig) {},
-		"upsample elu":            func(c *ModelConfig) { c.Decoder, c.Activation, c.Kernel = "upsample", "elu", 3 },
-		"batch norm leaky_relu":   func(c *ModelConfig) { c.Norm, c.Activation = "batch", "leaky_relu" },
-		"group norm tanh":         func(c *ModelConfig) { c.Norm, c.Groups, c.Activation = "group", 4, "tanh" },
-		"per-pixel σ":             func(c *ModelConfig) { c.Likelihood = "gaussian_pixel" },
-		"learned σ upsample norm": func(c *ModelConfig) { c.Decoder, c.Kernel, c.Norm, c.Likelihood = "upsample", 3, "batch", "gaussian_learned" },
+		"transpose relu":        func(c *ModelConfig) {},
+		"upsample elu":          func(c *ModelConfig) { c.Decoder, c.Activation, c.Kernel = "upsample", "elu", 3 },
+		"batch norm leaky_relu": func(c *ModelConfig) { c.Norm, c.Activation = "batch", "leaky_relu" },
+		"group norm tanh":       func(c *ModelConfig) { c.Norm, c.Groups, c.Activation = "group", 4, "tanh" },
+		"per-pixel σ":           func(c *ModelConfig) { c.Likelihood = "gaussian_pixel" },
+		"learned σ upsample norm": func(c *ModelConfig) {
+			c.Decoder, c.Kernel, c.Norm, c.Likelihood = "upsample", 3, "batch", "gaussian_learned"
+		},
 	}
 	train, test := smallFaces(t)
 	for name, edit := range variants {
