@@ -192,6 +192,7 @@ type Outcome struct {
 	Error        string
 	DivergedStep int
 	Steps        int
+	diskFull     error // the full-disk error that ended the run, which stops the sweep
 }
 
 // Finish records a run's end. Only the owner's running run is changed, so a

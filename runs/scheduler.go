@@ -10,7 +10,10 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/vaelab/vaelab/data"
 	"github.com/vaelab/vaelab/experiments"
@@ -54,6 +57,8 @@ const (
 type Result struct {
 	Total, Skipped                               int
 	Done, Diverged, Failed, Interrupted, Running int
+	// Stopped is why the whole sweep stopped early (a full disk), nil if it did not.
+	Stopped error
 }
 
 // Plan is what Prepare found: which runs will be trained and why.
@@ -149,6 +154,9 @@ func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 		workers = runtime.NumCPU()
 	}
 	workers = min(workers, len(p.ToTrain))
+	// A full disk stops the sweep: every further run would fail the same way.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	queue := make(chan experiments.Run)
 	outcomes := make(chan string)
 	// One loader for all runs: each dataset is decoded once and shared.
@@ -163,7 +171,7 @@ func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 		go func() {
 			defer wg.Done()
 			for r := range queue {
-				outcomes <- sc.runOne(ctx, r, loader, refs)
+				outcomes <- sc.runOne(ctx, stop, r, loader, refs)
 			}
 		}()
 	}
@@ -192,11 +200,21 @@ func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 			res.Running++
 		}
 	}
+	if cause := context.Cause(ctx); cause != nil && isDiskFull(cause) {
+		res.Stopped = cause
+	}
 	return res
 }
 
+// isDiskFull reports whether err comes from a full disk or an exhausted quota,
+// in a file write or in SQLite.
+func isDiskFull(err error) bool {
+	var se sqlite3.Error
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || (errors.As(err, &se) && se.Code == sqlite3.ErrFull)
+}
+
 // runOne claims, trains and records one run, and returns its final status.
-func (sc *Scheduler) runOne(ctx context.Context, r experiments.Run, loader *data.Loader, refs *referenceCache) (status string) {
+func (sc *Scheduler) runOne(ctx context.Context, stop context.CancelCauseFunc, r experiments.Run, loader *data.Loader, refs *referenceCache) (status string) {
 	me, prov := owner(), CurrentProvenance()
 	dir := filepath.Join(sc.RunsDir, r.ID)
 	claimed, err := sc.Store.Claim(ctx, r.ID, me, prov.Host, prov.BLAS, prov.Version, dir)
@@ -219,10 +237,15 @@ func (sc *Scheduler) runOne(ctx context.Context, r experiments.Run, loader *data
 		}()
 		out = sc.train(ctx, r, dir, loader, refs, rec)
 	}()
-	out.Steps = max(out.Steps, rec.steps)
 	final := context.WithoutCancel(ctx) // record the end even after Ctrl-C
 	if err := rec.flush(final); err != nil && out.Status == StatusDone {
-		out = Outcome{Status: StatusFailed, Error: err.Error(), Steps: out.Steps}
+		out = sc.failure(ctx, err)
+	}
+	// The run's step count is what the database holds, which after a failed
+	// write is less than what was trained.
+	out.Steps = rec.steps
+	if out.diskFull != nil {
+		stop(out.diskFull)
 	}
 	if err := sc.Store.Finish(final, r.ID, me, out); err != nil {
 		sc.logf("failed      %s  %s: %v", r.ID, r.Label(), err)
@@ -238,12 +261,7 @@ func (sc *Scheduler) runOne(ctx context.Context, r experiments.Run, loader *data
 
 // train runs the training of r and writes its artifacts and summaries.
 func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, loader *data.Loader, refs *referenceCache, rec *storeRecorder) Outcome {
-	fail := func(err error) Outcome {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return Outcome{Status: StatusInterrupted, Error: "stopped by the user; run the spec again to resume"}
-		}
-		return Outcome{Status: StatusFailed, Error: err.Error()}
-	}
+	fail := func(err error) Outcome { return sc.failure(ctx, err) }
 	ds, err := loader.Load(ctx, r.Config.Dataset)
 	if err != nil {
 		return fail(fmt.Errorf("load dataset: %w", err))
@@ -294,6 +312,27 @@ func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, l
 		return fail(err)
 	}
 	return Outcome{Status: StatusDone, Steps: res.Steps}
+}
+
+// failure turns the error that ended a run into its outcome. A stop (Ctrl-C,
+// or a full disk met by another run) and a full disk leave the run
+// interrupted, to resume from its last checkpoint; anything else fails it.
+func (sc *Scheduler) failure(ctx context.Context, err error) Outcome {
+	if isDiskFull(err) {
+		var se sqlite3.Error
+		if errors.As(err, &se) {
+			err = fmt.Errorf("database %s: %w", sc.Store.path, err)
+		}
+		err = fmt.Errorf("disk full: %w", err)
+		return Outcome{Status: StatusInterrupted, Error: err.Error() + "; free space, then run the same command to resume", diskFull: err}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		if cause := context.Cause(ctx); cause != nil && isDiskFull(cause) {
+			return Outcome{Status: StatusInterrupted, Error: "stopped because the sweep met a full disk (" + cause.Error() + "); run the spec again to resume"}
+		}
+		return Outcome{Status: StatusInterrupted, Error: "stopped by the user; run the spec again to resume"}
+	}
+	return Outcome{Status: StatusFailed, Error: err.Error()}
 }
 
 // startAttempt decides where a claimed run starts: from its checkpoint when
@@ -426,7 +465,8 @@ type storeRecorder struct {
 	store     *Store
 	runID     string
 	rows      []MetricRow
-	steps     int
+	steps     int // the last step whose metrics are committed
+	pending   int // the last step in rows
 	lastFlush time.Time
 	onStep    func()
 	// loss and gradNorm keep the whole series for the stability figures.
@@ -437,7 +477,7 @@ func (r *storeRecorder) add(step, epoch int, vals []vae.Metric) {
 	for _, v := range vals {
 		r.rows = append(r.rows, MetricRow{Step: step, Epoch: epoch, Key: v.Key, Value: v.Value})
 	}
-	r.steps = max(r.steps, step)
+	r.pending = max(r.pending, step)
 }
 
 func (r *storeRecorder) Step(step, epoch int, vals []vae.Metric) error {
@@ -469,5 +509,6 @@ func (r *storeRecorder) flush(ctx context.Context) error {
 		return err
 	}
 	r.rows, r.lastFlush = r.rows[:0], time.Now()
+	r.steps = max(r.steps, r.pending)
 	return nil
 }

@@ -140,6 +140,9 @@ Ctrl-C stops cleanly: stopped runs are marked interrupted and run again next tim
 			res := execute(ctx, sc, plan, stdout, stderr)
 			fmt.Fprintf(stdout, "finished: %d done, %d diverged, %d failed, %d interrupted; %d skipped as already finished\n",
 				res.Done, res.Diverged, res.Failed, res.Interrupted, res.Skipped)
+			if res.Stopped != nil {
+				return &exitError{exitFailure, fmt.Errorf("sweep stopped: %w; the runs in progress are marked interrupted with their last checkpoints kept: free space, then run `vaelab run %s` again to finish", res.Stopped, args[0])}
+			}
 			if res.Interrupted > 0 || ctx.Err() != nil {
 				return &exitError{exitInterrupted, fmt.Errorf("interrupted: %s stopped and marked interrupted; run `vaelab run %s` again to resume", plural(res.Interrupted, "run"), args[0])}
 			}
