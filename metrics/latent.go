@@ -133,29 +133,37 @@ func discretise(x []float64, n, d int) [][]int {
 	return out
 }
 
+// entropy and mutualInfo count bins in arrays, not maps: a map's random
+// iteration order would change the sums in their last bits from call to call.
 func entropy(a []int) float64 {
-	counts := map[int]float64{}
+	var counts [misBins]float64
 	for _, v := range a {
 		counts[v]++
 	}
 	h, n := 0.0, float64(len(a))
 	for _, c := range counts {
-		h -= c / n * math.Log(c/n)
+		if c > 0 {
+			h -= c / n * math.Log(c/n)
+		}
 	}
 	return h
 }
 
 func mutualInfo(a, b []int) float64 {
-	joint := map[[2]int]float64{}
-	ca, cb := map[int]float64{}, map[int]float64{}
+	var joint [misBins][misBins]float64
+	var ca, cb [misBins]float64
 	for i := range a {
-		joint[[2]int{a[i], b[i]}]++
+		joint[a[i]][b[i]]++
 		ca[a[i]]++
 		cb[b[i]]++
 	}
 	n, mi := float64(len(a)), 0.0
-	for k, c := range joint {
-		mi += c / n * math.Log(c*n/(ca[k[0]]*cb[k[1]]))
+	for x := range misBins {
+		for y := range misBins {
+			if c := joint[x][y]; c > 0 {
+				mi += c / n * math.Log(c*n/(ca[x]*cb[y]))
+			}
+		}
 	}
 	return mi
 }

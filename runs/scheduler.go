@@ -341,6 +341,13 @@ func (sc *Scheduler) failure(ctx context.Context, err error) Outcome {
 // silently restarts a run over good records.
 func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir string, rec *storeRecorder) (*vae.Checkpoint, error) {
 	path := filepath.Join(dir, checkpointFile)
+	// A worker killed while writing a checkpoint leaves its temporary file;
+	// the run is ours now, so nobody else is writing one.
+	if stale, _ := filepath.Glob(filepath.Join(dir, "."+checkpointFile+".*.tmp")); len(stale) > 0 {
+		for _, f := range stale {
+			os.Remove(f)
+		}
+	}
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
 		return nil, sc.Store.StartAttempt(ctx, r.ID, 0)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,17 +62,28 @@ func TestSIGKILLThenResume(t *testing.T) {
 	if again.code != 0 || !strings.Contains(again.stdout, "finished:") || !strings.Contains(again.stdout, "resume") {
 		t.Fatalf("second run: exit %d\n%s%s", again.code, again.stdout, again.stderr)
 	}
+	assertSameAsReference(t, filepath.Join(ref, "vaelab.db"), db, "killme")
+}
+
+// assertSameAsReference checks that every run of experiment in db is done,
+// the database is intact with one loss value per step, and each run's curves
+// and final figures equal those of the uninterrupted sweep in refDB.
+func assertSameAsReference(t *testing.T, refDB, db, experiment string) {
+	t.Helper()
 	if ok := queryString(t, db, "PRAGMA integrity_check"); ok != "ok" {
 		t.Fatalf("integrity_check: %s", ok)
 	}
 	if n := countRows(t, db, "SELECT count(*) FROM runs r WHERE steps != (SELECT count(*) FROM metrics m WHERE m.run_id=r.id AND m.key='train/loss') OR steps != (SELECT max(step) FROM metrics m WHERE m.run_id=r.id AND m.key='train/loss')"); n != 0 {
 		t.Fatalf("%d runs with missing or extra steps", n)
 	}
-	a, b := openRO(t, filepath.Join(ref, "vaelab.db")), openRO(t, db)
-	ra, _ := a.Runs(context.Background(), "killme")
-	rb, _ := b.Runs(context.Background(), "killme")
+	a, b := openRO(t, refDB), openRO(t, db)
+	ra, _ := a.Runs(context.Background(), experiment)
+	rb, _ := b.Runs(context.Background(), experiment)
+	if len(ra) == 0 || len(ra) != len(rb) {
+		t.Fatalf("%d runs, uninterrupted sweep %d", len(rb), len(ra))
+	}
 	for i := range ra {
-		if rb[i].Status != runs.StatusDone {
+		if rb[i].Status != runs.StatusDone || rb[i].ID != ra[i].ID {
 			t.Fatalf("run %s is %s", rb[i].ID, rb[i].Status)
 		}
 		ma, _ := a.Metrics(context.Background(), ra[i].ID)
@@ -83,9 +95,12 @@ func TestSIGKILLThenResume(t *testing.T) {
 		}
 		sa, _ := a.Summaries(context.Background(), ra[i].ID)
 		sb, _ := b.Summaries(context.Background(), rb[i].ID)
-		for _, k := range []string{"test/elbo", "test/iwae", "posterior/active_units", "stability/loss_spikes"} {
-			if sa[k].Value != sb[k].Value {
-				t.Errorf("run %s: %s %v, uninterrupted %v", ra[i].ID, k, sb[k].Value, sa[k].Value)
+		if len(sa) != len(sb) || len(sa) < 20 {
+			t.Fatalf("run %s: %d summaries, uninterrupted %d", ra[i].ID, len(sb), len(sa))
+		}
+		for k, v := range sa { // every figure but wall times
+			if !strings.Contains(k, "seconds") && !strings.Contains(k, "per_second") && sb[k].Value != v.Value {
+				t.Errorf("run %s: %s %v, uninterrupted %v", ra[i].ID, k, sb[k].Value, v.Value)
 			}
 		}
 	}
@@ -169,4 +184,82 @@ func TestTwoProcessesOneSpec(t *testing.T) {
 	if a, b := strings.Count(outs[0].String(), "done        "), strings.Count(outs[1].String(), "done        "); a+b != 6 || a == 0 || b == 0 {
 		t.Fatalf("processes trained %d and %d runs; want 6 in all, shared", a, b)
 	}
+}
+
+// TestKillSoak kills a sweep with SIGKILL at 30 random moments, restarting it
+// after each, then lets it finish: every run must end done, the database
+// intact with one value per step, and every curve and figure equal to an
+// uninterrupted sweep's. Kill moments are drawn uniformly over the sweep's
+// length; the log says in which phase each landed.
+func TestKillSoak(t *testing.T) {
+	const spec = `name: soak
+dataset: {name: synthetic, size: 16, count: 500, test_fraction: 0.2}
+model: {hidden: [64], latent: 4}
+train: {epochs: 6, batch_size: 20}
+eval: {batch_size: 100, grid_images: 8, samples: 100, iwae_k: 4}
+seeds: [1, 2, 3, 4, 5, 6]
+`
+	ref := t.TempDir()
+	os.WriteFile(filepath.Join(ref, "s.yaml"), []byte(spec), 0o644)
+	env := []string{"VAELAB_CACHE_DIR=" + filepath.Join(t.TempDir(), "cache")}
+	start := time.Now()
+	if r := vaelab(t, ref, env, "run", "s.yaml", "--workers", "2"); r.code != 0 {
+		t.Fatalf("reference sweep: %s%s", r.stdout, r.stderr)
+	}
+	length := time.Since(start)
+	start = time.Now()
+	vaelab(t, ref, env, "run", "s.yaml") // nothing left to train: start-up only
+	startup := time.Since(start)
+	// Each attempt lives its start-up plus a random share of the work, 0.75/30
+	// of it on average, so 30 kills land before the sweep can finish.
+	work := length - startup
+
+	seed := uint64(time.Now().UnixNano())
+	rng := rand.New(rand.NewPCG(seed, 0))
+	t.Logf("uninterrupted sweep %v, start-up %v; kill moments drawn with seed %d", length.Round(time.Millisecond), startup.Round(time.Millisecond), seed)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(spec), 0o644)
+	db := filepath.Join(dir, "vaelab.db")
+	phases := map[string]int{}
+	kills := 0
+	for attempt := 0; kills < 30; attempt++ {
+		cmd := exec.Command(binary, "run", "s.yaml", "--workers", "2")
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		select {
+		case err := <-exited:
+			t.Fatalf("attempt %d ended on its own (%v) after %d kills: the sweep is too short for the soak", attempt, err, kills)
+		case <-time.After(startup + time.Duration(rng.Float64()*1.5*float64(work)/30)):
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+		kills++
+		phases[killPhase(t, dir, db)]++
+	}
+	t.Logf("kills by phase: %v", phases)
+	final := vaelab(t, dir, env, "run", "s.yaml", "--workers", "2")
+	if final.code != 0 {
+		t.Fatalf("final run: exit %d\n%s%s", final.code, final.stdout, final.stderr)
+	}
+	assertSameAsReference(t, filepath.Join(ref, "vaelab.db"), db, "soak")
+}
+
+// killPhase says what the killed sweep was doing, from what it left: a
+// checkpoint's temporary file, runs still running with all or some of their
+// steps, or nothing yet.
+func killPhase(t *testing.T, dir, db string) string {
+	if tmp, _ := filepath.Glob(filepath.Join(dir, "vaelab-runs", "*", ".checkpoint.vck.*.tmp")); len(tmp) > 0 {
+		return "checkpointing"
+	}
+	if countRows(t, db, "SELECT count(*) FROM runs WHERE status='running' AND steps = 6*(400/20)") > 0 {
+		return "evaluation"
+	}
+	if countRows(t, db, "SELECT count(*) FROM runs WHERE status='running'") > 0 {
+		return "training"
+	}
+	return "start-up"
 }
