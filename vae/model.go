@@ -167,3 +167,44 @@ func values64(t dataHolder) []float64 {
 	}
 	panic(fmt.Sprintf("vae: tensor of unexpected type %T", t.Data()))
 }
+
+// StepFLOPs estimates the floating-point operations of one training step on a
+// batch: multiply-adds of every affine map and convolution, counted twice,
+// for the forward pass and twice that for the backward pass (input and weight
+// gradients). Elementwise work is left out, as is usual for GFLOP/s figures.
+func (m *Model) StepFLOPs(batch int) float64 {
+	macs := 0.0
+	for _, p := range m.params {
+		s := p.Value.Shape()
+		switch {
+		case s.Dims() == 2: // an affine map: each weight once per image
+			macs += float64(s.TotalSize())
+		case s.Dims() == 4: // a convolution: each weight once per output position
+			macs += float64(s.TotalSize()) * float64(m.convPositions(p.Name))
+		}
+	}
+	if m.cfg.Likelihood == "gaussian_learned" {
+		macs-- // the 1×1 log σ is not a layer
+	}
+	return 3 * 2 * macs * float64(batch)
+}
+
+// convPositions is the number of positions a conv layer's kernel visits: its
+// output size, or for a transposed convolution its input size.
+func (m *Model) convPositions(param string) int {
+	c := m.conv
+	for i, l := range c.enc {
+		if m.params[l.w].Name == param {
+			return c.sizesH[i+1] * c.sizesW[i+1]
+		}
+	}
+	for _, l := range append(append([]convLayer{}, c.dec...), c.out, c.sigma) {
+		if l.w < len(m.params) && m.params[l.w].Name == param {
+			if l.deconv {
+				return (l.outH / l.g.s) * (l.outW / l.g.s)
+			}
+			return l.outH * l.outW
+		}
+	}
+	return 0
+}

@@ -47,3 +47,7 @@ func projectRoot(t testing.TB) string {
 		dir = parent
 	}
 }
+
+// InCI reports whether the tests run under CI (CI=true), where missing
+// prerequisites are failures rather than skips.
+func InCI() bool { return os.Getenv("CI") == "true" }
