@@ -225,21 +225,20 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("name: x\nmodel: {latent: &a 3}\ntrain: {epochs: *a}\n"))
 	f.Add([]byte("name: m\nsweep:\n  grid:\n    - key: model\n      values: [{likelihood: gaussian, sigma: 0.1}, {architecture: conv, channels: [4]}]\n"))
 	// Every refusal names the file, so the user knows where to look.
-	located := func(err error) {
+	located := func(t *testing.T, err error) {
 		if !strings.HasPrefix(err.Error(), "fuzz") {
-			t := err.Error()
-			panic("error without the file name: " + t)
+			t.Fatalf("error without the file name: %v", err)
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := Parse(b, "fuzz")
 		if err != nil {
-			located(err)
+			located(t, err)
 			return
 		}
 		runs, err := s.Expand()
 		if err != nil {
-			located(err)
+			located(t, err)
 			return
 		}
 		for _, r := range runs {
