@@ -390,7 +390,8 @@ func (sc *Scheduler) writeCheckpoint(ctx context.Context, runID, dir string, c *
 	if err != nil {
 		return err
 	}
-	return sc.Store.PutArtifact(ctx, Artifact{RunID: runID, Kind: "checkpoint", Path: path, SHA256: sum, Bytes: size})
+	// Recorded even after Ctrl-C: the checkpoint a stop writes is the point.
+	return sc.Store.PutArtifact(context.WithoutCancel(ctx), Artifact{RunID: runID, Kind: "checkpoint", Path: path, SHA256: sum, Bytes: size})
 }
 
 // gridColumns is the width of image grids; traversals sweep each latent

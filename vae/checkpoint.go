@@ -15,15 +15,18 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// Checkpoint is the whole state of a training run at the end of an epoch:
-// weights, Adam's moments and step count, and the states of the random
-// generators, so that a resumed run continues exactly as an uninterrupted one.
+// Checkpoint is the whole state of a training run at the end of an epoch, or
+// within one when training was stopped: weights, Adam's moments and step
+// count, and the states of the random generators, so that a resumed run
+// continues exactly as an uninterrupted one.
 //
 // File format (version 1), all integers and floats little-endian:
 //
 //	"VAELAB-CHECKPOINT-1\n"
-//	uint32 n, then n bytes of JSON header: run, step, epoch, adam_t, rng
-//	       (generator states, base64), test (last evaluation), tensors
+//	uint32 n, then n bytes of JSON header: run, step, epoch (completed
+//	       epochs), epoch_step (steps done in the next one, omitted when 0),
+//	       adam_t, rng (generator states, base64; the batch-order one as of
+//	       the start of the unfinished epoch), test (last evaluation), tensors
 //	       (name and shape of each parameter in order, then of each buffer:
 //	       batch-norm running statistics, stored with zero moments)
 //	for each tensor of N values: N float32 weights, N float64 first
@@ -32,10 +35,13 @@ import (
 type Checkpoint struct {
 	Run         string // the run it belongs to
 	Step, Epoch int    // completed
-	AdamT       int
-	RNG         map[Stream][]byte
-	Test        EvalResult
-	Tensors     []TensorState
+	// EpochStep is the number of steps already done in epoch Epoch+1 when
+	// training was stopped mid-epoch (0 at an epoch's end).
+	EpochStep int
+	AdamT     int
+	RNG       map[Stream][]byte
+	Test      EvalResult
+	Tensors   []TensorState
 }
 
 // TensorState is one parameter with its optimiser moments.
@@ -49,13 +55,14 @@ type TensorState struct {
 const checkpointMagic = "VAELAB-CHECKPOINT-1\n"
 
 type checkpointHeader struct {
-	Run     string            `json:"run"`
-	Step    int               `json:"step"`
-	Epoch   int               `json:"epoch"`
-	AdamT   int               `json:"adam_t"`
-	RNG     map[Stream][]byte `json:"rng"`
-	Test    EvalResult        `json:"test"`
-	Tensors []struct {
+	Run       string            `json:"run"`
+	Step      int               `json:"step"`
+	Epoch     int               `json:"epoch"`
+	EpochStep int               `json:"epoch_step,omitempty"`
+	AdamT     int               `json:"adam_t"`
+	RNG       map[Stream][]byte `json:"rng"`
+	Test      EvalResult        `json:"test"`
+	Tensors   []struct {
 		Name  string `json:"name"`
 		Shape []int  `json:"shape"`
 	} `json:"tensors"`
@@ -65,7 +72,7 @@ type checkpointHeader struct {
 func (c *Checkpoint) Encode(w io.Writer) error {
 	h := sha256.New()
 	bw := bufio.NewWriter(io.MultiWriter(w, h))
-	hdr := checkpointHeader{Run: c.Run, Step: c.Step, Epoch: c.Epoch, AdamT: c.AdamT, RNG: c.RNG, Test: c.Test}
+	hdr := checkpointHeader{Run: c.Run, Step: c.Step, Epoch: c.Epoch, EpochStep: c.EpochStep, AdamT: c.AdamT, RNG: c.RNG, Test: c.Test}
 	for _, t := range c.Tensors {
 		hdr.Tensors = append(hdr.Tensors, struct {
 			Name  string `json:"name"`
@@ -129,7 +136,7 @@ func ReadCheckpoint(r io.Reader) (*Checkpoint, error) {
 		return nil, bad("header: %v", err)
 	}
 	off += n
-	c := &Checkpoint{Run: hdr.Run, Step: hdr.Step, Epoch: hdr.Epoch, AdamT: hdr.AdamT, RNG: hdr.RNG, Test: hdr.Test}
+	c := &Checkpoint{Run: hdr.Run, Step: hdr.Step, Epoch: hdr.Epoch, EpochStep: hdr.EpochStep, AdamT: hdr.AdamT, RNG: hdr.RNG, Test: hdr.Test}
 	for _, th := range hdr.Tensors {
 		size := 1
 		for _, d := range th.Shape {

@@ -116,3 +116,71 @@ func TestCorruptCheckpointIsRejected(t *testing.T) {
 		t.Fatal("a checkpoint of another architecture was accepted")
 	}
 }
+
+// cancelAt cancels training's context once step stop has been recorded.
+type cancelAt struct {
+	recording
+	stop   int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAt) Step(step, epoch int, v []Metric) error {
+	if step == c.stop {
+		c.cancel()
+	}
+	return c.recording.Step(step, epoch, v)
+}
+
+// TestStopMidEpochCheckpointsAndResumes: a stop (Ctrl-C) in the middle of an
+// epoch, or after its last step while it is being evaluated, saves a
+// checkpoint at the step reached; resuming from it gives exactly the
+// uninterrupted run.
+func TestStopMidEpochCheckpointsAndResumes(t *testing.T) {
+	train, test := smallFaces(t)
+	s := smallSetup(12)
+	s.Train.Epochs, s.Run = 3, "run-c"
+	full := &recording{}
+	mFull, _, err := Train(context.Background(), s, train, test, full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perEpoch := len(full.steps) / 3
+	for _, stop := range []int{perEpoch + 3, 2 * perEpoch} {
+		var last *Checkpoint
+		r := s
+		r.CheckpointEvery = 5 // no epoch-end checkpoint before the stop
+		r.Checkpoint = func(c *Checkpoint) error {
+			var b bytes.Buffer
+			if err := c.Encode(&b); err != nil {
+				return err
+			}
+			last, err = ReadCheckpoint(&b)
+			return err
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		first := &cancelAt{stop: stop, cancel: cancel}
+		if _, _, err := Train(ctx, r, train, test, first); !errors.Is(err, context.Canceled) {
+			t.Fatalf("stop at step %d: %v, want context.Canceled", stop, err)
+		}
+		if last == nil || last.Step != stop || last.Epoch != (stop-1)/perEpoch || last.EpochStep != stop-last.Epoch*perEpoch {
+			t.Fatalf("stop at step %d: checkpoint %+v", stop, last)
+		}
+		r.Resume, r.Checkpoint = last, nil
+		rest := &recording{}
+		m, res, err := Train(context.Background(), r, train, test, rest)
+		if err != nil || res.Steps != 3*perEpoch {
+			t.Fatalf("resume from step %d: %v, %d steps", stop, err, res.Steps)
+		}
+		got := append(first.steps, rest.steps...)
+		for i := range full.steps {
+			if !slices.Equal(got[i], full.steps[i]) {
+				t.Fatalf("stop at step %d: step %d differs after resuming", stop, i+1)
+			}
+		}
+		for i, p := range m.Params() {
+			if !slices.Equal(p.Value.Data().([]float32), mFull.Params()[i].Value.Data().([]float32)) {
+				t.Fatalf("stop at step %d: final %s differs", stop, p.Name)
+			}
+		}
+	}
+}

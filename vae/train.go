@@ -2,6 +2,7 @@ package vae
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -105,7 +106,7 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 	batchRNG, batchSrc := newStream(s.Seed, StreamBatches)
 	epsRNG, epsSrc := newStream(s.Seed, StreamEpsilon)
 	sources := map[Stream]*rand.PCG{StreamBatches: batchSrc, StreamEpsilon: epsSrc}
-	first := 1
+	first, skip := 1, 0
 	if c := s.Resume; c != nil {
 		if c.Run != s.Run {
 			return nil, res, fmt.Errorf("checkpoint belongs to run %s, not %s", c.Run, s.Run)
@@ -113,16 +114,25 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 		if err := t.restore(c, sources); err != nil {
 			return nil, res, err
 		}
-		res.Steps, res.Test, first = c.Step, c.Test, c.Epoch+1
+		res.Steps, res.Test, first, skip = c.Step, c.Test, c.Epoch+1, c.EpochStep
 	}
+	saved := res.Steps // the step of the last checkpoint
 	every := max(1, s.CheckpointEvery)
-	total := s.Train.Epochs * (train.N / s.Train.BatchSize)
+	perEpoch := train.N / s.Train.BatchSize
+	total := s.Train.Epochs * perEpoch
 	for epoch := first; epoch <= s.Train.Epochs; epoch++ {
+		// The batch order's generator as of the epoch's start: a checkpoint
+		// taken mid-epoch stores it, so a resumed run draws the same order.
+		epochStart, err := batchSrc.MarshalBinary()
+		if err != nil {
+			return m, res, err
+		}
 		order := batchRNG.Perm(train.N)
-		for start := 0; start+s.Train.BatchSize <= train.N; start += s.Train.BatchSize {
+		for b := skip; b < perEpoch; b++ {
 			if err := ctx.Err(); err != nil {
-				return m, res, err
+				return m, res, t.checkpointStop(s, res, saved, epoch, b, epochStart, sources, err)
 			}
+			start := b * s.Train.BatchSize
 			res.Steps++
 			beta, lr := s.Objective.BetaAt(res.Steps, total), s.Train.LRAt(res.Steps, total)
 			vals, err := t.step(gather(train, order[start:start+s.Train.BatchSize]), normals(epsRNG, s.Train.BatchSize*s.Model.Latent), beta, lr)
@@ -137,7 +147,11 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 				return m, res, fmt.Errorf("record step %d: %w", res.Steps, err)
 			}
 		}
+		skip = 0
 		ev, err := m.Evaluate(ctx, test, s.Objective.Beta, s.Eval.BatchSize, NewRand(s.Seed, StreamEval))
+		if ctx.Err() != nil { // stopped during the evaluation: keep the epoch's steps
+			return m, res, t.checkpointStop(s, res, saved, epoch, perEpoch, epochStart, sources, ctx.Err())
+		}
 		if err != nil {
 			return m, res, fmt.Errorf("evaluate epoch %d: %w", epoch, err)
 		}
@@ -158,6 +172,7 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 			if err != nil {
 				return m, res, fmt.Errorf("checkpoint after epoch %d: %w", epoch, err)
 			}
+			saved = res.Steps
 		}
 	}
 	return m, res, nil
@@ -165,6 +180,25 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 
 // ShapeOf is the shape of im's images.
 func ShapeOf(im data.Images) Shape { return Shape{im.Height, im.Width, im.Channels} }
+
+// checkpointStop ends training stopped by ctx (Ctrl-C, SIGTERM) before
+// batch b of epoch epoch (b = all of them: during its evaluation): when steps
+// were done since the last checkpoint (at step saved), it saves one first, so
+// the stop loses no work. It returns the stop's error.
+func (t *trainer) checkpointStop(s Setup, res Result, saved, epoch, b int, epochStart []byte, sources map[Stream]*rand.PCG, stop error) error {
+	if s.Checkpoint == nil || res.Steps == saved {
+		return stop
+	}
+	c, err := t.snapshot(s.Run, res.Steps, epoch-1, res.Test, sources)
+	if err != nil {
+		return errors.Join(stop, err)
+	}
+	c.EpochStep, c.RNG[StreamBatches] = b, epochStart
+	if err := s.Checkpoint(c); err != nil {
+		return errors.Join(stop, fmt.Errorf("checkpoint at step %d: %w", res.Steps, err))
+	}
+	return stop
+}
 
 // trainer owns the training graph, its tape machine and the optimiser state.
 type trainer struct {

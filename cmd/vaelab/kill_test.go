@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -262,4 +263,48 @@ func killPhase(t *testing.T, dir, db string) string {
 		return "training"
 	}
 	return "start-up"
+}
+
+// TestSIGINTThenResume: Ctrl-C during training exits with 130 and says how to
+// resume; every run it stopped is interrupted with a checkpoint at the step
+// it reached; the same command then finishes the sweep exactly as if it had
+// never been stopped.
+func TestSIGINTThenResume(t *testing.T) {
+	ref := t.TempDir()
+	os.WriteFile(filepath.Join(ref, "s.yaml"), []byte(killSpec), 0o644)
+	if r := vaelab(t, ref, nil, "run", "s.yaml", "--workers", "2"); r.code != 0 {
+		t.Fatalf("reference sweep: %s%s", r.stdout, r.stderr)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(killSpec), 0o644)
+	// Checkpoints only at the end, so that the one Ctrl-C leaves is its own.
+	cmd := exec.Command(binary, "run", "s.yaml", "--workers", "2", "--checkpoint-every", "100")
+	cmd.Dir = dir
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "vaelab.db")
+	for deadline := time.Now().Add(time.Minute); countRows(t, db, "SELECT count(*) FROM metrics WHERE key='test/elbo'") < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no epoch finished within a minute")
+		}
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 || !strings.Contains(out.String(), "run `vaelab run s.yaml` again to resume") {
+		t.Fatalf("after Ctrl-C: %v\n%s", err, out.String())
+	}
+	stopped := countRows(t, db, "SELECT count(*) FROM runs WHERE status='interrupted'")
+	withCheckpoint := countRows(t, db, "SELECT count(*) FROM runs r WHERE status='interrupted' AND steps > 0 AND EXISTS (SELECT 1 FROM artifacts a WHERE a.run_id=r.id AND a.kind='checkpoint')")
+	if stopped == 0 || withCheckpoint != stopped || countRows(t, db, "SELECT count(*) FROM runs WHERE status='running'") != 0 {
+		t.Fatalf("%d runs interrupted, %d of them with a checkpoint\n%s", stopped, withCheckpoint, out.String())
+	}
+	again := vaelab(t, dir, nil, "run", "s.yaml", "--workers", "2", "--checkpoint-every", "100")
+	if again.code != 0 || !strings.Contains(again.stdout, "resumed from the checkpoint") {
+		t.Fatalf("second run: exit %d\n%s%s", again.code, again.stdout, again.stderr)
+	}
+	assertSameAsReference(t, filepath.Join(ref, "vaelab.db"), db, "killme")
 }
