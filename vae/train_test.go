@@ -5,6 +5,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -241,10 +242,15 @@ func TestConvVariantsLearn(t *testing.T) {
 		"learned σ upsample norm": func(c *ModelConfig) {
 			c.Decoder, c.Kernel, c.Norm, c.Likelihood = "upsample", 3, "batch", "gaussian_learned"
 		},
+		"RGB group norm": func(c *ModelConfig) { c.Norm, c.Groups = "group", 2 },
 	}
-	train, test := smallFaces(t)
+	gray, grayTest := smallFaces(t)
 	for name, edit := range variants {
 		t.Run(name, func(t *testing.T) {
+			train, test := gray, grayTest
+			if strings.Contains(name, "RGB") {
+				train, test = tinted(gray), tinted(grayTest)
+			}
 			s := smallConvSetup(3)
 			s.Model.Norm = "none"
 			edit(&s.Model)
@@ -260,6 +266,16 @@ func TestConvVariantsLearn(t *testing.T) {
 			t.Logf("test ELBO %.2f → %.2f", first, last)
 		})
 	}
+}
+
+// tinted makes RGB images from grey ones, each channel scaled differently, so
+// that a model must keep the channels apart.
+func tinted(g data.Images) data.Images {
+	out := data.Images{N: g.N, Height: g.Height, Width: g.Width, Channels: 3, Pix: make([]float32, 0, 3*len(g.Pix))}
+	for _, v := range g.Pix {
+		out.Pix = append(out.Pix, v, 0.7*v, 0.3+0.4*v)
+	}
+	return out
 }
 
 func metricOf(vals []Metric, key string) float64 {
