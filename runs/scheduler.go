@@ -133,7 +133,8 @@ func (sc *Scheduler) reapDeadRuns(ctx context.Context, experiment string) error 
 		return err
 	}
 	for _, r := range rs {
-		if r.Status != StatusRunning || ownerAlive(r.Owner, r.HeartbeatAt, staleAfter) {
+		// Slurm-owned runs are settled from Slurm's own records (Slurm.Sync).
+		if r.Status != StatusRunning || strings.HasPrefix(r.Owner, slurmOwnerPrefix) || ownerAlive(r.Owner, r.HeartbeatAt, staleAfter) {
 			continue
 		}
 		if err := sc.Store.MarkInterrupted(ctx, r.ID, r.Owner, "worker "+r.Owner+" is gone"); err != nil {
@@ -379,6 +380,9 @@ func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir st
 	}
 	rec.steps = c.Step
 	msg := fmt.Sprintf("resumed from the checkpoint after epoch %d (step %d)", c.Epoch, c.Step)
+	if c.EpochStep > 0 {
+		msg = fmt.Sprintf("resumed from the checkpoint at step %d (step %d of epoch %d)", c.Step, c.EpochStep, c.Epoch+1)
+	}
 	sc.logf("resume      %s  %s  (%s)", r.ID, r.Label(), msg)
 	return c, sc.Store.AddEvent(ctx, "", r.ID, "info", "resume", msg)
 }

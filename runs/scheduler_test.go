@@ -285,9 +285,9 @@ seeds: [1, 2, 3]
 	}
 }
 
-// TestStoppedRunResumesFromCheckpoint: a run stopped in its third epoch resumes
-// from the checkpoint after the second and ends with the same metric series
-// and final weights as a run that was never stopped.
+// TestStoppedRunResumesFromCheckpoint: a run stopped in its third epoch
+// checkpoints at the step it reached, resumes from there and ends with the
+// same metric series and final weights as a run that was never stopped.
 func TestStoppedRunResumesFromCheckpoint(t *testing.T) {
 	spec := fourEpochs
 	whole := func() (*Store, RunInfo) {
@@ -309,10 +309,10 @@ func TestStoppedRunResumesFromCheckpoint(t *testing.T) {
 	events, _ := st.Events(context.Background(), "", got.ID)
 	resumed := false
 	for _, e := range events {
-		resumed = resumed || (e.Kind == "resume" && strings.Contains(e.Message, "step 6"))
+		resumed = resumed || (e.Kind == "resume" && strings.Contains(e.Message, "at step 7 (step 1 of epoch 3)"))
 	}
 	if !resumed {
-		t.Fatalf("no resume event from step 6: %+v", events)
+		t.Fatalf("no resume event from step 7: %+v", events)
 	}
 	a, _ := refStore.Metrics(context.Background(), ref.ID)
 	b, _ := st.Metrics(context.Background(), got.ID)

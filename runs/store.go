@@ -126,16 +126,30 @@ CREATE INDEX events_run ON events(run_id);
 
 // Open opens (creating if needed) the database at path and migrates its schema.
 func Open(ctx context.Context, path string) (*Store, error) {
+	// With WAL, NORMAL sync is durable across process crashes.
+	return open(ctx, path, "WAL", "NORMAL")
+}
+
+// OpenRunDB opens (creating if needed) the database of a single run trained
+// by an external engine such as Slurm. It may sit on a network filesystem,
+// where WAL's shared memory does not work, so it uses a rollback journal and
+// full sync; only one task writes it at a time, and the submitting side reads
+// it once the task has ended.
+func OpenRunDB(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, "DELETE", "FULL")
+}
+
+func open(ctx context.Context, path, journal, synchronous string) (*Store, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("open store %s: the path may not contain '?' or '#'", path)
 	}
 	// Pragmas go in the DSN so that every pooled connection gets them.
 	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
+	q.Set("_journal_mode", journal)
 	q.Set("_busy_timeout", "30000")
 	q.Set("_txlock", "immediate")
 	q.Set("_foreign_keys", "1")
-	q.Set("_synchronous", "NORMAL") // with WAL: durable across process crashes
+	q.Set("_synchronous", synchronous)
 	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -37,7 +39,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	s.bindFlags(root)
-	root.AddCommand(runCmd(s, stdout, stderr), planCmd(s, stdout), lsCmd(s, stdout), showCmd(s, stdout), reportCmd(s, stdout, stderr), exportCmd(s, stdout), sampleCmd(s, stdout), doctorCmd(s, stdout), dataCmd(s, stdout, stderr))
+	root.AddCommand(runCmd(s, stdout, stderr), syncCmd(s, stdout), workerCmd(stdout), planCmd(s, stdout), lsCmd(s, stdout), showCmd(s, stdout), reportCmd(s, stdout, stderr), exportCmd(s, stdout), sampleCmd(s, stdout), doctorCmd(s, stdout), dataCmd(s, stdout, stderr))
 	return root
 }
 
@@ -106,14 +108,21 @@ func openExistingStore(ctx context.Context, s *settings) (*runs.Store, error) {
 }
 
 func runCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
-	var reportPath string
+	var reportPath, executor string
 	var checkpointEvery int
+	var slurm runs.SlurmOptions
 	cmd := &cobra.Command{
 		Use:   "run SPEC",
 		Short: "Train every run of a spec that is not finished yet, then optionally write the report",
 		Long: `Run expands the spec into runs and trains those that are new, failed or
 interrupted; finished runs are skipped, so running a spec again resumes it.
-Ctrl-C stops cleanly: stopped runs are marked interrupted and run again next time.`,
+Ctrl-C stops cleanly: stopped runs are marked interrupted and run again next time.
+
+With --executor slurm the runs go to a Slurm cluster as one job array (one task
+per run, each running "vaelab worker"); vaelab waits, importing each run when
+its task ends. The workspace (database folder, runs and data directories) must
+be on a filesystem the nodes share. Ctrl-C stops waiting but leaves the jobs
+running: "vaelab sync SPEC" imports them later.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -125,6 +134,9 @@ Ctrl-C stops cleanly: stopped runs are marked interrupted and run again next tim
 			if err != nil {
 				return err
 			}
+			if executor != "local" && executor != "slurm" {
+				return &exitError{exitUsage, fmt.Errorf("--executor %q: want local or slurm", executor)}
+			}
 			st, err := openStore(ctx, s)
 			if err != nil {
 				return err
@@ -132,14 +144,35 @@ Ctrl-C stops cleanly: stopped runs are marked interrupted and run again next tim
 			defer st.Close()
 			sc := &runs.Scheduler{Store: st, Workers: workers, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir(),
 				CheckpointEvery: checkpointEvery}
+			var exec runs.Executor = sc
+			if executor == "slurm" {
+				sl, err := newSlurm(s, sc, spec, slurm, stdout)
+				if err != nil {
+					return &exitError{exitFailure, err}
+				}
+				// Import tasks that ended since the last look, so that the plan
+				// below resubmits only what Slurm did not finish.
+				if _, err := sl.Sync(ctx, spec.Name, false); err != nil {
+					return &exitError{exitFailure, err}
+				}
+				exec = sl
+			}
 			plan, err := sc.Prepare(ctx, spec, rs)
 			if err != nil {
 				return &exitError{exitFailure, err}
 			}
 			fmt.Fprintln(stdout, plan.Note)
-			res := execute(ctx, sc, plan, stdout, stderr)
+			var res runs.Result
+			if executor == "slurm" {
+				res = exec.Execute(ctx, plan)
+			} else {
+				res = execute(ctx, sc, plan, stdout, stderr)
+			}
 			fmt.Fprintf(stdout, "finished: %d done, %d diverged, %d failed, %d interrupted; %d skipped as already finished\n",
 				res.Done, res.Diverged, res.Failed, res.Interrupted, res.Skipped)
+			if res.Running > 0 && executor == "slurm" {
+				return &exitError{exitInterrupted, fmt.Errorf("stopped waiting: %s still queued or running on Slurm; `vaelab sync %s --wait` imports them when they end (scancel stops them)", plural(res.Running, "run"), args[0])}
+			}
 			if res.Stopped != nil {
 				return &exitError{exitFailure, fmt.Errorf("sweep stopped: %w; the runs in progress are marked interrupted with their last checkpoints kept: free space, then run `vaelab run %s` again to finish", res.Stopped, args[0])}
 			}
@@ -158,8 +191,121 @@ Ctrl-C stops cleanly: stopped runs are marked interrupted and run again next tim
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&reportPath, "report", "", "write the experiment's HTML report to this file when training ends")
-	cmd.Flags().IntVar(&checkpointEvery, "checkpoint-every", 1, "epochs between checkpoints (a run also checkpoints after its last epoch); an interrupted run resumes from its last one")
+	f := cmd.Flags()
+	f.StringVar(&reportPath, "report", "", "write the experiment's HTML report to this file when training ends")
+	f.IntVar(&checkpointEvery, "checkpoint-every", 1, "epochs between checkpoints (a run also checkpoints after its last epoch); an interrupted run resumes from its last one")
+	f.StringVar(&executor, "executor", "local", "where runs train: local (a pool of --workers) or slurm (one job array)")
+	addSlurmFlags(cmd, &slurm)
+	return cmd
+}
+
+func addSlurmFlags(cmd *cobra.Command, o *runs.SlurmOptions) {
+	f := cmd.Flags()
+	f.StringVar(&o.Partition, "partition", "", "slurm: the partition (default: the cluster's)")
+	f.StringVar(&o.Time, "time", "", "slurm: time limit per task, e.g. 2:00:00 (tasks get SIGTERM 2 minutes before it, checkpoint and stop)")
+	f.IntVar(&o.CPUsPerTask, "cpus-per-task", 0, "slurm: CPUs per task")
+	f.StringVar(&o.Mem, "mem", "", "slurm: memory per task, e.g. 4G")
+	f.IntVar(&o.MaxTasks, "max-tasks", 0, "slurm: at most this many tasks at once (0: no cap)")
+	f.StringArrayVar(&o.Extra, "sbatch", nil, "slurm: an extra sbatch option, e.g. --sbatch=--account=ml (repeatable)")
+	f.DurationVar(&o.Poll, "poll", 10*time.Second, "slurm: how often to ask squeue while waiting")
+}
+
+// newSlurm makes the Slurm executor: tasks run this binary, in this directory,
+// with absolute data and cache directories.
+func newSlurm(s *settings, sc *runs.Scheduler, spec *experiments.Spec, o runs.SlurmOptions, log io.Writer) (*runs.Slurm, error) {
+	bin, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the vaelab executable for the Slurm tasks: %w", err)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []*string{&sc.DataDir, &sc.CacheDir} {
+		if *d != "" && !filepath.IsAbs(*d) {
+			*d = filepath.Join(wd, *d)
+		}
+	}
+	sc.Log = log
+	return &runs.Slurm{Scheduler: sc, Options: o, Binary: bin, Spec: spec, Workspace: wd}, nil
+}
+
+func syncCmd(s *settings, stdout io.Writer) *cobra.Command {
+	var wait bool
+	var poll time.Duration
+	cmd := &cobra.Command{
+		Use:   "sync SPEC",
+		Short: "Import the runs of a spec whose Slurm tasks have ended",
+		Long: `Sync asks Slurm about the spec's runs that were submitted with --executor slurm,
+imports those whose tasks have ended into the database, and marks runs whose
+tasks were cancelled, timed out or lost their node as interrupted (the next
+"vaelab run --executor slurm" resubmits them, resuming from their checkpoints).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			spec, _, err := loadSpec(args[0])
+			if err != nil {
+				return err
+			}
+			if err := requireDB(s); err != nil {
+				return err
+			}
+			st, err := openStore(ctx, s)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			sc := &runs.Scheduler{Store: st, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir()}
+			sl, err := newSlurm(s, sc, spec, runs.SlurmOptions{Poll: poll}, stdout)
+			if err != nil {
+				return &exitError{exitFailure, err}
+			}
+			res, err := sl.Sync(ctx, spec.Name, wait)
+			fmt.Fprintf(stdout, "imported: %d done, %d diverged, %d failed, %d interrupted; %d still queued or running\n",
+				res.Done, res.Diverged, res.Failed, res.Interrupted, res.Running)
+			if err != nil && ctx.Err() == nil {
+				return &exitError{exitFailure, err}
+			}
+			if ctx.Err() != nil {
+				return &exitError{exitInterrupted, fmt.Errorf("stopped waiting; the Slurm jobs keep running")}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "keep polling until no task of the spec is queued or running")
+	cmd.Flags().DurationVar(&poll, "poll", 10*time.Second, "how often to ask squeue with --wait")
+	return cmd
+}
+
+func workerCmd(stdout io.Writer) *cobra.Command {
+	var index int
+	cmd := &cobra.Command{
+		Use:    "worker MANIFEST",
+		Short:  "Train one run of a Slurm job array (run by the tasks that --executor slurm submits)",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if index < 0 {
+				v, err := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_ID"))
+				if err != nil {
+					return &exitError{exitUsage, fmt.Errorf("worker: no --index and no SLURM_ARRAY_TASK_ID (%q)", os.Getenv("SLURM_ARRAY_TASK_ID"))}
+				}
+				index = v
+			}
+			res, err := runs.Worker(cmd.Context(), args[0], index, stdout)
+			if err != nil {
+				return &exitError{exitFailure, err}
+			}
+			switch {
+			case res.Interrupted > 0 || res.Stopped != nil:
+				return &exitError{exitInterrupted, fmt.Errorf("worker: the run was stopped; its checkpoint is kept")}
+			case res.Failed > 0:
+				return &exitError{exitFailure, fmt.Errorf("worker: the run failed (see above)")}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&index, "index", -1, "the task's index in the manifest (default: SLURM_ARRAY_TASK_ID)")
 	return cmd
 }
 
