@@ -37,28 +37,32 @@ func (a *adam) step(params []*G.Node, lr, scale float64) error {
 		if err != nil {
 			return fmt.Errorf("gradient of %s: %w", p.Name(), err)
 		}
+		// One pass per parameter: moments, update and clearing the gradient
+		// (the tape machine adds into gradient buffers).
 		m, v := a.m[i], a.v[i]
-		update := func(j int, grad float64) float64 {
-			m[j] = b1*m[j] + (1-b1)*grad
-			v[j] = b2*v[j] + (1-b2)*grad*grad
-			return lr * (m[j] / c1) / (math.Sqrt(v[j]/c2) + eps)
-		}
+		step, inv2 := lr/c1, 1/c2
 		switch w := p.Value().(*tensor.Dense).Data().(type) {
 		case []float32:
 			gd := g.Data().([]float32)
-			for j := range w {
-				w[j] -= float32(update(j, scale*float64(gd[j])))
+			for j, gv := range gd[:len(w)] {
+				grad := scale * float64(gv)
+				mj := b1*m[j] + (1-b1)*grad
+				vj := b2*v[j] + (1-b2)*grad*grad
+				m[j], v[j], gd[j] = mj, vj, 0
+				w[j] -= float32(step * mj / (math.Sqrt(vj*inv2) + eps))
 			}
 		case []float64:
 			gd := g.Data().([]float64)
-			for j := range w {
-				w[j] -= update(j, scale*gd[j])
+			for j, gv := range gd[:len(w)] {
+				grad := scale * gv
+				mj := b1*m[j] + (1-b1)*grad
+				vj := b2*v[j] + (1-b2)*grad*grad
+				m[j], v[j], gd[j] = mj, vj, 0
+				w[j] -= step * mj / (math.Sqrt(vj*inv2) + eps)
 			}
 		default:
 			return fmt.Errorf("adam: parameter %s of type %T", p.Name(), w)
 		}
-		// The tape machine adds into gradient buffers; clear them for the next step.
-		g.(tensor.Tensor).Zero()
 	}
 	return nil
 }

@@ -54,8 +54,7 @@ func (n *netGraph) input(name string, rows, cols int) *G.Node {
 }
 
 func (n *netGraph) affine(x *G.Node, l layer) *G.Node {
-	xw := G.Must(G.Mul(x, n.param(l.w)))
-	return G.Must(G.BroadcastAdd(xw, n.param(l.b), nil, []byte{0}))
+	return G.Must(G.ApplyOp(linearOp{}, x, n.param(l.w), n.param(l.b)))
 }
 
 func (n *netGraph) activate(x *G.Node) *G.Node {
@@ -80,7 +79,7 @@ func activation(x *G.Node, name string, scalar func(float64) *G.Node) *G.Node {
 		neg := G.Must(G.Rectify(G.Must(G.Neg(x))))
 		return G.Must(G.Sub(G.Must(G.Add(G.Must(G.Rectify(x)), G.Must(G.Exp(G.Must(G.Neg(neg)))))), scalar(1)))
 	}
-	return G.Must(G.Rectify(x))
+	return G.Must(G.ApplyOp(reluOp{dims: x.Dims()}, x))
 }
 
 // scalar is a constant of the graph's dtype (Gorgonia rejects mixed dtypes).

@@ -1,0 +1,256 @@
+package vae
+
+import (
+	"fmt"
+	"hash"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Fully connected layers and ReLU as single ops. Gorgonia builds x·W + b from
+// a matrix product and a broadcast add that first copies b into a full
+// matrix, and ReLU's gradient from a comparison and a product: each a pass
+// over memory and an allocation. These do the same in one pass (the bias
+// rides in the GEMM's output), with gradients checked against finite
+// differences in denseops_test.go.
+//
+//	linearOp   y = x·W + b       x (B,in), W (in,out), b (out)
+//	matmulOp   op(a)·op(b)       the linear map's input and weight gradients
+//	colSumOp   Σ over rows       its bias gradient
+//	reluOp     max(x, 0)         its gradient is reluGradOp
+
+type linearOp struct{ opBase }
+
+func (op linearOp) String() string        { return "vaeLinear" }
+func (op linearOp) Hashcode() uint32      { return hashOf(op) }
+func (op linearOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
+func (op linearOp) DiffWRT(n int) []bool  { return trues(n) }
+func (op linearOp) Arity() int            { return 3 }
+func (op linearOp) Type() hm.Type         { return fnType(2, 2, 2, 1) }
+
+func (op linearOp) outShape(s []tensor.Shape) (tensor.Shape, error) {
+	x, w, b := s[0], s[1], s[2]
+	if x.Dims() != 2 || w.Dims() != 2 || x[1] != w[0] || b.TotalSize() != w[1] {
+		return nil, fmt.Errorf("%v: input %v, weights %v, bias %v do not fit", op, x, w, b)
+	}
+	return tensor.Shape{x[0], w[1]}, nil
+}
+
+func (op linearOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf(in)
+	if err != nil {
+		return nil, err
+	}
+	return op.outShape(s)
+}
+
+func (op linearOp) Do(in ...G.Value) (G.Value, error) {
+	s := valueShapes(in)
+	out, err := op.outShape(s)
+	if err != nil {
+		return nil, err
+	}
+	return doFloat(op.String(), in, out, func(y any, src []any) {
+		switch y := y.(type) {
+		case []float32:
+			linear(s[0][0], s[0][1], s[1][1], y, typed[float32](src))
+		case []float64:
+			linear(s[0][0], s[0][1], s[1][1], y, typed[float64](src))
+		}
+	})
+}
+
+func linear[T float](rows, in, out int, y []T, src [][]T) {
+	for r := range rows {
+		copy(y[r*out:(r+1)*out], src[2])
+	}
+	gemm(false, false, rows, out, in, src[0], src[1], 1, y)
+}
+
+func (op linearOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	dx, err := G.ApplyOp(matmulOp{tB: true}, grad, in[1])
+	if err != nil {
+		return nil, err
+	}
+	dw, err := G.ApplyOp(matmulOp{tA: true}, in[0], grad)
+	if err != nil {
+		return nil, err
+	}
+	db, err := G.ApplyOp(colSumOp{}, grad)
+	return G.Nodes{dx, dw, db}, err
+}
+
+// matmulOp is op(a)·op(b), op the transpose where tA or tB is set.
+type matmulOp struct {
+	opBase
+	tA, tB bool
+}
+
+func (op matmulOp) String() string        { return fmt.Sprintf("vaeMatMul(tA=%t,tB=%t)", op.tA, op.tB) }
+func (op matmulOp) Hashcode() uint32      { return hashOf(op) }
+func (op matmulOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
+func (op matmulOp) Arity() int            { return 2 }
+func (op matmulOp) Type() hm.Type         { return fnType(2, 2, 2) }
+
+// dims returns m, n, k of the product of a and b.
+func (op matmulOp) dims(a, b tensor.Shape) (m, n, k int, err error) {
+	if a.Dims() != 2 || b.Dims() != 2 {
+		return 0, 0, 0, fmt.Errorf("%v: shapes %v and %v", op, a, b)
+	}
+	m, k = a[0], a[1]
+	if op.tA {
+		m, k = k, m
+	}
+	kb, n := b[0], b[1]
+	if op.tB {
+		kb, n = n, kb
+	}
+	if k != kb {
+		return 0, 0, 0, fmt.Errorf("%v: shapes %v and %v do not fit", op, a, b)
+	}
+	return m, n, k, nil
+}
+
+func (op matmulOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf(in)
+	if err != nil {
+		return nil, err
+	}
+	m, n, _, err := op.dims(s[0], s[1])
+	return tensor.Shape{m, n}, err
+}
+
+func (op matmulOp) Do(in ...G.Value) (G.Value, error) {
+	m, n, k, err := op.dims(in[0].Shape(), in[1].Shape())
+	if err != nil {
+		return nil, err
+	}
+	return doFloat(op.String(), in, tensor.Shape{m, n}, func(y any, src []any) {
+		switch y := y.(type) {
+		case []float32:
+			s := typed[float32](src)
+			gemm(op.tA, op.tB, m, n, k, s[0], s[1], 0, y)
+		case []float64:
+			s := typed[float64](src)
+			gemm(op.tA, op.tB, m, n, k, s[0], s[1], 0, y)
+		}
+	})
+}
+
+// colSumOp sums a matrix's rows: (B, n) → (n).
+type colSumOp struct{ opBase }
+
+func (op colSumOp) String() string        { return "vaeColSum" }
+func (op colSumOp) Hashcode() uint32      { return hashOf(op) }
+func (op colSumOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
+func (op colSumOp) Arity() int            { return 1 }
+func (op colSumOp) Type() hm.Type         { return fnType(1, 2) }
+func (op colSumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf(in)
+	if err != nil {
+		return nil, err
+	}
+	return tensor.Shape{s[0][1]}, nil
+}
+
+func (op colSumOp) Do(in ...G.Value) (G.Value, error) {
+	s := in[0].Shape()
+	return doFloat(op.String(), in, tensor.Shape{s[1]}, func(y any, src []any) {
+		switch y := y.(type) {
+		case []float32:
+			colSums(s[1], y, src[0].([]float32))
+		case []float64:
+			colSums(s[1], y, src[0].([]float64))
+		}
+	})
+}
+
+func colSums[T float](n int, y, x []T) {
+	for r := 0; r+n <= len(x); r += n {
+		for j, v := range x[r : r+n] {
+			y[j] += v
+		}
+	}
+}
+
+// reluOp is max(x, 0) over a tensor of any shape.
+type reluOp struct {
+	opBase
+	dims int
+}
+
+func (op reluOp) String() string        { return fmt.Sprintf("vaeReLU(%d)", op.dims) }
+func (op reluOp) Hashcode() uint32      { return hashOf(op) }
+func (op reluOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
+func (op reluOp) DiffWRT(n int) []bool  { return trues(n) }
+func (op reluOp) Arity() int            { return 1 }
+func (op reluOp) Type() hm.Type         { return fnType(op.dims, op.dims) }
+func (op reluOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf(in)
+	if err != nil {
+		return nil, err
+	}
+	return s[0].Clone(), nil
+}
+
+func (op reluOp) Do(in ...G.Value) (G.Value, error) {
+	return doFloat(op.String(), in, in[0].Shape().Clone(), func(y any, src []any) {
+		switch y := y.(type) {
+		case []float32:
+			relu(y, src[0].([]float32), nil)
+		case []float64:
+			relu(y, src[0].([]float64), nil)
+		}
+	})
+}
+
+func (op reluOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	dx, err := G.ApplyOp(reluGradOp{dims: op.dims}, in[0], grad)
+	return G.Nodes{dx}, err
+}
+
+// relu writes max(x, 0) into y, or with g set, g where x > 0 and 0 elsewhere.
+func relu[T float](y, x, g []T) {
+	for i, v := range x {
+		switch {
+		case v <= 0:
+			y[i] = 0
+		case g != nil:
+			y[i] = g[i]
+		default:
+			y[i] = v
+		}
+	}
+}
+
+// reluGradOp is ReLU's input gradient: g where x > 0 (inputs x, g).
+type reluGradOp struct {
+	opBase
+	dims int
+}
+
+func (op reluGradOp) String() string        { return fmt.Sprintf("vaeReLUGrad(%d)", op.dims) }
+func (op reluGradOp) Hashcode() uint32      { return hashOf(op) }
+func (op reluGradOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
+func (op reluGradOp) Arity() int            { return 2 }
+func (op reluGradOp) Type() hm.Type         { return fnType(op.dims, op.dims, op.dims) }
+func (op reluGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf(in)
+	if err != nil {
+		return nil, err
+	}
+	return s[0].Clone(), nil
+}
+
+func (op reluGradOp) Do(in ...G.Value) (G.Value, error) {
+	return doFloat(op.String(), in, in[0].Shape().Clone(), func(y any, src []any) {
+		switch y := y.(type) {
+		case []float32:
+			relu(y, src[0].([]float32), src[1].([]float32))
+		case []float64:
+			relu(y, src[0].([]float64), src[1].([]float64))
+		}
+	})
+}
