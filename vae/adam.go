@@ -10,18 +10,55 @@ import (
 
 // adam is the Adam optimiser (Kingma & Ba 2015) with bias correction. It is
 // ours rather than Gorgonia's so that its state can be checkpointed. Moments
-// are kept in float64.
+// have their parameter's dtype, as in PyTorch; checkpoints store them as
+// float64, which holds float32 values exactly.
 type adam struct {
 	cfg  AdamConfig
-	t    int         // steps taken
-	m, v [][]float64 // first and second moments, one slice per parameter
+	t    int       // steps taken
+	m, v []adamMoments // first and second adamMoments, one per parameter
+}
+
+// adamMoments holds one parameter's adamMoments in its dtype: f32 or f64 is set.
+type adamMoments struct {
+	f32 []float32
+	f64 []float64
+}
+
+func newAdamMoments(dt tensor.Dtype, n int) adamMoments {
+	if dt == tensor.Float32 {
+		return adamMoments{f32: make([]float32, n)}
+	}
+	return adamMoments{f64: make([]float64, n)}
+}
+
+// values returns the adamMoments as float64.
+func (m adamMoments) values() []float64 {
+	if m.f32 == nil {
+		return append([]float64(nil), m.f64...)
+	}
+	out := make([]float64, len(m.f32))
+	for i, x := range m.f32 {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+// set overwrites the adamMoments with v.
+func (m adamMoments) set(v []float64) {
+	if m.f32 == nil {
+		copy(m.f64, v)
+		return
+	}
+	for i := range m.f32 {
+		m.f32[i] = float32(v[i])
+	}
 }
 
 func newAdam(cfg AdamConfig, params []*G.Node) *adam {
 	a := &adam{cfg: cfg}
 	for _, p := range params {
 		n := p.Shape().TotalSize()
-		a.m, a.v = append(a.m, make([]float64, n)), append(a.v, make([]float64, n))
+		a.m, a.v = append(a.m, newAdamMoments(p.Dtype(), n)), append(a.v, newAdamMoments(p.Dtype(), n))
 	}
 	return a
 }
@@ -32,37 +69,36 @@ func (a *adam) step(params []*G.Node, lr, scale float64) error {
 	a.t++
 	b1, b2, eps := a.cfg.Beta1, a.cfg.Beta2, a.cfg.Epsilon
 	c1, c2 := 1-math.Pow(b1, float64(a.t)), 1-math.Pow(b2, float64(a.t))
+	c := adamConsts{b1: b1, b2: b2, step: lr / c1, inv2: 1 / c2, eps: eps, scale: scale}
 	for i, p := range params {
 		g, err := p.Grad()
 		if err != nil {
 			return fmt.Errorf("gradient of %s: %w", p.Name(), err)
 		}
-		// One pass per parameter: moments, update and clearing the gradient
-		// (the tape machine adds into gradient buffers).
-		m, v := a.m[i], a.v[i]
-		step, inv2 := lr/c1, 1/c2
 		switch w := p.Value().(*tensor.Dense).Data().(type) {
 		case []float32:
-			gd := g.Data().([]float32)
-			for j, gv := range gd[:len(w)] {
-				grad := scale * float64(gv)
-				mj := b1*m[j] + (1-b1)*grad
-				vj := b2*v[j] + (1-b2)*grad*grad
-				m[j], v[j], gd[j] = mj, vj, 0
-				w[j] -= float32(step * mj / (math.Sqrt(vj*inv2) + eps))
-			}
+			adamUpdate(w, g.Data().([]float32), a.m[i].f32, a.v[i].f32, c)
 		case []float64:
-			gd := g.Data().([]float64)
-			for j, gv := range gd[:len(w)] {
-				grad := scale * gv
-				mj := b1*m[j] + (1-b1)*grad
-				vj := b2*v[j] + (1-b2)*grad*grad
-				m[j], v[j], gd[j] = mj, vj, 0
-				w[j] -= step * mj / (math.Sqrt(vj*inv2) + eps)
-			}
+			adamUpdate(w, g.Data().([]float64), a.m[i].f64, a.v[i].f64, c)
 		default:
 			return fmt.Errorf("adam: parameter %s of type %T", p.Name(), w)
 		}
 	}
 	return nil
+}
+
+type adamConsts struct{ b1, b2, step, inv2, eps, scale float64 }
+
+// adamUpdate updates one parameter and its adamMoments in one pass, and clears
+// its gradient (the tape machine adds into gradient buffers).
+func adamUpdate[T float](w, g, m, v []T, c adamConsts) {
+	b1, b2, step, inv2, eps, scale := T(c.b1), T(c.b2), T(c.step), T(c.inv2), T(c.eps), T(c.scale)
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	for j := range w {
+		grad := scale * g[j]
+		mj := b1*m[j] + (1-b1)*grad
+		vj := b2*v[j] + (1-b2)*grad*grad
+		m[j], v[j], g[j] = mj, vj, 0
+		w[j] -= step * mj / (T(math.Sqrt(float64(vj*inv2))) + eps)
+	}
 }

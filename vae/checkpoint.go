@@ -180,7 +180,7 @@ func (t *trainer) snapshot(run string, step, epoch int, test EvalResult, sources
 			return nil, fmt.Errorf("checkpoint: parameter %s is not float32", p.Name())
 		}
 		c.Tensors = append(c.Tensors, TensorState{Name: p.Name(), Shape: append([]int(nil), p.Shape()...),
-			W: append([]float32(nil), w...), M: append([]float64(nil), t.opt.m[i]...), V: append([]float64(nil), t.opt.v[i]...)})
+			W: append([]float32(nil), w...), M: t.opt.m[i].values(), V: t.opt.v[i].values()})
 	}
 	// Buffers follow the parameters, with zero moments: they are not trained.
 	for _, b := range t.m.buffers {
@@ -218,8 +218,8 @@ func (t *trainer) restore(c *Checkpoint, sources map[Stream]*rand.PCG) error {
 			return fmt.Errorf("checkpoint parameter %d is %s %v, the model's is %s %v", i, ts.Name, ts.Shape, p.Name(), p.Shape())
 		}
 		copy(p.Value().Data().([]float32), ts.W)
-		copy(t.opt.m[i], ts.M)
-		copy(t.opt.v[i], ts.V)
+		t.opt.m[i].set(ts.M)
+		t.opt.v[i].set(ts.V)
 	}
 	t.opt.t = c.AdamT
 	for s, src := range sources {

@@ -219,7 +219,7 @@ func (o *objective) logLikelihood(out, last *G.Node) (*G.Node, error) {
 	halfLog2Pi := 0.5 * math.Log(2*math.Pi)
 	switch o.m.cfg.Likelihood {
 	case "bernoulli": // Σ x·l − softplus(l), with l the logits
-		return G.Must(G.Sum(G.Must(G.Sub(G.Must(G.HadamardProd(o.x, out)), G.Must(G.Softplus(out)))), 1)), nil
+		return G.Must(G.ApplyOp(bernoulliOp{}, o.x, out)), nil
 	case "gaussian": // −Σ (x−m)²/(2σ²) − D·(log σ + ½ log 2π)
 		s := o.m.cfg.Sigma
 		sq := G.Must(G.Sum(G.Must(G.Square(G.Must(G.Sub(o.x, o.mean)))), 1))
