@@ -14,7 +14,7 @@ import (
 // float64, which holds float32 values exactly.
 type adam struct {
 	cfg  AdamConfig
-	t    int       // steps taken
+	t    int           // steps taken
 	m, v []adamMoments // first and second adamMoments, one per parameter
 }
 
