@@ -31,26 +31,45 @@ func im2col[T float](x []T, c, h, w int, g geom, oh, ow int, col []T) {
 		for ky := range g.k {
 			for kx := range g.k {
 				row := col[((ch*g.k+ky)*g.k+kx)*n:][:n]
+				lo, hi := validRange(kx, g, w, ow)
 				for oy := range oh {
 					iy := oy*g.s + ky - g.p
 					dst := row[oy*ow : (oy+1)*ow]
-					if iy < 0 || iy >= h {
+					if iy < 0 || iy >= h || lo >= hi {
 						clear(dst)
 						continue
 					}
+					clear(dst[:lo])
+					clear(dst[hi:])
 					src := plane[iy*w : (iy+1)*w]
-					for ox := range ow {
-						ix := ox*g.s + kx - g.p
-						if ix >= 0 && ix < w {
-							dst[ox] = src[ix]
-						} else {
-							dst[ox] = 0
-						}
+					if g.s == 1 {
+						copy(dst[lo:hi], src[lo+kx-g.p:])
+						continue
+					}
+					ix := lo*g.s + kx - g.p
+					for ox := lo; ox < hi; ox++ {
+						dst[ox] = src[ix]
+						ix += g.s
 					}
 				}
 			}
 		}
 	}
+}
+
+// validRange is the range [lo, hi) of output columns whose kernel column kx
+// falls inside an input row of w values rather than in the padding.
+func validRange(kx int, g geom, w, ow int) (lo, hi int) {
+	// ox·s + kx − p ≥ 0  and  ox·s + kx − p ≤ w − 1
+	lo = max(0, (g.p-kx+g.s-1)/g.s)
+	if g.p-kx < 0 {
+		lo = 0
+	}
+	hi = min(ow, (w-1+g.p-kx)/g.s+1)
+	if w-1+g.p-kx < 0 {
+		hi = 0
+	}
+	return lo, max(lo, hi)
 }
 
 // col2im is im2col's adjoint: it adds every column entry of col back onto the
@@ -62,16 +81,20 @@ func col2im[T float](col []T, c, h, w int, g geom, oh, ow int, x []T) {
 		for ky := range g.k {
 			for kx := range g.k {
 				row := col[((ch*g.k+ky)*g.k+kx)*n:][:n]
+				lo, hi := validRange(kx, g, w, ow)
+				if lo >= hi {
+					continue
+				}
 				for oy := range oh {
 					iy := oy*g.s + ky - g.p
 					if iy < 0 || iy >= h {
 						continue
 					}
 					dst, src := plane[iy*w:(iy+1)*w], row[oy*ow:(oy+1)*ow]
-					for ox := range ow {
-						if ix := ox*g.s + kx - g.p; ix >= 0 && ix < w {
-							dst[ix] += src[ox]
-						}
+					ix := lo*g.s + kx - g.p
+					for ox := lo; ox < hi; ox++ {
+						dst[ix] += src[ox]
+						ix += g.s
 					}
 				}
 			}

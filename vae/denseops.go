@@ -211,16 +211,20 @@ func (op reluOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	return G.Nodes{dx}, err
 }
 
-// relu writes max(x, 0) into y, or with g set, g where x > 0 and 0 elsewhere.
+// relu writes max(x, 0) into y, or with g set, g where x > 0 and 0 elsewhere
+// (y starts zeroed).
 func relu[T float](y, x, g []T) {
+	y = y[:len(x)]
+	if g == nil {
+		for i, v := range x {
+			y[i] = max(v, 0)
+		}
+		return
+	}
+	g = g[:len(x)]
 	for i, v := range x {
-		switch {
-		case v <= 0:
-			y[i] = 0
-		case g != nil:
+		if v > 0 {
 			y[i] = g[i]
-		default:
-			y[i] = v
 		}
 	}
 }
