@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/metrics"
+	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/vae"
+)
+
+// benchRow is one line of the training-speed table.
+type benchRow struct {
+	Impl, Model     string
+	Batch, Steps    int
+	ImagesPerSecond float64
+	GFLOPS          float64
+	AllocsPerStep   float64 // -1 when unknown (PyTorch)
+	PeakMB          float64
+}
+
+func benchCmd(stdout io.Writer) *cobra.Command {
+	var child, python string
+	var mlpSteps, convSteps int
+	var sections []string
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure training speed against PyTorch, sweep scaling, logging and evaluation costs",
+		Long: `Bench prints, for the two reference models (an MLP 560-400-20 at batch 100 and a
+conv VAE 64x64x3 with 32-64-128-256 4x4 stride-2 convolutions at batch 64, both
+float32), images per second, GFLOP/s, heap allocations per step and peak memory,
+each model in its own process, beside the same figures from PyTorch running
+bench/torch_vae.py with one thread, and their ratio. Then: the wall time of 4
+equal runs with 1 and with 2 workers, the cost of recording metrics in the
+store against discarding them, and the FD-proxy's cost on 10,000 images.
+The machine is shared and noisy: compare figures from one invocation.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if child != "" {
+				return benchChild(stdout, child, mlpSteps, convSteps)
+			}
+			for _, s := range sections {
+				var err error
+				switch s {
+				case "train":
+					err = benchTrain(ctx, stdout, python, mlpSteps, convSteps)
+				case "sweep":
+					err = benchSweep(ctx, stdout)
+				case "logging":
+					err = benchLogging(ctx, stdout)
+				case "eval":
+					err = benchEval(ctx, stdout)
+				default:
+					return &exitError{exitUsage, fmt.Errorf("--sections: unknown section %q (train, sweep, logging, eval)", s)}
+				}
+				if err != nil {
+					return &exitError{exitFailure, fmt.Errorf("bench %s: %w", s, err)}
+				}
+				fmt.Fprintln(stdout)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&python, "python", "/usr/bin/python3", "the Python with torch that runs bench/torch_vae.py (\"\" to skip PyTorch)")
+	f.IntVar(&mlpSteps, "mlp-steps", 200, "training steps of the MLP")
+	f.IntVar(&convSteps, "conv-steps", 10, "training steps of the conv VAE")
+	f.StringSliceVar(&sections, "sections", []string{"train", "sweep", "logging", "eval"}, "what to measure")
+	f.StringVar(&child, "child", "", "internal: measure one model in this process and print it as JSON")
+	f.MarkHidden("child")
+	return cmd
+}
+
+// benchChild measures one model and prints its row as JSON: each model runs
+// in a process of its own so that its peak memory is its own.
+func benchChild(w io.Writer, model string, mlpSteps, convSteps int) error {
+	bm, steps := vae.BenchMLP, mlpSteps
+	if model == "conv" {
+		bm, steps = vae.BenchConv, convSteps
+	}
+	r, err := vae.BenchmarkSteps(bm.Config, bm.Shape, bm.Batch, steps)
+	if err != nil {
+		return err
+	}
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return json.NewEncoder(w).Encode(benchRow{Impl: "vaelab", Model: bm.Name, Batch: bm.Batch, Steps: steps,
+		ImagesPerSecond: r.ImagesPerSecond, GFLOPS: r.GFLOPS, AllocsPerStep: r.AllocsPerStep, PeakMB: float64(ru.Maxrss) / 1024})
+}
+
+func benchTrain(ctx context.Context, w io.Writer, python string, mlpSteps, convSteps int) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "training steps: float32, one BLAS thread; vaelab BLAS: %s\n", vae.BLAS())
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "impl\tmodel\tbatch\tsteps\timages/s\tGFLOP/s\tallocs/step\tpeak MB\t")
+	for _, model := range []string{"mlp", "conv"} {
+		out, err := exec.CommandContext(ctx, self, "bench", "--child", model,
+			"--mlp-steps", strconv.Itoa(mlpSteps), "--conv-steps", strconv.Itoa(convSteps)).Output()
+		if err != nil {
+			return fmt.Errorf("measure %s: %w", model, err)
+		}
+		var ours benchRow
+		if err := json.Unmarshal(out, &ours); err != nil {
+			return fmt.Errorf("measure %s: %w", model, err)
+		}
+		printBenchRow(tw, ours)
+		if python == "" {
+			continue
+		}
+		theirs, err := torchRow(ctx, python, model, ours.Steps)
+		if err != nil {
+			fmt.Fprintf(tw, "pytorch\t%s\t(%v)\t\t\t\t\t\t\n", model, err)
+			continue
+		}
+		printBenchRow(tw, theirs)
+		fmt.Fprintf(tw, "vaelab/pytorch\t%s\t\t\t%.2f\t%.2f\t\t%.2f\t\n", model,
+			ours.ImagesPerSecond/theirs.ImagesPerSecond, ours.GFLOPS/theirs.GFLOPS, ours.PeakMB/theirs.PeakMB)
+	}
+	return tw.Flush()
+}
+
+func printBenchRow(w io.Writer, r benchRow) {
+	allocs := "-"
+	if r.AllocsPerStep >= 0 {
+		allocs = fmt.Sprintf("%.0f", r.AllocsPerStep)
+	}
+	fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%.1f\t%.2f\t%s\t%.0f\t\n", r.Impl, r.Model, r.Batch, r.Steps, r.ImagesPerSecond, r.GFLOPS, allocs, r.PeakMB)
+}
+
+// torchRow runs the PyTorch peer and parses its line:
+// "pytorch VERSION MODEL BATCH STEPS IMAGES/S GFLOP/S - PEAK_MB".
+func torchRow(ctx context.Context, python, model string, steps int) (benchRow, error) {
+	script, err := findTorchScript()
+	if err != nil {
+		return benchRow{}, err
+	}
+	out, err := exec.CommandContext(ctx, python, script, "--model", model, "--steps", strconv.Itoa(steps)).CombinedOutput()
+	if err != nil {
+		return benchRow{}, fmt.Errorf("%s %s: %v: %s", python, script, err, lastLine(string(out)))
+	}
+	f := strings.Fields(lastLine(string(out)))
+	if len(f) != 9 || f[0] != "pytorch" {
+		return benchRow{}, fmt.Errorf("unexpected output %q", lastLine(string(out)))
+	}
+	num := func(s string) float64 { v, _ := strconv.ParseFloat(s, 64); return v }
+	return benchRow{Impl: "pytorch " + f[1], Model: f[2], Batch: int(num(f[3])), Steps: int(num(f[4])),
+		ImagesPerSecond: num(f[5]), GFLOPS: num(f[6]), AllocsPerStep: -1, PeakMB: num(f[8])}, nil
+}
+
+// findTorchScript looks for bench/torch_vae.py in the working directory and
+// the folders above it.
+func findTorchScript() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, "bench", "torch_vae.py")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("bench/torch_vae.py not found: run vaelab bench inside the repository")
+		}
+		dir = parent
+	}
+}
+
+func lastLine(s string) string {
+	var last string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		if t := strings.TrimSpace(sc.Text()); t != "" {
+			last = t
+		}
+	}
+	return last
+}
+
+// benchSweepSpec is 4 equal runs (seeds differ) of an MLP on synthetic faces.
+const benchSweepSpec = `name: bench-sweep
+dataset: {name: synthetic, size: 32, count: 3000, test_fraction: 0.1}
+model: {hidden: [256], latent: 16}
+train: {epochs: 4, batch_size: 64}
+eval: {batch_size: 300, grid_images: 16, samples: 300}
+seeds: [1, 2, 3, 4]
+`
+
+func benchSweep(ctx context.Context, w io.Writer) error {
+	fmt.Fprintln(w, "sweep: 4 equal runs (MLP 256, synthetic 32x32, 4 epochs, with evaluation)")
+	var times []time.Duration
+	for _, workers := range []int{1, 2} {
+		dir, err := os.MkdirTemp("", "vaelab-bench-")
+		if err != nil {
+			return err
+		}
+		d, res, err := runs.BenchSweep(ctx, benchSweepSpec, dir, workers)
+		os.RemoveAll(dir)
+		if err != nil {
+			return err
+		}
+		if res.Done != 4 {
+			return fmt.Errorf("%d workers: %+v", workers, res)
+		}
+		fmt.Fprintf(w, "  %d worker(s): %.2f s\n", workers, d.Seconds())
+		times = append(times, d)
+	}
+	fmt.Fprintf(w, "  2 workers / 1 worker: %.2f of the wall time\n", times[1].Seconds()/times[0].Seconds())
+	return nil
+}
+
+func benchLogging(ctx context.Context, w io.Writer) error {
+	spec := strings.Replace(benchSweepSpec, "seeds: [1, 2, 3, 4]", "seeds: [1]", 1)
+	spec = strings.Replace(spec, "batch_size: 64}", "batch_size: 16}", 1) // more steps, more rows
+	dir, err := os.MkdirTemp("", "vaelab-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	stored, discarded, inRecorder, err := runs.BenchLogging(ctx, spec, dir, 5)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "metric logging: one run (MLP 256, batch 16, 4 epochs: 675 steps × 7 metrics), best of 5 each")
+	fmt.Fprintf(w, "  metrics to the store: %.3f s\n  metrics discarded:    %.3f s\n  overhead: %+.1f %% of training (wall-time difference)\n",
+		stored.Seconds(), discarded.Seconds(), 100*(stored.Seconds()/discarded.Seconds()-1))
+	fmt.Fprintf(w, "  time inside the store's recorder: %.3f s, %.2f %% of training\n", inRecorder.Seconds(), 100*inRecorder.Seconds()/discarded.Seconds())
+	return nil
+}
+
+func benchEval(ctx context.Context, w io.Writer) error {
+	a, _, err := data.Synthetic(10000, 32, 1)
+	if err != nil {
+		return err
+	}
+	b, _, err := data.Synthetic(10000, 32, 2)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	ex := metrics.NewExtractor(1)
+	fa, err := ex.Features(ctx, a)
+	if err != nil {
+		return err
+	}
+	fb, err := ex.Features(ctx, b)
+	if err != nil {
+		return err
+	}
+	feat := time.Since(start)
+	fd, err := metrics.FrechetFeatures(fa, fb)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "evaluation: FD-proxy (%s) between two sets of 10,000 synthetic 32x32 faces\n", metrics.ExtractorID())
+	fmt.Fprintf(w, "  features: %.2f s (%.0f images/s); whole FD: %.2f s; FD = %.4f\n", feat.Seconds(), 20000/feat.Seconds(), time.Since(start).Seconds(), fd)
+	fmt.Fprintln(w, "  report rendering for 500 runs: go test ./report -run XXX -bench Report500 -benchtime 1x")
+	return nil
+}
