@@ -162,7 +162,8 @@ type objective struct {
 	beta       *G.Node // the KL weight, fed each step (schedules change it)
 	mu, logvar *G.Node
 	z          *G.Node
-	mean       *G.Node // decoder mean, batch × D, in [0, 1]
+	logits     *G.Node // decoder output, batch × D
+	mean       *G.Node // decoder mean, batch × D, in [0, 1] (nil in Bernoulli training graphs)
 	logpx, kl  *G.Node // per image: log p(x|z) and KL(q(z|x) ‖ N(0, I)), in nats
 	loss       *G.Node // batch mean of −log p(x|z) + β·KL
 	recon, klm *G.Node // batch means of −log p(x|z) and of KL
@@ -189,7 +190,12 @@ func (m *Model) newObjective(batch int, freeBits float64, train bool) (o *object
 	o.z = G.Must(G.Add(o.mu, G.Must(G.HadamardProd(std, o.eps))))
 
 	out, last := o.decodeWithHidden(o.z)
-	o.mean = G.Must(G.Sigmoid(out))
+	o.logits = out
+	// A Bernoulli training graph has no use for the means (the loss takes
+	// the logits): leave them out so the tape does not compute them.
+	if !train || m.cfg.Likelihood != "bernoulli" {
+		o.mean = G.Must(G.Sigmoid(out))
+	}
 	if o.logpx, err = o.logLikelihood(out, last); err != nil {
 		return nil, err
 	}
@@ -269,6 +275,9 @@ type readouts struct {
 func (o *objective) addReadouts() (r *readouts, err error) {
 	defer catchPanic(&err)
 	r = &readouts{}
+	if o.mean == nil {
+		o.mean = G.Must(G.Sigmoid(o.logits))
+	}
 	// log p(z) − log q(z|x) = Σ ½(ε² + log σ² − z²): the 2π terms cancel.
 	terms := G.Must(G.Sub(G.Must(G.Add(G.Must(G.Square(o.eps)), o.logvar)), G.Must(G.Square(o.z))))
 	logRatio := G.Must(G.Mul(G.Must(G.Sum(terms, 1)), o.scalar(0.5)))
