@@ -365,3 +365,17 @@ func TestReportDuringSweep(t *testing.T) {
 		t.Fatalf("%d reports during the sweep; sweep output:\n%s", reports, out.String())
 	}
 }
+
+// TestBenchPrintsItsTables runs the speed harness's training section with
+// tiny step counts and no PyTorch: a row per model, measured in its own process.
+func TestBenchPrintsItsTables(t *testing.T) {
+	r := vaelab(t, t.TempDir(), nil, "bench", "--python", "", "--mlp-steps", "2", "--conv-steps", "1", "--sections", "train")
+	if r.code != 0 {
+		t.Fatalf("bench: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"vaelab    mlp    100      2", "vaelab   conv     64      1"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("bench output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
