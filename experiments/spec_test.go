@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -231,6 +232,12 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		start := time.Now()
+		defer func() {
+			if d := time.Since(start); d > 10*time.Second { // a 100,000-run spec takes about 1.5 s
+				t.Fatalf("parsing and expanding took %v", d)
+			}
+		}()
 		s, err := Parse(b, "fuzz")
 		if err != nil {
 			located(t, err)
