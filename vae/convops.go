@@ -107,6 +107,25 @@ func typed[T float](src []any) [][]T {
 	return out
 }
 
+// grads applies each op to its inputs and returns the results in order: the
+// gradients a SymDiff returns, one per differentiable input.
+func grads(steps ...gradStep) (G.Nodes, error) {
+	out := make(G.Nodes, 0, len(steps))
+	for _, st := range steps {
+		n, err := G.ApplyOp(st.op, st.in...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+type gradStep struct {
+	op G.Op
+	in G.Nodes
+}
+
 // ---- convolution ----
 
 type convOp struct {
@@ -185,23 +204,14 @@ func convForward[T float](op convOp, x, out tensor.Shape, y []T, src [][]T) {
 
 func (op convOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	x, w := in[0], in[1]
-	dx, err := G.ApplyOp(deconvOp{g: op.g, outH: x.Shape()[2], outW: x.Shape()[3]}, grad, w)
-	if err != nil {
-		return nil, err
+	steps := []gradStep{
+		{deconvOp{g: op.g, outH: x.Shape()[2], outW: x.Shape()[3]}, G.Nodes{grad, w}},
+		{filterGradOp{g: op.g}, G.Nodes{x, grad}},
 	}
-	dw, err := G.ApplyOp(filterGradOp{g: op.g}, x, grad)
-	if err != nil {
-		return nil, err
-	}
-	out := G.Nodes{dx, dw}
 	if op.bias {
-		db, err := G.ApplyOp(channelSumOp{}, grad)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, db)
+		steps = append(steps, gradStep{channelSumOp{}, G.Nodes{grad}})
 	}
-	return out, nil
+	return grads(steps...)
 }
 
 // ---- transposed convolution ----
@@ -285,23 +295,11 @@ func deconvForward[T float](op deconvOp, x, out tensor.Shape, y []T, src [][]T) 
 
 func (op deconvOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	x, w := in[0], in[1]
-	dx, err := G.ApplyOp(convOp{g: op.g}, grad, w)
-	if err != nil {
-		return nil, err
-	}
-	dw, err := G.ApplyOp(filterGradOp{g: op.g}, grad, x)
-	if err != nil {
-		return nil, err
-	}
-	out := G.Nodes{dx, dw}
+	steps := []gradStep{{convOp{g: op.g}, G.Nodes{grad, w}}, {filterGradOp{g: op.g}, G.Nodes{grad, x}}}
 	if op.bias {
-		db, err := G.ApplyOp(channelSumOp{}, grad)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, db)
+		steps = append(steps, gradStep{channelSumOp{}, G.Nodes{grad}})
 	}
-	return out, nil
+	return grads(steps...)
 }
 
 // ---- filter gradient ----

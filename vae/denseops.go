@@ -70,16 +70,8 @@ func linear[T float](rows, in, out int, y []T, src [][]T) {
 }
 
 func (op linearOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(matmulOp{tB: true}, grad, in[1])
-	if err != nil {
-		return nil, err
-	}
-	dw, err := G.ApplyOp(matmulOp{tA: true}, in[0], grad)
-	if err != nil {
-		return nil, err
-	}
-	db, err := G.ApplyOp(colSumOp{}, grad)
-	return G.Nodes{dx, dw, db}, err
+	return grads(gradStep{matmulOp{tB: true}, G.Nodes{grad, in[1]}}, gradStep{matmulOp{tA: true}, G.Nodes{in[0], grad}},
+		gradStep{colSumOp{}, G.Nodes{grad}})
 }
 
 // matmulOp is op(a)·op(b), op the transpose where tA or tB is set.

@@ -322,23 +322,11 @@ func chanAffine[T float](s tensor.Shape, y []T, src [][]T) {
 }
 
 func (op chanAffineOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(chanAffineOp{}, grad, in[1])
-	if err != nil {
-		return nil, err
-	}
-	dg, err := G.ApplyOp(chanDotOp{}, grad, in[0])
-	if err != nil {
-		return nil, err
-	}
-	out := G.Nodes{dx, dg}
+	steps := []gradStep{{chanAffineOp{}, G.Nodes{grad, in[1]}}, {chanDotOp{}, G.Nodes{grad, in[0]}}}
 	if op.bias {
-		db, err := G.ApplyOp(channelSumOp{}, grad)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, db)
+		steps = append(steps, gradStep{channelSumOp{}, G.Nodes{grad}})
 	}
-	return out, nil
+	return grads(steps...)
 }
 
 // chanDotOp sums a·b over N, H and W for each channel.

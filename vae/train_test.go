@@ -259,7 +259,7 @@ func TestConvVariantsLearn(t *testing.T) {
 			if _, res, err := Train(context.Background(), s, train, test, rec); err != nil || res.Diverged() {
 				t.Fatalf("train: %v, diverged %q", err, res.DivergedReason)
 			}
-			first, last := metricOf(rec.epochs[0], KeyTestELBO), rec.last(KeyTestELBO)
+			first, last := metric(rec.epochs[0], KeyTestELBO), rec.last(KeyTestELBO)
 			if !(last > first+0.02*math.Abs(first)) {
 				t.Fatalf("test ELBO %.2f after epoch 1, %.2f after epoch 4: not learning", first, last)
 			}
@@ -276,15 +276,6 @@ func tinted(g data.Images) data.Images {
 		out.Pix = append(out.Pix, v, 0.7*v, 0.3+0.4*v)
 	}
 	return out
-}
-
-func metricOf(vals []Metric, key string) float64 {
-	for _, m := range vals {
-		if m.Key == key {
-			return m.Value
-		}
-	}
-	return math.NaN()
 }
 
 // TestConvBeatsMLPOnOlivetti is the conv VAE's acceptance on real faces: on

@@ -29,11 +29,7 @@ seeds: [1, 2]
 // runs it again, and compares with a sweep that was never killed: every run
 // done, the database intact, one value per step, the same curves and final metrics.
 func TestSIGKILLThenResume(t *testing.T) {
-	ref := t.TempDir()
-	os.WriteFile(filepath.Join(ref, "s.yaml"), []byte(killSpec), 0o644)
-	if r := vaelab(t, ref, nil, "run", "s.yaml", "--workers", "2"); r.code != 0 {
-		t.Fatalf("reference sweep: %s%s", r.stdout, r.stderr)
-	}
+	ref := referenceSweep(t, killSpec, nil)
 
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(killSpec), 0o644)
@@ -64,6 +60,18 @@ func TestSIGKILLThenResume(t *testing.T) {
 		t.Fatalf("second run: exit %d\n%s%s", again.code, again.stdout, again.stderr)
 	}
 	assertSameAsReference(t, filepath.Join(ref, "vaelab.db"), db, "killme")
+}
+
+// referenceSweep runs spec uninterrupted with 2 workers in a fresh workspace
+// and returns the workspace.
+func referenceSweep(t *testing.T, spec string, env []string) string {
+	t.Helper()
+	ref := t.TempDir()
+	os.WriteFile(filepath.Join(ref, "s.yaml"), []byte(spec), 0o644)
+	if r := vaelab(t, ref, env, "run", "s.yaml", "--workers", "2"); r.code != 0 {
+		t.Fatalf("reference sweep: %s%s", r.stdout, r.stderr)
+	}
+	return ref
 }
 
 // assertSameAsReference checks that every run of experiment in db is done,
@@ -200,13 +208,9 @@ train: {epochs: 6, batch_size: 20}
 eval: {batch_size: 100, grid_images: 8, samples: 100, iwae_k: 4}
 seeds: [1, 2, 3, 4, 5, 6]
 `
-	ref := t.TempDir()
-	os.WriteFile(filepath.Join(ref, "s.yaml"), []byte(spec), 0o644)
 	env := []string{"VAELAB_CACHE_DIR=" + filepath.Join(t.TempDir(), "cache")}
 	start := time.Now()
-	if r := vaelab(t, ref, env, "run", "s.yaml", "--workers", "2"); r.code != 0 {
-		t.Fatalf("reference sweep: %s%s", r.stdout, r.stderr)
-	}
+	ref := referenceSweep(t, spec, env)
 	length := time.Since(start)
 	start = time.Now()
 	vaelab(t, ref, env, "run", "s.yaml") // nothing left to train: start-up only
@@ -270,11 +274,7 @@ func killPhase(t *testing.T, dir, db string) string {
 // it reached; the same command then finishes the sweep exactly as if it had
 // never been stopped.
 func TestSIGINTThenResume(t *testing.T) {
-	ref := t.TempDir()
-	os.WriteFile(filepath.Join(ref, "s.yaml"), []byte(killSpec), 0o644)
-	if r := vaelab(t, ref, nil, "run", "s.yaml", "--workers", "2"); r.code != 0 {
-		t.Fatalf("reference sweep: %s%s", r.stdout, r.stderr)
-	}
+	ref := referenceSweep(t, killSpec, nil)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(killSpec), 0o644)
 	// Checkpoints only at the end, so that the one Ctrl-C leaves is its own.
