@@ -139,3 +139,47 @@ func TestSlurmCancelledTaskResumes(t *testing.T) {
 	}
 	assertSameAsReference(t, filepath.Join(local, "vaelab.db"), db, "cancelme")
 }
+
+// TestSlurmDetachThenSync: Ctrl-C on the submitting vaelab stops waiting but
+// leaves the job running; `vaelab sync --wait` imports the runs when their
+// tasks end.
+func TestSlurmDetachThenSync(t *testing.T) {
+	env := startSlurm(t)
+	dir := t.TempDir()
+	spec := "name: detach\ndataset: {name: synthetic, size: 16, count: 600, test_fraction: 0.2}\nmodel: {hidden: [64], latent: 4}\ntrain: {epochs: 30, batch_size: 20}\neval: {batch_size: 60, grid_images: 8, samples: 60}\nseeds: [1, 2]\n"
+	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(spec), 0o644)
+	cmd := withEnv(exec.Command(binary, "run", "s.yaml", "--executor", "slurm", "--poll", "500ms"), env)
+	cmd.Dir = dir
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(out.String(), "submitted 2 runs"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("nothing submitted within a minute\n%s", out.String())
+		}
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 || !strings.Contains(out.String(), "vaelab sync s.yaml --wait") {
+		t.Fatalf("after Ctrl-C: %v\n%s", err, out.String())
+	}
+	db := filepath.Join(dir, "vaelab.db")
+	if n := countRows(t, db, "SELECT count(*) FROM runs WHERE status='running' AND owner LIKE 'slurm:%'"); n != 2 {
+		t.Fatalf("%d runs still owned by Slurm after detaching, want 2\n%s", n, out.String())
+	}
+	// A local sweep of the same spec leaves Slurm's runs alone.
+	if r := vaelab(t, dir, env, "run", "s.yaml"); r.code != 0 || !strings.Contains(r.stdout, "2 running in another process (left alone)") {
+		t.Fatalf("local run while Slurm trains: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	sync := vaelab(t, dir, env, "sync", "s.yaml", "--wait", "--poll", "500ms")
+	if sync.code != 0 || !strings.Contains(sync.stdout, "imported: 2 done") {
+		t.Fatalf("sync: exit %d\n%s%s", sync.code, sync.stdout, sync.stderr)
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM runs WHERE status='done'"); n != 2 {
+		t.Fatalf("%d runs done after sync", n)
+	}
+}
