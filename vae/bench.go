@@ -63,17 +63,19 @@ func BenchmarkSteps(cfg ModelConfig, shape Shape, batch, steps int) (StepBench, 
 	}, nil
 }
 
-// The two models of the comparison with PyTorch (bench/torch_vae.py), both
-// float32 with a Bernoulli decoder: (a) an MLP 560-400-20 on Frey-size images,
-// batch 100; (b) a conv VAE on 64x64x3, encoder 32-64-128-256 with 4x4
-// stride-2 convolutions, latent 64, mirrored transposed-conv decoder, batch 64.
-var (
-	BenchMLP = BenchModel{Name: "mlp", Batch: 100, Shape: Shape{28, 20, 1},
+// BenchModels are the two models of the comparison with PyTorch
+// (bench/torch_vae.py), both float32 with a Bernoulli decoder: (a) an MLP
+// 560-400-20 on Frey-size images, batch 100; (b) a conv VAE on 64x64x3,
+// encoder 32-64-128-256 with 4x4 stride-2 convolutions, latent 64, mirrored
+// transposed-conv decoder, batch 64.
+func BenchModels() (mlp, conv BenchModel) {
+	mlp = BenchModel{Name: "mlp", Batch: 100, Shape: Shape{28, 20, 1},
 		Config: ModelConfig{Architecture: "mlp", Hidden: []int{400}, Latent: 20, Activation: "relu", Likelihood: "bernoulli"}}
-	BenchConv = BenchModel{Name: "conv", Batch: 64, Shape: Shape{64, 64, 3},
+	conv = BenchModel{Name: "conv", Batch: 64, Shape: Shape{64, 64, 3},
 		Config: ModelConfig{Architecture: "conv", Channels: []int{32, 64, 128, 256}, Kernel: 4, Stride: 2, Decoder: "transpose",
 			Norm: "none", Latent: 64, Activation: "relu", Likelihood: "bernoulli"}}
-)
+	return mlp, conv
+}
 
 // BenchModel is a model of the speed comparison.
 type BenchModel struct {

@@ -2,8 +2,15 @@ package vae
 
 import "testing"
 
-func BenchmarkTrainStepMLP(b *testing.B)  { benchTrainStep(b, BenchMLP) }
-func BenchmarkTrainStepConv(b *testing.B) { benchTrainStep(b, BenchConv) }
+func BenchmarkTrainStepMLP(b *testing.B) {
+	mlp, _ := BenchModels()
+	benchTrainStep(b, mlp)
+}
+
+func BenchmarkTrainStepConv(b *testing.B) {
+	_, conv := BenchModels()
+	benchTrainStep(b, conv)
+}
 
 func benchTrainStep(b *testing.B, bm BenchModel) {
 	r, err := BenchmarkSteps(bm.Config, bm.Shape, bm.Batch, b.N)

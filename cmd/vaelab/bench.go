@@ -89,17 +89,18 @@ The machine is shared and noisy: compare figures from one invocation.`,
 // benchChild measures one model and prints its row as JSON: each model runs
 // in a process of its own so that its peak memory is its own.
 func benchChild(w io.Writer, model string, mlpSteps, convSteps int) error {
-	bm, steps := vae.BenchMLP, mlpSteps
+	bm, conv := vae.BenchModels()
+	n := mlpSteps
 	if model == "conv" {
-		bm, steps = vae.BenchConv, convSteps
+		bm, n = conv, convSteps
 	}
-	r, err := vae.BenchmarkSteps(bm.Config, bm.Shape, bm.Batch, steps)
+	r, err := vae.BenchmarkSteps(bm.Config, bm.Shape, bm.Batch, n)
 	if err != nil {
 		return err
 	}
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return json.NewEncoder(w).Encode(benchRow{Impl: "vaelab", Model: bm.Name, Batch: bm.Batch, Steps: steps,
+	return json.NewEncoder(w).Encode(benchRow{Impl: "vaelab", Model: bm.Name, Batch: bm.Batch, Steps: n,
 		ImagesPerSecond: r.ImagesPerSecond, GFLOPS: r.GFLOPS, AllocsPerStep: r.AllocsPerStep, PeakMB: float64(ru.Maxrss) / 1024})
 }
 
