@@ -57,7 +57,8 @@ const (
 type Result struct {
 	Total, Skipped                               int
 	Done, Diverged, Failed, Interrupted, Running int
-	// Stopped is why the whole sweep stopped early (a full disk), nil if it did not.
+	// Stopped is why the whole sweep stopped early (a full disk, or a
+	// submission Slurm refused), nil if it did not.
 	Stopped error
 }
 
@@ -201,15 +202,15 @@ func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 			res.Running++
 		}
 	}
-	if cause := context.Cause(ctx); cause != nil && isDiskFull(cause) {
+	if cause := context.Cause(ctx); cause != nil && IsDiskFull(cause) {
 		res.Stopped = cause
 	}
 	return res
 }
 
-// isDiskFull reports whether err comes from a full disk or an exhausted quota,
+// IsDiskFull reports whether err comes from a full disk or an exhausted quota,
 // in a file write or in SQLite.
-func isDiskFull(err error) bool {
+func IsDiskFull(err error) bool {
 	var se sqlite3.Error
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || (errors.As(err, &se) && se.Code == sqlite3.ErrFull)
 }
@@ -319,7 +320,7 @@ func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, l
 // or a full disk met by another run) and a full disk leave the run
 // interrupted, to resume from its last checkpoint; anything else fails it.
 func (sc *Scheduler) failure(ctx context.Context, err error) Outcome {
-	if isDiskFull(err) {
+	if IsDiskFull(err) {
 		var se sqlite3.Error
 		if errors.As(err, &se) {
 			err = fmt.Errorf("database %s: %w", sc.Store.path, err)
@@ -328,7 +329,7 @@ func (sc *Scheduler) failure(ctx context.Context, err error) Outcome {
 		return Outcome{Status: StatusInterrupted, Error: err.Error() + "; free space, then run the same command to resume", diskFull: err}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		if cause := context.Cause(ctx); cause != nil && isDiskFull(cause) {
+		if cause := context.Cause(ctx); cause != nil && IsDiskFull(cause) {
 			return Outcome{Status: StatusInterrupted, Error: "stopped because the sweep met a full disk (" + cause.Error() + "); run the spec again to resume"}
 		}
 		return Outcome{Status: StatusInterrupted, Error: "stopped by the user; run the spec again to resume"}

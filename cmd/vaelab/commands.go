@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -144,7 +145,7 @@ running: "vaelab sync SPEC" imports them later.`,
 			defer st.Close()
 			sc := &runs.Scheduler{Store: st, Workers: workers, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir(),
 				CheckpointEvery: checkpointEvery}
-			var exec runs.Executor = sc
+			var ex runs.Executor = sc
 			if executor == "slurm" {
 				sl, err := newSlurm(s, sc, spec, slurm, stdout)
 				if err != nil {
@@ -155,7 +156,7 @@ running: "vaelab sync SPEC" imports them later.`,
 				if _, err := sl.Sync(ctx, spec.Name, false); err != nil {
 					return &exitError{exitFailure, err}
 				}
-				exec = sl
+				ex = sl
 			}
 			plan, err := sc.Prepare(ctx, spec, rs)
 			if err != nil {
@@ -164,7 +165,7 @@ running: "vaelab sync SPEC" imports them later.`,
 			fmt.Fprintln(stdout, plan.Note)
 			var res runs.Result
 			if executor == "slurm" {
-				res = exec.Execute(ctx, plan)
+				res = ex.Execute(ctx, plan)
 			} else {
 				res = execute(ctx, sc, plan, stdout, stderr)
 			}
@@ -173,8 +174,11 @@ running: "vaelab sync SPEC" imports them later.`,
 			if res.Running > 0 && executor == "slurm" {
 				return &exitError{exitInterrupted, fmt.Errorf("stopped waiting: %s still queued or running on Slurm; `vaelab sync %s --wait` imports them when they end (scancel stops them)", plural(res.Running, "run"), args[0])}
 			}
-			if res.Stopped != nil {
+			if res.Stopped != nil && runs.IsDiskFull(res.Stopped) {
 				return &exitError{exitFailure, fmt.Errorf("sweep stopped: %w; the runs in progress are marked interrupted with their last checkpoints kept: free space, then run `vaelab run %s` again to finish", res.Stopped, args[0])}
+			}
+			if res.Stopped != nil {
+				return &exitError{exitFailure, fmt.Errorf("sweep stopped: %w", res.Stopped)}
 			}
 			if res.Interrupted > 0 || ctx.Err() != nil {
 				return &exitError{exitInterrupted, fmt.Errorf("interrupted: %s stopped and marked interrupted; run `vaelab run %s` again to resume", plural(res.Interrupted, "run"), args[0])}
@@ -213,6 +217,11 @@ func addSlurmFlags(cmd *cobra.Command, o *runs.SlurmOptions) {
 // newSlurm makes the Slurm executor: tasks run this binary, in this directory,
 // with absolute data and cache directories.
 func newSlurm(s *settings, sc *runs.Scheduler, spec *experiments.Spec, o runs.SlurmOptions, log io.Writer) (*runs.Slurm, error) {
+	for _, tool := range []string{"sbatch", "squeue", "scontrol"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, fmt.Errorf("--executor slurm: %s is not on the PATH; run vaelab where Slurm's commands are (a login node), or set SLURM_CONF for a local test cluster", tool)
+		}
+	}
 	bin, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find the vaelab executable for the Slurm tasks: %w", err)
