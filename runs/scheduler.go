@@ -134,8 +134,7 @@ func (sc *Scheduler) reapDeadRuns(ctx context.Context, experiment string) error 
 		return err
 	}
 	for _, r := range rs {
-		// Slurm-owned runs are settled from Slurm's own records (Slurm.Sync).
-		if r.Status != StatusRunning || strings.HasPrefix(r.Owner, slurmOwnerPrefix) || ownerAlive(r.Owner, r.HeartbeatAt, staleAfter) {
+		if r.Status != StatusRunning || ownerAlive(r.Owner, r.HeartbeatAt, staleAfter) {
 			continue
 		}
 		if err := sc.Store.MarkInterrupted(ctx, r.ID, r.Owner, "worker "+r.Owner+" is gone"); err != nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vaelab/vaelab/data"
 	"github.com/vaelab/vaelab/internal/testenv"
@@ -410,5 +411,29 @@ func TestDoctorFindsAndRepairs(t *testing.T) {
 	}
 	if f, _ = st.Check(context.Background()); len(f) != 2 {
 		t.Fatalf("after repair: %+v; want the 2 file problems left for a person", f)
+	}
+}
+
+// TestOwnerAlive: a local worker is gone when its heartbeat is stale or its
+// process is dead; a Slurm task's run is never judged by heartbeat (its worker
+// writes elsewhere), so neither a sweep nor doctor takes it away from Slurm.
+func TestOwnerAlive(t *testing.T) {
+	host, _ := os.Hostname()
+	old := time.Now().Add(-time.Hour)
+	for _, tc := range []struct {
+		owner     string
+		heartbeat time.Time
+		want      bool
+	}{
+		{owner(), time.Now(), true},
+		{owner(), old, false},
+		{fmt.Sprintf("%s/%d", host, 1<<30), time.Now(), false}, // no such process
+		{"elsewhere/123", time.Now(), true},
+		{"elsewhere/123", old, false},
+		{"slurm:sweep-20260101T000000:3", old, true},
+	} {
+		if got := ownerAlive(tc.owner, tc.heartbeat, staleAfter); got != tc.want {
+			t.Errorf("ownerAlive(%q, %v ago) = %v, want %v", tc.owner, time.Since(tc.heartbeat).Round(time.Second), got, tc.want)
+		}
 	}
 }
