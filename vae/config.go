@@ -44,7 +44,12 @@ type ModelConfig struct {
 	// (−LogvarClamp, LogvarClamp) as c·tanh(raw/c), so exp(logvar) cannot overflow.
 	LogvarClamp float64 `json:"logvar_clamp,omitempty"`
 	// Likelihood is the decoder distribution: "bernoulli" (logits) or "gaussian"
-	// with fixed standard deviation Sigma and mean sigmoid(output).
+	// with fixed standard deviation Sigma and mean sigmoid(output);
+	// "gaussian_learned" learns one σ by gradient from Sigma (default 1), which
+	// Adam moves by about the learning rate per step; "gaussian_optimal" sets
+	// that σ after every step to the batch's root-mean-square error, its
+	// maximum-likelihood value (the optimal σ-VAE of Rybkin et al. 2021);
+	// "gaussian_pixel" predicts a σ per pixel.
 	Likelihood string  `json:"likelihood"`
 	Sigma      float64 `json:"sigma,omitempty"`
 }
@@ -231,18 +236,18 @@ func (c ModelConfig) Validate() error {
 	switch c.Likelihood {
 	case "bernoulli", "gaussian_pixel":
 		if c.Sigma != 0 {
-			return fmt.Errorf("model.sigma: only the gaussian and gaussian_learned likelihoods take sigma")
+			return fmt.Errorf("model.sigma: only the gaussian, gaussian_learned and gaussian_optimal likelihoods take sigma")
 		}
 	case "gaussian":
 		if !(c.Sigma > 0) {
 			return fmt.Errorf("model.sigma: %v must be positive for a gaussian likelihood", c.Sigma)
 		}
-	case "gaussian_learned":
+	case "gaussian_learned", "gaussian_optimal":
 		if c.Sigma < 0 {
 			return fmt.Errorf("model.sigma: the starting σ %v must be positive (or 0 for 1)", c.Sigma)
 		}
 	default:
-		return fmt.Errorf("model.likelihood: %q is not supported (supported: bernoulli, gaussian, gaussian_learned, gaussian_pixel)", c.Likelihood)
+		return fmt.Errorf("model.likelihood: %q is not supported (supported: bernoulli, gaussian, gaussian_learned, gaussian_optimal, gaussian_pixel)", c.Likelihood)
 	}
 	return nil
 }

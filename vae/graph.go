@@ -162,11 +162,12 @@ type objective struct {
 	beta       *G.Node // the KL weight, fed each step (schedules change it)
 	mu, logvar *G.Node
 	z          *G.Node
-	logits     *G.Node // decoder output, batch × D
-	mean       *G.Node // decoder mean, batch × D, in [0, 1] (nil in Bernoulli training graphs)
-	logpx, kl  *G.Node // per image: log p(x|z) and KL(q(z|x) ‖ N(0, I)), in nats
-	loss       *G.Node // batch mean of −log p(x|z) + β·KL
-	recon, klm *G.Node // batch means of −log p(x|z) and of KL
+	logits     *G.Node  // decoder output, batch × D
+	mean       *G.Node  // decoder mean, batch × D, in [0, 1] (nil in Bernoulli training graphs)
+	logpx, kl  *G.Node  // per image: log p(x|z) and KL(q(z|x) ‖ N(0, I)), in nats
+	loss       *G.Node  // batch mean of −log p(x|z) + β·KL
+	recon, klm *G.Node  // batch means of −log p(x|z) and of KL
+	sqErr      *G.Value // gaussian_optimal: each image's squared error, read as the tape runs
 }
 
 // newObjective builds the loss for batches of the given size; freeBits > 0
@@ -231,9 +232,13 @@ func (o *objective) logLikelihood(out, last *G.Node) (*G.Node, error) {
 		sq := G.Must(G.Sum(G.Must(G.Square(G.Must(G.Sub(o.x, o.mean)))), 1))
 		norm := D * (math.Log(s) + halfLog2Pi)
 		return G.Must(G.Sub(G.Must(G.Mul(sq, o.scalar(-1/(2*s*s)))), o.scalar(norm))), nil
-	case "gaussian_learned": // the same with one learned log σ, a 1×1 matrix
+	case "gaussian_learned", "gaussian_optimal": // the same with one log σ, a 1×1 matrix
 		logSigma := o.param(o.m.logSigma)
 		sq := G.Must(G.Sum(G.Must(G.Square(G.Must(G.Sub(o.x, o.mean)))), 1))
+		if o.m.cfg.Likelihood == "gaussian_optimal" {
+			o.sqErr = new(G.Value) // the trainer sets σ from it after each step
+			G.Read(sq, o.sqErr)
+		}
 		col := G.Must(G.Reshape(sq, []int{o.batch, 1}))
 		// (B×1)·(1×1) matrix products broadcast the scalar over the batch.
 		invVar := G.Must(G.Exp(G.Must(G.Mul(logSigma, o.scalar(-2)))))

@@ -79,7 +79,7 @@ func reference(m *Model, x []float64, eps []float64, batch int) (logpx, kl []flo
 				logpx[r] += xv*math.Log(mean) + (1-xv)*math.Log(1-mean)
 			case "gaussian":
 				logpx[r] += gauss(m.cfg.Sigma)
-			case "gaussian_learned":
+			case "gaussian_learned", "gaussian_optimal":
 				logpx[r] += gauss(math.Exp(values64(m.params[m.logSigma].Value)[0]))
 			case "gaussian_pixel":
 				sig := 1 / (1 + math.Exp(-rawSigma[r*D+d]))

@@ -32,7 +32,7 @@ type Model struct {
 	dec        []layer // latent → hidden layers, Hidden reversed
 	out        layer   // mlp: last hidden → image
 	pixelSigma layer   // mlp: last hidden → per-pixel log σ (gaussian_pixel only)
-	logSigma   int     // index of the 1×1 learned log σ (gaussian_learned only), −1 if none
+	logSigma   int     // index of the 1×1 log σ (gaussian_learned and _optimal), −1 if none
 
 	conv *convNet // the convolutional layers of a conv model, nil for an mlp
 }
@@ -79,7 +79,7 @@ func NewModel(cfg ModelConfig, shape Shape, dtype tensor.Dtype, rng *rand.Rand) 
 		}
 	}
 	switch cfg.Likelihood {
-	case "gaussian_learned":
+	case "gaussian_learned", "gaussian_optimal":
 		start := cfg.Sigma
 		if start == 0 {
 			start = 1
@@ -183,7 +183,7 @@ func (m *Model) StepFLOPs(batch int) float64 {
 			macs += float64(s.TotalSize()) * float64(m.convPositions(p.Name))
 		}
 	}
-	if m.cfg.Likelihood == "gaussian_learned" {
+	if m.logSigma >= 0 {
 		macs-- // the 1×1 log σ is not a layer
 	}
 	return 3 * 2 * macs * float64(batch)

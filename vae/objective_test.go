@@ -25,6 +25,7 @@ var objectiveCases = []struct {
 	{"learned σ relu", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "relu", Likelihood: "gaussian_learned", Sigma: 0.4}, 1, 0, Shape{}},
 	{"per-pixel σ tanh", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian_pixel"}, 1, 0, Shape{}},
 	{"logvar clamp", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "relu", Likelihood: "bernoulli", LogvarClamp: 1.5}, 1, 0, Shape{}},
+	{"optimal σ relu", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "relu", Likelihood: "gaussian_optimal", Sigma: 0.4}, 1, 0, Shape{}},
 	{"leaky relu", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "leaky_relu", Likelihood: "bernoulli"}, 1, 0, Shape{}},
 	{"elu", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "elu", Likelihood: "bernoulli"}, 1, 0, Shape{}},
 	{"conv transpose gray", convCase("transpose", "none", "relu", "bernoulli"), 1, 0, Shape{8, 8, 1}},

@@ -34,3 +34,39 @@ func TestLearnedSigmaTracksReconstructionError(t *testing.T) {
 		t.Fatalf("learned σ %.4f did not move from 1 to near the reconstruction RMSE %.4f", sigma, rmse)
 	}
 }
+
+// TestOptimalSigmaIsTheBatchRMSE: with gaussian_optimal, σ is set after every
+// step to the step's root-mean-square error, so after a few epochs from σ = 1
+// it sits at the reconstruction RMSE, where gaussian_learned at the default
+// learning rate would still be near its start.
+func TestOptimalSigmaIsTheBatchRMSE(t *testing.T) {
+	train, test := smallFaces(t)
+	sigmaAfter := func(likelihood string) (sigma, rmse float64) {
+		s := smallSetup(5)
+		s.Model.Likelihood, s.Model.Sigma = likelihood, 1
+		s.Train.Epochs = 4
+		m, res, err := Train(context.Background(), s, train, test, &recording{})
+		if err != nil || res.Diverged() {
+			t.Fatalf("%s: %v %+v", likelihood, err, res)
+		}
+		recon, err := m.Reconstruct(context.Background(), train, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		se := 0.0
+		for i := range recon.Pix {
+			d := float64(recon.Pix[i] - train.Pix[i])
+			se += d * d
+		}
+		return math.Exp(values64(m.params[m.logSigma].Value)[0]), math.Sqrt(se / float64(len(recon.Pix)))
+	}
+	opt, rmse := sigmaAfter("gaussian_optimal")
+	learned, _ := sigmaAfter("gaussian_learned")
+	t.Logf("after 4 epochs from σ = 1: optimal σ %.4f (reconstruction RMSE %.4f), learned σ %.4f", opt, rmse, learned)
+	if math.Abs(opt-rmse) > 0.2*rmse {
+		t.Errorf("optimal σ %.4f is not near the reconstruction RMSE %.4f", opt, rmse)
+	}
+	if !(learned > 2*opt) {
+		t.Errorf("learned σ %.4f already near the optimum %.4f: the comparison shows nothing", learned, opt)
+	}
+}
