@@ -280,11 +280,10 @@ func (sl *Slurm) wait(ctx context.Context, experiment string, untilDone bool) (S
 
 // slurmTask is one array task of a submission and the run it trains.
 type slurmTask struct {
-	run         RunInfo
-	owner, job  string
-	index       int
-	jobDir      string
-	label, step string
+	run        RunInfo
+	owner, job string
+	index      int
+	jobDir     string
 }
 
 func (sl *Slurm) syncOnce(ctx context.Context, experiment string) (SyncResult, error) {
@@ -425,9 +424,9 @@ func (sl *Slurm) taskStates(ctx context.Context, job string) (map[int]string, er
 	if err != nil && !strings.Contains(err.Error(), "Invalid job id") {
 		return nil, fmt.Errorf("squeue: %w", err)
 	}
-	parseStates(out, job, "|", states)
+	parseStates(out, job, states)
 	if out, err := slurmCmd(ctx, "sacct", "-X", "-n", "-P", "-j", job, "-o", "JobID,State"); err == nil {
-		parseStates(out, job, "|", states)
+		parseStates(out, job, states)
 	}
 	if out, err := slurmCmd(ctx, "scontrol", "-o", "show", "job", job); err == nil {
 		sc := bufio.NewScanner(strings.NewReader(out))
@@ -448,11 +447,11 @@ func (sl *Slurm) taskStates(ctx context.Context, job string) (map[int]string, er
 	return states, nil
 }
 
-// parseStates reads "JOB_INDEX<sep>STATE" lines; squeue's come first and
-// win. sacct writes "CANCELLED by 0": the first word is the state.
-func parseStates(out, job, sep string, states map[int]string) {
+// parseStates reads "JOB_INDEX|STATE" lines; squeue's come first and win.
+// sacct writes "CANCELLED by 0": the first word is the state.
+func parseStates(out, job string, states map[int]string) {
 	for _, line := range strings.Split(out, "\n") {
-		id, state, ok := strings.Cut(strings.TrimSpace(line), sep)
+		id, state, ok := strings.Cut(strings.TrimSpace(line), "|")
 		if !ok || !strings.HasPrefix(id, job+"_") {
 			continue
 		}

@@ -10,13 +10,12 @@ import (
 
 // StepBench is the speed of training steps on fixed data.
 type StepBench struct {
-	Steps, Batch       int
-	Seconds            float64
-	ImagesPerSecond    float64
-	GFLOPS             float64 // Model.StepFLOPs over wall time
-	AllocsPerStep      float64 // heap allocations
-	AllocBytesPerStep  float64
-	ParametersMillions float64
+	Steps, Batch      int
+	Seconds           float64
+	ImagesPerSecond   float64
+	GFLOPS            float64 // Model.StepFLOPs over wall time
+	AllocsPerStep     float64 // heap allocations
+	AllocBytesPerStep float64
 }
 
 // BenchmarkSteps trains a float32 model of cfg on one fixed batch of random
@@ -55,11 +54,10 @@ func BenchmarkSteps(cfg ModelConfig, shape Shape, batch, steps int) (StepBench, 
 	runtime.ReadMemStats(&after)
 	return StepBench{
 		Steps: steps, Batch: batch, Seconds: sec,
-		ImagesPerSecond:    float64(batch*steps) / sec,
-		GFLOPS:             m.StepFLOPs(batch) * float64(steps) / sec / 1e9,
-		AllocsPerStep:      float64(after.Mallocs-before.Mallocs) / float64(steps),
-		AllocBytesPerStep:  float64(after.TotalAlloc-before.TotalAlloc) / float64(steps),
-		ParametersMillions: float64(m.NumParams()) / 1e6,
+		ImagesPerSecond:   float64(batch*steps) / sec,
+		GFLOPS:            m.StepFLOPs(batch) * float64(steps) / sec / 1e9,
+		AllocsPerStep:     float64(after.Mallocs-before.Mallocs) / float64(steps),
+		AllocBytesPerStep: float64(after.TotalAlloc-before.TotalAlloc) / float64(steps),
 	}, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"testing"
+
+	"github.com/vaelab/vaelab/data"
 )
 
 // TestLearnedSigmaTracksReconstructionError: the σ-VAE's single σ, started at
@@ -18,17 +20,7 @@ func TestLearnedSigmaTracksReconstructionError(t *testing.T) {
 	if err != nil || res.Diverged() {
 		t.Fatalf("train: %v %+v", err, res)
 	}
-	sigma := math.Exp(values64(m.params[m.logSigma].Value)[0])
-	recon, err := m.Reconstruct(context.Background(), train, 50)
-	if err != nil {
-		t.Fatal(err)
-	}
-	se := 0.0
-	for i := range recon.Pix {
-		d := float64(recon.Pix[i] - train.Pix[i])
-		se += d * d
-	}
-	rmse := math.Sqrt(se / float64(len(recon.Pix)))
+	sigma, rmse := sigmaAndRMSE(t, m, train)
 	t.Logf("learned σ %.4f (started at 1), reconstruction RMSE %.4f", sigma, rmse)
 	if !(sigma < 0.3) || math.Abs(sigma-rmse) > 0.15*rmse {
 		t.Fatalf("learned σ %.4f did not move from 1 to near the reconstruction RMSE %.4f", sigma, rmse)
@@ -49,16 +41,7 @@ func TestOptimalSigmaIsTheBatchRMSE(t *testing.T) {
 		if err != nil || res.Diverged() {
 			t.Fatalf("%s: %v %+v", likelihood, err, res)
 		}
-		recon, err := m.Reconstruct(context.Background(), train, 50)
-		if err != nil {
-			t.Fatal(err)
-		}
-		se := 0.0
-		for i := range recon.Pix {
-			d := float64(recon.Pix[i] - train.Pix[i])
-			se += d * d
-		}
-		return math.Exp(values64(m.params[m.logSigma].Value)[0]), math.Sqrt(se / float64(len(recon.Pix)))
+		return sigmaAndRMSE(t, m, train)
 	}
 	opt, rmse := sigmaAfter("gaussian_optimal")
 	learned, _ := sigmaAfter("gaussian_learned")
@@ -69,4 +52,20 @@ func TestOptimalSigmaIsTheBatchRMSE(t *testing.T) {
 	if !(learned > 2*opt) {
 		t.Errorf("learned σ %.4f already near the optimum %.4f: the comparison shows nothing", learned, opt)
 	}
+}
+
+// sigmaAndRMSE returns the model's single σ and its root-mean-square
+// reconstruction error per pixel on im (decoder means at z = μ).
+func sigmaAndRMSE(t *testing.T, m *Model, im data.Images) (sigma, rmse float64) {
+	t.Helper()
+	recon, err := m.Reconstruct(context.Background(), im, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	se := 0.0
+	for i := range recon.Pix {
+		d := float64(recon.Pix[i] - im.Pix[i])
+		se += d * d
+	}
+	return math.Exp(values64(m.params[m.logSigma].Value)[0]), math.Sqrt(se / float64(len(recon.Pix)))
 }

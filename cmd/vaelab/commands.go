@@ -145,10 +145,9 @@ running: "vaelab sync SPEC" imports them later.`,
 			defer st.Close()
 			sc := &runs.Scheduler{Store: st, Workers: workers, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir(),
 				CheckpointEvery: checkpointEvery}
-			var ex runs.Executor = sc
+			var sl *runs.Slurm
 			if executor == "slurm" {
-				sl, err := newSlurm(s, sc, spec, slurm, stdout)
-				if err != nil {
+				if sl, err = newSlurm(s, sc, spec, slurm, stdout); err != nil {
 					return &exitError{exitFailure, err}
 				}
 				// Import tasks that ended since the last look, so that the plan
@@ -156,7 +155,6 @@ running: "vaelab sync SPEC" imports them later.`,
 				if _, err := sl.Sync(ctx, spec.Name, false); err != nil {
 					return &exitError{exitFailure, err}
 				}
-				ex = sl
 			}
 			plan, err := sc.Prepare(ctx, spec, rs)
 			if err != nil {
@@ -164,14 +162,14 @@ running: "vaelab sync SPEC" imports them later.`,
 			}
 			fmt.Fprintln(stdout, plan.Note)
 			var res runs.Result
-			if executor == "slurm" {
-				res = ex.Execute(ctx, plan)
+			if sl != nil {
+				res = sl.Execute(ctx, plan)
 			} else {
-				res = execute(ctx, sc, plan, stdout, stderr)
+				res = execute(ctx, sc, plan, stdout, stderr) // with a progress bar on a terminal
 			}
 			fmt.Fprintf(stdout, "finished: %d done, %d diverged, %d failed, %d interrupted; %d skipped as already finished\n",
 				res.Done, res.Diverged, res.Failed, res.Interrupted, res.Skipped)
-			if res.Running > 0 && executor == "slurm" {
+			if res.Running > 0 && sl != nil {
 				return &exitError{exitInterrupted, fmt.Errorf("stopped waiting: %s still queued or running on Slurm; `vaelab sync %s --wait` imports them when they end (scancel stops them)", plural(res.Running, "run"), args[0])}
 			}
 			if res.Stopped != nil && runs.IsDiskFull(res.Stopped) {
