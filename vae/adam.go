@@ -77,7 +77,7 @@ func (a *adam) step(params []*G.Node, lr, scale float64) error {
 		}
 		switch w := p.Value().(*tensor.Dense).Data().(type) {
 		case []float32:
-			adamUpdate(w, g.Data().([]float32), a.m[i].f32, a.v[i].f32, c)
+			adam32(w, g.Data().([]float32), a.m[i].f32, a.v[i].f32, c)
 		case []float64:
 			adamUpdate(w, g.Data().([]float64), a.m[i].f64, a.v[i].f64, c)
 		default:
@@ -90,7 +90,8 @@ func (a *adam) step(params []*G.Node, lr, scale float64) error {
 type adamConsts struct{ b1, b2, step, inv2, eps, scale float64 }
 
 // adamUpdate updates one parameter and its adamMoments in one pass, and clears
-// its gradient (the tape machine adds into gradient buffers).
+// its gradient (the tape machine adds into gradient buffers). float32 runs in
+// C (adam32), with the same arithmetic.
 func adamUpdate[T float](w, g, m, v []T, c adamConsts) {
 	b1, b2, step, inv2, eps, scale := T(c.b1), T(c.b2), T(c.step), T(c.inv2), T(c.eps), T(c.scale)
 	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]

@@ -15,9 +15,9 @@ import (
 // not Gorgonia's product, softplus, difference and sum, because on an MLP
 // these elementwise passes cost more than the matrix products; its gradient
 // with respect to the logits is (x − σ(l)) times the incoming gradient of
-// each image (bernoulliGradOp). The float32 path evaluates exp and log1p with
-// the polynomials below, accurate to about 1e-11 relative, far inside
-// float32's rounding (6e-8); float64 (numerical checks) uses the math package.
+// each image (bernoulliGradOp). float32 runs in C (kernels_body.h), with exp
+// and log1p polynomials accurate to float32's rounding and each image's sum in
+// float64; float64 (numerical checks) uses the math package.
 type bernoulliOp struct{ opBase }
 
 func (op bernoulliOp) String() string        { return "vaeBernoulliLogLik" }
@@ -42,19 +42,19 @@ func (op bernoulliOp) Do(in ...G.Value) (G.Value, error) {
 	return doFloat(op.String(), in, tensor.Shape{s[0]}, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
-			bernoulliLogLik(s[1], y, src[0].([]float32), src[1].([]float32), softplus32)
+			bernoulliLogLik32(s[1], y, src[0].([]float32), src[1].([]float32))
 		case []float64:
-			bernoulliLogLik(s[1], y, src[0].([]float64), src[1].([]float64), softplus64)
+			bernoulliLogLik(s[1], y, src[0].([]float64), src[1].([]float64))
 		}
 	})
 }
 
-func bernoulliLogLik[T float](d int, y, x, l []T, softplus func(float64) float64) {
+func bernoulliLogLik[T float](d int, y, x, l []T) {
 	for b := range y {
 		sum := 0.0
 		xs, ls := x[b*d:(b+1)*d], l[b*d:(b+1)*d]
 		for i, lv := range ls {
-			sum += float64(xs[i])*float64(lv) - softplus(float64(lv))
+			sum += float64(xs[i])*float64(lv) - softplus64(float64(lv))
 		}
 		y[b] = T(sum)
 	}
@@ -86,18 +86,17 @@ func (op bernoulliGradOp) Do(in ...G.Value) (G.Value, error) {
 	return doFloat(op.String(), in, s.Clone(), func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
-			bernoulliGrad(s[1], y, typed[float32](src), sigmoid32)
+			bernoulliGrad32(s[1], y, src[0].([]float32), src[1].([]float32), src[2].([]float32))
 		case []float64:
-			bernoulliGrad(s[1], y, typed[float64](src), sigmoid64)
+			bernoulliGrad(s[1], y, src[0].([]float64), src[1].([]float64), src[2].([]float64))
 		}
 	})
 }
 
-func bernoulliGrad[T float](d int, y []T, src [][]T, sigmoid func(float64) float64) {
-	x, l, g := src[0], src[1], src[2]
+func bernoulliGrad[T float](d int, y, x, l, g []T) {
 	for b, gb := range g {
 		for i := b * d; i < (b+1)*d; i++ {
-			y[i] = T((float64(x[i]) - sigmoid(float64(l[i]))) * float64(gb))
+			y[i] = T((float64(x[i]) - sigmoid64(float64(l[i]))) * float64(gb))
 		}
 	}
 }
@@ -113,39 +112,4 @@ func logistic(v, e float64) float64 {
 		return 1 / (1 + e)
 	}
 	return e / (1 + e)
-}
-
-// softplus32 and sigmoid32 are softplus64 and sigmoid64 with expNeg and
-// log1pUnit in place of the math package: the same values to about 1e-11,
-// several times faster.
-func softplus32(v float64) float64 { return math.Max(v, 0) + log1pUnit(expNeg(-math.Abs(v))) }
-
-func sigmoid32(v float64) float64 { return logistic(v, expNeg(-math.Abs(v))) }
-
-// expNeg is eˣ for x ≤ 0: x = n·ln2 + r with |r| ≤ ln2/2, eʳ from its Taylor
-// series to r⁹ (error below 1e-11 relative), times 2ⁿ built in the exponent
-// bits. Below −708 it returns 0, as math.Exp nearly does.
-func expNeg(x float64) float64 {
-	if x < -708 {
-		return 0
-	}
-	const ln2Hi, ln2Lo = 6.93147180369123816490e-01, 1.90821492927058770002e-10
-	n := -float64(int64(0.5 - x*math.Log2E)) // round(x·log₂e), x ≤ 0
-	r := (x - n*ln2Hi) - n*ln2Lo
-	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040+r*(1.0/40320+r*(1.0/362880)))))))))
-	return p * math.Float64frombits(uint64(int64(n)+1023)<<52)
-}
-
-// log1pUnit is log(1 + e) for e in [0, 1]: 2·atanh(s) + k·ln2 with
-// s = e/(2 + e) (k = 0) when 1 + e ≤ √2, else s = (e − 1)/(e + 3) (k = 1), so
-// |s| ≤ 0.172 and the series to s¹³ is within 2e-12 relative.
-func log1pUnit(e float64) float64 {
-	var s, k float64
-	if e <= math.Sqrt2-1 {
-		s = e / (2 + e)
-	} else {
-		s, k = (e-1)/(e+3), math.Ln2
-	}
-	s2 := s * s
-	return k + 2*s*(1+s2*(1.0/3+s2*(1.0/5+s2*(1.0/7+s2*(1.0/9+s2*(1.0/11+s2*(1.0/13)))))))
 }

@@ -22,15 +22,25 @@ func (g geom) out(n int) int {
 	return (n+2*g.p-g.k)/g.s + 1
 }
 
-// im2col lays out the k×k patches of x (c×h×w) as the columns of col
-// (c·k·k rows, oh·ow columns); positions in the padding read as 0.
-func im2col[T float](x []T, c, h, w int, g geom, oh, ow int, col []T) {
+// im2col lays out the k×k patches of x (c×h×w) as the columns of col: c·k·k
+// rows of oh·ow values, ld apart (ld ≥ oh·ow leaves room for other images'
+// columns); positions in the padding read as 0. float32 runs in C.
+func im2col[T float](x []T, c, h, w int, g geom, oh, ow int, col []T, ld int) {
+	if x32, ok := any(x).([]float32); ok {
+		im2col32(x32, c, h, w, g, oh, ow, any(col).([]float32), ld)
+		return
+	}
+	im2colGo(x, c, h, w, g, oh, ow, col, ld)
+}
+
+// im2colGo is im2col in Go: the float64 path and the C kernel's reference.
+func im2colGo[T float](x []T, c, h, w int, g geom, oh, ow int, col []T, ld int) {
 	n := oh * ow
 	for ch := range c {
 		plane := x[ch*h*w : (ch+1)*h*w]
 		for ky := range g.k {
 			for kx := range g.k {
-				row := col[((ch*g.k+ky)*g.k+kx)*n:][:n]
+				row := col[((ch*g.k+ky)*g.k+kx)*ld:][:n]
 				lo, hi := validRange(kx, g, w, ow)
 				for oy := range oh {
 					iy := oy*g.s + ky - g.p
@@ -72,15 +82,24 @@ func validRange(kx int, g geom, w, ow int) (lo, hi int) {
 	return lo, max(lo, hi)
 }
 
-// col2im is im2col's adjoint: it adds every column entry of col back onto the
-// position of x it was read from, skipping the padding.
-func col2im[T float](col []T, c, h, w int, g geom, oh, ow int, x []T) {
+// col2im is im2col's adjoint: it adds every column entry of col (rows ld
+// apart) back onto the position of x it was read from, skipping the padding.
+func col2im[T float](col []T, c, h, w int, g geom, oh, ow int, x []T, ld int) {
+	if x32, ok := any(x).([]float32); ok {
+		col2im32(any(col).([]float32), c, h, w, g, oh, ow, x32, ld)
+		return
+	}
+	col2imGo(col, c, h, w, g, oh, ow, x, ld)
+}
+
+// col2imGo is col2im in Go: the float64 path and the C kernel's reference.
+func col2imGo[T float](col []T, c, h, w int, g geom, oh, ow int, x []T, ld int) {
 	n := oh * ow
 	for ch := range c {
 		plane := x[ch*h*w : (ch+1)*h*w]
 		for ky := range g.k {
 			for kx := range g.k {
-				row := col[((ch*g.k+ky)*g.k+kx)*n:][:n]
+				row := col[((ch*g.k+ky)*g.k+kx)*ld:][:n]
 				lo, hi := validRange(kx, g, w, ow)
 				if lo >= hi {
 					continue

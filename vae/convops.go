@@ -191,13 +191,20 @@ func convForward[T float](op convOp, x, out tensor.Shape, y []T, src [][]T) {
 	N, C, H, W := x[0], x[1], x[2], x[3]
 	O, oh, ow := out[1], out[2], out[3]
 	ckk, n := C*op.g.k*op.g.k, oh*ow
-	col := make([]T, ckk*n)
-	for i := range N {
-		im2col(src[0][i*C*H*W:(i+1)*C*H*W], C, H, W, op.g, oh, ow, col)
-		yi := y[i*O*n : (i+1)*O*n]
-		gemm(false, false, O, n, ckk, src[1], col, 0, yi)
-		if op.bias {
-			addChannelBias(yi, src[2], n)
+	per := imagesPerProduct(N, n)
+	col, prod := make([]T, ckk*per*n), make([]T, O*per*n)
+	for i0 := 0; i0 < N; i0 += per {
+		m := min(per, N-i0)
+		for j := range m {
+			i := i0 + j
+			im2col(src[0][i*C*H*W:(i+1)*C*H*W], C, H, W, op.g, oh, ow, col[j*n:], m*n)
+		}
+		gemm(false, false, O, m*n, ckk, src[1], col[:ckk*m*n], 0, prod[:O*m*n])
+		unpackImages(prod, y[i0*O*n:], O, n, m)
+	}
+	if op.bias {
+		for i := range N {
+			addChannelBias(y[i*O*n:(i+1)*O*n], src[2], n)
 		}
 	}
 }
@@ -281,14 +288,22 @@ func deconvForward[T float](op deconvOp, x, out tensor.Shape, y []T, src [][]T) 
 	N, C, h, w := x[0], x[1], x[2], x[3]
 	O, H, W := out[1], out[2], out[3]
 	okk, n := O*op.g.k*op.g.k, h*w
-	col := make([]T, okk*n)
-	for i := range N {
-		// col = wᵀ·x_i with w seen as C × (O·k·k); col2im scatters it into y_i.
-		gemm(true, false, okk, n, C, src[1], src[0][i*C*n:(i+1)*C*n], 0, col)
-		yi := y[i*O*H*W : (i+1)*O*H*W]
-		col2im(col, O, H, W, op.g, h, w, yi)
-		if op.bias {
-			addChannelBias(yi, src[2], H*W)
+	per := imagesPerProduct(N, n)
+	xs, col := make([]T, C*per*n), make([]T, okk*per*n)
+	for i0 := 0; i0 < N; i0 += per {
+		m := min(per, N-i0)
+		// col = wᵀ·x with w seen as C × (O·k·k) and x the m images side by
+		// side; col2im scatters each image's columns into its output.
+		packImages(src[0][i0*C*n:], xs, C, n, m)
+		gemm(true, false, okk, m*n, C, src[1], xs[:C*m*n], 0, col[:okk*m*n])
+		for j := range m {
+			i := i0 + j
+			col2im(col[j*n:], O, H, W, op.g, h, w, y[i*O*H*W:(i+1)*O*H*W], m*n)
+		}
+	}
+	if op.bias {
+		for i := range N {
+			addChannelBias(y[i*O*H*W:(i+1)*O*H*W], src[2], H*W)
 		}
 	}
 }
@@ -355,10 +370,51 @@ func filterGrad[T float](g geom, x, gs tensor.Shape, dw []T, src [][]T) {
 	N, A, H, W := x[0], x[1], x[2], x[3]
 	B, h, w := gs[1], gs[2], gs[3]
 	akk, n := A*g.k*g.k, h*w
-	col := make([]T, akk*n)
-	for i := range N {
-		im2col(src[0][i*A*H*W:(i+1)*A*H*W], A, H, W, g, h, w, col)
-		gemm(false, true, B, akk, n, src[1][i*B*n:(i+1)*B*n], col, 1, dw)
+	per := imagesPerProduct(N, n)
+	col, gr := make([]T, akk*per*n), make([]T, B*per*n)
+	for i0 := 0; i0 < N; i0 += per {
+		m := min(per, N-i0)
+		for j := range m {
+			i := i0 + j
+			im2col(src[0][i*A*H*W:(i+1)*A*H*W], A, H, W, g, h, w, col[j*n:], m*n)
+		}
+		packImages(src[1][i0*B*n:], gr, B, n, m)
+		gemm(false, true, B, akk, m*n, gr[:B*m*n], col[:akk*m*n], 1, dw)
+	}
+}
+
+// imagesPerProduct is how many of N images one matrix product covers, each
+// contributing n columns: enough for about productColumns columns. OpenBLAS
+// runs narrow products (a 4×4 map gives 16 columns) far below its peak, and
+// wider ones than needed only add memory traffic.
+func imagesPerProduct(N, n int) int { return max(1, min(N, productColumns/n)) }
+
+const productColumns = 512
+
+// packImages lays m images of c planes of n values (x, image after image) side
+// by side into xs: plane ch of image j goes to xs[ch·m·n + j·n:].
+func packImages[T float](x, xs []T, c, n, m int) {
+	if m == 1 {
+		copy(xs[:c*n], x)
+		return
+	}
+	for j := range m {
+		for ch := range c {
+			copy(xs[(ch*m+j)*n:][:n], x[(j*c+ch)*n:][:n])
+		}
+	}
+}
+
+// unpackImages is packImages' inverse.
+func unpackImages[T float](xs, x []T, c, n, m int) {
+	if m == 1 {
+		copy(x[:c*n], xs)
+		return
+	}
+	for j := range m {
+		for ch := range c {
+			copy(x[(j*c+ch)*n:][:n], xs[(ch*m+j)*n:][:n])
+		}
 	}
 }
 

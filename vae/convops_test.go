@@ -110,13 +110,16 @@ var convGeoms = []struct {
 	{"k3s2p1-odd", geom{3, 2, 1}, 7, 9, 2, 2},
 	{"k5s2p2", geom{5, 2, 2}, 6, 6, 1, 3},
 	{"k2s2p0", geom{2, 2, 0}, 4, 6, 2, 1},
+	// 196 output positions: products cover 2 images, so 3 images leave a
+	// product of 1 (imagesPerProduct).
+	{"k3s1p1-14x14", geom{3, 1, 1}, 14, 14, 2, 2},
 }
 
 func TestConvMatchesDirectLoops(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range convGeoms {
 		t.Run(tc.name, func(t *testing.T) {
-			N, g := 2, tc.g
+			N, g := 3, tc.g
 			x := randVec(rng, N*tc.C*tc.H*tc.W)
 			w := randVec(rng, tc.O*tc.C*g.k*g.k)
 			b := randVec(rng, tc.O)
@@ -209,7 +212,7 @@ func checkGradients(t *testing.T, build func(in G.Nodes) (*G.Node, error), input
 func TestConvGradientsMatchFiniteDifferences(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, tc := range convGeoms {
-		g, N := tc.g, 2
+		g, N := tc.g, 3
 		oh, ow := g.out(tc.H), g.out(tc.W)
 		t.Run("conv/"+tc.name, func(t *testing.T) {
 			checkGradients(t, func(in G.Nodes) (*G.Node, error) { return G.ApplyOp(convOp{g: g, bias: true}, in...) },

@@ -191,7 +191,7 @@ func (op reluOp) Do(in ...G.Value) (G.Value, error) {
 	return doFloat(op.String(), in, in[0].Shape().Clone(), func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
-			relu(y, src[0].([]float32), nil)
+			relu32(y, src[0].([]float32), nil)
 		case []float64:
 			relu(y, src[0].([]float64), nil)
 		}
@@ -203,13 +203,15 @@ func (op reluOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	return G.Nodes{dx}, err
 }
 
-// relu writes max(x, 0) into y, or with g set, g where x > 0 and 0 elsewhere
-// (y starts zeroed).
+// relu writes x where x > 0 into y, or with g set, g where x > 0; elsewhere
+// (NaN included) y keeps the 0 it starts with. float32 runs in C (relu32).
 func relu[T float](y, x, g []T) {
 	y = y[:len(x)]
 	if g == nil {
 		for i, v := range x {
-			y[i] = max(v, 0)
+			if v > 0 {
+				y[i] = v
+			}
 		}
 		return
 	}
@@ -244,7 +246,7 @@ func (op reluGradOp) Do(in ...G.Value) (G.Value, error) {
 	return doFloat(op.String(), in, in[0].Shape().Clone(), func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
-			relu(y, src[0].([]float32), src[1].([]float32))
+			relu32(y, src[0].([]float32), src[1].([]float32))
 		case []float64:
 			relu(y, src[0].([]float64), src[1].([]float64))
 		}

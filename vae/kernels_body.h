@@ -1,0 +1,184 @@
+// The float32 kernels, written once and included twice by kernels.c: for the
+// baseline instruction set and, on x86-64, for AVX2. KERNEL(name) names a
+// function for the instruction set being compiled, TARGET asks for it.
+//
+// kernels.c turns off fused multiply-adds: every kernel that the Go code
+// also has does the same float32 operations in the same order, so the results
+// are bit-identical to the Go reference whichever copy runs (kernels_test.go).
+
+// im2col lays out the k×k patches of x (c×h×w) as the columns of col: row
+// (ch·k + ky)·k + kx holds oh·ow values at col + row·ld; padding reads as 0.
+static TARGET void KERNEL(im2col)(const float *x, int c, int h, int w, int k, int s, int p,
+		int oh, int ow, float *col, long ld) {
+	for (int ch = 0; ch < c; ch++) {
+		const float *plane = x + (long)ch * h * w;
+		for (int ky = 0; ky < k; ky++) {
+			for (int kx = 0; kx < k; kx++) {
+				float *row = col + (long)((ch * k + ky) * k + kx) * ld;
+				int lo, hi;
+				valid_range(kx, k, s, p, w, ow, &lo, &hi);
+				for (int oy = 0; oy < oh; oy++) {
+					int iy = oy * s + ky - p;
+					float *dst = row + oy * ow;
+					if (iy < 0 || iy >= h || lo >= hi) {
+						for (int ox = 0; ox < ow; ox++) dst[ox] = 0;
+						continue;
+					}
+					for (int ox = 0; ox < lo; ox++) dst[ox] = 0;
+					for (int ox = hi; ox < ow; ox++) dst[ox] = 0;
+					const float *src = plane + (long)iy * w + kx - p;
+					if (s == 1) {
+						for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox];
+					} else if (s == 2) {
+						for (int ox = lo; ox < hi; ox++) dst[ox] = src[2 * ox];
+					} else {
+						for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox * s];
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im is im2col's adjoint: it adds every entry of col (rows ld apart) onto
+// the position of x it was read from, skipping the padding.
+static TARGET void KERNEL(col2im)(const float *col, int c, int h, int w, int k, int s, int p,
+		int oh, int ow, float *x, long ld) {
+	for (int ch = 0; ch < c; ch++) {
+		float *plane = x + (long)ch * h * w;
+		for (int ky = 0; ky < k; ky++) {
+			for (int kx = 0; kx < k; kx++) {
+				const float *row = col + (long)((ch * k + ky) * k + kx) * ld;
+				int lo, hi;
+				valid_range(kx, k, s, p, w, ow, &lo, &hi);
+				if (lo >= hi) continue;
+				for (int oy = 0; oy < oh; oy++) {
+					int iy = oy * s + ky - p;
+					if (iy < 0 || iy >= h) continue;
+					float *dst = plane + (long)iy * w + kx - p;
+					const float *src = row + oy * ow;
+					if (s == 1) {
+						for (int ox = lo; ox < hi; ox++) dst[ox] += src[ox];
+					} else if (s == 2) {
+						for (int ox = lo; ox < hi; ox++) dst[2 * ox] += src[ox];
+					} else {
+						for (int ox = lo; ox < hi; ox++) dst[ox * s] += src[ox];
+					}
+				}
+			}
+		}
+	}
+}
+
+// relu is y = x where x > 0, or, given g, ReLU's input gradient: g where
+// x > 0; elsewhere (NaN included) 0.
+static TARGET void KERNEL(relu)(float *y, const float *x, const float *g, long n) {
+	if (g == 0) {
+		for (long i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
+		return;
+	}
+	for (long i = 0; i < n; i++) y[i] = x[i] > 0 ? g[i] : 0;
+}
+
+// adam updates one parameter and its moments in one pass, and clears its
+// gradient; the float32 arithmetic of adam.go's adamUpdate.
+static TARGET void KERNEL(adam)(float *w, float *g, float *m, float *v, long n, float b1, float b2,
+		float step, float inv2, float eps, float scale) {
+	long j = 0;
+#ifdef KERNEL_AVX2
+	// The loop below, by hand: sqrtf's errno keeps the compiler from
+	// vectorising it, and cgo cannot be given -fno-math-errno.
+	__m256 vb1 = _mm256_set1_ps(b1), vb2 = _mm256_set1_ps(b2), vc1 = _mm256_set1_ps(1 - b1),
+	       vc2 = _mm256_set1_ps(1 - b2), vstep = _mm256_set1_ps(step), vinv2 = _mm256_set1_ps(inv2),
+	       veps = _mm256_set1_ps(eps), vscale = _mm256_set1_ps(scale);
+	for (; j + 8 <= n; j += 8) {
+		__m256 grad = _mm256_mul_ps(vscale, _mm256_loadu_ps(g + j));
+		__m256 mj = _mm256_add_ps(_mm256_mul_ps(vb1, _mm256_loadu_ps(m + j)), _mm256_mul_ps(vc1, grad));
+		__m256 vj = _mm256_add_ps(_mm256_mul_ps(vb2, _mm256_loadu_ps(v + j)),
+				_mm256_mul_ps(_mm256_mul_ps(vc2, grad), grad));
+		_mm256_storeu_ps(m + j, mj);
+		_mm256_storeu_ps(v + j, vj);
+		_mm256_storeu_ps(g + j, _mm256_setzero_ps());
+		__m256 den = _mm256_add_ps(_mm256_sqrt_ps(_mm256_mul_ps(vj, vinv2)), veps);
+		__m256 upd = _mm256_div_ps(_mm256_mul_ps(vstep, mj), den);
+		_mm256_storeu_ps(w + j, _mm256_sub_ps(_mm256_loadu_ps(w + j), upd));
+	}
+#endif
+	for (; j < n; j++) {
+		float grad = scale * g[j];
+		float mj = b1 * m[j] + (1 - b1) * grad;
+		float vj = b2 * v[j] + (1 - b2) * grad * grad;
+		m[j] = mj;
+		v[j] = vj;
+		g[j] = 0;
+		w[j] -= step * mj / (sqrtf(vj * inv2) + eps);
+	}
+}
+
+// exp_neg is eˣ for x ≤ 0 in float32 (Cephes' expf polynomial, within 2 ulp);
+// below −87 it returns e⁻⁸⁷ rather than a denormal or 0.
+static inline TARGET float KERNEL(exp_neg)(float x) {
+	x = x < -87.0f ? -87.0f : x;
+	float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; // round(x·log₂e)
+	float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+	float p = 1.9875691500e-4f;
+	p = p * r + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	p = p * r * r + r + 1.0f;
+	union { int i; float f; } scale = {((int)n + 127) << 23};
+	return p * scale.f;
+}
+
+// log1p_unit is log(1 + e) for e in [0, 1]: 2·atanh(t), t = e/(2 + e) ≤ 1/3,
+// from its series to t¹⁵ (within 1e-8 relative).
+static inline TARGET float KERNEL(log1p_unit)(float e) {
+	float t = e / (2.0f + e), t2 = t * t;
+	float q = 1.0f / 15;
+	q = q * t2 + 1.0f / 13;
+	q = q * t2 + 1.0f / 11;
+	q = q * t2 + 1.0f / 9;
+	q = q * t2 + 1.0f / 7;
+	q = q * t2 + 1.0f / 5;
+	q = q * t2 + 1.0f / 3;
+	q = q * t2 + 1.0f;
+	return 2.0f * t * q;
+}
+
+// bernoulli_loglik is, for each of the rows of x and logits l (d values
+// each), Σ x·l − softplus(l) with softplus(l) = max(l, 0) + log(1 + e^−|l|):
+// the terms in float32, their sum in float64.
+static TARGET void KERNEL(bernoulli_loglik)(float *y, const float *x, const float *l, long rows, long d) {
+	float term[256];
+	for (long b = 0; b < rows; b++) {
+		const float *xb = x + b * d, *lb = l + b * d;
+		double sum = 0;
+		for (long i0 = 0; i0 < d; i0 += 256) {
+			long m = d - i0 < 256 ? d - i0 : 256;
+			for (long i = 0; i < m; i++) {
+				float v = lb[i0 + i], a = v < 0 ? -v : v;
+				float sp = (v > 0 ? v : 0) + KERNEL(log1p_unit)(KERNEL(exp_neg)(-a));
+				term[i] = xb[i0 + i] * v - sp;
+			}
+			for (long i = 0; i < m; i++) sum += term[i];
+		}
+		y[b] = (float)sum;
+	}
+}
+
+// bernoulli_grad is the log-likelihood's gradient in the logits, (x − σ(l))·g
+// with g one value per row.
+static TARGET void KERNEL(bernoulli_grad)(float *y, const float *x, const float *l, const float *g, long rows, long d) {
+	for (long b = 0; b < rows; b++) {
+		float gb = g[b];
+		const float *xb = x + b * d, *lb = l + b * d;
+		float *yb = y + b * d;
+		for (long i = 0; i < d; i++) {
+			float v = lb[i], e = KERNEL(exp_neg)(v < 0 ? v : -v);
+			float sig = (v >= 0 ? 1.0f : e) / (1.0f + e);
+			yb[i] = (xb[i] - sig) * gb;
+		}
+	}
+}

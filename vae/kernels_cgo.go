@@ -1,0 +1,77 @@
+//go:build cgo
+
+package vae
+
+/*
+#cgo CFLAGS: -O3
+#cgo LDFLAGS: -lm
+#include "kernels.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// The float32 hot loops run in C (kernels.c), where the compiler vectorises
+// them; Go's compiler does not. float64 models, the ones the gradient tests
+// use, keep the Go code.
+
+func f32p(s []float32) *C.float {
+	if len(s) == 0 {
+		return nil
+	}
+	return (*C.float)(unsafe.Pointer(&s[0]))
+}
+
+func im2col32(x []float32, c, h, w int, g geom, oh, ow int, col []float32, ld int) {
+	checkLen("im2col", x, c*h*w)
+	checkLen("im2col", col, (c*g.k*g.k-1)*ld+oh*ow)
+	C.vaelab_im2col(f32p(x), C.int(c), C.int(h), C.int(w), C.int(g.k), C.int(g.s), C.int(g.p),
+		C.int(oh), C.int(ow), f32p(col), C.long(ld))
+}
+
+func col2im32(col []float32, c, h, w int, g geom, oh, ow int, x []float32, ld int) {
+	checkLen("col2im", x, c*h*w)
+	checkLen("col2im", col, (c*g.k*g.k-1)*ld+oh*ow)
+	C.vaelab_col2im(f32p(col), C.int(c), C.int(h), C.int(w), C.int(g.k), C.int(g.s), C.int(g.p),
+		C.int(oh), C.int(ow), f32p(x), C.long(ld))
+}
+
+func relu32(y, x, g []float32) {
+	checkLen("relu", y, len(x))
+	if g != nil {
+		checkLen("relu", g, len(x))
+	}
+	C.vaelab_relu(f32p(y), f32p(x), f32p(g), C.long(len(x)))
+}
+
+func adam32(w, g, m, v []float32, c adamConsts) {
+	for _, s := range [][]float32{g, m, v} {
+		checkLen("adam", s, len(w))
+	}
+	C.vaelab_adam(f32p(w), f32p(g), f32p(m), f32p(v), C.long(len(w)), C.float(c.b1), C.float(c.b2),
+		C.float(c.step), C.float(c.inv2), C.float(c.eps), C.float(c.scale))
+}
+
+func bernoulliLogLik32(d int, y, x, l []float32) {
+	checkLen("bernoulli", x, len(y)*d)
+	checkLen("bernoulli", l, len(y)*d)
+	C.vaelab_bernoulli_loglik(f32p(y), f32p(x), f32p(l), C.long(len(y)), C.long(d))
+}
+
+func bernoulliGrad32(d int, y, x, l, g []float32) {
+	for _, s := range [][]float32{y, x, l} {
+		checkLen("bernoulli gradient", s, len(g)*d)
+	}
+	C.vaelab_bernoulli_grad(f32p(y), f32p(x), f32p(l), f32p(g), C.long(len(g)), C.long(d))
+}
+
+// checkLen guards the C code against short slices: a shape bug in the Go code
+// panics here instead of corrupting memory.
+func checkLen(kernel string, s []float32, n int) {
+	if len(s) < n {
+		panic(fmt.Sprintf("vae: %s kernel: slice of %d values, need %d", kernel, len(s), n))
+	}
+}

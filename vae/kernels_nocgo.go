@@ -1,0 +1,21 @@
+//go:build !cgo
+
+package vae
+
+// Without cgo the float32 kernels are the Go ones.
+
+func im2col32(x []float32, c, h, w int, g geom, oh, ow int, col []float32, ld int) {
+	im2colGo(x, c, h, w, g, oh, ow, col, ld)
+}
+
+func col2im32(col []float32, c, h, w int, g geom, oh, ow int, x []float32, ld int) {
+	col2imGo(col, c, h, w, g, oh, ow, x, ld)
+}
+
+func relu32(y, x, g []float32) { relu(y, x, g) }
+
+func adam32(w, g, m, v []float32, c adamConsts) { adamUpdate(w, g, m, v, c) }
+
+func bernoulliLogLik32(d int, y, x, l []float32) { bernoulliLogLik(d, y, x, l) }
+
+func bernoulliGrad32(d int, y, x, l, g []float32) { bernoulliGrad(d, y, x, l, g) }

@@ -1,0 +1,137 @@
+package vae
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func randVec32(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	return v
+}
+
+// assertSameBits fails unless got and want hold the same float32 values bit
+// for bit.
+func assertSameBits(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s[%d] = %v, Go reference %v", what, i, got[i], want[i])
+		}
+	}
+}
+
+// TestKernelsMatchGo checks the float32 kernels (C under cgo) against their Go
+// references, bit for bit, on every convolution geometry of the conv tests,
+// with columns ld apart as the batched products lay them out.
+func TestKernelsMatchGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, tc := range convGeoms {
+		g := tc.g
+		oh, ow := g.out(tc.H), g.out(tc.W)
+		n, rows := oh*ow, tc.C*g.k*g.k
+		for _, ld := range []int{n, 3*n + 1} {
+			x := randVec32(rng, tc.C*tc.H*tc.W)
+			got, want := randVec32(rng, rows*ld), make([]float32, rows*ld)
+			copy(want, got) // values between an image's columns must stay
+			im2col32(x, tc.C, tc.H, tc.W, g, oh, ow, got, ld)
+			im2colGo(x, tc.C, tc.H, tc.W, g, oh, ow, want, ld)
+			assertSameBits(t, tc.name+" im2col", got, want)
+
+			col := randVec32(rng, rows*ld)
+			got, want = randVec32(rng, len(x)), make([]float32, len(x))
+			copy(want, got) // col2im adds onto x
+			col2im32(col, tc.C, tc.H, tc.W, g, oh, ow, got, ld)
+			col2imGo(col, tc.C, tc.H, tc.W, g, oh, ow, want, ld)
+			assertSameBits(t, tc.name+" col2im", got, want)
+		}
+	}
+
+	x, gr := randVec32(rng, 1003), randVec32(rng, 1003)
+	x[3] = float32(math.NaN())
+	for _, g := range [][]float32{nil, gr} {
+		got, want := make([]float32, len(x)), make([]float32, len(x))
+		relu32(got, x, g)
+		relu(want, x, g)
+		assertSameBits(t, "relu", got, want)
+	}
+
+	c := adamConsts{b1: 0.9, b2: 0.999, step: 1e-3 / 0.1, inv2: 1 / 0.001, eps: 1e-8, scale: 0.5}
+	w, m, v := randVec32(rng, 1003), randVec32(rng, 1003), randVec32(rng, 1003)
+	for i := range v {
+		v[i] *= v[i]
+	}
+	w2, g2 := append([]float32(nil), w...), append([]float32(nil), gr[:1003]...)
+	m2, v2 := append([]float32(nil), m...), append([]float32(nil), v...)
+	adam32(w, gr[:1003], m, v, c)
+	adamUpdate(w2, g2, m2, v2, c)
+	for _, p := range []struct {
+		name      string
+		got, want []float32
+	}{{"adam weights", w, w2}, {"adam m", m, m2}, {"adam v", v, v2}, {"adam gradient", gr[:1003], g2}} {
+		assertSameBits(t, p.name, p.got, p.want)
+	}
+}
+
+// TestBernoulliKernelMatchesMath checks the float32 Bernoulli log-likelihood
+// and its gradient, with their exp and log1p polynomials, against float64
+// arithmetic with the math package, one logit at a time over the whole float32
+// range, and summed over rows.
+func TestBernoulliKernelMatchesMath(t *testing.T) {
+	var logits []float32
+	for _, v := range []float32{0, 1e-30, 1e-9, 0.3465, 0.5, 1, 3, 10, 30, 80, 87, 88, 100, 1e4, 3e38} {
+		logits = append(logits, v, -v)
+	}
+	for i := range 200001 {
+		logits = append(logits, float32(-100+200*float64(i)/200000))
+	}
+	x := make([]float32, len(logits))
+	rng := rand.New(rand.NewPCG(9, 10))
+	for i := range x {
+		x[i] = rng.Float32()
+	}
+	ll, grad, g := make([]float32, len(logits)), make([]float32, len(logits)), make([]float32, len(logits))
+	for i := range g {
+		g[i] = 1
+	}
+	bernoulliLogLik32(1, ll, x, logits)
+	bernoulliGrad32(1, grad, x, logits, g)
+	worstLL, worstGrad := 0.0, 0.0
+	for i, l := range logits {
+		lv, xv := float64(l), float64(x[i])
+		want := xv*lv - softplus64(lv)
+		// Each term is rounded to float32: the error scale is its parts'.
+		errLL := math.Abs(float64(ll[i])-want) / (math.Abs(xv*lv) + softplus64(lv) + 1e-30)
+		errGrad := math.Abs(float64(grad[i]) - (xv - sigmoid64(lv)))
+		worstLL, worstGrad = max(worstLL, errLL), max(worstGrad, errGrad)
+	}
+	if worstLL > 5e-7 || worstGrad > 2e-7 {
+		t.Fatalf("largest error: log-likelihood %.2g relative, gradient %.2g", worstLL, worstGrad)
+	}
+
+	// Rows: the sums of 560 terms are accumulated in float64.
+	const d = 560
+	rowX, rowL := randVec32(rng, 4*d), randVec32(rng, 4*d)
+	y := make([]float32, 4)
+	bernoulliLogLik32(d, y, rowX, rowL)
+	want := make([]float64, 4)
+	bernoulliLogLik(d, want, toFloat64(rowX), toFloat64(rowL))
+	for b := range y {
+		if math.Abs(float64(y[b])-want[b]) > 1e-6*math.Abs(want[b]) {
+			t.Errorf("row %d: %v, want %v", b, y[b], want[b])
+		}
+	}
+	t.Logf("largest error: log-likelihood %.2g relative, gradient %.2g", worstLL, worstGrad)
+}
+
+func toFloat64(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
