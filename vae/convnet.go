@@ -124,8 +124,8 @@ func (n *netGraph) convEncode(x *G.Node) *G.Node {
 	c := n.m.conv
 	B := x.Shape()[0]
 	h := n.toPlanar(x)
-	for _, l := range c.enc {
-		h = n.applyConv(h, l, true)
+	for i, l := range c.enc {
+		h = n.applyConv(h, l, true, i == 0)
 	}
 	return G.Must(G.Reshape(h, []int{B, c.flat()}))
 }
@@ -138,14 +138,15 @@ func (n *netGraph) convDecode(h *G.Node) (out, last *G.Node) {
 	fm := n.activate(n.affine(h, c.toMap))
 	fm = G.Must(G.Reshape(fm, []int{B, c.mapC, c.mapH, c.mapW}))
 	for _, l := range c.dec {
-		fm = n.applyConv(fm, l, true)
+		fm = n.applyConv(fm, l, true, false)
 	}
-	return n.fromPlanar(n.applyConv(fm, c.out, false)), fm
+	return n.fromPlanar(n.applyConv(fm, c.out, false, false)), fm
 }
 
 // applyConv applies one layer; a hidden layer is followed by its
-// normalisation and the activation.
-func (n *netGraph) applyConv(x *G.Node, l convLayer, hidden bool) *G.Node {
+// normalisation and the activation. onData marks the first encoder layer,
+// whose input (the images) needs no gradient.
+func (n *netGraph) applyConv(x *G.Node, l convLayer, hidden, onData bool) *G.Node {
 	w, b := n.param(l.w), n.param(l.b)
 	var y *G.Node
 	if l.deconv {
@@ -154,7 +155,7 @@ func (n *netGraph) applyConv(x *G.Node, l convLayer, hidden bool) *G.Node {
 		if l.up > 1 {
 			x = G.Must(G.ApplyOp(upsampleOp{s: l.up}, x))
 		}
-		y = G.Must(G.ApplyOp(convOp{g: l.g, bias: true}, x, w, b))
+		y = G.Must(G.ApplyOp(convOp{g: l.g, bias: true, dataInput: onData}, x, w, b))
 	}
 	if !hidden {
 		return y

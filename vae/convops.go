@@ -108,10 +108,15 @@ func typed[T float](src []any) [][]T {
 }
 
 // grads applies each op to its inputs and returns the results in order: the
-// gradients a SymDiff returns, one per differentiable input.
+// gradients a SymDiff returns, one per input; a step without an op gives nil,
+// for an input that is not differentiated.
 func grads(steps ...gradStep) (G.Nodes, error) {
 	out := make(G.Nodes, 0, len(steps))
 	for _, st := range steps {
+		if st.op == nil {
+			out = append(out, nil)
+			continue
+		}
 		n, err := G.ApplyOp(st.op, st.in...)
 		if err != nil {
 			return nil, err
@@ -128,18 +133,25 @@ type gradStep struct {
 
 // ---- convolution ----
 
+// convOp's dataInput marks a layer whose input is the images, whose gradient
+// is never needed (as linearOp's).
 type convOp struct {
 	opBase
-	g    geom
-	bias bool
+	g         geom
+	bias      bool
+	dataInput bool
 }
 
 func (op convOp) String() string {
-	return fmt.Sprintf("vaeConv(k=%d,s=%d,p=%d,bias=%t)", op.g.k, op.g.s, op.g.p, op.bias)
+	return fmt.Sprintf("vaeConv(k=%d,s=%d,p=%d,bias=%t,data=%t)", op.g.k, op.g.s, op.g.p, op.bias, op.dataInput)
 }
 func (op convOp) Hashcode() uint32      { return hashOf(op) }
 func (op convOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op convOp) DiffWRT(n int) []bool  { return trues(n) }
+func (op convOp) DiffWRT(n int) []bool {
+	d := trues(n)
+	d[0] = !op.dataInput
+	return d
+}
 func (op convOp) Arity() int            { return 2 + b2i(op.bias) }
 func (op convOp) Type() hm.Type {
 	if op.bias {
@@ -214,6 +226,9 @@ func (op convOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	steps := []gradStep{
 		{deconvOp{g: op.g, outH: x.Shape()[2], outW: x.Shape()[3]}, G.Nodes{grad, w}},
 		{filterGradOp{g: op.g}, G.Nodes{x, grad}},
+	}
+	if op.dataInput {
+		steps[0] = gradStep{}
 	}
 	if op.bias {
 		steps = append(steps, gradStep{channelSumOp{}, G.Nodes{grad}})

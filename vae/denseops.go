@@ -21,12 +21,17 @@ import (
 //	colSumOp   Σ over rows       its bias gradient
 //	reluOp     max(x, 0)         its gradient is reluGradOp
 
-type linearOp struct{ opBase }
+// linearOp's dataInput marks a layer whose input is the images: their
+// gradient is never needed, and making it would cost a matrix product.
+type linearOp struct {
+	opBase
+	dataInput bool
+}
 
-func (op linearOp) String() string        { return "vaeLinear" }
+func (op linearOp) String() string        { return fmt.Sprintf("vaeLinear(data=%t)", op.dataInput) }
 func (op linearOp) Hashcode() uint32      { return hashOf(op) }
 func (op linearOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op linearOp) DiffWRT(n int) []bool  { return trues(n) }
+func (op linearOp) DiffWRT(n int) []bool  { return []bool{!op.dataInput, true, true} }
 func (op linearOp) Arity() int            { return 3 }
 func (op linearOp) Type() hm.Type         { return fnType(2, 2, 2, 1) }
 
@@ -70,8 +75,11 @@ func linear[T float](rows, in, out int, y []T, src [][]T) {
 }
 
 func (op linearOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	return grads(gradStep{matmulOp{tB: true}, G.Nodes{grad, in[1]}}, gradStep{matmulOp{tA: true}, G.Nodes{in[0], grad}},
-		gradStep{colSumOp{}, G.Nodes{grad}})
+	dx := gradStep{matmulOp{tB: true}, G.Nodes{grad, in[1]}}
+	if op.dataInput {
+		dx = gradStep{}
+	}
+	return grads(dx, gradStep{matmulOp{tA: true}, G.Nodes{in[0], grad}}, gradStep{colSumOp{}, G.Nodes{grad}})
 }
 
 // matmulOp is op(a)·op(b), op the transpose where tA or tB is set.

@@ -57,6 +57,11 @@ func (n *netGraph) affine(x *G.Node, l layer) *G.Node {
 	return G.Must(G.ApplyOp(linearOp{}, x, n.param(l.w), n.param(l.b)))
 }
 
+// affineOfData is affine on the images, whose gradient is not made.
+func (n *netGraph) affineOfData(x *G.Node, l layer) *G.Node {
+	return G.Must(G.ApplyOp(linearOp{dataInput: true}, x, n.param(l.w), n.param(l.b)))
+}
+
 func (n *netGraph) activate(x *G.Node) *G.Node {
 	return activation(x, n.m.cfg.Activation, n.scalar)
 }
@@ -115,7 +120,11 @@ func (n *netGraph) encodeHidden(x *G.Node) *G.Node {
 	if n.m.conv != nil {
 		h = n.convEncode(x)
 	}
-	for _, l := range n.m.enc {
+	for i, l := range n.m.enc {
+		if i == 0 && n.m.conv == nil {
+			h = n.activate(n.affineOfData(h, l))
+			continue
+		}
 		h = n.activate(n.affine(h, l))
 	}
 	return h
@@ -124,7 +133,7 @@ func (n *netGraph) encodeHidden(x *G.Node) *G.Node {
 // pixelSigmaRaw is the per-pixel log σ head's output before its soft clamp.
 func (n *netGraph) pixelSigmaRaw(last *G.Node) *G.Node {
 	if c := n.m.conv; c != nil {
-		return n.fromPlanar(n.applyConv(last, c.sigma, false))
+		return n.fromPlanar(n.applyConv(last, c.sigma, false, false))
 	}
 	return n.affine(last, n.m.pixelSigma)
 }

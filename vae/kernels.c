@@ -10,7 +10,7 @@
 #pragma GCC optimize("no-trapping-math")
 
 #include <math.h>
-#include "kernels.h"
+#include "vaelab_kernels.h"
 
 // valid_range is the range [lo, hi) of output columns whose kernel column kx
 // falls inside an input row of w values rather than in the padding.
@@ -33,6 +33,21 @@ static void valid_range(int kx, int k, int s, int p, int w, int ow, int *lo, int
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define TARGET __attribute__((target("avx2")))
+
+// evens_avx2 returns p[0], p[2], …, p[14].
+static inline TARGET __m256 evens_avx2(const float *p) {
+	__m256 t = _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), _MM_SHUFFLE(2, 0, 2, 0));
+	return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+// add_spread_avx2 adds s[0…7] onto d[0], d[2], …, d[14], and 0 onto the odd d.
+static inline TARGET void add_spread_avx2(float *d, const float *s) {
+	__m256 v = _mm256_loadu_ps(s), z = _mm256_setzero_ps();
+	__m256 lo = _mm256_unpacklo_ps(v, z), hi = _mm256_unpackhi_ps(v, z);
+	_mm256_storeu_ps(d, _mm256_add_ps(_mm256_loadu_ps(d), _mm256_permute2f128_ps(lo, hi, 0x20)));
+	_mm256_storeu_ps(d + 8, _mm256_add_ps(_mm256_loadu_ps(d + 8), _mm256_permute2f128_ps(lo, hi, 0x31)));
+}
+
 #define KERNEL(name) name##_avx2
 #define KERNEL_AVX2
 #include "kernels_body.h"
@@ -66,3 +81,5 @@ void vaelab_bernoulli_loglik(float *y, const float *x, const float *l, long rows
 void vaelab_bernoulli_grad(float *y, const float *x, const float *l, const float *g, long rows, long d) {
 	PICK(bernoulli_grad)(y, x, l, g, rows, d);
 }
+
+double vaelab_sum_squares(const float *p, long n) { return PICK(sum_squares)(p, n); }

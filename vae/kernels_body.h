@@ -30,7 +30,13 @@ static TARGET void KERNEL(im2col)(const float *x, int c, int h, int w, int k, in
 					if (s == 1) {
 						for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox];
 					} else if (s == 2) {
-						for (int ox = lo; ox < hi; ox++) dst[ox] = src[2 * ox];
+						int ox = lo;
+#ifdef KERNEL_AVX2
+						// Eight outputs from sixteen inputs in the row.
+						for (; ox + 8 <= hi && 2 * ox + 15 + kx - p <= w - 1; ox += 8)
+							_mm256_storeu_ps(dst + ox, evens_avx2(src + 2 * ox));
+#endif
+						for (; ox < hi; ox++) dst[ox] = src[2 * ox];
 					} else {
 						for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox * s];
 					}
@@ -60,7 +66,15 @@ static TARGET void KERNEL(col2im)(const float *col, int c, int h, int w, int k, 
 					if (s == 1) {
 						for (int ox = lo; ox < hi; ox++) dst[ox] += src[ox];
 					} else if (s == 2) {
-						for (int ox = lo; ox < hi; ox++) dst[2 * ox] += src[ox];
+						int ox = lo;
+#ifdef KERNEL_AVX2
+						// Eight inputs onto sixteen row positions, adding 0
+						// to the odd ones (−0 becomes +0 there, nothing else
+						// changes).
+						for (; ox + 8 <= hi && 2 * ox + 15 + kx - p <= w - 1; ox += 8)
+							add_spread_avx2(dst + 2 * ox, src + ox);
+#endif
+						for (; ox < hi; ox++) dst[2 * ox] += src[ox];
 					} else {
 						for (int ox = lo; ox < hi; ox++) dst[ox * s] += src[ox];
 					}
@@ -181,4 +195,31 @@ static TARGET void KERNEL(bernoulli_grad)(float *y, const float *x, const float 
 			yb[i] = (xb[i] - sig) * gb;
 		}
 	}
+}
+
+// sum_squares is Σ p[i]² in float64, in eight interleaved partial sums (lane
+// j takes i ≡ j mod 8 up to the last full eight) added in lane order, then
+// the rest in order: the same sum, bit for bit, in every copy.
+static TARGET double KERNEL(sum_squares)(const float *p, long n) {
+	double lane[8] = {0};
+	long i = 0;
+#ifdef KERNEL_AVX2
+	__m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+	for (; i + 8 <= n; i += 8) {
+		__m256 v = _mm256_loadu_ps(p + i);
+		__m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+		a0 = _mm256_add_pd(a0, _mm256_mul_pd(lo, lo));
+		a1 = _mm256_add_pd(a1, _mm256_mul_pd(hi, hi));
+	}
+	_mm256_storeu_pd(lane, a0);
+	_mm256_storeu_pd(lane + 4, a1);
+#else
+	for (; i + 8 <= n; i += 8) {
+		for (int j = 0; j < 8; j++) lane[j] += (double)p[i + j] * (double)p[i + j];
+	}
+#endif
+	double sum = 0;
+	for (int j = 0; j < 8; j++) sum += lane[j];
+	for (; i < n; i++) sum += (double)p[i] * (double)p[i];
+	return sum;
 }

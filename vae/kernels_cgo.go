@@ -3,9 +3,9 @@
 package vae
 
 /*
-#cgo CFLAGS: -O3
+#cgo CFLAGS: -O3 -I${SRCDIR}
 #cgo LDFLAGS: -lm
-#include "kernels.h"
+#include "vaelab_kernels.h"
 */
 import "C"
 
@@ -67,6 +67,9 @@ func bernoulliGrad32(d int, y, x, l, g []float32) {
 	}
 	C.vaelab_bernoulli_grad(f32p(y), f32p(x), f32p(l), f32p(g), C.long(len(g)), C.long(d))
 }
+
+// sumSquares32 is Σ v² in float64, summed as sumSquaresGo does.
+func sumSquares32(v []float32) float64 { return float64(C.vaelab_sum_squares(f32p(v), C.long(len(v)))) }
 
 // checkLen guards the C code against short slices: a shape bug in the Go code
 // panics here instead of corrupting memory.

@@ -19,3 +19,5 @@ func adam32(w, g, m, v []float32, c adamConsts) { adamUpdate(w, g, m, v, c) }
 func bernoulliLogLik32(d int, y, x, l []float32) { bernoulliLogLik(d, y, x, l) }
 
 func bernoulliGrad32(d int, y, x, l, g []float32) { bernoulliGrad(d, y, x, l, g) }
+
+func sumSquares32(v []float32) float64 { return sumSquaresGo(v) }

@@ -60,6 +60,12 @@ func TestKernelsMatchGo(t *testing.T) {
 		assertSameBits(t, "relu", got, want)
 	}
 
+	for _, n := range []int{0, 5, 8, 1003} {
+		if got, want := sumSquares32(gr[:n]), sumSquaresGo(gr[:n]); got != want {
+			t.Fatalf("sum of %d squares = %v, Go reference %v", n, got, want)
+		}
+	}
+
 	c := adamConsts{b1: 0.9, b2: 0.999, step: 1e-3 / 0.1, inv2: 1 / 0.001, eps: 1e-8, scale: 0.5}
 	w, m, v := randVec32(rng, 1003), randVec32(rng, 1003), randVec32(rng, 1003)
 	for i := range v {

@@ -7,3 +7,4 @@ void vaelab_adam(float *w, float *g, float *m, float *v, long n, float b1, float
 		float eps, float scale);
 void vaelab_bernoulli_loglik(float *y, const float *x, const float *l, long rows, long d);
 void vaelab_bernoulli_grad(float *y, const float *x, const float *l, const float *g, long rows, long d);
+double vaelab_sum_squares(const float *p, long n);
