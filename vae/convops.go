@@ -152,7 +152,7 @@ func (op convOp) DiffWRT(n int) []bool {
 	d[0] = !op.dataInput
 	return d
 }
-func (op convOp) Arity() int            { return 2 + b2i(op.bias) }
+func (op convOp) Arity() int { return 2 + b2i(op.bias) }
 func (op convOp) Type() hm.Type {
 	if op.bias {
 		return fnType(4, 4, 4, 1)
