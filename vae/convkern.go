@@ -143,12 +143,33 @@ func gemm[T float](tA, tB bool, m, n, k int, a, b []T, beta T, c []T) {
 	}
 }
 
-// addChannelBias adds bias[ch] to every value of channel ch of y (c planes of size n).
-func addChannelBias[T float](y, bias []T, n int) {
-	for ch, b := range bias {
+// biasReLU adds bias[ch] (if bias is not nil) to every value of channel ch
+// of y (planes of n values), then, with relu set, sets the values not above 0
+// to 0. float32 runs in C.
+func biasReLU[T float](y, bias []T, n int, relu bool) {
+	if y32, ok := any(y).([]float32); ok {
+		biasReLU32(y32, any(bias).([]float32), n, relu)
+		return
+	}
+	biasReLUGo(y, bias, n, relu)
+}
+
+// biasReLUGo is biasReLU in Go: the float64 path and the C kernel's reference.
+func biasReLUGo[T float](y, bias []T, n int, relu bool) {
+	for ch := range len(y) / n {
 		plane := y[ch*n : (ch+1)*n]
-		for i := range plane {
-			plane[i] += b
+		if bias != nil {
+			b := bias[ch]
+			for i := range plane {
+				plane[i] += b
+			}
+		}
+		if relu {
+			for i, v := range plane {
+				if !(v > 0) {
+					plane[i] = 0
+				}
+			}
 		}
 	}
 }

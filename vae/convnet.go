@@ -148,16 +148,18 @@ func (n *netGraph) convDecode(h *G.Node) (out, last *G.Node) {
 // whose input (the images) needs no gradient.
 func (n *netGraph) applyConv(x *G.Node, l convLayer, hidden, onData bool) *G.Node {
 	w, b := n.param(l.w), n.param(l.b)
+	// Without normalisation, ReLU runs in the convolution's last pass.
+	fuseReLU := hidden && l.norm == nil && n.m.cfg.Activation == "relu"
 	var y *G.Node
 	if l.deconv {
-		y = G.Must(G.ApplyOp(deconvOp{g: l.g, bias: true, outH: l.outH, outW: l.outW}, x, w, b))
+		y = G.Must(G.ApplyOp(deconvOp{g: l.g, bias: true, relu: fuseReLU, outH: l.outH, outW: l.outW}, x, w, b))
 	} else {
 		if l.up > 1 {
 			x = G.Must(G.ApplyOp(upsampleOp{s: l.up}, x))
 		}
-		y = G.Must(G.ApplyOp(convOp{g: l.g, bias: true, dataInput: onData}, x, w, b))
+		y = G.Must(G.ApplyOp(convOp{g: l.g, bias: true, dataInput: onData, relu: fuseReLU}, x, w, b))
 	}
-	if !hidden {
+	if !hidden || fuseReLU {
 		return y
 	}
 	if nl := l.norm; nl != nil {

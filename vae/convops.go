@@ -126,6 +126,15 @@ func grads(steps ...gradStep) (G.Nodes, error) {
 	return out, nil
 }
 
+// reluGradOf is the gradient before a fused ReLU, from the op's output (> 0
+// exactly where its input was), or grad itself without one.
+func reluGradOf(relu bool, output, grad *G.Node) (*G.Node, error) {
+	if !relu {
+		return grad, nil
+	}
+	return G.ApplyOp(reluGradOp{dims: output.Dims()}, output, grad)
+}
+
 type gradStep struct {
 	op G.Op
 	in G.Nodes
@@ -140,10 +149,11 @@ type convOp struct {
 	g         geom
 	bias      bool
 	dataInput bool
+	relu      bool // followed by ReLU, in the same pass as the bias
 }
 
 func (op convOp) String() string {
-	return fmt.Sprintf("vaeConv(k=%d,s=%d,p=%d,bias=%t,data=%t)", op.g.k, op.g.s, op.g.p, op.bias, op.dataInput)
+	return fmt.Sprintf("vaeConv(k=%d,s=%d,p=%d,bias=%t,data=%t,relu=%t)", op.g.k, op.g.s, op.g.p, op.bias, op.dataInput, op.relu)
 }
 func (op convOp) Hashcode() uint32      { return hashOf(op) }
 func (op convOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
@@ -204,25 +214,43 @@ func convForward[T float](op convOp, x, out tensor.Shape, y []T, src [][]T) {
 	O, oh, ow := out[1], out[2], out[3]
 	ckk, n := C*op.g.k*op.g.k, oh*ow
 	per := imagesPerProduct(N, n)
-	col, prod := make([]T, ckk*per*n), make([]T, O*per*n)
+	col := make([]T, ckk*per*n)
+	var prod []T
+	if per > 1 {
+		prod = make([]T, O*per*n)
+	}
 	for i0 := 0; i0 < N; i0 += per {
 		m := min(per, N-i0)
 		for j := range m {
 			i := i0 + j
 			im2col(src[0][i*C*H*W:(i+1)*C*H*W], C, H, W, op.g, oh, ow, col[j*n:], m*n)
 		}
-		gemm(false, false, O, m*n, ckk, src[1], col[:ckk*m*n], 0, prod[:O*m*n])
-		unpackImages(prod, y[i0*O*n:], O, n, m)
-	}
-	if op.bias {
-		for i := range N {
-			addChannelBias(y[i*O*n:(i+1)*O*n], src[2], n)
+		if m == 1 {
+			gemm(false, false, O, n, ckk, src[1], col[:ckk*n], 0, y[i0*O*n:(i0+1)*O*n])
+		} else {
+			gemm(false, false, O, m*n, ckk, src[1], col[:ckk*m*n], 0, prod[:O*m*n])
+			unpackImages(prod, y[i0*O*n:], O, n, m)
+		}
+		for i := i0; i < i0+m; i++ {
+			biasReLU(y[i*O*n:(i+1)*O*n], biasOf(op.bias, src), n, op.relu)
 		}
 	}
 }
 
+// biasOf is an op's bias input, nil without one.
+func biasOf[T float](bias bool, src [][]T) []T {
+	if bias {
+		return src[2]
+	}
+	return nil
+}
+
 func (op convOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	x, w := in[0], in[1]
+	grad, err := reluGradOf(op.relu, output, grad)
+	if err != nil {
+		return nil, err
+	}
 	steps := []gradStep{
 		{deconvOp{g: op.g, outH: x.Shape()[2], outW: x.Shape()[3]}, G.Nodes{grad, w}},
 		{filterGradOp{g: op.g}, G.Nodes{x, grad}},
@@ -244,11 +272,12 @@ type deconvOp struct {
 	opBase
 	g          geom
 	bias       bool
+	relu       bool // followed by ReLU, in the same pass as the bias
 	outH, outW int
 }
 
 func (op deconvOp) String() string {
-	return fmt.Sprintf("vaeConvTranspose(k=%d,s=%d,p=%d,bias=%t,out=%dx%d)", op.g.k, op.g.s, op.g.p, op.bias, op.outH, op.outW)
+	return fmt.Sprintf("vaeConvTranspose(k=%d,s=%d,p=%d,bias=%t,relu=%t,out=%dx%d)", op.g.k, op.g.s, op.g.p, op.bias, op.relu, op.outH, op.outW)
 }
 func (op deconvOp) Hashcode() uint32      { return hashOf(op) }
 func (op deconvOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
@@ -304,27 +333,35 @@ func deconvForward[T float](op deconvOp, x, out tensor.Shape, y []T, src [][]T) 
 	O, H, W := out[1], out[2], out[3]
 	okk, n := O*op.g.k*op.g.k, h*w
 	per := imagesPerProduct(N, n)
-	xs, col := make([]T, C*per*n), make([]T, okk*per*n)
+	col := make([]T, okk*per*n)
+	var xs []T
+	if per > 1 {
+		xs = make([]T, C*per*n)
+	}
 	for i0 := 0; i0 < N; i0 += per {
 		m := min(per, N-i0)
 		// col = wᵀ·x with w seen as C × (O·k·k) and x the m images side by
 		// side; col2im scatters each image's columns into its output.
-		packImages(src[0][i0*C*n:], xs, C, n, m)
-		gemm(true, false, okk, m*n, C, src[1], xs[:C*m*n], 0, col[:okk*m*n])
-		for j := range m {
-			i := i0 + j
-			col2im(col[j*n:], O, H, W, op.g, h, w, y[i*O*H*W:(i+1)*O*H*W], m*n)
+		in := src[0][i0*C*n : (i0+1)*C*n]
+		if m > 1 {
+			packImages(src[0][i0*C*n:], xs, C, n, m)
+			in = xs[:C*m*n]
 		}
-	}
-	if op.bias {
-		for i := range N {
-			addChannelBias(y[i*O*H*W:(i+1)*O*H*W], src[2], H*W)
+		gemm(true, false, okk, m*n, C, src[1], in, 0, col[:okk*m*n])
+		for i := i0; i < i0+m; i++ {
+			yi := y[i*O*H*W : (i+1)*O*H*W]
+			col2im(col[(i-i0)*n:], O, H, W, op.g, h, w, yi, m*n)
+			biasReLU(yi, biasOf(op.bias, src), H*W, op.relu)
 		}
 	}
 }
 
 func (op deconvOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	x, w := in[0], in[1]
+	grad, err := reluGradOf(op.relu, output, grad)
+	if err != nil {
+		return nil, err
+	}
 	steps := []gradStep{{convOp{g: op.g}, G.Nodes{grad, w}}, {filterGradOp{g: op.g}, G.Nodes{grad, x}}}
 	if op.bias {
 		steps = append(steps, gradStep{channelSumOp{}, G.Nodes{grad}})

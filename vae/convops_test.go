@@ -223,6 +223,16 @@ func TestConvGradientsMatchFiniteDifferences(t *testing.T) {
 				return G.ApplyOp(deconvOp{g: g, bias: true, outH: tc.H, outW: tc.W}, in...)
 			}, dense(randVec(rng, N*tc.O*oh*ow), N, tc.O, oh, ow), dense(randVec(rng, tc.O*tc.C*g.k*g.k), tc.O, tc.C, g.k, g.k), dense(randVec(rng, tc.C), tc.C))
 		})
+		// ReLU fused into the bias pass.
+		t.Run("conv+relu/"+tc.name, func(t *testing.T) {
+			checkGradients(t, func(in G.Nodes) (*G.Node, error) { return G.ApplyOp(convOp{g: g, bias: true, relu: true}, in...) },
+				dense(randVec(rng, N*tc.C*tc.H*tc.W), N, tc.C, tc.H, tc.W), dense(randVec(rng, tc.O*tc.C*g.k*g.k), tc.O, tc.C, g.k, g.k), dense(randVec(rng, tc.O), tc.O))
+		})
+		t.Run("deconv+relu/"+tc.name, func(t *testing.T) {
+			checkGradients(t, func(in G.Nodes) (*G.Node, error) {
+				return G.ApplyOp(deconvOp{g: g, bias: true, relu: true, outH: tc.H, outW: tc.W}, in...)
+			}, dense(randVec(rng, N*tc.O*oh*ow), N, tc.O, oh, ow), dense(randVec(rng, tc.O*tc.C*g.k*g.k), tc.O, tc.C, g.k, g.k), dense(randVec(rng, tc.C), tc.C))
+		})
 	}
 }
 

@@ -69,6 +69,10 @@ void vaelab_col2im(const float *col, int c, int h, int w, int k, int s, int p, i
 
 void vaelab_relu(float *y, const float *x, const float *g, long n) { PICK(relu)(y, x, g, n); }
 
+void vaelab_bias_relu(float *y, const float *bias, long c, long n, int relu) {
+	PICK(bias_relu)(y, bias, c, n, relu);
+}
+
 void vaelab_adam(float *w, float *g, float *m, float *v, long n, float b1, float b2, float step, float inv2,
 		float eps, float scale) {
 	PICK(adam)(w, g, m, v, n, b1, b2, step, inv2, eps, scale);

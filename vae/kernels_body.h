@@ -94,6 +94,21 @@ static TARGET void KERNEL(relu)(float *y, const float *x, const float *g, long n
 	for (long i = 0; i < n; i++) y[i] = x[i] > 0 ? g[i] : 0;
 }
 
+// bias_relu adds bias[ch] (unless bias is null) to the n values of each of
+// the c planes of y, then, with relu set, sets those not above 0 to 0.
+static TARGET void KERNEL(bias_relu)(float *y, const float *bias, long c, long n, int relu) {
+	for (long ch = 0; ch < c; ch++) {
+		float *plane = y + ch * n;
+		if (bias != 0) {
+			float b = bias[ch];
+			for (long i = 0; i < n; i++) plane[i] += b;
+		}
+		if (relu) {
+			for (long i = 0; i < n; i++) plane[i] = plane[i] > 0 ? plane[i] : 0;
+		}
+	}
+}
+
 // adam updates one parameter and its moments in one pass, and clears its
 // gradient; the float32 arithmetic of adam.go's adamUpdate.
 static TARGET void KERNEL(adam)(float *w, float *g, float *m, float *v, long n, float b1, float b2,

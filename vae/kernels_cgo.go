@@ -47,6 +47,13 @@ func relu32(y, x, g []float32) {
 	C.vaelab_relu(f32p(y), f32p(x), f32p(g), C.long(len(x)))
 }
 
+func biasReLU32(y, bias []float32, n int, relu bool) {
+	if bias != nil {
+		checkLen("bias", bias, len(y)/n)
+	}
+	C.vaelab_bias_relu(f32p(y), f32p(bias), C.long(len(y)/n), C.long(n), C.int(b2i(relu)))
+}
+
 func adam32(w, g, m, v []float32, c adamConsts) {
 	for _, s := range [][]float32{g, m, v} {
 		checkLen("adam", s, len(w))

@@ -14,6 +14,8 @@ func col2im32(col []float32, c, h, w int, g geom, oh, ow int, x []float32, ld in
 
 func relu32(y, x, g []float32) { relu(y, x, g) }
 
+func biasReLU32(y, bias []float32, n int, relu bool) { biasReLUGo(y, bias, n, relu) }
+
 func adam32(w, g, m, v []float32, c adamConsts) { adamUpdate(w, g, m, v, c) }
 
 func bernoulliLogLik32(d int, y, x, l []float32) { bernoulliLogLik(d, y, x, l) }

@@ -1,6 +1,7 @@
 package vae
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -58,6 +59,16 @@ func TestKernelsMatchGo(t *testing.T) {
 		relu32(got, x, g)
 		relu(want, x, g)
 		assertSameBits(t, "relu", got, want)
+	}
+
+	for _, bias := range [][]float32{nil, randVec32(rng, 17)} {
+		for _, fused := range []bool{false, true} {
+			got, want := randVec32(rng, 17*59), make([]float32, 17*59)
+			copy(want, got)
+			biasReLU32(got, bias, 59, fused)
+			biasReLUGo(want, bias, 59, fused)
+			assertSameBits(t, fmt.Sprintf("bias (%d) and relu (%t)", len(bias), fused), got, want)
+		}
 	}
 
 	for _, n := range []int{0, 5, 8, 1003} {
