@@ -22,44 +22,40 @@ func (g geom) out(n int) int {
 	return (n+2*g.p-g.k)/g.s + 1
 }
 
-// im2col lays out the k×k patches of x (c×h×w) as the columns of col: c·k·k
-// rows of oh·ow values, ld apart (ld ≥ oh·ow leaves room for other images'
-// columns); positions in the padding read as 0. float32 runs in C.
-func im2col[T float](x []T, c, h, w int, g geom, oh, ow int, col []T, ld int) {
+// im2row lays out the k×k patches of x (c×h×w) as rows: row oy·ow + ox of
+// rows holds the patch under output (oy, ox), channel after channel, each
+// channel's k×k values row by row; positions in the padding read as 0. Every
+// patch row is a run of k neighbouring input values, whatever the stride, so
+// this layout copies runs where the column layout (patches as columns) makes
+// strided copies of a few values each. float32 runs in C.
+func im2row[T float](x []T, c, h, w int, g geom, oh, ow int, rows []T) {
 	if x32, ok := any(x).([]float32); ok {
-		im2col32(x32, c, h, w, g, oh, ow, any(col).([]float32), ld)
+		im2row32(x32, c, h, w, g, oh, ow, any(rows).([]float32))
 		return
 	}
-	im2colGo(x, c, h, w, g, oh, ow, col, ld)
+	im2rowGo(x, c, h, w, g, oh, ow, rows)
 }
 
-// im2colGo is im2col in Go: the float64 path and the C kernel's reference.
-func im2colGo[T float](x []T, c, h, w int, g geom, oh, ow int, col []T, ld int) {
-	n := oh * ow
-	for ch := range c {
-		plane := x[ch*h*w : (ch+1)*h*w]
-		for ky := range g.k {
-			for kx := range g.k {
-				row := col[((ch*g.k+ky)*g.k+kx)*ld:][:n]
-				lo, hi := validRange(kx, g, w, ow)
-				for oy := range oh {
-					iy := oy*g.s + ky - g.p
-					dst := row[oy*ow : (oy+1)*ow]
-					if iy < 0 || iy >= h || lo >= hi {
-						clear(dst)
-						continue
-					}
-					clear(dst[:lo])
-					clear(dst[hi:])
-					src := plane[iy*w : (iy+1)*w]
-					if g.s == 1 {
-						copy(dst[lo:hi], src[lo+kx-g.p:])
-						continue
-					}
-					ix := lo*g.s + kx - g.p
-					for ox := lo; ox < hi; ox++ {
-						dst[ox] = src[ix]
-						ix += g.s
+// im2rowGo is im2row in Go: the float64 path and the C kernel's reference.
+func im2rowGo[T float](x []T, c, h, w int, g geom, oh, ow int, rows []T) {
+	k, kk := g.k, g.k*g.k
+	for oy := range oh {
+		iy0 := oy*g.s - g.p
+		for ox := range ow {
+			ix0 := ox*g.s - g.p
+			row := rows[(oy*ow+ox)*c*kk:][:c*kk]
+			for ch := range c {
+				plane := x[ch*h*w : (ch+1)*h*w]
+				for ky := range k {
+					dst := row[(ch*k+ky)*k:][:k]
+					iy := iy0 + ky
+					for kx := range k {
+						ix := ix0 + kx
+						if iy < 0 || iy >= h || ix < 0 || ix >= w {
+							dst[kx] = 0
+						} else {
+							dst[kx] = plane[iy*w+ix]
+						}
 					}
 				}
 			}
@@ -67,53 +63,36 @@ func im2colGo[T float](x []T, c, h, w int, g geom, oh, ow int, col []T, ld int) 
 	}
 }
 
-// validRange is the range [lo, hi) of output columns whose kernel column kx
-// falls inside an input row of w values rather than in the padding.
-func validRange(kx int, g geom, w, ow int) (lo, hi int) {
-	// ox·s + kx − p ≥ 0  and  ox·s + kx − p ≤ w − 1
-	lo = max(0, (g.p-kx+g.s-1)/g.s)
-	if g.p-kx < 0 {
-		lo = 0
-	}
-	hi = min(ow, (w-1+g.p-kx)/g.s+1)
-	if w-1+g.p-kx < 0 {
-		hi = 0
-	}
-	return lo, max(lo, hi)
-}
-
-// col2im is im2col's adjoint: it adds every column entry of col (rows ld
-// apart) back onto the position of x it was read from, skipping the padding.
-func col2im[T float](col []T, c, h, w int, g geom, oh, ow int, x []T, ld int) {
+// row2im is im2row's adjoint: it adds every entry of rows back onto the
+// position of x it was read from, skipping the padding.
+func row2im[T float](rows []T, c, h, w int, g geom, oh, ow int, x []T) {
 	if x32, ok := any(x).([]float32); ok {
-		col2im32(any(col).([]float32), c, h, w, g, oh, ow, x32, ld)
+		row2im32(any(rows).([]float32), c, h, w, g, oh, ow, x32)
 		return
 	}
-	col2imGo(col, c, h, w, g, oh, ow, x, ld)
+	row2imGo(rows, c, h, w, g, oh, ow, x)
 }
 
-// col2imGo is col2im in Go: the float64 path and the C kernel's reference.
-func col2imGo[T float](col []T, c, h, w int, g geom, oh, ow int, x []T, ld int) {
-	n := oh * ow
-	for ch := range c {
-		plane := x[ch*h*w : (ch+1)*h*w]
-		for ky := range g.k {
-			for kx := range g.k {
-				row := col[((ch*g.k+ky)*g.k+kx)*ld:][:n]
-				lo, hi := validRange(kx, g, w, ow)
-				if lo >= hi {
-					continue
-				}
-				for oy := range oh {
-					iy := oy*g.s + ky - g.p
+// row2imGo is row2im in Go: the float64 path and the C kernel's reference.
+func row2imGo[T float](rows []T, c, h, w int, g geom, oh, ow int, x []T) {
+	k, kk := g.k, g.k*g.k
+	for oy := range oh {
+		iy0 := oy*g.s - g.p
+		for ox := range ow {
+			ix0 := ox*g.s - g.p
+			row := rows[(oy*ow+ox)*c*kk:][:c*kk]
+			for ch := range c {
+				plane := x[ch*h*w : (ch+1)*h*w]
+				for ky := range k {
+					src := row[(ch*k+ky)*k:][:k]
+					iy := iy0 + ky
 					if iy < 0 || iy >= h {
 						continue
 					}
-					dst, src := plane[iy*w:(iy+1)*w], row[oy*ow:(oy+1)*ow]
-					ix := lo*g.s + kx - g.p
-					for ox := lo; ox < hi; ox++ {
-						dst[ix] += src[ox]
-						ix += g.s
+					for kx, v := range src {
+						if ix := ix0 + kx; ix >= 0 && ix < w {
+							plane[iy*w+ix] += v
+						}
 					}
 				}
 			}

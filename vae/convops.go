@@ -214,7 +214,7 @@ func convForward[T float](op convOp, x, out tensor.Shape, y []T, src [][]T) {
 	O, oh, ow := out[1], out[2], out[3]
 	ckk, n := C*op.g.k*op.g.k, oh*ow
 	per := imagesPerProduct(N, n)
-	col := make([]T, ckk*per*n)
+	rows := make([]T, per*n*ckk)
 	var prod []T
 	if per > 1 {
 		prod = make([]T, O*per*n)
@@ -223,12 +223,13 @@ func convForward[T float](op convOp, x, out tensor.Shape, y []T, src [][]T) {
 		m := min(per, N-i0)
 		for j := range m {
 			i := i0 + j
-			im2col(src[0][i*C*H*W:(i+1)*C*H*W], C, H, W, op.g, oh, ow, col[j*n:], m*n)
+			im2row(src[0][i*C*H*W:(i+1)*C*H*W], C, H, W, op.g, oh, ow, rows[j*n*ckk:(j+1)*n*ckk])
 		}
+		// y = w · rowsᵀ, w seen as O × (C·k·k).
 		if m == 1 {
-			gemm(false, false, O, n, ckk, src[1], col[:ckk*n], 0, y[i0*O*n:(i0+1)*O*n])
+			gemm(false, true, O, n, ckk, src[1], rows[:n*ckk], 0, y[i0*O*n:(i0+1)*O*n])
 		} else {
-			gemm(false, false, O, m*n, ckk, src[1], col[:ckk*m*n], 0, prod[:O*m*n])
+			gemm(false, true, O, m*n, ckk, src[1], rows[:m*n*ckk], 0, prod[:O*m*n])
 			unpackImages(prod, y[i0*O*n:], O, n, m)
 		}
 		for i := i0; i < i0+m; i++ {
@@ -333,24 +334,24 @@ func deconvForward[T float](op deconvOp, x, out tensor.Shape, y []T, src [][]T) 
 	O, H, W := out[1], out[2], out[3]
 	okk, n := O*op.g.k*op.g.k, h*w
 	per := imagesPerProduct(N, n)
-	col := make([]T, okk*per*n)
+	rows := make([]T, per*n*okk)
 	var xs []T
 	if per > 1 {
 		xs = make([]T, C*per*n)
 	}
 	for i0 := 0; i0 < N; i0 += per {
 		m := min(per, N-i0)
-		// col = wᵀ·x with w seen as C × (O·k·k) and x the m images side by
-		// side; col2im scatters each image's columns into its output.
+		// rows = xᵀ·w with w seen as C × (O·k·k) and x the m images side by
+		// side; row2im scatters each image's rows into its output.
 		in := src[0][i0*C*n : (i0+1)*C*n]
 		if m > 1 {
 			packImages(src[0][i0*C*n:], xs, C, n, m)
 			in = xs[:C*m*n]
 		}
-		gemm(true, false, okk, m*n, C, src[1], in, 0, col[:okk*m*n])
+		gemm(true, false, m*n, okk, C, in, src[1], 0, rows[:m*n*okk])
 		for i := i0; i < i0+m; i++ {
 			yi := y[i*O*H*W : (i+1)*O*H*W]
-			col2im(col[(i-i0)*n:], O, H, W, op.g, h, w, yi, m*n)
+			row2im(rows[(i-i0)*n*okk:(i-i0+1)*n*okk], O, H, W, op.g, h, w, yi)
 			biasReLU(yi, biasOf(op.bias, src), H*W, op.relu)
 		}
 	}
@@ -371,7 +372,7 @@ func (op deconvOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 
 // ---- filter gradient ----
 
-// filterGradOp computes Σ_n g_n · im2col(x_n)ᵀ: for a convolution from x
+// filterGradOp computes Σ_n g_n · im2row(x_n): for a convolution from x
 // (N,A,H,W) to g's shape (N,B,h,w) it is the gradient of its weights (B,A,k,k).
 type filterGradOp struct {
 	opBase
@@ -423,15 +424,15 @@ func filterGrad[T float](g geom, x, gs tensor.Shape, dw []T, src [][]T) {
 	B, h, w := gs[1], gs[2], gs[3]
 	akk, n := A*g.k*g.k, h*w
 	per := imagesPerProduct(N, n)
-	col, gr := make([]T, akk*per*n), make([]T, B*per*n)
+	rows, gr := make([]T, per*n*akk), make([]T, B*per*n)
 	for i0 := 0; i0 < N; i0 += per {
 		m := min(per, N-i0)
 		for j := range m {
 			i := i0 + j
-			im2col(src[0][i*A*H*W:(i+1)*A*H*W], A, H, W, g, h, w, col[j*n:], m*n)
+			im2row(src[0][i*A*H*W:(i+1)*A*H*W], A, H, W, g, h, w, rows[j*n*akk:(j+1)*n*akk])
 		}
 		packImages(src[1][i0*B*n:], gr, B, n, m)
-		gemm(false, true, B, akk, m*n, gr[:B*m*n], col[:akk*m*n], 1, dw)
+		gemm(false, false, B, akk, m*n, gr[:B*m*n], rows[:m*n*akk], 1, dw)
 	}
 }
 

@@ -6,39 +6,37 @@
 // also has does the same float32 operations in the same order, so the results
 // are bit-identical to the Go reference whichever copy runs (kernels_test.go).
 
-// im2col lays out the k×k patches of x (c×h×w) as the columns of col: row
-// (ch·k + ky)·k + kx holds oh·ow values at col + row·ld; padding reads as 0.
-static TARGET void KERNEL(im2col)(const float *x, int c, int h, int w, int k, int s, int p,
-		int oh, int ow, float *col, long ld) {
-	for (int ch = 0; ch < c; ch++) {
-		const float *plane = x + (long)ch * h * w;
-		for (int ky = 0; ky < k; ky++) {
-			for (int kx = 0; kx < k; kx++) {
-				float *row = col + (long)((ch * k + ky) * k + kx) * ld;
-				int lo, hi;
-				valid_range(kx, k, s, p, w, ow, &lo, &hi);
-				for (int oy = 0; oy < oh; oy++) {
-					int iy = oy * s + ky - p;
-					float *dst = row + oy * ow;
-					if (iy < 0 || iy >= h || lo >= hi) {
-						for (int ox = 0; ox < ow; ox++) dst[ox] = 0;
-						continue;
-					}
-					for (int ox = 0; ox < lo; ox++) dst[ox] = 0;
-					for (int ox = hi; ox < ow; ox++) dst[ox] = 0;
-					const float *src = plane + (long)iy * w + kx - p;
-					if (s == 1) {
-						for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox];
-					} else if (s == 2) {
-						int ox = lo;
-#ifdef KERNEL_AVX2
-						// Eight outputs from sixteen inputs in the row.
-						for (; ox + 8 <= hi && 2 * ox + 15 + kx - p <= w - 1; ox += 8)
-							_mm256_storeu_ps(dst + ox, evens_avx2(src + 2 * ox));
-#endif
-						for (; ox < hi; ox++) dst[ox] = src[2 * ox];
+// im2row lays out the k×k patches of x (c×h×w) as rows of rows: row
+// oy·ow + ox holds the patch under output (oy, ox), channel after channel,
+// each k×k row by row; padding reads as 0: im2rowGo's values. It runs along
+// each channel's input rows: going through the channels at each output
+// position strides by whole planes, which a power-of-two plane size maps onto
+// a few cache sets.
+static TARGET void KERNEL(im2row)(const float *restrict x, int c, int h, int w, int k, int s, int p,
+		int oh, int ow, float *restrict rows) {
+	long kk = (long)k * k, ckk = c * kk, plane = (long)h * w;
+	for (int oy = 0; oy < oh; oy++) {
+		int iy0 = oy * s - p, rows_inside = iy0 >= 0 && iy0 + k <= h;
+		for (int ch = 0; ch < c; ch++) {
+			const float *xc = x + ch * plane;
+			for (int ox = 0; ox < ow; ox++) {
+				int ix0 = ox * s - p;
+				float *dst = rows + ((long)oy * ow + ox) * ckk + ch * kk;
+				if (rows_inside && ix0 >= 0 && ix0 + k <= w) {
+					const float *src = xc + (long)iy0 * w + ix0;
+					if (k == 4) { // the common kernel: four 4-value moves
+						for (int ky = 0; ky < 4; ky++) memcpy(dst + ky * 4, src + ky * w, 4 * sizeof(float));
 					} else {
-						for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox * s];
+						for (int ky = 0; ky < k; ky++)
+							for (int kx = 0; kx < k; kx++) dst[ky * k + kx] = src[ky * w + kx];
+					}
+					continue;
+				}
+				for (int ky = 0; ky < k; ky++) {
+					int iy = iy0 + ky;
+					for (int kx = 0; kx < k; kx++) {
+						int ix = ix0 + kx;
+						dst[ky * k + kx] = (iy < 0 || iy >= h || ix < 0 || ix >= w) ? 0 : xc[(long)iy * w + ix];
 					}
 				}
 			}
@@ -46,37 +44,42 @@ static TARGET void KERNEL(im2col)(const float *x, int c, int h, int w, int k, in
 	}
 }
 
-// col2im is im2col's adjoint: it adds every entry of col (rows ld apart) onto
-// the position of x it was read from, skipping the padding.
-static TARGET void KERNEL(col2im)(const float *col, int c, int h, int w, int k, int s, int p,
-		int oh, int ow, float *x, long ld) {
-	for (int ch = 0; ch < c; ch++) {
-		float *plane = x + (long)ch * h * w;
-		for (int ky = 0; ky < k; ky++) {
-			for (int kx = 0; kx < k; kx++) {
-				const float *row = col + (long)((ch * k + ky) * k + kx) * ld;
-				int lo, hi;
-				valid_range(kx, k, s, p, w, ow, &lo, &hi);
-				if (lo >= hi) continue;
-				for (int oy = 0; oy < oh; oy++) {
-					int iy = oy * s + ky - p;
-					if (iy < 0 || iy >= h) continue;
-					float *dst = plane + (long)iy * w + kx - p;
-					const float *src = row + oy * ow;
-					if (s == 1) {
-						for (int ox = lo; ox < hi; ox++) dst[ox] += src[ox];
-					} else if (s == 2) {
-						int ox = lo;
-#ifdef KERNEL_AVX2
-						// Eight inputs onto sixteen row positions, adding 0
-						// to the odd ones (−0 becomes +0 there, nothing else
-						// changes).
-						for (; ox + 8 <= hi && 2 * ox + 15 + kx - p <= w - 1; ox += 8)
-							add_spread_avx2(dst + 2 * ox, src + ox);
-#endif
-						for (; ox < hi; ox++) dst[2 * ox] += src[ox];
+// row2im is im2row's adjoint: it adds every entry of rows onto the position
+// of x it was read from, skipping the padding. Each value of x receives its
+// terms in row2imGo's order (output position, then ky, kx), so the sums are
+// the same bit for bit.
+static TARGET void KERNEL(row2im)(const float *restrict rows, int c, int h, int w, int k, int s, int p,
+		int oh, int ow, float *restrict x) {
+	long kk = (long)k * k, ckk = c * kk, plane = (long)h * w;
+	for (int oy = 0; oy < oh; oy++) {
+		int iy0 = oy * s - p, rows_inside = iy0 >= 0 && iy0 + k <= h;
+		for (int ch = 0; ch < c; ch++) {
+			float *xc = x + ch * plane;
+			for (int ox = 0; ox < ow; ox++) {
+				int ix0 = ox * s - p;
+				const float *src = rows + ((long)oy * ow + ox) * ckk + ch * kk;
+				if (rows_inside && ix0 >= 0 && ix0 + k <= w) {
+					float *dst = xc + (long)iy0 * w + ix0;
+					if (k == 4) {
+						for (int ky = 0; ky < 4; ky++) {
+							v4f a, b;
+							memcpy(&a, dst + ky * w, sizeof a);
+							memcpy(&b, src + ky * 4, sizeof b);
+							a += b;
+							memcpy(dst + ky * w, &a, sizeof a);
+						}
 					} else {
-						for (int ox = lo; ox < hi; ox++) dst[ox * s] += src[ox];
+						for (int ky = 0; ky < k; ky++)
+							for (int kx = 0; kx < k; kx++) dst[ky * w + kx] += src[ky * k + kx];
+					}
+					continue;
+				}
+				for (int ky = 0; ky < k; ky++) {
+					int iy = iy0 + ky;
+					if (iy < 0 || iy >= h) continue;
+					for (int kx = 0; kx < k; kx++) {
+						int ix = ix0 + kx;
+						if (ix >= 0 && ix < w) xc[(long)iy * w + ix] += src[ky * k + kx];
 					}
 				}
 			}

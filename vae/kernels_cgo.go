@@ -25,18 +25,18 @@ func f32p(s []float32) *C.float {
 	return (*C.float)(unsafe.Pointer(&s[0]))
 }
 
-func im2col32(x []float32, c, h, w int, g geom, oh, ow int, col []float32, ld int) {
-	checkLen("im2col", x, c*h*w)
-	checkLen("im2col", col, (c*g.k*g.k-1)*ld+oh*ow)
-	C.vaelab_im2col(f32p(x), C.int(c), C.int(h), C.int(w), C.int(g.k), C.int(g.s), C.int(g.p),
-		C.int(oh), C.int(ow), f32p(col), C.long(ld))
+func im2row32(x []float32, c, h, w int, g geom, oh, ow int, rows []float32) {
+	checkLen("im2row", x, c*h*w)
+	checkLen("im2row", rows, oh*ow*c*g.k*g.k)
+	C.vaelab_im2row(f32p(x), C.int(c), C.int(h), C.int(w), C.int(g.k), C.int(g.s), C.int(g.p),
+		C.int(oh), C.int(ow), f32p(rows))
 }
 
-func col2im32(col []float32, c, h, w int, g geom, oh, ow int, x []float32, ld int) {
-	checkLen("col2im", x, c*h*w)
-	checkLen("col2im", col, (c*g.k*g.k-1)*ld+oh*ow)
-	C.vaelab_col2im(f32p(col), C.int(c), C.int(h), C.int(w), C.int(g.k), C.int(g.s), C.int(g.p),
-		C.int(oh), C.int(ow), f32p(x), C.long(ld))
+func row2im32(rows []float32, c, h, w int, g geom, oh, ow int, x []float32) {
+	checkLen("row2im", x, c*h*w)
+	checkLen("row2im", rows, oh*ow*c*g.k*g.k)
+	C.vaelab_row2im(f32p(rows), C.int(c), C.int(h), C.int(w), C.int(g.k), C.int(g.s), C.int(g.p),
+		C.int(oh), C.int(ow), f32p(x))
 }
 
 func relu32(y, x, g []float32) {

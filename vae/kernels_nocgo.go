@@ -4,12 +4,12 @@ package vae
 
 // Without cgo the float32 kernels are the Go ones.
 
-func im2col32(x []float32, c, h, w int, g geom, oh, ow int, col []float32, ld int) {
-	im2colGo(x, c, h, w, g, oh, ow, col, ld)
+func im2row32(x []float32, c, h, w int, g geom, oh, ow int, rows []float32) {
+	im2rowGo(x, c, h, w, g, oh, ow, rows)
 }
 
-func col2im32(col []float32, c, h, w int, g geom, oh, ow int, x []float32, ld int) {
-	col2imGo(col, c, h, w, g, oh, ow, x, ld)
+func row2im32(rows []float32, c, h, w int, g geom, oh, ow int, x []float32) {
+	row2imGo(rows, c, h, w, g, oh, ow, x)
 }
 
 func relu32(y, x, g []float32) { relu(y, x, g) }

@@ -27,29 +27,25 @@ func assertSameBits(t *testing.T, what string, got, want []float32) {
 }
 
 // TestKernelsMatchGo checks the float32 kernels (C under cgo) against their Go
-// references, bit for bit, on every convolution geometry of the conv tests,
-// with columns ld apart as the batched products lay them out.
+// references, bit for bit, on every convolution geometry of the conv tests.
 func TestKernelsMatchGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, tc := range convGeoms {
 		g := tc.g
 		oh, ow := g.out(tc.H), g.out(tc.W)
 		n, rows := oh*ow, tc.C*g.k*g.k
-		for _, ld := range []int{n, 3*n + 1} {
-			x := randVec32(rng, tc.C*tc.H*tc.W)
-			got, want := randVec32(rng, rows*ld), make([]float32, rows*ld)
-			copy(want, got) // values between an image's columns must stay
-			im2col32(x, tc.C, tc.H, tc.W, g, oh, ow, got, ld)
-			im2colGo(x, tc.C, tc.H, tc.W, g, oh, ow, want, ld)
-			assertSameBits(t, tc.name+" im2col", got, want)
+		x := randVec32(rng, tc.C*tc.H*tc.W)
+		got, want := make([]float32, n*rows), make([]float32, n*rows)
+		im2row32(x, tc.C, tc.H, tc.W, g, oh, ow, got)
+		im2rowGo(x, tc.C, tc.H, tc.W, g, oh, ow, want)
+		assertSameBits(t, tc.name+" im2row", got, want)
 
-			col := randVec32(rng, rows*ld)
-			got, want = randVec32(rng, len(x)), make([]float32, len(x))
-			copy(want, got) // col2im adds onto x
-			col2im32(col, tc.C, tc.H, tc.W, g, oh, ow, got, ld)
-			col2imGo(col, tc.C, tc.H, tc.W, g, oh, ow, want, ld)
-			assertSameBits(t, tc.name+" col2im", got, want)
-		}
+		patches := randVec32(rng, n*rows)
+		got, want = randVec32(rng, len(x)), make([]float32, len(x))
+		copy(want, got) // row2im adds onto x
+		row2im32(patches, tc.C, tc.H, tc.W, g, oh, ow, got)
+		row2imGo(patches, tc.C, tc.H, tc.W, g, oh, ow, want)
+		assertSameBits(t, tc.name+" row2im", got, want)
 	}
 
 	x, gr := randVec32(rng, 1003), randVec32(rng, 1003)

@@ -1,7 +1,7 @@
 // Declarations of the float32 kernels in kernels.c (see kernels_body.h).
 
-void vaelab_im2col(const float *x, int c, int h, int w, int k, int s, int p, int oh, int ow, float *col, long ld);
-void vaelab_col2im(const float *col, int c, int h, int w, int k, int s, int p, int oh, int ow, float *x, long ld);
+void vaelab_im2row(const float *x, int c, int h, int w, int k, int s, int p, int oh, int ow, float *rows);
+void vaelab_row2im(const float *rows, int c, int h, int w, int k, int s, int p, int oh, int ow, float *x);
 void vaelab_relu(float *y, const float *x, const float *g, long n);
 void vaelab_bias_relu(float *y, const float *bias, long c, long n, int relu);
 void vaelab_adam(float *w, float *g, float *m, float *v, long n, float b1, float b2, float step, float inv2,
