@@ -39,7 +39,7 @@ func (op bernoulliOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 
 func (op bernoulliOp) Do(in ...G.Value) (G.Value, error) {
 	s := in[0].Shape()
-	return doFloat(op.String(), in, tensor.Shape{s[0]}, func(y any, src []any) {
+	return op.do(op.String(), in, tensor.Shape{s[0]}, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			bernoulliLogLik32(s[1], y, src[0].([]float32), src[1].([]float32))
@@ -61,7 +61,7 @@ func bernoulliLogLik[T float](d int, y, x, l []T) {
 }
 
 func (op bernoulliOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	dl, err := G.ApplyOp(bernoulliGradOp{}, in[0], in[1], grad)
+	dl, err := apply(bernoulliGradOp{}, true, in[0], in[1], grad)
 	return G.Nodes{nil, dl}, err
 }
 
@@ -83,7 +83,7 @@ func (op bernoulliGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 
 func (op bernoulliGradOp) Do(in ...G.Value) (G.Value, error) {
 	s := in[0].Shape()
-	return doFloat(op.String(), in, s.Clone(), func(y any, src []any) {
+	return op.do(op.String(), in, s.Clone(), func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			bernoulliGrad32(s[1], y, src[0].([]float32), src[1].([]float32), src[2].([]float32))

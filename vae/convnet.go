@@ -152,12 +152,12 @@ func (n *netGraph) applyConv(x *G.Node, l convLayer, hidden, onData bool) *G.Nod
 	fuseReLU := hidden && l.norm == nil && n.m.cfg.Activation == "relu"
 	var y *G.Node
 	if l.deconv {
-		y = G.Must(G.ApplyOp(deconvOp{g: l.g, bias: true, relu: fuseReLU, outH: l.outH, outW: l.outW}, x, w, b))
+		y = G.Must(apply(deconvOp{g: l.g, bias: true, relu: fuseReLU, outH: l.outH, outW: l.outW}, n.train, x, w, b))
 	} else {
 		if l.up > 1 {
-			x = G.Must(G.ApplyOp(upsampleOp{s: l.up}, x))
+			x = G.Must(apply(upsampleOp{s: l.up}, n.train, x))
 		}
-		y = G.Must(G.ApplyOp(convOp{g: l.g, bias: true, dataInput: onData, relu: fuseReLU}, x, w, b))
+		y = G.Must(apply(convOp{g: l.g, bias: true, dataInput: onData, relu: fuseReLU}, n.train, x, w, b))
 	}
 	if !hidden || fuseReLU {
 		return y
@@ -169,8 +169,8 @@ func (n *netGraph) applyConv(x *G.Node, l convLayer, hidden, onData bool) *G.Nod
 			// running ones; every other graph uses the running ones.
 			op.stats, op.eval = nl.stats, !n.train
 		}
-		y = G.Must(G.ApplyOp(op, y))
-		y = G.Must(G.ApplyOp(chanAffineOp{bias: true}, y, n.param(nl.gamma), n.param(nl.beta)))
+		y = G.Must(apply(op, n.train, y))
+		y = G.Must(apply(chanAffineOp{bias: true}, n.train, y, n.param(nl.gamma), n.param(nl.beta)))
 	}
 	return n.activate(y)
 }
@@ -181,7 +181,7 @@ func (n *netGraph) toPlanar(x *G.Node) *G.Node {
 	if s.Channels == 1 {
 		return G.Must(G.Reshape(x, []int{B, 1, s.Height, s.Width}))
 	}
-	return G.Must(G.ApplyOp(layoutOp{shape: s, planar: true}, x))
+	return G.Must(apply(layoutOp{shape: s, planar: true}, n.train, x))
 }
 
 // fromPlanar is toPlanar's inverse.
@@ -190,5 +190,5 @@ func (n *netGraph) fromPlanar(x *G.Node) *G.Node {
 	if s.Channels == 1 {
 		return G.Must(G.Reshape(x, []int{B, s.Dim()}))
 	}
-	return G.Must(G.ApplyOp(layoutOp{shape: s}, x))
+	return G.Must(apply(layoutOp{shape: s}, n.train, x))
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash"
 	"hash/fnv"
+	"reflect"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -29,8 +30,9 @@ import (
 // weights (PyTorch's ConvTranspose2d layout), so each one's input gradient is
 // the other and both share filterGradOp.
 
-// opBase holds the Op methods that are the same for every op here.
-type opBase struct{}
+// opBase holds the Op methods that are the same for every op here, and the
+// op's output buffer when it has one (see reusingOutput).
+type opBase struct{ out *outBuf }
 
 func (opBase) ReturnsPtr() bool     { return false }
 func (opBase) CallsExtern() bool    { return false }
@@ -74,9 +76,10 @@ func valueShapes(in []G.Value) []tensor.Shape {
 	return out
 }
 
-// doFloat allocates the output of shape out in the inputs' dtype and lets f
-// fill it; f receives the output and the inputs' backing slices.
-func doFloat(name string, in []G.Value, out tensor.Shape, f func(y any, src []any)) (G.Value, error) {
+// do makes the output of shape out in the inputs' dtype, zeroed, and lets f
+// fill it; f receives the output and the inputs' backing slices. The output
+// is the op's buffer when it has one, else new memory.
+func (b opBase) do(name string, in []G.Value, out tensor.Shape, f func(y any, src []any)) (G.Value, error) {
 	dt := in[0].Dtype()
 	src := make([]any, len(in))
 	for i, v := range in {
@@ -88,14 +91,95 @@ func doFloat(name string, in []G.Value, out tensor.Shape, f func(y any, src []an
 	var y any
 	switch dt {
 	case tensor.Float32:
-		y = make([]float32, out.TotalSize())
+		y = b.out.float32s(out.TotalSize())
 	case tensor.Float64:
-		y = make([]float64, out.TotalSize())
+		y = b.out.float64s(out.TotalSize())
 	default:
 		return nil, fmt.Errorf("%s: dtype %v (want float32 or float64)", name, dt)
 	}
 	f(y, src)
 	return tensor.New(tensor.WithShape(out...), tensor.WithBacking(y)), nil
+}
+
+// outBuf is an op's output memory, kept from one run of a training graph to
+// the next: a step then neither allocates it (nor leaves it to the collector)
+// nor takes page faults on it, and it is likely still in cache. The previous
+// step's value is overwritten, which is safe because values are read during
+// the run (readouts) or from root nodes, which are Gorgonia's.
+type outBuf struct {
+	f32 []float32
+	f64 []float64
+	// tmp are working buffers of the op's kernels, in its dtype.
+	tmp [2]any
+}
+
+// scratch returns working memory of n values, not zeroed: the op's buffer
+// number slot if it has one (grown as needed), else new memory.
+func scratch[T float](b *outBuf, slot, n int) []T {
+	if b == nil {
+		return make([]T, n)
+	}
+	if t, ok := b.tmp[slot].([]T); ok && cap(t) >= n {
+		return t[:n]
+	}
+	t := make([]T, n)
+	b.tmp[slot] = t
+	return t
+}
+
+// float32s returns n zeroed values: the buffer's if it has room, else (and
+// without a buffer) new ones.
+func (b *outBuf) float32s(n int) []float32 {
+	if b == nil {
+		return make([]float32, n)
+	}
+	if cap(b.f32) < n {
+		b.f32 = make([]float32, n)
+	}
+	b.f32 = b.f32[:n]
+	clear(b.f32)
+	return b.f32
+}
+
+func (b *outBuf) float64s(n int) []float64 {
+	if b == nil {
+		return make([]float64, n)
+	}
+	if cap(b.f64) < n {
+		b.f64 = make([]float64, n)
+	}
+	b.f64 = b.f64[:n]
+	clear(b.f64)
+	return b.f64
+}
+
+// reusingOutput returns op with an output buffer of its own if it is one of
+// the ops here (they embed opBase), else op unchanged. Training graphs use it
+// for every op; evaluation graphs, run at other batch sizes and then left
+// alone, allocate instead of holding memory.
+func reusingOutput(op G.Op) G.Op {
+	if reflect.TypeOf(op).Kind() != reflect.Struct {
+		return op
+	}
+	p := reflect.New(reflect.TypeOf(op)) // an addressable copy of op
+	p.Elem().Set(reflect.ValueOf(op))
+	b, ok := p.Interface().(interface{ setOut(*outBuf) })
+	if !ok {
+		return op
+	}
+	b.setOut(new(outBuf))
+	return p.Elem().Interface().(G.Op)
+}
+
+func (b *opBase) setOut(o *outBuf) { b.out = o }
+
+// apply is G.ApplyOp, with the op's output kept from step to step if reuse
+// is set (in training graphs).
+func apply(op G.Op, reuse bool, in ...*G.Node) (*G.Node, error) {
+	if reuse {
+		op = reusingOutput(op)
+	}
+	return G.ApplyOp(op, in...)
 }
 
 // typed converts doFloat's inputs to one slice type.
@@ -117,7 +201,7 @@ func grads(steps ...gradStep) (G.Nodes, error) {
 			out = append(out, nil)
 			continue
 		}
-		n, err := G.ApplyOp(st.op, st.in...)
+		n, err := apply(st.op, true, st.in...)
 		if err != nil {
 			return nil, err
 		}
@@ -132,7 +216,7 @@ func reluGradOf(relu bool, output, grad *G.Node) (*G.Node, error) {
 	if !relu {
 		return grad, nil
 	}
-	return G.ApplyOp(reluGradOp{dims: output.Dims()}, output, grad)
+	return apply(reluGradOp{dims: output.Dims()}, true, output, grad)
 }
 
 type gradStep struct {
@@ -199,7 +283,7 @@ func (op convOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return doFloat(op.String(), in, out, func(y any, src []any) {
+	return op.do(op.String(), in, out, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			convForward(op, s[0], out, y, typed[float32](src))
@@ -214,10 +298,10 @@ func convForward[T float](op convOp, x, out tensor.Shape, y []T, src [][]T) {
 	O, oh, ow := out[1], out[2], out[3]
 	ckk, n := C*op.g.k*op.g.k, oh*ow
 	per := imagesPerProduct(N, n)
-	rows := make([]T, per*n*ckk)
+	rows := scratch[T](op.out, 0, per*n*ckk)
 	var prod []T
 	if per > 1 {
-		prod = make([]T, O*per*n)
+		prod = scratch[T](op.out, 1, O*per*n)
 	}
 	for i0 := 0; i0 < N; i0 += per {
 		m := min(per, N-i0)
@@ -319,7 +403,7 @@ func (op deconvOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return doFloat(op.String(), in, out, func(y any, src []any) {
+	return op.do(op.String(), in, out, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			deconvForward(op, s[0], out, y, typed[float32](src))
@@ -334,10 +418,10 @@ func deconvForward[T float](op deconvOp, x, out tensor.Shape, y []T, src [][]T) 
 	O, H, W := out[1], out[2], out[3]
 	okk, n := O*op.g.k*op.g.k, h*w
 	per := imagesPerProduct(N, n)
-	rows := make([]T, per*n*okk)
+	rows := scratch[T](op.out, 0, per*n*okk)
 	var xs []T
 	if per > 1 {
-		xs = make([]T, C*per*n)
+		xs = scratch[T](op.out, 1, C*per*n)
 	}
 	for i0 := 0; i0 < N; i0 += per {
 		m := min(per, N-i0)
@@ -409,22 +493,22 @@ func (op filterGradOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return doFloat(op.String(), in, out, func(y any, src []any) {
+	return op.do(op.String(), in, out, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
-			filterGrad(op.g, s[0], s[1], y, typed[float32](src))
+			filterGrad(op.g, op.out, s[0], s[1], y, typed[float32](src))
 		case []float64:
-			filterGrad(op.g, s[0], s[1], y, typed[float64](src))
+			filterGrad(op.g, op.out, s[0], s[1], y, typed[float64](src))
 		}
 	})
 }
 
-func filterGrad[T float](g geom, x, gs tensor.Shape, dw []T, src [][]T) {
+func filterGrad[T float](g geom, out *outBuf, x, gs tensor.Shape, dw []T, src [][]T) {
 	N, A, H, W := x[0], x[1], x[2], x[3]
 	B, h, w := gs[1], gs[2], gs[3]
 	akk, n := A*g.k*g.k, h*w
 	per := imagesPerProduct(N, n)
-	rows, gr := make([]T, per*n*akk), make([]T, B*per*n)
+	rows, gr := scratch[T](out, 0, per*n*akk), scratch[T](out, 1, B*per*n)
 	for i0 := 0; i0 < N; i0 += per {
 		m := min(per, N-i0)
 		for j := range m {
@@ -496,7 +580,7 @@ func (op channelSumOp) Do(in ...G.Value) (G.Value, error) {
 	if s.Dims() != 4 {
 		return nil, fmt.Errorf("%v: input %v is not NCHW", op, s)
 	}
-	return doFloat(op.String(), in, tensor.Shape{s[1]}, func(y any, src []any) {
+	return op.do(op.String(), in, tensor.Shape{s[1]}, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			channelSums(s, y, src[0].([]float32))
@@ -543,7 +627,7 @@ func (op upsampleOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 func (op upsampleOp) Do(in ...G.Value) (G.Value, error) {
 	s := in[0].Shape()
 	out := tensor.Shape{s[0], s[1], s[2] * op.s, s[3] * op.s}
-	return doFloat(op.String(), in, out, func(y any, src []any) {
+	return op.do(op.String(), in, out, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			upsample(op.s, s, y, src[0].([]float32), false)
@@ -554,7 +638,7 @@ func (op upsampleOp) Do(in ...G.Value) (G.Value, error) {
 }
 
 func (op upsampleOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(blockSumOp{s: op.s}, grad)
+	dx, err := apply(blockSumOp{s: op.s}, true, grad)
 	return G.Nodes{dx}, err
 }
 
@@ -600,7 +684,7 @@ func (op blockSumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 func (op blockSumOp) Do(in ...G.Value) (G.Value, error) {
 	b := in[0].Shape()
 	s := tensor.Shape{b[0], b[1], b[2] / op.s, b[3] / op.s}
-	return doFloat(op.String(), in, s, func(y any, src []any) {
+	return op.do(op.String(), in, s, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			upsample(op.s, s, src[0].([]float32), y, true)
@@ -669,7 +753,7 @@ func (op layoutOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op layoutOp) Do(in ...G.Value) (G.Value, error) {
-	return doFloat(op.String(), in, op.out(in[0].Shape()), func(y any, src []any) {
+	return op.do(op.String(), in, op.out(in[0].Shape()), func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			relayout(op, y, src[0].([]float32))
@@ -697,6 +781,6 @@ func relayout[T float](op layoutOp, y, x []T) {
 }
 
 func (op layoutOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(layoutOp{shape: op.shape, planar: !op.planar}, grad)
+	dx, err := apply(layoutOp{shape: op.shape, planar: !op.planar}, true, grad)
 	return G.Nodes{dx}, err
 }

@@ -265,7 +265,7 @@ func TestLayerGradientsMatchFiniteDifferences(t *testing.T) {
 			build  func(in G.Nodes) (*G.Node, error)
 			inputs []*tensor.Dense
 		}{"activation " + act, func(in G.Nodes) (*G.Node, error) {
-			return activation(in[0], act, func(v float64) *G.Node { return G.NewConstant(v) }), nil
+			return activation(in[0], act, func(v float64) *G.Node { return G.NewConstant(v) }, true), nil
 		}, []*tensor.Dense{x()}})
 	}
 	for _, tc := range cases {

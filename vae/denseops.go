@@ -57,7 +57,7 @@ func (op linearOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return doFloat(op.String(), in, out, func(y any, src []any) {
+	return op.do(op.String(), in, out, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			linear(s[0][0], s[0][1], s[1][1], y, typed[float32](src))
@@ -127,7 +127,7 @@ func (op matmulOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return doFloat(op.String(), in, tensor.Shape{m, n}, func(y any, src []any) {
+	return op.do(op.String(), in, tensor.Shape{m, n}, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			s := typed[float32](src)
@@ -157,7 +157,7 @@ func (op colSumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 
 func (op colSumOp) Do(in ...G.Value) (G.Value, error) {
 	s := in[0].Shape()
-	return doFloat(op.String(), in, tensor.Shape{s[1]}, func(y any, src []any) {
+	return op.do(op.String(), in, tensor.Shape{s[1]}, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			colSums(s[1], y, src[0].([]float32))
@@ -196,7 +196,7 @@ func (op reluOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op reluOp) Do(in ...G.Value) (G.Value, error) {
-	return doFloat(op.String(), in, in[0].Shape().Clone(), func(y any, src []any) {
+	return op.do(op.String(), in, in[0].Shape().Clone(), func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			relu32(y, src[0].([]float32), nil)
@@ -207,7 +207,7 @@ func (op reluOp) Do(in ...G.Value) (G.Value, error) {
 }
 
 func (op reluOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(reluGradOp{dims: op.dims}, in[0], grad)
+	dx, err := apply(reluGradOp{dims: op.dims}, true, in[0], grad)
 	return G.Nodes{dx}, err
 }
 
@@ -251,7 +251,7 @@ func (op reluGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op reluGradOp) Do(in ...G.Value) (G.Value, error) {
-	return doFloat(op.String(), in, in[0].Shape().Clone(), func(y any, src []any) {
+	return op.do(op.String(), in, in[0].Shape().Clone(), func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			relu32(y, src[0].([]float32), src[1].([]float32))

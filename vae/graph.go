@@ -54,16 +54,16 @@ func (n *netGraph) input(name string, rows, cols int) *G.Node {
 }
 
 func (n *netGraph) affine(x *G.Node, l layer) *G.Node {
-	return G.Must(G.ApplyOp(linearOp{}, x, n.param(l.w), n.param(l.b)))
+	return G.Must(apply(linearOp{}, n.train, x, n.param(l.w), n.param(l.b)))
 }
 
 // affineOfData is affine on the images, whose gradient is not made.
 func (n *netGraph) affineOfData(x *G.Node, l layer) *G.Node {
-	return G.Must(G.ApplyOp(linearOp{dataInput: true}, x, n.param(l.w), n.param(l.b)))
+	return G.Must(apply(linearOp{dataInput: true}, n.train, x, n.param(l.w), n.param(l.b)))
 }
 
 func (n *netGraph) activate(x *G.Node) *G.Node {
-	return activation(x, n.m.cfg.Activation, n.scalar)
+	return activation(x, n.m.cfg.Activation, n.scalar, n.train)
 }
 
 // LeakySlope is the negative-side slope of the leaky_relu activation
@@ -73,7 +73,7 @@ const LeakySlope = 0.01
 // activation applies the named nonlinearity, composed from Gorgonia ops whose
 // gradients are correct (Gorgonia has no ELU). scalar makes constants of the
 // graph's dtype.
-func activation(x *G.Node, name string, scalar func(float64) *G.Node) *G.Node {
+func activation(x *G.Node, name string, scalar func(float64) *G.Node, reuse bool) *G.Node {
 	switch name {
 	case "tanh":
 		return G.Must(G.Tanh(x))
@@ -84,7 +84,7 @@ func activation(x *G.Node, name string, scalar func(float64) *G.Node) *G.Node {
 		neg := G.Must(G.Rectify(G.Must(G.Neg(x))))
 		return G.Must(G.Sub(G.Must(G.Add(G.Must(G.Rectify(x)), G.Must(G.Exp(G.Must(G.Neg(neg)))))), scalar(1)))
 	}
-	return G.Must(G.ApplyOp(reluOp{dims: x.Dims()}, x))
+	return G.Must(apply(reluOp{dims: x.Dims()}, reuse, x))
 }
 
 // scalar is a constant of the graph's dtype (Gorgonia rejects mixed dtypes).
@@ -235,7 +235,7 @@ func (o *objective) logLikelihood(out, last *G.Node) (*G.Node, error) {
 	halfLog2Pi := 0.5 * math.Log(2*math.Pi)
 	switch o.m.cfg.Likelihood {
 	case "bernoulli": // Σ x·l − softplus(l), with l the logits
-		return G.Must(G.ApplyOp(bernoulliOp{}, o.x, out)), nil
+		return G.Must(apply(bernoulliOp{}, o.train, o.x, out)), nil
 	case "gaussian": // −Σ (x−m)²/(2σ²) − D·(log σ + ½ log 2π)
 		s := o.m.cfg.Sigma
 		sq := G.Must(G.Sum(G.Must(G.Square(G.Must(G.Sub(o.x, o.mean)))), 1))

@@ -64,7 +64,7 @@ func (op normOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 
 func (op normOp) Do(in ...G.Value) (G.Value, error) {
 	s := in[0].Shape()
-	return doFloat(op.String(), in, s.Clone(), func(y any, src []any) {
+	return op.do(op.String(), in, s.Clone(), func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			op.forward(s, y, src[0].([]float32))
@@ -78,7 +78,7 @@ func (op normOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	if op.eval {
 		return nil, fmt.Errorf("%v: an evaluation graph is not differentiated", op)
 	}
-	dx, err := G.ApplyOp(normGradOp{kind: op.kind, groups: op.groups, name: op.name}, in[0], grad)
+	dx, err := apply(normGradOp{kind: op.kind, groups: op.groups, name: op.name}, true, in[0], grad)
 	return G.Nodes{dx}, err
 }
 
@@ -220,7 +220,7 @@ func (op normGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 
 func (op normGradOp) Do(in ...G.Value) (G.Value, error) {
 	s := in[0].Shape()
-	return doFloat(op.String(), in, s.Clone(), func(y any, src []any) {
+	return op.do(op.String(), in, s.Clone(), func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			normBackward(op, s, y, src[0].([]float32), src[1].([]float32))
@@ -295,7 +295,7 @@ func (op chanAffineOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 
 func (op chanAffineOp) Do(in ...G.Value) (G.Value, error) {
 	s := in[0].Shape()
-	return doFloat(op.String(), in, s.Clone(), func(y any, src []any) {
+	return op.do(op.String(), in, s.Clone(), func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			chanAffine(s, y, typed[float32](src))
@@ -347,7 +347,7 @@ func (op chanDotOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 
 func (op chanDotOp) Do(in ...G.Value) (G.Value, error) {
 	s := in[0].Shape()
-	return doFloat(op.String(), in, tensor.Shape{s[1]}, func(y any, src []any) {
+	return op.do(op.String(), in, tensor.Shape{s[1]}, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			chanDot(s, y, typed[float32](src))
