@@ -34,7 +34,8 @@ type Loader struct {
 	Log func(format string, args ...any)
 
 	memo    memo.Map[*decodedSet]
-	mu      sync.Mutex // guards the counts
+	faces   memo.Map[*syntheticFaces] // drawn once per count, size and seed
+	mu      sync.Mutex                // guards the counts
 	decodes int
 	hits    int
 }
@@ -67,7 +68,14 @@ func (l *Loader) Load(ctx context.Context, c Config) (*Dataset, error) {
 		return nil, err
 	}
 	if c.Name == "synthetic" {
-		return loadSynthetic(c)
+		// Drawing thousands of faces takes about as long as a short run trains,
+		// so every run of a sweep shares one draw.
+		key := fmt.Sprintf("%d|%d|%d", c.Count, c.Size, c.Seed)
+		faces, err := l.faces.Get(key, func() (*syntheticFaces, error) { return drawFaces(c) })
+		if err != nil {
+			return nil, err
+		}
+		return faces.split(c)
 	}
 	key := fmt.Sprintf("%s|%s|%s|%s|%+v", c.Name, c.path(l.DataDir), c.URL, c.SHA256, c.prep())
 	set, err := l.memo.Get(key, func() (*decodedSet, error) { return l.decodeCached(ctx, c) })

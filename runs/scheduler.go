@@ -40,6 +40,10 @@ type Scheduler struct {
 	// CheckpointEvery is how many epochs pass between checkpoints (0 means 1);
 	// a run also checkpoints after its last epoch.
 	CheckpointEvery int
+
+	// refs, if set, holds the real images' side of the metrics for every
+	// Execute; otherwise each Execute makes one. Either way all runs share it.
+	refs *referenceCache
 }
 
 // checkpointFile is a run's checkpoint, in its run directory.
@@ -165,7 +169,10 @@ func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 	if loader == nil {
 		loader = &data.Loader{DataDir: sc.DataDir, CacheDir: sc.CacheDir, Log: sc.logf}
 	}
-	refs := &referenceCache{}
+	refs := sc.refs
+	if refs == nil {
+		refs = &referenceCache{}
+	}
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 
+	"gonum.org/v1/gonum/blas/blas64"
 	G "gorgonia.org/gorgonia"
 )
 
@@ -15,7 +16,9 @@ import (
 // rounding across the two, and are bit-identical run to run within one.
 //
 // The choice is made once per process, here, because Gorgonia keeps its BLAS
-// in a package variable that every graph uses.
+// in a package variable that every graph uses. gonum's mat package (the
+// evaluation metrics) is given the same BLAS: its own splits large products
+// over every core, which would take the cores that parallel runs are using.
 var blasName = chooseBLAS()
 
 const gonumBLAS = "gonum.org/v1/gonum/blas/gonum (pure Go)"
@@ -31,6 +34,7 @@ func chooseBLAS() string {
 	}
 	if impl, name, ok := loadOpenBLAS(); ok {
 		G.Use(impl)
+		blas64.Use(impl)
 		return "OpenBLAS (" + name + ", 1 thread per training)"
 	}
 	if want == "openblas" {

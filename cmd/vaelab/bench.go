@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,7 +37,7 @@ type benchRow struct {
 
 func benchCmd(stdout io.Writer) *cobra.Command {
 	var child, python string
-	var mlpSteps, convSteps int
+	var mlpSteps, convSteps, rounds int
 	var sections []string
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -44,8 +46,9 @@ func benchCmd(stdout io.Writer) *cobra.Command {
 conv VAE 64x64x3 with 32-64-128-256 4x4 stride-2 convolutions at batch 64, both
 float32), images per second, GFLOP/s, heap allocations per step and peak memory,
 each model in its own process, beside the same figures from PyTorch running
-bench/torch_vae.py with one thread, and their ratio. Then: the wall time of 4
-equal runs with 1 and with 2 workers, the cost of recording metrics in the
+bench/torch_vae.py with one thread, and their ratio: the median of --rounds
+measurements of each, taken alternately. Then: the wall time of 4
+equal runs with 1 and with 2 workers (the best of --rounds each), the cost of recording metrics in the
 store against discarding them, and the FD-proxy's cost on 10,000 images.
 The machine is shared and noisy: compare figures from one invocation.`,
 		Args: cobra.NoArgs,
@@ -54,13 +57,16 @@ The machine is shared and noisy: compare figures from one invocation.`,
 			if child != "" {
 				return benchChild(stdout, child, mlpSteps, convSteps)
 			}
+			if rounds < 1 {
+				return &exitError{exitUsage, fmt.Errorf("--rounds: %d must be at least 1", rounds)}
+			}
 			for _, s := range sections {
 				var err error
 				switch s {
 				case "train":
-					err = benchTrain(ctx, stdout, python, mlpSteps, convSteps)
+					err = benchTrain(ctx, stdout, python, mlpSteps, convSteps, rounds)
 				case "sweep":
-					err = benchSweep(ctx, stdout)
+					err = benchSweep(ctx, stdout, rounds)
 				case "logging":
 					err = benchLogging(ctx, stdout)
 				case "eval":
@@ -80,6 +86,7 @@ The machine is shared and noisy: compare figures from one invocation.`,
 	f.StringVar(&python, "python", "/usr/bin/python3", "the Python with torch that runs bench/torch_vae.py (\"\" to skip PyTorch)")
 	f.IntVar(&mlpSteps, "mlp-steps", 200, "training steps of the MLP")
 	f.IntVar(&convSteps, "conv-steps", 10, "training steps of the conv VAE")
+	f.IntVar(&rounds, "rounds", 3, "measurements of each model and its PyTorch peer, and of each sweep, alternating")
 	f.StringSliceVar(&sections, "sections", []string{"train", "sweep", "logging", "eval"}, "what to measure")
 	f.StringVar(&child, "child", "", "internal: measure one model in this process and print it as JSON")
 	f.MarkHidden("child")
@@ -104,38 +111,65 @@ func benchChild(w io.Writer, model string, mlpSteps, convSteps int) error {
 		ImagesPerSecond: r.ImagesPerSecond, GFLOPS: r.GFLOPS, AllocsPerStep: r.AllocsPerStep, PeakMB: float64(ru.Maxrss) / 1024})
 }
 
-func benchTrain(ctx context.Context, w io.Writer, python string, mlpSteps, convSteps int) error {
+func benchTrain(ctx context.Context, w io.Writer, python string, mlpSteps, convSteps, rounds int) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "training steps: float32, one BLAS thread; vaelab BLAS: %s\n", vae.BLAS())
+	fmt.Fprintf(w, "each model %d times, alternating with PyTorch; the median round of each (peak MB: the largest)\n", rounds)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "impl\tmodel\tbatch\tsteps\timages/s\tGFLOP/s\tallocs/step\tpeak MB\t")
 	for _, model := range []string{"mlp", "conv"} {
-		out, err := exec.CommandContext(ctx, self, "bench", "--child", model,
-			"--mlp-steps", strconv.Itoa(mlpSteps), "--conv-steps", strconv.Itoa(convSteps)).Output()
-		if err != nil {
-			return fmt.Errorf("measure %s: %w", model, err)
+		var ours, theirs []benchRow
+		var torchErr error
+		for range rounds {
+			out, err := exec.CommandContext(ctx, self, "bench", "--child", model,
+				"--mlp-steps", strconv.Itoa(mlpSteps), "--conv-steps", strconv.Itoa(convSteps)).Output()
+			if err != nil {
+				return fmt.Errorf("measure %s: %w", model, err)
+			}
+			var row benchRow
+			if err := json.Unmarshal(out, &row); err != nil {
+				return fmt.Errorf("measure %s: %w", model, err)
+			}
+			ours = append(ours, row)
+			if python == "" || torchErr != nil {
+				continue
+			}
+			row, torchErr = torchRow(ctx, python, model, row.Steps)
+			if torchErr == nil {
+				theirs = append(theirs, row)
+			}
 		}
-		var ours benchRow
-		if err := json.Unmarshal(out, &ours); err != nil {
-			return fmt.Errorf("measure %s: %w", model, err)
-		}
-		printBenchRow(tw, ours)
-		if python == "" {
+		o := medianRound(ours)
+		printBenchRow(tw, o)
+		switch {
+		case python == "":
+			continue
+		case torchErr != nil:
+			fmt.Fprintf(tw, "pytorch\t%s\t(%v)\t\t\t\t\t\t\n", model, torchErr)
 			continue
 		}
-		theirs, err := torchRow(ctx, python, model, ours.Steps)
-		if err != nil {
-			fmt.Fprintf(tw, "pytorch\t%s\t(%v)\t\t\t\t\t\t\n", model, err)
-			continue
-		}
-		printBenchRow(tw, theirs)
+		t := medianRound(theirs)
+		printBenchRow(tw, t)
 		fmt.Fprintf(tw, "vaelab/pytorch\t%s\t\t\t%.2f\t%.2f\t\t%.2f\t\n", model,
-			ours.ImagesPerSecond/theirs.ImagesPerSecond, ours.GFLOPS/theirs.GFLOPS, ours.PeakMB/theirs.PeakMB)
+			o.ImagesPerSecond/t.ImagesPerSecond, o.GFLOPS/t.GFLOPS, o.PeakMB/t.PeakMB)
 	}
 	return tw.Flush()
+}
+
+// medianRound is the round with the median speed (the lower of the middle
+// two for an even count), with the largest peak memory of all rounds.
+func medianRound(rows []benchRow) benchRow {
+	sorted := slices.SortedFunc(slices.Values(rows), func(a, b benchRow) int {
+		return cmp.Compare(a.ImagesPerSecond, b.ImagesPerSecond)
+	})
+	m := sorted[(len(sorted)-1)/2]
+	for _, r := range rows {
+		m.PeakMB = max(m.PeakMB, r.PeakMB)
+	}
+	return m
 }
 
 func printBenchRow(w io.Writer, r benchRow) {
@@ -206,27 +240,46 @@ eval: {batch_size: 300, grid_images: 16, samples: 300}
 seeds: [1, 2, 3, 4]
 `
 
-func benchSweep(ctx context.Context, w io.Writer) error {
+func benchSweep(ctx context.Context, w io.Writer, rounds int) error {
 	fmt.Fprintln(w, "sweep: 4 equal runs (MLP 256, synthetic 32x32, 4 epochs, with evaluation)")
-	var times []time.Duration
-	for _, workers := range []int{1, 2} {
-		dir, err := os.MkdirTemp("", "vaelab-bench-")
-		if err != nil {
-			return err
+	fmt.Fprintf(w, "  %d rounds, alternating which goes first; the best of each\n", rounds)
+	best := map[int]time.Duration{}
+	for i := range rounds {
+		order := []int{1, 2}
+		if i%2 == 1 {
+			order = []int{2, 1}
 		}
-		d, res, err := runs.BenchSweep(ctx, benchSweepSpec, dir, workers)
-		os.RemoveAll(dir)
-		if err != nil {
-			return err
+		for _, workers := range order {
+			d, err := sweepOnce(ctx, workers)
+			if err != nil {
+				return err
+			}
+			if b, ok := best[workers]; !ok || d < b {
+				best[workers] = d
+			}
 		}
-		if res.Done != 4 {
-			return fmt.Errorf("%d workers: %+v", workers, res)
-		}
-		fmt.Fprintf(w, "  %d worker(s): %.2f s\n", workers, d.Seconds())
-		times = append(times, d)
 	}
-	fmt.Fprintf(w, "  2 workers / 1 worker: %.2f of the wall time\n", times[1].Seconds()/times[0].Seconds())
+	for _, workers := range []int{1, 2} {
+		fmt.Fprintf(w, "  %d worker(s): %.2f s\n", workers, best[workers].Seconds())
+	}
+	fmt.Fprintf(w, "  2 workers / 1 worker: %.2f of the wall time\n", best[2].Seconds()/best[1].Seconds())
 	return nil
+}
+
+func sweepOnce(ctx context.Context, workers int) (time.Duration, error) {
+	dir, err := os.MkdirTemp("", "vaelab-bench-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	d, res, err := runs.BenchSweep(ctx, benchSweepSpec, dir, workers)
+	if err != nil {
+		return 0, err
+	}
+	if res.Done != 4 {
+		return 0, fmt.Errorf("%d workers: %+v", workers, res)
+	}
+	return d, nil
 }
 
 func benchLogging(ctx context.Context, w io.Writer) error {

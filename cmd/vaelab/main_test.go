@@ -366,10 +366,33 @@ func TestReportDuringSweep(t *testing.T) {
 	}
 }
 
+func TestMedianRound(t *testing.T) {
+	rows := func(speeds ...float64) []benchRow {
+		var out []benchRow
+		for i, s := range speeds {
+			out = append(out, benchRow{ImagesPerSecond: s, PeakMB: float64(10 * (i + 1))})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		speeds    []float64
+		want, mem float64
+	}{
+		{[]float64{5}, 5, 10},
+		{[]float64{3, 1, 2}, 2, 30},
+		{[]float64{4, 1, 3, 2}, 2, 40}, // the lower middle
+	} {
+		got := medianRound(rows(tc.speeds...))
+		if got.ImagesPerSecond != tc.want || got.PeakMB != tc.mem {
+			t.Errorf("medianRound(%v) = %v images/s, %v MB; want %v, %v", tc.speeds, got.ImagesPerSecond, got.PeakMB, tc.want, tc.mem)
+		}
+	}
+}
+
 // TestBenchPrintsItsTables runs the speed harness's training section with
 // tiny step counts and no PyTorch: a row per model, measured in its own process.
 func TestBenchPrintsItsTables(t *testing.T) {
-	r := vaelab(t, t.TempDir(), nil, "bench", "--python", "", "--mlp-steps", "2", "--conv-steps", "1", "--sections", "train")
+	r := vaelab(t, t.TempDir(), nil, "bench", "--python", "", "--mlp-steps", "2", "--conv-steps", "1", "--rounds", "2", "--sections", "train")
 	if r.code != 0 {
 		t.Fatalf("bench: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
