@@ -32,7 +32,36 @@ typedef float v4f __attribute__((vector_size(16)));
 #undef TARGET
 #undef KERNEL
 #undef KERNEL_AVX2
-#define PICK(name) (__builtin_cpu_supports("avx2") ? name##_avx2 : name##_base)
+#define HAVE_AVX2_COPY 1
+#else
+#define HAVE_AVX2_COPY 0
+#endif
+
+// use_avx2 is 1 when the AVX2 copies run: set from the CPU on first use, or
+// by vaelab_kernels_use_avx2 (tests check every copy against the Go code).
+static int use_avx2 = -1;
+
+int vaelab_kernels_have_avx2(void) {
+#if HAVE_AVX2_COPY
+	return __builtin_cpu_supports("avx2") ? 1 : 0;
+#else
+	return 0;
+#endif
+}
+
+static int avx2(void) {
+	if (use_avx2 < 0) use_avx2 = vaelab_kernels_have_avx2();
+	return use_avx2;
+}
+
+int vaelab_kernels_use_avx2(int on) {
+	int was = avx2();
+	use_avx2 = on && vaelab_kernels_have_avx2();
+	return was;
+}
+
+#if HAVE_AVX2_COPY
+#define PICK(name) (avx2() ? name##_avx2 : name##_base)
 #else
 #define PICK(name) name##_base
 #endif

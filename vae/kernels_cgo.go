@@ -78,6 +78,24 @@ func bernoulliGrad32(d int, y, x, l, g []float32) {
 // sumSquares32 is Σ v² in float64, summed as sumSquaresGo does.
 func sumSquares32(v []float32) float64 { return float64(C.vaelab_sum_squares(f32p(v), C.long(len(v)))) }
 
+// kernelCopies names the copies of the kernels this CPU can run, for tests:
+// "baseline", and "avx2" if it has AVX2.
+func kernelCopies() []string {
+	if C.vaelab_kernels_have_avx2() == 1 {
+		return []string{"baseline", "avx2"}
+	}
+	return []string{"baseline"}
+}
+
+// useKernelCopy makes the named copy run from now on and returns the one that
+// ran before.
+func useKernelCopy(name string) string {
+	if C.vaelab_kernels_use_avx2(C.int(b2i(name == "avx2"))) == 1 {
+		return "avx2"
+	}
+	return "baseline"
+}
+
 // checkLen guards the C code against short slices: a shape bug in the Go code
 // panics here instead of corrupting memory.
 func checkLen(kernel string, s []float32, n int) {

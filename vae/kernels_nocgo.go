@@ -23,3 +23,7 @@ func bernoulliLogLik32(d int, y, x, l []float32) { bernoulliLogLik(d, y, x, l) }
 func bernoulliGrad32(d int, y, x, l, g []float32) { bernoulliGrad(d, y, x, l, g) }
 
 func sumSquares32(v []float32) float64 { return sumSquaresGo(v) }
+
+func kernelCopies() []string { return []string{"go"} }
+
+func useKernelCopy(string) string { return "go" }

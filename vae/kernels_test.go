@@ -29,6 +29,21 @@ func assertSameBits(t *testing.T, what string, got, want []float32) {
 // TestKernelsMatchGo checks the float32 kernels (C under cgo) against their Go
 // references, bit for bit, on every convolution geometry of the conv tests.
 func TestKernelsMatchGo(t *testing.T) {
+	forEachKernelCopy(t, checkKernelsMatchGo)
+}
+
+// forEachKernelCopy runs check with each copy of the C kernels the CPU can
+// run (baseline and AVX2) in turn.
+func forEachKernelCopy(t *testing.T, check func(t *testing.T)) {
+	for _, name := range kernelCopies() {
+		t.Run(name, func(t *testing.T) {
+			defer useKernelCopy(useKernelCopy(name))
+			check(t)
+		})
+	}
+}
+
+func checkKernelsMatchGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, tc := range convGeoms {
 		g := tc.g
@@ -95,6 +110,10 @@ func TestKernelsMatchGo(t *testing.T) {
 // arithmetic with the math package, one logit at a time over the whole float32
 // range, and summed over rows.
 func TestBernoulliKernelMatchesMath(t *testing.T) {
+	forEachKernelCopy(t, checkBernoulliKernel)
+}
+
+func checkBernoulliKernel(t *testing.T) {
 	var logits []float32
 	for _, v := range []float32{0, 1e-30, 1e-9, 0.3465, 0.5, 1, 3, 10, 30, 80, 87, 88, 100, 1e4, 3e38} {
 		logits = append(logits, v, -v)

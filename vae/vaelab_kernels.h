@@ -9,3 +9,9 @@ void vaelab_adam(float *w, float *g, float *m, float *v, long n, float b1, float
 void vaelab_bernoulli_loglik(float *y, const float *x, const float *l, long rows, long d);
 void vaelab_bernoulli_grad(float *y, const float *x, const float *l, const float *g, long rows, long d);
 double vaelab_sum_squares(const float *p, long n);
+
+// vaelab_kernels_have_avx2 reports whether the AVX2 copies can run here;
+// vaelab_kernels_use_avx2 runs them (on = 1, if they can) or the baseline ones
+// (on = 0) from now on and returns which ran before.
+int vaelab_kernels_have_avx2(void);
+int vaelab_kernels_use_avx2(int on);
