@@ -38,29 +38,37 @@ func im2row[T float](x []T, c, h, w int, g geom, oh, ow int, rows []T) {
 
 // im2rowGo is im2row in Go: the float64 path and the C kernel's reference.
 func im2rowGo[T float](x []T, c, h, w int, g geom, oh, ow int, rows []T) {
-	k, kk := g.k, g.k*g.k
+	for i, j := range patchSources(c, h, w, g, oh, ow) {
+		if j >= 0 {
+			rows[i] = x[j]
+		} else {
+			rows[i] = 0
+		}
+	}
+}
+
+// patchSources gives, for every entry of im2row's rows in order, the index
+// of the value of x (c×h×w) it holds, or −1 for the padding.
+func patchSources(c, h, w int, g geom, oh, ow int) []int {
+	src := make([]int, 0, oh*ow*c*g.k*g.k)
 	for oy := range oh {
-		iy0 := oy*g.s - g.p
 		for ox := range ow {
-			ix0 := ox*g.s - g.p
-			row := rows[(oy*ow+ox)*c*kk:][:c*kk]
 			for ch := range c {
-				plane := x[ch*h*w : (ch+1)*h*w]
-				for ky := range k {
-					dst := row[(ch*k+ky)*k:][:k]
-					iy := iy0 + ky
-					for kx := range k {
-						ix := ix0 + kx
+				for ky := range g.k {
+					iy := oy*g.s - g.p + ky
+					for kx := range g.k {
+						ix := ox*g.s - g.p + kx
 						if iy < 0 || iy >= h || ix < 0 || ix >= w {
-							dst[kx] = 0
+							src = append(src, -1)
 						} else {
-							dst[kx] = plane[iy*w+ix]
+							src = append(src, (ch*h+iy)*w+ix)
 						}
 					}
 				}
 			}
 		}
 	}
+	return src
 }
 
 // row2im is im2row's adjoint: it adds every entry of rows back onto the
@@ -73,29 +81,12 @@ func row2im[T float](rows []T, c, h, w int, g geom, oh, ow int, x []T) {
 	row2imGo(rows, c, h, w, g, oh, ow, x)
 }
 
-// row2imGo is row2im in Go: the float64 path and the C kernel's reference.
+// row2imGo is row2im in Go: the float64 path and the C kernel's reference,
+// which adds the entries onto each value of x in the same order.
 func row2imGo[T float](rows []T, c, h, w int, g geom, oh, ow int, x []T) {
-	k, kk := g.k, g.k*g.k
-	for oy := range oh {
-		iy0 := oy*g.s - g.p
-		for ox := range ow {
-			ix0 := ox*g.s - g.p
-			row := rows[(oy*ow+ox)*c*kk:][:c*kk]
-			for ch := range c {
-				plane := x[ch*h*w : (ch+1)*h*w]
-				for ky := range k {
-					src := row[(ch*k+ky)*k:][:k]
-					iy := iy0 + ky
-					if iy < 0 || iy >= h {
-						continue
-					}
-					for kx, v := range src {
-						if ix := ix0 + kx; ix >= 0 && ix < w {
-							plane[iy*w+ix] += v
-						}
-					}
-				}
-			}
+	for i, j := range patchSources(c, h, w, g, oh, ow) {
+		if j >= 0 {
+			x[j] += rows[i]
 		}
 	}
 }

@@ -127,30 +127,29 @@ func scratch[T float](b *outBuf, slot, n int) []T {
 	return t
 }
 
-// float32s returns n zeroed values: the buffer's if it has room, else (and
-// without a buffer) new ones.
+// float32s and float64s return n zeroed values: the buffer's if it has
+// room, else (and without a buffer) new ones.
 func (b *outBuf) float32s(n int) []float32 {
 	if b == nil {
 		return make([]float32, n)
 	}
-	if cap(b.f32) < n {
-		b.f32 = make([]float32, n)
-	}
-	b.f32 = b.f32[:n]
-	clear(b.f32)
-	return b.f32
+	return zeroedFrom(&b.f32, n)
 }
 
 func (b *outBuf) float64s(n int) []float64 {
 	if b == nil {
 		return make([]float64, n)
 	}
-	if cap(b.f64) < n {
-		b.f64 = make([]float64, n)
+	return zeroedFrom(&b.f64, n)
+}
+
+func zeroedFrom[T float](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n)
 	}
-	b.f64 = b.f64[:n]
-	clear(b.f64)
-	return b.f64
+	*buf = (*buf)[:n]
+	clear(*buf)
+	return *buf
 }
 
 // reusingOutput returns op with an output buffer of its own if it is one of
