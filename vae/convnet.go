@@ -150,14 +150,20 @@ func (n *netGraph) applyConv(x *G.Node, l convLayer, hidden, onData bool) *G.Nod
 	w, b := n.param(l.w), n.param(l.b)
 	// Without normalisation, ReLU runs in the convolution's last pass.
 	fuseReLU := hidden && l.norm == nil && n.m.cfg.Activation == "relu"
+	// Training graphs make each batch's rows once for the forward (or input
+	// gradient) pass and the filter gradient.
+	var shared *patchRows
+	if n.train {
+		shared = new(patchRows)
+	}
 	var y *G.Node
 	if l.deconv {
-		y = G.Must(apply(deconvOp{g: l.g, bias: true, relu: fuseReLU, outH: l.outH, outW: l.outW}, n.train, x, w, b))
+		y = G.Must(apply(deconvOp{g: l.g, bias: true, relu: fuseReLU, outH: l.outH, outW: l.outW, shared: shared}, n.train, x, w, b))
 	} else {
 		if l.up > 1 {
 			x = G.Must(apply(upsampleOp{s: l.up}, n.train, x))
 		}
-		y = G.Must(apply(convOp{g: l.g, bias: true, dataInput: onData, relu: fuseReLU}, n.train, x, w, b))
+		y = G.Must(apply(convOp{g: l.g, bias: true, dataInput: onData, relu: fuseReLU, shared: shared}, n.train, x, w, b))
 	}
 	if !hidden || fuseReLU {
 		return y

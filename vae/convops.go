@@ -5,6 +5,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"reflect"
+	"unsafe"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -232,7 +233,8 @@ type convOp struct {
 	g         geom
 	bias      bool
 	dataInput bool
-	relu      bool // followed by ReLU, in the same pass as the bias
+	relu      bool       // followed by ReLU, in the same pass as the bias
+	shared    *patchRows // if set, keeps the batch's rows for the filter gradient
 }
 
 func (op convOp) String() string {
@@ -297,22 +299,30 @@ func convForward[T float](op convOp, x, out tensor.Shape, y []T, src [][]T) {
 	O, oh, ow := out[1], out[2], out[3]
 	ckk, n := C*op.g.k*op.g.k, oh*ow
 	per := imagesPerProduct(N, n)
-	rows := scratch[T](op.out, 0, per*n*ckk)
+	// rows holds one product's images, or the whole batch's when they are kept.
+	rows, first := scratch[T](op.out, 0, per*n*ckk), 0
+	if op.shared != nil {
+		rows = batchRows(op.shared, src[0], N*n*ckk)
+	}
 	var prod []T
 	if per > 1 {
 		prod = scratch[T](op.out, 1, O*per*n)
 	}
 	for i0 := 0; i0 < N; i0 += per {
 		m := min(per, N-i0)
+		if op.shared != nil {
+			first = i0
+		}
+		block := rows[first*n*ckk : (first+m)*n*ckk]
 		for j := range m {
 			i := i0 + j
-			im2row(src[0][i*C*H*W:(i+1)*C*H*W], C, H, W, op.g, oh, ow, rows[j*n*ckk:(j+1)*n*ckk])
+			im2row(src[0][i*C*H*W:(i+1)*C*H*W], C, H, W, op.g, oh, ow, block[j*n*ckk:(j+1)*n*ckk])
 		}
 		// y = w · rowsᵀ, w seen as O × (C·k·k).
 		if m == 1 {
-			gemm(false, true, O, n, ckk, src[1], rows[:n*ckk], 0, y[i0*O*n:(i0+1)*O*n])
+			gemm(false, true, O, n, ckk, src[1], block, 0, y[i0*O*n:(i0+1)*O*n])
 		} else {
-			gemm(false, true, O, m*n, ckk, src[1], rows[:m*n*ckk], 0, prod[:O*m*n])
+			gemm(false, true, O, m*n, ckk, src[1], block, 0, prod[:O*m*n])
 			unpackImages(prod, y[i0*O*n:], O, n, m)
 		}
 		for i := i0; i < i0+m; i++ {
@@ -337,7 +347,7 @@ func (op convOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	}
 	steps := []gradStep{
 		{deconvOp{g: op.g, outH: x.Shape()[2], outW: x.Shape()[3]}, G.Nodes{grad, w}},
-		{filterGradOp{g: op.g}, G.Nodes{x, grad}},
+		{filterGradOp{g: op.g, shared: op.shared}, G.Nodes{x, grad}},
 	}
 	if op.dataInput {
 		steps[0] = gradStep{}
@@ -358,6 +368,9 @@ type deconvOp struct {
 	bias       bool
 	relu       bool // followed by ReLU, in the same pass as the bias
 	outH, outW int
+	// shared, if set, lets the two gradient ops that make the same rows (of
+	// the output gradient) make them once.
+	shared *patchRows
 }
 
 func (op deconvOp) String() string {
@@ -446,11 +459,25 @@ func (op deconvOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	if err != nil {
 		return nil, err
 	}
-	steps := []gradStep{{convOp{g: op.g}, G.Nodes{grad, w}}, {filterGradOp{g: op.g}, G.Nodes{grad, x}}}
+	if op.shared == nil {
+		steps := []gradStep{{convOp{g: op.g}, G.Nodes{grad, w}}, {filterGradOp{g: op.g}, G.Nodes{grad, x}}}
+		if op.bias {
+			steps = append(steps, gradStep{channelSumOp{}, G.Nodes{grad}})
+		}
+		return grads(steps...)
+	}
+	// The input gradient keeps the rows of grad; the filter gradient takes
+	// its output as a third input only so that it runs after it.
+	dx, err := apply(convOp{g: op.g, shared: op.shared}, true, grad, w)
+	if err != nil {
+		return nil, err
+	}
+	steps := []gradStep{{filterGradOp{g: op.g, shared: op.shared, after: true}, G.Nodes{grad, x, dx}}}
 	if op.bias {
 		steps = append(steps, gradStep{channelSumOp{}, G.Nodes{grad}})
 	}
-	return grads(steps...)
+	rest, err := grads(steps...)
+	return append(G.Nodes{dx}, rest...), err
 }
 
 // ---- filter gradient ----
@@ -460,15 +487,24 @@ func (op deconvOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 type filterGradOp struct {
 	opBase
 	g geom
+	// shared holds x's rows if the op that made them kept them; after adds a
+	// third input, that op's output, to order the two in the tape.
+	shared *patchRows
+	after  bool
 }
 
 func (op filterGradOp) String() string {
-	return fmt.Sprintf("vaeFilterGrad(k=%d,s=%d,p=%d)", op.g.k, op.g.s, op.g.p)
+	return fmt.Sprintf("vaeFilterGrad(k=%d,s=%d,p=%d,after=%t)", op.g.k, op.g.s, op.g.p, op.after)
 }
 func (op filterGradOp) Hashcode() uint32      { return hashOf(op) }
 func (op filterGradOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op filterGradOp) Arity() int            { return 2 }
-func (op filterGradOp) Type() hm.Type         { return fnType(4, 4, 4) }
+func (op filterGradOp) Arity() int            { return 2 + b2i(op.after) }
+func (op filterGradOp) Type() hm.Type {
+	if op.after {
+		return fnType(4, 4, 4, 4)
+	}
+	return fnType(4, 4, 4)
+}
 
 func (op filterGradOp) outShape(s []tensor.Shape) (tensor.Shape, error) {
 	x, g := s[0], s[1]
@@ -495,28 +531,66 @@ func (op filterGradOp) Do(in ...G.Value) (G.Value, error) {
 	return op.do(op.String(), in, out, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
-			filterGrad(op.g, op.out, s[0], s[1], y, typed[float32](src))
+			filterGrad(op, s[0], s[1], y, typed[float32](src))
 		case []float64:
-			filterGrad(op.g, op.out, s[0], s[1], y, typed[float64](src))
+			filterGrad(op, s[0], s[1], y, typed[float64](src))
 		}
 	})
 }
 
-func filterGrad[T float](g geom, out *outBuf, x, gs tensor.Shape, dw []T, src [][]T) {
+func filterGrad[T float](op filterGradOp, x, gs tensor.Shape, dw []T, src [][]T) {
+	g := op.g
 	N, A, H, W := x[0], x[1], x[2], x[3]
 	B, h, w := gs[1], gs[2], gs[3]
 	akk, n := A*g.k*g.k, h*w
 	per := imagesPerProduct(N, n)
-	rows, gr := scratch[T](out, 0, per*n*akk), scratch[T](out, 1, B*per*n)
+	gr := scratch[T](op.out, 1, B*per*n)
+	kept, ok := keptRows(op.shared, src[0], N*n*akk)
+	rows := scratch[T](op.out, 0, per*n*akk)
 	for i0 := 0; i0 < N; i0 += per {
 		m := min(per, N-i0)
-		for j := range m {
-			i := i0 + j
-			im2row(src[0][i*A*H*W:(i+1)*A*H*W], A, H, W, g, h, w, rows[j*n*akk:(j+1)*n*akk])
+		block := rows[:m*n*akk]
+		if ok {
+			block = kept[i0*n*akk : (i0+m)*n*akk]
+		} else {
+			for j := range m {
+				i := i0 + j
+				im2row(src[0][i*A*H*W:(i+1)*A*H*W], A, H, W, g, h, w, block[j*n*akk:(j+1)*n*akk])
+			}
 		}
 		packImages(src[1][i0*B*n:], gr, B, n, m)
-		gemm(false, false, B, akk, m*n, gr[:B*m*n], rows[:m*n*akk], 1, dw)
+		gemm(false, false, B, akk, m*n, gr[:B*m*n], block, 1, dw)
 	}
+}
+
+// patchRows lets the two ops of a training step that need the same batch's
+// rows (im2row) make them once: a convolution keeps the rows of its input
+// for its filter gradient, and a transposed convolution's input gradient
+// those of the output gradient for the filter gradient run after it. The
+// kept rows are used only for the very input they were made from.
+type patchRows struct {
+	rows   any            // []float32 or []float64: the images' rows back to back
+	src    unsafe.Pointer // the input they were made from
+	srcLen int
+}
+
+// batchRows returns room for n values of rows made from x, kept in p.
+func batchRows[T float](p *patchRows, x []T, n int) []T {
+	r, ok := p.rows.([]T)
+	if !ok || cap(r) < n {
+		r = make([]T, n)
+	}
+	p.rows, p.src, p.srcLen = r[:n], unsafe.Pointer(unsafe.SliceData(x)), len(x)
+	return r[:n]
+}
+
+// keptRows returns the n values of rows kept in p for x, if there are.
+func keptRows[T float](p *patchRows, x []T, n int) ([]T, bool) {
+	if p == nil || p.src != unsafe.Pointer(unsafe.SliceData(x)) || p.srcLen != len(x) {
+		return nil, false
+	}
+	r, ok := p.rows.([]T)
+	return r, ok && len(r) == n
 }
 
 // imagesPerProduct is how many of N images one matrix product covers, each

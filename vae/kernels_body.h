@@ -6,40 +6,79 @@
 // also has does the same float32 operations in the same order, so the results
 // are bit-identical to the Go reference whichever copy runs (kernels_test.go).
 
+// inner_range is the range [lo, hi) of output columns whose k-wide patch
+// lies inside a row of w values: ox·s − p ≥ 0 and ox·s − p + k ≤ w.
+static inline void KERNEL(inner_range)(int k, int s, int p, int w, int ow, int *lo, int *hi) {
+	int l = (p + s - 1) / s, u = w - k + p < 0 ? 0 : (w - k + p) / s + 1;
+	if (l > ow) l = ow;
+	if (u > ow) u = ow;
+	if (u < l) u = l;
+	*lo = l;
+	*hi = u;
+}
+
+// patch_edge copies one channel's k×k patch at (iy0, ix0), zeros where it
+// leaves the plane.
+static inline TARGET void KERNEL(patch_edge)(float *restrict dst, const float *restrict xc, int h, int w, int k,
+		int iy0, int ix0) {
+	for (int ky = 0; ky < k; ky++) {
+		int iy = iy0 + ky;
+		for (int kx = 0; kx < k; kx++) {
+			int ix = ix0 + kx;
+			dst[ky * k + kx] = (iy < 0 || iy >= h || ix < 0 || ix >= w) ? 0 : xc[(long)iy * w + ix];
+		}
+	}
+}
+
 // im2row lays out the k×k patches of x (c×h×w) as rows of rows: row
 // oy·ow + ox holds the patch under output (oy, ox), channel after channel,
-// each k×k row by row; padding reads as 0: im2rowGo's values. It runs along
-// each channel's input rows: going through the channels at each output
-// position strides by whole planes, which a power-of-two plane size maps onto
-// a few cache sets.
+// each k×k row by row; padding reads as 0: im2rowGo's values. Patches inside
+// the plane, nearly all, take a loop of plain moves (four 4-value moves for
+// k = 4); the few at the border take patch_edge.
 static TARGET void KERNEL(im2row)(const float *restrict x, int c, int h, int w, int k, int s, int p,
 		int oh, int ow, float *restrict rows) {
 	long kk = (long)k * k, ckk = c * kk, plane = (long)h * w;
+	int lo, hi;
+	KERNEL(inner_range)(k, s, p, w, ow, &lo, &hi);
 	for (int oy = 0; oy < oh; oy++) {
-		int iy0 = oy * s - p, rows_inside = iy0 >= 0 && iy0 + k <= h;
+		int iy0 = oy * s - p, inside = iy0 >= 0 && iy0 + k <= h;
+		int a = inside ? lo : ow, b = inside ? hi : ow;
 		for (int ch = 0; ch < c; ch++) {
 			const float *xc = x + ch * plane;
-			for (int ox = 0; ox < ow; ox++) {
-				int ix0 = ox * s - p;
-				float *dst = rows + ((long)oy * ow + ox) * ckk + ch * kk;
-				if (rows_inside && ix0 >= 0 && ix0 + k <= w) {
-					const float *src = xc + (long)iy0 * w + ix0;
-					if (k == 4) { // the common kernel: four 4-value moves
-						for (int ky = 0; ky < 4; ky++) memcpy(dst + ky * 4, src + ky * w, 4 * sizeof(float));
-					} else {
-						for (int ky = 0; ky < k; ky++)
-							for (int kx = 0; kx < k; kx++) dst[ky * k + kx] = src[ky * w + kx];
-					}
-					continue;
+			float *d = rows + (long)oy * ow * ckk + ch * kk;
+			for (int ox = 0; ox < a; ox++) KERNEL(patch_edge)(d + ox * ckk, xc, h, w, k, iy0, ox * s - p);
+			if (k == 4) {
+				for (int ox = a; ox < b; ox++) {
+					const float *src = xc + (long)iy0 * w + (ox * s - p);
+					float *dst = d + ox * ckk;
+					memcpy(dst, src, 4 * sizeof(float));
+					memcpy(dst + 4, src + w, 4 * sizeof(float));
+					memcpy(dst + 8, src + 2 * w, 4 * sizeof(float));
+					memcpy(dst + 12, src + 3 * w, 4 * sizeof(float));
 				}
-				for (int ky = 0; ky < k; ky++) {
-					int iy = iy0 + ky;
-					for (int kx = 0; kx < k; kx++) {
-						int ix = ix0 + kx;
-						dst[ky * k + kx] = (iy < 0 || iy >= h || ix < 0 || ix >= w) ? 0 : xc[(long)iy * w + ix];
-					}
+			} else {
+				for (int ox = a; ox < b; ox++) {
+					const float *src = xc + (long)iy0 * w + (ox * s - p);
+					float *dst = d + ox * ckk;
+					for (int ky = 0; ky < k; ky++)
+						for (int kx = 0; kx < k; kx++) dst[ky * k + kx] = src[ky * w + kx];
 				}
 			}
+			for (int ox = b; ox < ow; ox++) KERNEL(patch_edge)(d + ox * ckk, xc, h, w, k, iy0, ox * s - p);
+		}
+	}
+}
+
+// patch_add_edge adds one channel's k×k patch onto the plane at (iy0, ix0),
+// skipping what falls outside it.
+static inline TARGET void KERNEL(patch_add_edge)(const float *restrict src, float *restrict xc, int h, int w, int k,
+		int iy0, int ix0) {
+	for (int ky = 0; ky < k; ky++) {
+		int iy = iy0 + ky;
+		if (iy < 0 || iy >= h) continue;
+		for (int kx = 0; kx < k; kx++) {
+			int ix = ix0 + kx;
+			if (ix >= 0 && ix < w) xc[(long)iy * w + ix] += src[ky * k + kx];
 		}
 	}
 }
@@ -51,38 +90,56 @@ static TARGET void KERNEL(im2row)(const float *restrict x, int c, int h, int w, 
 static TARGET void KERNEL(row2im)(const float *restrict rows, int c, int h, int w, int k, int s, int p,
 		int oh, int ow, float *restrict x) {
 	long kk = (long)k * k, ckk = c * kk, plane = (long)h * w;
+	int lo, hi;
+	KERNEL(inner_range)(k, s, p, w, ow, &lo, &hi);
 	for (int oy = 0; oy < oh; oy++) {
-		int iy0 = oy * s - p, rows_inside = iy0 >= 0 && iy0 + k <= h;
+		int iy0 = oy * s - p, inside = iy0 >= 0 && iy0 + k <= h;
+		int a = inside ? lo : ow, b = inside ? hi : ow;
 		for (int ch = 0; ch < c; ch++) {
 			float *xc = x + ch * plane;
-			for (int ox = 0; ox < ow; ox++) {
-				int ix0 = ox * s - p;
-				const float *src = rows + ((long)oy * ow + ox) * ckk + ch * kk;
-				if (rows_inside && ix0 >= 0 && ix0 + k <= w) {
-					float *dst = xc + (long)iy0 * w + ix0;
-					if (k == 4) {
-						for (int ky = 0; ky < 4; ky++) {
-							v4f a, b;
-							memcpy(&a, dst + ky * w, sizeof a);
-							memcpy(&b, src + ky * 4, sizeof b);
-							a += b;
-							memcpy(dst + ky * w, &a, sizeof a);
-						}
-					} else {
-						for (int ky = 0; ky < k; ky++)
-							for (int kx = 0; kx < k; kx++) dst[ky * w + kx] += src[ky * k + kx];
+			const float *d = rows + (long)oy * ow * ckk + ch * kk;
+			for (int ox = 0; ox < a; ox++) KERNEL(patch_add_edge)(d + ox * ckk, xc, h, w, k, iy0, ox * s - p);
+			if (k == 4 && s == 2 && a < b) {
+				// Neighbouring patches overlap by two columns. Along each
+				// patch row, the two overlapped sums stay in registers
+				// (c0, c1) until the next patch has added its part, so no
+				// load waits on the store just before it. Each value still
+				// gets its terms in order of ox.
+				for (int ky = 0; ky < 4; ky++) {
+					float *row = xc + (long)(iy0 + ky) * w + (a * 2 - p);
+					float c0 = row[0], c1 = row[1];
+					for (int ox = a; ox < b; ox++, row += 2) {
+						const float *src = d + ox * ckk + ky * 4;
+						float t2 = row[2] + src[2], t3 = row[3] + src[3];
+						row[0] = c0 + src[0];
+						row[1] = c1 + src[1];
+						c0 = t2;
+						c1 = t3;
 					}
-					continue;
+					row[0] = c0;
+					row[1] = c1;
 				}
-				for (int ky = 0; ky < k; ky++) {
-					int iy = iy0 + ky;
-					if (iy < 0 || iy >= h) continue;
-					for (int kx = 0; kx < k; kx++) {
-						int ix = ix0 + kx;
-						if (ix >= 0 && ix < w) xc[(long)iy * w + ix] += src[ky * k + kx];
+			} else if (k == 4) {
+				for (int ox = a; ox < b; ox++) {
+					float *dst = xc + (long)iy0 * w + (ox * s - p);
+					const float *src = d + ox * ckk;
+					for (int ky = 0; ky < 4; ky++) {
+						v4f u, v;
+						memcpy(&u, dst + ky * w, sizeof u);
+						memcpy(&v, src + ky * 4, sizeof v);
+						u += v;
+						memcpy(dst + ky * w, &u, sizeof u);
 					}
+				}
+			} else {
+				for (int ox = a; ox < b; ox++) {
+					float *dst = xc + (long)iy0 * w + (ox * s - p);
+					const float *src = d + ox * ckk;
+					for (int ky = 0; ky < k; ky++)
+						for (int kx = 0; kx < k; kx++) dst[ky * w + kx] += src[ky * k + kx];
 				}
 			}
+			for (int ox = b; ox < ow; ox++) KERNEL(patch_add_edge)(d + ox * ckk, xc, h, w, k, iy0, ox * s - p);
 		}
 	}
 }
