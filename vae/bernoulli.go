@@ -39,7 +39,7 @@ func (op bernoulliOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 
 func (op bernoulliOp) Do(in ...G.Value) (G.Value, error) {
 	s := in[0].Shape()
-	return op.do(op.String(), in, tensor.Shape{s[0]}, func(y any, src []any) {
+	return op.overwrite(op.String(), in, tensor.Shape{s[0]}, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			bernoulliLogLik32(s[1], y, src[0].([]float32), src[1].([]float32))
@@ -83,7 +83,7 @@ func (op bernoulliGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 
 func (op bernoulliGradOp) Do(in ...G.Value) (G.Value, error) {
 	s := in[0].Shape()
-	return op.do(op.String(), in, s.Clone(), func(y any, src []any) {
+	return op.overwrite(op.String(), in, s.Clone(), func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			bernoulliGrad32(s[1], y, src[0].([]float32), src[1].([]float32), src[2].([]float32))

@@ -81,6 +81,16 @@ func valueShapes(in []G.Value) []tensor.Shape {
 // fill it; f receives the output and the inputs' backing slices. The output
 // is the op's buffer when it has one, else new memory.
 func (b opBase) do(name string, in []G.Value, out tensor.Shape, f func(y any, src []any)) (G.Value, error) {
+	return b.run(true, name, in, out, f)
+}
+
+// overwrite is do for an f that writes every output value: a kept buffer is
+// not cleared first.
+func (b opBase) overwrite(name string, in []G.Value, out tensor.Shape, f func(y any, src []any)) (G.Value, error) {
+	return b.run(false, name, in, out, f)
+}
+
+func (b opBase) run(zero bool, name string, in []G.Value, out tensor.Shape, f func(y any, src []any)) (G.Value, error) {
 	dt := in[0].Dtype()
 	src := make([]any, len(in))
 	for i, v := range in {
@@ -92,9 +102,9 @@ func (b opBase) do(name string, in []G.Value, out tensor.Shape, f func(y any, sr
 	var y any
 	switch dt {
 	case tensor.Float32:
-		y = b.out.float32s(out.TotalSize())
+		y = b.out.float32s(out.TotalSize(), zero)
 	case tensor.Float64:
-		y = b.out.float64s(out.TotalSize())
+		y = b.out.float64s(out.TotalSize(), zero)
 	default:
 		return nil, fmt.Errorf("%s: dtype %v (want float32 or float64)", name, dt)
 	}
@@ -128,28 +138,31 @@ func scratch[T float](b *outBuf, slot, n int) []T {
 	return t
 }
 
-// float32s and float64s return n zeroed values: the buffer's if it has
-// room, else (and without a buffer) new ones.
-func (b *outBuf) float32s(n int) []float32 {
+// float32s and float64s return n values, zeroed if zero is set: the
+// buffer's if it has room, else (and without a buffer) new, zeroed ones.
+func (b *outBuf) float32s(n int, zero bool) []float32 {
 	if b == nil {
 		return make([]float32, n)
 	}
-	return zeroedFrom(&b.f32, n)
+	return reuse(&b.f32, n, zero)
 }
 
-func (b *outBuf) float64s(n int) []float64 {
+func (b *outBuf) float64s(n int, zero bool) []float64 {
 	if b == nil {
 		return make([]float64, n)
 	}
-	return zeroedFrom(&b.f64, n)
+	return reuse(&b.f64, n, zero)
 }
 
-func zeroedFrom[T float](buf *[]T, n int) []T {
+func reuse[T float](buf *[]T, n int, zero bool) []T {
 	if cap(*buf) < n {
 		*buf = make([]T, n)
+		return *buf
 	}
 	*buf = (*buf)[:n]
-	clear(*buf)
+	if zero {
+		clear(*buf)
+	}
 	return *buf
 }
 
@@ -284,7 +297,7 @@ func (op convOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return op.do(op.String(), in, out, func(y any, src []any) {
+	return op.overwrite(op.String(), in, out, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			convForward(op, s[0], out, y, typed[float32](src))
@@ -826,7 +839,7 @@ func (op layoutOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op layoutOp) Do(in ...G.Value) (G.Value, error) {
-	return op.do(op.String(), in, op.out(in[0].Shape()), func(y any, src []any) {
+	return op.overwrite(op.String(), in, op.out(in[0].Shape()), func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			relayout(op, y, src[0].([]float32))

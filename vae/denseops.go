@@ -57,7 +57,7 @@ func (op linearOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return op.do(op.String(), in, out, func(y any, src []any) {
+	return op.overwrite(op.String(), in, out, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			linear(s[0][0], s[0][1], s[1][1], y, typed[float32](src))
@@ -127,7 +127,7 @@ func (op matmulOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return op.do(op.String(), in, tensor.Shape{m, n}, func(y any, src []any) {
+	return op.overwrite(op.String(), in, tensor.Shape{m, n}, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			s := typed[float32](src)
@@ -196,7 +196,7 @@ func (op reluOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op reluOp) Do(in ...G.Value) (G.Value, error) {
-	return op.do(op.String(), in, in[0].Shape().Clone(), func(y any, src []any) {
+	return op.overwrite(op.String(), in, in[0].Shape().Clone(), func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			relu32(y, src[0].([]float32), nil)
@@ -211,12 +211,13 @@ func (op reluOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	return G.Nodes{dx}, err
 }
 
-// relu writes x where x > 0 into y, or with g set, g where x > 0; elsewhere
-// (NaN included) y keeps the 0 it starts with. float32 runs in C (relu32).
+// relu writes x where x > 0 into y, or with g set, g where x > 0; 0
+// elsewhere (NaN included). float32 runs in C (relu32).
 func relu[T float](y, x, g []T) {
 	y = y[:len(x)]
 	if g == nil {
 		for i, v := range x {
+			y[i] = 0
 			if v > 0 {
 				y[i] = v
 			}
@@ -225,6 +226,7 @@ func relu[T float](y, x, g []T) {
 	}
 	g = g[:len(x)]
 	for i, v := range x {
+		y[i] = 0
 		if v > 0 {
 			y[i] = g[i]
 		}
@@ -251,7 +253,7 @@ func (op reluGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op reluGradOp) Do(in ...G.Value) (G.Value, error) {
-	return op.do(op.String(), in, in[0].Shape().Clone(), func(y any, src []any) {
+	return op.overwrite(op.String(), in, in[0].Shape().Clone(), func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			relu32(y, src[0].([]float32), src[1].([]float32))
