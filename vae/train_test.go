@@ -54,24 +54,80 @@ func TestTrainIsBitIdenticalForASeed(t *testing.T) {
 	if len(a.steps) != 2*(200/16) || len(a.epochs) != 2 {
 		t.Fatalf("recorded %d steps and %d epochs, want %d and 2", len(a.steps), len(a.epochs), 2*(200/16))
 	}
-	same := func(x, y [][]Metric) bool {
-		if len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			for j := range x[i] {
-				if x[i][j] != y[i][j] && !(math.IsNaN(x[i][j].Value) && math.IsNaN(y[i][j].Value)) {
-					return false
-				}
-			}
-		}
-		return true
-	}
+	same := sameMetrics
 	if !same(a.steps, b.steps) || !same(a.epochs, b.epochs) {
 		t.Fatal("two runs with the same seed recorded different metrics")
 	}
 	if same(a.steps, c.steps) {
 		t.Fatal("runs with different seeds recorded identical metrics")
+	}
+}
+
+// sameMetrics reports whether two recordings hold the same metrics, bit for
+// bit (NaN equal to NaN).
+func sameMetrics(x, y [][]Metric) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		if len(x[i]) != len(y[i]) {
+			return false
+		}
+		for j := range x[i] {
+			if x[i][j] != y[i][j] && !(math.IsNaN(x[i][j].Value) && math.IsNaN(y[i][j].Value)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TestParallelTrainingsMatchOneAtATime trains models at the same time in
+// goroutines, as a sweep's workers do, and requires each to record exactly
+// what it records alone: graphs keep their buffers and kept rows to
+// themselves, and the C kernels share nothing.
+func TestParallelTrainingsMatchOneAtATime(t *testing.T) {
+	train, test := smallFaces(t)
+	plainConv := smallConvSetup(5)
+	plainConv.Model.Norm = "none" // ReLU fused into the convolutions
+	setups := map[string]Setup{"mlp": smallSetup(5), "conv": plainConv, "conv batch norm": smallConvSetup(5)}
+	run := func(s Setup) (*recording, error) {
+		rec := &recording{}
+		_, _, err := Train(context.Background(), s, train, test, rec)
+		return rec, err
+	}
+	alone := map[string]*recording{}
+	for name, s := range setups {
+		rec, err := run(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone[name] = rec
+	}
+	var wg sync.WaitGroup
+	together := make([]*recording, 2*len(setups))
+	names := make([]string, len(together))
+	errs := make([]error, len(together))
+	i := 0
+	for name, s := range setups {
+		for range 2 {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				together[i], errs[i] = run(s)
+			}(i)
+			names[i] = name
+			i++
+		}
+	}
+	wg.Wait()
+	for i, rec := range together {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if !sameMetrics(rec.steps, alone[names[i]].steps) || !sameMetrics(rec.epochs, alone[names[i]].epochs) {
+			t.Errorf("%s: a training run beside others recorded other metrics than alone", names[i])
+		}
 	}
 }
 
