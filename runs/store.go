@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -21,11 +20,6 @@ import (
 type Store struct {
 	db   *sql.DB
 	path string
-	// writing lets this process's write transactions take turns in Go:
-	// SQLite's busy handler makes a waiting writer sleep in steps of up to
-	// 100 ms, idling a worker that a mutex would wake as soon as the other
-	// commits. Other processes still wait through the busy timeout.
-	writing sync.Mutex
 }
 
 // Statuses of a run.
@@ -252,8 +246,6 @@ func isBusy(err error) bool {
 }
 
 func (s *Store) tx1(ctx context.Context, fn func(*sql.Tx) error) error {
-	s.writing.Lock()
-	defer s.writing.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)

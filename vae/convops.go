@@ -195,7 +195,7 @@ func apply(op G.Op, reuse bool, in ...*G.Node) (*G.Node, error) {
 	return G.ApplyOp(op, in...)
 }
 
-// typed converts doFloat's inputs to one slice type.
+// typed converts do's inputs to one slice type.
 func typed[T float](src []any) [][]T {
 	out := make([][]T, len(src))
 	for i, s := range src {
@@ -472,20 +472,18 @@ func (op deconvOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	if err != nil {
 		return nil, err
 	}
-	if op.shared == nil {
-		steps := []gradStep{{convOp{g: op.g}, G.Nodes{grad, w}}, {filterGradOp{g: op.g}, G.Nodes{grad, x}}}
-		if op.bias {
-			steps = append(steps, gradStep{channelSumOp{}, G.Nodes{grad}})
-		}
-		return grads(steps...)
-	}
-	// The input gradient keeps the rows of grad; the filter gradient takes
-	// its output as a third input only so that it runs after it.
+	// With shared rows, the input gradient keeps the rows of grad and the
+	// filter gradient takes its output as a third input only so that it runs
+	// after it.
 	dx, err := apply(convOp{g: op.g, shared: op.shared}, true, grad, w)
 	if err != nil {
 		return nil, err
 	}
-	steps := []gradStep{{filterGradOp{g: op.g, shared: op.shared, after: true}, G.Nodes{grad, x, dx}}}
+	fg := gradStep{filterGradOp{g: op.g}, G.Nodes{grad, x}}
+	if op.shared != nil {
+		fg = gradStep{filterGradOp{g: op.g, shared: op.shared, after: true}, G.Nodes{grad, x, dx}}
+	}
+	steps := []gradStep{fg}
 	if op.bias {
 		steps = append(steps, gradStep{channelSumOp{}, G.Nodes{grad}})
 	}
@@ -558,14 +556,17 @@ func filterGrad[T float](op filterGradOp, x, gs tensor.Shape, dw []T, src [][]T)
 	akk, n := A*g.k*g.k, h*w
 	per := imagesPerProduct(N, n)
 	gr := scratch[T](op.out, 1, B*per*n)
-	kept, ok := keptRows(op.shared, src[0], N*n*akk)
-	rows := scratch[T](op.out, 0, per*n*akk)
+	rows, kept := keptRows(op.shared, src[0], N*n*akk)
+	if !kept {
+		rows = scratch[T](op.out, 0, per*n*akk)
+	}
 	for i0 := 0; i0 < N; i0 += per {
 		m := min(per, N-i0)
-		block := rows[:m*n*akk]
-		if ok {
-			block = kept[i0*n*akk : (i0+m)*n*akk]
+		var block []T
+		if kept {
+			block = rows[i0*n*akk : (i0+m)*n*akk]
 		} else {
+			block = rows[:m*n*akk]
 			for j := range m {
 				i := i0 + j
 				im2row(src[0][i*A*H*W:(i+1)*A*H*W], A, H, W, g, h, w, block[j*n*akk:(j+1)*n*akk])
@@ -617,10 +618,6 @@ const productColumns = 512
 // packImages lays m images of c planes of n values (x, image after image) side
 // by side into xs: plane ch of image j goes to xs[ch·m·n + j·n:].
 func packImages[T float](x, xs []T, c, n, m int) {
-	if m == 1 {
-		copy(xs[:c*n], x)
-		return
-	}
 	for j := range m {
 		for ch := range c {
 			copy(xs[(ch*m+j)*n:][:n], x[(j*c+ch)*n:][:n])
@@ -630,10 +627,6 @@ func packImages[T float](x, xs []T, c, n, m int) {
 
 // unpackImages is packImages' inverse.
 func unpackImages[T float](xs, x []T, c, n, m int) {
-	if m == 1 {
-		copy(x[:c*n], xs)
-		return
-	}
 	for j := range m {
 		for ch := range c {
 			copy(x[(j*c+ch)*n:][:n], xs[(ch*m+j)*n:][:n])
