@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vaelab/vaelab/vae"
+	"github.com/vaelab/vaelab/internal/blaslib"
 )
 
 // Version is vaelab's release version.
@@ -18,9 +18,9 @@ const Version = "0.1.0-dev"
 
 // CurrentProvenance describes this process: the vaelab build (revision and dirty
 // flag from the Go build info, when the binary was built from a VCS checkout),
-// Go version, BLAS and host.
+// Go version, BLAS (library, version, kernels, threads; GOMAXPROCS) and host.
 func CurrentProvenance() Provenance {
-	p := Provenance{Version: Version, VCSRevision: "unknown (built without VCS stamping)", GoVersion: runtime.Version(), BLAS: vae.BLAS()}
+	p := Provenance{Version: Version, VCSRevision: "unknown (built without VCS stamping)", GoVersion: runtime.Version(), BLAS: fmt.Sprintf("%s, GOMAXPROCS=%d", blaslib.Current(), runtime.GOMAXPROCS(0))}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
 			switch s.Key {

@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/internal/blaslib"
 	"github.com/vaelab/vaelab/metrics"
 	"github.com/vaelab/vaelab/runs"
 	"github.com/vaelab/vaelab/vae"
@@ -40,8 +41,9 @@ func benchCmd(stdout io.Writer) *cobra.Command {
 	var mlpSteps, convSteps, rounds int
 	var sections []string
 	cmd := &cobra.Command{
-		Use:   "bench",
-		Short: "Measure training speed against PyTorch, sweep scaling, logging and evaluation costs",
+		Use:         "bench",
+		Annotations: map[string]string{needsBLAS: "yes"},
+		Short:       "Measure training speed against PyTorch, sweep scaling, logging and evaluation costs",
 		Long: `Bench prints, for the two reference models (an MLP 560-400-20 at batch 100 and a
 conv VAE 64x64x3 with 32-64-128-256 4x4 stride-2 convolutions at batch 64, both
 float32), images per second, GFLOP/s, heap allocations per step and peak memory,
@@ -116,7 +118,8 @@ func benchTrain(ctx context.Context, w io.Writer, python string, mlpSteps, convS
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "training steps: float32, one BLAS thread; vaelab BLAS: %s\n", vae.BLAS())
+	fmt.Fprintf(w, "CPU: %s\n", cpuModel())
+	fmt.Fprintf(w, "training steps: float32, one BLAS thread; vaelab BLAS: %s\n", blaslib.Current())
 	fmt.Fprintf(w, "each model %d times, alternating with PyTorch; the median round of each (peak MB: the largest)\n", rounds)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "impl\tmodel\tbatch\tsteps\timages/s\tGFLOP/s\tallocs/step\tpeak MB\t")
@@ -329,4 +332,19 @@ func benchEval(ctx context.Context, w io.Writer) error {
 	fmt.Fprintf(w, "  features: %.2f s (%.0f images/s); whole FD: %.2f s; FD = %.4f\n", feat.Seconds(), 20000/feat.Seconds(), time.Since(start).Seconds(), fd)
 	fmt.Fprintln(w, "  report rendering for 500 runs: go test ./report -run XXX -bench Report500 -benchtime 1x")
 	return nil
+}
+
+// cpuModel is the CPU's model name from /proc/cpuinfo (Linux), for bench
+// headers: figures from one CPU kind do not hold for another.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
 }

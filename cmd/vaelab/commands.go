@@ -34,7 +34,13 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return s.load(cmd)
+			if err := s.load(cmd); err != nil {
+				return err
+			}
+			if cmd.Annotations[needsBLAS] == "" {
+				return nil
+			}
+			return s.setupBLAS(stderr)
 		},
 	}
 	root.SetOut(stdout)
@@ -113,8 +119,9 @@ func runCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 	var checkpointEvery int
 	var slurm runs.SlurmOptions
 	cmd := &cobra.Command{
-		Use:   "run SPEC",
-		Short: "Train every run of a spec that is not finished yet, then optionally write the report",
+		Use:         "run SPEC",
+		Annotations: map[string]string{needsBLAS: "yes"},
+		Short:       "Train every run of a spec that is not finished yet, then optionally write the report",
 		Long: `Run expands the spec into runs and trains those that are new, failed or
 interrupted; finished runs are skipped, so running a spec again resumes it.
 Ctrl-C stops cleanly: stopped runs are marked interrupted and run again next time.
@@ -287,10 +294,11 @@ tasks were cancelled, timed out or lost their node as interrupted (the next
 func workerCmd(stdout io.Writer) *cobra.Command {
 	var index int
 	cmd := &cobra.Command{
-		Use:    "worker MANIFEST",
-		Short:  "Train one run of a Slurm job array (run by the tasks that --executor slurm submits)",
-		Hidden: true,
-		Args:   cobra.ExactArgs(1),
+		Use:         "worker MANIFEST",
+		Annotations: map[string]string{needsBLAS: "yes"},
+		Short:       "Train one run of a Slurm job array (run by the tasks that --executor slurm submits)",
+		Hidden:      true,
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if index < 0 {
 				v, err := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_ID"))

@@ -22,9 +22,10 @@ func sampleCmd(s *settings, stdout io.Writer) *cobra.Command {
 	var n int
 	var seed uint64
 	cmd := &cobra.Command{
-		Use:   "sample RUN",
-		Short: "Write a PNG grid from a run's final checkpoint: prior samples, reconstructions of test images, or latent traversals",
-		Args:  cobra.ExactArgs(1),
+		Use:         "sample RUN",
+		Annotations: map[string]string{needsBLAS: "yes"},
+		Short:       "Write a PNG grid from a run's final checkpoint: prior samples, reconstructions of test images, or latent traversals",
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withRun(cmd, s, args[0], func(ctx context.Context, _ *runs.Store, r runs.RunInfo) error {
 				im, cols, err := sampleRun(ctx, s, r, kind, n, seed)

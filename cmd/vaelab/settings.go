@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+
+	"github.com/vaelab/vaelab/internal/blaslib"
 )
 
 // settings are the workspace settings, resolved by viper with the precedence
@@ -28,6 +31,7 @@ func newSettings() *settings {
 	v.SetDefault("data_dir", defaultDataDir())
 	v.SetDefault("runs_dir", "")
 	v.SetDefault("cache_dir", filepath.Join(defaultDataDir(), "decoded"))
+	v.SetDefault("blas", blaslib.Auto)
 	return &settings{v: v}
 }
 
@@ -40,7 +44,8 @@ func (s *settings) bindFlags(cmd *cobra.Command) {
 	f.String("data-dir", defaultDataDir(), "folder of downloaded datasets, e.g. holding frey/frey_rawface.mat (env VAELAB_DATA_DIR)")
 	f.String("runs-dir", "", "folder for run files (checkpoints, images); default vaelab-runs beside the database (env VAELAB_RUNS_DIR)")
 	f.String("cache-dir", filepath.Join(defaultDataDir(), "decoded"), "folder for decoded copies of datasets, shared by runs (env VAELAB_CACHE_DIR)")
-	for key, flag := range map[string]string{"db": "db", "workers": "workers", "data_dir": "data-dir", "runs_dir": "runs-dir", "cache_dir": "cache-dir"} {
+	f.String("blas", blaslib.Auto, "matrix products: auto (OpenBLAS when installed, its kernels checked against the CPU), openblas, or gonum (pure Go) (env VAELAB_BLAS)")
+	for key, flag := range map[string]string{"db": "db", "workers": "workers", "data_dir": "data-dir", "runs_dir": "runs-dir", "cache_dir": "cache-dir", "blas": "blas"} {
 		_ = s.v.BindPFlag(key, f.Lookup(flag)) // the flags exist: declared just above
 	}
 }
@@ -60,9 +65,9 @@ func (s *settings) load(cmd *cobra.Command) error {
 	}
 	for _, k := range s.v.AllKeys() {
 		switch k {
-		case "db", "workers", "data_dir", "runs_dir", "cache_dir", "config":
+		case "db", "workers", "data_dir", "runs_dir", "cache_dir", "blas", "config":
 		default:
-			return &exitError{exitUsage, fmt.Errorf("settings %s: unknown key %q (known: db, workers, data_dir, runs_dir, cache_dir)", path, k)}
+			return &exitError{exitUsage, fmt.Errorf("settings %s: unknown key %q (known: db, workers, data_dir, runs_dir, cache_dir, blas)", path, k)}
 		}
 	}
 	return nil
@@ -71,6 +76,19 @@ func (s *settings) load(cmd *cobra.Command) error {
 func (s *settings) db() string       { return s.v.GetString("db") }
 func (s *settings) dataDir() string  { return s.v.GetString("data_dir") }
 func (s *settings) cacheDir() string { return s.v.GetString("cache_dir") }
+
+// needsBLAS marks, in a command's Annotations, the commands that compute:
+// the root sets up the BLAS before them, once, from the blas setting.
+const needsBLAS = "vaelab.blas"
+
+// setupBLAS chooses the process's BLAS from the blas setting; warnings (a
+// kernel set that failed its product check) go to stderr.
+func (s *settings) setupBLAS(stderr io.Writer) error {
+	if _, err := blaslib.Setup(blaslib.Options{Choice: s.v.GetString("blas"), Warn: stderr}); err != nil {
+		return &exitError{exitUsage, err}
+	}
+	return nil
+}
 
 func (s *settings) workers() (int, error) {
 	n := s.v.GetInt("workers")

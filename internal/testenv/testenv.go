@@ -1,11 +1,14 @@
-// Package testenv gives tests the shared real-face datasets: where they are and
-// what to do when one is missing (fail under CI=true, skip with a reason elsewhere).
+// Package testenv gives tests the shared real-face datasets (where they are, and
+// what to do when one is missing: fail under CI=true, skip elsewhere) and the BLAS setup.
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/vaelab/vaelab/internal/blaslib"
 )
 
 // SharedData returns the folder holding the shared datasets and checks that rel
@@ -51,3 +54,13 @@ func projectRoot(t testing.TB) string {
 // InCI reports whether the tests run under CI (CI=true), where missing
 // prerequisites are failures rather than skips.
 func InCI() bool { return os.Getenv("CI") == "true" }
+
+// SetupBLAS is for a test package's TestMain: it sets up the BLAS as the CLI
+// does (VAELAB_BLAS chooses; default auto), so that tests train on the fast
+// path that users get, and exits when the setting is wrong.
+func SetupBLAS() {
+	if _, err := blaslib.Setup(blaslib.Options{Choice: os.Getenv("VAELAB_BLAS"), Warn: os.Stderr}); err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		os.Exit(2)
+	}
+}

@@ -1,0 +1,153 @@
+//go:build cgo
+
+package blaslib
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// realOpenBLAS opens the machine's OpenBLAS; under CI it must be installed,
+// so the fast path is the one tested.
+func realOpenBLAS(t *testing.T) library {
+	t.Helper()
+	lib, ok := openOpenBLAS()
+	if !ok {
+		if os.Getenv("CI") == "true" { // testenv would import this package
+			t.Fatal("no OpenBLAS library could be opened; .ci/run installs libopenblas0-pthread")
+		}
+		t.Skip("no OpenBLAS here (apt-get install libopenblas0-pthread); the pure-Go BLAS is in use")
+	}
+	lib.SetThreads(1)
+	return lib
+}
+
+// TestOpenBLASMatchesGonum checks the cgo binding (argument order, row-major
+// layout, transposes, leading dimensions, β) against gonum's pure-Go gemm.
+func TestOpenBLASMatchesGonum(t *testing.T) {
+	impl := realOpenBLAS(t)
+	t.Logf("OpenBLAS from %s: %s", impl.Name(), impl.Config())
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, tc := range []struct{ tA, tB blas.Transpose }{{blas.NoTrans, blas.NoTrans}, {blas.Trans, blas.NoTrans}, {blas.NoTrans, blas.Trans}, {blas.Trans, blas.Trans}} {
+		m, n, k := 7, 5, 9
+		a, b, c0 := randomValues(rng, m*k), randomValues(rng, k*n), randomValues(rng, m*n)
+		lda, ldb := k, n
+		if tc.tA == blas.Trans {
+			lda = m
+		}
+		if tc.tB == blas.Trans {
+			ldb = k
+		}
+		want, got := append([]float64(nil), c0...), append([]float64(nil), c0...)
+		gonum.Implementation{}.Dgemm(tc.tA, tc.tB, m, n, k, 1.5, a, lda, b, ldb, 0.5, want, n)
+		impl.Dgemm(tc.tA, tc.tB, m, n, k, 1.5, a, lda, b, ldb, 0.5, got, n)
+		for i := range got {
+			if math.Abs(got[i]-want[i]) > 1e-12*(1+math.Abs(want[i])) {
+				t.Fatalf("dgemm %v%v [%d] = %v, gonum %v", tc.tA, tc.tB, i, got[i], want[i])
+			}
+		}
+		a32, b32, c32 := float32s(a), float32s(b), float32s(c0)
+		want32, got32 := append([]float32(nil), c32...), append([]float32(nil), c32...)
+		gonum.Implementation{}.Sgemm(tc.tA, tc.tB, m, n, k, 1.5, a32, lda, b32, ldb, 0.5, want32, n)
+		impl.Sgemm(tc.tA, tc.tB, m, n, k, 1.5, a32, lda, b32, ldb, 0.5, got32, n)
+		for i := range got32 {
+			if math.Abs(float64(got32[i]-want32[i])) > 1e-4*(1+math.Abs(float64(want32[i]))) {
+				t.Fatalf("sgemm %v%v [%d] = %v, gonum %v", tc.tA, tc.tB, i, got32[i], want32[i])
+			}
+		}
+	}
+}
+
+// TestRealLibraryCorrectsAGenericCore makes the machine's OpenBLAS run its
+// Prescott kernels, as it does by itself on a CPU model it does not know,
+// and checks that the setup moves it to the best core for this CPU, that the
+// moved library computes right products, and that a wrong product takes it
+// back to the detected core.
+func TestRealLibraryCorrectsAGenericCore(t *testing.T) {
+	lib := realOpenBLAS(t)
+	top := cpuISA()
+	if top < isaAVX {
+		t.Skipf("this CPU offers only %s: no core is better than Prescott", top)
+	}
+	defer lib.Reinit("") // leave the library as it detects itself
+	if !lib.Reinit("Prescott") || !strings.EqualFold(lib.CoreName(), "Prescott") {
+		t.Skipf("this OpenBLAS cannot switch cores (%s)", lib.Config())
+	}
+	_, info, err := choose(Auto, lib, machine{top: top}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := coresFor(top)[0]
+	if info.Core != want || info.Detected != "Prescott" || info.Generic || !strings.Contains(info.Reason, "Prescott") {
+		t.Fatalf("after Prescott on a %s CPU: %+v, want core %s", top, info, want)
+	}
+	if got := lib.CoreName(); got != want {
+		t.Fatalf("the library runs %s, the setup says %s", got, want)
+	}
+	if err := verify(lib); err != nil {
+		t.Fatalf("the corrected core's products: %v", err)
+	}
+
+	// A core whose products are wrong is not kept.
+	lib.Reinit("Prescott")
+	var warned strings.Builder
+	_, info, err = choose(Auto, &wrongOn{library: lib, core: want}, machine{top: top}, &warned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Core != "Prescott" || info.Library != "OpenBLAS" || !strings.Contains(warned.String(), want+" kernels computed a wrong product") {
+		t.Fatalf("wrong %s products: %+v, warning %q; want back on Prescott", want, info, warned.String())
+	}
+}
+
+// wrongOn is a library whose single-precision products are off by 1e-3 in one
+// entry while it runs core: a broken kernel set.
+type wrongOn struct {
+	library
+	core string
+}
+
+func (w *wrongOn) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	w.library.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if strings.EqualFold(w.library.CoreName(), w.core) {
+		c[(m/2)*ldc+n/2] += 1e-3
+	}
+}
+
+// BenchmarkSgemmByCore shows what the generic core costs: the conv VAE's
+// product shapes (M×K×N), one thread, on Prescott and on the core the setup
+// chooses for this CPU.
+func BenchmarkSgemmByCore(b *testing.B) {
+	lib, ok := openOpenBLAS()
+	if !ok {
+		b.Skip("no OpenBLAS")
+	}
+	lib.SetThreads(1)
+	defer lib.Reinit("")
+	cores := append([]string{"Prescott"}, coresFor(cpuISA())...)
+	for _, core := range cores {
+		for _, s := range [][3]int{{32, 48, 1024}, {128, 1024, 64}, {256, 2048, 16}, {1024, 1024, 1024}} {
+			m, k, n := s[0], s[1], s[2]
+			b.Run(core+"/"+fmt.Sprintf("%dx%dx%d", m, k, n), func(b *testing.B) {
+				if !lib.Reinit(core) || !strings.EqualFold(lib.CoreName(), core) {
+					b.Skipf("core %s not offered", core)
+				}
+				rng := rand.New(rand.NewPCG(1, 1))
+				x, y, z := float32s(randomValues(rng, m*k)), float32s(randomValues(rng, k*n)), make([]float32, m*n)
+				b.ResetTimer()
+				for range b.N {
+					lib.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, x, k, y, n, 0, z, n)
+				}
+				b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
