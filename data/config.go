@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 )
@@ -136,6 +137,50 @@ func isHex64(s string) bool {
 
 // prep is the preprocessing c asks for.
 func (c Config) prep() Prep { return Prep{Channels: c.Channels, Crop: c.Crop, Size: c.Size} }
+
+// CheckPath refuses, before anything is written, a dataset path that would
+// make vaelab write outside the data directory. A download (dataset.url) is
+// saved inside it, so its path must be relative and stay inside (no "..",
+// not absolute, no symlinked folder leading out). A path outside the data
+// directory is only ever read, so it must name a file or folder that exists.
+func (c Config) CheckPath(dataDir string) error {
+	if c.Path == "" {
+		return nil
+	}
+	inside := filepath.IsLocal(c.Path)
+	if c.URL != "" {
+		if !inside {
+			return fmt.Errorf("dataset.path: %q is outside the data directory; a downloaded dataset (dataset.url) is saved inside it, so give a path relative to it, such as %q", c.Path, filepath.Base(c.Path))
+		}
+		return checkNoSymlinkOut(dataDir, c.Path)
+	}
+	if !inside {
+		if _, err := os.Stat(c.path(dataDir)); err != nil {
+			return fmt.Errorf("dataset.path: %q is outside the data directory and cannot be read (%v); such a path is only read, so it must exist", c.Path, err)
+		}
+	}
+	return nil
+}
+
+// checkNoSymlinkOut fails when a folder on the way from dataDir to rel that
+// exists already resolves (through symlinks) to a place outside dataDir.
+func checkNoSymlinkOut(dataDir, rel string) error {
+	root, err := filepath.EvalSymlinks(dataDir)
+	if err != nil {
+		return nil // no data directory yet: nothing on the way can lead out
+	}
+	dir := filepath.Dir(filepath.Join(dataDir, rel))
+	for ; ; dir = filepath.Dir(dir) {
+		real, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			continue // not made yet; look at its parent
+		}
+		if r, err := filepath.Rel(root, real); err != nil || !filepath.IsLocal(r) && r != "." {
+			return fmt.Errorf("dataset.path: %q leads out of the data directory through a symlinked folder (%s); a download is saved only inside the data directory", rel, real)
+		}
+		return nil
+	}
+}
 
 // path resolves the dataset's file or folder under dataDir.
 func (c Config) path(dataDir string) string {

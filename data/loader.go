@@ -139,6 +139,9 @@ func (l *Loader) ensurePresent(ctx context.Context, c Config, path string) error
 		return nil
 	}
 	if c.URL != "" {
+		if err := c.CheckPath(l.DataDir); err != nil {
+			return err
+		}
 		client := l.Client
 		if client == nil {
 			client = http.DefaultClient

@@ -706,6 +706,6 @@ func WriteFile(ctx context.Context, st *runs.Store, experiments []string, path s
 	if err != nil {
 		return err
 	}
-	_, _, err = atomicfile.Write(path, 0o644, func(w io.Writer) error { return Render(w, p) })
+	_, _, err = atomicfile.WriteTarget(path, func(w io.Writer) error { return Render(w, p) })
 	return err
 }

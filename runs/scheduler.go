@@ -2,6 +2,8 @@ package runs
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -79,6 +81,9 @@ type Plan struct {
 // Done and diverged runs are kept (a diverged run would diverge again: training
 // is deterministic given its seed).
 func (sc *Scheduler) Prepare(ctx context.Context, spec *experiments.Spec, rs []experiments.Run) (*Plan, error) {
+	if err := CheckPlan(rs, sc.DataDir); err != nil {
+		return nil, err
+	}
 	if err := sc.Store.RecordExperiment(ctx, spec, CurrentProvenance()); err != nil {
 		return nil, err
 	}
@@ -356,10 +361,14 @@ func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir st
 			os.Remove(f)
 		}
 	}
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
+	recorded, err := sc.recordedCheckpoint(ctx, r.ID, path)
+	if err != nil {
+		return nil, err
+	}
+	if !recorded {
 		return nil, sc.Store.StartAttempt(ctx, r.ID, 0)
 	}
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
@@ -392,6 +401,55 @@ func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir st
 	}
 	sc.logf("resume      %s  %s  (%s)", r.ID, r.Label(), msg)
 	return c, sc.Store.AddEvent(ctx, "", r.ID, "info", "resume", msg)
+}
+
+// recordedCheckpoint reports whether the run directory holds a checkpoint
+// that this store recorded for the run (same sha256): only such a file may
+// resume it, since the store holds the curves up to its step. A checkpoint
+// left by another database (a new or recreated one beside old run folders),
+// or one the store never recorded, is moved aside, never deleted, and
+// the run starts from scratch; an event says where the file went.
+func (sc *Scheduler) recordedCheckpoint(ctx context.Context, runID, path string) (bool, error) {
+	sum, err := fileSHA256(path)
+	if os.IsNotExist(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	arts, err := sc.Store.Artifacts(ctx, runID)
+	if err != nil {
+		return false, err
+	}
+	a, ok := arts["checkpoint"]
+	if ok && a.SHA256 == sum {
+		return true, nil
+	}
+	why := "this database has no record of a checkpoint of the run"
+	if ok {
+		why = "its sha256 is not the one this database recorded"
+	}
+	aside := path + ".unrecorded-" + time.Now().UTC().Format("20060102T150405.000Z")
+	if err := os.Rename(path, aside); err != nil {
+		return false, fmt.Errorf("checkpoint %s: %s, and it cannot be moved aside: %w", path, why, err)
+	}
+	msg := fmt.Sprintf("the checkpoint in the run folder was not resumed (%s); kept as %s, training from scratch", why, filepath.Base(aside))
+	sc.logf("fresh start %s  %s", runID, msg)
+	return false, sc.Store.AddEvent(ctx, "", runID, "warning", "fresh-start", msg)
+}
+
+// fileSHA256 is the hex sha256 of a file's content.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // writeCheckpoint stores a checkpoint atomically and records it.

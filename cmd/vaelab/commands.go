@@ -50,6 +50,19 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	return root
 }
 
+// loadPlan loads a spec and makes the plan-time checks that need the
+// settings (dataset paths against the data directory); nothing is written.
+func loadPlan(s *settings, path string) (*experiments.Spec, []experiments.Run, error) {
+	spec, rs, err := loadSpec(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := runs.CheckPlan(rs, s.dataDir()); err != nil {
+		return nil, nil, &exitError{exitUsage, fmt.Errorf("%s: %w", path, err)}
+	}
+	return spec, rs, nil
+}
+
 // loadSpec parses and expands a spec; its errors are the user's to fix.
 func loadSpec(path string) (*experiments.Spec, []experiments.Run, error) {
 	spec, err := experiments.Load(path)
@@ -134,7 +147,7 @@ running: "vaelab sync SPEC" imports them later.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			spec, rs, err := loadSpec(args[0])
+			spec, rs, err := loadPlan(s, args[0])
 			if err != nil {
 				return err
 			}
@@ -376,7 +389,7 @@ func planCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short: "List the runs a spec expands to, without training (a dry run)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			spec, rs, err := loadSpec(args[0])
+			spec, rs, err := loadPlan(s, args[0])
 			if err != nil {
 				return err
 			}
@@ -607,7 +620,7 @@ func exportCmd(s *settings, stdout io.Writer) *cobra.Command {
 				if out == "" {
 					err = write(stdout)
 				} else {
-					_, _, err = atomicfile.Write(out, 0o644, write)
+					_, _, err = atomicfile.WriteTarget(out, write)
 				}
 				if err != nil {
 					return &exitError{exitFailure, err}

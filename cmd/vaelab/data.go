@@ -149,7 +149,7 @@ func dataShowCmd(s *settings, stdout io.Writer) *cobra.Command {
 				return &exitError{exitFailure, err}
 			}
 			im := ds.Train.First(n)
-			if _, _, err := atomicfile.Write(out, 0o644, func(w io.Writer) error { return data.WriteGridPNG(w, im, 8, 2) }); err != nil {
+			if _, _, err := atomicfile.WriteTarget(out, func(w io.Writer) error { return data.WriteGridPNG(w, im, 8, 2) }); err != nil {
 				return &exitError{exitFailure, err}
 			}
 			fmt.Fprintf(stdout, "%s: %d train and %d test images of %dx%dx%d (%s); grid of %d: %s\n",

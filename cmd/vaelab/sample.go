@@ -32,7 +32,7 @@ func sampleCmd(s *settings, stdout io.Writer) *cobra.Command {
 				if err != nil {
 					return &exitError{exitFailure, fmt.Errorf("sample run %s: %w", r.ID, err)}
 				}
-				if _, _, err := atomicfile.Write(out, 0o644, func(w io.Writer) error { return data.WriteGridPNG(w, im, cols, 2) }); err != nil {
+				if _, _, err := atomicfile.WriteTarget(out, func(w io.Writer) error { return data.WriteGridPNG(w, im, cols, 2) }); err != nil {
 					return &exitError{exitFailure, err}
 				}
 				fmt.Fprintf(stdout, "%s of run %s (%s): %s\n", kind, r.ID, r.Label, out)

@@ -41,6 +41,40 @@ func Write(path string, perm os.FileMode, write func(io.Writer) error) (sum stri
 	return hex.EncodeToString(h.Sum(nil)), cw.n, nil
 }
 
+// WriteTarget writes a file the user named (an -o PATH) as Write does, but
+// refuses to replace anything that is not a regular file (a device, FIFO,
+// socket, folder or symlink: renaming over it would replace the node itself),
+// and keeps an existing file's permission bits; a new file gets 0644.
+func WriteTarget(path string, write func(io.Writer) error) (sum string, size int64, err error) {
+	perm := os.FileMode(0o644)
+	fi, err := os.Lstat(path)
+	switch {
+	case err == nil && !fi.Mode().IsRegular():
+		return "", 0, fmt.Errorf("write %s: it is %s, not a regular file; vaelab replaces only regular files: name a regular file or a new path", path, kindOf(fi.Mode()))
+	case err == nil:
+		perm = fi.Mode().Perm()
+	case !os.IsNotExist(err):
+		return "", 0, fmt.Errorf("write %s: %w", path, err)
+	}
+	return Write(path, perm, write)
+}
+
+func kindOf(m os.FileMode) string {
+	switch {
+	case m&os.ModeSymlink != 0:
+		return "a symlink"
+	case m.IsDir():
+		return "a folder"
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
+}
+
 type countingWriter struct {
 	w io.Writer
 	n int64

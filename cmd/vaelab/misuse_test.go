@@ -1,0 +1,165 @@
+package main
+
+// Regression tests for misuse: each names the defect it covers.
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+const misuseSpec = "name: misuse\ndataset: {name: synthetic, size: 8, count: 80, test_fraction: 0.25}\nmodel: {hidden: [8], latent: 2}\ntrain: {epochs: 2, batch_size: 20}\neval: {batch_size: 20, grid_images: 4, samples: 20}\nseeds: [1, 2]\n"
+
+// Defect 1: a run folder left by another database must not be "resumed"
+// by a new one (which holds none of its curves): the new database trains
+// every run from scratch with complete records, and the old checkpoint is
+// kept aside, not deleted.
+func TestNewDatabaseBesideOldRunFoldersTrainsFromScratch(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(misuseSpec), 0o644)
+	if r := vaelab(t, dir, nil, "run", "s.yaml", "--db", "a.db"); r.code != 0 {
+		t.Fatalf("first run: %s%s", r.stdout, r.stderr)
+	}
+	r := vaelab(t, dir, nil, "run", "s.yaml", "--db", "b.db")
+	if r.code != 0 {
+		t.Fatalf("second database: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, "resume ") {
+		t.Errorf("a new database resumed runs it has no records of:\n%s%s", r.stdout, r.stderr)
+	}
+	assertSameAsReference(t, filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db"), "misuse")
+	aside, _ := filepath.Glob(filepath.Join(dir, "vaelab-runs", "*", "checkpoint.vck.unrecorded-*"))
+	if len(aside) != 2 {
+		t.Errorf("%d old checkpoints kept aside, want 2", len(aside))
+	}
+	if n := countRows(t, filepath.Join(dir, "b.db"), "SELECT count(*) FROM events WHERE kind='fresh-start'"); n != 2 {
+		t.Errorf("%d fresh-start events, want 2", n)
+	}
+	// Deleting the database and running again is the same case.
+	for _, f := range []string{"b.db", "b.db-wal", "b.db-shm"} {
+		os.Remove(filepath.Join(dir, f))
+	}
+	if r := vaelab(t, dir, nil, "run", "s.yaml", "--db", "b.db"); r.code != 0 || strings.Contains(r.stdout, "resume ") {
+		t.Fatalf("recreated database: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	assertSameAsReference(t, filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db"), "misuse")
+	// The first database still resumes nothing and retrains nothing: its runs are done.
+	if r := vaelab(t, dir, nil, "run", "s.yaml", "--db", "a.db"); r.code != 0 || strings.Contains(r.stdout, "fresh start") {
+		t.Fatalf("first database again: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// Defect 2: a spec's download may write only inside the data directory; a
+// path outside it is refused at plan time unless it is an existing file to
+// read. The hostile specs run under a temporary root whose tree is checked.
+func TestSpecCannotWriteOutsideTheDataDirectory(t *testing.T) {
+	root := t.TempDir()
+	ws, dataDir := filepath.Join(root, "ws"), filepath.Join(root, "data")
+	os.MkdirAll(ws, 0o755)
+	os.MkdirAll(filepath.Join(dataDir, "link"), 0o755)
+	os.Symlink(root, filepath.Join(dataDir, "out")) // a symlinked folder leading out
+	payload := []byte("#!/bin/sh\necho pwned\n")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(payload) }))
+	defer srv.Close()
+	sum := sha256.Sum256(payload)
+	env := []string{"VAELAB_DATA_DIR=" + dataDir}
+	before := treeOf(t, root)
+	for _, path := range []string{"../../outside/evil.sh", filepath.Join(root, "abs", "evil.sh"), "out/evil.sh", "link/../../evil.sh"} {
+		spec := fmt.Sprintf("name: evil\ndataset: {name: npy, path: %q, url: %q, sha256: %x}\nmodel: {hidden: [8], latent: 2}\ntrain: {epochs: 1}\nseeds: [1]\n", path, srv.URL+"/x.npy", sum)
+		os.WriteFile(filepath.Join(ws, "evil.yaml"), []byte(spec), 0o644)
+		for _, cmd := range []string{"plan", "run"} {
+			r := vaelab(t, ws, env, cmd, "evil.yaml")
+			if r.code != 2 || !strings.Contains(r.stderr, "dataset.path") {
+				t.Errorf("%s with path %s: exit %d, %q; want 2 naming dataset.path", cmd, path, r.code, r.stderr)
+			}
+		}
+	}
+	after := treeOf(t, root)
+	for p := range after {
+		if !before[p] && p != "ws/evil.yaml" {
+			t.Errorf("a refused spec left %s", p)
+		}
+	}
+	// A path outside the data directory that names an existing file is read.
+	outside := filepath.Join(root, "faces.npy")
+	os.WriteFile(outside, []byte("not an npy file"), 0o644)
+	spec := fmt.Sprintf("name: outside\ndataset: {name: npy, path: %q}\nmodel: {hidden: [8], latent: 2}\ntrain: {epochs: 1}\nseeds: [1]\n", outside)
+	os.WriteFile(filepath.Join(ws, "outside.yaml"), []byte(spec), 0o644)
+	if r := vaelab(t, ws, env, "plan", "outside.yaml"); r.code != 0 {
+		t.Errorf("plan of an existing file outside the data directory: exit %d, %q", r.code, r.stderr)
+	}
+	spec = strings.Replace(spec, "faces.npy", "missing.npy", 1)
+	os.WriteFile(filepath.Join(ws, "outside.yaml"), []byte(spec), 0o644)
+	if r := vaelab(t, ws, env, "plan", "outside.yaml"); r.code != 2 || !strings.Contains(r.stderr, "must exist") {
+		t.Errorf("plan of a missing file outside the data directory: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// treeOf lists every path under root, relative to it.
+func treeOf(t *testing.T, root string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
+		if rel, _ := filepath.Rel(root, p); err == nil {
+			out[rel] = true
+		}
+		return nil
+	})
+	return out
+}
+
+// Defect 3: report, export, sample and data show -o write by rename, which
+// must not replace a FIFO, a symlink or a device node, and must keep an
+// existing file's mode.
+func TestOutputRefusesSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(misuseSpec), 0o644)
+	if r := vaelab(t, dir, nil, "run", "s.yaml"); r.code != 0 {
+		t.Fatalf("run: %s%s", r.stdout, r.stderr)
+	}
+	id := regexp.MustCompile(`(?m)^([0-9a-f]{16})`).FindString(vaelab(t, dir, nil, "ls", "misuse").stdout)
+	commands := map[string][]string{
+		"report":    {"report", "misuse"},
+		"export":    {"export", "misuse", "--format", "csv"},
+		"sample":    {"sample", id},
+		"data show": {"data", "show", "synthetic", "-n", "8"},
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(dir, "target")
+	os.WriteFile(target, []byte("keep me"), 0o644)
+	link := filepath.Join(dir, "link")
+	os.Symlink(target, link)
+	for name, args := range commands {
+		for _, special := range []string{fifo, link, "/dev/null"} {
+			before, _ := os.Lstat(special)
+			r := vaelab(t, dir, nil, append(args, "-o", special)...)
+			if r.code == 0 || !strings.Contains(r.stderr, "not a regular file") {
+				t.Errorf("%s -o %s: exit %d, %q; want a refusal", name, special, r.code, r.stderr)
+			}
+			if after, err := os.Lstat(special); err != nil || after.Mode() != before.Mode() {
+				t.Errorf("%s -o %s replaced it", name, special)
+			}
+		}
+		private := filepath.Join(dir, "private-"+strings.ReplaceAll(name, " ", "-"))
+		os.WriteFile(private, nil, 0o600)
+		if r := vaelab(t, dir, nil, append(args, "-o", private)...); r.code != 0 {
+			t.Errorf("%s -o a mode-600 file: exit %d, %q", name, r.code, r.stderr)
+		}
+		if fi, _ := os.Stat(private); fi.Mode().Perm() != 0o600 || fi.Size() == 0 {
+			t.Errorf("%s -o a mode-600 file: mode %v, %d bytes; want 600 and the output", name, fi.Mode().Perm(), fi.Size())
+		}
+	}
+	if b, _ := os.ReadFile(target); string(b) != "keep me" {
+		t.Errorf("a symlink's target was overwritten: %q", b)
+	}
+}
