@@ -15,27 +15,36 @@ import (
 // "csv" is the full per-run table (every varying value and every stored
 // summary, numbers at full precision); "md" and "latex" are the summary table
 // (one row per configuration, mean ± std over seeds, the best in bold, arrows
-// giving each metric's better direction).
+// giving each metric's better direction). Rows are configurations actually
+// trained; runs that only an earlier version of the spec had are in the CSV
+// with in_spec false, and left out of the summary table with a note.
 func Export(ctx context.Context, st *runs.Store, experiment, format string, filter []string, w io.Writer) error {
-	rs, err := loadRuns(ctx, st, experiment, filter)
+	rs, notInSpec, err := loadRuns(ctx, st, experiment, filter)
 	if err != nil {
 		return err
 	}
-	if len(rs) == 0 {
+	if len(rs)+len(notInSpec) == 0 {
 		return fmt.Errorf("export %s: no runs", experiment)
 	}
 	axes := varyingAxes(infos(rs))
 	switch format {
 	case "csv":
-		return exportCSV(w, rs, axes)
+		return exportCSV(w, append(rs, notInSpec...), axes)
 	case "md", "latex":
 		groups := groupRuns(experiment, rs, axes)
 		ms := SummaryMetrics()
 		markBest(groups, ms)
 		if format == "md" {
-			return exportMarkdown(w, groups, ms)
+			err = exportMarkdown(w, groups, ms)
+		} else {
+			err = exportLaTeX(w, groups, ms)
 		}
-		return exportLaTeX(w, groups, ms)
+		if err == nil && len(notInSpec) > 0 {
+			comment := map[string]string{"md": "\n", "latex": "% "}[format]
+			_, err = fmt.Fprintf(w, "%s%d runs recorded under %s are not in its current spec and are left out: %s\n",
+				comment, len(notInSpec), experiment, strings.Join(runIDs(notInSpec), ", "))
+		}
+		return err
 	}
 	return fmt.Errorf("export: unknown format %q (csv, md, latex)", format)
 }
@@ -51,14 +60,15 @@ func infos(rs []runData) []runs.RunInfo {
 func exportCSV(w io.Writer, rs []runData, axes []string) error {
 	keys := summaryKeys(rs)
 	cw := csv.NewWriter(w)
-	header := append([]string{"experiment", "run_id", "label", "status", "diverged_step", "steps"}, axes...)
+	header := append([]string{"experiment", "run_id", "label", "status", "diverged_step", "steps", "in_spec"}, axes...)
 	if err := cw.Write(append(header, keys...)); err != nil {
 		return err
 	}
 	for _, r := range rs {
-		row := []string{r.info.Experiment, r.info.ID, r.info.Label, r.info.Status, strconv.Itoa(r.info.DivergedStep), strconv.Itoa(r.info.Steps)}
+		row := []string{csvText(r.info.Experiment), r.info.ID, csvText(r.info.Label), r.info.Status,
+			strconv.Itoa(r.info.DivergedStep), strconv.Itoa(r.info.Steps), strconv.FormatBool(r.info.InSpec)}
 		for _, a := range axes {
-			row = append(row, r.info.Varying[a])
+			row = append(row, csvText(r.info.Varying[a]))
 		}
 		for _, k := range keys {
 			if s, ok := r.sums[k]; ok {
@@ -73,6 +83,25 @@ func exportCSV(w io.Writer, rs []runData, axes []string) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvText makes a text cell safe to open in a spreadsheet: a cell that
+// starts with =, +, -, @, a tab or a carriage return would be taken as a
+// formula, so it gets a leading apostrophe (shown by spreadsheets as text).
+// Numbers are written as numbers and never pass through here.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func runIDs(rs []runData) []string {
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.info.ID
+	}
+	return ids
 }
 
 func exportMarkdown(w io.Writer, groups []*Group, ms []Metric) error {

@@ -64,6 +64,7 @@ type Section struct {
 	Runs         []Run
 	Protocols    []runs.Summary // one protocol per metric key
 	RunImages    bool           // per-run image grids are shown (small experiments)
+	NotInSpec    []runs.RunInfo // linked by an earlier version of the spec: flagged, not compared
 }
 
 // StatusCount is the number of runs in one status.
@@ -198,11 +199,11 @@ func buildSection(ctx context.Context, st *runs.Store, name string, opt Options)
 	if err != nil {
 		return nil, err
 	}
-	rs, err := loadRuns(ctx, st, name, opt.Runs)
+	rs, notInSpec, err := loadRuns(ctx, st, name, opt.Runs)
 	if err != nil {
 		return nil, err
 	}
-	sec := &Section{ExperimentInfo: info, Axes: varyingAxes(infos(rs)), Columns: metricColumns(), RunImages: len(rs) <= maxRunImages}
+	sec := &Section{ExperimentInfo: info, NotInSpec: infos(notInSpec), Axes: varyingAxes(infos(rs)), Columns: metricColumns(), RunImages: len(rs) <= maxRunImages}
 	for _, s := range []string{runs.StatusDone, runs.StatusDiverged, runs.StatusFailed, runs.StatusInterrupted, runs.StatusRunning, runs.StatusPending} {
 		if n := info.Counts[s]; n > 0 {
 			sec.StatusCounts = append(sec.StatusCounts, StatusCount{s, n})

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -73,28 +74,33 @@ type runData struct {
 	sums map[string]runs.Summary
 }
 
-// groupRuns groups runs by everything but the seed, in first-seen order.
+// groupRuns groups runs by the configuration they trained (their resolved
+// config without the seed), in first-seen order, so that runs of different
+// configurations are never averaged, whatever their labels. A group is
+// labelled by its varying values; configurations that share a label (the
+// spec changed a base value between runs of the same experiment) are told
+// apart by the config keys in which they differ.
 func groupRuns(experiment string, rs []runData, axes []string) []*Group {
 	var groups []*Group
 	byKey := map[string]*Group{}
+	configs := map[*Group]map[string]string{}
 	for _, r := range rs {
-		var parts, vals []string
-		for _, a := range axes {
-			if a == "seed" {
-				continue
-			}
-			parts = append(parts, a+"="+r.info.Varying[a])
-			vals = append(vals, r.info.Varying[a])
-		}
-		key := strings.Join(parts, " ")
+		flat := flatConfig(r.info.Config)
+		delete(flat, "seed")
+		key := configKey(flat)
 		g := byKey[key]
 		if g == nil {
-			label := key
-			if label == "" {
-				label = "(one configuration)"
+			var parts, vals []string
+			for _, a := range axes {
+				if a == "seed" {
+					continue
+				}
+				parts = append(parts, a+"="+r.info.Varying[a])
+				vals = append(vals, r.info.Varying[a])
 			}
-			g = &Group{Experiment: experiment, Label: label, Values: vals, Stats: map[string]Stat{}, Best: map[string]bool{}}
+			g = &Group{Experiment: experiment, Label: strings.Join(parts, " "), Values: vals, Stats: map[string]Stat{}, Best: map[string]bool{}}
 			byKey[key] = g
+			configs[g] = flat
 			groups = append(groups, g)
 		}
 		g.Runs = append(g.Runs, r.info)
@@ -102,6 +108,7 @@ func groupRuns(experiment string, rs []runData, axes []string) []*Group {
 			g.Diverged++
 		}
 	}
+	disambiguate(groups, configs)
 	for _, g := range groups {
 		values := map[string][]float64{}
 		for _, r := range rs {
@@ -117,6 +124,102 @@ func groupRuns(experiment string, rs []runData, axes []string) []*Group {
 		}
 	}
 	return groups
+}
+
+// disambiguate appends to the labels that several groups share the config
+// keys in which those groups differ, and names a lone unlabelled group.
+func disambiguate(groups []*Group, configs map[*Group]map[string]string) {
+	byLabel := map[string][]*Group{}
+	for _, g := range groups {
+		byLabel[g.Label] = append(byLabel[g.Label], g)
+	}
+	for label, gs := range byLabel {
+		if len(gs) == 1 {
+			if label == "" {
+				gs[0].Label = "(one configuration)"
+			}
+			continue
+		}
+		keys := map[string]bool{}
+		for _, g := range gs[1:] {
+			for k := range union(configs[gs[0]], configs[g]) {
+				if configs[gs[0]][k] != configs[g][k] {
+					keys[k] = true
+				}
+			}
+		}
+		sorted := make([]string, 0, len(keys))
+		for k := range keys {
+			sorted = append(sorted, k)
+		}
+		sort.Strings(sorted)
+		for _, g := range gs {
+			var parts []string
+			if label != "" {
+				parts = append(parts, label)
+			}
+			for _, k := range sorted {
+				v, ok := configs[g][k]
+				if !ok {
+					v = "(unset)"
+				}
+				parts = append(parts, k+"="+v)
+			}
+			g.Label = strings.Join(parts, " ")
+		}
+	}
+}
+
+func union(a, b map[string]string) map[string]bool {
+	out := map[string]bool{}
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
+}
+
+// flatConfig flattens a run's canonical JSON config into dotted keys with
+// their JSON values as text.
+func flatConfig(canonical string) map[string]string {
+	var tree any
+	out := map[string]string{}
+	if err := json.Unmarshal([]byte(canonical), &tree); err != nil {
+		out[""] = canonical // unreadable: group by the text itself
+		return out
+	}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		if m, ok := v.(map[string]any); ok {
+			for k, x := range m {
+				if prefix != "" {
+					k = prefix + "." + k
+				}
+				walk(k, x)
+			}
+			return
+		}
+		b, _ := json.Marshal(v)
+		out[prefix] = string(b)
+	}
+	walk("", tree)
+	return out
+}
+
+// configKey is a canonical text of a flattened config.
+func configKey(flat map[string]string) string {
+	keys := make([]string, 0, len(flat))
+	for k := range flat {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k + "=" + flat[k] + "\n")
+	}
+	return b.String()
 }
 
 func contains(rs []runs.RunInfo, id string) bool {
@@ -184,25 +287,31 @@ func FormatStat(s Stat, ok bool, digits int) string {
 	return fmt.Sprintf("%.*f ± %.*f", digits, s.Mean, digits, s.Std)
 }
 
-// loadRuns reads the runs of an experiment (all, or those whose id starts with
-// one of the filters) and their summaries.
-func loadRuns(ctx context.Context, st *runs.Store, experiment string, filter []string) ([]runData, error) {
+// loadRuns reads the runs of an experiment (all, or those whose id starts
+// with one of the filters) and their summaries. Runs that only an earlier
+// version of the experiment's spec had are returned apart (notInSpec), to be
+// flagged and never compared with the current ones; a filter naming such a
+// run includes it (it still groups by its own configuration).
+func loadRuns(ctx context.Context, st *runs.Store, experiment string, filter []string) (current, notInSpec []runData, err error) {
 	stored, err := st.Runs(ctx, experiment)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []runData
 	for _, r := range stored {
 		if !matches(r.ID, filter) {
 			continue
 		}
 		sums, err := st.Summaries(ctx, r.ID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		out = append(out, runData{info: r, sums: sums})
+		if !r.InSpec && len(filter) == 0 {
+			notInSpec = append(notInSpec, runData{info: r, sums: sums})
+			continue
+		}
+		current = append(current, runData{info: r, sums: sums})
 	}
-	return out, nil
+	return current, notInSpec, nil
 }
 
 func matches(id string, filter []string) bool {

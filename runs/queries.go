@@ -18,6 +18,7 @@ type RunInfo struct {
 	Config                         string // canonical JSON
 	Owner, Host, BLAS, Version     string
 	Dir                            string
+	InSpec                         bool // false: linked by an earlier version of the experiment's spec
 	CreatedAt, StartedAt           time.Time
 	FinishedAt, HeartbeatAt        time.Time
 }
@@ -32,7 +33,7 @@ func (r RunInfo) Duration() time.Duration {
 
 const runColumns = `r.id, er.experiment, er.label, er.variant, er.varying, r.seed, r.status, r.error,
 	coalesce(r.diverged_step, 0), r.steps, r.attempts, r.config, r.owner, r.host, r.blas, r.vaelab_version, r.dir,
-	r.created_at, r.started_at, r.finished_at, r.heartbeat_at`
+	er.in_spec, r.created_at, r.started_at, r.finished_at, r.heartbeat_at`
 
 func scanRun(sc interface{ Scan(...any) error }) (RunInfo, error) {
 	var r RunInfo
@@ -41,7 +42,7 @@ func scanRun(sc interface{ Scan(...any) error }) (RunInfo, error) {
 	var started, finished, heartbeat sql.NullString
 	err := sc.Scan(&r.ID, &r.Experiment, &r.Label, &r.Variant, &varying, &seed, &r.Status, &r.Error,
 		&r.DivergedStep, &r.Steps, &r.Attempts, &r.Config, &r.Owner, &r.Host, &r.BLAS, &r.Version, &r.Dir,
-		&created, &started, &finished, &heartbeat)
+		&r.InSpec, &created, &started, &finished, &heartbeat)
 	if err != nil {
 		return r, err
 	}
@@ -109,8 +110,11 @@ func (s *Store) FindRun(ctx context.Context, prefix string) (RunInfo, error) {
 // ExperimentInfo is an experiment with its run counts by status.
 type ExperimentInfo struct {
 	Experiment
-	Counts   map[string]int
+	Counts   map[string]int // runs of the current spec, by status
 	RunCount int
+	// NotInSpec counts the runs an earlier version of the spec linked to the
+	// experiment that its current one no longer has (RunInfo.InSpec false).
+	NotInSpec int
 }
 
 // Experiments lists the stored experiments, most recently started first.
@@ -159,17 +163,22 @@ func (s *Store) Experiment(ctx context.Context, name string) (ExperimentInfo, er
 	}
 	e.VCSModified = modified != 0
 	e.Counts = map[string]int{}
-	rows, err := s.db.QueryContext(ctx, `SELECT r.status, count(*) FROM runs r JOIN experiment_runs er ON er.run_id = r.id
-		WHERE er.experiment = ? GROUP BY r.status`, name)
+	rows, err := s.db.QueryContext(ctx, `SELECT r.status, er.in_spec, count(*) FROM runs r JOIN experiment_runs er ON er.run_id = r.id
+		WHERE er.experiment = ? GROUP BY r.status, er.in_spec`, name)
 	if err != nil {
 		return e, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var st string
+		var inSpec bool
 		var n int
-		if err := rows.Scan(&st, &n); err != nil {
+		if err := rows.Scan(&st, &inSpec, &n); err != nil {
 			return e, err
+		}
+		if !inSpec {
+			e.NotInSpec += n
+			continue
 		}
 		e.Counts[st] = n
 		e.RunCount += n

@@ -65,6 +65,10 @@ func (s *Store) RegisterRuns(ctx context.Context, experiment string, rs []experi
 	status := make(map[string]string, len(rs))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		t := now()
+		// Runs an earlier version of the spec linked stay linked, flagged.
+		if _, err := tx.ExecContext(ctx, "UPDATE experiment_runs SET in_spec=0 WHERE experiment=?", experiment); err != nil {
+			return fmt.Errorf("register runs of %s: %w", experiment, err)
+		}
 		for i, r := range rs {
 			res, err := tx.ExecContext(ctx, `INSERT INTO runs (id, config, seed, status, created_at)
 				VALUES (?,?,?,?,?) ON CONFLICT(id) DO NOTHING`,
@@ -78,9 +82,9 @@ func (s *Store) RegisterRuns(ctx context.Context, experiment string, rs []experi
 				}
 			}
 			varying, _ := json.Marshal(r.Varying())
-			if _, err := tx.ExecContext(ctx, `INSERT INTO experiment_runs (experiment, run_id, position, label, variant, varying)
-				VALUES (?,?,?,?,?,?) ON CONFLICT(experiment, run_id) DO UPDATE SET position=excluded.position,
-				label=excluded.label, variant=excluded.variant, varying=excluded.varying`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO experiment_runs (experiment, run_id, position, label, variant, varying, in_spec)
+				VALUES (?,?,?,?,?,?,1) ON CONFLICT(experiment, run_id) DO UPDATE SET position=excluded.position,
+				label=excluded.label, variant=excluded.variant, varying=excluded.varying, in_spec=1`,
 				experiment, r.ID, i, r.Label(), r.Variant, string(varying)); err != nil {
 				return fmt.Errorf("link run %s: %w", r.ID, err)
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/vaelab/vaelab/data"
 	"github.com/vaelab/vaelab/experiments"
 	"github.com/vaelab/vaelab/internal/atomicfile"
+	"github.com/vaelab/vaelab/internal/termtext"
 	"github.com/vaelab/vaelab/vae"
 )
 
@@ -531,7 +532,7 @@ func (sc *Scheduler) writeArtifact(ctx context.Context, runID, dir, kind string,
 
 func (sc *Scheduler) logf(format string, args ...any) {
 	if sc.Log != nil {
-		fmt.Fprintf(sc.Log, format+"\n", args...)
+		fmt.Fprintln(sc.Log, termtext.Safe(fmt.Sprintf(format, args...)))
 	}
 }
 

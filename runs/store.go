@@ -33,7 +33,7 @@ const (
 )
 
 // schemaVersion is the version Open migrates to; migrations[i] brings version i to i+1.
-const schemaVersion = 1
+const schemaVersion = 2
 
 var migrations = []string{`
 CREATE TABLE experiments (
@@ -122,6 +122,11 @@ CREATE TABLE events (
 	message    TEXT NOT NULL
 );
 CREATE INDEX events_run ON events(run_id);
+`, `
+-- in_spec is 0 for a run linked to an experiment by an earlier version of its
+-- spec but absent from the one run last: it is kept, flagged, and never
+-- compared or averaged with the current spec's runs.
+ALTER TABLE experiment_runs ADD COLUMN in_spec INTEGER NOT NULL DEFAULT 1;
 `}
 
 // Open opens (creating if needed) the database at path and migrates its schema.
@@ -182,9 +187,13 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	if v > schemaVersion {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: schema version %d is newer than this vaelab understands (%d); use the newer vaelab that wrote it, or upgrade", path, v, schemaVersion)
+	}
 	if v != schemaVersion {
 		db.Close()
-		return nil, fmt.Errorf("open store %s: schema version %d, this vaelab reads %d (run a spec with this vaelab to migrate it)", path, v, schemaVersion)
+		return nil, fmt.Errorf("open store %s: schema version %d is older than this vaelab's %d; running any spec (vaelab run) with this vaelab migrates it", path, v, schemaVersion)
 	}
 	return &Store{db: db, path: path}, nil
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/vaelab/vaelab/experiments"
 	"github.com/vaelab/vaelab/internal/atomicfile"
+	"github.com/vaelab/vaelab/internal/termtext"
 	"github.com/vaelab/vaelab/report"
 	"github.com/vaelab/vaelab/runs"
 )
@@ -408,7 +409,7 @@ func planCmd(s *settings, stdout io.Writer) *cobra.Command {
 					status[r.ID] = r.Status
 				}
 			}
-			fmt.Fprintf(stdout, "experiment %s: %d runs (spec sha256 %s)\n", spec.Name, len(rs), spec.Hash[:12])
+			fmt.Fprintf(stdout, "experiment %s: %d runs (spec sha256 %s)\n", termtext.Safe(spec.Name), len(rs), spec.Hash[:12])
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 			axes := planAxes(spec)
 			fmt.Fprintf(tw, "ID\t%s\tSTATUS\n", strings.ToUpper(strings.Join(axes, "\t")))
@@ -416,7 +417,7 @@ func planCmd(s *settings, stdout io.Writer) *cobra.Command {
 				v := r.Varying()
 				cols := make([]string, len(axes))
 				for i, a := range axes {
-					cols[i] = v[a]
+					cols[i] = termtext.Safe(v[a])
 				}
 				st := status[r.ID]
 				if st == "" {
@@ -462,7 +463,11 @@ func listRuns(ctx context.Context, st *runs.Store, args []string, stdout io.Writ
 		}
 		fmt.Fprintln(tw, "EXPERIMENT\tRUNS\tSTATUS\tLAST STARTED")
 		for _, e := range exps {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", e.Name, e.RunCount, countsText(e.Counts), e.StartedAt)
+			counts := countsText(e.Counts)
+			if e.NotInSpec > 0 {
+				counts += fmt.Sprintf("; %d not in the current spec", e.NotInSpec)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", termtext.Safe(e.Name), e.RunCount, counts, e.StartedAt)
 		}
 		return nil
 	}
@@ -487,7 +492,11 @@ func listRuns(ctx context.Context, st *runs.Store, args []string, stdout io.Writ
 		if r.DivergedStep > 0 {
 			status += fmt.Sprintf(" (step %d)", r.DivergedStep)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Label, status, r.Steps, elbo, r.Duration().Round(100*time.Millisecond))
+		label := termtext.Safe(r.Label)
+		if !r.InSpec {
+			label += " (not in the current spec)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, label, status, r.Steps, elbo, r.Duration().Round(100*time.Millisecond))
 	}
 	return nil
 }
@@ -516,9 +525,12 @@ func showCmd(s *settings, stdout io.Writer) *cobra.Command {
 }
 
 func showRun(ctx context.Context, st *runs.Store, r runs.RunInfo, w io.Writer) error {
-	fmt.Fprintf(w, "run        %s\nlabel      %s\nexperiment %s\nstatus     %s\n", r.ID, r.Label, r.Experiment, r.Status)
+	fmt.Fprintf(w, "run        %s\nlabel      %s\nexperiment %s\nstatus     %s\n", r.ID, termtext.Safe(r.Label), termtext.Safe(r.Experiment), r.Status)
 	if r.Error != "" {
-		fmt.Fprintf(w, "reason     %s\n", r.Error)
+		fmt.Fprintf(w, "reason     %s\n", termtext.Safe(r.Error))
+	}
+	if !r.InSpec {
+		fmt.Fprintf(w, "in spec    no: an earlier version of the experiment's spec had this run; reports flag it and leave it out of comparisons\n")
 	}
 	fmt.Fprintf(w, "steps      %d (attempt %d)\nstarted    %s\nfinished   %s\nhost       %s\nBLAS       %s\ndirectory  %s\n",
 		r.Steps, r.Attempts, r.StartedAt.Format(time.RFC3339), r.FinishedAt.Format(time.RFC3339), r.Host, r.BLAS, r.Dir)
@@ -554,7 +566,7 @@ func showRun(ctx context.Context, st *runs.Store, r runs.RunInfo, w io.Writer) e
 		return &exitError{exitFailure, err}
 	}
 	for _, e := range events {
-		fmt.Fprintf(w, "event      %s %s %s: %s\n", e.Time, e.Level, e.Kind, e.Message)
+		fmt.Fprintf(w, "event      %s %s %s: %s\n", e.Time, e.Level, e.Kind, termtext.Safe(e.Message))
 	}
 	return nil
 }

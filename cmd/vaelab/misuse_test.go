@@ -163,3 +163,50 @@ func TestOutputRefusesSpecialFiles(t *testing.T) {
 		t.Errorf("a symlink's target was overwritten: %q", b)
 	}
 }
+
+// Defect 4: editing a spec and rerunning it under the same name must not
+// report different configurations as one: the report and export group by
+// the configuration trained and flag runs the current spec no longer has.
+func TestChangedSpecUnderOneNameIsNotAveraged(t *testing.T) {
+	dir := t.TempDir()
+	for _, beta := range []string{"1", "2", "3"} {
+		spec := strings.Replace(misuseSpec, "seeds: [1, 2]", "objective: {beta: "+beta+"}\nseeds: [1]", 1)
+		os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(spec), 0o644)
+		if r := vaelab(t, dir, nil, "run", "s.yaml"); r.code != 0 {
+			t.Fatalf("run β=%s: %s%s", beta, r.stdout, r.stderr)
+		}
+	}
+	md := vaelab(t, dir, nil, "export", "misuse", "--format", "md")
+	if md.code != 0 {
+		t.Fatalf("export: %s%s", md.stdout, md.stderr)
+	}
+	if strings.Contains(md.stdout, "(one configuration) | 3") || strings.Count(md.stdout, "| 1 | 0 |") != 1 {
+		t.Errorf("the summary table averages or lists other configurations than the current spec's one:\n%s", md.stdout)
+	}
+	if !strings.Contains(md.stdout, "2 runs recorded under misuse are not in its current spec") {
+		t.Errorf("export does not flag the two runs of earlier specs:\n%s", md.stdout)
+	}
+	csv := vaelab(t, dir, nil, "export", "misuse", "--format", "csv")
+	if strings.Count(csv.stdout, ",false,") != 2 || strings.Count(csv.stdout, ",true,") != 1 {
+		t.Errorf("CSV does not mark in_spec per run:\n%s", csv.stdout)
+	}
+	ls := vaelab(t, dir, nil, "ls", "misuse")
+	if strings.Count(ls.stdout, "(not in the current spec)") != 2 {
+		t.Errorf("ls does not flag the runs of earlier specs:\n%s", ls.stdout)
+	}
+	if r := vaelab(t, dir, nil, "report", "misuse", "-o", "r.html"); r.code != 0 {
+		t.Fatalf("report: %s%s", r.stdout, r.stderr)
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, "r.html"))
+	if !strings.Contains(string(page), "2 runs recorded under this experiment by an earlier version of its spec") {
+		t.Error("the report does not flag the runs of earlier specs")
+	}
+	// Named explicitly, the old runs are compared, each as its own configuration.
+	ids := regexp.MustCompile(`(?m)^([0-9a-f]{16})`).FindAllString(ls.stdout, -1)
+	all := vaelab(t, dir, nil, "export", "misuse", "--format", "md", "--runs", strings.Join(ids, ","))
+	for _, beta := range []string{"1", "2", "3"} {
+		if !strings.Contains(all.stdout, "objective.beta="+beta+" | 1 |") {
+			t.Errorf("with --runs, β=%s is not its own row:\n%s", beta, all.stdout)
+		}
+	}
+}
