@@ -2,8 +2,6 @@ package runs
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -411,8 +409,8 @@ func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir st
 // or one the store never recorded, is moved aside, never deleted, and
 // the run starts from scratch; an event says where the file went.
 func (sc *Scheduler) recordedCheckpoint(ctx context.Context, runID, path string) (bool, error) {
-	sum, err := fileSHA256(path)
-	if os.IsNotExist(err) {
+	sum, err := data.FileSHA256(path)
+	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
@@ -437,20 +435,6 @@ func (sc *Scheduler) recordedCheckpoint(ctx context.Context, runID, path string)
 	msg := fmt.Sprintf("the checkpoint in the run folder was not resumed (%s); kept as %s, training from scratch", why, filepath.Base(aside))
 	sc.logf("fresh start %s  %s", runID, msg)
 	return false, sc.Store.AddEvent(ctx, "", runID, "warning", "fresh-start", msg)
-}
-
-// fileSHA256 is the hex sha256 of a file's content.
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // writeCheckpoint stores a checkpoint atomically and records it.

@@ -210,3 +210,36 @@ func TestChangedSpecUnderOneNameIsNotAveraged(t *testing.T) {
 		}
 	}
 }
+
+// Defect 5: sample must not trust a checkpoint copied from another run.
+// Defect 6 (sample): -n 0 and -n -1 are refused, not a panic.
+func TestSampleChecksTheCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(misuseSpec), 0o644)
+	if r := vaelab(t, dir, nil, "run", "s.yaml"); r.code != 0 {
+		t.Fatalf("run: %s%s", r.stdout, r.stderr)
+	}
+	ids := regexp.MustCompile(`(?m)^([0-9a-f]{16})`).FindAllString(vaelab(t, dir, nil, "ls", "misuse").stdout, -1)
+	if len(ids) != 2 {
+		t.Fatalf("want 2 runs, got %v", ids)
+	}
+	a, b := ids[0], ids[1]
+	if r := vaelab(t, dir, nil, "sample", a, "-o", "a.png"); r.code != 0 {
+		t.Fatalf("sample of an intact run: exit %d, %s", r.code, r.stderr)
+	}
+	for _, n := range []string{"0", "-1", "1000000"} {
+		if r := vaelab(t, dir, nil, "sample", a, "-n", n, "-o", "n.png"); r.code != 2 || !strings.Contains(r.stderr, "-n "+n) || strings.Contains(r.stderr, "panic") {
+			t.Errorf("sample -n %s: exit %d, %q; want a usage error naming -n", n, r.code, r.stderr)
+		}
+	}
+	ck := func(id string) string { return filepath.Join(dir, "vaelab-runs", id, "checkpoint.vck") }
+	theirs, _ := os.ReadFile(ck(b))
+	os.WriteFile(ck(a), theirs, 0o644)
+	r := vaelab(t, dir, nil, "sample", a, "-o", "copied.png")
+	if r.code == 0 || !strings.Contains(r.stderr, "is not the") {
+		t.Errorf("sample with run B's checkpoint in run A's folder: exit %d, %q; want a refusal", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "copied.png")); err == nil {
+		t.Error("a refused sample wrote its output")
+	}
+}

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -27,8 +25,11 @@ func sampleCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short:       "Write a PNG grid from a run's final checkpoint: prior samples, reconstructions of test images, or latent traversals",
 		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withRun(cmd, s, args[0], func(ctx context.Context, _ *runs.Store, r runs.RunInfo) error {
-				im, cols, err := sampleRun(ctx, s, r, kind, n, seed)
+			if err := checkSampleFlags(kind, n); err != nil {
+				return &exitError{exitUsage, err}
+			}
+			return withRun(cmd, s, args[0], func(ctx context.Context, st *runs.Store, r runs.RunInfo) error {
+				im, cols, err := sampleRun(ctx, s, st, r, kind, n, seed)
 				if err != nil {
 					return &exitError{exitFailure, fmt.Errorf("sample run %s: %w", r.ID, err)}
 				}
@@ -42,26 +43,37 @@ func sampleCmd(s *settings, stdout io.Writer) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "samples.png", "PNG file to write")
 	cmd.Flags().StringVar(&kind, "kind", "samples", "samples, reconstructions or traversals")
-	cmd.Flags().IntVarP(&n, "n", "n", 64, "number of samples or reconstructions")
+	cmd.Flags().IntVarP(&n, "n", "n", 64, fmt.Sprintf("number of samples or reconstructions (1 to %d)", maxSampleImages))
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the prior samples")
 	return cmd
 }
 
-// sampleRun rebuilds the run's model from its checkpoint and draws the grid.
-func sampleRun(ctx context.Context, s *settings, r runs.RunInfo, kind string, n int, seed uint64) (data.Images, int, error) {
+// maxSampleImages bounds a grid: 4096 images of 1024×1024×3 are already 12 GB.
+const maxSampleImages = 4096
+
+// checkSampleFlags refuses impossible flags before anything is loaded.
+func checkSampleFlags(kind string, n int) error {
+	switch kind {
+	case "samples", "reconstructions", "traversals":
+	default:
+		return fmt.Errorf("--kind %q: want samples, reconstructions or traversals", kind)
+	}
+	if n < 1 || n > maxSampleImages {
+		return fmt.Errorf("-n %d: the number of images must be between 1 and %d", n, maxSampleImages)
+	}
+	return nil
+}
+
+// sampleRun rebuilds the run's model from its checkpoint, loaded as the
+// scheduler loads it (checked against the store's record), and draws the grid.
+func sampleRun(ctx context.Context, s *settings, st *runs.Store, r runs.RunInfo, kind string, n int, seed uint64) (data.Images, int, error) {
 	var cfg experiments.RunConfig
 	if err := json.Unmarshal([]byte(r.Config), &cfg); err != nil {
 		return data.Images{}, 0, fmt.Errorf("stored config: %w", err)
 	}
-	path := filepath.Join(r.Dir, "checkpoint.vck")
-	f, err := os.Open(path)
+	c, err := runs.LoadCheckpoint(ctx, st, r)
 	if err != nil {
-		return data.Images{}, 0, fmt.Errorf("no checkpoint (%w); only runs trained with checkpoints can be sampled", err)
-	}
-	c, err := vae.ReadCheckpoint(f)
-	f.Close()
-	if err != nil {
-		return data.Images{}, 0, fmt.Errorf("checkpoint %s: %w", path, err)
+		return data.Images{}, 0, err
 	}
 	ds, err := (&data.Loader{DataDir: s.dataDir(), CacheDir: s.cacheDir()}).Load(ctx, cfg.Dataset)
 	if err != nil {

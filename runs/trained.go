@@ -1,0 +1,50 @@
+package runs
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/vaelab/vaelab/vae"
+)
+
+// CheckpointPath is where a run keeps its checkpoint: checkpoint.vck in its
+// run directory.
+func CheckpointPath(r RunInfo) string { return filepath.Join(r.Dir, checkpointFile) }
+
+// LoadCheckpoint reads the checkpoint of a trained run, trusting it only
+// when it is the file the store recorded for that run: its sha256 must be
+// the recorded one and the run id inside it the run's own. A checkpoint
+// copied from another run, replaced or edited is refused with a message that
+// says which check failed.
+func LoadCheckpoint(ctx context.Context, st *Store, r RunInfo) (*vae.Checkpoint, error) {
+	path := CheckpointPath(r)
+	arts, err := st.Artifacts(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	rec, ok := arts["checkpoint"]
+	if !ok {
+		return nil, fmt.Errorf("run %s has no recorded checkpoint (status %s); only runs that trained with checkpoints can be loaded", r.ID, r.Status)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint of run %s: %w", r.ID, err)
+	}
+	sum := sha256.Sum256(b)
+	if got := hex.EncodeToString(sum[:]); got != rec.SHA256 {
+		return nil, fmt.Errorf("checkpoint %s: sha256 %s is not the %s recorded for run %s: the file was replaced or changed (vaelab doctor lists such files)", path, got[:12], rec.SHA256[:12], r.ID)
+	}
+	c, err := vae.ReadCheckpoint(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	if c.Run != r.ID {
+		return nil, fmt.Errorf("checkpoint %s belongs to run %s, not %s", path, c.Run, r.ID)
+	}
+	return c, nil
+}
