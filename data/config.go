@@ -138,6 +138,15 @@ func isHex64(s string) bool {
 // prep is the preprocessing c asks for.
 func (c Config) prep() Prep { return Prep{Channels: c.Channels, Crop: c.Crop, Size: c.Size} }
 
+// CheckMemory refuses, at plan time, a dataset known not to fit in
+// MemoryLimit before it is made: synthetic faces, whose size the spec gives.
+func (c Config) CheckMemory() error {
+	if c.Name != "synthetic" {
+		return nil
+	}
+	return CheckFits(syntheticBytes(c.Count, c.Size), fmt.Sprintf("dataset: %d synthetic faces of %dx%d", c.Count, c.Size, c.Size), "lower dataset.count or dataset.size")
+}
+
 // CheckPath refuses, before anything is written, a dataset path that would
 // make vaelab write outside the data directory. A download (dataset.url) is
 // saved inside it, so its path must be relative and stay inside (no "..",

@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Source is a dataset file that vaelab knows how to find, check and download.
@@ -17,6 +19,7 @@ type Source struct {
 	File   string // path under the data directory
 	URL    string // where to download it; "" when it cannot be downloaded
 	SHA256 string
+	Size   int64 // bytes expected; 0 when unknown (a download stops past it)
 	About  string
 }
 
@@ -24,11 +27,11 @@ type Source struct {
 // downloaded; the LFW subset comes with the shared test data only.
 func Builtins() []Source {
 	return []Source{
-		{Name: "frey", File: FreyFile, URL: "https://cs.nyu.edu/~roweis/data/frey_rawface.mat", SHA256: FreySHA256,
+		{Name: "frey", File: FreyFile, URL: "https://cs.nyu.edu/~roweis/data/frey_rawface.mat", SHA256: FreySHA256, Size: 1_100_584,
 			About: "Frey Face: 1965 video frames of one face, 28x20 grey (Brendan Frey)"},
-		{Name: "olivetti", File: OlivettiFile, URL: "https://ndownloader.figshare.com/files/5976027", SHA256: OlivettiSHA256,
+		{Name: "olivetti", File: OlivettiFile, URL: "https://ndownloader.figshare.com/files/5976027", SHA256: OlivettiSHA256, Size: 1_432_511,
 			About: "Olivetti faces: 400 faces of 40 people, 64x64 grey (AT&T Laboratories Cambridge)"},
-		{Name: "lfw-subset", File: LFWSubsetFile, SHA256: LFWSubsetSHA256,
+		{Name: "lfw-subset", File: LFWSubsetFile, SHA256: LFWSubsetSHA256, Size: 1_000_080,
 			About: "LFW subset: 100 faces, 25x25 grey, rows 0..99 of lfw_subset.npy (Labeled Faces in the Wild)"},
 	}
 }
@@ -60,10 +63,28 @@ func FileSHA256(path string) (string, error) {
 // Progress is told how many bytes of total have arrived; total is -1 when unknown.
 type Progress func(done, total int64)
 
+// DefaultDownloadWait is how long a download waits for the server: to
+// connect, for the response's headers, and for each next piece of the body.
+const DefaultDownloadWait = 60 * time.Second
+
+// NewDownloadClient is an HTTP client whose every wait is bounded by wait
+// (connecting, TLS, the response's headers). Fetch bounds the body's stalls
+// by the same wait.
+func NewDownloadClient(wait time.Duration) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: wait, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout, t.ResponseHeaderTimeout = wait, wait
+	return &http.Client{Transport: t}
+}
+
 // Fetch downloads src.URL to dst. The bytes go to a temporary file beside dst
 // and are hashed on the way; only a complete download whose sha256 matches
 // src.SHA256 is renamed into place. A wrong checksum or a cut transfer leaves
 // nothing behind and returns an error naming the dataset (and both hashes).
+// It never waits for the server longer than the client transport's
+// ResponseHeaderTimeout (DefaultDownloadWait when it has none) without a
+// byte arriving, and stops once more bytes came than expected: src.Size,
+// else the Content-Length, else MemoryLimit (a dataset must fit in memory).
 func Fetch(ctx context.Context, client *http.Client, src Source, dst string, progress Progress) error {
 	if src.URL == "" {
 		return fmt.Errorf("dataset %s has no download address; put %s in the data directory", src.Name, src.File)
@@ -74,12 +95,25 @@ func Fetch(ctx context.Context, client *http.Client, src Source, dst string, pro
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("download %s: %w", src.Name, err)
 	}
+	wait := DefaultDownloadWait
+	if t, ok := client.Transport.(*http.Transport); ok && t.ResponseHeaderTimeout > 0 {
+		wait = t.ResponseHeaderTimeout
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stalled := time.AfterFunc(wait, func() {
+		cancel(fmt.Errorf("the server sent nothing for %v", wait))
+	})
+	defer stalled.Stop()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src.URL, nil)
 	if err != nil {
 		return fmt.Errorf("download %s: %w", src.Name, err)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+			err = cause
+		}
 		return fmt.Errorf("download %s from %s: %w", src.Name, src.URL, err)
 	}
 	defer resp.Body.Close()
@@ -91,9 +125,27 @@ func Fetch(ctx context.Context, client *http.Client, src Source, dst string, pro
 		return fmt.Errorf("download %s: %w", src.Name, err)
 	}
 	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
+	limit := src.Size
+	if limit <= 0 {
+		limit = resp.ContentLength
+	}
+	if limit < 0 {
+		limit = MemoryLimit()
+	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), &progressReader{r: resp.Body, total: resp.ContentLength, report: progress})
-	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
+	body := &progressReader{r: resp.Body, total: resp.ContentLength, report: progress, arrived: func() { stalled.Reset(wait) }}
+	var r io.Reader = body
+	if limit > 0 {
+		r = io.LimitReader(body, limit+1)
+	}
+	n, err := io.Copy(io.MultiWriter(tmp, h), r)
+	if cause := context.Cause(ctx); err != nil && cause != nil && ctx.Err() != nil {
+		err = cause
+	}
+	switch {
+	case err == nil && limit > 0 && n > limit:
+		err = fmt.Errorf("the server sent more than the %d bytes expected; stopped there", limit)
+	case err == nil && resp.ContentLength >= 0 && n != resp.ContentLength:
 		err = fmt.Errorf("transfer cut after %d of %d bytes", n, resp.ContentLength)
 	}
 	if err != nil {
@@ -124,10 +176,14 @@ type progressReader struct {
 	r           io.Reader
 	done, total int64
 	report      Progress
+	arrived     func() // called whenever bytes arrive
 }
 
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
+	if n > 0 && p.arrived != nil {
+		p.arrived()
+	}
 	p.done += int64(n)
 	if p.report != nil && n > 0 {
 		p.report(p.done, p.total)

@@ -7,8 +7,8 @@ import (
 	"image/color"
 	_ "image/jpeg" // registers JPEG decoding
 	_ "image/png"  // registers PNG decoding
+	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -121,16 +121,28 @@ func decodeAndPrepare(path string, p Prep) ([]float32, [2]int, error) {
 }
 
 // decodeImageFile decodes a PNG, JPEG or PGM file.
+// Its declared size is checked against MaxImagePixels before any pixel is
+// allocated; only regular files are opened.
 func decodeImageFile(path string) (image.Image, error) {
-	fh, err := os.Open(path)
+	fh, _, err := openRegular(path, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
 	var img image.Image
 	if strings.EqualFold(filepath.Ext(path), ".pgm") {
-		img, err = decodePGM(fh)
+		img, err = decodePGM(fh) // its header is checked against the same limit
 	} else {
+		cfg, _, cerr := image.DecodeConfig(fh)
+		if cerr != nil {
+			return nil, fmt.Errorf("decode image %s: %w", path, cerr)
+		}
+		if err := checkImageSize(path, cfg); err != nil {
+			return nil, err
+		}
+		if _, err := fh.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
 		img, _, err = image.Decode(fh)
 	}
 	if err != nil {

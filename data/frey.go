@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 )
 
 // Frey Face: 1965 grayscale frames of one face, 28 rows × 20 columns, from a video.
@@ -21,7 +20,7 @@ const (
 // per column, each image stored row-major (28 rows of 20). Values are scaled to
 // [0, 1] by /255. It also returns the file's sha256.
 func LoadFrey(path string) (Images, string, error) {
-	b, err := os.ReadFile(path)
+	b, err := ReadRegular(path, 0)
 	if err != nil {
 		return Images{}, "", fmt.Errorf("load Frey Face: %w", err)
 	}

@@ -29,7 +29,7 @@ import (
 type Loader struct {
 	DataDir  string
 	CacheDir string       // "" disables the on-disk cache
-	Client   *http.Client // for spec datasets with a url; nil means http.DefaultClient
+	Client   *http.Client // for spec datasets with a url; nil means NewDownloadClient(DefaultDownloadWait)
 	// Log, if set, hears of downloads and cache use.
 	Log func(format string, args ...any)
 
@@ -144,7 +144,7 @@ func (l *Loader) ensurePresent(ctx context.Context, c Config, path string) error
 		}
 		client := l.Client
 		if client == nil {
-			client = http.DefaultClient
+			client = NewDownloadClient(DefaultDownloadWait)
 		}
 		l.logf("dataset %s: downloading %s", c.Name, c.URL)
 		return Fetch(ctx, client, Source{Name: c.Name, File: c.Path, URL: c.URL, SHA256: c.SHA256}, path, nil)
@@ -342,7 +342,7 @@ func writeCache(path string, set *decodedSet) error {
 }
 
 func readCache(path string) (*decodedSet, error) {
-	b, err := os.ReadFile(path)
+	b, err := ReadRegular(path, 0)
 	if err != nil {
 		return nil, err
 	}

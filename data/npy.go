@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,7 +14,7 @@ import (
 // (scaled by /255) and float32/float64 in either byte order (values must lie
 // in [0, 1]); C or Fortran order.
 func LoadNPY(path string) (Images, error) {
-	b, err := os.ReadFile(path)
+	b, err := ReadRegular(path, 0)
 	if err != nil {
 		return Images{}, fmt.Errorf("load npy: %w", err)
 	}
@@ -78,10 +77,20 @@ func decodeNPY(b []byte) (Images, error) {
 	if !ok || kind == "i" {
 		return Images{}, fmt.Errorf("dtype %s%s is not supported (uint8, float32, float64 are)", kind, size)
 	}
-	count := uint64(shape[0]) * uint64(shape[1]) * uint64(shape[2]) * uint64(shape[3])
 	data := b[start+hlen:]
+	// The product is checked step by step, so a huge shape cannot wrap
+	// around to the file's size.
+	count := uint64(1)
+	for _, n := range shape {
+		if count = count * uint64(n); n != 0 && count > uint64(len(data)) {
+			return Images{}, fmt.Errorf("shape (%s) of %s%s needs more data bytes than the file's %d (truncated, or a wrong header?)", s[1], kind, size, len(data))
+		}
+	}
 	if count*uint64(width) != uint64(len(data)) {
 		return Images{}, fmt.Errorf("shape (%s) of %s%s needs %d data bytes, file has %d (truncated?)", s[1], kind, size, count*uint64(width), len(data))
+	}
+	if err := CheckFits(int64(count)*4, fmt.Sprintf("shape (%s) as float32", s[1]), "use a smaller array"); err != nil {
+		return Images{}, err
 	}
 	var order binary.ByteOrder = binary.LittleEndian
 	if d[1] == ">" {

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 )
 
 // Olivetti faces (AT&T Laboratories Cambridge): 400 grayscale 64×64 faces of 40
@@ -22,7 +21,7 @@ const (
 // are scaled by /255 (they span 0..242). Labels are the subject, i/10. It also
 // returns the file's sha256.
 func LoadOlivetti(path string) (Images, []int, string, error) {
-	b, err := os.ReadFile(path)
+	b, err := ReadRegular(path, 0)
 	if err != nil {
 		return Images{}, nil, "", fmt.Errorf("load Olivetti: %w", err)
 	}

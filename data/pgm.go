@@ -27,8 +27,8 @@ func decodePGM(r io.Reader) (*image.Gray, error) {
 		}
 	}
 	w, h, maxval := vals[0], vals[1], vals[2]
-	if w*h > 1<<26 {
-		return nil, fmt.Errorf("PGM image of %dx%d is too large", w, h)
+	if w*h > MaxImagePixels {
+		return nil, fmt.Errorf("PGM image of %dx%d is more than the %d-pixel limit (8192x8192) for one image; resize it first", w, h, MaxImagePixels)
 	}
 	img := image.NewGray(image.Rect(0, 0, w, h))
 	scale := func(v int) uint8 { return uint8((v*255 + maxval/2) / maxval) }

@@ -33,6 +33,9 @@ func Synthetic(n, size int, seed uint64) (Images, *Factors, error) {
 	if size < 8 || size > 512 {
 		return Images{}, nil, fmt.Errorf("synthetic faces: size %d must be in [8, 512]", size)
 	}
+	if err := CheckFits(syntheticBytes(n, size), fmt.Sprintf("%d synthetic faces of %dx%d", n, size, size), "lower dataset.count or dataset.size"); err != nil {
+		return Images{}, nil, err
+	}
 	rng := rand.New(rand.NewPCG(seed, 0xfacef00d))
 	k := len(syntheticFactorNames)
 	f := &Factors{Names: SyntheticFactorNames(), Values: make([]float64, n*k)}
@@ -184,3 +187,7 @@ func (s *syntheticFaces) split(c Config) (*Dataset, error) {
 		Source: fmt.Sprintf("%s size=%d count=%d seed=%d, %s split", SyntheticVersion, c.Size, c.Count, c.Seed, c.split()),
 	}, nil
 }
+
+// syntheticBytes is what n faces of size×size take while a run holds them:
+// float32 pixels, and as much again for the train/test split's copies.
+func syntheticBytes(n, size int) int64 { return 2 * 4 * int64(n) * int64(size) * int64(size) }

@@ -6,10 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/vaelab/vaelab/data"
 )
 
 // Specs are parsed with yaml.v3 nodes, not viper: viper lower-cases keys and
@@ -72,7 +73,7 @@ func (e *Error) Error() string {
 
 // Load reads and parses the spec file at path.
 func Load(path string) (*Spec, error) {
-	text, err := os.ReadFile(path)
+	text, err := data.ReadSpecFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load spec: %w", err)
 	}

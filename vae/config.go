@@ -203,6 +203,14 @@ func (c ModelConfig) Resolved() ModelConfig {
 	return c
 }
 
+// Bounds that keep a spec from building a graph for many minutes or
+// allocating more than a machine has: 64 hidden layers, and 2^28 weights
+// between hidden layers (1 GiB of float32, 4 GiB with gradients and Adam).
+const (
+	maxHiddenLayers  = 64
+	maxHiddenWeights = 1 << 28
+)
+
 // Validate reports the first impossible value, naming its spec key.
 func (c ModelConfig) Validate() error {
 	switch c.Architecture {
@@ -217,10 +225,20 @@ func (c ModelConfig) Validate() error {
 	default:
 		return fmt.Errorf("model.architecture: %q is not supported (supported: mlp, conv)", c.Architecture)
 	}
+	if len(c.Hidden) > maxHiddenLayers {
+		return fmt.Errorf("model.hidden: %d layers; at most %d", len(c.Hidden), maxHiddenLayers)
+	}
+	weights := 0
 	for i, h := range c.Hidden {
 		if h < 1 || h > 1<<16 {
 			return fmt.Errorf("model.hidden[%d]: width %d must be between 1 and 65536", i, h)
 		}
+		if i > 0 {
+			weights += 2 * h * c.Hidden[i-1] // encoder and mirrored decoder
+		}
+	}
+	if weights > maxHiddenWeights {
+		return fmt.Errorf("model.hidden: the hidden layers hold %d weights between them; at most %d (each weight also needs a gradient and two Adam moments)", weights, maxHiddenWeights)
 	}
 	if c.Latent < 1 || c.Latent > 4096 {
 		return fmt.Errorf("model.latent: %d must be between 1 and 4096", c.Latent)

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
@@ -79,7 +78,7 @@ func dataFetchCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 				fmt.Fprintf(stdout, "%s is already present and verified: %s\n", src.Name, dst)
 				return nil
 			}
-			if err := data.Fetch(cmd.Context(), http.DefaultClient, src, dst, downloadProgress(stderr, src.Name)); err != nil {
+			if err := data.Fetch(cmd.Context(), data.NewDownloadClient(data.DefaultDownloadWait), src, dst, downloadProgress(stderr, src.Name)); err != nil {
 				return &exitError{exitFailure, err}
 			}
 			fmt.Fprintf(stdout, "%s: downloaded and verified (sha256 %s): %s\n", src.Name, src.SHA256, dst)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 const misuseSpec = "name: misuse\ndataset: {name: synthetic, size: 8, count: 80, test_fraction: 0.25}\nmodel: {hidden: [8], latent: 2}\ntrain: {epochs: 2, batch_size: 20}\neval: {batch_size: 20, grid_images: 4, samples: 20}\nseeds: [1, 2]\n"
@@ -241,5 +242,31 @@ func TestSampleChecksTheCheckpoint(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "copied.png")); err == nil {
 		t.Error("a refused sample wrote its output")
+	}
+}
+
+// Defects 6 and 7 through the CLI: inputs that used to exhaust memory, block
+// or build a graph for minutes are refused at once, naming the limit, with
+// no run left behind.
+func TestHostileInputsAreRefusedAtPlanTime(t *testing.T) {
+	dir := t.TempDir()
+	hidden := strings.TrimSuffix(strings.Repeat("8, ", 100000), ", ")
+	for name, tc := range map[string]struct{ spec, want string }{
+		"huge synthetic dataset": {"name: big\ndataset: {name: synthetic, size: 512, count: 100000}\nmodel: {hidden: [8], latent: 2}\nseeds: [1]\n", "dataset.count"},
+		"100,000 hidden layers":  {"name: deep\ndataset: {name: synthetic, size: 8, count: 60}\nmodel: {hidden: [" + hidden + "], latent: 2}\nseeds: [1]\n", "at most 64"},
+	} {
+		os.WriteFile(filepath.Join(dir, "h.yaml"), []byte(tc.spec), 0o644)
+		start := time.Now()
+		r := vaelab(t, dir, nil, "run", "h.yaml")
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) || time.Since(start) > time.Minute {
+			t.Errorf("%s: exit %d after %v, %q; want 2 naming %q", name, r.code, time.Since(start), r.stderr, tc.want)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "vaelab.db")); err == nil {
+			t.Errorf("%s: a refused spec created the database", name)
+		}
+	}
+	r := vaelab(t, dir, nil, "plan", "/dev/zero")
+	if r.code != 2 || !strings.Contains(r.stderr, "not a regular file") {
+		t.Errorf("/dev/zero as a spec: exit %d, %q", r.code, r.stderr)
 	}
 }
