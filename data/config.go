@@ -138,6 +138,19 @@ func isHex64(s string) bool {
 // prep is the preprocessing c asks for.
 func (c Config) prep() Prep { return Prep{Channels: c.Channels, Crop: c.Crop, Size: c.Size} }
 
+// SplitSizes are the train and test image counts, when the spec alone fixes
+// them (synthetic faces); ok is false for datasets known only once read.
+func (c Config) SplitSizes() (train, test int, ok bool) {
+	if c.Name != "synthetic" {
+		return 0, 0, false
+	}
+	test, err := testCount(c.Count, c.TestFraction)
+	if err != nil {
+		return 0, 0, false
+	}
+	return c.Count - test, test, true
+}
+
 // CheckMemory refuses, at plan time, a dataset known not to fit in
 // MemoryLimit before it is made: synthetic faces, whose size the spec gives.
 func (c Config) CheckMemory() error {

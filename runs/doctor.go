@@ -82,6 +82,7 @@ func (s *Store) Check(ctx context.Context) ([]Finding, error) {
 			rows.Close()
 			return nil, err
 		}
+		a.Path = s.resolve(a.Path)
 		arts = append(arts, a)
 	}
 	rows.Close()

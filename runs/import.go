@@ -41,6 +41,11 @@ func (s *Store) ImportRun(ctx context.Context, src *Store, runID string, overrid
 	if err != nil {
 		return err
 	}
+	for _, a := range arts { // recorded relative to src's folder: re-base them on s's
+		if p, ok := a[1].(string); ok {
+			a[1] = s.storedPath(src.resolve(p))
+		}
+	}
 	events, err := readRows(ctx, src, "SELECT time, level, kind, message FROM events WHERE run_id=? ORDER BY id", runID, 4)
 	if err != nil {
 		return err

@@ -19,6 +19,37 @@ func CheckPlan(rs []experiments.Run, dataDir string) error {
 		if err := r.Config.Dataset.CheckMemory(); err != nil {
 			return fmt.Errorf("run %s (%s): %w", r.ID, r.Label(), err)
 		}
+		if train, test, ok := r.Config.Dataset.SplitSizes(); ok {
+			if err := checkSplitSizes(r.Config, train, test); err != nil {
+				return fmt.Errorf("run %s (%s): %w", r.ID, r.Label(), err)
+			}
+		}
+	}
+	return nil
+}
+
+// minEvalImages is the fewest images the evaluation can score: the
+// bias-corrected Fréchet distance fits subsets of N/4 to N images, N ≥ 8.
+const minEvalImages = 8
+
+// checkSplitSizes checks that a dataset's train and test splits are large
+// enough for training's batch and the evaluation's metrics, so that a run
+// fails before its first step, not after its last. The scheduler calls it
+// once a dataset is read; CheckPlan, when the spec fixes the sizes.
+func checkSplitSizes(cfg experiments.RunConfig, train, test int) error {
+	if train < cfg.Train.BatchSize {
+		return fmt.Errorf("train.batch_size: %d is larger than the %d training images; lower it, or use more images", cfg.Train.BatchSize, train)
+	}
+	ev := cfg.Eval.WithDefaults()
+	n := min(ev.Samples, test, train)
+	need := max(minEvalImages, ev.NearestK+1)
+	if n < need {
+		change := "raise dataset.count or dataset.test_fraction"
+		if n == ev.Samples {
+			change = "raise eval.samples"
+		}
+		return fmt.Errorf("evaluation: its metrics score min(eval.samples %d, %d test images, %d training images) = %d images, fewer than the %d they need; %s",
+			ev.Samples, test, train, n, need, change)
 	}
 	return nil
 }

@@ -66,6 +66,7 @@ func (s *Store) Runs(ctx context.Context, experiment string) ([]RunInfo, error) 
 	var out []RunInfo
 	for rows.Next() {
 		r, err := scanRun(rows)
+		r.Dir = s.resolve(r.Dir)
 		if err != nil {
 			return nil, err
 		}
@@ -88,6 +89,7 @@ func (s *Store) FindRun(ctx context.Context, prefix string) (RunInfo, error) {
 	var found []RunInfo
 	for rows.Next() {
 		r, err := scanRun(rows)
+		r.Dir = s.resolve(r.Dir)
 		if err != nil {
 			return RunInfo{}, err
 		}
@@ -242,6 +244,7 @@ func (s *Store) Artifacts(ctx context.Context, runID string) (map[string]Artifac
 		if err := rows.Scan(&a.RunID, &a.Kind, &a.Path, &a.SHA256, &a.Bytes); err != nil {
 			return nil, err
 		}
+		a.Path = s.resolve(a.Path)
 		out[a.Kind] = a
 	}
 	return out, rows.Err()

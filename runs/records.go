@@ -157,7 +157,7 @@ func (s *Store) Claim(ctx context.Context, runID, owner, host, blas, version, di
 		res, err := tx.ExecContext(ctx, `UPDATE runs SET status=?, owner=?, host=?, blas=?, vaelab_version=?, dir=?,
 			attempts=attempts+1, error='', diverged_step=NULL, started_at=?, heartbeat_at=?, finished_at=NULL
 			WHERE id=? AND status IN (?,?,?)`,
-			StatusRunning, owner, host, blas, version, dir, t, t, runID, StatusPending, StatusFailed, StatusInterrupted)
+			StatusRunning, owner, host, blas, version, s.storedPath(dir), t, t, runID, StatusPending, StatusFailed, StatusInterrupted)
 		if err != nil {
 			return fmt.Errorf("claim run %s: %w", runID, err)
 		}
@@ -283,7 +283,7 @@ type Artifact struct {
 func (s *Store) PutArtifact(ctx context.Context, a Artifact) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO artifacts (run_id, kind, path, sha256, bytes, created_at) VALUES (?,?,?,?,?,?)",
-			a.RunID, a.Kind, a.Path, a.SHA256, a.Bytes, now())
+			a.RunID, a.Kind, s.storedPath(a.Path), a.SHA256, a.Bytes, now())
 		return err
 	})
 }

@@ -278,6 +278,9 @@ func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, l
 	if err != nil {
 		return fail(fmt.Errorf("load dataset: %w", err))
 	}
+	if err := checkSplitSizes(r.Config, ds.Train.N, ds.Test.N); err != nil {
+		return fail(err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail(fmt.Errorf("create run directory: %w", err))
 	}

@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -167,42 +170,107 @@ func open(ctx context.Context, path, journal, synchronous string) (*Store, error
 	return s, nil
 }
 
-// OpenReadOnly opens an existing database for reading only (PRAGMA
-// query_only on every connection): reports and listings can run while a sweep
-// writes, and can never change the record. The schema must be one this
-// vaelab knows.
+// OpenReadOnly opens an existing database for reading only: the reading
+// commands (ls, show, report, export, sample, doctor) never write and never
+// create one. A database of an older schema is migrated first when it can be
+// written; one in a workspace nobody can write here (a read-only mount or
+// folder) is read as an immutable file, since SQLite cannot make its WAL
+// index there and nothing can change the file either.
 func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("open store %s: the path may not contain '?' or '#'", path)
 	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	readOnly := !writable(filepath.Dir(path)) || !writable(path)
+	st, v, err := openQueryOnly(ctx, path, false)
+	if err != nil && readOnly {
+		st, v, err = openQueryOnly(ctx, path, true)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case v > schemaVersion:
+		st.Close()
+		return nil, fmt.Errorf("open store %s: schema version %d is newer than this vaelab understands (%d); use the newer vaelab that wrote it, or upgrade", path, v, schemaVersion)
+	case v < schemaVersion && readOnly:
+		st.Close()
+		return nil, fmt.Errorf("open store %s: schema version %d is older than this vaelab's %d and the database is read-only here, so it cannot be migrated; run any vaelab command where it is writable once", path, v, schemaVersion)
+	case v < schemaVersion:
+		st.Close()
+		rw, err := Open(ctx, path) // migrates, once, in an immediate transaction
+		if err != nil {
+			return nil, err
+		}
+		rw.Close()
+		st, _, err = openQueryOnly(ctx, path, false)
+		return st, err
+	}
+	return st, nil
+}
+
+// openQueryOnly opens path with writes refused (immutable: as a file that
+// cannot change) and reads its schema version.
+func openQueryOnly(ctx context.Context, path string, immutable bool) (*Store, int, error) {
 	q := url.Values{}
 	q.Set("_busy_timeout", "30000")
 	q.Set("_query_only", "1")
+	if immutable {
+		q.Set("mode", "ro")
+		q.Set("immutable", "1")
+	}
 	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, 0, fmt.Errorf("open store %s: %w", path, err)
 	}
 	var v int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, 0, fmt.Errorf("open store %s: %w", path, err)
 	}
-	if v > schemaVersion {
-		db.Close()
-		return nil, fmt.Errorf("open store %s: schema version %d is newer than this vaelab understands (%d); use the newer vaelab that wrote it, or upgrade", path, v, schemaVersion)
-	}
-	if v != schemaVersion {
-		db.Close()
-		return nil, fmt.Errorf("open store %s: schema version %d is older than this vaelab's %d; running any spec (vaelab run) with this vaelab migrates it", path, v, schemaVersion)
-	}
-	return &Store{db: db, path: path}, nil
+	return &Store{db: db, path: path}, v, nil
 }
+
+// writable reports whether this process may write path (a read-only mount
+// answers no, also to root).
+func writable(path string) bool { return syscall.Access(path, 2 /* W_OK */) == nil }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
+
+// storedPath is how a file's path is recorded: relative to the database's
+// folder (the workspace) when it lies inside it, so that doctor, report and
+// sample find run files from any working directory and after the workspace
+// is moved; absolute otherwise. p is a path as this process sees it.
+func (s *Store) storedPath(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	root, err := filepath.Abs(filepath.Dir(s.path))
+	if err != nil {
+		return abs
+	}
+	if rel, err := filepath.Rel(root, abs); err == nil && filepath.IsLocal(rel) {
+		return rel
+	}
+	return abs
+}
+
+// resolve turns a recorded path back into one this process can open.
+// Databases written before schema 2 recorded paths relative to the working
+// directory of the run, which is the workspace when vaelab ran there.
+func (s *Store) resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(filepath.Dir(s.path), p)
+}
 
 // migrate brings the schema to schemaVersion inside one immediate transaction,
 // so processes that start together never both apply a migration.

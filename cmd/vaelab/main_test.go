@@ -315,7 +315,7 @@ func TestExportAndMultiExperimentReport(t *testing.T) {
 			t.Fatalf("sample --kind %s: %dx%d (%v), want %dx%d", tc.kind, cfg.Width, cfg.Height, err, tc.w, tc.h)
 		}
 	}
-	if r := vaelab(t, dir, nil, "sample", id[1][:8], "--kind", "dreams"); r.code != 1 || !strings.Contains(r.stderr, "unknown kind") {
+	if r := vaelab(t, dir, nil, "sample", id[1][:8], "--kind", "dreams"); r.code != 2 || !strings.Contains(r.stderr, `--kind "dreams"`) {
 		t.Fatalf("sample of an unknown kind: exit %d, %q", r.code, r.stderr)
 	}
 	one := vaelab(t, dir, nil, "report", "first", "--runs", id[1][:8], "-o", "one.html")

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -268,5 +269,86 @@ func TestHostileInputsAreRefusedAtPlanTime(t *testing.T) {
 	r := vaelab(t, dir, nil, "plan", "/dev/zero")
 	if r.code != 2 || !strings.Contains(r.stderr, "not a regular file") {
 		t.Errorf("/dev/zero as a spec: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// Defect 8: a dataset too small for the evaluation is refused at plan time,
+// naming the setting to change, instead of failing after training.
+func TestTooSmallForEvaluationIsRefusedBeforeTraining(t *testing.T) {
+	dir := t.TempDir()
+	spec := "name: small\ndataset: {name: synthetic, size: 8, count: 60}\nmodel: {hidden: [8], latent: 2}\ntrain: {epochs: 1, batch_size: 4}\nseeds: [1]\n"
+	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(spec), 0o644)
+	r := vaelab(t, dir, nil, "plan", "s.yaml")
+	if r.code != 2 || !strings.Contains(r.stderr, "dataset.test_fraction") {
+		t.Fatalf("plan of a 60-image dataset: exit %d, %q; want a refusal naming dataset.test_fraction", r.code, r.stderr)
+	}
+}
+
+// Defect 8: run files are recorded relative to the workspace, so doctor,
+// report and sample find them from any working directory.
+func TestArtifactsAreFoundFromAnotherDirectory(t *testing.T) {
+	root := t.TempDir()
+	ws := filepath.Join(root, "ws")
+	os.MkdirAll(ws, 0o755)
+	os.WriteFile(filepath.Join(ws, "s.yaml"), []byte(misuseSpec), 0o644)
+	// Trained from inside the workspace, read from its parent, and the other way round.
+	for _, tc := range []struct{ runIn, readIn, db string }{
+		{ws, root, filepath.Join("ws", "vaelab.db")},
+		{root, ws, "vaelab.db"},
+	} {
+		for _, f := range []string{"vaelab.db", "vaelab.db-wal", "vaelab.db-shm"} {
+			os.Remove(filepath.Join(ws, f))
+		}
+		os.RemoveAll(filepath.Join(ws, "vaelab-runs"))
+		runDB := filepath.Join(ws, "vaelab.db")
+		if tc.runIn == ws {
+			runDB = "vaelab.db"
+		}
+		if r := vaelab(t, tc.runIn, nil, "run", filepath.Join(ws, "s.yaml"), "--db", runDB); r.code != 0 {
+			t.Fatalf("run in %s: %s%s", tc.runIn, r.stdout, r.stderr)
+		}
+		if r := vaelab(t, tc.readIn, nil, "doctor", "--db", tc.db); r.code != 0 || !strings.Contains(r.stdout, ": ok") {
+			t.Errorf("doctor from %s: exit %d\n%s%s", tc.readIn, r.code, r.stdout, r.stderr)
+		}
+		out := filepath.Join(root, "r.html")
+		if r := vaelab(t, tc.readIn, nil, "report", "misuse", "--db", tc.db, "-o", out); r.code != 0 {
+			t.Fatalf("report from %s: %s", tc.readIn, r.stderr)
+		}
+		if page, _ := os.ReadFile(out); strings.Contains(string(page), "missing") || strings.Count(string(page), `<img class="grid"`) < 4 {
+			t.Errorf("report from %s lost its image grids", tc.readIn)
+		}
+		id := regexp.MustCompile(`(?m)^([0-9a-f]{16})`).FindString(vaelab(t, tc.readIn, nil, "ls", "misuse", "--db", tc.db).stdout)
+		if r := vaelab(t, tc.readIn, nil, "sample", id, "--db", tc.db, "-o", filepath.Join(root, "s.png")); r.code != 0 {
+			t.Errorf("sample from %s: exit %d, %s", tc.readIn, r.code, r.stderr)
+		}
+	}
+}
+
+// Defect 8: a workspace nobody can write (a read-only mount) can still be
+// listed and reported on.
+func TestReadOnlyWorkspaceCanBeRead(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("this test mounts a tmpfs and needs root; CI runs as root")
+		}
+		t.Skip("needs root to mount a read-only tmpfs")
+	}
+	ws := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", ws).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v %s", err, out)
+	}
+	defer exec.Command("umount", ws).Run()
+	os.WriteFile(filepath.Join(ws, "s.yaml"), []byte(misuseSpec), 0o644)
+	if r := vaelab(t, ws, nil, "run", "s.yaml"); r.code != 0 {
+		t.Fatalf("run: %s%s", r.stdout, r.stderr)
+	}
+	if out, err := exec.Command("mount", "-o", "remount,ro", ws).CombinedOutput(); err != nil {
+		t.Fatalf("remount read-only: %v %s", err, out)
+	}
+	out := filepath.Join(t.TempDir(), "r.html")
+	for _, args := range [][]string{{"ls"}, {"ls", "misuse"}, {"report", "misuse", "-o", out}, {"export", "misuse", "--format", "md"}, {"doctor"}} {
+		if r := vaelab(t, ws, nil, args...); r.code != 0 {
+			t.Errorf("%v in a read-only workspace: exit %d, %s", args, r.code, r.stderr)
+		}
 	}
 }
