@@ -31,6 +31,7 @@ type Spec struct {
 
 	source string         // file name for error messages
 	lines  map[string]int // key → line, for errors found after parsing
+	base   map[string]int // base config key → the line that set it
 }
 
 // Axis is one grid axis: a config key and the values it takes.
@@ -85,7 +86,7 @@ var sections = []string{"name", "description", "dataset", "model", "objective", 
 // Parse parses and validates spec text; source names it in errors.
 func Parse(text []byte, source string) (*Spec, error) {
 	sum := sha256.Sum256(text)
-	s := &Spec{Base: DefaultRunConfig(), Text: text, Hash: hex.EncodeToString(sum[:]), source: source, lines: map[string]int{}}
+	s := &Spec{Base: DefaultRunConfig(), Text: text, Hash: hex.EncodeToString(sum[:]), source: source, lines: map[string]int{}, base: map[string]int{}}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(text))
 	if err := dec.Decode(&doc); err != nil {
@@ -194,10 +195,16 @@ func (s *Spec) parseSection(name string, n *yaml.Node) error {
 		return err
 	}
 	for _, st := range settings {
+		// Nested and dotted forms name the same key: "model: {latent: 4}" and
+		// "model.latent: 8" in one spec is a key set twice, not an override.
+		if prev, dup := s.base[st.Key]; dup {
+			return s.errorf(st.Value.line(), "%s: key appears twice (also set on line %d, nested or dotted); keep one", st.Key, prev)
+		}
 		if err := setPath(&s.Base, st.Key, st.Value); err != nil {
 			return s.keyError(err, st.Value.line())
 		}
 		s.lines[st.Key] = st.Value.line()
+		s.base[st.Key] = st.Value.line()
 	}
 	return nil
 }

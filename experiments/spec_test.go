@@ -74,6 +74,8 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"missing name", "model: {latent: 3}\n", "name: missing"},
 		{"null value", "name: x\nmodel:\n  latent:\n", "model.latent: has no value"},
 		{"duplicate key", "name: x\nmodel: {latent: 3, latent: 4}\n", "model.latent: key appears twice"},
+		{"duplicate key nested and dotted", "name: x\nmodel: {latent: 4}\nmodel.latent: 8\n", "model.latent: key appears twice (also set on line 2"},
+		{"duplicate key dotted and nested", "name: x\nobjective.beta: 2\nobjective:\n  beta: 3\n", "objective.beta: key appears twice (also set on line 2"},
 		{"empty grid axis", "name: x\nsweep:\n  grid:\n    - key: objective.beta\n      values: []\n", "sweep.grid[0].values: the axis objective.beta needs a non-empty list"},
 		{"grid unknown key", "name: x\nsweep:\n  grid:\n    - {key: objective.gamma, values: [1]}\n", "objective.gamma: unknown key"},
 		{"grid bad value", "name: x\nsweep:\n  grid:\n    - {key: model.latent, values: [4, x]}\n", `sweep.grid[0].values[1]: model.latent: want an integer, got "x"`},

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/vaelab/vaelab/vae"
 )
 
 // RunInfo is a stored run as one experiment sees it.
@@ -229,6 +231,17 @@ func (s *Store) Summaries(ctx context.Context, runID string) (map[string]Summary
 		out[m.Key] = m
 	}
 	return out, rows.Err()
+}
+
+// LossSteps counts the training-loss values a run has recorded at steps 1
+// to upTo: upTo when its curves are complete up to that step.
+func (s *Store) LossSteps(ctx context.Context, runID string, upTo int) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM metrics WHERE run_id=? AND key=? AND step BETWEEN 1 AND ?", runID, vae.KeyLoss, upTo).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("read curves of run %s: %w", runID, err)
+	}
+	return n, nil
 }
 
 // Artifacts returns a run's files by kind.

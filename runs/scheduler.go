@@ -1,7 +1,11 @@
 package runs
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -352,8 +356,11 @@ func (sc *Scheduler) failure(ctx context.Context, err error) Outcome {
 
 // startAttempt decides where a claimed run starts: from its checkpoint when
 // one is there (keeping the metrics up to it), else from scratch. A checkpoint
-// that cannot be read fails the run with nothing deleted, so a bad file never
-// silently restarts a run over good records.
+// resumes only a run whose curves this store holds (see resumable); one left
+// by another database is moved aside and the run starts from scratch. A
+// checkpoint that cannot be read, or that belongs to another run, fails the
+// run with nothing deleted, so a bad file never silently restarts a run over
+// good records.
 func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir string, rec *storeRecorder) (*vae.Checkpoint, error) {
 	path := filepath.Join(dir, checkpointFile)
 	// A worker killed while writing a checkpoint leaves its temporary file;
@@ -363,21 +370,20 @@ func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir st
 			os.Remove(f)
 		}
 	}
-	recorded, err := sc.recordedCheckpoint(ctx, r.ID, path)
-	if err != nil {
-		return nil, err
-	}
-	if !recorded {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
 		return nil, sc.Store.StartAttempt(ctx, r.ID, 0)
 	}
-	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
-	c, err := vae.ReadCheckpoint(f)
-	f.Close()
+	c, err := vae.ReadCheckpoint(bytes.NewReader(b))
 	if err == nil && c.Run != r.ID {
 		err = fmt.Errorf("it belongs to run %s", c.Run)
+	}
+	why, err := sc.resumable(ctx, r.ID, b, c, err)
+	if why != "" {
+		return nil, sc.setAside(ctx, r.ID, path, why)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w; the run's records are kept: move the file away to restart the run from scratch", path, err)
@@ -405,39 +411,53 @@ func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir st
 	return c, sc.Store.AddEvent(ctx, "", r.ID, "info", "resume", msg)
 }
 
-// recordedCheckpoint reports whether the run directory holds a checkpoint
-// that this store recorded for the run (same sha256): only such a file may
-// resume it, since the store holds the curves up to its step. A checkpoint
-// left by another database (a new or recreated one beside old run folders),
-// or one the store never recorded, is moved aside, never deleted, and
-// the run starts from scratch; an event says where the file went.
-func (sc *Scheduler) recordedCheckpoint(ctx context.Context, runID, path string) (bool, error) {
-	sum, err := data.FileSHA256(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("checkpoint %s: %w", path, err)
-	}
+// resumable tells whether checkpoint bytes b (c, or the error reading them)
+// may resume the run in this store. It returns a reason to set the file
+// aside when the store has no record of the run's training (a new or
+// recreated database beside old run folders): neither the checkpoint's
+// sha256 is recorded nor are the run's curves there up to its step. A file
+// the store does know stays an error (readErr) to report, never a restart.
+func (sc *Scheduler) resumable(ctx context.Context, runID string, b []byte, c *vae.Checkpoint, readErr error) (setAside string, err error) {
 	arts, err := sc.Store.Artifacts(ctx, runID)
 	if err != nil {
-		return false, err
+		return "", err
 	}
-	a, ok := arts["checkpoint"]
-	if ok && a.SHA256 == sum {
-		return true, nil
+	rec, recorded := arts["checkpoint"]
+	sum := sha256.Sum256(b)
+	if recorded && rec.SHA256 == hex.EncodeToString(sum[:]) {
+		return "", readErr
 	}
-	why := "this database has no record of a checkpoint of the run"
-	if ok {
-		why = "its sha256 is not the one this database recorded"
+	if readErr == nil {
+		// Killed between writing the file and recording it: the store has
+		// the curves up to the checkpoint's step, which is what resuming needs.
+		n, err := sc.Store.LossSteps(ctx, runID, c.Step)
+		if err != nil {
+			return "", err
+		}
+		if n == c.Step {
+			return "", nil
+		}
 	}
+	if recorded {
+		return "", fmt.Errorf("its sha256 is not the one recorded for the run (%v)", cmp.Or(readErr, errors.New("the file changed")))
+	}
+	return "this database has no record of the run's training up to it", nil
+}
+
+// setAside moves a checkpoint the store has no record of out of the way,
+// never deleting it, so that the run starts from scratch; an event says
+// where the file went.
+func (sc *Scheduler) setAside(ctx context.Context, runID, path, why string) error {
 	aside := path + ".unrecorded-" + time.Now().UTC().Format("20060102T150405.000Z")
 	if err := os.Rename(path, aside); err != nil {
-		return false, fmt.Errorf("checkpoint %s: %s, and it cannot be moved aside: %w", path, why, err)
+		return fmt.Errorf("checkpoint %s: %s, and it cannot be moved aside: %w", path, why, err)
 	}
 	msg := fmt.Sprintf("the checkpoint in the run folder was not resumed (%s); kept as %s, training from scratch", why, filepath.Base(aside))
 	sc.logf("fresh start %s  %s", runID, msg)
-	return false, sc.Store.AddEvent(ctx, "", runID, "warning", "fresh-start", msg)
+	if err := sc.Store.AddEvent(ctx, "", runID, "warning", "fresh-start", msg); err != nil {
+		return err
+	}
+	return sc.Store.StartAttempt(ctx, runID, 0)
 }
 
 // writeCheckpoint stores a checkpoint atomically and records it.
