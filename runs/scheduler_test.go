@@ -437,3 +437,29 @@ func TestOwnerAlive(t *testing.T) {
 		}
 	}
 }
+
+// TestUnrecordedCheckpointWithItsCurvesResumes: a worker killed after writing
+// a checkpoint but before recording it leaves a file whose sha256 the store
+// lacks while the store holds its curves: that run resumes; a store that
+// holds neither (a new database) starts it from scratch with the file kept.
+func TestUnrecordedCheckpointWithItsCurvesResumes(t *testing.T) {
+	st, dir := openTemp(t)
+	sc := newScheduler(st, dir)
+	if res := stopAtStep(t, sc, fourEpochs, 5); res.Interrupted != 1 {
+		t.Fatalf("result %+v, want 1 interrupted", res)
+	}
+	r := statuses(t, st, "tiny")["seed=1"]
+	path := filepath.Join(r.Dir, checkpointFile)
+	if err := st.PutArtifact(context.Background(), Artifact{RunID: r.ID, Kind: "checkpoint", Path: path, SHA256: strings.Repeat("0", 64)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, res := runSpec(t, sc, fourEpochs); res.Done != 1 {
+		t.Fatalf("result %+v, want the run done", res)
+	}
+	events, _ := st.Events(context.Background(), "", r.ID)
+	resumed := slices.ContainsFunc(events, func(e Event) bool { return e.Kind == "resume" })
+	fresh := slices.ContainsFunc(events, func(e Event) bool { return e.Kind == "fresh-start" })
+	if !resumed || fresh {
+		t.Fatalf("resumed %v, fresh start %v; want a resume: %+v", resumed, fresh, events)
+	}
+}
