@@ -498,11 +498,16 @@ func effects(rs []runData, axes []string) ([]template.HTML, error) {
 			continue
 		}
 		var labels []string
-		seen := map[string]bool{}
+		atLevel := map[string][]runData{} // the finished runs at each value of the axis
 		for _, r := range rs {
-			if v := r.info.Varying[axis]; !seen[v] {
-				seen[v] = true
+			v := r.info.Varying[axis]
+			if _, seen := atLevel[v]; !seen {
 				labels = append(labels, v)
+			}
+			if r.info.Status == runs.StatusDone {
+				atLevel[v] = append(atLevel[v], r)
+			} else if atLevel[v] == nil {
+				atLevel[v] = []runData{}
 			}
 		}
 		if len(labels) < 2 {
@@ -513,8 +518,8 @@ func effects(rs []runData, axes []string) ([]template.HTML, error) {
 			e := effect{}
 			for i, l := range labels {
 				var v []float64
-				for _, r := range rs {
-					if s, ok := r.sums[m.Key]; ok && r.info.Status == runs.StatusDone && r.info.Varying[axis] == l {
+				for _, r := range atLevel[l] {
+					if s, ok := r.sums[m.Key]; ok {
 						v = append(v, s.Value)
 					}
 				}
@@ -577,10 +582,7 @@ func stability(rs []runData, groups []*Group) ([]runs.RunInfo, []StabilityRow) {
 	for _, g := range groups {
 		row := StabilityRow{Label: g.Label, Seeds: len(g.Runs), Diverged: g.Diverged}
 		var spikes, p50, p99, osc []float64
-		for _, r := range rs {
-			if !contains(g.Runs, r.info.ID) {
-				continue
-			}
+		for _, r := range g.members {
 			for _, kv := range []struct {
 				key string
 				to  *[]float64

@@ -66,6 +66,7 @@ type Group struct {
 	Diverged   int
 	Stats      map[string]Stat // by summary key, over finished (done) runs
 	Best       map[string]bool // keys where this group is the best of its table
+	members    []runData       // Runs with their summaries
 }
 
 // runData is what the report knows of one run.
@@ -103,7 +104,7 @@ func groupRuns(experiment string, rs []runData, axes []string) []*Group {
 			configs[g] = flat
 			groups = append(groups, g)
 		}
-		g.Runs = append(g.Runs, r.info)
+		g.Runs, g.members = append(g.Runs, r.info), append(g.members, r)
 		if r.info.Status == runs.StatusDiverged {
 			g.Diverged++
 		}
@@ -111,8 +112,8 @@ func groupRuns(experiment string, rs []runData, axes []string) []*Group {
 	disambiguate(groups, configs)
 	for _, g := range groups {
 		values := map[string][]float64{}
-		for _, r := range rs {
-			if !contains(g.Runs, r.info.ID) || r.info.Status != runs.StatusDone {
+		for _, r := range g.members {
+			if r.info.Status != runs.StatusDone {
 				continue
 			}
 			for k, s := range r.sums {
@@ -222,15 +223,6 @@ func configKey(flat map[string]string) string {
 	return b.String()
 }
 
-func contains(rs []runs.RunInfo, id string) bool {
-	for _, r := range rs {
-		if r.ID == id {
-			return true
-		}
-	}
-	return false
-}
-
 // meanStd is the mean and the sample (n−1) standard deviation; 0 for one value.
 func meanStd(v []float64) Stat {
 	s := Stat{N: len(v)}
@@ -297,13 +289,17 @@ func loadRuns(ctx context.Context, st *runs.Store, experiment string, filter []s
 	if err != nil {
 		return nil, nil, err
 	}
+	all, err := st.ExperimentSummaries(ctx, experiment)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, r := range stored {
 		if !matches(r.ID, filter) {
 			continue
 		}
-		sums, err := st.Summaries(ctx, r.ID)
-		if err != nil {
-			return nil, nil, err
+		sums := all[r.ID]
+		if sums == nil {
+			sums = map[string]runs.Summary{}
 		}
 		if !r.InSpec && len(filter) == 0 {
 			notInSpec = append(notInSpec, runData{info: r, sums: sums})

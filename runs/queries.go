@@ -233,6 +233,31 @@ func (s *Store) Summaries(ctx context.Context, runID string) (map[string]Summary
 	return out, rows.Err()
 }
 
+// ExperimentSummaries returns the final values of every run of an
+// experiment, by run id, in one query (a report of 100,000 runs would
+// otherwise make 100,000).
+func (s *Store) ExperimentSummaries(ctx context.Context, experiment string) (map[string]map[string]Summary, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT m.run_id, m.key, m.value, m.protocol FROM summaries m
+		JOIN experiment_runs er ON er.run_id = m.run_id WHERE er.experiment = ?`, experiment)
+	if err != nil {
+		return nil, fmt.Errorf("read summaries of %q: %w", experiment, err)
+	}
+	defer rows.Close()
+	out := map[string]map[string]Summary{}
+	for rows.Next() {
+		var id string
+		var m Summary
+		if err := rows.Scan(&id, &m.Key, &m.Value, &m.Protocol); err != nil {
+			return nil, err
+		}
+		if out[id] == nil {
+			out[id] = map[string]Summary{}
+		}
+		out[id][m.Key] = m
+	}
+	return out, rows.Err()
+}
+
 // LossSteps counts the training-loss values a run has recorded at steps 1
 // to upTo: upTo when its curves are complete up to that step.
 func (s *Store) LossSteps(ctx context.Context, runID string, upTo int) (int, error) {
