@@ -129,27 +129,33 @@ func decodeImageFile(path string) (image.Image, error) {
 		return nil, err
 	}
 	defer fh.Close()
+	return decodeImage(fh, path)
+}
+
+// decodeImage decodes a PGM (by name), PNG or JPEG image from r.
+func decodeImage(r io.ReadSeeker, name string) (image.Image, error) {
 	var img image.Image
-	if strings.EqualFold(filepath.Ext(path), ".pgm") {
-		img, err = decodePGM(fh) // its header is checked against the same limit
+	var err error
+	if strings.EqualFold(filepath.Ext(name), ".pgm") {
+		img, err = decodePGM(r) // its header is checked against the same limit
 	} else {
-		cfg, _, cerr := image.DecodeConfig(fh)
+		cfg, _, cerr := image.DecodeConfig(r)
 		if cerr != nil {
-			return nil, fmt.Errorf("decode image %s: %w", path, cerr)
+			return nil, fmt.Errorf("decode image %s: %w", name, cerr)
 		}
-		if err := checkImageSize(path, cfg); err != nil {
+		if err := checkImageSize(name, cfg); err != nil {
 			return nil, err
 		}
-		if _, err := fh.Seek(0, io.SeekStart); err != nil {
+		if _, err := r.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
-		img, _, err = image.Decode(fh)
+		img, _, err = image.Decode(r)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("decode image %s: %w", path, err)
+		return nil, fmt.Errorf("decode image %s: %w", name, err)
 	}
 	if b := img.Bounds(); b.Dx() == 0 || b.Dy() == 0 {
-		return nil, fmt.Errorf("decode image %s: empty image", path)
+		return nil, fmt.Errorf("decode image %s: empty image", name)
 	}
 	return img, nil
 }

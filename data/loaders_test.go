@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -381,7 +382,10 @@ func FuzzDecodeNPY(f *testing.F) {
 	f.Add(npyFile(1, "|u1", false, "(2, 2, 3)", make([]byte, 12)))
 	f.Add(npyFile(2, "<f4", true, "(1, 2, 2, 3)", make([]byte, 48)))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if im, err := decodeNPY(b); err == nil {
+		var im Images
+		var err error
+		boundedAlloc(t, func() { im, err = decodeNPY(b) })
+		if err == nil {
 			if err := im.Validate(); err != nil {
 				t.Fatalf("accepted invalid images: %v", err)
 			}
@@ -393,8 +397,42 @@ func FuzzDecodePGM(f *testing.F) {
 	f.Add([]byte("P5\n2 2\n255\n\x00\x01\x02\x03"))
 	f.Add([]byte("P2\n# c\n2 1\n65535\n0 65535\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		decodePGM(bytes.NewReader(b))
+		boundedAlloc(t, func() { decodePGM(bytes.NewReader(b)) })
 	})
+}
+
+// FuzzDecodeImage feeds PNG and JPEG decoding (through the size check on
+// the declared dimensions) arbitrary bytes.
+func FuzzDecodeImage(f *testing.F) {
+	for _, img := range []image.Image{image.NewGray(image.Rect(0, 0, 3, 2)), image.NewRGBA(image.Rect(0, 0, 2, 5))} {
+		var p, j bytes.Buffer
+		png.Encode(&p, img)
+		jpeg.Encode(&j, img, nil)
+		f.Add(p.Bytes())
+		f.Add(j.Bytes())
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		boundedAlloc(t, func() {
+			if img, err := decodeImage(bytes.NewReader(b), "fuzz.png"); err == nil {
+				if bd := img.Bounds(); int64(bd.Dx())*int64(bd.Dy()) > MaxImagePixels {
+					t.Fatalf("decoded a %dx%d image, above the limit", bd.Dx(), bd.Dy())
+				}
+			}
+		})
+	})
+}
+
+// boundedAlloc fails when f allocates more than one image at the pixel limit
+// (RGBA64) could need: a decoder that trusts a header's sizes shows here, in
+// the fuzzer's memory cap (GOMEMLIMIT in scripts/fuzz).
+func boundedAlloc(t *testing.T, f func()) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	if d := after.TotalAlloc - before.TotalAlloc; d > 8*MaxImagePixels+64<<20 {
+		t.Fatalf("one decode allocated %d MiB", d>>20)
+	}
 }
 
 func FuzzReadMatV5(f *testing.F) {
@@ -403,7 +441,7 @@ func FuzzReadMatV5(f *testing.F) {
 	}
 	f.Add([]byte("MATLAB 5.0" + strings.Repeat(" ", 114) + "\x00\x01IM\x0f\x00\x00\x00\x08\x00\x00\x00x\x9c\x03\x00\x00\x00\x00\x01"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		readMatV5(b)
+		boundedAlloc(t, func() { readMatV5(b) })
 	})
 }
 
