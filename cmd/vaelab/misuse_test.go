@@ -5,13 +5,16 @@ package main
 import (
 	"crypto/sha256"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -351,4 +354,107 @@ func TestReadOnlyWorkspaceCanBeRead(t *testing.T) {
 			t.Errorf("%v in a read-only workspace: exit %d, %s", args, r.code, r.stderr)
 		}
 	}
+}
+
+// TestMisuseSoak: two `vaelab run` processes on one workspace, SIGKILLed at
+// random moments and restarted, while a third process renders the report in
+// a loop; then a final run. Every run must end done with its curves and
+// figures equal to an uninterrupted sweep's, the database intact and doctor
+// clean; a fresh database beside the old run folders must then train every
+// run from scratch with complete records. VAELAB_SOAK_SECONDS sets the soak's
+// length (default 30; the closing note's figure is a 600-second soak).
+func TestMisuseSoak(t *testing.T) {
+	soak := 30 * time.Second
+	if s := os.Getenv("VAELAB_SOAK_SECONDS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			t.Fatalf("VAELAB_SOAK_SECONDS=%q", s)
+		}
+		soak = time.Duration(n) * time.Second
+	}
+	// Enough runs that the killed sweep is still training when the soak ends.
+	seeds := make([]string, max(16, int(16*soak/(30*time.Second))))
+	for i := range seeds {
+		seeds[i] = strconv.Itoa(i + 1)
+	}
+	spec := `name: soak
+dataset: {name: synthetic, size: 16, count: 400, test_fraction: 0.2}
+model: {hidden: [32], latent: 4}
+train: {epochs: 4, batch_size: 20}
+eval: {batch_size: 80, grid_images: 8, samples: 80, iwae_k: 2}
+seeds: [` + strings.Join(seeds, ", ") + "]\n"
+	env := []string{"VAELAB_CACHE_DIR=" + filepath.Join(t.TempDir(), "cache")}
+	ref := referenceSweep(t, spec, env)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(spec), 0o644)
+	db := filepath.Join(dir, "vaelab.db")
+	deadline := time.Now().Add(soak)
+	var mu sync.Mutex
+	kills, reports := 0, 0
+	var failures []string
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(w)))
+			for time.Now().Before(deadline) {
+				cmd := exec.Command(binary, "run", "s.yaml", "--workers", "1")
+				cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
+				if err := cmd.Start(); err != nil {
+					t.Error(err)
+					return
+				}
+				exited := make(chan error, 1)
+				go func() { exited <- cmd.Wait() }()
+				select {
+				case <-exited: // finished (or found nothing left): start again
+				case <-time.After(200*time.Millisecond + time.Duration(rng.Float64()*float64(1500*time.Millisecond))):
+					cmd.Process.Signal(syscall.SIGKILL)
+					<-exited
+					mu.Lock()
+					kills++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for time.Now().Before(deadline) {
+			if _, err := os.Stat(db); err != nil {
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			cmd := exec.Command(binary, "report", "soak", "-o", filepath.Join(dir, "r.html"))
+			cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
+			out, err := cmd.CombinedOutput()
+			mu.Lock()
+			reports++
+			if err != nil && !strings.Contains(string(out), `no experiment named "soak"`) {
+				failures = append(failures, fmt.Sprintf("report: %v: %s", err, out))
+			}
+			mu.Unlock()
+		}
+	}()
+	wg.Wait()
+	t.Logf("%v soak: %d SIGKILLs of the runners, %d reports rendered meanwhile", soak, kills, reports)
+	if len(failures) > 0 {
+		t.Fatalf("%d reports failed during the soak; first: %s", len(failures), failures[0])
+	}
+	if kills < 20 {
+		t.Fatalf("only %d SIGKILLs; want at least 20", kills)
+	}
+	if r := vaelab(t, dir, env, "run", "s.yaml", "--workers", "2"); r.code != 0 {
+		t.Fatalf("final run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	assertSameAsReference(t, filepath.Join(ref, "vaelab.db"), db, "soak")
+	if r := vaelab(t, dir, env, "doctor"); r.code != 0 || !strings.Contains(r.stdout, ": ok") {
+		t.Fatalf("doctor after the soak: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := vaelab(t, dir, env, "run", "s.yaml", "--workers", "2", "--db", "fresh.db"); r.code != 0 || strings.Contains(r.stdout, "resume ") {
+		t.Fatalf("fresh database beside the old run folders: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	assertSameAsReference(t, filepath.Join(ref, "vaelab.db"), filepath.Join(dir, "fresh.db"), "soak")
 }
