@@ -181,7 +181,7 @@ running: "vaelab sync SPEC" imports them later.`,
 			if err != nil {
 				return &exitError{exitFailure, err}
 			}
-			fmt.Fprintln(stdout, plan.Note)
+			fmt.Fprintln(stdout, termtext.Safe(plan.Note))
 			var res runs.Result
 			if sl != nil {
 				res = sl.Execute(ctx, plan)

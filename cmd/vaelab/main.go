@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/vaelab/vaelab/internal/termtext"
 )
 
 func main() {
@@ -46,7 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(stderr, "vaelab:", err)
+	fmt.Fprintln(stderr, "vaelab:", termtext.Lines(err.Error())) // names in errors come from specs and the store
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code

@@ -4,6 +4,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -457,4 +458,43 @@ seeds: [` + strings.Join(seeds, ", ") + "]\n"
 		t.Fatalf("fresh database beside the old run folders: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	assertSameAsReference(t, filepath.Join(ref, "vaelab.db"), filepath.Join(dir, "fresh.db"), "soak")
+}
+
+// Defect 8: CSV text cells that a spreadsheet would run as a formula are
+// quoted; names with control characters never reach the terminal raw; a
+// database from a newer vaelab says to upgrade, from every command.
+func TestHostileNamesAndNewerDatabase(t *testing.T) {
+	dir := t.TempDir()
+	spec := "name: \"=HYPERLINK(\\\"http://x\\\")\\e[2J\"\ndataset: {name: synthetic, size: 8, count: 80, test_fraction: 0.25}\nmodel: {hidden: [8], latent: 2}\ntrain: {epochs: 1, batch_size: 20}\neval: {batch_size: 20, grid_images: 4, samples: 20}\nseeds: [1]\nsweep:\n  variants:\n    - {name: \"@SUM(A1)\\e]0;pwned\\a\", set: {objective.beta: 2}}\n"
+	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(spec), 0o644)
+	name := "=HYPERLINK(\"http://x\")\x1b[2J"
+	for _, args := range [][]string{{"plan", "s.yaml"}, {"run", "s.yaml"}, {"ls"}, {"ls", name}} {
+		r := vaelab(t, dir, nil, args...)
+		if r.code != 0 {
+			t.Fatalf("%v: exit %d, %s", args[0], r.code, r.stderr)
+		}
+		if strings.ContainsAny(r.stdout+r.stderr, "\x1b\a") {
+			t.Errorf("%v printed a raw control character: %q", args[0], r.stdout)
+		}
+	}
+	id := regexp.MustCompile(`(?m)^([0-9a-f]{16})`).FindString(vaelab(t, dir, nil, "ls", name).stdout)
+	if r := vaelab(t, dir, nil, "show", id); strings.ContainsAny(r.stdout, "\x1b\a") || !strings.Contains(r.stdout, `\x1b`) {
+		t.Errorf("show printed the name raw or not at all: %q", r.stdout)
+	}
+	csv := vaelab(t, dir, nil, "export", name, "--format", "csv")
+	if !strings.Contains(csv.stdout, `"'=HYPERLINK(`) || !strings.Contains(csv.stdout, "'@SUM(A1)") {
+		t.Errorf("CSV cells that start a formula are not quoted:\n%s", csv.stdout)
+	}
+	// A database from a newer vaelab: every command says to upgrade.
+	db, err := sql.Open("sqlite3", filepath.Join(dir, "vaelab.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec("PRAGMA user_version = 99")
+	db.Close()
+	for _, args := range [][]string{{"ls"}, {"run", "s.yaml"}, {"report", name, "-o", "r.html"}} {
+		if r := vaelab(t, dir, nil, args...); r.code == 0 || !strings.Contains(r.stderr, "newer") || strings.Contains(r.stderr, "run a spec") {
+			t.Errorf("%v on a newer database: exit %d, %q; want an error saying it is newer", args[0], r.code, r.stderr)
+		}
+	}
 }

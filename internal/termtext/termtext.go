@@ -34,3 +34,13 @@ func Safe(s string) string {
 func isUnsafeRune(r rune) bool {
 	return unicode.IsControl(r) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
 }
+
+// Lines is Safe for text of several lines: newlines stay, every other
+// control character is escaped.
+func Lines(s string) string {
+	parts := strings.Split(s, "\n")
+	for i, p := range parts {
+		parts[i] = Safe(p)
+	}
+	return strings.Join(parts, "\n")
+}
