@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -496,5 +497,59 @@ func TestHostileNamesAndNewerDatabase(t *testing.T) {
 		if r := vaelab(t, dir, nil, args...); r.code == 0 || !strings.Contains(r.stderr, "newer") || strings.Contains(r.stderr, "run a spec") {
 			t.Errorf("%v on a newer database: exit %d, %q; want an error saying it is newer", args[0], r.code, r.stderr)
 		}
+	}
+}
+
+// Acceptance of "Trustworthy under misuse": a full session of commands under
+// a temporary root, with a spec that downloads its dataset, writes only in
+// the workspace, the data directory, the cache directory and the -o targets
+// named: the home and temporary folders stay empty.
+func TestNothingIsWrittenOutsideTheWorkspace(t *testing.T) {
+	root := t.TempDir()
+	dirs := map[string]string{}
+	for _, d := range []string{"ws", "data", "cache", "out", "home", "tmp"} {
+		dirs[d] = filepath.Join(root, d)
+		os.MkdirAll(dirs[d], 0o755)
+	}
+	pix := make([]byte, 100*8*8)
+	for i := range pix {
+		pix[i] = byte(i * 37 % 251)
+	}
+	header := "{'descr': '|u1', 'fortran_order': False, 'shape': (100, 8, 8), }"
+	header += strings.Repeat(" ", 63-(10+len(header))%64) + "\n"
+	npy := append([]byte("\x93NUMPY\x01\x00"), byte(len(header)), byte(len(header)>>8))
+	npy = append(append(npy, header...), pix...)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(npy) }))
+	defer srv.Close()
+	sum := sha256.Sum256(npy)
+	spec := fmt.Sprintf("name: contained\ndataset: {name: npy, path: faces/faces.npy, url: %q, sha256: %x, test_fraction: 0.25}\nmodel: {hidden: [8], latent: 2}\ntrain: {epochs: 1, batch_size: 20}\neval: {batch_size: 25, grid_images: 4, samples: 25}\nseeds: [1]\n", srv.URL+"/faces.npy", sum)
+	os.WriteFile(filepath.Join(dirs["ws"], "s.yaml"), []byte(spec), 0o644)
+	env := []string{"HOME=" + dirs["home"], "TMPDIR=" + dirs["tmp"], "XDG_CACHE_HOME=" + filepath.Join(dirs["home"], ".cache"),
+		"VAELAB_DATA_DIR=" + dirs["data"], "VAELAB_CACHE_DIR=" + dirs["cache"]}
+	before := treeOf(t, root)
+	for _, args := range [][]string{
+		{"plan", "s.yaml"}, {"run", "s.yaml", "--report", filepath.Join(dirs["out"], "run.html")}, {"ls"}, {"ls", "contained"},
+		{"report", "contained", "-o", filepath.Join(dirs["out"], "r.html")},
+		{"export", "contained", "--format", "csv", "-o", filepath.Join(dirs["out"], "e.csv")},
+		{"data", "show", "synthetic", "-n", "8", "-o", filepath.Join(dirs["out"], "grid.png")},
+		{"doctor"}, {"bench", "--python", "", "--mlp-steps", "1", "--conv-steps", "1", "--rounds", "1", "--sections", "train"},
+	} {
+		if r := vaelab(t, dirs["ws"], env, args...); r.code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	id := regexp.MustCompile(`(?m)^([0-9a-f]{16})`).FindString(vaelab(t, dirs["ws"], env, "ls", "contained").stdout)
+	if r := vaelab(t, dirs["ws"], env, "sample", id, "-o", filepath.Join(dirs["out"], "s.png")); r.code != 0 {
+		t.Fatalf("sample: %s", r.stderr)
+	}
+	allowed := []string{"ws", "data", "cache", "out"}
+	for p := range treeOf(t, root) {
+		top := strings.Split(p, string(filepath.Separator))[0]
+		if !before[p] && !slices.Contains(allowed, top) {
+			t.Errorf("written outside the workspace, data, cache and -o targets: %s", p)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dirs["data"], "faces", "faces.npy")); err != nil {
+		t.Errorf("the download is not in the data directory: %v", err)
 	}
 }
