@@ -553,3 +553,38 @@ func TestNothingIsWrittenOutsideTheWorkspace(t *testing.T) {
 		t.Errorf("the download is not in the data directory: %v", err)
 	}
 }
+
+// A workspace recorded by vaelab with database schema 1 (before runs were
+// flagged in_spec and paths made relative to the workspace), committed under
+// testdata: it migrates once when first read, lists its runs, renders its
+// report with every image, passes doctor, and running its spec trains nothing.
+func TestSchema1WorkspaceMigrates(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(abs(t, "testdata/v1-workspace"))); err != nil {
+		t.Fatal(err)
+	}
+	if v := queryString(t, filepath.Join(dir, "vaelab.db"), "PRAGMA user_version"); v != "1" {
+		t.Fatalf("the fixture has schema %s, want 1", v)
+	}
+	ls := vaelab(t, dir, nil, "ls", "fixture-v1")
+	if ls.code != 0 || strings.Count(ls.stdout, " done ") != 4 || strings.Contains(ls.stdout, "not in the current spec") {
+		t.Fatalf("ls of the schema-1 workspace: exit %d\n%s%s", ls.code, ls.stdout, ls.stderr)
+	}
+	if v := queryString(t, filepath.Join(dir, "vaelab.db"), "PRAGMA user_version"); v != "2" {
+		t.Errorf("after the first read the schema is %s, want 2", v)
+	}
+	if r := vaelab(t, dir, nil, "report", "fixture-v1", "-o", "r.html"); r.code != 0 {
+		t.Fatalf("report: %s", r.stderr)
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, "r.html"))
+	if n := strings.Count(string(page), `<img class="grid"`); n < 4*3 || strings.Contains(string(page), "image file unreadable") {
+		t.Errorf("the report shows %d image grids (or an unreadable one)", n)
+	}
+	if r := vaelab(t, dir, nil, "doctor"); r.code != 0 {
+		t.Errorf("doctor: exit %d\n%s", r.code, r.stdout)
+	}
+	r := vaelab(t, dir, nil, "run", "spec.yaml")
+	if r.code != 0 || !strings.Contains(r.stdout, "all 4 runs are finished") || strings.Contains(r.stdout, "done        ") {
+		t.Fatalf("run of the fixture's spec trained something: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
