@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -56,7 +55,7 @@ func (e *evaluation) likelihood() error {
 	}
 	proto := fmt.Sprintf("IWAE bound (Burda et al. 2016), k=%d importance samples, %d test images, nats per image", k, test.N)
 	e.add("test/iwae", iwae, proto)
-	if strings.HasPrefix(e.cfg.Model.Likelihood, "gaussian") {
+	if e.m.Likelihood().Continuous() {
 		// A density on [0,1]^D becomes one on 8-bit values by the change of scale to [0,256)^D.
 		bpd := (-iwae/float64(test.Dim()) + math.Log(256)) / math.Ln2
 		e.add("test/bpd", bpd, proto+"; bits per dimension of the dequantised 8-bit data: (−IWAE/D + ln 256)/ln 2")

@@ -43,13 +43,11 @@ type ModelConfig struct {
 	// LogvarClamp > 0 soft-clamps the encoder's log-variance into
 	// (−LogvarClamp, LogvarClamp) as c·tanh(raw/c), so exp(logvar) cannot overflow.
 	LogvarClamp float64 `json:"logvar_clamp,omitempty"`
-	// Likelihood is the decoder distribution: "bernoulli" (logits) or "gaussian"
-	// with fixed standard deviation Sigma and mean sigmoid(output);
-	// "gaussian_learned" learns one σ by gradient from Sigma (default 1), which
-	// Adam moves by about the learning rate per step; "gaussian_optimal" sets
-	// that σ after every step to the batch's root-mean-square error, its
-	// maximum-likelihood value (the optimal σ-VAE of Rybkin et al. 2021);
-	// "gaussian_pixel" predicts a σ per pixel.
+	// Likelihood names the decoder's data model p(x|z), one of likelihoods
+	// (likelihood.go; each is described in its likelihood_*.go file):
+	// bernoulli, gaussian (fixed σ = Sigma), gaussian_learned (one σ learned
+	// from Sigma), gaussian_optimal (one σ set to the batch RMSE: the σ-VAE),
+	// gaussian_pixel (a σ per pixel). Sigma is the fixed scale where one is taken.
 	Likelihood string  `json:"likelihood"`
 	Sigma      float64 `json:"sigma,omitempty"`
 }
@@ -251,21 +249,12 @@ func (c ModelConfig) Validate() error {
 	if !(c.LogvarClamp >= 0) || c.LogvarClamp > 100 {
 		return fmt.Errorf("model.logvar_clamp: %v must be between 0 (none) and 100", c.LogvarClamp)
 	}
-	switch c.Likelihood {
-	case "bernoulli", "gaussian_pixel":
-		if c.Sigma != 0 {
-			return fmt.Errorf("model.sigma: only the gaussian, gaussian_learned and gaussian_optimal likelihoods take sigma")
-		}
-	case "gaussian":
-		if !(c.Sigma > 0) {
-			return fmt.Errorf("model.sigma: %v must be positive for a gaussian likelihood", c.Sigma)
-		}
-	case "gaussian_learned", "gaussian_optimal":
-		if c.Sigma < 0 {
-			return fmt.Errorf("model.sigma: the starting σ %v must be positive (or 0 for 1)", c.Sigma)
-		}
-	default:
-		return fmt.Errorf("model.likelihood: %q is not supported (supported: bernoulli, gaussian, gaussian_learned, gaussian_optimal, gaussian_pixel)", c.Likelihood)
+	lik, err := LikelihoodNamed(c.Likelihood)
+	if err != nil {
+		return err
+	}
+	if err := lik.check(c); err != nil {
+		return err
 	}
 	return nil
 }

@@ -76,9 +76,7 @@ func (m *Model) addConvDecoder(prev int, rng *rand.Rand) {
 		c.dec = append(c.dec, l)
 	}
 	c.out = m.addDecoderLayer("out", c.channels[0], c.imgC, c.imgH, c.imgW, rng)
-	if m.cfg.Likelihood == "gaussian_pixel" {
-		c.sigma = m.addDecoderLayer("sigma", c.channels[0], c.imgC, c.imgH, c.imgW, rng)
-	}
+	m.lik.addHeads(m, prev, rng)
 }
 
 // addDecoderLayer adds a layer from in to out channels at size h×w: a

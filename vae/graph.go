@@ -2,7 +2,6 @@ package vae
 
 import (
 	"fmt"
-	"math"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -203,10 +202,10 @@ func (m *Model) newObjective(batch int, freeBits float64, train bool) (o *object
 	o.logits = out
 	// A Bernoulli training graph has no use for the means (the loss takes
 	// the logits): leave them out so the tape does not compute them.
-	if !train || m.cfg.Likelihood != "bernoulli" {
+	if !train || !m.lik.onLogits() {
 		o.mean = G.Must(G.Sigmoid(out))
 	}
-	if o.logpx, err = o.logLikelihood(out, last); err != nil {
+	if o.logpx, err = m.lik.logProb(o, out, last); err != nil {
 		return nil, err
 	}
 
@@ -226,44 +225,6 @@ func (m *Model) newObjective(batch int, freeBits float64, train bool) (o *object
 	perImage := G.Must(G.Sub(G.Must(G.Mul(o.kl, o.beta)), o.logpx))
 	o.loss = G.Must(G.Mean(perImage))
 	return o, nil
-}
-
-// logLikelihood returns log p(x|z) per image given the decoder output (and
-// its last hidden layer, from which a per-pixel σ is read).
-func (o *objective) logLikelihood(out, last *G.Node) (*G.Node, error) {
-	D := float64(o.m.inDim)
-	halfLog2Pi := 0.5 * math.Log(2*math.Pi)
-	switch o.m.cfg.Likelihood {
-	case "bernoulli": // Σ x·l − softplus(l), with l the logits
-		return G.Must(apply(bernoulliOp{}, o.train, o.x, out)), nil
-	case "gaussian": // −Σ (x−m)²/(2σ²) − D·(log σ + ½ log 2π)
-		s := o.m.cfg.Sigma
-		sq := G.Must(G.Sum(G.Must(G.Square(G.Must(G.Sub(o.x, o.mean)))), 1))
-		norm := D * (math.Log(s) + halfLog2Pi)
-		return G.Must(G.Sub(G.Must(G.Mul(sq, o.scalar(-1/(2*s*s)))), o.scalar(norm))), nil
-	case "gaussian_learned", "gaussian_optimal": // the same with one log σ, a 1×1 matrix
-		logSigma := o.param(o.m.logSigma)
-		sq := G.Must(G.Sum(G.Must(G.Square(G.Must(G.Sub(o.x, o.mean)))), 1))
-		if o.m.cfg.Likelihood == "gaussian_optimal" {
-			o.sqErr = new(G.Value) // the trainer sets σ from it after each step
-			G.Read(sq, o.sqErr)
-		}
-		col := G.Must(G.Reshape(sq, []int{o.batch, 1}))
-		// (B×1)·(1×1) matrix products broadcast the scalar over the batch.
-		invVar := G.Must(G.Exp(G.Must(G.Mul(logSigma, o.scalar(-2)))))
-		scaled := G.Must(G.Mul(col, invVar))
-		ones := G.NewConstant(o.m.newDense(onesOf(o.batch), o.batch, 1), G.WithName("ones"))
-		norm := G.Must(G.Add(G.Must(G.Mul(G.Must(G.Mul(ones, logSigma)), o.scalar(D))), o.scalar(D*halfLog2Pi)))
-		perImage := G.Must(G.Add(G.Must(G.Mul(scaled, o.scalar(0.5))), norm))
-		return G.Must(G.Neg(G.Must(G.Reshape(perImage, []int{o.batch})))), nil
-	case "gaussian_pixel": // per-pixel log σ = min + (max − min)·sigmoid(raw)
-		raw := o.pixelSigmaRaw(last)
-		logSigma := G.Must(G.Add(G.Must(G.Mul(G.Must(G.Sigmoid(raw)), o.scalar(LogSigmaMax-LogSigmaMin))), o.scalar(LogSigmaMin)))
-		invVar := G.Must(G.Exp(G.Must(G.Mul(logSigma, o.scalar(-2)))))
-		terms := G.Must(G.Add(G.Must(G.Mul(G.Must(G.HadamardProd(G.Must(G.Square(G.Must(G.Sub(o.x, o.mean)))), invVar)), o.scalar(0.5))), logSigma))
-		return G.Must(G.Neg(G.Must(G.Add(G.Must(G.Sum(terms, 1)), o.scalar(D*halfLog2Pi))))), nil
-	}
-	return nil, fmt.Errorf("likelihood %q", o.m.cfg.Likelihood)
 }
 
 func onesOf(n int) []float64 {

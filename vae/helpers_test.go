@@ -8,8 +8,14 @@ import (
 )
 
 // reference is an independent float64 forward pass of an MLP VAE, written from
-// the formulas, not from the graph code: it returns log p(x|z) and KL per image.
+// the formulas, not from the graph code: it returns log p(x|z) and KL per
+// image (log p(x|z) for the likelihoods it knows), and the decoder means.
 func reference(m *Model, x []float64, eps []float64, batch int) (logpx, kl []float64) {
+	logpx, kl, _ = referenceWithMeans(m, x, eps, batch)
+	return logpx, kl
+}
+
+func referenceWithMeans(m *Model, x []float64, eps []float64, batch int) (logpx, kl, means []float64) {
 	p := func(l layer) (w, b []float64) { return values64(m.params[l.w].Value), values64(m.params[l.b].Value) }
 	affine := func(in []float64, nIn int, l layer) ([]float64, int) {
 		w, b := p(l)
@@ -68,11 +74,12 @@ func reference(m *Model, x []float64, eps []float64, batch int) (logpx, kl []flo
 			rawSigma, _ = affine(h, n, m.pixelSigma)
 		}
 	}
-	logpx, kl = make([]float64, batch), make([]float64, batch)
+	logpx, kl, means = make([]float64, batch), make([]float64, batch), make([]float64, batch*D)
 	for r := range batch {
 		for d := range D {
 			xv, l := x[r*D+d], out[r*D+d]
 			mean := 1 / (1 + math.Exp(-l))
+			means[r*D+d] = mean
 			gauss := func(s float64) float64 { return -0.5*math.Log(2*math.Pi*s*s) - (xv-mean)*(xv-mean)/(2*s*s) }
 			switch m.cfg.Likelihood {
 			case "bernoulli":
@@ -91,7 +98,7 @@ func reference(m *Model, x []float64, eps []float64, batch int) (logpx, kl []flo
 			kl[r] += 0.5 * (mu[i]*mu[i] + math.Exp(lv[i]) - lv[i] - 1)
 		}
 	}
-	return logpx, kl
+	return logpx, kl, means
 }
 
 // forward runs a forward-only pass of o on x and eps and returns the loss.

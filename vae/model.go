@@ -33,6 +33,7 @@ type Model struct {
 	out        layer   // mlp: last hidden → image
 	pixelSigma layer   // mlp: last hidden → per-pixel log σ (gaussian_pixel only)
 	logSigma   int     // index of the 1×1 log σ (gaussian_learned and _optimal), −1 if none
+	lik        Likelihood
 
 	conv *convNet // the convolutional layers of a conv model, nil for an mlp
 }
@@ -52,7 +53,11 @@ func NewModel(cfg ModelConfig, shape Shape, dtype tensor.Dtype, rng *rand.Rand) 
 		return nil, fmt.Errorf("new model: dtype %v (want float32 or float64)", dtype)
 	}
 	inDim := shape.Dim()
-	m := &Model{cfg: cfg, shape: shape, inDim: inDim, dtype: dtype}
+	lik, err := LikelihoodNamed(cfg.Likelihood)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{cfg: cfg, shape: shape, inDim: inDim, dtype: dtype, lik: lik}
 	prev := inDim
 	if cfg.Architecture == "conv" {
 		m.conv = m.addConvEncoder(rng)
@@ -74,20 +79,24 @@ func NewModel(cfg ModelConfig, shape Shape, dtype tensor.Dtype, rng *rand.Rand) 
 		m.addConvDecoder(prev, rng)
 	} else {
 		m.out = m.addLayer("out", prev, inDim, rng)
-		if cfg.Likelihood == "gaussian_pixel" {
-			m.pixelSigma = m.addLayer("sigma", prev, inDim, rng)
-		}
+		lik.addHeads(m, prev, rng)
 	}
-	switch cfg.Likelihood {
-	case "gaussian_learned", "gaussian_optimal":
-		start := cfg.Sigma
-		if start == 0 {
-			start = 1
-		}
-		m.logSigma = len(m.params)
-		m.params = append(m.params, Param{Name: "logsigma", Value: m.newDense([]float64{math.Log(start)}, 1, 1)})
-	}
+	lik.addParams(m)
 	return m, nil
+}
+
+// Likelihood is the model's data model p(x|z).
+func (m *Model) Likelihood() Likelihood { return m.lik }
+
+// addPixelHead adds a decoder head of one value per pixel beside the output
+// layer: a layer from the last hidden width prev (mlp), or a last decoder
+// convolution (conv).
+func (m *Model) addPixelHead(name string, prev int, rng *rand.Rand) {
+	if c := m.conv; c != nil {
+		c.sigma = m.addDecoderLayer(name, c.channels[0], c.imgC, c.imgH, c.imgW, rng)
+		return
+	}
+	m.pixelSigma = m.addLayer(name, prev, m.inDim, rng)
 }
 
 func (m *Model) addLayer(name string, in, out int, rng *rand.Rand) layer {

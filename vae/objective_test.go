@@ -105,80 +105,86 @@ func TestLossMatchesReferenceFormula(t *testing.T) {
 // TestGradientsMatchFiniteDifferences checks every parameter's gradient from
 // Gorgonia's backward pass against central differences of the loss, in float64.
 func TestGradientsMatchFiniteDifferences(t *testing.T) {
-	const batch, h = 3, 1e-6
 	for _, tc := range objectiveCases {
 		t.Run(tc.name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(11, 3))
-			shape := cmp.Or(tc.shape, Shape{1, 5, 1})
-			dim := shape.Dim()
-			m, err := NewModel(tc.cfg, shape, tensor.Float64, rng)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// Random non-zero biases so ReLUs are not all at their kinks.
-			for _, p := range m.params {
-				for i, v := range p.Value.Data().([]float64) {
-					p.Value.Data().([]float64)[i] = v + 0.3*rng.NormFloat64()
-				}
-			}
-			x, eps := testInputs(rng, batch, dim, tc.cfg.Latent)
-			o, err := m.newObjective(batch, tc.freeBits, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			learn := o.used()
-			if _, err := G.Grad(o.loss, learn...); err != nil {
-				t.Fatal(err)
-			}
-			vm := G.NewTapeMachine(o.g, G.BindDualValues(learn...))
-			if err := o.feed(x, eps, tc.beta); err != nil {
-				t.Fatal(err)
-			}
-			if err := vm.RunAll(); err != nil {
-				t.Fatal(err)
-			}
-			analytic := make([][]float64, len(learn))
-			for i, n := range learn {
-				g, err := n.Grad()
-				if err != nil {
-					t.Fatal(err)
-				}
-				analytic[i] = append([]float64(nil), values64(g)...)
-			}
-			vm.Close()
-
-			fwd, err := m.newObjective(batch, tc.freeBits, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// Central differences lose about ε·|loss|/h to cancellation; large
-			// losses (a per-pixel σ near its floor) raise that floor.
-			floor := 1e3 * 0x1p-52 * math.Abs(forward(t, fwd, x, eps, tc.beta)) / h
-			checked, worst := 0, 0.0
-			for i, n := range learn {
-				w := n.Value().Data().([]float64)
-				for j := range w {
-					orig := w[j]
-					w[j] = orig + h
-					up := forward(t, fwd, x, eps, tc.beta)
-					w[j] = orig - h
-					down := forward(t, fwd, x, eps, tc.beta)
-					w[j] = orig
-					numeric := (up - down) / (2 * h)
-					diff := math.Abs(numeric - analytic[i][j])
-					worst = math.Max(worst, diff)
-					if diff > 1e-5*math.Max(1, math.Abs(numeric))+floor {
-						t.Errorf("%s[%d]: backward %.9g, finite difference %.9g", n.Name(), j, analytic[i][j], numeric)
-					}
-					checked++
-				}
-			}
-			if checked != m.NumParams() {
-				t.Fatalf("checked %d gradients, model has %d parameters", checked, m.NumParams())
-			}
-			t.Logf("%d gradients, largest |backward − finite difference| = %.2g", checked, worst)
+			checkModelGradients(t, tc.cfg, cmp.Or(tc.shape, Shape{1, 5, 1}), tc.beta, tc.freeBits)
 		})
 	}
+}
+
+// checkModelGradients compares the backward pass of a model of cfg with central
+// differences of its loss on a batch of 3, in float64.
+func checkModelGradients(t *testing.T, cfg ModelConfig, shape Shape, beta, freeBits float64) {
+	t.Helper()
+	const batch, h = 3, 1e-6
+	rng := rand.New(rand.NewPCG(11, 3))
+	dim := shape.Dim()
+	m, err := NewModel(cfg, shape, tensor.Float64, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Random non-zero biases so ReLUs are not all at their kinks.
+	for _, p := range m.params {
+		for i, v := range p.Value.Data().([]float64) {
+			p.Value.Data().([]float64)[i] = v + 0.3*rng.NormFloat64()
+		}
+	}
+	x, eps := testInputs(rng, batch, dim, cfg.Latent)
+	o, err := m.newObjective(batch, freeBits, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	learn := o.used()
+	if _, err := G.Grad(o.loss, learn...); err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(o.g, G.BindDualValues(learn...))
+	if err := o.feed(x, eps, beta); err != nil {
+		t.Fatal(err)
+	}
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	analytic := make([][]float64, len(learn))
+	for i, n := range learn {
+		g, err := n.Grad()
+		if err != nil {
+			t.Fatal(err)
+		}
+		analytic[i] = append([]float64(nil), values64(g)...)
+	}
+	vm.Close()
+
+	fwd, err := m.newObjective(batch, freeBits, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Central differences lose about ε·|loss|/h to cancellation; large
+	// losses (a per-pixel σ near its floor) raise that floor.
+	floor := 1e3 * 0x1p-52 * math.Abs(forward(t, fwd, x, eps, beta)) / h
+	checked, worst := 0, 0.0
+	for i, n := range learn {
+		w := n.Value().Data().([]float64)
+		for j := range w {
+			orig := w[j]
+			w[j] = orig + h
+			up := forward(t, fwd, x, eps, beta)
+			w[j] = orig - h
+			down := forward(t, fwd, x, eps, beta)
+			w[j] = orig
+			numeric := (up - down) / (2 * h)
+			diff := math.Abs(numeric - analytic[i][j])
+			worst = math.Max(worst, diff)
+			if diff > 1e-5*math.Max(1, math.Abs(numeric))+floor {
+				t.Errorf("%s[%d]: backward %.9g, finite difference %.9g", n.Name(), j, analytic[i][j], numeric)
+			}
+			checked++
+		}
+	}
+	if checked != m.NumParams() {
+		t.Fatalf("checked %d gradients, model has %d parameters", checked, m.NumParams())
+	}
+	t.Logf("%d gradients, largest |backward − finite difference| = %.2g", checked, worst)
 }
 
 // TestSoftplusIsStable guards the Bernoulli likelihood against overflow: with

@@ -254,24 +254,8 @@ func (t *trainer) step(x []float32, eps []float64, beta, lr float64) ([]Metric, 
 	if err := t.opt.step(t.learnables, lr, scale); err != nil {
 		return nil, fmt.Errorf("adam: %w", err)
 	}
-	if t.o.sqErr != nil {
-		t.setOptimalSigma()
-	}
+	t.m.lik.afterStep(t)
 	return vals, nil
-}
-
-// setOptimalSigma sets the model's σ to the step's root-mean-square error per
-// pixel, the σ that maximises the batch's Gaussian likelihood, soft limits
-// aside; Adam's update of it is overwritten.
-func (t *trainer) setOptimalSigma() {
-	sq := values64(*t.o.sqErr)
-	mse := 0.0
-	for _, v := range sq {
-		mse += v
-	}
-	mse /= float64(len(sq) * t.m.inDim)
-	logSigma := math.Min(math.Max(0.5*math.Log(mse), LogSigmaMin), LogSigmaMax)
-	setValues(t.m.params[t.m.logSigma].Value, []float64{logSigma})
 }
 
 // gradNorm is the global L2 norm of all parameter gradients. It reads the
