@@ -48,6 +48,7 @@ func likelihoods() map[string]Likelihood {
 		"gaussian_learned": gaussianLearned{},
 		"gaussian_optimal": gaussianOptimal{},
 		"gaussian_pixel":   gaussianPixel{},
+		"laplace":          laplace{},
 	}
 }
 
