@@ -28,7 +28,13 @@ type Folder struct {
 }
 
 // imageExts are the file types the folder loader reads.
-var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".pgm": true}
+func isImageFile(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".png", ".jpg", ".jpeg", ".pgm":
+		return true
+	}
+	return false
+}
 
 // LoadFolder reads every PNG, JPEG and PGM file under root, recursively, in
 // natural order of their paths (s2 before s10), so the order is the same on
@@ -41,7 +47,7 @@ func LoadFolder(ctx context.Context, root string, p Prep) (*Folder, error) {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && imageExts[strings.ToLower(filepath.Ext(path))] {
+		if !d.IsDir() && isImageFile(path) {
 			rel, _ := filepath.Rel(root, path)
 			files = append(files, rel)
 		}

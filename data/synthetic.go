@@ -11,13 +11,12 @@ const SyntheticVersion = "synthfaces-v1"
 
 // SyntheticFactorNames are the generative factors of the synthetic faces, in the
 // order they are stored. Each is drawn independently and uniformly from [0, 1].
-var syntheticFactorNames = []string{
-	"face_width", "skin_tone", "eye_spacing", "eye_openness",
-	"mouth_curvature", "hair_length", "pose", "light_direction",
+func SyntheticFactorNames() []string {
+	return []string{
+		"face_width", "skin_tone", "eye_spacing", "eye_openness",
+		"mouth_curvature", "hair_length", "pose", "light_direction",
+	}
 }
-
-// SyntheticFactorNames returns the names of the synthetic faces' generative factors.
-func SyntheticFactorNames() []string { return append([]string(nil), syntheticFactorNames...) }
 
 // supersample is the number of sub-pixel samples per axis; edges are anti-aliased
 // by averaging them.
@@ -37,7 +36,7 @@ func Synthetic(n, size int, seed uint64) (Images, *Factors, error) {
 		return Images{}, nil, err
 	}
 	rng := rand.New(rand.NewPCG(seed, 0xfacef00d))
-	k := len(syntheticFactorNames)
+	k := len(SyntheticFactorNames())
 	f := &Factors{Names: SyntheticFactorNames(), Values: make([]float64, n*k)}
 	for i := range f.Values {
 		f.Values[i] = rng.Float64()

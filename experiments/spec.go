@@ -81,7 +81,9 @@ func Load(path string) (*Spec, error) {
 	return Parse(text, path)
 }
 
-var sections = []string{"name", "description", "dataset", "model", "objective", "train", "eval", "seeds", "sweep"}
+func sections() []string {
+	return []string{"name", "description", "dataset", "model", "objective", "train", "eval", "seeds", "sweep"}
+}
 
 // Parse parses and validates spec text; source names it in errors.
 func Parse(text []byte, source string) (*Spec, error) {
@@ -97,7 +99,7 @@ func Parse(text []byte, source string) (*Spec, error) {
 		return nil, s.errorf(extra.Line, "the spec holds more than one YAML document")
 	}
 	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, s.errorf(0, "the spec must be a YAML mapping with keys %s", strings.Join(sections, ", "))
+		return nil, s.errorf(0, "the spec must be a YAML mapping with keys %s", strings.Join(sections(), ", "))
 	}
 	if err := s.parseTop(doc.Content[0]); err != nil {
 		return nil, err
@@ -162,7 +164,7 @@ func (s *Spec) parseTop(m *yaml.Node) error {
 				err = s.parseSection(k.Value, v)
 				break
 			}
-			return s.errorf(k.Line, "%s: unknown key (known at the top level: %s)", k.Value, strings.Join(sections, ", "))
+			return s.errorf(k.Line, "%s: unknown key (known at the top level: %s)", k.Value, strings.Join(sections(), ", "))
 		}
 		if err != nil {
 			return err

@@ -27,20 +27,20 @@ func ExtractorID() string { return fmt.Sprintf("%s%d", ExtractorName, ExtractorV
 // ExtractorProtocol describes the extractor for stored protocols.
 func ExtractorProtocol() string {
 	return fmt.Sprintf("%s-v%d: images resized to %dx%d, centred; 3x3 conv layers of %v random He-normal filters (PCG seed %d), ReLU, 2x2 average pooling between; features are every layer's per-channel mean and standard deviation and the last layer's per-channel mean in each image quadrant (%d dims)",
-		ExtractorName, ExtractorVersion, extractorSide, extractorSide, extractorWidths, extractorSeed, FeatureDim())
+		ExtractorName, ExtractorVersion, extractorSide, extractorSide, extractorWidths(), extractorSeed, FeatureDim())
 }
 
-var extractorWidths = [...]int{16, 32, 32}
+func extractorWidths() [3]int { return [3]int{16, 32, 32} }
 
 const extractorSeed = 20180626
 
 // FeatureDim is the length of a feature vector.
 func FeatureDim() int {
 	d := 0
-	for _, w := range extractorWidths {
+	for _, w := range extractorWidths() {
 		d += 2 * w
 	}
-	return d + 4*extractorWidths[len(extractorWidths)-1] // quadrant means keep the spatial layout
+	return d + 4*extractorWidths()[2] // quadrant means keep the spatial layout
 }
 
 // Extractor holds the fixed weights for one channel count.
@@ -55,7 +55,7 @@ func NewExtractor(channels int) *Extractor {
 	rng := rand.New(rand.NewPCG(extractorSeed, uint64(channels)))
 	e := &Extractor{channels: channels}
 	in := channels
-	for _, out := range extractorWidths {
+	for _, out := range extractorWidths() {
 		w := mat.NewDense(9*in, out, nil)
 		std := math.Sqrt(2 / float64(9*in))
 		for i := range 9 * in {
@@ -98,7 +98,7 @@ func (e *Extractor) Features(ctx context.Context, im data.Images) (*mat.Dense, e
 				act, side = avgPool2(act, n, side, ch), side/2
 			}
 			act = bufs[l].conv3x3ReLU(act, n, side, ch, w)
-			ch = extractorWidths[l]
+			ch = extractorWidths()[l]
 			col = poolStats(act, n, side*side, ch, out, start, col)
 		}
 		quadrantMeans(act, n, side, ch, out, start, col)

@@ -84,12 +84,13 @@ func laplacianPyramids(im data.Images, n int, rng *rand.Rand) []plane {
 	return append(levels, g)
 }
 
-var binomial5 = [5]float64{1.0 / 16, 4.0 / 16, 6.0 / 16, 4.0 / 16, 1.0 / 16}
+func binomial5() [5]float64 { return [5]float64{1.0 / 16, 4.0 / 16, 6.0 / 16, 4.0 / 16, 1.0 / 16} }
 
 // blurDown applies the 5-tap binomial filter and keeps every other pixel.
 func blurDown(p plane) plane {
 	h, w := (p.h+1)/2, (p.w+1)/2
 	out := plane{n: p.n, h: h, w: w, c: p.c, pix: make([]float64, p.n*h*w*p.c)}
+	k := binomial5()
 	for b := range p.n {
 		for y := range h {
 			for x := range w {
@@ -98,7 +99,7 @@ func blurDown(p plane) plane {
 					for dy := -2; dy <= 2; dy++ {
 						for dx := -2; dx <= 2; dx++ {
 							sy, sx := reflect(2*y+dy, p.h), reflect(2*x+dx, p.w)
-							s += binomial5[dy+2] * binomial5[dx+2] * p.pix[((b*p.h+sy)*p.w+sx)*p.c+c]
+							s += k[dy+2] * k[dx+2] * p.pix[((b*p.h+sy)*p.w+sx)*p.c+c]
 						}
 					}
 					out.pix[((b*h+y)*w+x)*p.c+c] = s

@@ -139,11 +139,14 @@ type curve struct {
 	byEpoch, rising            bool
 }
 
-var curves = []curve{
-	{vae.KeyLoss, "Training loss (β-weighted −ELBO) per step", "step", "nats per image", false, false},
-	{vae.KeyRecon, "Reconstruction −log p(x|z) per step", "step", "nats per image", false, false},
-	{vae.KeyKL, "KL(q(z|x) ‖ p(z)) per step", "step", "nats per image", false, false},
-	{vae.KeyTestELBO, "Test ELBO after each epoch (higher is better)", "epoch", "nats per image", true, true},
+// curves are the plots of the training-curves section.
+func curves() []curve {
+	return []curve{
+		{vae.KeyLoss, "Training loss (β-weighted −ELBO) per step", "step", "nats per image", false, false},
+		{vae.KeyRecon, "Reconstruction −log p(x|z) per step", "step", "nats per image", false, false},
+		{vae.KeyKL, "KL(q(z|x) ‖ p(z)) per step", "step", "nats per image", false, false},
+		{vae.KeyTestELBO, "Test ELBO after each epoch (higher is better)", "epoch", "nats per image", true, true},
+	}
 }
 
 func metricColumns() []Column {
@@ -393,7 +396,7 @@ const pointBudget = 20000
 // groupCurves draws each configuration's mean curve over seeds with its min–max band.
 func groupCurves(groups []*Group, series map[string]map[string][]runs.Point) ([]template.HTML, error) {
 	var out []template.HTML
-	for _, c := range curves {
+	for _, c := range curves() {
 		var bands []band
 		for _, g := range groups {
 			b := band{Name: g.Label}

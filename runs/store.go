@@ -35,10 +35,11 @@ const (
 	StatusInterrupted = "interrupted"
 )
 
-// schemaVersion is the version Open migrates to; migrations[i] brings version i to i+1.
+// schemaVersion is the version Open migrates to; migrations()[i] brings version i to i+1.
 const schemaVersion = 2
 
-var migrations = []string{`
+func migrations() []string {
+	return []string{`
 CREATE TABLE experiments (
 	name           TEXT PRIMARY KEY,
 	description    TEXT NOT NULL,
@@ -131,6 +132,7 @@ CREATE INDEX events_run ON events(run_id);
 -- compared or averaged with the current spec's runs.
 ALTER TABLE experiment_runs ADD COLUMN in_spec INTEGER NOT NULL DEFAULT 1;
 `}
+}
 
 // Open opens (creating if needed) the database at path and migrates its schema.
 func Open(ctx context.Context, path string) (*Store, error) {
@@ -284,7 +286,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("database schema version %d is newer than this vaelab understands (%d); upgrade vaelab", v, schemaVersion)
 		}
 		for ; v < schemaVersion; v++ {
-			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			if _, err := tx.ExecContext(ctx, migrations()[v]); err != nil {
 				return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
 			}
 		}
