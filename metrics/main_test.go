@@ -1,14 +1,10 @@
 package metrics
 
 import (
-	"os"
 	"testing"
 
 	"github.com/vaelab/vaelab/internal/testenv"
 )
 
 // TestMain sets up the BLAS as the CLI does before any test trains.
-func TestMain(m *testing.M) {
-	testenv.SetupBLAS()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }

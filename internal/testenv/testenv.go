@@ -55,6 +55,13 @@ func projectRoot(t testing.TB) string {
 // prerequisites are failures rather than skips.
 func InCI() bool { return os.Getenv("CI") == "true" }
 
+// Main is a test package's TestMain for packages that compute: it sets up
+// the BLAS (SetupBLAS), then runs the tests.
+func Main(m *testing.M) {
+	SetupBLAS()
+	os.Exit(m.Run())
+}
+
 // SetupBLAS is for a test package's TestMain: it sets up the BLAS as the CLI
 // does (VAELAB_BLAS chooses; default auto), so that tests train on the fast
 // path that users get, and exits when the setting is wrong.
