@@ -472,7 +472,7 @@ func (sc *Scheduler) writeCheckpoint(ctx context.Context, runID, dir string, c *
 }
 
 // gridColumns is the width of image grids; traversals sweep each latent
-// dimension over traversalSteps values in [−3, 3].
+// dimension over traversalSteps values of the prior's traversal range.
 const (
 	gridColumns    = 8
 	traversalSteps = 9
@@ -504,7 +504,7 @@ func (sc *Scheduler) writeGrids(ctx context.Context, r experiments.Run, dir stri
 		return err
 	}
 	// Latent traversals of the first test image: a row per latent dimension.
-	trav, err := m.Traverse(ctx, ds.Test.Subset([]int{0}), traversalSteps, -3, 3)
+	trav, err := m.Traverse(ctx, ds.Test.Subset([]int{0}), traversalSteps)
 	if err != nil {
 		return fmt.Errorf("traverse: %w", err)
 	}

@@ -50,6 +50,8 @@ type ModelConfig struct {
 	// gaussian_pixel (a σ per pixel). Sigma is the fixed scale where one is taken.
 	Likelihood string  `json:"likelihood"`
 	Sigma      float64 `json:"sigma,omitempty"`
+	// Prior names p(z), one of priors (prior.go): "" or "standard" is N(0, I).
+	Prior string `json:"prior,omitempty"`
 }
 
 // ObjectiveConfig weights the terms of the negative ELBO.
@@ -251,6 +253,9 @@ func (c ModelConfig) Validate() error {
 	}
 	lik, err := LikelihoodNamed(c.Likelihood)
 	if err != nil {
+		return err
+	}
+	if _, err := PriorNamed(c.Prior); err != nil {
 		return err
 	}
 	if err := lik.check(c); err != nil {

@@ -57,7 +57,7 @@ func (m *Model) Reconstruct(ctx context.Context, im data.Images, batch int) (dat
 	return out, err
 }
 
-// Sample decodes n draws z ~ N(0, I) from rng into decoder means shaped like like.
+// Sample decodes n draws z from the prior (rng) into decoder means shaped like like.
 func (m *Model) Sample(ctx context.Context, n int, like data.Images, rng *rand.Rand) (data.Images, error) {
 	if like.Dim() != m.inDim {
 		return data.Images{}, fmt.Errorf("sample: image shape %dx%dx%d does not match the model input of %d values",
@@ -70,7 +70,7 @@ func (m *Model) Sample(ctx context.Context, n int, like data.Images, rng *rand.R
 	if err != nil {
 		return data.Images{}, err
 	}
-	if err := d.let(d.z, nil, normals(rng, n*m.cfg.Latent)); err != nil {
+	if err := d.let(d.z, nil, m.prior.Sample(rng, n, m.cfg.Latent)); err != nil {
 		return data.Images{}, err
 	}
 	vm := G.NewTapeMachine(d.g)
@@ -134,9 +134,11 @@ func (m *Model) forEachBatchPasses(ctx context.Context, im data.Images, batch in
 }
 
 // Traverse decodes latent traversals of one image: for each latent dimension
-// (rows, in order), that dimension swept over steps evenly spaced values in
-// [lo, hi] (columns) with the others held at the image's posterior mean.
-func (m *Model) Traverse(ctx context.Context, img data.Images, steps int, lo, hi float64) (data.Images, error) {
+// (rows, in order), that dimension swept over steps evenly spaced values of
+// the prior's traversal range (columns) with the others held at the image's
+// posterior mean.
+func (m *Model) Traverse(ctx context.Context, img data.Images, steps int) (data.Images, error) {
+	lo, hi := m.prior.TraversalRange()
 	if img.N != 1 || steps < 2 {
 		return data.Images{}, fmt.Errorf("traverse: %d images, %d steps; want one image and at least 2 steps", img.N, steps)
 	}

@@ -172,7 +172,7 @@ type objective struct {
 	z          *G.Node
 	logits     *G.Node  // decoder output, batch × D
 	mean       *G.Node  // decoder mean, batch × D, in [0, 1] (nil in Bernoulli training graphs)
-	logpx, kl  *G.Node  // per image: log p(x|z) and KL(q(z|x) ‖ N(0, I)), in nats
+	logpx, kl  *G.Node  // per image: log p(x|z) and KL(q(z|x) ‖ p(z)), in nats
 	loss       *G.Node  // batch mean of −log p(x|z) + β·KL
 	recon, klm *G.Node  // batch means of −log p(x|z) and of KL
 	sqErr      *G.Value // gaussian_optimal: each image's squared error, read as the tape runs
@@ -209,15 +209,17 @@ func (m *Model) newObjective(batch int, freeBits float64, train bool) (o *object
 		return nil, err
 	}
 
-	// KL(N(μ, σ²) ‖ N(0, 1)) = ½ Σ (μ² + σ² − log σ² − 1), summed over latent dims.
-	klTerms := G.Must(G.Sub(G.Must(G.Add(G.Must(G.Square(o.mu)), G.Must(G.Exp(o.logvar)))), G.Must(G.Add(o.logvar, o.scalar(1)))))
-	o.kl = G.Must(G.Mul(G.Must(G.Sum(klTerms, 1)), o.scalar(0.5)))
+	var klPerDim func() *G.Node
+	o.kl, klPerDim = m.prior.kl(o)
 	o.recon = G.Must(G.Neg(G.Must(G.Mean(o.logpx))))
 	o.klm = G.Must(G.Mean(o.kl))
 
 	if freeBits > 0 {
+		if klPerDim == nil {
+			return nil, fmt.Errorf("objective.free_bits: the %s prior's KL does not split over latent dimensions", m.cfg.Prior)
+		}
 		// Σ_j max(mean_batch KL_j, λ), the max written as λ + relu(KL_j − λ).
-		klDims := G.Must(G.Mean(G.Must(G.Mul(klTerms, o.scalar(0.5))), 0))
+		klDims := G.Must(G.Mean(klPerDim(), 0))
 		floored := G.Must(G.Add(G.Must(G.Rectify(G.Must(G.Sub(klDims, o.scalar(freeBits))))), o.scalar(freeBits)))
 		o.loss = G.Must(G.Add(o.recon, G.Must(G.Mul(G.Must(G.Sum(floored)), o.beta))))
 		return o, nil
@@ -253,9 +255,7 @@ func (o *objective) addReadouts() (r *readouts, err error) {
 	if o.mean == nil {
 		o.mean = G.Must(G.Sigmoid(o.logits))
 	}
-	// log p(z) − log q(z|x) = Σ ½(ε² + log σ² − z²): the 2π terms cancel.
-	terms := G.Must(G.Sub(G.Must(G.Add(G.Must(G.Square(o.eps)), o.logvar)), G.Must(G.Square(o.z))))
-	logRatio := G.Must(G.Mul(G.Must(G.Sum(terms, 1)), o.scalar(0.5)))
+	logRatio := o.m.prior.logRatio(o)
 	for _, rd := range []struct {
 		n    *G.Node
 		into *G.Value

@@ -34,6 +34,7 @@ type Model struct {
 	pixelSigma layer   // mlp: last hidden → per-pixel log σ (gaussian_pixel only)
 	logSigma   int     // index of the 1×1 log σ (gaussian_learned and _optimal), −1 if none
 	lik        Likelihood
+	prior      Prior
 
 	conv *convNet // the convolutional layers of a conv model, nil for an mlp
 }
@@ -57,7 +58,11 @@ func NewModel(cfg ModelConfig, shape Shape, dtype tensor.Dtype, rng *rand.Rand) 
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, shape: shape, inDim: inDim, dtype: dtype, lik: lik}
+	prior, err := PriorNamed(cfg.Prior)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{cfg: cfg, shape: shape, inDim: inDim, dtype: dtype, lik: lik, prior: prior}
 	prev := inDim
 	if cfg.Architecture == "conv" {
 		m.conv = m.addConvEncoder(rng)
@@ -87,6 +92,9 @@ func NewModel(cfg ModelConfig, shape Shape, dtype tensor.Dtype, rng *rand.Rand) 
 
 // Likelihood is the model's data model p(x|z).
 func (m *Model) Likelihood() Likelihood { return m.lik }
+
+// Prior is the model's latent distribution p(z).
+func (m *Model) Prior() Prior { return m.prior }
 
 // addPixelHead adds a decoder head of one value per pixel beside the output
 // layer: a layer from the last hidden width prev (mlp), or a last decoder

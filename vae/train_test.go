@@ -209,7 +209,7 @@ func checkEvaluationPaths(t *testing.T, setup Setup) {
 	if err != nil || rec.N != test.N || rec.Validate() != nil {
 		t.Fatalf("reconstruct: %d images, %v, %v", rec.N, err, rec.Validate())
 	}
-	tr, err := m.Traverse(context.Background(), test.Subset([]int{0}), 5, -3, 3)
+	tr, err := m.Traverse(context.Background(), test.Subset([]int{0}), 5)
 	if err != nil || tr.N != 5*4 || tr.Validate() != nil {
 		t.Fatalf("traverse: %d images, %v", tr.N, err)
 	}

@@ -91,7 +91,7 @@ func sampleRun(ctx context.Context, s *settings, st *runs.Store, r runs.RunInfo,
 		im, err := m.Reconstruct(ctx, ds.Test.First(n), cfg.Eval.BatchSize)
 		return im, 8, err
 	case "traversals":
-		im, err := m.Traverse(ctx, ds.Test.First(1), 9, -3, 3)
+		im, err := m.Traverse(ctx, ds.Test.First(1), 9)
 		return im, 9, err
 	}
 	return data.Images{}, 0, fmt.Errorf("unknown kind %q (samples, reconstructions, traversals)", kind)
