@@ -39,14 +39,14 @@ func BenchmarkSteps(cfg ModelConfig, shape Shape, batch, steps int) (StepBench, 
 		x[i] = rng.Float32()
 	}
 	eps := normals(rng, batch*cfg.Latent)
-	if _, err := tr.step(x, eps, 1, 1e-4); err != nil {
+	if _, err := tr.step(x, eps, []float64{1}, 1e-4); err != nil {
 		return StepBench{}, fmt.Errorf("warm-up step: %w", err)
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	start := time.Now()
 	for range steps {
-		if _, err := tr.step(x, eps, 1, 1e-4); err != nil {
+		if _, err := tr.step(x, eps, []float64{1}, 1e-4); err != nil {
 			return StepBench{}, err
 		}
 	}

@@ -77,8 +77,8 @@ func checkResume(t *testing.T, s Setup) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _ := loaded.Evaluate(context.Background(), test, 1, 50, NewRand(1, StreamEval))
-	b, _ := mFull.Evaluate(context.Background(), test, 1, 50, NewRand(1, StreamEval))
+	a, _ := loaded.Evaluate(context.Background(), test, ObjectiveConfig{Beta: 1}, 50, NewRand(1, StreamEval))
+	b, _ := mFull.Evaluate(context.Background(), test, ObjectiveConfig{Beta: 1}, 50, NewRand(1, StreamEval))
 	if a != b {
 		t.Fatalf("loaded model evaluates to %+v, trained one to %+v", a, b)
 	}

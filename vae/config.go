@@ -54,8 +54,11 @@ type ModelConfig struct {
 	Prior string `json:"prior,omitempty"`
 }
 
-// ObjectiveConfig weights the terms of the negative ELBO.
+// ObjectiveConfig selects the objective (objective.go) and its settings; the
+// ones below are the elbo objective's.
 type ObjectiveConfig struct {
+	// Type names the objective, one of objectives; "" is elbo.
+	Type string `json:"type,omitempty"`
 	// Beta multiplies the KL term summed over latent dimensions (β-VAE; 1 is the ELBO).
 	Beta float64 `json:"beta"`
 	// WarmupSteps raises the KL weight linearly from 0 to Beta over that many
@@ -70,23 +73,6 @@ type ObjectiveConfig struct {
 	// the batch) in the loss (Kingma et al. 2016): dimensions below it get no
 	// pressure toward the prior. Reported KL values stay the true ones.
 	FreeBits float64 `json:"free_bits,omitempty"`
-}
-
-// BetaAt is the KL weight at training step step (1-based) of total.
-func (c ObjectiveConfig) BetaAt(step, total int) float64 {
-	switch {
-	case c.WarmupSteps > 0:
-		return c.Beta * min(1, float64(step)/float64(c.WarmupSteps))
-	case c.Cycles > 0:
-		ratio := c.CycleRatio
-		if ratio == 0 {
-			ratio = 0.5
-		}
-		period := float64(total) / float64(c.Cycles)
-		tau := math.Mod(float64(step-1), period) / period
-		return c.Beta * min(1, tau/ratio)
-	}
-	return c.Beta
 }
 
 // AdamConfig holds Adam's moment decay rates and its denominator epsilon.
@@ -338,21 +324,11 @@ func (c ModelConfig) CheckShape(s Shape) error {
 }
 
 func (c ObjectiveConfig) Validate() error {
-	switch {
-	case !(c.Beta >= 0) || c.Beta > 1e6:
-		return fmt.Errorf("objective.beta: %v must be between 0 and 1e6", c.Beta)
-	case c.WarmupSteps < 0:
-		return fmt.Errorf("objective.warmup_steps: %d must not be negative", c.WarmupSteps)
-	case c.Cycles < 0 || c.Cycles > 1e6:
-		return fmt.Errorf("objective.cycles: %d must be between 0 and 1000000", c.Cycles)
-	case c.WarmupSteps > 0 && c.Cycles > 0:
-		return fmt.Errorf("objective.cycles: a KL warm-up and cyclical annealing cannot be combined; keep one")
-	case c.CycleRatio != 0 && (c.Cycles == 0 || !(c.CycleRatio > 0 && c.CycleRatio <= 1)):
-		return fmt.Errorf("objective.cycle_ratio: %v must be in (0, 1], with objective.cycles set", c.CycleRatio)
-	case !(c.FreeBits >= 0) || c.FreeBits > 1e3:
-		return fmt.Errorf("objective.free_bits: %v must be between 0 and 1000 nats", c.FreeBits)
+	obj, err := ObjectiveNamed(c.Type)
+	if err != nil {
+		return err
 	}
-	return nil
+	return obj.check(c)
 }
 
 func (c TrainConfig) Validate() error {

@@ -21,15 +21,20 @@ func (e EvalResult) Metrics() []Metric {
 	return []Metric{{KeyTestLoss, e.Loss}, {KeyTestRecon, e.Recon}, {KeyTestKL, e.KL}, {KeyTestELBO, e.ELBO}}
 }
 
-// Evaluate estimates the β-weighted loss and the ELBO of every image of im with
-// one reparameterised sample each, drawn from rng, and averages them. The batch
-// size only changes speed: a short last batch is padded and the padding ignored.
-func (m *Model) Evaluate(ctx context.Context, im data.Images, beta float64, batch int, rng *rand.Rand) (EvalResult, error) {
+// Evaluate estimates objective c's loss (its evaluation form: β-weighted for
+// elbo) and the ELBO of every image of im with one reparameterised sample
+// each, drawn from rng, and averages them. The batch size only changes
+// speed: a short last batch is padded and the padding ignored.
+func (m *Model) Evaluate(ctx context.Context, im data.Images, c ObjectiveConfig, batch int, rng *rand.Rand) (EvalResult, error) {
 	var r EvalResult
 	if im.N == 0 {
 		return r, fmt.Errorf("evaluate: no images")
 	}
-	err := m.forEachBatch(ctx, im, batch, beta, func(out *readouts, n int) {
+	obj, err := ObjectiveNamed(c.Type)
+	if err != nil {
+		return r, err
+	}
+	err = m.forEachBatch(ctx, im, batch, func(out *readouts, n int) {
 		logpx, kl := values64(out.logpx), values64(out.kl)
 		for i := range n {
 			r.Recon -= logpx[i]
@@ -43,14 +48,14 @@ func (m *Model) Evaluate(ctx context.Context, im data.Images, beta float64, batc
 	r.Recon /= float64(im.N)
 	r.KL /= float64(im.N)
 	r.ELBO = -r.Recon - r.KL
-	r.Loss = r.Recon + beta*r.KL
+	r.Loss = obj.evalLoss(obj.final(c), r.Recon, r.KL)
 	return r, nil
 }
 
 // Reconstruct returns the decoder means at z = μ(x) for each image of im.
 func (m *Model) Reconstruct(ctx context.Context, im data.Images, batch int) (data.Images, error) {
 	out := data.Images{Height: im.Height, Width: im.Width, Channels: im.Channels}
-	err := m.forEachBatch(ctx, im, batch, 1, func(r *readouts, n int) {
+	err := m.forEachBatch(ctx, im, batch, func(r *readouts, n int) {
 		out.Pix = append(out.Pix, float32s(values64(r.mean)[:n*m.inDim])...)
 		out.N += n
 	}, func(n int) []float64 { return make([]float64, n) })
@@ -86,19 +91,21 @@ func (m *Model) Sample(ctx context.Context, n int, like data.Images, rng *rand.R
 // eps supplies the ε of the real rows of each batch (rows × latent values, drawn
 // in image order, so the draws do not depend on the batch size); padding rows get
 // zeros. use receives the pass's outputs with the number of real rows.
-func (m *Model) forEachBatch(ctx context.Context, im data.Images, batch int, beta float64,
+func (m *Model) forEachBatch(ctx context.Context, im data.Images, batch int,
 	use func(r *readouts, n int), eps func(n int) []float64) error {
-	return m.forEachBatchPasses(ctx, im, batch, beta, 1, use, eps)
+	return m.forEachBatchPasses(ctx, im, batch, 1, use, eps)
 }
 
 // forEachBatchPasses is forEachBatch repeated passes times over one graph.
-func (m *Model) forEachBatchPasses(ctx context.Context, im data.Images, batch int, beta float64, passes int,
+// Its graph is the ELBO's at β = 1; the passes read per-image terms, never
+// the loss.
+func (m *Model) forEachBatchPasses(ctx context.Context, im data.Images, batch int, passes int,
 	use func(r *readouts, n int), eps func(n int) []float64) error {
 	if im.Dim() != m.inDim {
 		return fmt.Errorf("image shape %dx%dx%d does not match the model input of %d values", im.Height, im.Width, im.Channels, m.inDim)
 	}
 	b := min(batch, im.N)
-	o, err := m.newObjective(b, 0, false)
+	o, err := m.newObjective(b, ObjectiveConfig{Beta: 1}, false)
 	if err != nil {
 		return err
 	}
@@ -120,7 +127,7 @@ func (m *Model) forEachBatchPasses(ctx context.Context, im data.Images, batch in
 			}
 			e := make([]float64, b*m.cfg.Latent)
 			copy(e, eps(n*m.cfg.Latent))
-			if err := o.feed(gather(im, idx), e, beta); err != nil {
+			if err := o.feed(gather(im, idx), e, 1); err != nil {
 				return err
 			}
 			if err := vm.RunAll(); err != nil {

@@ -2,6 +2,7 @@ package vae
 
 import (
 	"fmt"
+	"strings"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -167,7 +168,8 @@ type objective struct {
 	netGraph
 	batch      int
 	x, eps     *G.Node
-	beta       *G.Node // the KL weight, fed each step (schedules change it)
+	obj        Objective
+	fed        []*G.Node // the objective's scalars, fed each step (β(t) for elbo)
 	mu, logvar *G.Node
 	z          *G.Node
 	logits     *G.Node  // decoder output, batch × D
@@ -178,16 +180,21 @@ type objective struct {
 	sqErr      *G.Value // gaussian_optimal: each image's squared error, read as the tape runs
 }
 
-// newObjective builds the loss for batches of the given size; freeBits > 0
-// floors each latent dimension's batch-mean KL in the loss at that many nats.
+// newObjective builds the loss of objective c for batches of the given size.
 // A training graph (train) normalises with batch statistics.
-func (m *Model) newObjective(batch int, freeBits float64, train bool) (o *objective, err error) {
+func (m *Model) newObjective(batch int, c ObjectiveConfig, train bool) (o *objective, err error) {
 	defer catchPanic(&err)
-	o = &objective{netGraph: m.newNetGraph(), batch: batch}
+	obj, err := ObjectiveNamed(c.Type)
+	if err != nil {
+		return nil, err
+	}
+	o = &objective{netGraph: m.newNetGraph(), batch: batch, obj: obj}
 	o.train = train
 	L := m.cfg.Latent
 	o.x, o.eps = o.input("x", batch, m.inDim), o.input("eps", batch, L)
-	o.beta = G.NewScalar(o.g, m.dtype, G.WithName("beta"))
+	for _, key := range obj.Scalars() {
+		o.fed = append(o.fed, G.NewScalar(o.g, m.dtype, G.WithName(strings.TrimPrefix(key, "train/"))))
+	}
 
 	// Encoder q(z|x) = N(μ, diag exp(logvar)); reparameterised z = μ + exp(logvar/2)·ε.
 	h := o.encodeHidden(o.x)
@@ -213,19 +220,9 @@ func (m *Model) newObjective(batch int, freeBits float64, train bool) (o *object
 	o.kl, klPerDim = m.prior.kl(o)
 	o.recon = G.Must(G.Neg(G.Must(G.Mean(o.logpx))))
 	o.klm = G.Must(G.Mean(o.kl))
-
-	if freeBits > 0 {
-		if klPerDim == nil {
-			return nil, fmt.Errorf("objective.free_bits: the %s prior's KL does not split over latent dimensions", m.cfg.Prior)
-		}
-		// Σ_j max(mean_batch KL_j, λ), the max written as λ + relu(KL_j − λ).
-		klDims := G.Must(G.Mean(klPerDim(), 0))
-		floored := G.Must(G.Add(G.Must(G.Rectify(G.Must(G.Sub(klDims, o.scalar(freeBits))))), o.scalar(freeBits)))
-		o.loss = G.Must(G.Add(o.recon, G.Must(G.Mul(G.Must(G.Sum(floored)), o.beta))))
-		return o, nil
+	if o.loss, err = obj.loss(o, c, o.fed, klPerDim); err != nil {
+		return nil, err
 	}
-	perImage := G.Must(G.Sub(G.Must(G.Mul(o.kl, o.beta)), o.logpx))
-	o.loss = G.Must(G.Mean(perImage))
 	return o, nil
 }
 
@@ -265,19 +262,26 @@ func (o *objective) addReadouts() (r *readouts, err error) {
 	return r, nil
 }
 
-func (o *objective) feed(x []float32, eps []float64, beta float64) error {
+// feed gives the graph a batch, its ε and the objective's scalars (in the
+// order of its Scalars).
+func (o *objective) feed(x []float32, eps []float64, scalars ...float64) error {
 	if err := o.let(o.x, x, nil); err != nil {
 		return err
 	}
 	if err := o.let(o.eps, nil, eps); err != nil {
 		return err
 	}
-	var b any = beta
-	if o.m.dtype == tensor.Float32 {
-		b = float32(beta)
+	if len(scalars) != len(o.fed) {
+		return fmt.Errorf("feed: %d scalars for the objective's %d", len(scalars), len(o.fed))
 	}
-	if err := G.Let(o.beta, b); err != nil {
-		return fmt.Errorf("feed beta: %w", err)
+	for i, v := range scalars {
+		var b any = v
+		if o.m.dtype == tensor.Float32 {
+			b = float32(v)
+		}
+		if err := G.Let(o.fed[i], b); err != nil {
+			return fmt.Errorf("feed %s: %w", o.obj.Scalars()[i], err)
+		}
 	}
 	return nil
 }

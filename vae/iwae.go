@@ -13,7 +13,7 @@ import (
 // (n × latent each, row-major).
 func (m *Model) Encode(ctx context.Context, im data.Images, batch int) (mu, logvar []float64, err error) {
 	L := m.cfg.Latent
-	err = m.forEachBatch(ctx, im, batch, 1, func(r *readouts, n int) {
+	err = m.forEachBatch(ctx, im, batch, func(r *readouts, n int) {
 		mu = append(mu, values64(r.mu)[:n*L]...)
 		logvar = append(logvar, values64(r.logvar)[:n*L]...)
 	}, func(n int) []float64 { return make([]float64, n) })
@@ -31,7 +31,7 @@ func (m *Model) IWAE(ctx context.Context, im data.Images, k, batch int, rng *ran
 	logw := make([][]float64, im.N) // per image, the k log weights
 	row := 0
 	// k passes over im in one graph; each pass draws its ε in image order.
-	err := m.forEachBatchPasses(ctx, im, batch, 1, k, func(r *readouts, n int) {
+	err := m.forEachBatchPasses(ctx, im, batch, k, func(r *readouts, n int) {
 		logpx, ratio := values64(r.logpx), values64(r.logRatio)
 		for i := range n {
 			logw[row+i] = append(logw[row+i], logpx[i]+ratio[i])

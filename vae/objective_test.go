@@ -74,7 +74,7 @@ func TestLossMatchesReferenceFormula(t *testing.T) {
 				t.Fatal(err)
 			}
 			x, eps := testInputs(rng, batch, dim, tc.cfg.Latent)
-			o, err := m.newObjective(batch, 0, true)
+			o, err := m.newObjective(batch, ObjectiveConfig{Beta: 1}, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,7 +130,7 @@ func checkModelGradients(t *testing.T, cfg ModelConfig, shape Shape, beta, freeB
 		}
 	}
 	x, eps := testInputs(rng, batch, dim, cfg.Latent)
-	o, err := m.newObjective(batch, freeBits, true)
+	o, err := m.newObjective(batch, ObjectiveConfig{Beta: beta, FreeBits: freeBits}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func checkModelGradients(t *testing.T, cfg ModelConfig, shape Shape, beta, freeB
 	}
 	vm.Close()
 
-	fwd, err := m.newObjective(batch, freeBits, true)
+	fwd, err := m.newObjective(batch, ObjectiveConfig{Beta: beta, FreeBits: freeBits}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestSoftplusIsStable(t *testing.T) {
 	m.params[m.out.w].Value.Data().([]float32)[0] = 0
 	m.params[m.out.w].Value.Data().([]float32)[1] = 0
 	copy(m.params[m.out.b].Value.Data().([]float32), []float32{200, -200})
-	o, err := m.newObjective(1, 0, true)
+	o, err := m.newObjective(1, ObjectiveConfig{Beta: 1}, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func TestStandardPriorLogRatio(t *testing.T) {
 		t.Fatal(err)
 	}
 	x, eps := testInputs(rng, batch, 6, cfg.Latent)
-	o, err := m.newObjective(batch, 0, false)
+	o, err := m.newObjective(batch, ObjectiveConfig{Beta: 1}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

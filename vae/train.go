@@ -134,8 +134,8 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 			}
 			start := b * s.Train.BatchSize
 			res.Steps++
-			beta, lr := s.Objective.BetaAt(res.Steps, total), s.Train.LRAt(res.Steps, total)
-			vals, err := t.step(gather(train, order[start:start+s.Train.BatchSize]), normals(epsRNG, s.Train.BatchSize*s.Model.Latent), beta, lr)
+			scalars, lr := t.o.obj.at(s.Objective, res.Steps, total), s.Train.LRAt(res.Steps, total)
+			vals, err := t.step(gather(train, order[start:start+s.Train.BatchSize]), normals(epsRNG, s.Train.BatchSize*s.Model.Latent), scalars, lr)
 			if err != nil {
 				return m, res, fmt.Errorf("step %d: %w", res.Steps, err)
 			}
@@ -148,7 +148,7 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 			}
 		}
 		skip = 0
-		ev, err := m.Evaluate(ctx, test, s.Objective.Beta, s.Eval.BatchSize, NewRand(s.Seed, StreamEval))
+		ev, err := m.Evaluate(ctx, test, s.Objective, s.Eval.BatchSize, NewRand(s.Seed, StreamEval))
 		if ctx.Err() != nil { // stopped during the evaluation: keep the epoch's steps
 			return m, res, t.checkpointStop(s, res, saved, epoch, perEpoch, epochStart, sources, ctx.Err())
 		}
@@ -211,7 +211,7 @@ type trainer struct {
 }
 
 func newTrainer(m *Model, s Setup) (*trainer, error) {
-	o, err := m.newObjective(s.Train.BatchSize, s.Objective.FreeBits, true)
+	o, err := m.newObjective(s.Train.BatchSize, s.Objective, true)
 	if err != nil {
 		return nil, err
 	}
@@ -229,10 +229,11 @@ func newTrainer(m *Model, s Setup) (*trainer, error) {
 	}, nil
 }
 
-// step runs forward, backward and one Adam update, and returns the step's metrics.
-func (t *trainer) step(x []float32, eps []float64, beta, lr float64) ([]Metric, error) {
+// step runs forward, backward and one Adam update with the objective's
+// scalars, and returns the step's metrics (the scalars among them).
+func (t *trainer) step(x []float32, eps []float64, scalars []float64, lr float64) ([]Metric, error) {
 	defer t.vm.Reset()
-	if err := t.o.feed(x, eps, beta); err != nil {
+	if err := t.o.feed(x, eps, scalars...); err != nil {
 		return nil, err
 	}
 	if err := t.vm.RunAll(); err != nil {
@@ -243,7 +244,11 @@ func (t *trainer) step(x []float32, eps []float64, beta, lr float64) ([]Metric, 
 		return nil, err
 	}
 	loss, recon, kl := scalarValue(t.o.loss), scalarValue(t.o.recon), scalarValue(t.o.klm)
-	vals := []Metric{{KeyLoss, loss}, {KeyRecon, recon}, {KeyKL, kl}, {KeyELBO, -recon - kl}, {KeyGradNorm, gn}, {KeyBeta, beta}, {KeyLR, lr}}
+	vals := []Metric{{KeyLoss, loss}, {KeyRecon, recon}, {KeyKL, kl}, {KeyELBO, -recon - kl}, {KeyGradNorm, gn}}
+	for i, key := range t.o.obj.Scalars() {
+		vals = append(vals, Metric{key, scalars[i]})
+	}
+	vals = append(vals, Metric{KeyLR, lr})
 	if firstNonFinite(vals) != "" {
 		return vals, nil // skip the update: it would write NaN into the weights
 	}

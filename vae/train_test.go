@@ -181,7 +181,7 @@ func checkEvaluationPaths(t *testing.T, setup Setup) {
 	}
 	var results []EvalResult
 	for _, b := range []int{7, 40, 1000} {
-		r, err := m.Evaluate(context.Background(), test, 1, b, NewRand(9, StreamEval))
+		r, err := m.Evaluate(context.Background(), test, ObjectiveConfig{Beta: 1}, b, NewRand(9, StreamEval))
 		if err != nil {
 			t.Fatal(err)
 		}
