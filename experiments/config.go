@@ -76,6 +76,7 @@ func (c RunConfig) ID() string {
 func (c RunConfig) clone() RunConfig {
 	c.Model.Hidden = append([]int(nil), c.Model.Hidden...)
 	c.Model.Channels = append([]int(nil), c.Model.Channels...)
+	c.Eval.Samplers = append([]string(nil), c.Eval.Samplers...)
 	return c
 }
 

@@ -143,11 +143,18 @@ func newRealSide(ctx context.Context, ds *data.Dataset, dcfg data.Config, ev vae
 	return r, nil
 }
 
-// sampleQuality compares prior samples and reconstructions with real test
-// images in the extractor's feature space, by SWD and by sharpness.
+// imageSet is a set of generated images the sample-quality metrics score.
+type imageSet struct {
+	prefix, what string
+	im           data.Images
+}
+
+// sampleQuality compares each sampler's samples (eval.samplers, decoded) and
+// the reconstructions with real test images in the extractor's feature
+// space, by SWD and by sharpness.
 func (e *evaluation) sampleQuality(real *realSide) error {
 	rng := vae.NewRand(e.cfg.Seed, vae.StreamMetrics)
-	fake, err := e.m.Sample(e.ctx, real.n, e.ds.Test, rng)
+	sets, err := e.samplerSets(real.n, rng)
 	if err != nil {
 		return err
 	}
@@ -155,13 +162,8 @@ func (e *evaluation) sampleQuality(real *realSide) error {
 	if err != nil {
 		return err
 	}
-	for _, set := range []struct {
-		prefix, what string
-		im           data.Images
-	}{
-		{"samples", fmt.Sprintf("vs %d prior samples (decoder means)", real.n), fake},
-		{"recon", fmt.Sprintf("vs the reconstructions (decoder means at z = μ) of the same %d test images", real.n), recon},
-	} {
+	sets = append(sets, imageSet{"recon", fmt.Sprintf("vs the reconstructions (decoder means at z = μ) of the same %d test images", real.n), recon})
+	for _, set := range sets {
 		if err := e.distances(set.prefix, real, set.what, set.im, rng); err != nil {
 			return fmt.Errorf("%s metrics: %w", set.prefix, err)
 		}
@@ -173,6 +175,38 @@ func (e *evaluation) sampleQuality(real *realSide) error {
 	}
 	e.out = append(e.out, real.baseline...)
 	return nil
+}
+
+// samplerSets fits each of eval.samplers on the model (and the training
+// images' posterior means, if one needs them) and decodes n of its draws;
+// the prior's set is samples/…, another sampler's samples_NAME/….
+func (e *evaluation) samplerSets(n int, rng *rand.Rand) ([]imageSet, error) {
+	var mu []float64
+	var sets []imageSet
+	for _, name := range e.eval.Samplers {
+		s, err := vae.NewSampler(name)
+		if err != nil {
+			return nil, err
+		}
+		if s.NeedsLatents() && mu == nil {
+			if mu, _, err = e.m.Encode(e.ctx, e.ds.Train, e.eval.BatchSize); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.Fit(e.ctx, e.m, mu, rng); err != nil {
+			return nil, fmt.Errorf("fit sampler %s: %w", name, err)
+		}
+		im, err := e.m.Decode(e.ctx, s.Draw(rng, n), e.ds.Test)
+		if err != nil {
+			return nil, err
+		}
+		prefix, what := "samples", fmt.Sprintf("vs %d prior samples (decoder means)", n)
+		if name != "prior" {
+			prefix, what = "samples_"+name, fmt.Sprintf("vs %d samples of the %s sampler (decoder means)", n, name)
+		}
+		sets = append(sets, imageSet{prefix, what, im})
+	}
+	return sets, nil
 }
 
 // distances stores FD (and its extrapolation to infinitely many samples), KID,

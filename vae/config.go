@@ -5,6 +5,7 @@ package vae
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // The config structs below are part of every run's resolved config, and a run's id
@@ -124,6 +125,10 @@ type EvalConfig struct {
 	// NearestK is k of the k-nearest-neighbour balls of precision, recall,
 	// density and coverage.
 	NearestK int `json:"nearest_k,omitempty"`
+	// Samplers name the post-hoc samplers whose draws the sample-quality
+	// metrics decode (sampler.go); empty means [prior]. The prior's block of
+	// metrics is samples/…, another sampler's samples_NAME/….
+	Samplers []string `json:"samplers,omitempty"`
 }
 
 // WithDefaults fills zero sizes with their defaults.
@@ -135,6 +140,9 @@ func (c EvalConfig) WithDefaults() EvalConfig {
 		if *f.v == 0 {
 			*f.v = f.def
 		}
+	}
+	if len(c.Samplers) == 0 {
+		c.Samplers = []string{"prior"}
 	}
 	return c
 }
@@ -369,6 +377,14 @@ func (c EvalConfig) Validate() error {
 		{"kid_subset_size", c.KIDSubsetSize, 2, 100000}, {"nearest_k", c.NearestK, 1, 100}} {
 		if f.v != 0 && (f.v < f.lo || f.v > f.hi) {
 			return fmt.Errorf("eval.%s: %d must be between %d and %d (or 0 for the default)", f.key, f.v, f.lo, f.hi)
+		}
+	}
+	for i, name := range c.Samplers {
+		if _, err := NewSampler(name); err != nil {
+			return err
+		}
+		if slices.Index(c.Samplers, name) != i {
+			return fmt.Errorf("eval.samplers[%d]: %q appears twice", i, name)
 		}
 	}
 	return nil

@@ -64,24 +64,35 @@ func (m *Model) Reconstruct(ctx context.Context, im data.Images, batch int) (dat
 
 // Sample decodes n draws z from the prior (rng) into decoder means shaped like like.
 func (m *Model) Sample(ctx context.Context, n int, like data.Images, rng *rand.Rand) (data.Images, error) {
+	return m.Decode(ctx, m.prior.Sample(rng, n, m.cfg.Latent), like)
+}
+
+// Decode maps latent codes (n × latent values, row-major) to decoder means,
+// images shaped like like: what samplers and metrics generate with.
+func (m *Model) Decode(ctx context.Context, z []float64, like data.Images) (data.Images, error) {
+	L := m.cfg.Latent
 	if like.Dim() != m.inDim {
-		return data.Images{}, fmt.Errorf("sample: image shape %dx%dx%d does not match the model input of %d values",
+		return data.Images{}, fmt.Errorf("decode: image shape %dx%dx%d does not match the model input of %d values",
 			like.Height, like.Width, like.Channels, m.inDim)
+	}
+	if len(z) == 0 || len(z)%L != 0 {
+		return data.Images{}, fmt.Errorf("decode: %d values are not whole codes of %d latent dimensions", len(z), L)
 	}
 	if err := ctx.Err(); err != nil {
 		return data.Images{}, err
 	}
+	n := len(z) / L
 	d, err := m.newDecoder(n)
 	if err != nil {
 		return data.Images{}, err
 	}
-	if err := d.let(d.z, nil, m.prior.Sample(rng, n, m.cfg.Latent)); err != nil {
+	if err := d.let(d.z, nil, z); err != nil {
 		return data.Images{}, err
 	}
 	vm := G.NewTapeMachine(d.g)
 	defer vm.Close()
 	if err := vm.RunAll(); err != nil {
-		return data.Images{}, fmt.Errorf("sample: %w", err)
+		return data.Images{}, fmt.Errorf("decode: %w", err)
 	}
 	return data.Images{N: n, Height: like.Height, Width: like.Width, Channels: like.Channels,
 		Pix: float32s(values64(d.mean.Value()))}, nil

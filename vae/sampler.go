@@ -1,0 +1,47 @@
+package vae
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+)
+
+// A Sampler draws latent codes for generation once a model is trained (post
+// hoc: no retraining), fitted on the model and its training images' posterior
+// means. Evaluation decodes its draws (Model.Decode) for the sample-quality
+// metrics. Each lives in a file of its own (sampler_*.go) and is named for
+// eval.samplers by one line of samplers.
+type Sampler interface {
+	// Fit fits the sampler to m and mu, the posterior means of the training
+	// images (n × latent values, row-major); rng serves fitting that draws.
+	Fit(ctx context.Context, m *Model, mu []float64, rng *rand.Rand) error
+	// Draw returns n latent codes (n × latent values, row-major).
+	Draw(rng *rand.Rand, n int) []float64
+	// NeedsLatents tells whether Fit reads mu, so that evaluation encodes
+	// the training images only when some sampler does.
+	NeedsLatents() bool
+}
+
+// samplers names every sampler for eval.samplers; each call makes a new,
+// unfitted one.
+func samplers() map[string]func() Sampler {
+	return map[string]func() Sampler{
+		"prior": func() Sampler { return &priorSampler{} },
+	}
+}
+
+// NewSampler returns a new sampler called name.
+func NewSampler(name string) (Sampler, error) {
+	table := samplers()
+	if mk, ok := table[name]; ok {
+		return mk(), nil
+	}
+	names := make([]string, 0, len(table))
+	for n := range table {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return nil, fmt.Errorf("eval.samplers: %q is not a sampler (known: %s)", name, strings.Join(names, ", "))
+}

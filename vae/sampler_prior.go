@@ -1,0 +1,22 @@
+package vae
+
+import (
+	"context"
+	"math/rand/v2"
+)
+
+// priorSampler draws from the model's prior p(z): the VAE's own generative
+// model, and the default sampler.
+type priorSampler struct {
+	prior  Prior
+	latent int
+}
+
+func (s *priorSampler) Fit(_ context.Context, m *Model, _ []float64, _ *rand.Rand) error {
+	s.prior, s.latent = m.prior, m.cfg.Latent
+	return nil
+}
+
+func (s *priorSampler) Draw(rng *rand.Rand, n int) []float64 { return s.prior.Sample(rng, n, s.latent) }
+
+func (s *priorSampler) NeedsLatents() bool { return false }
