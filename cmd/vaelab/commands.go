@@ -182,12 +182,11 @@ running: "vaelab sync SPEC" imports them later.`,
 				return &exitError{exitFailure, err}
 			}
 			fmt.Fprintln(stdout, termtext.Safe(plan.Note))
-			var res runs.Result
+			var ex runs.Executor = &localExecutor{sc: sc, stdout: stdout, stderr: stderr}
 			if sl != nil {
-				res = sl.Execute(ctx, plan)
-			} else {
-				res = execute(ctx, sc, plan, stdout, stderr) // with a progress bar on a terminal
+				ex = sl
 			}
+			res := ex.Execute(ctx, plan)
 			fmt.Fprintf(stdout, "finished: %d done, %d diverged, %d failed, %d interrupted; %d skipped as already finished\n",
 				res.Done, res.Diverged, res.Failed, res.Interrupted, res.Skipped)
 			if res.Running > 0 && sl != nil {
@@ -339,7 +338,15 @@ func workerCmd(stdout io.Writer) *cobra.Command {
 }
 
 // execute runs the plan with a progress bar on a terminal and one log line per run.
-func execute(ctx context.Context, sc *runs.Scheduler, plan *runs.Plan, stdout, stderr io.Writer) runs.Result {
+// localExecutor runs a plan on this machine's worker pool, with a progress
+// bar when stderr is a terminal and one log line per run otherwise.
+type localExecutor struct {
+	sc             *runs.Scheduler
+	stdout, stderr io.Writer
+}
+
+func (l *localExecutor) Execute(ctx context.Context, plan *runs.Plan) runs.Result {
+	sc, stdout, stderr := l.sc, l.stdout, l.stderr
 	total := int64(0)
 	for _, r := range plan.ToTrain {
 		if n, err := r.Config.Dataset.TrainCount(); err == nil {
