@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/runs"
 )
 
@@ -169,7 +170,7 @@ func exportLaTeX(w io.Writer, groups []*Group, ms []Metric) error {
 	return err
 }
 
-func texArrow(d Direction) string {
+func texArrow(d evaluate.Direction) string {
 	return [...]string{"", " $\\uparrow$", " $\\downarrow$", " ($\\to 1$)"}[d]
 }
 

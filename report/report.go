@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/internal/atomicfile"
 	"github.com/vaelab/vaelab/metrics"
 	"github.com/vaelab/vaelab/runs"
@@ -150,24 +151,15 @@ func curves() []curve {
 }
 
 func metricColumns() []Column {
-	id := metrics.ExtractorID()
-	return []Column{
-		{"ELBO", "test/elbo", "%.2f", "test ELBO, nats per image (higher is better)"},
-		{"IWAE", "test/iwae", "%.2f", "importance-weighted bound on the test log-likelihood"},
-		{"KL", "test/kl", "%.2f", "test KL(q(z|x) ‖ p(z))"},
-		{"AU", "posterior/active_units", "%.0f", "active units: latent dimensions whose posterior mean varies (Var > 0.01)"},
-		{"FD " + id, "samples/fd_" + id, "%.4f", "Fréchet distance of prior samples to test images in " + id + " features (lower is better)"},
-		{"FD∞", "samples/fd_" + id + "_inf", "%.4f", "the same, extrapolated to infinitely many samples"},
-		{"KID", "samples/kid_" + id, "%.5f", "kernel distance of prior samples to test images"},
-		{"prec.", "samples/precision_" + id, "%.3f", "share of samples inside the real data's k-NN balls"},
-		{"recall", "samples/recall_" + id, "%.3f", "share of real images inside the samples' k-NN balls"},
-		{"SWD", "samples/swd", "%.4f", "sliced Wasserstein distance of Laplacian-pyramid patches of samples"},
-		{"FD recon", "recon/fd_" + id, "%.4f", "Fréchet distance of reconstructions to their test images"},
-		{"sharp. samples", "samples/sharpness_laplacian", "%.3f", "Laplacian variance of samples over that of real images (1 = as sharp)"},
-		{"sharp. recon", "recon/sharpness_laplacian", "%.3f", "Laplacian variance of reconstructions over that of real images"},
-		{"MIG", "disent/mig", "%.3f", "mutual information gap to the synthetic faces' factors"},
-		{"spikes", "stability/loss_spikes", "%.0f", "steps with a loss far above the recent median"},
+	var cols []Column
+	for _, m := range evaluate.Catalogue() {
+		help := m.Meaning
+		if a := m.Dir.Arrow(); a != "" {
+			help += " (" + a + ")"
+		}
+		cols = append(cols, Column{Title: m.Title, Key: m.Key, Format: fmt.Sprintf("%%.%df", m.Digits), Help: help})
 	}
+	return cols
 }
 
 // Build reads experiments from the store and prepares their page.
@@ -269,7 +261,7 @@ func summaryRow(g *Group, ms []Metric) Row {
 // markRows re-marks the best cells across the rows of several experiments.
 func markRows(rows []Row, ms []Metric) {
 	for j, m := range ms {
-		if m.Dir == Neutral {
+		if m.Dir == evaluate.Neutral {
 			continue
 		}
 		best, found := 0.0, false
@@ -293,11 +285,11 @@ func markRows(rows []Row, ms []Metric) {
 	}
 }
 
-func score(d Direction, v float64) float64 {
+func score(d evaluate.Direction, v float64) float64 {
 	switch d {
-	case HigherIsBetter:
+	case evaluate.HigherIsBetter:
 		return v
-	case LowerIsBetter:
+	case evaluate.LowerIsBetter:
 		return -v
 	}
 	if v > 1 {
@@ -483,14 +475,7 @@ func betaOf(r runs.RunInfo) float64 {
 }
 
 // effectMetrics are plotted against each sweep axis.
-func effectMetrics() []Metric {
-	id := metrics.ExtractorID()
-	return []Metric{
-		{"test/elbo", "test ELBO", HigherIsBetter, 2},
-		{"samples/fd_" + id, "FD " + id + " (samples)", LowerIsBetter, 4},
-		{"samples/sharpness_laplacian", "sharpness of samples", NearerOne, 3},
-	}
-}
+func effectMetrics() []Metric { return evaluate.EffectPlots() }
 
 // effects plots, for each sweep axis, each key metric's mean ± std over the
 // finished runs at each value of the axis.

@@ -8,48 +8,15 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/vaelab/vaelab/metrics"
+	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/runs"
 )
 
-// Direction says which way a metric improves.
-type Direction int
-
-const (
-	Neutral Direction = iota // no better direction (KL, active units)
-	HigherIsBetter
-	LowerIsBetter
-	NearerOne // ratios to the data, best at 1
-)
-
-// Arrow is the symbol papers print beside a metric's name.
-func (d Direction) Arrow() string {
-	return [...]string{"", "↑", "↓", "→1"}[d]
-}
-
-// Metric is one column of the summary table.
-type Metric struct {
-	Key, Title string
-	Dir        Direction
-	Digits     int
-}
+// Metric is a column of a summary table: an entry of the metric catalogue.
+type Metric = evaluate.Metric
 
 // SummaryMetrics are the columns of the summary table, in order.
-func SummaryMetrics() []Metric {
-	id := metrics.ExtractorID()
-	return []Metric{
-		{"test/elbo", "test ELBO", HigherIsBetter, 2},
-		{"test/iwae", "IWAE", HigherIsBetter, 2},
-		{"test/kl", "KL", Neutral, 2},
-		{"test/recon", "recon", LowerIsBetter, 2},
-		{"samples/fd_" + id, "FD " + id, LowerIsBetter, 4},
-		{"samples/kid_" + id, "KID", LowerIsBetter, 5},
-		{"samples/sharpness_laplacian", "sharpness samples", NearerOne, 3},
-		{"recon/sharpness_laplacian", "sharpness recon", NearerOne, 3},
-		{"posterior/active_units", "active units", Neutral, 1},
-		{"disent/mig", "MIG", HigherIsBetter, 3},
-	}
-}
+func SummaryMetrics() []Metric { return evaluate.SummaryTable() }
 
 // Stat is a mean and sample standard deviation over the seeds that have the value.
 type Stat struct {
@@ -242,15 +209,15 @@ func meanStd(v []float64) Stat {
 // markBest flags, for each metric with a direction, the group(s) with the best mean.
 func markBest(groups []*Group, ms []Metric) {
 	for _, m := range ms {
-		if m.Dir == Neutral {
+		if m.Dir == evaluate.Neutral {
 			continue
 		}
 		best, found := 0.0, false
 		score := func(v float64) float64 {
 			switch m.Dir {
-			case HigherIsBetter:
+			case evaluate.HigherIsBetter:
 				return v
-			case LowerIsBetter:
+			case evaluate.LowerIsBetter:
 				return -v
 			}
 			return -math.Abs(v - 1)

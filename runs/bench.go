@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/experiments"
 	"github.com/vaelab/vaelab/vae"
 )
@@ -39,8 +40,8 @@ func BenchSweep(ctx context.Context, specText, dir string, workers int) (time.Du
 	if err != nil {
 		return 0, Result{}, err
 	}
-	sc.refs = &referenceCache{}
-	if _, err := sc.refs.get(ctx, ds, c.Dataset, c.Eval.WithDefaults()); err != nil {
+	sc.refs = &evaluate.ReferenceCache{}
+	if err := sc.refs.Prepare(ctx, ds, c.Dataset, c.Eval); err != nil {
 		return 0, Result{}, err
 	}
 	plan, err := sc.Prepare(ctx, spec, rs)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/experiments"
 )
 
@@ -254,11 +255,7 @@ func (s *Store) WriteMetrics(ctx context.Context, runID string, rows []MetricRow
 }
 
 // Summary is a final value of a run, with the protocol that produced it.
-type Summary struct {
-	Key      string
-	Value    float64
-	Protocol string
-}
+type Summary = evaluate.Summary
 
 // PutSummaries stores final values of a run, replacing earlier ones of the same key.
 func (s *Store) PutSummaries(ctx context.Context, runID string, sums []Summary) error {

@@ -20,6 +20,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/experiments"
 	"github.com/vaelab/vaelab/internal/atomicfile"
 	"github.com/vaelab/vaelab/internal/termtext"
@@ -48,7 +49,7 @@ type Scheduler struct {
 
 	// refs, if set, holds the real images' side of the metrics for every
 	// Execute; otherwise each Execute makes one. Either way all runs share it.
-	refs *referenceCache
+	refs *evaluate.ReferenceCache
 }
 
 // checkpointFile is a run's checkpoint, in its run directory.
@@ -179,7 +180,7 @@ func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 	}
 	refs := sc.refs
 	if refs == nil {
-		refs = &referenceCache{}
+		refs = &evaluate.ReferenceCache{}
 	}
 	var wg sync.WaitGroup
 	for range workers {
@@ -230,7 +231,7 @@ func IsDiskFull(err error) bool {
 }
 
 // runOne claims, trains and records one run, and returns its final status.
-func (sc *Scheduler) runOne(ctx context.Context, stop context.CancelCauseFunc, r experiments.Run, loader *data.Loader, refs *referenceCache) (status string) {
+func (sc *Scheduler) runOne(ctx context.Context, stop context.CancelCauseFunc, r experiments.Run, loader *data.Loader, refs *evaluate.ReferenceCache) (status string) {
 	me, prov := owner(), CurrentProvenance()
 	dir := filepath.Join(sc.RunsDir, r.ID)
 	claimed, err := sc.Store.Claim(ctx, r.ID, me, prov.Host, prov.BLAS, prov.Version, dir)
@@ -276,7 +277,7 @@ func (sc *Scheduler) runOne(ctx context.Context, stop context.CancelCauseFunc, r
 }
 
 // train runs the training of r and writes its artifacts and summaries.
-func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, loader *data.Loader, refs *referenceCache, rec *storeRecorder) Outcome {
+func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, loader *data.Loader, refs *evaluate.ReferenceCache, rec *storeRecorder) Outcome {
 	fail := func(err error) Outcome { return sc.failure(ctx, err) }
 	ds, err := loader.Load(ctx, r.Config.Dataset)
 	if err != nil {
@@ -301,7 +302,7 @@ func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, l
 		return fail(err)
 	}
 	elapsed := time.Since(t0).Seconds()
-	stability := stabilitySummaries(rec.loss, rec.gradNorm, res.Diverged())
+	stability := evaluate.Stability(rec.loss, rec.gradNorm, res.Diverged())
 	if res.Diverged() {
 		if err := sc.Store.PutSummaries(ctx, r.ID, stability); err != nil {
 			return fail(err)
@@ -312,20 +313,12 @@ func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, l
 		return fail(err)
 	}
 	t1 := time.Now()
-	evals, err := evaluateRun(ctx, m, ds, r.Config, refs)
+	evals, err := evaluate.Run(ctx, m, ds, r.Config, refs)
 	if err != nil {
 		return fail(fmt.Errorf("evaluate: %w", err))
 	}
 	evalSeconds := time.Since(t1).Seconds()
-	protocol := fmt.Sprintf("test split of %s: %d images, 1 posterior sample each", ds.Source, res.Test.N)
-	sums := []Summary{
-		{"test/elbo", res.Test.ELBO, protocol}, {"test/recon", res.Test.Recon, protocol},
-		{"test/kl", res.Test.KL, protocol}, {"test/loss", res.Test.Loss, protocol},
-		{"train/steps", float64(res.Steps), ""}, {"train/seconds", elapsed, "wall time of training and per-epoch evaluation"},
-		{"train/images_per_second", float64(res.Steps*r.Config.Train.BatchSize) / elapsed, "training images over wall time incl. evaluation"},
-		{"model/parameters", float64(m.NumParams()), ""},
-		{"eval/seconds", evalSeconds, "wall time of the final metrics (likelihood, posterior, sample quality)"},
-	}
+	sums := evaluate.Training(ds.Source, res, r.Config.Train.BatchSize, m.NumParams(), elapsed, evalSeconds)
 	sums = append(append(sums, stability...), evals...)
 	if err := sc.Store.PutSummaries(ctx, r.ID, sums); err != nil {
 		return fail(err)

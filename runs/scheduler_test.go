@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/internal/testenv"
 	"github.com/vaelab/vaelab/metrics"
 	"github.com/vaelab/vaelab/vae"
@@ -461,5 +462,24 @@ func TestUnrecordedCheckpointWithItsCurvesResumes(t *testing.T) {
 	fresh := slices.ContainsFunc(events, func(e Event) bool { return e.Kind == "fresh-start" })
 	if !resumed || fresh {
 		t.Fatalf("resumed %v, fresh start %v; want a resume: %+v", resumed, fresh, events)
+	}
+}
+
+// TestCatalogueMatchesWhatIsStored: every metric of the catalogue is a
+// summary that a finished run on synthetic faces stores.
+func TestCatalogueMatchesWhatIsStored(t *testing.T) {
+	st, dir := openTemp(t)
+	if _, res := runSpec(t, newScheduler(st, dir), fourEpochs); res.Done != 1 {
+		t.Fatalf("result %+v, want the run done", res)
+	}
+	r := statuses(t, st, "tiny")["seed=1"]
+	sums, err := st.Summaries(context.Background(), r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range evaluate.Catalogue() {
+		if _, ok := sums[m.Key]; !ok {
+			t.Errorf("the catalogue lists %s, which the run did not store", m.Key)
+		}
 	}
 }

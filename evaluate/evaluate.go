@@ -1,4 +1,7 @@
-package runs
+// Package evaluate is the evaluation stage: from a trained model and its
+// dataset to the final summaries, each with its protocol, and the catalogue
+// of the metrics it computes, which the store, show, report and export read.
+package evaluate
 
 import (
 	"context"
@@ -33,7 +36,19 @@ func (e *evaluation) add(key string, v float64, protocol string) {
 	e.out = append(e.out, Summary{Key: key, Value: v, Protocol: protocol})
 }
 
-func evaluateRun(ctx context.Context, m *vae.Model, ds *data.Dataset, cfg experiments.RunConfig, refs *referenceCache) ([]Summary, error) {
+// Summary is one final value of a run with the protocol that produced it.
+type Summary struct {
+	Key      string
+	Value    float64
+	Protocol string
+}
+
+// Run scores a trained model on its dataset: likelihood (IWAE, bits per
+// dimension), posterior health, sample quality of each of eval.samplers and
+// of the reconstructions against real test images, the real-vs-real
+// baseline, and disentanglement on synthetic faces. refs shares the real
+// side between the runs of one invocation.
+func Run(ctx context.Context, m *vae.Model, ds *data.Dataset, cfg experiments.RunConfig, refs *ReferenceCache) ([]Summary, error) {
 	e := &evaluation{ctx: ctx, m: m, ds: ds, cfg: cfg, eval: cfg.Eval.WithDefaults()}
 	real, err := refs.get(ctx, ds, cfg.Dataset, e.eval)
 	if err != nil {
@@ -260,16 +275,40 @@ func (e *evaluation) distances(prefix string, real *realSide, what string, other
 // fdPoints is the number of sample sizes the FD extrapolation is fitted to.
 const fdPoints = 3
 
-// referenceCache shares the real side of the metrics between runs.
-type referenceCache struct{ m memo.Map[*realSide] }
+// ReferenceCache shares the real side of the metrics (features and
+// statistics of the real test images, the real-vs-real baseline) between
+// runs; its zero value is ready to use.
+type ReferenceCache struct{ m memo.Map[*realSide] }
 
-func (c *referenceCache) get(ctx context.Context, ds *data.Dataset, dcfg data.Config, ev vae.EvalConfig) (*realSide, error) {
+// Prepare makes the real side for a dataset and evaluation settings ahead of
+// the runs that need it (benchmarks measure runs without it).
+func (c *ReferenceCache) Prepare(ctx context.Context, ds *data.Dataset, dcfg data.Config, ev vae.EvalConfig) error {
+	_, err := c.get(ctx, ds, dcfg, ev.WithDefaults())
+	return err
+}
+
+func (c *ReferenceCache) get(ctx context.Context, ds *data.Dataset, dcfg data.Config, ev vae.EvalConfig) (*realSide, error) {
 	key := fmt.Sprintf("%+v|%d|%d|%d|%d", dcfg, ev.Samples, ev.KIDSubsets, ev.KIDSubsetSize, ev.NearestK)
 	return c.m.Get(key, func() (*realSide, error) { return newRealSide(ctx, ds, dcfg, ev) })
 }
 
-// stabilitySummaries describes a run's training curves.
-func stabilitySummaries(loss, gradNorm []float64, diverged bool) []Summary {
+// Training describes how training went: the test ELBO and its terms after
+// the last epoch (on the test split of source), steps, wall times and the
+// model's size.
+func Training(source string, res vae.Result, batch, params int, trainSeconds, evalSeconds float64) []Summary {
+	protocol := fmt.Sprintf("test split of %s: %d images, 1 posterior sample each", source, res.Test.N)
+	return []Summary{
+		{"test/elbo", res.Test.ELBO, protocol}, {"test/recon", res.Test.Recon, protocol},
+		{"test/kl", res.Test.KL, protocol}, {"test/loss", res.Test.Loss, protocol},
+		{"train/steps", float64(res.Steps), ""}, {"train/seconds", trainSeconds, "wall time of training and per-epoch evaluation"},
+		{"train/images_per_second", float64(res.Steps*batch) / trainSeconds, "training images over wall time incl. evaluation"},
+		{"model/parameters", float64(params), ""},
+		{"eval/seconds", evalSeconds, "wall time of the final metrics (likelihood, posterior, sample quality)"},
+	}
+}
+
+// Stability describes a run's training curves: spikes, gradient-norm percentiles, oscillation, divergence.
+func Stability(loss, gradNorm []float64, diverged bool) []Summary {
 	s := metrics.MeasureStability(loss, gradNorm)
 	proto := fmt.Sprintf("from %d training steps", len(loss))
 	return []Summary{
