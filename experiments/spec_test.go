@@ -179,6 +179,9 @@ func TestIDDependsOnEveryResolvedValue(t *testing.T) {
 			v = "other"
 		case reflect.Slice:
 			v = "[7]"
+			if fieldValue(t, key).Type().Elem().Kind() == reflect.String {
+				v = "[other]"
+			}
 		case reflect.Float64:
 			v = "0.25"
 		}
@@ -261,6 +264,11 @@ func FuzzParse(f *testing.F) {
 // fieldKind is the Go kind of the config field at key.
 func fieldKind(t *testing.T, key string) reflect.Kind {
 	t.Helper()
+	return fieldValue(t, key).Kind()
+}
+
+func fieldValue(t *testing.T, key string) reflect.Value {
+	t.Helper()
 	v := reflect.ValueOf(DefaultRunConfig())
 	for _, seg := range strings.Split(key, ".") {
 		f, ok := fieldByJSONName(v, seg)
@@ -269,7 +277,7 @@ func fieldKind(t *testing.T, key string) reflect.Kind {
 		}
 		v = f
 	}
-	return v.Kind()
+	return v
 }
 
 // TestGridValueMayBeAMapping: one grid value can set several keys of a
