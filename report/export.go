@@ -19,7 +19,7 @@ import (
 // giving each metric's better direction). Rows are configurations actually
 // trained; runs that only an earlier version of the spec had are in the CSV
 // with in_spec false, and left out of the summary table with a note.
-func Export(ctx context.Context, st *runs.Store, experiment, format string, filter []string, w io.Writer) error {
+func Export(ctx context.Context, st Store, experiment, format string, filter []string, w io.Writer) error {
 	rs, notInSpec, err := loadRuns(ctx, st, experiment, filter)
 	if err != nil {
 		return err

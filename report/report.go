@@ -163,7 +163,7 @@ func metricColumns() []Column {
 }
 
 // Build reads experiments from the store and prepares their page.
-func Build(ctx context.Context, st *runs.Store, experiments []string, opt Options) (*Page, error) {
+func Build(ctx context.Context, st Store, experiments []string, opt Options) (*Page, error) {
 	if len(experiments) == 0 {
 		return nil, fmt.Errorf("report: name at least one experiment")
 	}
@@ -189,7 +189,7 @@ func Build(ctx context.Context, st *runs.Store, experiments []string, opt Option
 	return page, nil
 }
 
-func buildSection(ctx context.Context, st *runs.Store, name string, opt Options) (*Section, error) {
+func buildSection(ctx context.Context, st Store, name string, opt Options) (*Section, error) {
 	info, err := st.Experiment(ctx, name)
 	if err != nil {
 		return nil, err
@@ -238,7 +238,11 @@ func buildSection(ctx context.Context, st *runs.Store, name string, opt Options)
 	if sec.Curves, err = groupCurves(groups, series); err != nil {
 		return nil, err
 	}
-	if sec.RateDist, err = rateDistortion(rs); err != nil {
+	betas, err := st.ExperimentParam(ctx, name, "objective.beta")
+	if err != nil {
+		return nil, err
+	}
+	if sec.RateDist, err = rateDistortion(rs, betas); err != nil {
 		return nil, err
 	}
 	if sec.Effects, err = effects(rs, sec.Axes); err != nil {
@@ -298,7 +302,7 @@ func score(d evaluate.Direction, v float64) float64 {
 	return v - 1
 }
 
-func buildRun(ctx context.Context, st *runs.Store, r runData, sec *Section) (Run, error) {
+func buildRun(ctx context.Context, st Store, r runData, sec *Section) (Run, error) {
 	row := Run{RunInfo: r.info, ELBO: "—", KL: "—", Recon: "—"}
 	for _, a := range sec.Axes {
 		row.Values = append(row.Values, r.info.Varying[a])
@@ -430,8 +434,9 @@ func groupCurves(groups []*Group, series map[string]map[string][]runs.Point) ([]
 }
 
 // rateDistortion plots each finished run's test KL (rate) against its
-// reconstruction term (distortion), coloured by β.
-func rateDistortion(rs []runData) (template.HTML, error) {
+// reconstruction term (distortion), coloured by its β (betaOf, by run id;
+// 1 where none is stored).
+func rateDistortion(rs []runData, betaOf map[string]float64) (template.HTML, error) {
 	var pts []point
 	var betas []float64
 	seen := map[float64]bool{}
@@ -441,7 +446,10 @@ func rateDistortion(rs []runData) (template.HTML, error) {
 		if !ok1 || !ok2 {
 			continue
 		}
-		beta := betaOf(r.info)
+		beta, ok := betaOf[r.info.ID]
+		if !ok {
+			beta = 1
+		}
 		pts = append(pts, point{X: kl.Value, Y: rec.Value, Group: fmt.Sprintf("β = %g", beta)})
 		if !seen[beta] {
 			seen[beta] = true
@@ -457,21 +465,6 @@ func rateDistortion(rs []runData) (template.HTML, error) {
 		groups[i] = fmt.Sprintf("β = %g", b)
 	}
 	return scatterSVG("Rate–distortion: test KL against reconstruction, per run", "rate: KL (nats)", "distortion: −log p(x|z) (nats)", pts, groups)
-}
-
-// betaOf reads a run's β from its stored config.
-func betaOf(r runs.RunInfo) float64 {
-	i := strings.Index(r.Config, `"beta":`)
-	if i < 0 {
-		return 1
-	}
-	rest := r.Config[i+len(`"beta":`):]
-	end := strings.IndexAny(rest, ",}")
-	v, err := strconv.ParseFloat(rest[:end], 64)
-	if err != nil {
-		return 1
-	}
-	return v
 }
 
 // effectMetrics are plotted against each sweep axis.
@@ -589,7 +582,7 @@ func stability(rs []runData, groups []*Group) ([]runs.RunInfo, []StabilityRow) {
 }
 
 // imageRows gathers, per configuration, the grids of its first finished seed.
-func imageRows(ctx context.Context, st *runs.Store, groups []*Group) (blur, trav []ImageRow, err error) {
+func imageRows(ctx context.Context, st Store, groups []*Group) (blur, trav []ImageRow, err error) {
 	for _, g := range groups {
 		for _, r := range g.Runs {
 			if r.Status != runs.StatusDone {
@@ -692,7 +685,7 @@ func Render(w io.Writer, p *Page) error {
 
 // WriteFile builds the report of experiments and writes it to path atomically,
 // so a reader never sees half a page.
-func WriteFile(ctx context.Context, st *runs.Store, experiments []string, path string, opt Options) error {
+func WriteFile(ctx context.Context, st Store, experiments []string, path string, opt Options) error {
 	p, err := Build(ctx, st, experiments, opt)
 	if err != nil {
 		return err

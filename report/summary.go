@@ -251,7 +251,7 @@ func FormatStat(s Stat, ok bool, digits int) string {
 // version of the experiment's spec had are returned apart (notInSpec), to be
 // flagged and never compared with the current ones; a filter naming such a
 // run includes it (it still groups by its own configuration).
-func loadRuns(ctx context.Context, st *runs.Store, experiment string, filter []string) (current, notInSpec []runData, err error) {
+func loadRuns(ctx context.Context, st Store, experiment string, filter []string) (current, notInSpec []runData, err error) {
 	stored, err := st.Runs(ctx, experiment)
 	if err != nil {
 		return nil, nil, err

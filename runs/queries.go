@@ -258,6 +258,28 @@ func (s *Store) ExperimentSummaries(ctx context.Context, experiment string) (map
 	return out, rows.Err()
 }
 
+// ExperimentParam returns one numeric config key (e.g. "objective.beta") of
+// every run of an experiment, by run id, from the typed params table; runs
+// whose value is not a number are left out.
+func (s *Store) ExperimentParam(ctx context.Context, experiment, key string) (map[string]float64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT p.run_id, p.value_num FROM params p
+		JOIN experiment_runs er ON er.run_id = p.run_id WHERE er.experiment = ? AND p.key = ? AND p.value_num IS NOT NULL`, experiment, key)
+	if err != nil {
+		return nil, fmt.Errorf("read %s of %q: %w", key, experiment, err)
+	}
+	defer rows.Close()
+	out := map[string]float64{}
+	for rows.Next() {
+		var id string
+		var v float64
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, err
+		}
+		out[id] = v
+	}
+	return out, rows.Err()
+}
+
 // LossSteps counts the training-loss values a run has recorded at steps 1
 // to upTo: upTo when its curves are complete up to that step.
 func (s *Store) LossSteps(ctx context.Context, runID string, upTo int) (int, error) {
