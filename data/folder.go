@@ -130,7 +130,7 @@ func decodeAndPrepare(path string, p Prep) ([]float32, [2]int, error) {
 // Its declared size is checked against MaxImagePixels before any pixel is
 // allocated; only regular files are opened.
 func decodeImageFile(path string) (image.Image, error) {
-	fh, _, err := openRegular(path, 0)
+	fh, _, err := openRegular(path, maxImageFileBytes)
 	if err != nil {
 		return nil, err
 	}

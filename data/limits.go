@@ -16,8 +16,9 @@ import (
 // compressed PNG can declare 20000×20000), and a dataset's pixels must fit in
 // MemoryLimit. Each refusal names the limit and what to change.
 const (
-	MaxImagePixels = 1 << 26 // 8192×8192
-	maxSpecBytes   = 1 << 20
+	MaxImagePixels    = 1 << 26 // 8192×8192
+	maxSpecBytes      = 1 << 20
+	maxImageFileBytes = 1 << 30 // one image file; its pixels are capped separately
 )
 
 // MemoryLimit is what one process may spend on a dataset's pixels: three
@@ -103,20 +104,12 @@ func ReadRegular(path string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b := make([]byte, 0, size)
-	buf := bufferWriter{b: b}
-	if _, err := io.Copy(&buf, io.LimitReader(f, size+1)); err != nil {
-		return nil, err
+	b := make([]byte, size)
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, fmt.Errorf("%s changed size while being read: %w", path, err)
 	}
-	if int64(len(buf.b)) != size {
-		return nil, fmt.Errorf("%s changed size while being read", path)
-	}
-	return buf.b, nil
+	return b, nil
 }
-
-type bufferWriter struct{ b []byte }
-
-func (w *bufferWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
 
 // ReadSpecFile reads a spec: a regular file of at most 1 MiB.
 func ReadSpecFile(path string) ([]byte, error) { return ReadRegular(path, maxSpecBytes) }

@@ -54,16 +54,22 @@ func likelihoods() map[string]Likelihood {
 
 // LikelihoodNamed returns the likelihood called name.
 func LikelihoodNamed(name string) (Likelihood, error) {
-	table := likelihoods()
-	if l, ok := table[name]; ok {
-		return l, nil
+	return lookup(likelihoods(), "model.likelihood", name)
+}
+
+// lookup finds name in a plug-in table; the error names the spec key and
+// lists the table's names.
+func lookup[T any](table map[string]T, key, name string) (T, error) {
+	if v, ok := table[name]; ok {
+		return v, nil
 	}
 	names := make([]string, 0, len(table))
 	for n := range table {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	return nil, fmt.Errorf("model.likelihood: %q is not supported (supported: %s)", name, strings.Join(names, ", "))
+	var zero T
+	return zero, fmt.Errorf("%s: %q is not supported (supported: %s)", key, name, strings.Join(names, ", "))
 }
 
 // likelihoodBase gives the hooks most likelihoods leave empty.

@@ -1,10 +1,6 @@
 package vae
 
 import (
-	"fmt"
-	"slices"
-	"strings"
-
 	G "gorgonia.org/gorgonia"
 )
 
@@ -44,14 +40,5 @@ func ObjectiveNamed(name string) (Objective, error) {
 	if name == "" {
 		name = "elbo"
 	}
-	table := objectives()
-	if o, ok := table[name]; ok {
-		return o, nil
-	}
-	names := make([]string, 0, len(table))
-	for n := range table {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return nil, fmt.Errorf("objective.type: %q is not supported (supported: %s)", name, strings.Join(names, ", "))
+	return lookup(objectives(), "objective.type", name)
 }

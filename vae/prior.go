@@ -1,10 +1,7 @@
 package vae
 
 import (
-	"fmt"
 	"math/rand/v2"
-	"slices"
-	"strings"
 
 	G "gorgonia.org/gorgonia"
 )
@@ -40,14 +37,5 @@ func PriorNamed(name string) (Prior, error) {
 	if name == "" {
 		name = "standard"
 	}
-	table := priors()
-	if p, ok := table[name]; ok {
-		return p, nil
-	}
-	names := make([]string, 0, len(table))
-	for n := range table {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return nil, fmt.Errorf("model.prior: %q is not supported (supported: %s)", name, strings.Join(names, ", "))
+	return lookup(priors(), "model.prior", name)
 }

@@ -2,10 +2,7 @@ package vae
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
-	"slices"
-	"strings"
 )
 
 // A Sampler draws latent codes for generation once a model is trained (post
@@ -34,14 +31,9 @@ func samplers() map[string]func() Sampler {
 
 // NewSampler returns a new sampler called name.
 func NewSampler(name string) (Sampler, error) {
-	table := samplers()
-	if mk, ok := table[name]; ok {
-		return mk(), nil
+	mk, err := lookup(samplers(), "eval.samplers", name)
+	if err != nil {
+		return nil, err
 	}
-	names := make([]string, 0, len(table))
-	for n := range table {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return nil, fmt.Errorf("eval.samplers: %q is not a sampler (known: %s)", name, strings.Join(names, ", "))
+	return mk(), nil
 }
