@@ -293,9 +293,10 @@ func (c *ReferenceCache) get(ctx context.Context, ds *data.Dataset, dcfg data.Co
 }
 
 // Training describes how training went: the test ELBO and its terms after
-// the last epoch (on the test split of source), steps, wall times and the
-// model's size.
-func Training(source string, res vae.Result, batch, params int, trainSeconds, evalSeconds float64) []Summary {
+// the last epoch (on the test split of source), steps, wall time and the
+// model's size. These and Stability's belong to the run's training; every
+// other summary to one of its evaluations.
+func Training(source string, res vae.Result, batch, params int, trainSeconds float64) []Summary {
 	protocol := fmt.Sprintf("test split of %s: %d images, 1 posterior sample each", source, res.Test.N)
 	return []Summary{
 		{"test/elbo", res.Test.ELBO, protocol}, {"test/recon", res.Test.Recon, protocol},
@@ -303,8 +304,26 @@ func Training(source string, res vae.Result, batch, params int, trainSeconds, ev
 		{"train/steps", float64(res.Steps), ""}, {"train/seconds", trainSeconds, "wall time of training and per-epoch evaluation"},
 		{"train/images_per_second", float64(res.Steps*batch) / trainSeconds, "training images over wall time incl. evaluation"},
 		{"model/parameters", float64(params), ""},
-		{"eval/seconds", evalSeconds, "wall time of the final metrics (likelihood, posterior, sample quality)"},
 	}
+}
+
+// KeyEvalSeconds is the wall time of an evaluation, stored with its summaries.
+const KeyEvalSeconds = "eval/seconds"
+
+// Seconds is the summary of an evaluation's wall time.
+func Seconds(s float64) Summary {
+	return Summary{KeyEvalSeconds, s, "wall time of the final metrics and image grids (likelihood, posterior, sample quality)"}
+}
+
+// TrainingKeys are the keys of the summaries training makes (Training and
+// Stability); a database made before evaluation had its own hash is split
+// along them.
+func TrainingKeys() []string {
+	var keys []string
+	for _, s := range append(Training("", vae.Result{}, 1, 0, 1), Stability(nil, nil, false)...) {
+		keys = append(keys, s.Key)
+	}
+	return keys
 }
 
 // Stability describes a run's training curves: spikes, gradient-norm percentiles, oscillation, divergence.

@@ -15,15 +15,19 @@ import (
 )
 
 // RunConfig is one run, fully resolved: every setting that changes its result.
-// Its canonical JSON, with the seed, is the run's identity. Fields follow the
-// rule in package vae: never change a meaning; add fields with omitempty and a
-// zero value that keeps the old behaviour, so stored run ids stay valid.
+// What determines training (dataset, model, objective, training settings,
+// seed) is the run's identity; the evaluation settings are not: they have a
+// hash of their own (EvalHash), stored with each evaluation, so changing
+// only eval: re-scores a trained run instead of training it again. Fields
+// follow the rule in package vae: never change a meaning; add fields with
+// omitempty and a zero value that keeps the old behaviour, so stored run ids
+// stay valid.
 type RunConfig struct {
 	Dataset   data.Config         `json:"dataset"`
 	Model     vae.ModelConfig     `json:"model"`
 	Objective vae.ObjectiveConfig `json:"objective"`
 	Train     vae.TrainConfig     `json:"train"`
-	Eval      vae.EvalConfig      `json:"eval"`
+	Eval      vae.EvalConfig      `json:"eval,omitzero"`
 	Seed      uint64              `json:"seed"`
 }
 
@@ -55,21 +59,52 @@ func (c RunConfig) Validate() error {
 	return nil
 }
 
-// Canonical is the config's identity text: compact JSON with fields in
-// declaration order, so equal configs give equal bytes.
+// Canonical is the run's identity text: the compact JSON of what determines
+// training (the config without its evaluation settings), fields in
+// declaration order, so equal runs give equal bytes. It is what the store
+// keeps as a run's config.
 func (c RunConfig) Canonical() []byte {
-	b, err := json.Marshal(c)
+	c.Eval = vae.EvalConfig{}
+	return mustMarshal(c)
+}
+
+// ID is the run's identity: the first 16 hex digits of the sha256 of its
+// canonical config (which includes the seed). Version 1 ids, made before
+// evaluation left the identity, hashed the evaluation settings too; the
+// store migrates them and keeps the old ids as aliases.
+func (c RunConfig) ID() string {
+	return shortHash("vaelab/run/v2\n", c.Canonical())
+}
+
+// EvalCanonical is the evaluation settings' identity text. The batch size is
+// left out: it changes how fast evaluation runs, not what it computes.
+// Defaults are filled in, so writing a default out changes nothing.
+func (c RunConfig) EvalCanonical() []byte {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(mustMarshal(c.Eval.WithDefaults()), &fields); err != nil {
+		panic(fmt.Sprintf("experiments: eval settings: %v", err)) // just marshalled
+	}
+	delete(fields, "batch_size")
+	return mustMarshal(fields) // keys sorted
+}
+
+// EvalHash names the evaluation settings: the first 16 hex digits of the
+// sha256 of EvalCanonical. A run's summaries are stored under it.
+func (c RunConfig) EvalHash() string {
+	return shortHash("vaelab/eval/v1\n", c.EvalCanonical())
+}
+
+func shortHash(prefix string, b []byte) string {
+	sum := sha256.Sum256(append([]byte(prefix), b...))
+	return hex.EncodeToString(sum[:8])
+}
+
+func mustMarshal(v any) []byte {
+	b, err := json.Marshal(v)
 	if err != nil { // only plain numbers, strings and slices: cannot fail
 		panic(fmt.Sprintf("experiments: marshal run config: %v", err))
 	}
 	return b
-}
-
-// ID is the run's identity: the first 16 hex digits of the sha256 of its
-// canonical config (which includes the seed).
-func (c RunConfig) ID() string {
-	sum := sha256.Sum256(append([]byte("vaelab/run/v1\n"), c.Canonical()...))
-	return hex.EncodeToString(sum[:8])
 }
 
 // clone deep-copies the config (Hidden is a slice).

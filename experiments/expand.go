@@ -51,7 +51,7 @@ func (s *Spec) Expand() ([]Run, error) {
 		variants = []Variant{{}}
 	}
 	var runs []Run
-	seen := map[string]string{}
+	seen := map[string]Run{}
 	idx := make([]int, len(s.Grid))
 	for _, v := range variants {
 		for {
@@ -61,9 +61,12 @@ func (s *Spec) Expand() ([]Run, error) {
 					return nil, err
 				}
 				if prev, dup := seen[r.ID]; dup {
-					return nil, s.errorf(v.line, "sweep: runs %q and %q resolve to the same config; remove one", prev, r.Label())
+					if prev.Config.EvalHash() != r.Config.EvalHash() {
+						return nil, s.errorf(v.line, "sweep: runs %q and %q train the same model and differ only in eval: settings, which do not define a run; evaluate with one setting per spec (changing eval: and running again re-scores the trained runs)", prev.Label(), r.Label())
+					}
+					return nil, s.errorf(v.line, "sweep: runs %q and %q resolve to the same config; remove one", prev.Label(), r.Label())
 				}
-				seen[r.ID] = r.Label()
+				seen[r.ID] = r
 				runs = append(runs, r)
 			}
 			if !s.nextGridPoint(idx) {

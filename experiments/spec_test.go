@@ -168,10 +168,14 @@ func TestPlanExpandsToStableDistinctIDs(t *testing.T) {
 	}
 }
 
-// TestIDDependsOnEveryResolvedValue: changing any single config key changes the id.
+// TestIDDependsOnEveryResolvedValue: changing any single training key changes
+// the run id and leaves the evaluation hash alone; changing an eval key
+// changes the evaluation hash and leaves the id alone, except the batch size,
+// which changes neither (it does not change what is computed).
 func TestIDDependsOnEveryResolvedValue(t *testing.T) {
 	base := DefaultRunConfig()
-	seen := map[string]string{base.ID(): "defaults"}
+	ids := map[string]string{base.ID(): "defaults"}
+	evals := map[string]string{base.EvalHash(): "defaults"}
 	for _, key := range Keys() {
 		v := "7" // integers and floats alike; strings and lists by the field's kind
 		switch fieldKind(t, key) {
@@ -192,13 +196,61 @@ func TestIDDependsOnEveryResolvedValue(t *testing.T) {
 		if err := setPath(&c, key, mustYAML(t, v)); err != nil {
 			t.Fatalf("%s: %v", key, err)
 		}
-		if prev, ok := seen[c.ID()]; ok {
-			t.Fatalf("setting %s = %s gives the same id as %s", key, v, prev)
+		id, ev := c.ID(), c.EvalHash()
+		switch {
+		case key == "eval.batch_size":
+			if id != base.ID() || ev != base.EvalHash() {
+				t.Fatalf("eval.batch_size changed the id or the evaluation hash")
+			}
+		case strings.HasPrefix(key, "eval."):
+			if id != base.ID() {
+				t.Fatalf("setting %s = %s changes the run id: evaluation must not define a run", key, v)
+			}
+			if prev, ok := evals[ev]; ok {
+				t.Fatalf("setting %s = %s gives the same evaluation hash as %s", key, v, prev)
+			}
+			evals[ev] = key
+		default:
+			if ev != base.EvalHash() {
+				t.Fatalf("setting %s = %s changes the evaluation hash", key, v)
+			}
+			if prev, ok := ids[id]; ok {
+				t.Fatalf("setting %s = %s gives the same id as %s", key, v, prev)
+			}
+			ids[id] = key
 		}
-		seen[c.ID()] = key
 	}
-	if len(seen) != len(Keys())+1 {
-		t.Fatalf("%d ids for %d keys", len(seen), len(Keys()))
+	if len(ids)+len(evals) != len(Keys())+1 {
+		t.Fatalf("%d ids and %d evaluation hashes for %d keys", len(ids), len(evals), len(Keys()))
+	}
+}
+
+// TestEvalDefaultsWrittenOutKeepTheHash: spelling out a default does not
+// make a new evaluation.
+func TestEvalDefaultsWrittenOutKeepTheHash(t *testing.T) {
+	base := DefaultRunConfig()
+	c := base.clone()
+	c.Eval.Samples, c.Eval.IWAEK, c.Eval.Samplers = 1000, 8, []string{"prior"}
+	if c.EvalHash() != base.EvalHash() {
+		t.Fatal("writing eval defaults out changed the evaluation hash")
+	}
+	c.Eval.Samples = 999
+	if c.EvalHash() == base.EvalHash() {
+		t.Fatal("eval.samples 999 has the hash of the default 1000")
+	}
+}
+
+func TestVariantsDifferingOnlyInEvalAreRefused(t *testing.T) {
+	_, err := mustParse(t, `name: x
+dataset: {name: synthetic, size: 16, count: 64, test_fraction: 0.25}
+seeds: [1]
+sweep:
+  variants:
+    - {name: a, set: {eval.samples: 100}}
+    - {name: b, set: {eval.samples: 200}}
+`).Expand()
+	if err == nil || !strings.Contains(err.Error(), "differ only in eval") {
+		t.Fatalf("want an error naming eval settings, got %v", err)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"html/template"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -66,6 +67,15 @@ type Section struct {
 	Protocols    []runs.Summary // one protocol per metric key
 	RunImages    bool           // per-run image grids are shown (small experiments)
 	NotInSpec    []runs.RunInfo // linked by an earlier version of the spec: flagged, not compared
+	// Evaluations are the evaluation hashes whose scores the section shows
+	// (one per eval settings of the spec), with how many runs use each.
+	Evaluations []EvalCount
+}
+
+// EvalCount is how many runs of a section are scored by one evaluation.
+type EvalCount struct {
+	Hash string
+	N    int
 }
 
 // StatusCount is the number of runs in one status.
@@ -189,6 +199,20 @@ func Build(ctx context.Context, st Store, experiments []string, opt Options) (*P
 	return page, nil
 }
 
+// evalCounts counts the runs of each evaluation hash, in order of first use.
+func evalCounts(rs []runs.RunInfo) []EvalCount {
+	var out []EvalCount
+	for _, r := range rs {
+		i := slices.IndexFunc(out, func(e EvalCount) bool { return e.Hash == r.EvalHash })
+		if i < 0 {
+			out = append(out, EvalCount{Hash: r.EvalHash})
+			i = len(out) - 1
+		}
+		out[i].N++
+	}
+	return out
+}
+
 func buildSection(ctx context.Context, st Store, name string, opt Options) (*Section, error) {
 	info, err := st.Experiment(ctx, name)
 	if err != nil {
@@ -198,7 +222,8 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 	if err != nil {
 		return nil, err
 	}
-	sec := &Section{ExperimentInfo: info, NotInSpec: infos(notInSpec), Axes: varyingAxes(infos(rs)), Columns: metricColumns(), RunImages: len(rs) <= maxRunImages}
+	sec := &Section{ExperimentInfo: info, NotInSpec: infos(notInSpec), Axes: varyingAxes(infos(rs)), Columns: metricColumns(), RunImages: len(rs) <= maxRunImages,
+		Evaluations: evalCounts(infos(rs))}
 	for _, s := range []string{runs.StatusDone, runs.StatusDiverged, runs.StatusFailed, runs.StatusInterrupted, runs.StatusRunning, runs.StatusPending} {
 		if n := info.Counts[s]; n > 0 {
 			sec.StatusCounts = append(sec.StatusCounts, StatusCount{s, n})
@@ -324,7 +349,7 @@ func buildRun(ctx context.Context, st Store, r runData, sec *Section) (Run, erro
 		row.Values2 = append(row.Values2, KeyValue{k, strconv.FormatFloat(r.sums[k].Value, 'g', 6, 64)})
 	}
 	if sec.RunImages {
-		arts, err := st.Artifacts(ctx, r.info.ID)
+		arts, err := st.ArtifactsAt(ctx, r.info.ID, r.info.EvalHash)
 		if err != nil {
 			return row, err
 		}
@@ -588,7 +613,7 @@ func imageRows(ctx context.Context, st Store, groups []*Group) (blur, trav []Ima
 			if r.Status != runs.StatusDone {
 				continue
 			}
-			arts, err := st.Artifacts(ctx, r.ID)
+			arts, err := st.ArtifactsAt(ctx, r.ID, r.EvalHash)
 			if err != nil {
 				return nil, nil, err
 			}

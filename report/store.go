@@ -14,7 +14,7 @@ type Store interface {
 	ExperimentSummaries(ctx context.Context, experiment string) (map[string]map[string]runs.Summary, error)
 	ExperimentParam(ctx context.Context, experiment, key string) (map[string]float64, error)
 	Metrics(ctx context.Context, runID string) (map[string][]runs.Point, error)
-	Artifacts(ctx context.Context, runID string) (map[string]runs.Artifact, error)
+	ArtifactsAt(ctx context.Context, runID, evalHash string) (map[string]runs.Artifact, error)
 	Events(ctx context.Context, experiment, runID string) ([]runs.Event, error)
 }
 

@@ -8,7 +8,7 @@ import (
 
 // ImportRun copies a run's records from src, the database its worker wrote
 // (see OpenRunDB), into s in one transaction: the run's curves, final values,
-// artifacts and events replace whatever s held for it, and its row takes the
+// evaluations, artifacts and events replace whatever s held for it, and its row takes the
 // worker's status, steps, error, timings and provenance. The run must be
 // registered in both. override, if set, replaces the worker's status and error
 // (a task Slurm cancelled leaves its run "running" or "interrupted" in src).
@@ -33,17 +33,21 @@ func (s *Store) ImportRun(ctx context.Context, src *Store, runID string, overrid
 	if err != nil {
 		return err
 	}
-	sums, err := readRows(ctx, src, "SELECT key, value, protocol FROM summaries WHERE run_id=?", runID, 3)
+	sums, err := readRows(ctx, src, "SELECT eval_hash, key, value, protocol FROM summaries WHERE run_id=?", runID, 4)
 	if err != nil {
 		return err
 	}
-	arts, err := readRows(ctx, src, "SELECT kind, path, sha256, bytes, created_at FROM artifacts WHERE run_id=?", runID, 5)
+	evals, err := readRows(ctx, src, "SELECT eval_hash, config, seconds, created_at FROM evaluations WHERE run_id=?", runID, 4)
+	if err != nil {
+		return err
+	}
+	arts, err := readRows(ctx, src, "SELECT eval_hash, kind, path, sha256, bytes, created_at FROM artifacts WHERE run_id=?", runID, 6)
 	if err != nil {
 		return err
 	}
 	for _, a := range arts { // recorded relative to src's folder: re-base them on s's
-		if p, ok := a[1].(string); ok {
-			a[1] = s.storedPath(src.resolve(p))
+		if p, ok := a[2].(string); ok {
+			a[2] = s.storedPath(src.resolve(p))
 		}
 	}
 	events, err := readRows(ctx, src, "SELECT time, level, kind, message FROM events WHERE run_id=? ORDER BY id", runID, 4)
@@ -63,7 +67,7 @@ func (s *Store) ImportRun(ctx context.Context, src *Store, runID string, overrid
 		// Events the submitting side wrote itself (kind "slurm") stay; the
 		// worker's are replaced with its current list.
 		for _, del := range []string{"DELETE FROM metrics WHERE run_id=?", "DELETE FROM summaries WHERE run_id=?",
-			"DELETE FROM artifacts WHERE run_id=?", "DELETE FROM events WHERE run_id=? AND kind<>'slurm'"} {
+			"DELETE FROM evaluations WHERE run_id=?", "DELETE FROM artifacts WHERE run_id=?", "DELETE FROM events WHERE run_id=? AND kind<>'slurm'"} {
 			if _, err := tx.ExecContext(ctx, del, runID); err != nil {
 				return fmt.Errorf("import run %s: %w", runID, err)
 			}
@@ -73,8 +77,9 @@ func (s *Store) ImportRun(ctx context.Context, src *Store, runID string, overrid
 			rows  [][]any
 		}{
 			{"INSERT INTO metrics (run_id, key, step, epoch, value) VALUES (?,?,?,?,?)", metrics},
-			{"INSERT INTO summaries (run_id, key, value, protocol) VALUES (?,?,?,?)", sums},
-			{"INSERT INTO artifacts (run_id, kind, path, sha256, bytes, created_at) VALUES (?,?,?,?,?,?)", arts},
+			{"INSERT INTO summaries (run_id, eval_hash, key, value, protocol) VALUES (?,?,?,?,?)", sums},
+			{"INSERT INTO evaluations (run_id, eval_hash, config, seconds, created_at) VALUES (?,?,?,?,?)", evals},
+			{"INSERT INTO artifacts (run_id, eval_hash, kind, path, sha256, bytes, created_at) VALUES (?,?,?,?,?,?,?)", arts},
 			{"INSERT INTO events (run_id, time, level, kind, message) VALUES (?,?,?,?,?)", events},
 		} {
 			stmt, err := tx.PrepareContext(ctx, ins.query)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vaelab/vaelab/vae"
@@ -20,9 +21,11 @@ type RunInfo struct {
 	Config                         string // canonical JSON
 	Owner, Host, BLAS, Version     string
 	Dir                            string
-	InSpec                         bool // false: linked by an earlier version of the experiment's spec
-	CreatedAt, StartedAt           time.Time
-	FinishedAt, HeartbeatAt        time.Time
+	// EvalHash is the evaluation the experiment's spec asks of the run.
+	EvalHash                string
+	InSpec                  bool // false: linked by an earlier version of the experiment's spec
+	CreatedAt, StartedAt    time.Time
+	FinishedAt, HeartbeatAt time.Time
 }
 
 // Duration is the wall time of the run's last attempt, zero if unfinished.
@@ -35,7 +38,7 @@ func (r RunInfo) Duration() time.Duration {
 
 const runColumns = `r.id, er.experiment, er.label, er.variant, er.varying, r.seed, r.status, r.error,
 	coalesce(r.diverged_step, 0), r.steps, r.attempts, r.config, r.owner, r.host, r.blas, r.vaelab_version, r.dir,
-	er.in_spec, r.created_at, r.started_at, r.finished_at, r.heartbeat_at`
+	er.eval_hash, er.in_spec, r.created_at, r.started_at, r.finished_at, r.heartbeat_at`
 
 func scanRun(sc interface{ Scan(...any) error }) (RunInfo, error) {
 	var r RunInfo
@@ -44,7 +47,7 @@ func scanRun(sc interface{ Scan(...any) error }) (RunInfo, error) {
 	var started, finished, heartbeat sql.NullString
 	err := sc.Scan(&r.ID, &r.Experiment, &r.Label, &r.Variant, &varying, &seed, &r.Status, &r.Error,
 		&r.DivergedStep, &r.Steps, &r.Attempts, &r.Config, &r.Owner, &r.Host, &r.BLAS, &r.Version, &r.Dir,
-		&r.InSpec, &created, &started, &finished, &heartbeat)
+		&r.EvalHash, &r.InSpec, &created, &started, &finished, &heartbeat)
 	if err != nil {
 		return r, err
 	}
@@ -104,6 +107,11 @@ func (s *Store) FindRun(ctx context.Context, prefix string) (RunInfo, error) {
 	}
 	switch len(found) {
 	case 0:
+		var id string
+		err := s.db.QueryRowContext(ctx, "SELECT run_id FROM run_aliases WHERE old_id >= ? AND old_id < ? LIMIT 1", prefix, prefix+"\xff").Scan(&id)
+		if err == nil && !strings.HasPrefix(id, prefix) {
+			return s.FindRun(ctx, id) // an id from before evaluation left the identity
+		}
 		return RunInfo{}, fmt.Errorf("no run with id %s in %s", prefix, s.path)
 	case 1:
 		return found[0], nil
@@ -215,9 +223,23 @@ func (s *Store) Metrics(ctx context.Context, runID string) (map[string][]Point, 
 	return out, rows.Err()
 }
 
-// Summaries returns a run's final values by key.
+// latestEvaluation is the SQL for the hash of a run's newest evaluation.
+const latestEvaluation = "(SELECT eval_hash FROM evaluations WHERE run_id=? ORDER BY created_at DESC LIMIT 1)"
+
+// Summaries returns a run's final values by key: its training's and those of
+// its newest evaluation.
 func (s *Store) Summaries(ctx context.Context, runID string) (map[string]Summary, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT key, value, protocol FROM summaries WHERE run_id = ?", runID)
+	return s.summaries(ctx, runID, "SELECT key, value, protocol FROM summaries WHERE run_id=? AND (eval_hash='' OR eval_hash="+latestEvaluation+")", runID, runID)
+}
+
+// SummariesAt returns a run's final values by key: its training's and those
+// of the evaluation with hash evalHash.
+func (s *Store) SummariesAt(ctx context.Context, runID, evalHash string) (map[string]Summary, error) {
+	return s.summaries(ctx, runID, "SELECT key, value, protocol FROM summaries WHERE run_id=? AND eval_hash IN ('', ?)", runID, evalHash)
+}
+
+func (s *Store) summaries(ctx context.Context, runID, query string, args ...any) (map[string]Summary, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read summaries of run %s: %w", runID, err)
 	}
@@ -235,10 +257,11 @@ func (s *Store) Summaries(ctx context.Context, runID string) (map[string]Summary
 
 // ExperimentSummaries returns the final values of every run of an
 // experiment, by run id, in one query (a report of 100,000 runs would
-// otherwise make 100,000).
+// otherwise make 100,000): each run's training values and those of the
+// evaluation the experiment's spec asks for.
 func (s *Store) ExperimentSummaries(ctx context.Context, experiment string) (map[string]map[string]Summary, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT m.run_id, m.key, m.value, m.protocol FROM summaries m
-		JOIN experiment_runs er ON er.run_id = m.run_id WHERE er.experiment = ?`, experiment)
+		JOIN experiment_runs er ON er.run_id = m.run_id WHERE er.experiment = ? AND m.eval_hash IN ('', er.eval_hash)`, experiment)
 	if err != nil {
 		return nil, fmt.Errorf("read summaries of %q: %w", experiment, err)
 	}
@@ -256,6 +279,76 @@ func (s *Store) ExperimentSummaries(ctx context.Context, experiment string) (map
 		out[id][m.Key] = m
 	}
 	return out, rows.Err()
+}
+
+// Evaluations lists a run's evaluations, newest first.
+func (s *Store) Evaluations(ctx context.Context, runID string) ([]Evaluation, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT eval_hash, config, seconds, created_at FROM evaluations WHERE run_id=? ORDER BY created_at DESC", runID)
+	if err != nil {
+		return nil, fmt.Errorf("read evaluations of run %s: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []Evaluation
+	for rows.Next() {
+		var e Evaluation
+		var created string
+		if err := rows.Scan(&e.Hash, &e.Config, &e.Seconds, &created); err != nil {
+			return nil, err
+		}
+		e.CreatedAt = parseTime(sql.NullString{String: created, Valid: true})
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Unevaluated returns the finished runs of an experiment that lack the
+// evaluation its spec asks for (their eval settings changed), by id.
+func (s *Store) Unevaluated(ctx context.Context, experiment string) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT r.id FROM runs r JOIN experiment_runs er ON er.run_id = r.id
+		WHERE er.experiment=? AND r.status=? AND NOT EXISTS
+		(SELECT 1 FROM evaluations e WHERE e.run_id = r.id AND e.eval_hash = er.eval_hash)`, experiment, StatusDone)
+	if err != nil {
+		return nil, fmt.Errorf("read evaluations of %q: %w", experiment, err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// Aliases are the ids run id had before (see migrateRunIdentity); its
+// checkpoint and run folder may carry one.
+func (s *Store) Aliases(ctx context.Context, runID string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT old_id FROM run_aliases WHERE run_id=?", runID)
+	if err != nil {
+		return nil, fmt.Errorf("read aliases of run %s: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// RunDir is the folder a run was given when it was first claimed, "" if
+// it never was.
+func (s *Store) RunDir(ctx context.Context, runID string) (string, error) {
+	var dir string
+	if err := s.db.QueryRowContext(ctx, "SELECT dir FROM runs WHERE id=?", runID).Scan(&dir); err != nil {
+		return "", fmt.Errorf("read run %s: %w", runID, err)
+	}
+	return s.resolve(dir), nil
 }
 
 // ExperimentParam returns one numeric config key (e.g. "objective.beta") of
@@ -291,9 +384,20 @@ func (s *Store) LossSteps(ctx context.Context, runID string, upTo int) (int, err
 	return n, nil
 }
 
-// Artifacts returns a run's files by kind.
+// Artifacts returns a run's files by kind: its training's and those of its
+// newest evaluation.
 func (s *Store) Artifacts(ctx context.Context, runID string) (map[string]Artifact, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT run_id, kind, path, sha256, bytes FROM artifacts WHERE run_id = ?", runID)
+	return s.artifacts(ctx, runID, "SELECT run_id, eval_hash, kind, path, sha256, bytes FROM artifacts WHERE run_id=? AND (eval_hash='' OR eval_hash="+latestEvaluation+")", runID, runID)
+}
+
+// ArtifactsAt returns a run's files by kind: its training's and those of the
+// evaluation with hash evalHash.
+func (s *Store) ArtifactsAt(ctx context.Context, runID, evalHash string) (map[string]Artifact, error) {
+	return s.artifacts(ctx, runID, "SELECT run_id, eval_hash, kind, path, sha256, bytes FROM artifacts WHERE run_id=? AND eval_hash IN ('', ?)", runID, evalHash)
+}
+
+func (s *Store) artifacts(ctx context.Context, runID, query string, args ...any) (map[string]Artifact, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read artifacts of run %s: %w", runID, err)
 	}
@@ -301,7 +405,7 @@ func (s *Store) Artifacts(ctx context.Context, runID string) (map[string]Artifac
 	out := map[string]Artifact{}
 	for rows.Next() {
 		var a Artifact
-		if err := rows.Scan(&a.RunID, &a.Kind, &a.Path, &a.SHA256, &a.Bytes); err != nil {
+		if err := rows.Scan(&a.RunID, &a.EvalHash, &a.Kind, &a.Path, &a.SHA256, &a.Bytes); err != nil {
 			return nil, err
 		}
 		a.Path = s.resolve(a.Path)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/experiments"
@@ -83,10 +84,10 @@ func (s *Store) RegisterRuns(ctx context.Context, experiment string, rs []experi
 				}
 			}
 			varying, _ := json.Marshal(r.Varying())
-			if _, err := tx.ExecContext(ctx, `INSERT INTO experiment_runs (experiment, run_id, position, label, variant, varying, in_spec)
-				VALUES (?,?,?,?,?,?,1) ON CONFLICT(experiment, run_id) DO UPDATE SET position=excluded.position,
-				label=excluded.label, variant=excluded.variant, varying=excluded.varying, in_spec=1`,
-				experiment, r.ID, i, r.Label(), r.Variant, string(varying)); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO experiment_runs (experiment, run_id, position, label, variant, varying, in_spec, eval_hash)
+				VALUES (?,?,?,?,?,?,1,?) ON CONFLICT(experiment, run_id) DO UPDATE SET position=excluded.position,
+				label=excluded.label, variant=excluded.variant, varying=excluded.varying, in_spec=1, eval_hash=excluded.eval_hash`,
+				experiment, r.ID, i, r.Label(), r.Variant, string(varying), r.Config.EvalHash()); err != nil {
 				return fmt.Errorf("link run %s: %w", r.ID, err)
 			}
 			var st string
@@ -170,8 +171,8 @@ func (s *Store) Claim(ctx context.Context, runID, owner, host, blas, version, di
 }
 
 // StartAttempt clears what the new attempt of a run recomputes: metrics after
-// step keep (all of them when keep is 0, a fresh start), final values and the
-// image artifacts. The checkpoint record stays.
+// step keep (all of them when keep is 0, a fresh start), final values, its
+// evaluations and the image artifacts. The checkpoint record stays.
 func (s *Store) StartAttempt(ctx context.Context, runID string, keep int) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for _, st := range []struct {
@@ -180,6 +181,7 @@ func (s *Store) StartAttempt(ctx context.Context, runID string, keep int) error 
 		}{
 			{"DELETE FROM metrics WHERE run_id=? AND step>?", []any{runID, keep}},
 			{"DELETE FROM summaries WHERE run_id=?", []any{runID}},
+			{"DELETE FROM evaluations WHERE run_id=?", []any{runID}},
 			{"DELETE FROM artifacts WHERE run_id=? AND kind<>'checkpoint'", []any{runID}},
 			{"UPDATE runs SET steps=? WHERE id=?", []any{keep, runID}},
 		} {
@@ -257,30 +259,64 @@ func (s *Store) WriteMetrics(ctx context.Context, runID string, rows []MetricRow
 // Summary is a final value of a run, with the protocol that produced it.
 type Summary = evaluate.Summary
 
-// PutSummaries stores final values of a run, replacing earlier ones of the same key.
+// PutSummaries stores final values of a run's training (see
+// evaluate.Training), replacing earlier ones of the same key.
 func (s *Store) PutSummaries(ctx context.Context, runID string, sums []Summary) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return putSummaries(ctx, tx, runID, "", sums) })
+}
+
+func putSummaries(ctx context.Context, tx *sql.Tx, runID, evalHash string, sums []Summary) error {
+	for _, m := range sums {
+		if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO summaries (run_id, eval_hash, key, value, protocol) VALUES (?,?,?,?,?)",
+			runID, evalHash, m.Key, m.Value, m.Protocol); err != nil {
+			return fmt.Errorf("store summary %s of run %s: %w", m.Key, runID, err)
+		}
+	}
+	return nil
+}
+
+// Evaluation is one scoring of a trained run: the hash and canonical JSON
+// of its eval settings (experiments.RunConfig.EvalHash), its wall time and
+// when it was recorded.
+type Evaluation struct {
+	Hash, Config string
+	Seconds      float64
+	CreatedAt    time.Time
+}
+
+// PutEvaluation records an evaluation of a run with its summaries in one
+// transaction, replacing an earlier evaluation under the same hash: a reader
+// sees the old scores or the new, never a mix.
+func (s *Store) PutEvaluation(ctx context.Context, runID string, ev Evaluation, sums []Summary) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, m := range sums {
-			if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO summaries (run_id, key, value, protocol) VALUES (?,?,?,?)",
-				runID, m.Key, m.Value, m.Protocol); err != nil {
-				return fmt.Errorf("store summary %s of run %s: %w", m.Key, runID, err)
-			}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM summaries WHERE run_id=? AND eval_hash=?", runID, ev.Hash); err != nil {
+			return fmt.Errorf("store evaluation of run %s: %w", runID, err)
+		}
+		if err := putSummaries(ctx, tx, runID, ev.Hash, sums); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO evaluations (run_id, eval_hash, config, seconds, created_at) VALUES (?,?,?,?,?)",
+			runID, ev.Hash, ev.Config, ev.Seconds, now())
+		if err != nil {
+			return fmt.Errorf("store evaluation of run %s: %w", runID, err)
 		}
 		return nil
 	})
 }
 
-// Artifact is a file of a run, referenced from the store.
+// Artifact is a file of a run, referenced from the store. EvalHash is the
+// evaluation that made it (the image grids), "" for training's (the
+// checkpoint).
 type Artifact struct {
-	RunID, Kind, Path, SHA256 string
-	Bytes                     int64
+	RunID, EvalHash, Kind, Path, SHA256 string
+	Bytes                               int64
 }
 
 // PutArtifact records a file written for a run.
 func (s *Store) PutArtifact(ctx context.Context, a Artifact) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO artifacts (run_id, kind, path, sha256, bytes, created_at) VALUES (?,?,?,?,?,?)",
-			a.RunID, a.Kind, s.storedPath(a.Path), a.SHA256, a.Bytes, now())
+		_, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO artifacts (run_id, eval_hash, kind, path, sha256, bytes, created_at) VALUES (?,?,?,?,?,?,?)",
+			a.RunID, a.EvalHash, a.Kind, s.storedPath(a.Path), a.SHA256, a.Bytes, now())
 		return err
 	})
 }

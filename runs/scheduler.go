@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -67,23 +68,31 @@ const (
 type Result struct {
 	Total, Skipped                               int
 	Done, Diverged, Failed, Interrupted, Running int
+	// Evaluated counts finished runs re-scored without training (their eval
+	// settings changed); EvalFailed those whose evaluation failed (they stay
+	// done, with an event that says why).
+	Evaluated, EvalFailed int
 	// Stopped is why the whole sweep stopped early (a full disk, or a
 	// submission Slurm refused), nil if it did not.
 	Stopped error
 }
 
-// Plan is what Prepare found: which runs will be trained and why.
+// Plan is what Prepare found: which runs will be trained or evaluated, and why.
 type Plan struct {
 	Runs    []experiments.Run
 	Status  map[string]string // stored status by run id, before this invocation
 	ToTrain []experiments.Run
-	Note    string // one line that says what will happen
+	// ToEvaluate are finished runs scored again from their final checkpoints,
+	// without training: their spec's eval settings have no evaluation yet.
+	ToEvaluate []experiments.Run
+	Note       string // one line that says what will happen
 }
 
 // Prepare records the experiment and its runs, marks runs whose worker died as
 // interrupted, and decides what to train: pending, failed and interrupted runs.
 // Done and diverged runs are kept (a diverged run would diverge again: training
-// is deterministic given its seed).
+// is deterministic given its seed); a done run whose eval settings changed is
+// evaluated again.
 func (sc *Scheduler) Prepare(ctx context.Context, spec *experiments.Spec, rs []experiments.Run) (*Plan, error) {
 	if err := CheckPlan(rs, sc.DataDir); err != nil {
 		return nil, err
@@ -98,22 +107,49 @@ func (sc *Scheduler) Prepare(ctx context.Context, spec *experiments.Spec, rs []e
 	if err != nil {
 		return nil, err
 	}
+	unevaluated, err := sc.Store.Unevaluated(ctx, spec.Name)
+	if err != nil {
+		return nil, err
+	}
 	p := &Plan{Runs: rs, Status: status}
 	counts := map[string]int{}
 	for _, r := range rs {
 		st := status[r.ID]
 		counts[st]++
-		switch st {
-		case StatusPending, StatusFailed, StatusInterrupted:
+		switch {
+		case st == StatusPending || st == StatusFailed || st == StatusInterrupted:
 			p.ToTrain = append(p.ToTrain, r)
+		case st == StatusDone && unevaluated[r.ID]:
+			p.ToEvaluate = append(p.ToEvaluate, r)
 		}
 	}
-	if len(p.ToTrain) == 0 {
+	switch {
+	case len(p.ToTrain) == 0 && len(p.ToEvaluate) == 0:
 		p.Note = fmt.Sprintf("experiment %s: all %d runs are finished: %s; nothing to train", spec.Name, len(rs), describeCounts(counts))
-	} else {
+	case len(p.ToTrain) == 0:
+		p.Note = fmt.Sprintf("experiment %s: all %d runs are finished: %s; nothing to train, re-scoring %d whose eval settings changed (evaluation %s)", spec.Name, len(rs), describeCounts(counts), len(p.ToEvaluate), p.ToEvaluate[0].Config.EvalHash())
+	default:
 		p.Note = fmt.Sprintf("experiment %s: %d runs: %s; training %d", spec.Name, len(rs), describeCounts(counts), len(p.ToTrain))
+		if len(p.ToEvaluate) > 0 {
+			p.Note += fmt.Sprintf(", re-scoring %d whose eval settings changed", len(p.ToEvaluate))
+		}
 	}
 	return p, nil
+}
+
+// ForEvaluation is a plan that scores every finished run of rs again from its
+// final checkpoint, whether or not an evaluation with its settings exists
+// (vaelab evaluate; for example after a new metric lands). Prepare must have
+// registered the runs.
+func (p *Plan) ForEvaluation(name string) *Plan {
+	out := &Plan{Runs: p.Runs, Status: p.Status}
+	for _, r := range p.Runs {
+		if p.Status[r.ID] == StatusDone {
+			out.ToEvaluate = append(out.ToEvaluate, r)
+		}
+	}
+	out.Note = fmt.Sprintf("experiment %s: re-scoring %d finished runs of %d without training", name, len(out.ToEvaluate), len(p.Runs))
+	return out
 }
 
 func describeCounts(c map[string]int) string {
@@ -162,16 +198,20 @@ func (sc *Scheduler) reapDeadRuns(ctx context.Context, experiment string) error 
 // finished or ctx is cancelled; cancelled runs are stored as interrupted. One
 // run's failure does not stop the others.
 func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
-	res := Result{Total: len(p.Runs), Skipped: len(p.Runs) - len(p.ToTrain)}
+	res := Result{Total: len(p.Runs), Skipped: len(p.Runs) - len(p.ToTrain) - len(p.ToEvaluate)}
 	workers := sc.Workers
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
-	workers = min(workers, len(p.ToTrain))
+	workers = min(workers, len(p.ToTrain)+len(p.ToEvaluate))
 	// A full disk stops the sweep: every further run would fail the same way.
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	queue := make(chan experiments.Run)
+	type job struct {
+		run      experiments.Run
+		evaluate bool // score the trained run again; no training
+	}
+	queue := make(chan job)
 	outcomes := make(chan string)
 	// One loader for all runs: each dataset is decoded once and shared.
 	loader := sc.Loader
@@ -187,16 +227,27 @@ func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for r := range queue {
-				outcomes <- sc.runOne(ctx, stop, r, loader, refs)
+			for j := range queue {
+				if j.evaluate {
+					outcomes <- sc.evaluateOne(ctx, stop, j.run, loader, refs)
+				} else {
+					outcomes <- sc.runOne(ctx, stop, j.run, loader, refs)
+				}
 			}
 		}()
 	}
 	go func() {
 		defer close(queue)
+		var jobs []job
+		for _, r := range p.ToEvaluate { // short: their results come first
+			jobs = append(jobs, job{r, true})
+		}
 		for _, r := range p.ToTrain {
+			jobs = append(jobs, job{r, false})
+		}
+		for _, j := range jobs {
 			select {
-			case queue <- r:
+			case queue <- j:
 			case <-ctx.Done():
 				return
 			}
@@ -215,6 +266,10 @@ func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 			res.Interrupted++
 		case StatusRunning:
 			res.Running++
+		case outcomeEvaluated:
+			res.Evaluated++
+		case outcomeEvalFailed:
+			res.EvalFailed++
 		}
 	}
 	if cause := context.Cause(ctx); cause != nil && IsDiskFull(cause) {
@@ -230,10 +285,88 @@ func IsDiskFull(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || (errors.As(err, &se) && se.Code == sqlite3.ErrFull)
 }
 
+// Outcomes of an evaluation-only job, beside the run statuses of training.
+const (
+	outcomeEvaluated  = "evaluated"
+	outcomeEvalFailed = "evaluation failed"
+)
+
+// evaluateOne scores a finished run again from its final checkpoint and
+// returns the outcome. The run stays done whatever happens: a failure is an
+// event on it, a stop leaves its earlier evaluations as they were.
+func (sc *Scheduler) evaluateOne(ctx context.Context, stop context.CancelCauseFunc, r experiments.Run, loader *data.Loader, refs *evaluate.ReferenceCache) string {
+	started := time.Now()
+	err := sc.reevaluate(ctx, r, loader, refs)
+	switch {
+	case err == nil:
+		sc.logf("%-11s %s  %s  (evaluation %s, %.1fs, no training)", outcomeEvaluated, r.ID, r.Label(), r.Config.EvalHash(), time.Since(started).Seconds())
+		return outcomeEvaluated
+	case IsDiskFull(err):
+		stop(fmt.Errorf("disk full: %w", err))
+	case ctx.Err() != nil:
+		sc.logf("stopped     %s  %s  (evaluation not recorded; run again to score it)", r.ID, r.Label())
+		return StatusInterrupted
+	}
+	sc.logf("eval failed %s  %s: %v", r.ID, r.Label(), err)
+	_ = sc.Store.AddEvent(context.WithoutCancel(ctx), "", r.ID, "warn", "evaluation-failed", fmt.Sprintf("evaluation %s: %v", r.Config.EvalHash(), err))
+	return outcomeEvalFailed
+}
+
+// reevaluate loads a trained run's final checkpoint, as vaelab sample does,
+// and evaluates the model with the run's eval settings.
+func (sc *Scheduler) reevaluate(ctx context.Context, r experiments.Run, loader *data.Loader, refs *evaluate.ReferenceCache) error {
+	info, err := sc.Store.FindRun(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	m, ds, err := LoadTrained(ctx, sc.Store, info, r.Config, loader)
+	if err != nil {
+		return err
+	}
+	return sc.evaluateModel(ctx, r, info.Dir, m, ds, refs)
+}
+
+// evaluateModel writes a trained model's image grids and final metrics under
+// the run's evaluation hash: grids in the run folder's eval-HASH folder,
+// summaries with the evaluation record in one transaction.
+func (sc *Scheduler) evaluateModel(ctx context.Context, r experiments.Run, dir string, m *vae.Model, ds *data.Dataset, refs *evaluate.ReferenceCache) error {
+	started := time.Now()
+	hash := r.Config.EvalHash()
+	if err := sc.writeGrids(ctx, r, filepath.Join(dir, "eval-"+hash), m, ds); err != nil {
+		return err
+	}
+	sums, err := evaluate.Run(ctx, m, ds, r.Config, refs)
+	if err != nil {
+		return fmt.Errorf("evaluate: %w", err)
+	}
+	secs := time.Since(started).Seconds()
+	ev := Evaluation{Hash: hash, Config: string(r.Config.EvalCanonical()), Seconds: secs}
+	return sc.Store.PutEvaluation(ctx, r.ID, ev, append(sums, evaluate.Seconds(secs)))
+}
+
+// runDir is the folder of a run: RunsDir/ID, or the folder it was first
+// given under an id it had before (see Store.Aliases), where its checkpoint is.
+func (sc *Scheduler) runDir(ctx context.Context, runID string) (string, error) {
+	dir := filepath.Join(sc.RunsDir, runID)
+	stored, err := sc.Store.RunDir(ctx, runID)
+	if err != nil || stored == "" {
+		return dir, err
+	}
+	aliases, err := sc.Store.Aliases(ctx, runID)
+	if err == nil && slices.Contains(aliases, filepath.Base(stored)) {
+		return stored, nil
+	}
+	return dir, err
+}
+
 // runOne claims, trains and records one run, and returns its final status.
 func (sc *Scheduler) runOne(ctx context.Context, stop context.CancelCauseFunc, r experiments.Run, loader *data.Loader, refs *evaluate.ReferenceCache) (status string) {
 	me, prov := owner(), CurrentProvenance()
-	dir := filepath.Join(sc.RunsDir, r.ID)
+	dir, err := sc.runDir(ctx, r.ID)
+	if err != nil {
+		sc.logf("failed      %s  %s: %v", r.ID, r.Label(), err)
+		return StatusFailed
+	}
 	claimed, err := sc.Store.Claim(ctx, r.ID, me, prov.Host, prov.BLAS, prov.Version, dir)
 	if err != nil {
 		sc.logf("failed      %s  %s: %v", r.ID, r.Label(), err)
@@ -309,18 +442,11 @@ func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, l
 		}
 		return Outcome{Status: StatusDiverged, Error: res.DivergedReason, DivergedStep: res.DivergedStep, Steps: res.Steps}
 	}
-	if err := sc.writeGrids(ctx, r, dir, m, ds); err != nil {
+	sums := evaluate.Training(ds.Source, res, r.Config.Train.BatchSize, m.NumParams(), elapsed)
+	if err := sc.Store.PutSummaries(ctx, r.ID, append(sums, stability...)); err != nil {
 		return fail(err)
 	}
-	t1 := time.Now()
-	evals, err := evaluate.Run(ctx, m, ds, r.Config, refs)
-	if err != nil {
-		return fail(fmt.Errorf("evaluate: %w", err))
-	}
-	evalSeconds := time.Since(t1).Seconds()
-	sums := evaluate.Training(ds.Source, res, r.Config.Train.BatchSize, m.NumParams(), elapsed, evalSeconds)
-	sums = append(append(sums, stability...), evals...)
-	if err := sc.Store.PutSummaries(ctx, r.ID, sums); err != nil {
+	if err := sc.evaluateModel(ctx, r, dir, m, ds, refs); err != nil {
 		return fail(err)
 	}
 	return Outcome{Status: StatusDone, Steps: res.Steps}
@@ -371,8 +497,8 @@ func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir st
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	c, err := vae.ReadCheckpoint(bytes.NewReader(b))
-	if err == nil && c.Run != r.ID {
-		err = fmt.Errorf("it belongs to run %s", c.Run)
+	if err == nil {
+		err = sc.Store.checkOwner(ctx, c, r.ID)
 	}
 	why, err := sc.resumable(ctx, r.ID, b, c, err)
 	if why != "" {
@@ -472,7 +598,8 @@ const (
 )
 
 // writeGrids stores PNGs of test images above their reconstructions (row by
-// row), of prior samples, and of latent traversals.
+// row), of prior samples, and of latent traversals in dir, recorded under
+// the run's evaluation hash.
 func (sc *Scheduler) writeGrids(ctx context.Context, r experiments.Run, dir string, m *vae.Model, ds *data.Dataset) error {
 	n := r.Config.Eval.GridImages
 	pairs := max(gridColumns, min(n/2, ds.Test.N)/gridColumns*gridColumns)
@@ -490,10 +617,13 @@ func (sc *Scheduler) writeGrids(ctx context.Context, r experiments.Run, dir stri
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
-	if err := sc.writeArtifact(ctx, r.ID, dir, "reconstructions", interleaveRows(orig, recon, gridColumns), gridColumns); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create evaluation folder: %w", err)
+	}
+	if err := sc.writeArtifact(ctx, r, dir, "reconstructions", interleaveRows(orig, recon, gridColumns), gridColumns); err != nil {
 		return err
 	}
-	if err := sc.writeArtifact(ctx, r.ID, dir, "samples", samples, gridColumns); err != nil {
+	if err := sc.writeArtifact(ctx, r, dir, "samples", samples, gridColumns); err != nil {
 		return err
 	}
 	// Latent traversals of the first test image: a row per latent dimension.
@@ -501,7 +631,7 @@ func (sc *Scheduler) writeGrids(ctx context.Context, r experiments.Run, dir stri
 	if err != nil {
 		return fmt.Errorf("traverse: %w", err)
 	}
-	return sc.writeArtifact(ctx, r.ID, dir, "traversals", trav, traversalSteps)
+	return sc.writeArtifact(ctx, r, dir, "traversals", trav, traversalSteps)
 }
 
 // interleaveRows alternates rows of cols originals with rows of their reconstructions.
@@ -520,14 +650,14 @@ func interleaveRows(a, b data.Images, cols int) data.Images {
 }
 
 // writeArtifact writes images as a PNG grid named kind.png in dir and records
-// it with its sha256.
-func (sc *Scheduler) writeArtifact(ctx context.Context, runID, dir, kind string, im data.Images, cols int) error {
+// it with its sha256 under the run's evaluation hash.
+func (sc *Scheduler) writeArtifact(ctx context.Context, r experiments.Run, dir, kind string, im data.Images, cols int) error {
 	path := filepath.Join(dir, kind+".png")
 	sum, size, err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return data.WriteGridPNG(w, im, cols, 2) })
 	if err != nil {
 		return err
 	}
-	return sc.Store.PutArtifact(ctx, Artifact{RunID: runID, Kind: kind, Path: path, SHA256: sum, Bytes: size})
+	return sc.Store.PutArtifact(ctx, Artifact{RunID: r.ID, EvalHash: r.Config.EvalHash(), Kind: kind, Path: path, SHA256: sum, Bytes: size})
 }
 
 func (sc *Scheduler) logf(format string, args ...any) {

@@ -114,8 +114,16 @@ const runDBFile = "run.db"
 // Execute submits the plan's runs as one job array, then waits for the tasks
 // and imports each run as its task ends. When ctx is cancelled it stops
 // waiting and leaves the jobs running (Result.Running counts their runs).
+//
+// Runs that only need evaluating again (p.ToEvaluate) are scored by this
+// process's worker pool, without training, before the submission: they
+// take a fraction of a run's time and need no node of their own.
 func (sl *Slurm) Execute(ctx context.Context, p *Plan) Result {
-	res := Result{Total: len(p.Runs), Skipped: len(p.Runs) - len(p.ToTrain)}
+	res := Result{Total: len(p.Runs), Skipped: len(p.Runs) - len(p.ToTrain) - len(p.ToEvaluate)}
+	if len(p.ToEvaluate) > 0 {
+		ev := sl.Scheduler.Execute(ctx, &Plan{Runs: p.ToEvaluate, Status: p.Status, ToEvaluate: p.ToEvaluate})
+		res.Evaluated, res.EvalFailed = ev.Evaluated, ev.EvalFailed
+	}
 	if len(p.ToTrain) == 0 {
 		return res
 	}

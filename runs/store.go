@@ -36,10 +36,16 @@ const (
 )
 
 // schemaVersion is the version Open migrates to; migrations()[i] brings version i to i+1.
-const schemaVersion = 2
+const schemaVersion = 3
 
-func migrations() []string {
-	return []string{`
+// A migration is SQL, then optionally Go code, in the migrating transaction.
+type migration struct {
+	sql  string
+	code func(ctx context.Context, tx *sql.Tx) error
+}
+
+func migrations() []migration {
+	return []migration{{sql: `
 CREATE TABLE experiments (
 	name           TEXT PRIMARY KEY,
 	description    TEXT NOT NULL,
@@ -126,12 +132,12 @@ CREATE TABLE events (
 	message    TEXT NOT NULL
 );
 CREATE INDEX events_run ON events(run_id);
-`, `
+`}, {sql: `
 -- in_spec is 0 for a run linked to an experiment by an earlier version of its
 -- spec but absent from the one run last: it is kept, flagged, and never
 -- compared or averaged with the current spec's runs.
 ALTER TABLE experiment_runs ADD COLUMN in_spec INTEGER NOT NULL DEFAULT 1;
-`}
+`}, {sql: schema3, code: migrateRunIdentity}}
 }
 
 // Open opens (creating if needed) the database at path and migrates its schema.
@@ -286,7 +292,14 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("database schema version %d is newer than this vaelab understands (%d); upgrade vaelab", v, schemaVersion)
 		}
 		for ; v < schemaVersion; v++ {
-			if _, err := tx.ExecContext(ctx, migrations()[v]); err != nil {
+			m := migrations()[v]
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+			}
+			if m.code == nil {
+				continue
+			}
+			if err := m.code(ctx, tx); err != nil {
 				return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
 			}
 		}

@@ -8,6 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+
+	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/experiments"
 
 	"github.com/vaelab/vaelab/vae"
 )
@@ -40,11 +44,47 @@ func LoadCheckpoint(ctx context.Context, st *Store, r RunInfo) (*vae.Checkpoint,
 		return nil, fmt.Errorf("checkpoint %s: sha256 %s is not the %s recorded for run %s: the file was replaced or changed (vaelab doctor lists such files)", path, got[:12], rec.SHA256[:12], r.ID)
 	}
 	c, err := vae.ReadCheckpoint(bytes.NewReader(b))
+	if err == nil {
+		err = st.checkOwner(ctx, c, r.ID)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
-	if c.Run != r.ID {
-		return nil, fmt.Errorf("checkpoint %s belongs to run %s, not %s", path, c.Run, r.ID)
-	}
 	return c, nil
+}
+
+// checkOwner accepts a checkpoint of run runID, also one written under an
+// id the run had before (an alias), which it then names by the current id.
+func (s *Store) checkOwner(ctx context.Context, c *vae.Checkpoint, runID string) error {
+	if c.Run == runID {
+		return nil
+	}
+	aliases, err := s.Aliases(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(aliases, c.Run) {
+		return fmt.Errorf("it belongs to run %s, not %s", c.Run, runID)
+	}
+	c.Run = runID
+	return nil
+}
+
+// LoadTrained rebuilds a trained run's model from its final checkpoint
+// (LoadCheckpoint) and loads its dataset: what evaluation and vaelab sample
+// start from.
+func LoadTrained(ctx context.Context, st *Store, r RunInfo, cfg experiments.RunConfig, loader *data.Loader) (*vae.Model, *data.Dataset, error) {
+	c, err := LoadCheckpoint(ctx, st, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	ds, err := loader.Load(ctx, cfg.Dataset)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load dataset: %w", err)
+	}
+	m, err := vae.LoadModel(cfg.Model, vae.ShapeOf(ds.Test), c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, ds, nil
 }

@@ -47,7 +47,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	s.bindFlags(root)
-	root.AddCommand(runCmd(s, stdout, stderr), syncCmd(s, stdout), workerCmd(stdout), benchCmd(stdout), planCmd(s, stdout), lsCmd(s, stdout), showCmd(s, stdout), reportCmd(s, stdout, stderr), exportCmd(s, stdout), sampleCmd(s, stdout), doctorCmd(s, stdout), dataCmd(s, stdout, stderr))
+	root.AddCommand(runCmd(s, stdout, stderr), syncCmd(s, stdout), workerCmd(stdout), benchCmd(stdout), planCmd(s, stdout), lsCmd(s, stdout), showCmd(s, stdout), reportCmd(s, stdout, stderr), exportCmd(s, stdout), sampleCmd(s, stdout), evaluateCmd(s, stdout, stderr), doctorCmd(s, stdout), dataCmd(s, stdout, stderr))
 	return root
 }
 
@@ -187,8 +187,7 @@ running: "vaelab sync SPEC" imports them later.`,
 				ex = sl
 			}
 			res := ex.Execute(ctx, plan)
-			fmt.Fprintf(stdout, "finished: %d done, %d diverged, %d failed, %d interrupted; %d skipped as already finished\n",
-				res.Done, res.Diverged, res.Failed, res.Interrupted, res.Skipped)
+			printResult(stdout, res)
 			if res.Running > 0 && sl != nil {
 				return &exitError{exitInterrupted, fmt.Errorf("stopped waiting: %s still queued or running on Slurm; `vaelab sync %s --wait` imports them when they end (scancel stops them)", plural(res.Running, "run"), args[0])}
 			}
@@ -210,7 +209,7 @@ running: "vaelab sync SPEC" imports them later.`,
 			if res.Failed > 0 {
 				return &exitError{exitFailure, fmt.Errorf("%s failed; `vaelab ls %s` lists them and `vaelab show RUN` says why", plural(res.Failed, "run"), spec.Name)}
 			}
-			return nil
+			return evalFailedError(res)
 		},
 	}
 	f := cmd.Flags()
@@ -546,12 +545,28 @@ func showRun(ctx context.Context, st *runs.Store, r runs.RunInfo, w io.Writer) e
 		b, _ := json.MarshalIndent(cfg, "", "  ")
 		fmt.Fprintf(w, "config\n%s\n", b)
 	}
-	sums, err := st.Summaries(ctx, r.ID)
+	evals, err := st.Evaluations(ctx, r.ID)
+	if err != nil {
+		return &exitError{exitFailure, err}
+	}
+	shown := shownEvaluation(r, evals)
+	for _, e := range evals {
+		mark := " "
+		if e.Hash == shown {
+			mark = "*"
+		}
+		fmt.Fprintf(w, "evaluation %s%s %s (%.1fs, %s)\n", e.Hash, mark, e.Config, e.Seconds, e.CreatedAt.Format(time.RFC3339))
+	}
+	sums, err := st.SummariesAt(ctx, r.ID, shown)
 	if err != nil {
 		return &exitError{exitFailure, err}
 	}
 	if len(sums) > 0 {
-		fmt.Fprintln(w, "summaries")
+		what := "training"
+		if shown != "" {
+			what += " and evaluation " + shown
+		}
+		fmt.Fprintf(w, "summaries  %s\n", what)
 		keys := make([]string, 0, len(sums))
 		for k := range sums {
 			keys = append(keys, k)
@@ -561,7 +576,7 @@ func showRun(ctx context.Context, st *runs.Store, r runs.RunInfo, w io.Writer) e
 			fmt.Fprintf(w, "  %-26s %14.4f  %s\n", k, sums[k].Value, sums[k].Protocol)
 		}
 	}
-	arts, err := st.Artifacts(ctx, r.ID)
+	arts, err := st.ArtifactsAt(ctx, r.ID, shown)
 	if err != nil {
 		return &exitError{exitFailure, err}
 	}
@@ -576,6 +591,20 @@ func showRun(ctx context.Context, st *runs.Store, r runs.RunInfo, w io.Writer) e
 		fmt.Fprintf(w, "event      %s %s %s: %s\n", e.Time, e.Level, e.Kind, termtext.Safe(e.Message))
 	}
 	return nil
+}
+
+// shownEvaluation is the evaluation show prints: the one the run's
+// experiment asks for when it exists, else the newest (marked * in the list).
+func shownEvaluation(r runs.RunInfo, evals []runs.Evaluation) string {
+	for _, e := range evals {
+		if e.Hash == r.EvalHash {
+			return e.Hash
+		}
+	}
+	if len(evals) > 0 {
+		return evals[0].Hash
+	}
+	return ""
 }
 
 func reportCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {

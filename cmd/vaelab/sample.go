@@ -71,24 +71,19 @@ func sampleRun(ctx context.Context, s *settings, st *runs.Store, r runs.RunInfo,
 	if err := json.Unmarshal([]byte(r.Config), &cfg); err != nil {
 		return data.Images{}, 0, fmt.Errorf("stored config: %w", err)
 	}
-	c, err := runs.LoadCheckpoint(ctx, st, r)
+	m, ds, err := runs.LoadTrained(ctx, st, r, cfg, &data.Loader{DataDir: s.dataDir(), CacheDir: s.cacheDir()})
 	if err != nil {
 		return data.Images{}, 0, err
 	}
-	ds, err := (&data.Loader{DataDir: s.dataDir(), CacheDir: s.cacheDir()}).Load(ctx, cfg.Dataset)
-	if err != nil {
-		return data.Images{}, 0, err
-	}
-	m, err := vae.LoadModel(cfg.Model, vae.ShapeOf(ds.Test), c)
-	if err != nil {
-		return data.Images{}, 0, err
-	}
+	// The stored config is the training's; evaluation settings belong to
+	// the spec, so the batch is the default.
+	batch := vae.DefaultEvalConfig().BatchSize
 	switch kind {
 	case "samples":
 		im, err := m.Sample(ctx, n, ds.Test, vae.NewRand(seed, vae.StreamSamples))
 		return im, 8, err
 	case "reconstructions":
-		im, err := m.Reconstruct(ctx, ds.Test.First(n), cfg.Eval.BatchSize)
+		im, err := m.Reconstruct(ctx, ds.Test.First(n), batch)
 		return im, 8, err
 	case "traversals":
 		im, err := m.Traverse(ctx, ds.Test.First(1), 9)

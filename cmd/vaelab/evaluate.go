@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vaelab/vaelab/experiments"
+	"github.com/vaelab/vaelab/internal/termtext"
+	"github.com/vaelab/vaelab/report"
+	"github.com/vaelab/vaelab/runs"
+)
+
+func evaluateCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
+	var reportPath string
+	cmd := &cobra.Command{
+		Use:         "evaluate SPEC|EXPERIMENT",
+		Annotations: map[string]string{needsBLAS: "yes"},
+		Short:       "Score the finished runs of a spec or stored experiment again from their final checkpoints, without training",
+		Long: `Evaluate re-computes every final metric and image grid of the finished runs
+with the eval settings of the spec (a file) or of the experiment's stored spec
+(a name), from each run's final checkpoint: for example after a new metric
+lands. Nothing is trained. The scores are stored under the evaluation hash of
+the settings, beside the run's other evaluations; show and report give them.
+
+Changing only eval: in a spec and running it with "vaelab run" does the same for
+the runs that lack an evaluation with the new settings.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if err := requireDB(s); err != nil {
+				return err
+			}
+			st, err := openStore(ctx, s)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			spec, rs, err := evaluationSpec(ctx, s, st, args[0])
+			if err != nil {
+				return err
+			}
+			workers, err := s.workers()
+			if err != nil {
+				return err
+			}
+			sc := &runs.Scheduler{Store: st, Workers: workers, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir()}
+			prepared, err := sc.Prepare(ctx, spec, rs)
+			if err != nil {
+				return &exitError{exitFailure, err}
+			}
+			plan := prepared.ForEvaluation(spec.Name)
+			fmt.Fprintln(stdout, termtext.Safe(plan.Note))
+			res := (&localExecutor{sc: sc, stdout: stdout, stderr: stderr}).Execute(ctx, plan)
+			printResult(stdout, res)
+			if ctx.Err() != nil {
+				return &exitError{exitInterrupted, fmt.Errorf("interrupted: the runs not yet scored keep their earlier evaluations; run `vaelab evaluate %s` again", args[0])}
+			}
+			if res.Stopped != nil {
+				return &exitError{exitFailure, fmt.Errorf("evaluation stopped: %w", res.Stopped)}
+			}
+			if reportPath != "" {
+				if err := report.WriteFile(context.WithoutCancel(ctx), st, []string{spec.Name}, reportPath, report.Options{}); err != nil {
+					return &exitError{exitFailure, err}
+				}
+				fmt.Fprintf(stdout, "report: %s\n", reportPath)
+			}
+			return evalFailedError(res)
+		},
+	}
+	cmd.Flags().StringVar(&reportPath, "report", "", "write the experiment's HTML report to this file when evaluation ends")
+	return cmd
+}
+
+// evaluationSpec reads what vaelab evaluate scores: a spec file, or, when
+// arg is not a file, the stored spec of the experiment of that name.
+func evaluationSpec(ctx context.Context, s *settings, st *runs.Store, arg string) (*experiments.Spec, []experiments.Run, error) {
+	if _, err := os.Stat(arg); err == nil {
+		return loadPlan(s, arg)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, &exitError{exitUsage, fmt.Errorf("spec %s: %w", arg, err)}
+	}
+	e, err := st.Experiment(ctx, arg)
+	if err != nil {
+		return nil, nil, &exitError{exitUsage, fmt.Errorf("%s is neither a spec file nor an experiment in %s (vaelab ls lists them)", termtext.Safe(arg), st.Path())}
+	}
+	spec, err := experiments.Parse([]byte(e.SpecText), "stored spec of "+e.Name)
+	if err != nil {
+		return nil, nil, &exitError{exitFailure, err}
+	}
+	rs, err := spec.Expand()
+	if err != nil {
+		return nil, nil, &exitError{exitFailure, err}
+	}
+	if err := runs.CheckPlan(rs, s.dataDir()); err != nil {
+		return nil, nil, &exitError{exitUsage, fmt.Errorf("stored spec of %s: %w", e.Name, err)}
+	}
+	return spec, rs, nil
+}
+
+// printResult prints the counts of an invocation.
+func printResult(w io.Writer, res runs.Result) {
+	fmt.Fprintf(w, "finished: %d done, %d diverged, %d failed, %d interrupted; %d skipped as already finished",
+		res.Done, res.Diverged, res.Failed, res.Interrupted, res.Skipped)
+	if res.Evaluated+res.EvalFailed > 0 {
+		fmt.Fprintf(w, "; %d re-scored without training", res.Evaluated)
+		if res.EvalFailed > 0 {
+			fmt.Fprintf(w, ", %d evaluations failed", res.EvalFailed)
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+// evalFailedError is the exit error when evaluations failed, else nil.
+func evalFailedError(res runs.Result) error {
+	if res.EvalFailed == 0 {
+		return nil
+	}
+	return &exitError{exitFailure, fmt.Errorf("%s failed; `vaelab show RUN` gives the error among its events (the run keeps its earlier evaluations)", plural(res.EvalFailed, "evaluation"))}
+}
