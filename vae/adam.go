@@ -6,6 +6,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/vaelab/vaelab/vae/internal/ops"
 )
 
 // adam is the Adam optimiser (Kingma & Ba 2015) with bias correction. It is
@@ -69,7 +71,7 @@ func (a *adam) step(params []*G.Node, lr, scale float64) error {
 	a.t++
 	b1, b2, eps := a.cfg.Beta1, a.cfg.Beta2, a.cfg.Epsilon
 	c1, c2 := 1-math.Pow(b1, float64(a.t)), 1-math.Pow(b2, float64(a.t))
-	c := adamConsts{b1: b1, b2: b2, step: lr / c1, inv2: 1 / c2, eps: eps, scale: scale}
+	c := ops.AdamConsts{B1: b1, B2: b2, Step: lr / c1, Inv2: 1 / c2, Eps: eps, Scale: scale}
 	for i, p := range params {
 		g, err := p.Grad()
 		if err != nil {
@@ -77,29 +79,12 @@ func (a *adam) step(params []*G.Node, lr, scale float64) error {
 		}
 		switch w := p.Value().(*tensor.Dense).Data().(type) {
 		case []float32:
-			adam32(w, g.Data().([]float32), a.m[i].f32, a.v[i].f32, c)
+			ops.Adam32(w, g.Data().([]float32), a.m[i].f32, a.v[i].f32, c)
 		case []float64:
-			adamUpdate(w, g.Data().([]float64), a.m[i].f64, a.v[i].f64, c)
+			ops.AdamUpdate(w, g.Data().([]float64), a.m[i].f64, a.v[i].f64, c)
 		default:
 			return fmt.Errorf("adam: parameter %s of type %T", p.Name(), w)
 		}
 	}
 	return nil
-}
-
-type adamConsts struct{ b1, b2, step, inv2, eps, scale float64 }
-
-// adamUpdate updates one parameter and its adamMoments in one pass, and clears
-// its gradient (the tape machine adds into gradient buffers). float32 runs in
-// C (adam32), with the same arithmetic.
-func adamUpdate[T float](w, g, m, v []T, c adamConsts) {
-	b1, b2, step, inv2, eps, scale := T(c.b1), T(c.b2), T(c.step), T(c.inv2), T(c.eps), T(c.scale)
-	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
-	for j := range w {
-		grad := scale * g[j]
-		mj := b1*m[j] + (1-b1)*grad
-		vj := b2*v[j] + (1-b2)*grad*grad
-		m[j], v[j], g[j] = mj, vj, 0
-		w[j] -= step * mj / (T(math.Sqrt(float64(vj*inv2))) + eps)
-	}
 }

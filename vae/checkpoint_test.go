@@ -6,6 +6,8 @@ import (
 	"errors"
 	"slices"
 	"testing"
+
+	"github.com/vaelab/vaelab/vae/internal/ops"
 )
 
 // TestResumeReproducesUninterruptedRun: resuming from the checkpoint after
@@ -33,7 +35,7 @@ func checkResume(t *testing.T, s Setup) {
 		t.Fatalf("train: %v, %d checkpoints", err, len(saved))
 	}
 	for _, b := range mFull.buffers {
-		if b.Name[len(b.Name)-4:] == "mean" && slices.Equal(values64(b.Value), make([]float64, b.Value.Shape().TotalSize())) {
+		if b.Name[len(b.Name)-4:] == "mean" && slices.Equal(ops.Values64(b.Value), make([]float64, b.Value.Shape().TotalSize())) {
 			t.Fatalf("%s never moved from zero: the running statistics are not updated", b.Name)
 		}
 	}

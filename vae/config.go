@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/vaelab/vaelab/vae/internal/ops"
 )
 
 // The config structs below are part of every run's resolved config, and a run's id
@@ -191,8 +193,8 @@ func (c ModelConfig) Resolved() ModelConfig {
 	if c.Norm == "" {
 		c.Norm = "none"
 	}
-	if c.Norm == normGroup && c.Groups == 0 {
-		c.Groups = defaultGroupsN
+	if c.Norm == ops.NormGroup && c.Groups == 0 {
+		c.Groups = ops.DefaultGroups
 	}
 	return c
 }
@@ -267,7 +269,7 @@ func (c ModelConfig) validateConv() error {
 		if ch < 1 || ch > 4096 {
 			return fmt.Errorf("model.channels[%d]: width %d must be between 1 and 4096", i, ch)
 		}
-		if c.Norm == normGroup && ch%c.Groups != 0 {
+		if c.Norm == ops.NormGroup && ch%c.Groups != 0 {
 			return fmt.Errorf("model.groups: %d groups do not divide the %d channels of layer %d", c.Groups, ch, i)
 		}
 	}
@@ -278,9 +280,9 @@ func (c ModelConfig) validateConv() error {
 		return fmt.Errorf("model.stride: %d must be between 1 and the kernel size %d", c.Stride, c.Kernel)
 	case c.Decoder != "transpose" && c.Decoder != "upsample":
 		return fmt.Errorf("model.decoder: %q is not supported (supported: transpose, upsample)", c.Decoder)
-	case c.Norm != "none" && c.Norm != normBatch && c.Norm != normGroup:
+	case c.Norm != "none" && c.Norm != ops.NormBatch && c.Norm != ops.NormGroup:
 		return fmt.Errorf("model.norm: %q is not supported (supported: none, batch, group)", c.Norm)
-	case c.Norm != normGroup && c.Groups != 0:
+	case c.Norm != ops.NormGroup && c.Groups != 0:
 		return fmt.Errorf("model.groups: only group norm takes groups (norm is %q)", c.Norm)
 	case c.Groups < 0 || c.Groups > 4096:
 		return fmt.Errorf("model.groups: %d must be between 1 and 4096", c.Groups)
@@ -290,13 +292,13 @@ func (c ModelConfig) validateConv() error {
 
 // geometry returns the conv encoder's layer geometry and the decoder's
 // stride-1 convolution for the upsample variant.
-func (c ModelConfig) geometry() (enc, up geom) {
-	enc = geom{k: c.Kernel, s: c.Stride, p: (c.Kernel - c.Stride + 1) / 2}
+func (c ModelConfig) geometry() (enc, up ops.Geom) {
+	enc = ops.NewGeom(c.Kernel, c.Stride, (c.Kernel-c.Stride+1)/2)
 	k := c.Kernel
 	if k%2 == 0 {
 		k--
 	}
-	return enc, geom{k: k, s: 1, p: (k - 1) / 2}
+	return enc, ops.NewGeom(k, 1, (k-1)/2)
 }
 
 // Shape is the size of the images a model takes.
@@ -319,11 +321,11 @@ func (c ModelConfig) CheckShape(s Shape) error {
 	g, _ := c.geometry()
 	h, w := s.Height, s.Width
 	for i := range c.Channels {
-		nh, nw := g.out(h), g.out(w)
+		nh, nw := g.Out(h), g.Out(w)
 		if nh < 1 || nw < 1 {
-			return fmt.Errorf("model.channels: layer %d gets %dx%d images, smaller than the %d×%d kernel; use fewer layers or larger images", i, h, w, g.k, g.k)
+			return fmt.Errorf("model.channels: layer %d gets %dx%d images, smaller than the %d×%d kernel; use fewer layers or larger images", i, h, w, g.Kernel(), g.Kernel())
 		}
-		if c.Decoder == "upsample" && (nh*g.s != h || nw*g.s != w) {
+		if c.Decoder == "upsample" && (nh*g.Stride() != h || nw*g.Stride() != w) {
 			return fmt.Errorf("model.decoder: upsample needs sizes divisible by the stride at every layer, but layer %d maps %dx%d to %dx%d; use the transpose decoder or another image size", i, h, w, nh, nw)
 		}
 		h, w = nh, nw

@@ -5,14 +5,16 @@ import (
 	"math/rand/v2"
 
 	G "gorgonia.org/gorgonia"
+
+	"github.com/vaelab/vaelab/vae/internal/ops"
 )
 
 // convLayer is one convolution of a conv model, with what follows it.
 type convLayer struct {
-	w, b       int  // weight and bias indexes in Model.params
-	g          geom // kernel, stride, padding
-	deconv     bool // transposed convolution (weights C_in × C_out × k × k)
-	up         int  // > 1: nearest-neighbour upsampling by up before the convolution
+	w, b       int      // weight and bias indexes in Model.params
+	g          ops.Geom // kernel, stride, padding
+	deconv     bool     // transposed convolution (weights C_in × C_out × k × k)
+	up         int      // > 1: nearest-neighbour upsampling by up before the convolution
 	outH, outW int
 	norm       *normLayer // nil without normalisation (and on output layers)
 }
@@ -22,7 +24,7 @@ type convLayer struct {
 type normLayer struct {
 	name        string
 	gamma, beta int
-	stats       *runningStats
+	stats       *ops.RunningStats
 }
 
 // convNet holds a conv model's convolutional layers. The encoder's last
@@ -34,7 +36,7 @@ type convNet struct {
 	toMap            layer       // last decoder hidden (or z) → the feature map
 	dec              []convLayer // hidden decoder layers
 	out, sigma       convLayer   // to image logits, and to per-pixel log σ (gaussian_pixel)
-	encGeom, upGeom  geom
+	encGeom, upGeom  ops.Geom
 	sizesH, sizesW   []int // spatial sizes, input first
 	imgC, imgH, imgW int
 	channels         []int
@@ -50,10 +52,10 @@ func (m *Model) addConvEncoder(rng *rand.Rand) *convNet {
 	h, w, in := m.shape.Height, m.shape.Width, m.shape.Channels
 	c.sizesH, c.sizesW = []int{h}, []int{w}
 	for i, ch := range cfg.Channels {
-		h, w = g.out(h), g.out(w)
+		h, w = g.Out(h), g.Out(w)
 		name := fmt.Sprintf("conv%d", i)
 		l := convLayer{g: g, outH: h, outW: w}
-		wb := m.addWeights(name, in*g.k*g.k, ch*g.k*g.k, ch, rng, ch, in, g.k, g.k)
+		wb := m.addWeights(name, in*g.Kernel()*g.Kernel(), ch*g.Kernel()*g.Kernel(), ch, rng, ch, in, g.Kernel(), g.Kernel())
 		l.w, l.b = wb.w, wb.b
 		l.norm = m.addNorm(name, ch)
 		c.enc = append(c.enc, l)
@@ -87,12 +89,12 @@ func (m *Model) addDecoderLayer(name string, in, out, h, w int, rng *rand.Rand) 
 	var wb layer
 	if m.cfg.Decoder == "upsample" {
 		g := c.upGeom
-		l.g, l.up = g, c.encGeom.s
-		wb = m.addWeights(name, in*g.k*g.k, out*g.k*g.k, out, rng, out, in, g.k, g.k)
+		l.g, l.up = g, c.encGeom.Stride()
+		wb = m.addWeights(name, in*g.Kernel()*g.Kernel(), out*g.Kernel()*g.Kernel(), out, rng, out, in, g.Kernel(), g.Kernel())
 	} else {
 		g := c.encGeom
 		l.g, l.deconv = g, true
-		wb = m.addWeights(name, in*g.k*g.k, out*g.k*g.k, out, rng, in, out, g.k, g.k)
+		wb = m.addWeights(name, in*g.Kernel()*g.Kernel(), out*g.Kernel()*g.Kernel(), out, rng, in, out, g.Kernel(), g.Kernel())
 	}
 	l.w, l.b = wb.w, wb.b
 	return l
@@ -107,11 +109,11 @@ func (m *Model) addNorm(name string, ch int) *normLayer {
 	m.params = append(m.params,
 		Param{Name: name + ".gamma", Value: m.newDense(onesOf(ch), ch)},
 		Param{Name: name + ".beta", Value: m.newDense(make([]float64, ch), ch)})
-	if m.cfg.Norm == normBatch {
-		n.stats = &runningStats{mean: m.newDense(make([]float64, ch), ch), variance: m.newDense(onesOf(ch), ch)}
+	if m.cfg.Norm == ops.NormBatch {
+		n.stats = ops.NewRunningStats(m.newDense(make([]float64, ch), ch), m.newDense(onesOf(ch), ch))
 		m.buffers = append(m.buffers,
-			Param{Name: name + ".running_mean", Value: n.stats.mean},
-			Param{Name: name + ".running_var", Value: n.stats.variance})
+			Param{Name: name + ".running_mean", Value: n.stats.Mean()},
+			Param{Name: name + ".running_var", Value: n.stats.Variance()})
 	}
 	return n
 }
@@ -150,31 +152,31 @@ func (n *netGraph) applyConv(x *G.Node, l convLayer, hidden, onData bool) *G.Nod
 	fuseReLU := hidden && l.norm == nil && n.m.cfg.Activation == "relu"
 	// Training graphs make each batch's rows once for the forward (or input
 	// gradient) pass and the filter gradient.
-	var shared *patchRows
+	var shared *ops.PatchRows
 	if n.train {
-		shared = new(patchRows)
+		shared = new(ops.PatchRows)
 	}
 	var y *G.Node
 	if l.deconv {
-		y = G.Must(apply(deconvOp{g: l.g, bias: true, relu: fuseReLU, outH: l.outH, outW: l.outW, shared: shared}, n.train, x, w, b))
+		y = G.Must(ops.Deconv(x, w, b, l.g, l.outH, l.outW, fuseReLU, shared, n.train))
 	} else {
 		if l.up > 1 {
-			x = G.Must(apply(upsampleOp{s: l.up}, n.train, x))
+			x = G.Must(ops.Upsample(x, l.up, n.train))
 		}
-		y = G.Must(apply(convOp{g: l.g, bias: true, dataInput: onData, relu: fuseReLU, shared: shared}, n.train, x, w, b))
+		y = G.Must(ops.Conv(x, w, b, l.g, onData, fuseReLU, shared, n.train))
 	}
 	if !hidden || fuseReLU {
 		return y
 	}
 	if nl := l.norm; nl != nil {
-		op := normOp{kind: n.m.cfg.Norm, groups: n.m.cfg.Groups, name: nl.name}
-		if op.kind == normBatch {
+		var stats *ops.RunningStats
+		if n.m.cfg.Norm == ops.NormBatch {
 			// Training graphs normalise with the batch's statistics and update the
 			// running ones; every other graph uses the running ones.
-			op.stats, op.eval = nl.stats, !n.train
+			stats = nl.stats
 		}
-		y = G.Must(apply(op, n.train, y))
-		y = G.Must(apply(chanAffineOp{bias: true}, n.train, y, n.param(nl.gamma), n.param(nl.beta)))
+		y = G.Must(ops.Norm(y, n.m.cfg.Norm, n.m.cfg.Groups, nl.name, stats, stats != nil && !n.train, n.train))
+		y = G.Must(ops.ChanAffine(y, n.param(nl.gamma), n.param(nl.beta), n.train))
 	}
 	return n.activate(y)
 }
@@ -185,7 +187,7 @@ func (n *netGraph) toPlanar(x *G.Node) *G.Node {
 	if s.Channels == 1 {
 		return G.Must(G.Reshape(x, []int{B, 1, s.Height, s.Width}))
 	}
-	return G.Must(apply(layoutOp{shape: s, planar: true}, n.train, x))
+	return G.Must(ops.ToPlanar(x, ops.ImageShape(s), n.train))
 }
 
 // fromPlanar is toPlanar's inverse.
@@ -194,5 +196,5 @@ func (n *netGraph) fromPlanar(x *G.Node) *G.Node {
 	if s.Channels == 1 {
 		return G.Must(G.Reshape(x, []int{B, s.Dim()}))
 	}
-	return G.Must(apply(layoutOp{shape: s}, n.train, x))
+	return G.Must(ops.FromPlanar(x, ops.ImageShape(s), n.train))
 }

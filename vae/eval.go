@@ -8,6 +8,8 @@ import (
 	G "gorgonia.org/gorgonia"
 
 	"github.com/vaelab/vaelab/data"
+
+	"github.com/vaelab/vaelab/vae/internal/ops"
 )
 
 // EvalResult holds test-set averages per image, in nats.
@@ -35,7 +37,7 @@ func (m *Model) Evaluate(ctx context.Context, im data.Images, c ObjectiveConfig,
 		return r, err
 	}
 	err = m.forEachBatch(ctx, im, batch, func(out *readouts, n int) {
-		logpx, kl := values64(out.logpx), values64(out.kl)
+		logpx, kl := ops.Values64(out.logpx), ops.Values64(out.kl)
 		for i := range n {
 			r.Recon -= logpx[i]
 			r.KL += kl[i]
@@ -56,7 +58,7 @@ func (m *Model) Evaluate(ctx context.Context, im data.Images, c ObjectiveConfig,
 func (m *Model) Reconstruct(ctx context.Context, im data.Images, batch int) (data.Images, error) {
 	out := data.Images{Height: im.Height, Width: im.Width, Channels: im.Channels}
 	err := m.forEachBatch(ctx, im, batch, func(r *readouts, n int) {
-		out.Pix = append(out.Pix, float32s(values64(r.mean)[:n*m.inDim])...)
+		out.Pix = append(out.Pix, float32s(ops.Values64(r.mean)[:n*m.inDim])...)
 		out.N += n
 	}, func(n int) []float64 { return make([]float64, n) })
 	return out, err
@@ -95,7 +97,7 @@ func (m *Model) Decode(ctx context.Context, z []float64, like data.Images) (data
 		return data.Images{}, fmt.Errorf("decode: %w", err)
 	}
 	return data.Images{N: n, Height: like.Height, Width: like.Width, Channels: like.Channels,
-		Pix: float32s(values64(d.mean.Value()))}, nil
+		Pix: float32s(ops.Values64(d.mean.Value()))}, nil
 }
 
 // forEachBatch runs the forward pass over im in batches of at most batch images.
@@ -186,5 +188,5 @@ func (m *Model) Traverse(ctx context.Context, img data.Images, steps int) (data.
 		return data.Images{}, fmt.Errorf("traverse: %w", err)
 	}
 	return data.Images{N: L * steps, Height: img.Height, Width: img.Width, Channels: img.Channels,
-		Pix: float32s(values64(d.mean.Value()))}, nil
+		Pix: float32s(ops.Values64(d.mean.Value()))}, nil
 }

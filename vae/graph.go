@@ -6,6 +6,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/vaelab/vaelab/vae/internal/ops"
 )
 
 // netGraph is one Gorgonia graph over a model's weights. Parameter nodes are made
@@ -54,12 +56,12 @@ func (n *netGraph) input(name string, rows, cols int) *G.Node {
 }
 
 func (n *netGraph) affine(x *G.Node, l layer) *G.Node {
-	return G.Must(apply(linearOp{}, n.train, x, n.param(l.w), n.param(l.b)))
+	return G.Must(ops.Linear(x, n.param(l.w), n.param(l.b), false, n.train))
 }
 
 // affineOfData is affine on the images, whose gradient is not made.
 func (n *netGraph) affineOfData(x *G.Node, l layer) *G.Node {
-	return G.Must(apply(linearOp{dataInput: true}, n.train, x, n.param(l.w), n.param(l.b)))
+	return G.Must(ops.Linear(x, n.param(l.w), n.param(l.b), true, n.train))
 }
 
 func (n *netGraph) activate(x *G.Node) *G.Node {
@@ -84,7 +86,7 @@ func activation(x *G.Node, name string, scalar func(float64) *G.Node, reuse bool
 		neg := G.Must(G.Rectify(G.Must(G.Neg(x))))
 		return G.Must(G.Sub(G.Must(G.Add(G.Must(G.Rectify(x)), G.Must(G.Exp(G.Must(G.Neg(neg)))))), scalar(1)))
 	}
-	return G.Must(apply(reluOp{dims: x.Dims()}, reuse, x))
+	return G.Must(ops.ReLU(x, reuse))
 }
 
 // scalar is a constant of the graph's dtype (Gorgonia rejects mixed dtypes).
@@ -313,7 +315,7 @@ func (m *Model) newDense32(v []float32, shape ...int) *tensor.Dense {
 }
 
 // scalarValue reads a scalar node after a forward pass.
-func scalarValue(n *G.Node) float64 { return values64(n.Value())[0] }
+func scalarValue(n *G.Node) float64 { return ops.Values64(n.Value())[0] }
 
 func float32s(v []float64) []float32 {
 	out := make([]float32, len(v))

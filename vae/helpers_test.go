@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	G "gorgonia.org/gorgonia"
+
+	"github.com/vaelab/vaelab/internal/numtest"
+	"github.com/vaelab/vaelab/vae/internal/ops"
 )
 
 // reference is an independent float64 forward pass of an MLP VAE, written from
@@ -16,7 +19,9 @@ func reference(m *Model, x []float64, eps []float64, batch int) (logpx, kl []flo
 }
 
 func referenceWithMeans(m *Model, x []float64, eps []float64, batch int) (logpx, kl, means []float64) {
-	p := func(l layer) (w, b []float64) { return values64(m.params[l.w].Value), values64(m.params[l.b].Value) }
+	p := func(l layer) (w, b []float64) {
+		return ops.Values64(m.params[l.w].Value), ops.Values64(m.params[l.b].Value)
+	}
 	affine := func(in []float64, nIn int, l layer) ([]float64, int) {
 		w, b := p(l)
 		nOut := len(b)
@@ -87,7 +92,7 @@ func referenceWithMeans(m *Model, x []float64, eps []float64, batch int) (logpx,
 			case "gaussian":
 				logpx[r] += gauss(m.cfg.Sigma)
 			case "gaussian_learned", "gaussian_optimal":
-				logpx[r] += gauss(math.Exp(values64(m.params[m.logSigma].Value)[0]))
+				logpx[r] += gauss(math.Exp(ops.Values64(m.params[m.logSigma].Value)[0]))
 			case "gaussian_pixel":
 				sig := 1 / (1 + math.Exp(-rawSigma[r*D+d]))
 				logpx[r] += gauss(math.Exp(LogSigmaMin + (LogSigmaMax-LogSigmaMin)*sig))
@@ -210,12 +215,17 @@ func refToHWC(f refMap) []float64 {
 	return out
 }
 
+// refGeom is a layer's geometry for the reference convolutions.
+func refGeom(g ops.Geom) numtest.Geom {
+	return numtest.Geom{K: g.Kernel(), S: g.Stride(), P: g.Padding()}
+}
+
 func refConvLayer(m *Model, f refMap, l convLayer, hidden bool) refMap {
-	w, b := values64(m.params[l.w].Value), values64(m.params[l.b].Value)
+	w, b := ops.Values64(m.params[l.w].Value), ops.Values64(m.params[l.b].Value)
 	ws := m.params[l.w].Value.Shape()
 	var y refMap
 	if l.deconv {
-		y = refMap{v: directDeconv(f.v, f.n, f.c, f.h, f.w, w, ws[1], b, l.g, l.outH, l.outW), n: f.n, c: ws[1], h: l.outH, w: l.outW}
+		y = refMap{v: numtest.DirectDeconv(f.v, f.n, f.c, f.h, f.w, w, ws[1], b, refGeom(l.g), l.outH, l.outW), n: f.n, c: ws[1], h: l.outH, w: l.outW}
 	} else {
 		if l.up > 1 {
 			up := refMap{v: make([]float64, len(f.v)*l.up*l.up), n: f.n, c: f.c, h: f.h * l.up, w: f.w * l.up}
@@ -228,7 +238,7 @@ func refConvLayer(m *Model, f refMap, l convLayer, hidden bool) refMap {
 			}
 			f = up
 		}
-		v, oh, ow := directConv(f.v, f.n, f.c, f.h, f.w, w, ws[0], b, l.g)
+		v, oh, ow := numtest.DirectConv(f.v, f.n, f.c, f.h, f.w, w, ws[0], b, refGeom(l.g))
 		y = refMap{v: v, n: f.n, c: ws[0], h: oh, w: ow}
 	}
 	if !hidden {
@@ -246,11 +256,11 @@ func refConvLayer(m *Model, f refMap, l convLayer, hidden bool) refMap {
 // refNormalise standardises y in place with batch (training) or group
 // statistics, then applies γ and β.
 func refNormalise(m *Model, y refMap, nl *normLayer) {
-	gamma, beta := values64(m.params[nl.gamma].Value), values64(m.params[nl.beta].Value)
+	gamma, beta := ops.Values64(m.params[nl.gamma].Value), ops.Values64(m.params[nl.beta].Value)
 	hw := y.h * y.w
 	// members lists the offsets of each statistics set's planes.
 	var sets [][]int
-	if m.cfg.Norm == normBatch {
+	if m.cfg.Norm == ops.NormBatch {
 		for c := range y.c {
 			var planes []int
 			for b := range y.n {
@@ -275,11 +285,11 @@ func refNormalise(m *Model, y refMap, nl *normLayer) {
 		for _, off := range planes {
 			vals = append(vals, y.v[off:off+hw]...)
 		}
-		mean, variance := meanVar(vals)
+		mean, variance := numtest.MeanVar(vals)
 		for _, off := range planes {
 			c := (off / hw) % y.c
 			for i := off; i < off+hw; i++ {
-				y.v[i] = gamma[c]*(y.v[i]-mean)/math.Sqrt(variance+normEps) + beta[c]
+				y.v[i] = gamma[c]*(y.v[i]-mean)/math.Sqrt(variance+ops.NormEps) + beta[c]
 			}
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 
 	"github.com/vaelab/vaelab/data"
+
+	"github.com/vaelab/vaelab/vae/internal/ops"
 )
 
 // Encode returns the posterior mean and log-variance of every image of im
@@ -14,8 +16,8 @@ import (
 func (m *Model) Encode(ctx context.Context, im data.Images, batch int) (mu, logvar []float64, err error) {
 	L := m.cfg.Latent
 	err = m.forEachBatch(ctx, im, batch, func(r *readouts, n int) {
-		mu = append(mu, values64(r.mu)[:n*L]...)
-		logvar = append(logvar, values64(r.logvar)[:n*L]...)
+		mu = append(mu, ops.Values64(r.mu)[:n*L]...)
+		logvar = append(logvar, ops.Values64(r.logvar)[:n*L]...)
 	}, func(n int) []float64 { return make([]float64, n) })
 	return mu, logvar, err
 }
@@ -32,7 +34,7 @@ func (m *Model) IWAE(ctx context.Context, im data.Images, k, batch int, rng *ran
 	row := 0
 	// k passes over im in one graph; each pass draws its ε in image order.
 	err := m.forEachBatchPasses(ctx, im, batch, k, func(r *readouts, n int) {
-		logpx, ratio := values64(r.logpx), values64(r.logRatio)
+		logpx, ratio := ops.Values64(r.logpx), ops.Values64(r.logRatio)
 		for i := range n {
 			logw[row+i] = append(logw[row+i], logpx[i]+ratio[i])
 		}

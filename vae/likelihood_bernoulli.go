@@ -1,6 +1,10 @@
 package vae
 
-import G "gorgonia.org/gorgonia"
+import (
+	G "gorgonia.org/gorgonia"
+
+	"github.com/vaelab/vaelab/vae/internal/ops"
+)
 
 // bernoulli: each pixel is a Bernoulli variable whose probability is the
 // decoder's mean; log p = Σ x·l − softplus(l) with l the logits, computed in
@@ -12,5 +16,5 @@ func (bernoulli) onLogits() bool            { return true }
 func (bernoulli) Continuous() bool          { return false }
 
 func (bernoulli) logProb(o *objective, out, _ *G.Node) (*G.Node, error) {
-	return G.Must(apply(bernoulliOp{}, o.train, o.x, out)), nil
+	return G.Must(ops.BernoulliLogLik(o.x, out, o.train)), nil
 }

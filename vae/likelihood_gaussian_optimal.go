@@ -4,6 +4,8 @@ import (
 	"math"
 
 	G "gorgonia.org/gorgonia"
+
+	"github.com/vaelab/vaelab/vae/internal/ops"
 )
 
 // gaussianOptimal: the optimal σ-VAE (Rybkin et al. 2021). Like
@@ -21,12 +23,12 @@ func (gaussianOptimal) logProb(o *objective, _, _ *G.Node) (*G.Node, error) {
 }
 
 func (gaussianOptimal) afterStep(t *trainer) {
-	sq := values64(*t.o.sqErr)
+	sq := ops.Values64(*t.o.sqErr)
 	mse := 0.0
 	for _, v := range sq {
 		mse += v
 	}
 	mse /= float64(len(sq) * t.m.inDim)
 	logSigma := math.Min(math.Max(0.5*math.Log(mse), LogSigmaMin), LogSigmaMax)
-	setValues(t.m.params[t.m.logSigma].Value, []float64{logSigma})
+	ops.SetValues(t.m.params[t.m.logSigma].Value, []float64{logSigma})
 }

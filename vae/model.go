@@ -163,28 +163,6 @@ func (m *Model) NumParams() int {
 	return n
 }
 
-// dataHolder is satisfied by tensors and by Gorgonia's scalar values.
-type dataHolder interface{ Data() interface{} }
-
-// values64 returns the values of a float32 or float64 tensor or scalar as float64.
-func values64(t dataHolder) []float64 {
-	switch d := t.Data().(type) {
-	case []float64:
-		return d
-	case []float32:
-		out := make([]float64, len(d))
-		for i, x := range d {
-			out[i] = float64(x)
-		}
-		return out
-	case float64:
-		return []float64{d}
-	case float32:
-		return []float64{float64(d)}
-	}
-	panic(fmt.Sprintf("vae: tensor of unexpected type %T", t.Data()))
-}
-
 // StepFLOPs estimates the floating-point operations of one training step on a
 // batch: multiply-adds of every affine map and convolution, counted twice,
 // for the forward pass and twice that for the backward pass (input and weight
@@ -218,7 +196,7 @@ func (m *Model) convPositions(param string) int {
 	for _, l := range append(append([]convLayer{}, c.dec...), c.out, c.sigma) {
 		if l.w < len(m.params) && m.params[l.w].Name == param {
 			if l.deconv {
-				return (l.outH / l.g.s) * (l.outW / l.g.s)
+				return (l.outH / l.g.Stride()) * (l.outW / l.g.Stride())
 			}
 			return l.outH * l.outW
 		}

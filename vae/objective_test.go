@@ -8,6 +8,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/vaelab/vaelab/vae/internal/ops"
 )
 
 var objectiveCases = []struct {
@@ -44,7 +46,7 @@ func convCase(decoder, norm, act, likelihood string) ModelConfig {
 	if decoder == "upsample" {
 		c.Kernel = 3
 	}
-	if norm == normGroup {
+	if norm == ops.NormGroup {
 		c.Groups = 2
 	}
 	if likelihood == "gaussian" {
@@ -151,7 +153,7 @@ func checkModelGradients(t *testing.T, cfg ModelConfig, shape Shape, beta, freeB
 		if err != nil {
 			t.Fatal(err)
 		}
-		analytic[i] = append([]float64(nil), values64(g)...)
+		analytic[i] = append([]float64(nil), ops.Values64(g)...)
 	}
 	vm.Close()
 

@@ -8,6 +8,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/vaelab/vaelab/vae/internal/ops"
 )
 
 func TestPriorTable(t *testing.T) {
@@ -69,7 +71,7 @@ func TestStandardPriorLogRatio(t *testing.T) {
 	if err := vm.RunAll(); err != nil {
 		t.Fatal(err)
 	}
-	mu, lv, got := values64(r.mu), values64(r.logvar), values64(r.logRatio)
+	mu, lv, got := ops.Values64(r.mu), ops.Values64(r.logvar), ops.Values64(r.logRatio)
 	L := cfg.Latent
 	for i := range batch {
 		want := 0.0

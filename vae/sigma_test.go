@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/vaelab/vaelab/data"
+
+	"github.com/vaelab/vaelab/vae/internal/ops"
 )
 
 // TestLearnedSigmaTracksReconstructionError: the σ-VAE's single σ, started at
@@ -67,5 +69,5 @@ func sigmaAndRMSE(t *testing.T, m *Model, im data.Images) (sigma, rmse float64) 
 		d := float64(recon.Pix[i] - im.Pix[i])
 		se += d * d
 	}
-	return math.Exp(values64(m.params[m.logSigma].Value)[0]), math.Sqrt(se / float64(len(recon.Pix)))
+	return math.Exp(ops.Values64(m.params[m.logSigma].Value)[0]), math.Sqrt(se / float64(len(recon.Pix)))
 }

@@ -11,6 +11,8 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/vaelab/vaelab/data"
+
+	"github.com/vaelab/vaelab/vae/internal/ops"
 )
 
 // Metric is one named value recorded at a step.
@@ -274,7 +276,7 @@ func gradNorm(params []*G.Node) (float64, error) {
 		}
 		switch d := g.Data().(type) {
 		case []float32:
-			sum += sumSquares32(d)
+			sum += ops.SumSquares32(d)
 		case []float64:
 			for _, v := range d {
 				sum += v * v
@@ -284,27 +286,6 @@ func gradNorm(params []*G.Node) (float64, error) {
 		}
 	}
 	return math.Sqrt(sum), nil
-}
-
-// sumSquaresGo is Σ v² in float64: eight interleaved partial sums (lane j
-// takes v[i] with i ≡ j mod 8, up to the last full eight) added in lane order,
-// then the rest; sumSquares32, the C kernel, sums in the same order.
-func sumSquaresGo(v []float32) float64 {
-	var lane [8]float64
-	i := 0
-	for ; i+8 <= len(v); i += 8 {
-		for j, x := range v[i : i+8] {
-			lane[j] += float64(x) * float64(x)
-		}
-	}
-	sum := 0.0
-	for _, l := range lane {
-		sum += l
-	}
-	for _, x := range v[i:] {
-		sum += float64(x) * float64(x)
-	}
-	return sum
 }
 
 // gather copies the images at idx into one contiguous batch.

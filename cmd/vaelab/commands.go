@@ -117,6 +117,15 @@ func readStore(cmd *cobra.Command, s *settings, fn func(ctx context.Context, st 
 
 // openExistingStore opens the database read-only for reading commands, which
 // must neither create an empty workspace by accident nor write while a sweep runs.
+// openExistingForWriting opens the workspace database for writing, refusing
+// to create one.
+func openExistingForWriting(ctx context.Context, s *settings) (*runs.Store, error) {
+	if err := requireDB(s); err != nil {
+		return nil, err
+	}
+	return openStore(ctx, s)
+}
+
 func openExistingStore(ctx context.Context, s *settings) (*runs.Store, error) {
 	if err := requireDB(s); err != nil {
 		return nil, err
@@ -273,10 +282,7 @@ tasks were cancelled, timed out or lost their node as interrupted (the next
 			if err != nil {
 				return err
 			}
-			if err := requireDB(s); err != nil {
-				return err
-			}
-			st, err := openStore(ctx, s)
+			st, err := openExistingForWriting(ctx, s)
 			if err != nil {
 				return err
 			}

@@ -32,10 +32,7 @@ the runs that lack an evaluation with the new settings.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if err := requireDB(s); err != nil {
-				return err
-			}
-			st, err := openStore(ctx, s)
+			st, err := openExistingForWriting(ctx, s)
 			if err != nil {
 				return err
 			}

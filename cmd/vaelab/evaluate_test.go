@@ -18,6 +18,22 @@ func copyWorkspace(t *testing.T, fixture string) string {
 	return dir
 }
 
+// checkReportAndDoctor: the experiment's report renders every run's three
+// image grids, and doctor finds nothing wrong.
+func checkReportAndDoctor(t *testing.T, dir, experiment string, runs int) {
+	t.Helper()
+	if r := vaelab(t, dir, nil, "report", experiment, "-o", "r.html"); r.code != 0 {
+		t.Fatalf("report: %s", r.stderr)
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, "r.html"))
+	if n := strings.Count(string(page), `<img class="grid"`); n < runs*3 || strings.Contains(string(page), "image file unreadable") {
+		t.Errorf("the report shows %d image grids (or an unreadable one)", n)
+	}
+	if r := vaelab(t, dir, nil, "doctor"); r.code != 0 {
+		t.Errorf("doctor: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
 // ids are the run ids a command printed at the start of its lines.
 func ids(out string) []string {
 	return regexp.MustCompile(`(?m)^([0-9a-f]{16})\b`).FindAllString(out, -1)
@@ -51,16 +67,7 @@ func TestSchema2WorkspaceMigrates(t *testing.T) {
 	if show := vaelab(t, dir, nil, "show", oldID[:8]); show.code != 0 || !strings.Contains(show.stdout, "run        "+ids(ls.stdout)[0]) {
 		t.Errorf("the old id %s does not find its run: exit %d\n%s%s", oldID, show.code, show.stdout, show.stderr)
 	}
-	if r := vaelab(t, dir, nil, "report", "fixture-v2", "-o", "r.html"); r.code != 0 {
-		t.Fatalf("report: %s", r.stderr)
-	}
-	page, _ := os.ReadFile(filepath.Join(dir, "r.html"))
-	if n := strings.Count(string(page), `<img class="grid"`); n < 4*3 || strings.Contains(string(page), "image file unreadable") {
-		t.Errorf("the report shows %d image grids (or an unreadable one)", n)
-	}
-	if r := vaelab(t, dir, nil, "doctor"); r.code != 0 {
-		t.Errorf("doctor: exit %d\n%s", r.code, r.stdout)
-	}
+	checkReportAndDoctor(t, dir, "fixture-v2", 4)
 	steps := countRows(t, db, "SELECT count(*) FROM metrics WHERE key='train/loss'")
 	r := vaelab(t, dir, nil, "run", "spec.yaml")
 	if r.code != 0 || !strings.Contains(r.stdout, "all 4 runs are finished") || strings.Contains(r.stdout, "done        ") || strings.Contains(r.stdout, "re-scor") {

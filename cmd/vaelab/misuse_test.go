@@ -582,16 +582,7 @@ func TestSchema1WorkspaceMigrates(t *testing.T) {
 	if v := queryString(t, filepath.Join(dir, "vaelab.db"), "PRAGMA user_version"); v != "3" {
 		t.Errorf("after the first read the schema is %s, want 3", v)
 	}
-	if r := vaelab(t, dir, nil, "report", "fixture-v1", "-o", "r.html"); r.code != 0 {
-		t.Fatalf("report: %s", r.stderr)
-	}
-	page, _ := os.ReadFile(filepath.Join(dir, "r.html"))
-	if n := strings.Count(string(page), `<img class="grid"`); n < 4*3 || strings.Contains(string(page), "image file unreadable") {
-		t.Errorf("the report shows %d image grids (or an unreadable one)", n)
-	}
-	if r := vaelab(t, dir, nil, "doctor"); r.code != 0 {
-		t.Errorf("doctor: exit %d\n%s", r.code, r.stdout)
-	}
+	checkReportAndDoctor(t, dir, "fixture-v1", 4)
 	r := vaelab(t, dir, nil, "run", "spec.yaml")
 	if r.code != 0 || !strings.Contains(r.stdout, "all 4 runs are finished") || strings.Contains(r.stdout, "done        ") {
 		t.Fatalf("run of the fixture's spec trained something: exit %d\n%s%s", r.code, r.stdout, r.stderr)

@@ -1,4 +1,4 @@
-package vae
+package ops
 
 import (
 	"fmt"
@@ -83,20 +83,20 @@ func checkKernelsMatchGo(t *testing.T) {
 	}
 
 	for _, n := range []int{0, 5, 8, 1003} {
-		if got, want := sumSquares32(gr[:n]), sumSquaresGo(gr[:n]); got != want {
+		if got, want := SumSquares32(gr[:n]), sumSquaresGo(gr[:n]); got != want {
 			t.Fatalf("sum of %d squares = %v, Go reference %v", n, got, want)
 		}
 	}
 
-	c := adamConsts{b1: 0.9, b2: 0.999, step: 1e-3 / 0.1, inv2: 1 / 0.001, eps: 1e-8, scale: 0.5}
+	c := AdamConsts{B1: 0.9, B2: 0.999, Step: 1e-3 / 0.1, Inv2: 1 / 0.001, Eps: 1e-8, Scale: 0.5}
 	w, m, v := randVec32(rng, 1003), randVec32(rng, 1003), randVec32(rng, 1003)
 	for i := range v {
 		v[i] *= v[i]
 	}
 	w2, g2 := append([]float32(nil), w...), append([]float32(nil), gr[:1003]...)
 	m2, v2 := append([]float32(nil), m...), append([]float32(nil), v...)
-	adam32(w, gr[:1003], m, v, c)
-	adamUpdate(w2, g2, m2, v2, c)
+	Adam32(w, gr[:1003], m, v, c)
+	AdamUpdate(w2, g2, m2, v2, c)
 	for _, p := range []struct {
 		name      string
 		got, want []float32

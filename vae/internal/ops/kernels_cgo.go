@@ -1,6 +1,6 @@
 //go:build cgo
 
-package vae
+package ops
 
 /*
 #cgo CFLAGS: -O3 -I${SRCDIR}
@@ -54,12 +54,12 @@ func biasReLU32(y, bias []float32, n int, relu bool) {
 	C.vaelab_bias_relu(f32p(y), f32p(bias), C.long(len(y)/n), C.long(n), C.int(b2i(relu)))
 }
 
-func adam32(w, g, m, v []float32, c adamConsts) {
+func Adam32(w, g, m, v []float32, c AdamConsts) {
 	for _, s := range [][]float32{g, m, v} {
 		checkLen("adam", s, len(w))
 	}
-	C.vaelab_adam(f32p(w), f32p(g), f32p(m), f32p(v), C.long(len(w)), C.float(c.b1), C.float(c.b2),
-		C.float(c.step), C.float(c.inv2), C.float(c.eps), C.float(c.scale))
+	C.vaelab_adam(f32p(w), f32p(g), f32p(m), f32p(v), C.long(len(w)), C.float(c.B1), C.float(c.B2),
+		C.float(c.Step), C.float(c.Inv2), C.float(c.Eps), C.float(c.Scale))
 }
 
 func bernoulliLogLik32(d int, y, x, l []float32) {
@@ -75,8 +75,8 @@ func bernoulliGrad32(d int, y, x, l, g []float32) {
 	C.vaelab_bernoulli_grad(f32p(y), f32p(x), f32p(l), f32p(g), C.long(len(g)), C.long(d))
 }
 
-// sumSquares32 is Σ v² in float64, summed as sumSquaresGo does.
-func sumSquares32(v []float32) float64 { return float64(C.vaelab_sum_squares(f32p(v), C.long(len(v)))) }
+// SumSquares32 is Σ v² in float64, summed as sumSquaresGo does.
+func SumSquares32(v []float32) float64 { return float64(C.vaelab_sum_squares(f32p(v), C.long(len(v)))) }
 
 // kernelCopies names the copies of the kernels this CPU can run, for tests:
 // "baseline", and "avx2" if it has AVX2.
@@ -100,6 +100,6 @@ func useKernelCopy(name string) string {
 // panics here instead of corrupting memory.
 func checkLen(kernel string, s []float32, n int) {
 	if len(s) < n {
-		panic(fmt.Sprintf("vae: %s kernel: slice of %d values, need %d", kernel, len(s), n))
+		panic(fmt.Sprintf("ops: %s kernel: slice of %d values, need %d", kernel, len(s), n))
 	}
 }

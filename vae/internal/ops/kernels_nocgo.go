@@ -1,6 +1,6 @@
 //go:build !cgo
 
-package vae
+package ops
 
 // Without cgo the float32 kernels are the Go ones.
 
@@ -16,13 +16,13 @@ func relu32(y, x, g []float32) { relu(y, x, g) }
 
 func biasReLU32(y, bias []float32, n int, relu bool) { biasReLUGo(y, bias, n, relu) }
 
-func adam32(w, g, m, v []float32, c adamConsts) { adamUpdate(w, g, m, v, c) }
+func Adam32(w, g, m, v []float32, c AdamConsts) { AdamUpdate(w, g, m, v, c) }
 
 func bernoulliLogLik32(d int, y, x, l []float32) { bernoulliLogLik(d, y, x, l) }
 
 func bernoulliGrad32(d int, y, x, l, g []float32) { bernoulliGrad(d, y, x, l, g) }
 
-func sumSquares32(v []float32) float64 { return sumSquaresGo(v) }
+func SumSquares32(v []float32) float64 { return sumSquaresGo(v) }
 
 func kernelCopies() []string { return []string{"go"} }
 

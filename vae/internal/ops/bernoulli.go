@@ -1,11 +1,9 @@
-package vae
+package ops
 
 import (
 	"fmt"
-	"hash"
 	"math"
 
-	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -20,12 +18,9 @@ import (
 // float64; float64 (numerical checks) uses the math package.
 type bernoulliOp struct{ opBase }
 
-func (op bernoulliOp) String() string        { return "vaeBernoulliLogLik" }
-func (op bernoulliOp) Hashcode() uint32      { return hashOf(op) }
-func (op bernoulliOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op bernoulliOp) DiffWRT(n int) []bool  { return []bool{false, true} }
-func (op bernoulliOp) Arity() int            { return 2 }
-func (op bernoulliOp) Type() hm.Type         { return fnType(1, 2, 2) }
+func (op bernoulliOp) String() string          { return "vaeBernoulliLogLik" }
+func (op bernoulliOp) DiffWRT(n int) []bool    { return []bool{false, true} }
+func (op bernoulliOp) signature() (int, []int) { return 1, []int{2, 2} }
 func (op bernoulliOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf(in)
 	if err != nil {
@@ -68,11 +63,8 @@ func (op bernoulliOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error)
 // bernoulliGradOp is (x − σ(l)) ⊙ g, g broadcast along each image's row.
 type bernoulliGradOp struct{ opBase }
 
-func (op bernoulliGradOp) String() string        { return "vaeBernoulliLogLikGrad" }
-func (op bernoulliGradOp) Hashcode() uint32      { return hashOf(op) }
-func (op bernoulliGradOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op bernoulliGradOp) Arity() int            { return 3 }
-func (op bernoulliGradOp) Type() hm.Type         { return fnType(2, 2, 2, 1) }
+func (op bernoulliGradOp) String() string          { return "vaeBernoulliLogLikGrad" }
+func (op bernoulliGradOp) signature() (int, []int) { return 2, []int{2, 2, 1} }
 func (op bernoulliGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf(in)
 	if err != nil {

@@ -1,13 +1,9 @@
-package vae
+package ops
 
 import (
 	"fmt"
-	"hash"
-	"hash/fnv"
-	"reflect"
 	"unsafe"
 
-	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -30,32 +26,6 @@ import (
 // A transposed convolution is the adjoint of the convolution with the same
 // weights (PyTorch's ConvTranspose2d layout), so each one's input gradient is
 // the other and both share filterGradOp.
-
-// opBase holds the Op methods that are the same for every op here, and the
-// op's output buffer when it has one (see reusingOutput).
-type opBase struct{ out *outBuf }
-
-func (opBase) ReturnsPtr() bool     { return false }
-func (opBase) CallsExtern() bool    { return false }
-func (opBase) OverwritesInput() int { return -1 }
-
-// hashOf hashes an op by its String, which names every parameter.
-func hashOf(op fmt.Stringer) uint32 {
-	h := fnv.New32a()
-	h.Write([]byte(op.String()))
-	return h.Sum32()
-}
-
-func tensorType(dims int) G.TensorType { return G.TensorType{Dims: dims, Of: hm.TypeVariable('a')} }
-
-// fnType is the type of an op from tensors of the given ranks to a tensor of rank out.
-func fnType(out int, ins ...int) hm.Type {
-	ts := make([]hm.Type, 0, len(ins)+1)
-	for _, d := range ins {
-		ts = append(ts, tensorType(d))
-	}
-	return hm.NewFnType(append(ts, tensorType(out))...)
-}
 
 func shapesOf(in []G.DimSizer) ([]tensor.Shape, error) {
 	out := make([]tensor.Shape, len(in))
@@ -166,35 +136,6 @@ func reuse[T float](buf *[]T, n int, zero bool) []T {
 	return *buf
 }
 
-// reusingOutput returns op with an output buffer of its own if it is one of
-// the ops here (they embed opBase), else op unchanged. Training graphs use it
-// for every op; evaluation graphs, run at other batch sizes and then left
-// alone, allocate instead of holding memory.
-func reusingOutput(op G.Op) G.Op {
-	if reflect.TypeOf(op).Kind() != reflect.Struct {
-		return op
-	}
-	p := reflect.New(reflect.TypeOf(op)) // an addressable copy of op
-	p.Elem().Set(reflect.ValueOf(op))
-	b, ok := p.Interface().(interface{ setOut(*outBuf) })
-	if !ok {
-		return op
-	}
-	b.setOut(new(outBuf))
-	return p.Elem().Interface().(G.Op)
-}
-
-func (b *opBase) setOut(o *outBuf) { b.out = o }
-
-// apply is G.ApplyOp, with the op's output kept from step to step if reuse
-// is set (in training graphs).
-func apply(op G.Op, reuse bool, in ...*G.Node) (*G.Node, error) {
-	if reuse {
-		op = reusingOutput(op)
-	}
-	return G.ApplyOp(op, in...)
-}
-
 // typed converts do's inputs to one slice type.
 func typed[T float](src []any) [][]T {
 	out := make([][]T, len(src))
@@ -233,7 +174,7 @@ func reluGradOf(relu bool, output, grad *G.Node) (*G.Node, error) {
 }
 
 type gradStep struct {
-	op G.Op
+	op kernel
 	in G.Nodes
 }
 
@@ -253,19 +194,16 @@ type convOp struct {
 func (op convOp) String() string {
 	return fmt.Sprintf("vaeConv(k=%d,s=%d,p=%d,bias=%t,data=%t,relu=%t)", op.g.k, op.g.s, op.g.p, op.bias, op.dataInput, op.relu)
 }
-func (op convOp) Hashcode() uint32      { return hashOf(op) }
-func (op convOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
 func (op convOp) DiffWRT(n int) []bool {
 	d := trues(n)
 	d[0] = !op.dataInput
 	return d
 }
-func (op convOp) Arity() int { return 2 + b2i(op.bias) }
-func (op convOp) Type() hm.Type {
+func (op convOp) signature() (int, []int) {
 	if op.bias {
-		return fnType(4, 4, 4, 1)
+		return 4, []int{4, 4, 1}
 	}
-	return fnType(4, 4, 4)
+	return 4, []int{4, 4}
 }
 
 func (op convOp) outShape(s []tensor.Shape) (tensor.Shape, error) {
@@ -389,15 +327,11 @@ type deconvOp struct {
 func (op deconvOp) String() string {
 	return fmt.Sprintf("vaeConvTranspose(k=%d,s=%d,p=%d,bias=%t,relu=%t,out=%dx%d)", op.g.k, op.g.s, op.g.p, op.bias, op.relu, op.outH, op.outW)
 }
-func (op deconvOp) Hashcode() uint32      { return hashOf(op) }
-func (op deconvOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op deconvOp) DiffWRT(n int) []bool  { return trues(n) }
-func (op deconvOp) Arity() int            { return 2 + b2i(op.bias) }
-func (op deconvOp) Type() hm.Type {
+func (op deconvOp) signature() (int, []int) {
 	if op.bias {
-		return fnType(4, 4, 4, 1)
+		return 4, []int{4, 4, 1}
 	}
-	return fnType(4, 4, 4)
+	return 4, []int{4, 4}
 }
 
 func (op deconvOp) outShape(s []tensor.Shape) (tensor.Shape, error) {
@@ -507,14 +441,11 @@ type filterGradOp struct {
 func (op filterGradOp) String() string {
 	return fmt.Sprintf("vaeFilterGrad(k=%d,s=%d,p=%d,after=%t)", op.g.k, op.g.s, op.g.p, op.after)
 }
-func (op filterGradOp) Hashcode() uint32      { return hashOf(op) }
-func (op filterGradOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op filterGradOp) Arity() int            { return 2 + b2i(op.after) }
-func (op filterGradOp) Type() hm.Type {
+func (op filterGradOp) signature() (int, []int) {
 	if op.after {
-		return fnType(4, 4, 4, 4)
+		return 4, []int{4, 4, 4}
 	}
-	return fnType(4, 4, 4)
+	return 4, []int{4, 4}
 }
 
 func (op filterGradOp) outShape(s []tensor.Shape) (tensor.Shape, error) {
@@ -638,11 +569,8 @@ func unpackImages[T float](xs, x []T, c, n, m int) {
 
 type channelSumOp struct{ opBase }
 
-func (op channelSumOp) String() string        { return "vaeChannelSum" }
-func (op channelSumOp) Hashcode() uint32      { return hashOf(op) }
-func (op channelSumOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op channelSumOp) Arity() int            { return 1 }
-func (op channelSumOp) Type() hm.Type         { return fnType(1, 4) }
+func (op channelSumOp) String() string          { return "vaeChannelSum" }
+func (op channelSumOp) signature() (int, []int) { return 1, []int{4} }
 func (op channelSumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf(in)
 	if err != nil {
@@ -689,12 +617,8 @@ type upsampleOp struct {
 	s int
 }
 
-func (op upsampleOp) String() string        { return fmt.Sprintf("vaeUpsample(%d)", op.s) }
-func (op upsampleOp) Hashcode() uint32      { return hashOf(op) }
-func (op upsampleOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op upsampleOp) DiffWRT(n int) []bool  { return trues(n) }
-func (op upsampleOp) Arity() int            { return 1 }
-func (op upsampleOp) Type() hm.Type         { return fnType(4, 4) }
+func (op upsampleOp) String() string          { return fmt.Sprintf("vaeUpsample(%d)", op.s) }
+func (op upsampleOp) signature() (int, []int) { return 4, []int{4} }
 func (op upsampleOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf(in)
 	if err != nil {
@@ -747,11 +671,8 @@ type blockSumOp struct {
 	s int
 }
 
-func (op blockSumOp) String() string        { return fmt.Sprintf("vaeBlockSum(%d)", op.s) }
-func (op blockSumOp) Hashcode() uint32      { return hashOf(op) }
-func (op blockSumOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op blockSumOp) Arity() int            { return 1 }
-func (op blockSumOp) Type() hm.Type         { return fnType(4, 4) }
+func (op blockSumOp) String() string          { return fmt.Sprintf("vaeBlockSum(%d)", op.s) }
+func (op blockSumOp) signature() (int, []int) { return 4, []int{4} }
 func (op blockSumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf(in)
 	if err != nil {
@@ -795,22 +716,18 @@ func b2i(b bool) int {
 // reordering is its gradient.
 type layoutOp struct {
 	opBase
-	shape  Shape
+	shape  ImageShape
 	planar bool
 }
 
 func (op layoutOp) String() string {
 	return fmt.Sprintf("vaeLayout(%dx%dx%d,planar=%t)", op.shape.Height, op.shape.Width, op.shape.Channels, op.planar)
 }
-func (op layoutOp) Hashcode() uint32      { return hashOf(op) }
-func (op layoutOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op layoutOp) DiffWRT(n int) []bool  { return trues(n) }
-func (op layoutOp) Arity() int            { return 1 }
-func (op layoutOp) Type() hm.Type {
+func (op layoutOp) signature() (int, []int) {
 	if op.planar {
-		return fnType(4, 2)
+		return 4, []int{2}
 	}
-	return fnType(2, 4)
+	return 2, []int{4}
 }
 
 func (op layoutOp) out(in tensor.Shape) tensor.Shape {

@@ -1,11 +1,9 @@
-package vae
+package ops
 
 import (
 	"fmt"
-	"hash"
 	"math"
 
-	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -46,11 +44,7 @@ type normOp struct {
 func (op normOp) String() string {
 	return fmt.Sprintf("vaeNorm(%s,%s,groups=%d,eval=%t)", op.name, op.kind, op.groups, op.eval)
 }
-func (op normOp) Hashcode() uint32      { return hashOf(op) }
-func (op normOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op normOp) DiffWRT(n int) []bool  { return trues(n) }
-func (op normOp) Arity() int            { return 1 }
-func (op normOp) Type() hm.Type         { return fnType(4, 4) }
+func (op normOp) signature() (int, []int) { return 4, []int{4} }
 func (op normOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf(in)
 	if err != nil {
@@ -150,7 +144,7 @@ func normalize[T float](op normOp, s tensor.Shape, y, x []T) {
 	ns, plane := op.sets(s), s[2]*s[3]
 	var mean, variance []float64
 	if op.eval {
-		mean, variance = values64(op.stats.mean), values64(op.stats.variance)
+		mean, variance = Values64(op.stats.mean), Values64(op.stats.variance)
 	} else {
 		var size int
 		mean, variance, size = moments(ns, plane, x)
@@ -173,7 +167,7 @@ func normalize[T float](op normOp, s tensor.Shape, y, x []T) {
 // update folds one batch's moments into the running statistics.
 func (r *runningStats) update(mean, variance []float64, size int) {
 	unbias := float64(size) / float64(max(1, size-1))
-	rm, rv := values64(r.mean), values64(r.variance)
+	rm, rv := Values64(r.mean), Values64(r.variance)
 	for c := range rm {
 		rm[c] = (1-normMomentum)*rm[c] + normMomentum*mean[c]
 		rv[c] = (1-normMomentum)*rv[c] + normMomentum*variance[c]*unbias
@@ -206,10 +200,7 @@ type normGradOp struct {
 func (op normGradOp) String() string {
 	return fmt.Sprintf("vaeNormGrad(%s,%s,groups=%d)", op.name, op.kind, op.groups)
 }
-func (op normGradOp) Hashcode() uint32      { return hashOf(op) }
-func (op normGradOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op normGradOp) Arity() int            { return 2 }
-func (op normGradOp) Type() hm.Type         { return fnType(4, 4, 4) }
+func (op normGradOp) signature() (int, []int) { return 4, []int{4, 4} }
 func (op normGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf(in)
 	if err != nil {
@@ -271,16 +262,12 @@ type chanAffineOp struct {
 	bias bool
 }
 
-func (op chanAffineOp) String() string        { return fmt.Sprintf("vaeChanAffine(bias=%t)", op.bias) }
-func (op chanAffineOp) Hashcode() uint32      { return hashOf(op) }
-func (op chanAffineOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op chanAffineOp) DiffWRT(n int) []bool  { return trues(n) }
-func (op chanAffineOp) Arity() int            { return 2 + b2i(op.bias) }
-func (op chanAffineOp) Type() hm.Type {
+func (op chanAffineOp) String() string { return fmt.Sprintf("vaeChanAffine(bias=%t)", op.bias) }
+func (op chanAffineOp) signature() (int, []int) {
 	if op.bias {
-		return fnType(4, 4, 1, 1)
+		return 4, []int{4, 1, 1}
 	}
-	return fnType(4, 4, 1)
+	return 4, []int{4, 1}
 }
 func (op chanAffineOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf(in)
@@ -332,11 +319,8 @@ func (op chanAffineOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error
 // chanDotOp sums a·b over N, H and W for each channel.
 type chanDotOp struct{ opBase }
 
-func (op chanDotOp) String() string        { return "vaeChanDot" }
-func (op chanDotOp) Hashcode() uint32      { return hashOf(op) }
-func (op chanDotOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op chanDotOp) Arity() int            { return 2 }
-func (op chanDotOp) Type() hm.Type         { return fnType(1, 4, 4) }
+func (op chanDotOp) String() string          { return "vaeChanDot" }
+func (op chanDotOp) signature() (int, []int) { return 1, []int{4, 4} }
 func (op chanDotOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf(in)
 	if err != nil {

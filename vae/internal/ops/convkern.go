@@ -1,4 +1,4 @@
-package vae
+package ops
 
 import (
 	"gonum.org/v1/gonum/blas"
@@ -7,8 +7,6 @@ import (
 
 // The kernels below work on one image at a time in NCHW layout and on plain
 // slices of float32 or float64, the two dtypes a model can have.
-
-type float interface{ ~float32 | ~float64 }
 
 // geom is a square convolution's kernel size, stride and zero padding.
 type geom struct{ k, s, p int }

@@ -1,10 +1,8 @@
-package vae
+package ops
 
 import (
 	"fmt"
-	"hash"
 
-	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -28,12 +26,9 @@ type linearOp struct {
 	dataInput bool
 }
 
-func (op linearOp) String() string        { return fmt.Sprintf("vaeLinear(data=%t)", op.dataInput) }
-func (op linearOp) Hashcode() uint32      { return hashOf(op) }
-func (op linearOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op linearOp) DiffWRT(n int) []bool  { return []bool{!op.dataInput, true, true} }
-func (op linearOp) Arity() int            { return 3 }
-func (op linearOp) Type() hm.Type         { return fnType(2, 2, 2, 1) }
+func (op linearOp) String() string          { return fmt.Sprintf("vaeLinear(data=%t)", op.dataInput) }
+func (op linearOp) DiffWRT(n int) []bool    { return []bool{!op.dataInput, true, true} }
+func (op linearOp) signature() (int, []int) { return 2, []int{2, 2, 1} }
 
 func (op linearOp) outShape(s []tensor.Shape) (tensor.Shape, error) {
 	x, w, b := s[0], s[1], s[2]
@@ -88,11 +83,8 @@ type matmulOp struct {
 	tA, tB bool
 }
 
-func (op matmulOp) String() string        { return fmt.Sprintf("vaeMatMul(tA=%t,tB=%t)", op.tA, op.tB) }
-func (op matmulOp) Hashcode() uint32      { return hashOf(op) }
-func (op matmulOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op matmulOp) Arity() int            { return 2 }
-func (op matmulOp) Type() hm.Type         { return fnType(2, 2, 2) }
+func (op matmulOp) String() string          { return fmt.Sprintf("vaeMatMul(tA=%t,tB=%t)", op.tA, op.tB) }
+func (op matmulOp) signature() (int, []int) { return 2, []int{2, 2} }
 
 // dims returns m, n, k of the product of a and b.
 func (op matmulOp) dims(a, b tensor.Shape) (m, n, k int, err error) {
@@ -142,11 +134,8 @@ func (op matmulOp) Do(in ...G.Value) (G.Value, error) {
 // colSumOp sums a matrix's rows: (B, n) → (n).
 type colSumOp struct{ opBase }
 
-func (op colSumOp) String() string        { return "vaeColSum" }
-func (op colSumOp) Hashcode() uint32      { return hashOf(op) }
-func (op colSumOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op colSumOp) Arity() int            { return 1 }
-func (op colSumOp) Type() hm.Type         { return fnType(1, 2) }
+func (op colSumOp) String() string          { return "vaeColSum" }
+func (op colSumOp) signature() (int, []int) { return 1, []int{2} }
 func (op colSumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf(in)
 	if err != nil {
@@ -181,12 +170,8 @@ type reluOp struct {
 	dims int
 }
 
-func (op reluOp) String() string        { return fmt.Sprintf("vaeReLU(%d)", op.dims) }
-func (op reluOp) Hashcode() uint32      { return hashOf(op) }
-func (op reluOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op reluOp) DiffWRT(n int) []bool  { return trues(n) }
-func (op reluOp) Arity() int            { return 1 }
-func (op reluOp) Type() hm.Type         { return fnType(op.dims, op.dims) }
+func (op reluOp) String() string          { return fmt.Sprintf("vaeReLU(%d)", op.dims) }
+func (op reluOp) signature() (int, []int) { return op.dims, []int{op.dims} }
 func (op reluOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf(in)
 	if err != nil {
@@ -239,11 +224,8 @@ type reluGradOp struct {
 	dims int
 }
 
-func (op reluGradOp) String() string        { return fmt.Sprintf("vaeReLUGrad(%d)", op.dims) }
-func (op reluGradOp) Hashcode() uint32      { return hashOf(op) }
-func (op reluGradOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op reluGradOp) Arity() int            { return 2 }
-func (op reluGradOp) Type() hm.Type         { return fnType(op.dims, op.dims, op.dims) }
+func (op reluGradOp) String() string          { return fmt.Sprintf("vaeReLUGrad(%d)", op.dims) }
+func (op reluGradOp) signature() (int, []int) { return op.dims, []int{op.dims, op.dims} }
 func (op reluGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf(in)
 	if err != nil {

@@ -1,0 +1,195 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/vaelab/vaelab/internal/numtest"
+)
+
+// applyOnce runs op on constant inputs and returns its output.
+func applyOnce(t *testing.T, op kernel, inputs ...*tensor.Dense) []float64 {
+	t.Helper()
+	g := G.NewGraph()
+	var nodes G.Nodes
+	for i, in := range inputs {
+		nodes = append(nodes, G.NewTensor(g, tensor.Float64, in.Dims(), G.WithShape(in.Shape()...), G.WithValue(in), G.WithName(fmt.Sprint("in", i))))
+	}
+	out, err := apply(op, false, nodes...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	return append([]float64(nil), out.Value().Data().([]float64)...)
+}
+
+var convGeoms = []struct {
+	name       string
+	g          geom
+	H, W, C, O int
+}{
+	{"k4s2p1", geom{4, 2, 1}, 8, 8, 2, 3},
+	{"k3s1p1", geom{3, 1, 1}, 5, 6, 3, 2},
+	{"k3s2p1-odd", geom{3, 2, 1}, 7, 9, 2, 2},
+	{"k5s2p2", geom{5, 2, 2}, 6, 6, 1, 3},
+	{"k2s2p0", geom{2, 2, 0}, 4, 6, 2, 1},
+	// 196 output positions: products cover 2 images, so 3 images leave a
+	// product of 1 (imagesPerProduct).
+	{"k3s1p1-14x14", geom{3, 1, 1}, 14, 14, 2, 2},
+}
+
+func TestConvMatchesDirectLoops(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range convGeoms {
+		t.Run(tc.name, func(t *testing.T) {
+			N, g := 3, tc.g
+			x := numtest.RandVec(rng, N*tc.C*tc.H*tc.W)
+			w := numtest.RandVec(rng, tc.O*tc.C*g.k*g.k)
+			b := numtest.RandVec(rng, tc.O)
+			want, oh, ow := numtest.DirectConv(x, N, tc.C, tc.H, tc.W, w, tc.O, b, numtest.Geom{K: g.k, S: g.s, P: g.p})
+			got := applyOnce(t, convOp{g: g, bias: true}, numtest.Dense(x, N, tc.C, tc.H, tc.W), numtest.Dense(w, tc.O, tc.C, g.k, g.k), numtest.Dense(b, tc.O))
+			assertClose(t, "conv", got, want, 1e-12)
+
+			// The transposed convolution maps (O, oh, ow) back to (C, H, W).
+			xt := numtest.RandVec(rng, N*tc.O*oh*ow)
+			bt := numtest.RandVec(rng, tc.C)
+			want = numtest.DirectDeconv(xt, N, tc.O, oh, ow, w, tc.C, bt, numtest.Geom{K: g.k, S: g.s, P: g.p}, tc.H, tc.W)
+			got = applyOnce(t, deconvOp{g: g, bias: true, outH: tc.H, outW: tc.W}, numtest.Dense(xt, N, tc.O, oh, ow), numtest.Dense(w, tc.O, tc.C, g.k, g.k), numtest.Dense(bt, tc.C))
+			assertClose(t, "conv transpose", got, want, 1e-12)
+		})
+	}
+}
+
+func assertClose(t *testing.T, what string, got, want []float64, tol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	for i := range got {
+		if math.Abs(got[i]-want[i]) > tol*(1+math.Abs(want[i])) {
+			t.Fatalf("%s[%d] = %v, want %v", what, i, got[i], want[i])
+		}
+	}
+}
+
+func TestConvGradientsMatchFiniteDifferences(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range convGeoms {
+		g, N := tc.g, 3
+		oh, ow := g.out(tc.H), g.out(tc.W)
+		t.Run("conv/"+tc.name, func(t *testing.T) {
+			numtest.Check(t, func(in G.Nodes) (*G.Node, error) { return apply(convOp{g: g, bias: true}, false, in...) },
+				numtest.Dense(numtest.RandVec(rng, N*tc.C*tc.H*tc.W), N, tc.C, tc.H, tc.W), numtest.Dense(numtest.RandVec(rng, tc.O*tc.C*g.k*g.k), tc.O, tc.C, g.k, g.k), numtest.Dense(numtest.RandVec(rng, tc.O), tc.O))
+		})
+		t.Run("deconv/"+tc.name, func(t *testing.T) {
+			numtest.Check(t, func(in G.Nodes) (*G.Node, error) {
+				return apply(deconvOp{g: g, bias: true, outH: tc.H, outW: tc.W}, false, in...)
+			}, numtest.Dense(numtest.RandVec(rng, N*tc.O*oh*ow), N, tc.O, oh, ow), numtest.Dense(numtest.RandVec(rng, tc.O*tc.C*g.k*g.k), tc.O, tc.C, g.k, g.k), numtest.Dense(numtest.RandVec(rng, tc.C), tc.C))
+		})
+		// ReLU fused into the bias pass.
+		t.Run("conv+relu/"+tc.name, func(t *testing.T) {
+			numtest.Check(t, func(in G.Nodes) (*G.Node, error) { return apply(convOp{g: g, bias: true, relu: true}, false, in...) },
+				numtest.Dense(numtest.RandVec(rng, N*tc.C*tc.H*tc.W), N, tc.C, tc.H, tc.W), numtest.Dense(numtest.RandVec(rng, tc.O*tc.C*g.k*g.k), tc.O, tc.C, g.k, g.k), numtest.Dense(numtest.RandVec(rng, tc.O), tc.O))
+		})
+		t.Run("deconv+relu/"+tc.name, func(t *testing.T) {
+			numtest.Check(t, func(in G.Nodes) (*G.Node, error) {
+				return apply(deconvOp{g: g, bias: true, relu: true, outH: tc.H, outW: tc.W}, false, in...)
+			}, numtest.Dense(numtest.RandVec(rng, N*tc.O*oh*ow), N, tc.O, oh, ow), numtest.Dense(numtest.RandVec(rng, tc.O*tc.C*g.k*g.k), tc.O, tc.C, g.k, g.k), numtest.Dense(numtest.RandVec(rng, tc.C), tc.C))
+		})
+	}
+}
+
+func TestLayerGradientsMatchFiniteDifferences(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	x := func() *tensor.Dense { return numtest.Dense(numtest.RandVec(rng, 3*4*3*2), 3, 4, 3, 2) }
+	vec := func() *tensor.Dense { return numtest.Dense(numtest.RandVec(rng, 4), 4) }
+	cases := []struct {
+		name   string
+		build  func(in G.Nodes) (*G.Node, error)
+		inputs []*tensor.Dense
+	}{
+		{"upsample", func(in G.Nodes) (*G.Node, error) { return apply(upsampleOp{s: 2}, false, in...) }, []*tensor.Dense{x()}},
+		{"batch norm", func(in G.Nodes) (*G.Node, error) { return apply(normOp{kind: normBatch, name: "t"}, false, in...) }, []*tensor.Dense{x()}},
+		{"group norm", func(in G.Nodes) (*G.Node, error) {
+			return apply(normOp{kind: normGroup, groups: 2, name: "t"}, false, in...)
+		}, []*tensor.Dense{x()}},
+		{"channel affine", func(in G.Nodes) (*G.Node, error) { return apply(chanAffineOp{bias: true}, false, in...) }, []*tensor.Dense{x(), vec(), vec()}},
+		{"norm then affine", func(in G.Nodes) (*G.Node, error) {
+			n, err := apply(normOp{kind: normGroup, groups: 4, name: "t"}, false, in[0])
+			if err != nil {
+				return nil, err
+			}
+			return apply(chanAffineOp{bias: true}, false, n, in[1], in[2])
+		}, []*tensor.Dense{x(), vec(), vec()}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { numtest.Check(t, tc.build, tc.inputs...) })
+	}
+}
+
+func TestNormalisationStatistics(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	N, C, H, W := 4, 4, 3, 3
+	xs := numtest.RandVec(rng, N*C*H*W)
+	for i := range xs {
+		xs[i] = 3*xs[i] + 5
+	}
+	// Batch norm: every channel has mean 0 and variance 1 over (N, H, W).
+	stats := &runningStats{mean: numtest.Dense(make([]float64, C), C), variance: numtest.Dense(slices.Repeat([]float64{1}, C), C)}
+	y := applyOnce(t, normOp{kind: normBatch, name: "bn", stats: stats}, numtest.Dense(xs, N, C, H, W))
+	for c := range C {
+		var vals []float64
+		for n := range N {
+			vals = append(vals, y[(n*C+c)*H*W:(n*C+c+1)*H*W]...)
+		}
+		m, v := numtest.MeanVar(vals)
+		if math.Abs(m) > 1e-9 || math.Abs(v-1) > 1e-3 {
+			t.Errorf("batch norm channel %d: mean %v variance %v", c, m, v)
+		}
+	}
+	// Running statistics moved 10% of the way to the batch's (unbiased) ones.
+	for c := range C {
+		var vals []float64
+		for n := range N {
+			for _, v := range xs[(n*C+c)*H*W : (n*C+c+1)*H*W] {
+				vals = append(vals, v)
+			}
+		}
+		m, v := numtest.MeanVar(vals)
+		unbiased := v * float64(len(vals)) / float64(len(vals)-1)
+		if got := Values64(stats.mean)[c]; math.Abs(got-0.1*m) > 1e-12 {
+			t.Errorf("running mean %d = %v, want %v", c, got, 0.1*m)
+		}
+		if got := Values64(stats.variance)[c]; math.Abs(got-(0.9+0.1*unbiased)) > 1e-12 {
+			t.Errorf("running variance %d = %v, want %v", c, got, 0.9+0.1*unbiased)
+		}
+	}
+	// Evaluation uses the running statistics, image by image.
+	ye := applyOnce(t, normOp{kind: normBatch, name: "bn", stats: stats, eval: true}, numtest.Dense(xs[:C*H*W], 1, C, H, W))
+	rm, rv := Values64(stats.mean), Values64(stats.variance)
+	for c := range C {
+		want := (xs[c*H*W] - rm[c]) / math.Sqrt(rv[c]+normEps)
+		if math.Abs(ye[c*H*W]-want) > 1e-12 {
+			t.Errorf("eval batch norm channel %d = %v, want %v", c, ye[c*H*W], want)
+		}
+	}
+	// Group norm: every image's group of channels has mean 0 and variance 1.
+	y = applyOnce(t, normOp{kind: normGroup, groups: 2, name: "gn"}, numtest.Dense(xs, N, C, H, W))
+	per := C / 2 * H * W
+	for s := range N * 2 {
+		m, v := numtest.MeanVar(y[s*per : (s+1)*per])
+		if math.Abs(m) > 1e-9 || math.Abs(v-1) > 1e-3 {
+			t.Errorf("group norm set %d: mean %v variance %v", s, m, v)
+		}
+	}
+}

@@ -1,0 +1,10 @@
+package ops
+
+import (
+	"testing"
+
+	"github.com/vaelab/vaelab/internal/testenv"
+)
+
+// TestMain sets up the BLAS as the CLI does before any test trains.
+func TestMain(m *testing.M) { testenv.Main(m) }
