@@ -199,7 +199,7 @@ func (e *evaluation) samplerSets(n int, rng *rand.Rand) ([]imageSet, error) {
 	var mu []float64
 	var sets []imageSet
 	for _, name := range e.eval.Samplers {
-		s, err := vae.NewSampler(name)
+		s, err := vae.NewSampler(name, e.eval)
 		if err != nil {
 			return nil, err
 		}

@@ -76,16 +76,35 @@ func (c RunConfig) ID() string {
 	return shortHash("vaelab/run/v2\n", c.Canonical())
 }
 
-// EvalCanonical is the evaluation settings' identity text. The batch size is
-// left out: it changes how fast evaluation runs, not what it computes.
-// Defaults are filled in, so writing a default out changes nothing.
-func (c RunConfig) EvalCanonical() []byte {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(mustMarshal(c.Eval.WithDefaults()), &fields); err != nil {
-		panic(fmt.Sprintf("experiments: eval settings: %v", err)) // just marshalled
-	}
+// EvalSettings are the evaluation settings in effect, defaults filled in,
+// without the batch size (it changes how fast evaluation runs, not what it
+// computes): what an evaluation record shows.
+func (c RunConfig) EvalSettings() []byte {
+	fields := evalFields(c.Eval.WithDefaults())
 	delete(fields, "batch_size")
 	return mustMarshal(fields) // keys sorted
+}
+
+// EvalCanonical is the evaluation settings' identity text: only the
+// settings that differ from their defaults (and not the batch size), so
+// that writing a default out, or a later version adding a setting with a
+// default, leaves the hash alone.
+func (c RunConfig) EvalCanonical() []byte {
+	set, def := evalFields(c.Eval.WithDefaults()), evalFields(DefaultRunConfig().Eval.WithDefaults())
+	for k, v := range set {
+		if k == "batch_size" || string(v) == string(def[k]) {
+			delete(set, k)
+		}
+	}
+	return mustMarshal(set)
+}
+
+func evalFields(ev vae.EvalConfig) map[string]json.RawMessage {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(mustMarshal(ev), &fields); err != nil {
+		panic(fmt.Sprintf("experiments: eval settings: %v", err)) // just marshalled
+	}
+	return fields
 }
 
 // EvalHash names the evaluation settings: the first 16 hex digits of the

@@ -2,6 +2,7 @@ package runs
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 
@@ -65,5 +66,27 @@ func TestReevaluationFromCheckpointIsExact(t *testing.T) {
 		if !strings.Contains(sums[id]["samples/kid_randconv1"].Protocol, tc.n) {
 			t.Errorf("experiment %s reads the protocol %q, want %s", tc.experiment, sums[id]["samples/kid_randconv1"].Protocol, tc.n)
 		}
+	}
+}
+
+// The gmm sampler's block of sample metrics is stored beside the prior's.
+func TestGMMSamplerIsEvaluated(t *testing.T) {
+	st, dir := openTemp(t)
+	spec := strings.Replace(tinySpec, "grid_images: 8}", "grid_images: 8, samplers: [prior, gmm], gmm_components: 3}", 1)
+	p, res := runSpec(t, newScheduler(st, dir), spec)
+	if res.Done != 1 {
+		t.Fatalf("%+v", res)
+	}
+	sums, err := st.Summaries(context.Background(), p.Runs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"samples/fd_randconv1", "samples_gmm/fd_randconv1", "samples_gmm/precision_randconv1", "samples_gmm/sharpness_laplacian"} {
+		if v, ok := sums[k]; !ok || math.IsNaN(v.Value) || math.IsInf(v.Value, 0) {
+			t.Errorf("%s: %v (stored %v)", k, v.Value, ok)
+		}
+	}
+	if sums["samples_gmm/fd_randconv1"].Value == sums["samples/fd_randconv1"].Value {
+		t.Error("the gmm sampler's FD equals the prior's: its draws were not used")
 	}
 }

@@ -160,7 +160,7 @@ func splitEvaluation(ctx context.Context, tx *sql.Tx, r storedRun, cfg experimen
 			args []any
 		}{`INSERT INTO evaluations (run_id, eval_hash, config, seconds, created_at)
 			VALUES (?, ?, ?, coalesce((SELECT value FROM summaries WHERE run_id=? AND key=?), 0), ?)`,
-			[]any{r.id, hash, string(cfg.EvalCanonical()), r.id, evaluate.KeyEvalSeconds, cmp.Or(r.finished.String, r.created)}})
+			[]any{r.id, hash, string(cfg.EvalSettings()), r.id, evaluate.KeyEvalSeconds, cmp.Or(r.finished.String, r.created)}})
 	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {

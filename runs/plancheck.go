@@ -33,12 +33,16 @@ func CheckPlan(rs []experiments.Run, dataDir string) error {
 const minEvalImages = 8
 
 // checkSplitSizes checks that a dataset's train and test splits are large
-// enough for training's batch and the evaluation's metrics, so that a run
+// enough for training's batch and the evaluation's metrics, and that the
+// objective's schedule fits in the training steps they give, so that a run
 // fails before its first step, not after its last. The scheduler calls it
 // once a dataset is read; CheckPlan, when the spec fixes the sizes.
 func checkSplitSizes(cfg experiments.RunConfig, train, test int) error {
 	if train < cfg.Train.BatchSize {
 		return fmt.Errorf("train.batch_size: %d is larger than the %d training images; lower it, or use more images", cfg.Train.BatchSize, train)
+	}
+	if err := cfg.Objective.CheckSteps(cfg.Train.Epochs * (train / cfg.Train.BatchSize)); err != nil {
+		return err
 	}
 	ev := cfg.Eval.WithDefaults()
 	n := min(ev.Samples, test, train)

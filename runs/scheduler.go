@@ -340,7 +340,7 @@ func (sc *Scheduler) evaluateModel(ctx context.Context, r experiments.Run, dir s
 		return fmt.Errorf("evaluate: %w", err)
 	}
 	secs := time.Since(started).Seconds()
-	ev := Evaluation{Hash: hash, Config: string(r.Config.EvalCanonical()), Seconds: secs}
+	ev := Evaluation{Hash: hash, Config: string(r.Config.EvalSettings()), Seconds: secs}
 	return sc.Store.PutEvaluation(ctx, r.ID, ev, append(sums, evaluate.Seconds(secs)))
 }
 

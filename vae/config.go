@@ -76,6 +76,14 @@ type ObjectiveConfig struct {
 	// the batch) in the loss (Kingma et al. 2016): dimensions below it get no
 	// pressure toward the prior. Reported KL values stay the true ones.
 	FreeBits float64 `json:"free_bits,omitempty"`
+	// Gamma, CapacityMax and CapacitySteps set the capacity objective
+	// (objective_capacity.go): γ·|KL − C(t)| with C rising linearly from 0 to
+	// CapacityMax nats over CapacitySteps steps.
+	Gamma         float64 `json:"gamma,omitempty"`
+	CapacityMax   float64 `json:"capacity_max,omitempty"`
+	CapacitySteps int     `json:"capacity_steps,omitempty"`
+	// Lambda weighs the MMD term of the mmd objective (objective_mmd.go).
+	Lambda float64 `json:"lambda,omitempty"`
 }
 
 // AdamConfig holds Adam's moment decay rates and its denominator epsilon.
@@ -131,6 +139,9 @@ type EvalConfig struct {
 	// metrics decode (sampler.go); empty means [prior]. The prior's block of
 	// metrics is samples/…, another sampler's samples_NAME/….
 	Samplers []string `json:"samplers,omitempty"`
+	// GMMComponents is K of the gmm sampler's mixture (at most the number of
+	// training images).
+	GMMComponents int `json:"gmm_components,omitempty"`
 }
 
 // WithDefaults fills zero sizes with their defaults.
@@ -138,7 +149,7 @@ func (c EvalConfig) WithDefaults() EvalConfig {
 	for _, f := range []struct {
 		v   *int
 		def int
-	}{{&c.Samples, 1000}, {&c.IWAEK, 8}, {&c.KIDSubsets, 50}, {&c.KIDSubsetSize, 100}, {&c.NearestK, 5}} {
+	}{{&c.Samples, 1000}, {&c.IWAEK, 8}, {&c.KIDSubsets, 50}, {&c.KIDSubsetSize, 100}, {&c.NearestK, 5}, {&c.GMMComponents, 10}} {
 		if *f.v == 0 {
 			*f.v = f.def
 		}
@@ -376,13 +387,13 @@ func (c EvalConfig) Validate() error {
 		key       string
 		v, lo, hi int
 	}{{"samples", c.Samples, 10, 100000}, {"iwae_k", c.IWAEK, 1, 10000}, {"kid_subsets", c.KIDSubsets, 1, 10000},
-		{"kid_subset_size", c.KIDSubsetSize, 2, 100000}, {"nearest_k", c.NearestK, 1, 100}} {
+		{"kid_subset_size", c.KIDSubsetSize, 2, 100000}, {"nearest_k", c.NearestK, 1, 100}, {"gmm_components", c.GMMComponents, 1, 1000}} {
 		if f.v != 0 && (f.v < f.lo || f.v > f.hi) {
 			return fmt.Errorf("eval.%s: %d must be between %d and %d (or 0 for the default)", f.key, f.v, f.lo, f.hi)
 		}
 	}
 	for i, name := range c.Samplers {
-		if _, err := NewSampler(name); err != nil {
+		if _, err := NewSampler(name, c); err != nil {
 			return err
 		}
 		if slices.Index(c.Samplers, name) != i {

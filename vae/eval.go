@@ -50,7 +50,7 @@ func (m *Model) Evaluate(ctx context.Context, im data.Images, c ObjectiveConfig,
 	r.Recon /= float64(im.N)
 	r.KL /= float64(im.N)
 	r.ELBO = -r.Recon - r.KL
-	r.Loss = obj.evalLoss(obj.final(c), r.Recon, r.KL)
+	r.Loss = obj.evalLoss(c, obj.final(c), r.Recon, r.KL)
 	return r, nil
 }
 

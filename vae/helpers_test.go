@@ -107,11 +107,11 @@ func referenceWithMeans(m *Model, x []float64, eps []float64, batch int) (logpx,
 }
 
 // forward runs a forward-only pass of o on x and eps and returns the loss.
-func forward(t *testing.T, o *objective, x []float32, eps []float64, beta float64) float64 {
+func forward(t *testing.T, o *objective, x []float32, eps []float64, fed ...float64) float64 {
 	t.Helper()
 	vm := G.NewTapeMachine(o.g)
 	defer vm.Close()
-	if err := o.feed(x, eps, beta); err != nil {
+	if err := o.feed(x, eps, fed...); err != nil {
 		t.Fatal(err)
 	}
 	if err := vm.RunAll(); err != nil {

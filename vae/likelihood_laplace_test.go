@@ -62,8 +62,8 @@ func TestLaplaceLossMatchesItsFormula(t *testing.T) {
 // TestLaplaceGradientsMatchFiniteDifferences: every parameter's gradient of a
 // laplace model against central differences, in float64.
 func TestLaplaceGradientsMatchFiniteDifferences(t *testing.T) {
-	checkModelGradients(t, laplaceCase("mlp"), Shape{1, 5, 1}, 1, 0)
-	checkModelGradients(t, laplaceCase("conv"), Shape{8, 6, 3}, 0.5, 0)
+	checkModelGradients(t, laplaceCase("mlp"), Shape{1, 5, 1}, ObjectiveConfig{Beta: 1}, 1)
+	checkModelGradients(t, laplaceCase("conv"), Shape{8, 6, 3}, ObjectiveConfig{Beta: 0.5}, 0.5)
 }
 
 func TestLaplaceNeedsAScale(t *testing.T) {

@@ -25,14 +25,34 @@ type Objective interface {
 	loss(o *objective, c ObjectiveConfig, fed []*G.Node, klPerDim func() *G.Node) (*G.Node, error)
 	// evalLoss is the evaluation's loss per image from the mean
 	// reconstruction term (−log p(x|z)) and KL, with the values of final.
-	evalLoss(vals []float64, recon, kl float64) float64
+	evalLoss(c ObjectiveConfig, vals []float64, recon, kl float64) float64
 }
 
 // objectives names every objective for objective.type ("" is elbo).
 func objectives() map[string]Objective {
 	return map[string]Objective{
-		"elbo": elbo{},
+		"elbo":     elbo{},
+		"capacity": capacity{},
+		"mmd":      mmd{},
 	}
+}
+
+// stepsChecker is an objective whose schedule must fit in training.
+type stepsChecker interface {
+	checkSteps(c ObjectiveConfig, total int) error
+}
+
+// CheckSteps reports a schedule of c's objective that does not fit in total
+// training steps (known once the dataset's size is).
+func (c ObjectiveConfig) CheckSteps(total int) error {
+	obj, err := ObjectiveNamed(c.Type)
+	if err != nil {
+		return err
+	}
+	if sc, ok := obj.(stepsChecker); ok {
+		return sc.checkSteps(c, total)
+	}
+	return nil
 }
 
 // ObjectiveNamed returns the objective called name; "" is elbo.

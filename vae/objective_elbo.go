@@ -28,6 +28,10 @@ func (elbo) check(c ObjectiveConfig) error {
 		return fmt.Errorf("objective.cycle_ratio: %v must be in (0, 1], with objective.cycles set", c.CycleRatio)
 	case !(c.FreeBits >= 0) || c.FreeBits > 1e3:
 		return fmt.Errorf("objective.free_bits: %v must be between 0 and 1000 nats", c.FreeBits)
+	case c.Gamma != 0 || c.CapacityMax != 0 || c.CapacitySteps != 0:
+		return fmt.Errorf("objective.gamma, capacity_max and capacity_steps belong to the capacity objective; set objective.type: capacity, or remove them")
+	case c.Lambda != 0:
+		return fmt.Errorf("objective.lambda belongs to the mmd objective; set objective.type: mmd, or remove it")
 	}
 	return nil
 }
@@ -55,7 +59,7 @@ func (elbo) loss(o *objective, c ObjectiveConfig, fed []*G.Node, klPerDim func()
 	return G.Must(G.Mean(perImage)), nil
 }
 
-func (elbo) evalLoss(vals []float64, recon, kl float64) float64 { return recon + vals[0]*kl }
+func (elbo) evalLoss(_ ObjectiveConfig, vals []float64, recon, kl float64) float64 { return recon + vals[0]*kl }
 
 // BetaAt is the KL weight at training step step (1-based) of total.
 func (c ObjectiveConfig) BetaAt(step, total int) float64 {

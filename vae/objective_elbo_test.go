@@ -8,7 +8,7 @@ import (
 
 func TestObjectiveTable(t *testing.T) {
 	for _, tc := range []struct{ name, wantErr string }{
-		{"", ""}, {"elbo", ""}, {"iwea", `objective.type: "iwea" is not supported (supported: elbo)`},
+		{"", ""}, {"elbo", ""}, {"iwea", `objective.type: "iwea" is not supported (supported: capacity, elbo, mmd)`},
 	} {
 		err := ObjectiveConfig{Type: tc.name, Beta: 1}.Validate()
 		if (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
@@ -30,7 +30,7 @@ func TestELBOScalars(t *testing.T) {
 			t.Errorf("step %d: β %v, want %v", step, got, want)
 		}
 	}
-	if got := e.evalLoss(e.final(c), 10, 3); got != 10+2*3 {
+	if got := e.evalLoss(c, e.final(c), 10, 3); got != 10+2*3 {
 		t.Errorf("evaluation loss %v, want recon + β·KL = 16", got)
 	}
 }

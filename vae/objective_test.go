@@ -109,14 +109,15 @@ func TestLossMatchesReferenceFormula(t *testing.T) {
 func TestGradientsMatchFiniteDifferences(t *testing.T) {
 	for _, tc := range objectiveCases {
 		t.Run(tc.name, func(t *testing.T) {
-			checkModelGradients(t, tc.cfg, cmp.Or(tc.shape, Shape{1, 5, 1}), tc.beta, tc.freeBits)
+			checkModelGradients(t, tc.cfg, cmp.Or(tc.shape, Shape{1, 5, 1}), ObjectiveConfig{Beta: tc.beta, FreeBits: tc.freeBits}, tc.beta)
 		})
 	}
 }
 
 // checkModelGradients compares the backward pass of a model of cfg with central
-// differences of its loss on a batch of 3, in float64.
-func checkModelGradients(t *testing.T, cfg ModelConfig, shape Shape, beta, freeBits float64) {
+// differences of its loss under objective c, fed the scalars fed, on a batch
+// of 3, in float64.
+func checkModelGradients(t *testing.T, cfg ModelConfig, shape Shape, c ObjectiveConfig, fed ...float64) {
 	t.Helper()
 	const batch, h = 3, 1e-6
 	rng := rand.New(rand.NewPCG(11, 3))
@@ -132,7 +133,7 @@ func checkModelGradients(t *testing.T, cfg ModelConfig, shape Shape, beta, freeB
 		}
 	}
 	x, eps := testInputs(rng, batch, dim, cfg.Latent)
-	o, err := m.newObjective(batch, ObjectiveConfig{Beta: beta, FreeBits: freeBits}, true)
+	o, err := m.newObjective(batch, c, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func checkModelGradients(t *testing.T, cfg ModelConfig, shape Shape, beta, freeB
 		t.Fatal(err)
 	}
 	vm := G.NewTapeMachine(o.g, G.BindDualValues(learn...))
-	if err := o.feed(x, eps, beta); err != nil {
+	if err := o.feed(x, eps, fed...); err != nil {
 		t.Fatal(err)
 	}
 	if err := vm.RunAll(); err != nil {
@@ -157,22 +158,22 @@ func checkModelGradients(t *testing.T, cfg ModelConfig, shape Shape, beta, freeB
 	}
 	vm.Close()
 
-	fwd, err := m.newObjective(batch, ObjectiveConfig{Beta: beta, FreeBits: freeBits}, true)
+	fwd, err := m.newObjective(batch, c, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Central differences lose about ε·|loss|/h to cancellation; large
 	// losses (a per-pixel σ near its floor) raise that floor.
-	floor := 1e3 * 0x1p-52 * math.Abs(forward(t, fwd, x, eps, beta)) / h
+	floor := 1e3 * 0x1p-52 * math.Abs(forward(t, fwd, x, eps, fed...)) / h
 	checked, worst := 0, 0.0
 	for i, n := range learn {
 		w := n.Value().Data().([]float64)
 		for j := range w {
 			orig := w[j]
 			w[j] = orig + h
-			up := forward(t, fwd, x, eps, beta)
+			up := forward(t, fwd, x, eps, fed...)
 			w[j] = orig - h
-			down := forward(t, fwd, x, eps, beta)
+			down := forward(t, fwd, x, eps, fed...)
 			w[j] = orig
 			numeric := (up - down) / (2 * h)
 			diff := math.Abs(numeric - analytic[i][j])

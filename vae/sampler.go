@@ -22,18 +22,19 @@ type Sampler interface {
 }
 
 // samplers names every sampler for eval.samplers; each call makes a new,
-// unfitted one.
-func samplers() map[string]func() Sampler {
-	return map[string]func() Sampler{
-		"prior": func() Sampler { return &priorSampler{} },
+// unfitted one with the evaluation's settings.
+func samplers() map[string]func(EvalConfig) Sampler {
+	return map[string]func(EvalConfig) Sampler{
+		"prior": func(EvalConfig) Sampler { return &priorSampler{} },
+		"gmm":   func(c EvalConfig) Sampler { return &gmmSampler{components: c.WithDefaults().GMMComponents} },
 	}
 }
 
-// NewSampler returns a new sampler called name.
-func NewSampler(name string) (Sampler, error) {
+// NewSampler returns a new sampler called name, set up by c.
+func NewSampler(name string, c EvalConfig) (Sampler, error) {
 	mk, err := lookup(samplers(), "eval.samplers", name)
 	if err != nil {
 		return nil, err
 	}
-	return mk(), nil
+	return mk(c), nil
 }

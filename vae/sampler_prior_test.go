@@ -21,7 +21,7 @@ func TestPriorSamplerIsTheModelsSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	like := data.Images{N: 1, Height: 4, Width: 3, Channels: 1, Pix: make([]float32, 12)}
-	s, err := NewSampler("prior")
+	s, err := NewSampler("prior", EvalConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestSamplerSettings(t *testing.T) {
 		wantErr  string
 	}{
 		{nil, ""}, {[]string{"prior"}, ""},
-		{[]string{"gmm_typo"}, `eval.samplers: "gmm_typo" is not supported (supported: prior)`},
+		{[]string{"gmm_typo"}, `eval.samplers: "gmm_typo" is not supported (supported: gmm, prior)`},
 		{[]string{"prior", "prior"}, `eval.samplers[1]: "prior" appears twice`},
 	} {
 		c := DefaultEvalConfig()
