@@ -59,7 +59,9 @@ func (elbo) loss(o *objective, c ObjectiveConfig, fed []*G.Node, klPerDim func()
 	return G.Must(G.Mean(perImage)), nil
 }
 
-func (elbo) evalLoss(_ ObjectiveConfig, vals []float64, recon, kl float64) float64 { return recon + vals[0]*kl }
+func (elbo) evalLoss(_ ObjectiveConfig, vals []float64, recon, kl float64) float64 {
+	return recon + vals[0]*kl
+}
 
 // BetaAt is the KL weight at training step step (1-based) of total.
 func (c ObjectiveConfig) BetaAt(step, total int) float64 {
