@@ -1,6 +1,11 @@
 package evaluate
 
-import "github.com/vaelab/vaelab/metrics"
+import (
+	"slices"
+	"strings"
+
+	"github.com/vaelab/vaelab/metrics"
+)
 
 // Direction says which way a metric improves.
 type Direction int
@@ -84,4 +89,52 @@ func SummaryTable() []Metric {
 // EffectPlots are the metrics plotted against each swept parameter.
 func EffectPlots() []Metric {
 	return Pick("test/elbo", "samples/fd_"+metrics.ExtractorID(), "samples/sharpness_laplacian")
+}
+
+// SamplerPrefix is the key prefix of a sampler's block of sample metrics:
+// samples for the prior, samples_NAME for another sampler.
+func SamplerPrefix(name string) string {
+	if name == "prior" {
+		return "samples"
+	}
+	return "samples_" + name
+}
+
+// SamplerKey is a samples/… key of the catalogue for sampler name.
+func SamplerKey(name, key string) string {
+	return SamplerPrefix(name) + strings.TrimPrefix(key, "samples")
+}
+
+// SamplerTable is the columns of the table that compares samplers: the
+// sample-quality metrics of the catalogue, under their samples/… keys.
+func SamplerTable() []Metric {
+	var out []Metric
+	for _, m := range Catalogue() {
+		if strings.HasPrefix(m.Key, "samples/") {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// SamplersIn lists the samplers that have sample metrics among keys, the
+// prior first, the others by name.
+func SamplersIn(keys []string) []string {
+	var names []string
+	for _, k := range keys {
+		head, _, ok := strings.Cut(k, "/")
+		switch {
+		case !ok:
+		case head == "samples":
+			names = append(names, "prior")
+		case strings.HasPrefix(head, "samples_"):
+			names = append(names, strings.TrimPrefix(head, "samples_"))
+		}
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	if i := slices.Index(names, "prior"); i > 0 {
+		names = append([]string{"prior"}, slices.Delete(names, i, i+1)...)
+	}
+	return names
 }

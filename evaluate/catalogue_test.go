@@ -1,6 +1,9 @@
 package evaluate
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestCatalogueIsConsistent(t *testing.T) {
 	seen := map[string]bool{}
@@ -20,5 +23,18 @@ func TestCatalogueIsConsistent(t *testing.T) {
 	}
 	if len(SummaryTable()) != 10 || len(EffectPlots()) != 3 {
 		t.Errorf("the summary table has %d columns and the effect plots %d metrics; a key is missing from the catalogue", len(SummaryTable()), len(EffectPlots()))
+	}
+}
+
+func TestSamplerKeys(t *testing.T) {
+	if got := SamplerKey("gmm", "samples/fd_x"); got != "samples_gmm/fd_x" {
+		t.Errorf("SamplerKey gmm: %s", got)
+	}
+	if got := SamplerKey("prior", "samples/fd_x"); got != "samples/fd_x" {
+		t.Errorf("SamplerKey prior: %s", got)
+	}
+	got := SamplersIn([]string{"test/elbo", "samples_two_stage/swd", "samples_gmm/swd", "samples/swd", "samples_gmm/kid_x", "recon/swd"})
+	if !slices.Equal(got, []string{"prior", "gmm", "two_stage"}) {
+		t.Errorf("SamplersIn: %v", got)
 	}
 }

@@ -215,11 +215,11 @@ func (e *evaluation) samplerSets(n int, rng *rand.Rand) ([]imageSet, error) {
 		if err != nil {
 			return nil, err
 		}
-		prefix, what := "samples", fmt.Sprintf("vs %d prior samples (decoder means)", n)
+		what := fmt.Sprintf("vs %d prior samples (decoder means)", n)
 		if name != "prior" {
-			prefix, what = "samples_"+name, fmt.Sprintf("vs %d samples of the %s sampler (decoder means)", n, name)
+			what = fmt.Sprintf("vs %d samples of the %s sampler (decoder means)", n, name)
 		}
-		sets = append(sets, imageSet{prefix, what, im})
+		sets = append(sets, imageSet{SamplerPrefix(name), what, im})
 	}
 	return sets, nil
 }

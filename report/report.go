@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -42,7 +43,9 @@ type Page struct {
 	Title     string
 	Generated string
 	Metrics   []Metric
-	Sections  []*Section
+	// SamplerMetrics are the columns of each section's sampler table.
+	SamplerMetrics []Metric
+	Sections       []*Section
 	// Comparison holds every configuration of every experiment, when the page has several.
 	Comparison []Row
 }
@@ -54,19 +57,22 @@ type Section struct {
 	StatusCounts []StatusCount
 	Axes         []string // the keys that vary between runs
 	Summary      []Row    // one per configuration
-	Baseline     string   // the real-vs-real values, and their protocol
-	Curves       []template.HTML
-	RateDist     template.HTML
-	Effects      []template.HTML
-	Diverged     []runs.RunInfo
-	Stability    []StabilityRow
-	Blur         []ImageRow
-	Traversals   []ImageRow
-	Columns      []Column // the per-run metric table's columns
-	Runs         []Run
-	Protocols    []runs.Summary // one protocol per metric key
-	RunImages    bool           // per-run image grids are shown (small experiments)
-	NotInSpec    []runs.RunInfo // linked by an earlier version of the spec: flagged, not compared
+	// Samplers compares the post-hoc samplers: a row per configuration and
+	// sampler, when a run has a sampler other than the prior.
+	Samplers   []Row
+	Baseline   string // the real-vs-real values, and their protocol
+	Curves     []template.HTML
+	RateDist   template.HTML
+	Effects    []template.HTML
+	Diverged   []runs.RunInfo
+	Stability  []StabilityRow
+	Blur       []ImageRow
+	Traversals []ImageRow
+	Columns    []Column // the per-run metric table's columns
+	Runs       []Run
+	Protocols  []runs.Summary // one protocol per metric key
+	RunImages  bool           // per-run image grids are shown (small experiments)
+	NotInSpec  []runs.RunInfo // linked by an earlier version of the spec: flagged, not compared
 	// Evaluations are the evaluation hashes whose scores the section shows
 	// (one per eval settings of the spec), with how many runs use each.
 	Evaluations []EvalCount
@@ -178,9 +184,10 @@ func Build(ctx context.Context, st Store, experiments []string, opt Options) (*P
 		return nil, fmt.Errorf("report: name at least one experiment")
 	}
 	page := &Page{
-		Title:     "vaelab report: " + strings.Join(experiments, ", "),
-		Generated: time.Now().UTC().Format("2006-01-02 15:04 UTC"),
-		Metrics:   SummaryMetrics(),
+		Title:          "vaelab report: " + strings.Join(experiments, ", "),
+		Generated:      time.Now().UTC().Format("2006-01-02 15:04 UTC"),
+		Metrics:        SummaryMetrics(),
+		SamplerMetrics: evaluate.SamplerTable(),
 	}
 	for i, name := range experiments {
 		sec, err := buildSection(ctx, st, name, opt)
@@ -259,6 +266,7 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 	for _, g := range groups {
 		sec.Summary = append(sec.Summary, summaryRow(g, ms))
 	}
+	sec.Samplers = samplerRows(groups)
 	sec.Baseline, sec.Protocols = baselineAndProtocols(rs)
 	if sec.Curves, err = groupCurves(groups, series); err != nil {
 		return nil, err
@@ -285,6 +293,30 @@ func summaryRow(g *Group, ms []Metric) Row {
 		row.Cells = append(row.Cells, Cell{Text: FormatStat(s, ok, m.Digits), Best: g.Best[m.Key]})
 	}
 	return row
+}
+
+// samplerRows is a row per configuration and sampler of the sample-quality
+// metrics, best cells marked over all rows; none when only the prior was
+// scored.
+func samplerRows(groups []*Group) []Row {
+	var rows []Row
+	ms := evaluate.SamplerTable()
+	for _, g := range groups {
+		names := evaluate.SamplersIn(slices.Collect(maps.Keys(g.Stats)))
+		if len(names) < 2 {
+			continue
+		}
+		for _, name := range names {
+			row := Row{Experiment: g.Experiment, Label: g.Label + " · " + name, Seeds: len(g.Runs), Diverged: g.Diverged}
+			for _, m := range ms {
+				s, ok := g.Stats[evaluate.SamplerKey(name, m.Key)]
+				row.Cells = append(row.Cells, Cell{Text: FormatStat(s, ok, m.Digits)})
+			}
+			rows = append(rows, row)
+		}
+	}
+	markRows(rows, ms)
+	return rows
 }
 
 // markRows re-marks the best cells across the rows of several experiments.

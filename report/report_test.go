@@ -1,10 +1,14 @@
 package report
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/vaelab/vaelab/metrics"
 	"github.com/vaelab/vaelab/runs"
 )
 
@@ -54,5 +58,47 @@ func TestLogScaleOnlyForWidePositiveCurves(t *testing.T) {
 		if got := useLogScale(mk(tc.values...)); got != tc.want {
 			t.Errorf("%v: log scale %v, want %v", tc.values, got, tc.want)
 		}
+	}
+}
+
+// A run scored with a second sampler gets the sampler table: a row per
+// configuration and sampler, the better sampler's FD marked best.
+func TestSamplerTable(t *testing.T) {
+	ctx := context.Background()
+	st, name := fakeExperiment(t, "name: samplers\nseeds: [1, 2]\n", 10, 3)
+	rs, err := st.Runs(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "samples_gmm/fd_" + metrics.ExtractorID()
+	for _, r := range rs {
+		if err := st.PutSummaries(ctx, r.ID, []runs.Summary{{Key: key, Value: 0.001, Protocol: "p"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "r.html")
+	if err := WriteFile(ctx, st, []string{name}, path, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	page := string(b)
+	i := strings.Index(page, "Sample quality by sampler")
+	if i < 0 {
+		t.Fatal("no sampler table")
+	}
+	table := page[i:strings.Index(page[i:], "</table>")+i]
+	if !strings.Contains(table, "· prior") || !strings.Contains(table, "· gmm") {
+		t.Fatalf("sampler rows missing:\n%s", table)
+	}
+	gmm := table[strings.Index(table, "· gmm"):]
+	if !strings.Contains(gmm[:strings.Index(gmm, "</tr>")], `class="num best">0.0010 ± 0.0000`) {
+		t.Errorf("the gmm row's FD is not marked best:\n%s", gmm)
+	}
+	single, _ := fakeExperiment(t, "name: one\nseeds: [1]\n", 10, 3)
+	if err := WriteFile(ctx, single, []string{"one"}, path, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); strings.Contains(string(b), "Sample quality by sampler") {
+		t.Error("a sampler table with the prior alone")
 	}
 }
