@@ -55,6 +55,8 @@ type ModelConfig struct {
 	Sigma      float64 `json:"sigma,omitempty"`
 	// Prior names p(z), one of priors (prior.go): "" or "standard" is N(0, I).
 	Prior string `json:"prior,omitempty"`
+	// PriorComponents is K of a mixture prior (mog); 0 means 10.
+	PriorComponents int `json:"prior_components,omitempty"`
 }
 
 // ObjectiveConfig selects the objective (objective.go) and its settings; the
@@ -262,7 +264,11 @@ func (c ModelConfig) Validate() error {
 	if err != nil {
 		return err
 	}
-	if _, err := PriorNamed(c.Prior); err != nil {
+	prior, err := PriorNamed(c.Prior)
+	if err != nil {
+		return err
+	}
+	if err := checkPrior(prior, c); err != nil {
 		return err
 	}
 	if err := lik.check(c); err != nil {

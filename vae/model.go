@@ -87,6 +87,9 @@ func NewModel(cfg ModelConfig, shape Shape, dtype tensor.Dtype, rng *rand.Rand) 
 		lik.addHeads(m, prev, rng)
 	}
 	lik.addParams(m)
+	if lp, ok := prior.(learnedPrior); ok {
+		m.prior = lp.bind(m, rng)
+	}
 	return m, nil
 }
 

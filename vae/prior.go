@@ -1,6 +1,8 @@
 package vae
 
 import (
+	"cmp"
+	"fmt"
 	"math/rand/v2"
 
 	G "gorgonia.org/gorgonia"
@@ -29,6 +31,7 @@ type Prior interface {
 func priors() map[string]Prior {
 	return map[string]Prior{
 		"standard": standardNormal{},
+		"mog":      mog{},
 	}
 }
 
@@ -38,4 +41,27 @@ func PriorNamed(name string) (Prior, error) {
 		name = "standard"
 	}
 	return lookup(priors(), "model.prior", name)
+}
+
+// A learnedPrior has parameters of its own, trained with the model and kept
+// in its checkpoints; NewModel adds them and uses the prior bound to them.
+type learnedPrior interface {
+	Prior
+	// check validates the model section for it.
+	check(c ModelConfig) error
+	// bind adds its parameters to m (initialised from rng) and returns the
+	// prior that reads them.
+	bind(m *Model, rng *rand.Rand) Prior
+}
+
+// checkPrior validates the settings of a learned prior, and refuses them
+// for one without parameters.
+func checkPrior(p Prior, c ModelConfig) error {
+	if lp, ok := p.(learnedPrior); ok {
+		return lp.check(c)
+	}
+	if c.PriorComponents != 0 {
+		return fmt.Errorf("model.prior_components: the %s prior has no components; use prior: mog, or remove it", cmp.Or(c.Prior, "standard"))
+	}
+	return nil
 }
