@@ -86,7 +86,7 @@ func TestSamplerTable(t *testing.T) {
 	if i < 0 {
 		t.Fatal("no sampler table")
 	}
-	table := page[i:strings.Index(page[i:], "</table>")+i]
+	table := page[i : strings.Index(page[i:], "</table>")+i]
 	if !strings.Contains(table, "· prior") || !strings.Contains(table, "· gmm") {
 		t.Fatalf("sampler rows missing:\n%s", table)
 	}
