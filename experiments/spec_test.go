@@ -77,7 +77,7 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"duplicate key nested and dotted", "name: x\nmodel: {latent: 4}\nmodel.latent: 8\n", "model.latent: key appears twice (also set on line 2"},
 		{"duplicate key dotted and nested", "name: x\nobjective.beta: 2\nobjective:\n  beta: 3\n", "objective.beta: key appears twice (also set on line 2"},
 		{"empty grid axis", "name: x\nsweep:\n  grid:\n    - key: objective.beta\n      values: []\n", "sweep.grid[0].values: the axis objective.beta needs a non-empty list"},
-		{"grid unknown key", "name: x\nsweep:\n  grid:\n    - {key: objective.gamma, values: [1]}\n", "objective.gamma: unknown key"},
+		{"grid unknown key", "name: x\nsweep:\n  grid:\n    - {key: objective.gammma, values: [1]}\n", "objective.gammma: unknown key"},
 		{"grid bad value", "name: x\nsweep:\n  grid:\n    - {key: model.latent, values: [4, x]}\n", `sweep.grid[0].values[1]: model.latent: want an integer, got "x"`},
 		{"grid negative beta", "name: x\nsweep:\n  grid:\n    - {key: objective.beta, values: [1, -2]}\n", "objective.beta: -2 must be between 0 and 1e6"},
 		{"variant unknown key", "name: x\nsweep:\n  variants:\n    - {name: a, set: {model.depth: 2}}\n", "sweep.variants[0].set: model.depth: unknown key"},

@@ -75,7 +75,7 @@ func TestMMDSettings(t *testing.T) {
 		{ObjectiveConfig{Type: "mmd", Beta: 1}, "objective.lambda"},
 		{ObjectiveConfig{Type: "mmd", Beta: -1, Lambda: 1}, "objective.beta"},
 		{ObjectiveConfig{Type: "mmd", Beta: 1, Lambda: 1, WarmupSteps: 3}, "mmd takes beta and lambda only"},
-		{ObjectiveConfig{Beta: 1, Lambda: 1}, "objective.lambda belongs to the mmd objective"},
+		{ObjectiveConfig{Beta: 1, Lambda: 1}, "objective.lambda: belongs to the mmd objective"},
 	} {
 		if err := tc.c.Validate(); err == nil || !strings.Contains(err.Error(), tc.key) {
 			t.Errorf("%+v: want an error naming %s, got %v", tc.c, tc.key, err)
