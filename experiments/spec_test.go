@@ -78,6 +78,8 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"duplicate key dotted and nested", "name: x\nobjective.beta: 2\nobjective:\n  beta: 3\n", "objective.beta: key appears twice (also set on line 2"},
 		{"empty grid axis", "name: x\nsweep:\n  grid:\n    - key: objective.beta\n      values: []\n", "sweep.grid[0].values: the axis objective.beta needs a non-empty list"},
 		{"grid unknown key", "name: x\nsweep:\n  grid:\n    - {key: objective.gammma, values: [1]}\n", "objective.gammma: unknown key"},
+		{"explicit zero count", "name: x\neval:\n  gmm_components: 0\n", "test.yaml:3: eval.gmm_components: 0 must be at least 1"},
+		{"explicit zero prior components", "name: x\nmodel: {prior: mog, prior_components: 0}\n", "model.prior_components: 0 must be at least 1"},
 		{"grid bad value", "name: x\nsweep:\n  grid:\n    - {key: model.latent, values: [4, x]}\n", `sweep.grid[0].values[1]: model.latent: want an integer, got "x"`},
 		{"grid negative beta", "name: x\nsweep:\n  grid:\n    - {key: objective.beta, values: [1, -2]}\n", "objective.beta: -2 must be between 0 and 1e6"},
 		{"variant unknown key", "name: x\nsweep:\n  variants:\n    - {name: a, set: {model.depth: 2}}\n", "sweep.variants[0].set: model.depth: unknown key"},

@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -88,8 +89,18 @@ func setPath(cfg *RunConfig, path string, v value) error {
 		}
 		return nil
 	}
-	return assign(field, v.node, path)
+	if err := assign(field, v.node, path); err != nil {
+		return err
+	}
+	if field.Kind() == reflect.Int && field.Int() == 0 && slices.Contains(countKeys(), path) {
+		return fmt.Errorf("%s: 0 must be at least 1; leave the key out for its default", path)
+	}
+	return nil
 }
+
+// countKeys are the counts whose zero in the config means "the default":
+// written out in a spec, 0 is a mistake, not a request for the default.
+func countKeys() []string { return []string{"eval.gmm_components", "model.prior_components"} }
 
 func fieldByJSONName(s reflect.Value, name string) (reflect.Value, bool) {
 	t := s.Type()
