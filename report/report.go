@@ -163,6 +163,7 @@ func curves() []curve {
 		{vae.KeyRecon, "Reconstruction −log p(x|z) per step", "step", "nats per image", false, false},
 		{vae.KeyKL, "KL(q(z|x) ‖ p(z)) per step", "step", "nats per image", false, false},
 		{vae.KeyTestELBO, "Test ELBO after each epoch (higher is better)", "epoch", "nats per image", true, true},
+		{vae.KeyCapacity, "Capacity target C(t) per step (capacity objective; plotted where a run has one)", "step", "nats per image", false, true},
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vaelab/vaelab/metrics"
 	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/vae"
 )
 
 func TestBinMeansKeepsShapeAndBounds(t *testing.T) {
@@ -100,5 +101,34 @@ func TestSamplerTable(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); strings.Contains(string(b), "Sample quality by sampler") {
 		t.Error("a sampler table with the prior alone")
+	}
+}
+
+// The capacity objective's C(t) gets a curve when runs record it, and no
+// empty plot otherwise.
+func TestCapacityCurveOnlyWhenRecorded(t *testing.T) {
+	ctx := context.Background()
+	st, name := fakeExperiment(t, "name: cap\nseeds: [1]\n", 10, 3)
+	path := filepath.Join(t.TempDir(), "r.html")
+	has := func() bool {
+		if err := WriteFile(ctx, st, []string{name}, path, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(path)
+		return strings.Contains(string(b), "Capacity target C(t)")
+	}
+	if has() {
+		t.Fatal("a C(t) plot for runs without the capacity objective")
+	}
+	rs, _ := st.Runs(ctx, name)
+	var rows []runs.MetricRow
+	for step := 1; step <= 10; step++ {
+		rows = append(rows, runs.MetricRow{Step: step, Epoch: 1, Key: vae.KeyCapacity, Value: float64(step)})
+	}
+	if err := st.WriteMetrics(ctx, rs[0].ID, rows); err != nil {
+		t.Fatal(err)
+	}
+	if !has() {
+		t.Error("no C(t) plot for a run that records it")
 	}
 }
