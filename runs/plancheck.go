@@ -44,6 +44,9 @@ func checkSplitSizes(cfg experiments.RunConfig, train, test int) error {
 	if err := cfg.Objective.CheckSteps(cfg.Train.Epochs * (train / cfg.Train.BatchSize)); err != nil {
 		return err
 	}
+	if err := cfg.Model.CheckTrainImages(train); err != nil {
+		return err
+	}
 	ev := cfg.Eval.WithDefaults()
 	n := min(ev.Samples, test, train)
 	need := max(minEvalImages, ev.NearestK+1)

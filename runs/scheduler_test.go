@@ -296,6 +296,7 @@ func TestStoppedRunResumesFromCheckpoint(t *testing.T) {
 		{"capacity objective", fourEpochs + "objective: {type: capacity, gamma: 10, capacity_max: 3, capacity_steps: 8}\n"},
 		{"mmd objective", fourEpochs + "objective: {type: mmd, beta: 0.5, lambda: 20}\n"},
 		{"mog prior", strings.Replace(fourEpochs, "model: {hidden: [8], latent: 2}", "model: {hidden: [8], latent: 2, prior: mog, prior_components: 3}", 1)},
+		{"vamp prior", strings.Replace(fourEpochs, "model: {hidden: [8], latent: 2}", "model: {hidden: [8], latent: 2, prior: vamp, prior_components: 3}", 1)},
 		{"gmm sampler", strings.Replace(fourEpochs, "grid_images: 8}", "grid_images: 8, samplers: [prior, gmm], gmm_components: 2}", 1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) { checkStoppedRunResumes(t, tc.spec) })

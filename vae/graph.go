@@ -117,19 +117,35 @@ func (n *netGraph) decodeWithHidden(z *G.Node) (out, last *G.Node) {
 }
 
 // encodeHidden maps images to the encoder's last hidden layer.
-func (n *netGraph) encodeHidden(x *G.Node) *G.Node {
+func (n *netGraph) encodeHidden(x *G.Node) *G.Node { return n.encodeHiddenOf(x, true) }
+
+// encodeHiddenOf is encodeHidden of x; data marks x as data, whose gradient
+// is not made (learned inputs such as the VampPrior's need theirs).
+func (n *netGraph) encodeHiddenOf(x *G.Node, data bool) *G.Node {
 	h := x
 	if n.m.conv != nil {
 		h = n.convEncode(x)
 	}
 	for i, l := range n.m.enc {
-		if i == 0 && n.m.conv == nil {
+		if i == 0 && n.m.conv == nil && data {
 			h = n.activate(n.affineOfData(h, l))
 			continue
 		}
 		h = n.activate(n.affine(h, l))
 	}
 	return h
+}
+
+// posterior builds the encoder's Gaussian q(z|x) of a batch: μ and log σ²
+// (soft-clamped if model.logvar_clamp is set).
+func (o *objective) posterior(x *G.Node, data bool) (mu, logvar *G.Node) {
+	m := o.m
+	h := o.encodeHiddenOf(x, data)
+	mu, logvar = o.affine(h, m.mu), o.affine(h, m.logvar)
+	if c := m.cfg.LogvarClamp; c > 0 {
+		logvar = G.Must(G.Mul(G.Must(G.Tanh(G.Must(G.Mul(logvar, o.scalar(1/c))))), o.scalar(c)))
+	}
+	return mu, logvar
 }
 
 // pixelSigmaRaw is the per-pixel log σ head's output before its soft clamp.
@@ -199,11 +215,7 @@ func (m *Model) newObjective(batch int, c ObjectiveConfig, train bool) (o *objec
 	}
 
 	// Encoder q(z|x) = N(μ, diag exp(logvar)); reparameterised z = μ + exp(logvar/2)·ε.
-	h := o.encodeHidden(o.x)
-	o.mu, o.logvar = o.affine(h, m.mu), o.affine(h, m.logvar)
-	if c := m.cfg.LogvarClamp; c > 0 {
-		o.logvar = G.Must(G.Mul(G.Must(G.Tanh(G.Must(G.Mul(o.logvar, o.scalar(1/c))))), o.scalar(c)))
-	}
+	o.mu, o.logvar = o.posterior(o.x, true)
 	std := G.Must(G.Exp(G.Must(G.Mul(o.logvar, o.scalar(0.5)))))
 	o.z = G.Must(G.Add(o.mu, G.Must(G.HadamardProd(std, o.eps))))
 

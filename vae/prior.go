@@ -32,6 +32,7 @@ func priors() map[string]Prior {
 	return map[string]Prior{
 		"standard": standardNormal{},
 		"mog":      mog{},
+		"vamp":     vamp{},
 	}
 }
 
@@ -62,6 +63,19 @@ func checkPrior(p Prior, c ModelConfig) error {
 	}
 	if c.PriorComponents != 0 {
 		return fmt.Errorf("model.prior_components: the %s prior has no components; use prior: mog, or remove it", cmp.Or(c.Prior, "standard"))
+	}
+	return nil
+}
+
+// CheckTrainImages reports a model setting that the number of training
+// images rules out (more VampPrior pseudo-inputs than images).
+func (c ModelConfig) CheckTrainImages(n int) error {
+	p, err := PriorNamed(c.Prior)
+	if err != nil {
+		return err
+	}
+	if ic, ok := p.(interface{ checkImages(ModelConfig, int) error }); ok {
+		return ic.checkImages(c, n)
 	}
 	return nil
 }

@@ -57,25 +57,44 @@ type mogPrior struct {
 	means int
 }
 
-func (p *mogPrior) kl(o *objective) (*G.Node, func() *G.Node) {
-	return G.Must(G.Neg(p.logRatio(o))), nil
+func (p *mogPrior) kl(o *objective) (*G.Node, func() *G.Node) { return mixtureKL(o, p.parts) }
+func (p *mogPrior) logRatio(o *objective) *G.Node             { return mixtureLogRatio(o, p.parts) }
+
+// parts are the mixture's means and log-variances (K×L) and log weights (K,
+// the log softmax of the logits, shifted by their maximum).
+func (p *mogPrior) parts(o *objective) (means, logvars, logW *G.Node) {
+	logits := o.param(p.means + 2)
+	hi := G.Must(G.Max(logits))
+	shifted := G.Must(G.Sub(logits, hi))
+	logW = G.Must(G.Sub(shifted, G.Must(G.Log(G.Must(G.Sum(G.Must(G.Exp(shifted))))))))
+	return o.param(p.means), o.param(p.means + 1), logW
 }
 
-// logRatio: log p(z) − log q(z|x), with log q(z|x) = −½ Σ_j (ε_j² + logvar_j
-// + log 2π) since z = μ + σ·ε.
-func (p *mogPrior) logRatio(o *objective) *G.Node {
-	L := float64(p.m.cfg.Latent)
+// mixtureParts builds a diagonal Gaussian mixture's means and log-variances
+// (K×L) and log weights (K) in the objective's graph.
+type mixtureParts func(o *objective) (means, logvars, logW *G.Node)
+
+// mixtureKL is the one-sample Monte-Carlo KL of a mixture prior, log q(z|x) −
+// log p(z) at the step's z; it does not split over dimensions.
+func mixtureKL(o *objective, parts mixtureParts) (*G.Node, func() *G.Node) {
+	return G.Must(G.Neg(mixtureLogRatio(o, parts))), nil
+}
+
+// mixtureLogRatio: log p(z) − log q(z|x), with log q(z|x) = −½ Σ_j (ε_j² +
+// logvar_j + log 2π) since z = μ + σ·ε.
+func mixtureLogRatio(o *objective, parts mixtureParts) *G.Node {
+	L := float64(o.m.cfg.Latent)
 	q := G.Must(G.Add(G.Must(G.Sum(G.Must(G.Add(G.Must(G.Square(o.eps)), o.logvar)), 1)), o.scalar(L*math.Log(2*math.Pi))))
 	logq := G.Must(G.Mul(q, o.scalar(-0.5)))
-	return G.Must(G.Sub(p.logProb(o, o.z), logq))
+	return G.Must(G.Sub(mixtureLogProb(o, o.z, parts), logq))
 }
 
-// logProb builds log p(z) per row of z (B×L): the components' log densities
-// as B×K products, then a log-sum-exp over K. (No Reshape: Gorgonia's
-// reshapes a shared value in place.)
-func (p *mogPrior) logProb(o *objective, z *G.Node) *G.Node {
-	L := p.m.cfg.Latent
-	means, logvars, logits := o.param(p.means), o.param(p.means+1), o.param(p.means+2)
+// mixtureLogProb builds log p(z) per row of z (B×L): the components' log
+// densities as B×K products, then a log-sum-exp over K. (No Reshape:
+// Gorgonia's reshapes a shared value in place.)
+func mixtureLogProb(o *objective, z *G.Node, parts mixtureParts) *G.Node {
+	L := o.m.cfg.Latent
+	means, logvars, logW := parts(o)
 	invVar := G.Must(G.Exp(G.Must(G.Neg(logvars)))) // K×L
 	t := func(x *G.Node) *G.Node { return G.Must(G.Transpose(x)) }
 	quad := G.Must(G.Mul(G.Must(G.Square(z)), t(invVar)))               // B×K: Σ_j z_j²/s²
@@ -85,9 +104,6 @@ func (p *mogPrior) logProb(o *objective, z *G.Node) *G.Node {
 	rows := func(m, v *G.Node) *G.Node { return G.Must(G.BroadcastAdd(m, v, nil, []byte{0})) } // v in every row of m
 	maha := rows(G.Must(G.Sub(quad, G.Must(G.Mul(cross, o.scalar(2))))), perK)
 	logN := G.Must(G.Mul(G.Must(G.Add(maha, o.scalar(float64(L)*math.Log(2*math.Pi)))), o.scalar(-0.5)))
-	hi := G.Must(G.Max(logits)) // log softmax of the logits, shifted by their maximum
-	shifted := G.Must(G.Sub(logits, hi))
-	logW := G.Must(G.Sub(shifted, G.Must(G.Log(G.Must(G.Sum(G.Must(G.Exp(shifted))))))))
 	return logSumExpRows(rows(logN, logW))
 }
 

@@ -47,7 +47,7 @@ func TestMoGPriorLogProbIsTheDirectFormula(t *testing.T) {
 		t.Fatal(err)
 	}
 	zq := o.input("zq", n, 2)
-	lp := p.logProb(o, zq) // consumed by nothing: its value survives the run
+	lp := mixtureLogProb(o, zq, p.parts) // consumed by nothing: its value survives the run
 	if err := o.let(zq, nil, codes); err != nil {
 		t.Fatal(err)
 	}

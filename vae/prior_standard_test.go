@@ -14,7 +14,7 @@ import (
 
 func TestPriorTable(t *testing.T) {
 	for _, tc := range []struct{ name, wantErr string }{
-		{"", ""}, {"standard", ""}, {"vamp_typo", `model.prior: "vamp_typo" is not supported (supported: mog, standard)`},
+		{"", ""}, {"standard", ""}, {"vamp_typo", `model.prior: "vamp_typo" is not supported (supported: mog, standard, vamp)`},
 	} {
 		_, err := PriorNamed(tc.name)
 		if (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {

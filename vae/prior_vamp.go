@@ -1,0 +1,116 @@
+package vae
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/vae/internal/ops"
+)
+
+// vamp is the VampPrior (Tomczak & Welling 2018): p(z) = (1/K) Σ_k q(z|u_k),
+// the mixture of the encoder's posteriors at K learned pseudo-inputs u_k
+// (prior.pseudo_inputs, K × the image size, model parameters, checkpointed;
+// K is model.prior_components, default 10). The KL is the one-sample
+// Monte-Carlo estimate, as for mog. The pseudo-inputs go through the MLP
+// encoder in the training graph, with gradients to both.
+type vamp struct{}
+
+func (vamp) check(c ModelConfig) error {
+	switch {
+	case c.PriorComponents < 0 || c.PriorComponents > 1000:
+		return fmt.Errorf("model.prior_components: %d must be between 1 and 1000 (or 0 for %d)", c.PriorComponents, defaultPriorComponents)
+	case c.Architecture != "mlp":
+		return fmt.Errorf("model.prior: vamp is implemented for the mlp architecture (set model.architecture: mlp, or use prior: mog)")
+	}
+	return nil
+}
+
+// checkImages refuses more pseudo-inputs than training images.
+func (vamp) checkImages(c ModelConfig, train int) error {
+	if k := cmp.Or(c.PriorComponents, defaultPriorComponents); k > train {
+		return fmt.Errorf("model.prior_components: %d pseudo-inputs for %d training images; give at most %d", k, train, train)
+	}
+	return nil
+}
+
+// bind adds the pseudo-inputs, drawn uniformly in [0, 1] like images.
+func (vamp) bind(m *Model, rng *rand.Rand) Prior {
+	k := cmp.Or(m.cfg.PriorComponents, defaultPriorComponents)
+	u := make([]float64, k*m.inDim)
+	for i := range u {
+		u[i] = rng.Float64()
+	}
+	p := &vampPrior{m: m, k: k, pseudo: len(m.params)}
+	m.params = append(m.params, Param{Name: "prior.pseudo_inputs", Value: m.newDense(u, k, m.inDim)})
+	return p
+}
+
+// The unbound table entry is never used as a prior: NewModel binds it.
+func (vamp) kl(*objective) (*G.Node, func() *G.Node) { panic("vae: unbound vamp prior") }
+func (vamp) logRatio(*objective) *G.Node             { panic("vae: unbound vamp prior") }
+func (vamp) Sample(*rand.Rand, int, int) []float64   { panic("vae: unbound vamp prior") }
+func (vamp) TraversalRange() (float64, float64)      { panic("vae: unbound vamp prior") }
+
+type vampPrior struct {
+	m      *Model
+	k      int
+	pseudo int // index of the pseudo-inputs in m.params
+}
+
+func (p *vampPrior) kl(o *objective) (*G.Node, func() *G.Node) { return mixtureKL(o, p.parts) }
+func (p *vampPrior) logRatio(o *objective) *G.Node             { return mixtureLogRatio(o, p.parts) }
+
+// parts encode the pseudo-inputs: the components are q(z|u_k), weighted 1/K.
+func (p *vampPrior) parts(o *objective) (means, logvars, logW *G.Node) {
+	means, logvars = o.posterior(o.param(p.pseudo), false)
+	w := make([]float64, p.k)
+	for i := range w {
+		w[i] = -math.Log(float64(p.k))
+	}
+	logW = G.NewVector(o.g, p.m.dtype, G.WithShape(p.k), G.WithValue(p.m.newDense(w, p.k)), G.WithName("vamp_logw")) // a constant in the graph
+	return means, logvars, logW
+}
+
+// components encodes the pseudo-inputs with the current weights.
+func (p *vampPrior) components() (mu, logvar []float64) {
+	u := ops.Values64(p.m.params[p.pseudo].Value)
+	pix := make([]float32, len(u))
+	for i, v := range u {
+		pix[i] = float32(v)
+	}
+	s := p.m.shape
+	mu, logvar, err := p.m.Encode(context.Background(), data.Images{N: p.k, Height: s.Height, Width: s.Width, Channels: s.Channels, Pix: pix}, p.k)
+	if err != nil { // the pseudo-inputs have the model's own shape
+		panic(fmt.Sprintf("vae: encode the VampPrior's pseudo-inputs: %v", err))
+	}
+	return mu, logvar
+}
+
+func (p *vampPrior) Sample(rng *rand.Rand, n, latent int) []float64 {
+	mu, logvar := p.components()
+	out := make([]float64, 0, n*latent)
+	for range n {
+		c := rng.IntN(p.k)
+		for j := range latent {
+			out = append(out, mu[c*latent+j]+math.Exp(logvar[c*latent+j]/2)*rng.NormFloat64())
+		}
+	}
+	return out
+}
+
+// TraversalRange spans every component's mean ± 3 standard deviations.
+func (p *vampPrior) TraversalRange() (lo, hi float64) {
+	mu, logvar := p.components()
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for i, m := range mu {
+		s := 3 * math.Exp(logvar[i]/2)
+		lo, hi = math.Min(lo, m-s), math.Max(hi, m+s)
+	}
+	return lo, hi
+}

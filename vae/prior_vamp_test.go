@@ -1,0 +1,95 @@
+package vae
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/vaelab/vaelab/vae/internal/ops"
+)
+
+func vampCase() ModelConfig {
+	return ModelConfig{Architecture: "mlp", Hidden: []int{5}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli", Prior: "vamp", PriorComponents: 3}
+}
+
+// log p(z) in the training graph against a direct log-sum-exp over the
+// posteriors of the pseudo-inputs, which Model.Encode computes in a graph
+// of its own.
+func TestVampPriorLogProbIsTheDirectFormula(t *testing.T) {
+	m, err := NewModel(vampCase(), Shape{1, 6, 1}, tensor.Float64, rand.New(rand.NewPCG(31, 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := m.prior.(*vampPrior)
+	codes := []float64{0, 0, 1.4, -1.3, -0.8, 0.5, 4, -3}
+	const n = 4
+	o, err := m.newObjective(n, ObjectiveConfig{Beta: 1}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zq := o.input("zq", n, 2)
+	lp := mixtureLogProb(o, zq, p.parts) // consumed by nothing: its value survives the run
+	if err := o.let(zq, nil, codes); err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(o.g)
+	defer vm.Close()
+	if err := o.feed(make([]float32, n*6), make([]float64, n*2), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	got := ops.Values64(lp.Value())
+	mu, logvar := p.components()
+	for b := range n {
+		terms := make([]float64, 3)
+		for k := range 3 {
+			terms[k] = -math.Log(3)
+			for j := range 2 {
+				v, d := math.Exp(logvar[k*2+j]), codes[b*2+j]-mu[k*2+j]
+				terms[k] += -d*d/(2*v) - 0.5*math.Log(2*math.Pi*v)
+			}
+		}
+		hi := math.Max(terms[0], math.Max(terms[1], terms[2]))
+		want := hi + math.Log(math.Exp(terms[0]-hi)+math.Exp(terms[1]-hi)+math.Exp(terms[2]-hi))
+		// Encode takes images as float32, so the direct side sees the
+		// pseudo-inputs rounded to float32: agreement to about 1e-8.
+		if math.Abs(got[b]-want) > 1e-6*math.Max(1, math.Abs(want)) {
+			t.Errorf("log p(%v) = %.12g, direct %.12g", codes[b*2:b*2+2], got[b], want)
+		}
+	}
+}
+
+// Gradients reach the pseudo-inputs as well as the encoder and decoder.
+func TestVampPriorGradientsMatchFiniteDifferences(t *testing.T) {
+	checkModelGradients(t, vampCase(), Shape{1, 5, 1}, ObjectiveConfig{Beta: 1}, 1)
+}
+
+func TestVampPriorSettings(t *testing.T) {
+	conv := convCase("transpose", "none", "relu", "bernoulli")
+	conv.Prior = "vamp"
+	if err := conv.Validate(); err == nil || !strings.Contains(err.Error(), "model.prior: vamp") {
+		t.Errorf("vamp on a conv model: %v", err)
+	}
+	if err := vampCase().CheckTrainImages(2); err == nil || !strings.Contains(err.Error(), "model.prior_components: 3 pseudo-inputs for 2 training images") {
+		t.Errorf("3 pseudo-inputs for 2 images: %v", err)
+	}
+	if err := vampCase().CheckTrainImages(3); err != nil {
+		t.Errorf("3 pseudo-inputs for 3 images: %v", err)
+	}
+	m, err := NewModel(vampCase(), Shape{1, 6, 1}, tensor.Float32, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z := m.prior.Sample(rand.New(rand.NewPCG(2, 2)), 5, 2); len(z) != 10 {
+		t.Errorf("5 draws of 2 dimensions gave %d values", len(z))
+	}
+	if lo, hi := m.prior.TraversalRange(); !(lo < hi) {
+		t.Errorf("traversal range [%v, %v]", lo, hi)
+	}
+}
