@@ -79,3 +79,23 @@ func (c ModelConfig) CheckTrainImages(n int) error {
 	}
 	return nil
 }
+
+// unbound gives a learned prior's table entry the Prior methods it never
+// serves: NewModel replaces the entry by the prior bind returns.
+type unbound struct{}
+
+func (unbound) kl(*objective) (*G.Node, func() *G.Node) { panic("vae: unbound learned prior") }
+func (unbound) logRatio(*objective) *G.Node             { panic("vae: unbound learned prior") }
+func (unbound) Sample(*rand.Rand, int, int) []float64   { panic("vae: unbound learned prior") }
+func (unbound) TraversalRange() (float64, float64)      { panic("vae: unbound learned prior") }
+
+// defaultPriorComponents is K of a mixture prior when model.prior_components
+// is left out.
+const defaultPriorComponents = 10
+
+func checkComponents(c ModelConfig) error {
+	if c.PriorComponents < 0 || c.PriorComponents > 1000 {
+		return fmt.Errorf("model.prior_components: %d must be between 1 and 1000 (or 0 for %d)", c.PriorComponents, defaultPriorComponents)
+	}
+	return nil
+}

@@ -2,7 +2,6 @@ package vae
 
 import (
 	"cmp"
-	"fmt"
 	"math"
 	"math/rand/v2"
 
@@ -18,17 +17,9 @@ import (
 // has no closed form: it is the one-sample Monte-Carlo estimate
 // log q(z|x) − log p(z) at the step's z, and it does not split over
 // dimensions (no free bits).
-type mog struct{}
+type mog struct{ unbound }
 
-// defaultPriorComponents is K when model.prior_components is left out.
-const defaultPriorComponents = 10
-
-func (mog) check(c ModelConfig) error {
-	if c.PriorComponents < 0 || c.PriorComponents > 1000 {
-		return fmt.Errorf("model.prior_components: %d must be between 1 and 1000 (or 0 for %d)", c.PriorComponents, defaultPriorComponents)
-	}
-	return nil
-}
+func (mog) check(c ModelConfig) error { return checkComponents(c) }
 
 // bind adds the mixture's parameters: means drawn from N(0, I) so that the
 // components start apart, unit variances, equal weights.
@@ -42,12 +33,6 @@ func (mog) bind(m *Model, rng *rand.Rand) Prior {
 	p.m = m
 	return p
 }
-
-// The unbound table entry is never used as a prior: NewModel binds it.
-func (mog) kl(*objective) (*G.Node, func() *G.Node) { panic("vae: unbound mog prior") }
-func (mog) logRatio(*objective) *G.Node             { panic("vae: unbound mog prior") }
-func (mog) Sample(*rand.Rand, int, int) []float64   { panic("vae: unbound mog prior") }
-func (mog) TraversalRange() (float64, float64)      { panic("vae: unbound mog prior") }
 
 // mogPrior is the mixture bound to its parameters in m.params, from index
 // means: means, log-variances, logits.
@@ -132,30 +117,54 @@ func (p *mogPrior) values() (means, vars, weights []float64) {
 
 func (p *mogPrior) Sample(rng *rand.Rand, n, latent int) []float64 {
 	means, vars, weights := p.values()
-	out := make([]float64, 0, n*latent)
-	for range n {
-		c, u := p.k-1, rng.Float64()
-		for i, w := range weights {
-			if u -= w; u < 0 {
-				c = i
-				break
-			}
-		}
-		for j := range latent {
-			out = append(out, means[c*latent+j]+math.Sqrt(vars[c*latent+j])*rng.NormFloat64())
-		}
-	}
-	return out
+	return drawMixture(rng, n, latent, means, stddevs(vars), func() int { return pickWeighted(rng, weights) })
 }
 
 // TraversalRange spans every component's mean ± 3 standard deviations in
 // every dimension.
 func (p *mogPrior) TraversalRange() (lo, hi float64) {
 	means, vars, _ := p.values()
+	return mixtureRange(means, stddevs(vars))
+}
+
+func stddevs(vars []float64) []float64 {
+	out := make([]float64, len(vars))
+	for i, v := range vars {
+		out[i] = math.Sqrt(v)
+	}
+	return out
+}
+
+// pickWeighted draws an index with probability weights[i] (summing to 1).
+func pickWeighted(rng *rand.Rand, weights []float64) int {
+	u := rng.Float64()
+	for i, w := range weights {
+		if u -= w; u < 0 {
+			return i
+		}
+	}
+	return len(weights) - 1
+}
+
+// drawMixture draws n codes of a diagonal Gaussian mixture (K×L means and
+// standard deviations): a component from pick, then mean + sd·N(0, 1) in
+// each dimension.
+func drawMixture(rng *rand.Rand, n, latent int, means, sd []float64, pick func() int) []float64 {
+	out := make([]float64, 0, n*latent)
+	for range n {
+		c := pick()
+		for j := range latent {
+			out = append(out, means[c*latent+j]+sd[c*latent+j]*rng.NormFloat64())
+		}
+	}
+	return out
+}
+
+// mixtureRange spans every component's mean ± 3 standard deviations.
+func mixtureRange(means, sd []float64) (lo, hi float64) {
 	lo, hi = math.Inf(1), math.Inf(-1)
 	for i, m := range means {
-		s := 3 * math.Sqrt(vars[i])
-		lo, hi = math.Min(lo, m-s), math.Max(hi, m+s)
+		lo, hi = math.Min(lo, m-3*sd[i]), math.Max(hi, m+3*sd[i])
 	}
 	return lo, hi
 }

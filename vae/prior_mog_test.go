@@ -41,39 +41,12 @@ func newMoGModel(t *testing.T, rng *rand.Rand) (*Model, *mogPrior) {
 func TestMoGPriorLogProbIsTheDirectFormula(t *testing.T) {
 	m, p := newMoGModel(t, rand.New(rand.NewPCG(21, 22)))
 	codes := []float64{0, 0, 1.4, -1.3, -0.8, 0.5, 0.6, -3.4, 9, 9, -12, 4}
-	const n = 6
-	o, err := m.newObjective(n, ObjectiveConfig{Beta: 1}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zq := o.input("zq", n, 2)
-	lp := mixtureLogProb(o, zq, p.parts) // consumed by nothing: its value survives the run
-	if err := o.let(zq, nil, codes); err != nil {
-		t.Fatal(err)
-	}
-	vm := G.NewTapeMachine(o.g)
-	defer vm.Close()
-	if err := o.feed(make([]float32, n*6), make([]float64, n*2), 1); err != nil {
-		t.Fatal(err)
-	}
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
-	got := ops.Values64(lp.Value())
+	got := mixtureLogProbAt(t, m, p.parts, codes)
 	means, vars, weights := p.values()
-	for b := range n {
-		terms := make([]float64, 3)
-		for k := range 3 {
-			terms[k] = math.Log(weights[k])
-			for j := range 2 {
-				v, d := vars[k*2+j], codes[b*2+j]-means[k*2+j]
-				terms[k] += -d*d/(2*v) - 0.5*math.Log(2*math.Pi*v)
-			}
-		}
-		hi := math.Max(terms[0], math.Max(terms[1], terms[2]))
-		want := hi + math.Log(math.Exp(terms[0]-hi)+math.Exp(terms[1]-hi)+math.Exp(terms[2]-hi))
-		if math.Abs(got[b]-want) > 1e-9*math.Max(1, math.Abs(want)) {
-			t.Errorf("log p(%v) = %.12g, direct %.12g", codes[b*2:b*2+2], got[b], want)
+	for b := range len(codes) / 2 {
+		z := codes[b*2 : b*2+2]
+		if want := directMixtureLogProb(z, means, stddevs(vars), weights); math.Abs(got[b]-want) > 1e-9*math.Max(1, math.Abs(want)) {
+			t.Errorf("log p(%v) = %.12g, direct %.12g", z, got[b], want)
 		}
 	}
 }
@@ -126,4 +99,52 @@ func TestMoGPriorSettings(t *testing.T) {
 	if _, err := m.newObjective(3, ObjectiveConfig{Beta: 1, FreeBits: 0.5}, true); err == nil || !strings.Contains(err.Error(), "free_bits") {
 		t.Errorf("free bits with the mog prior: %v", err)
 	}
+}
+
+// mixtureLogProbAt runs a mixture prior's log p(z) on given codes (n × L) in
+// a training graph of m; the node is consumed by nothing, so its value
+// survives the run (Gorgonia overwrites consumed values in place).
+func mixtureLogProbAt(t *testing.T, m *Model, parts mixtureParts, codes []float64) []float64 {
+	t.Helper()
+	L := m.cfg.Latent
+	n := len(codes) / L
+	o, err := m.newObjective(n, ObjectiveConfig{Beta: 1}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zq := o.input("zq", n, L)
+	lp := mixtureLogProb(o, zq, parts)
+	if err := o.let(zq, nil, codes); err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(o.g)
+	defer vm.Close()
+	if err := o.feed(make([]float32, n*m.inDim), make([]float64, n*L), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	return ops.Values64(lp.Value())
+}
+
+// directMixtureLogProb is log Σ_k w_k Π_j N(z_j; m_kj, sd_kj²) written out,
+// with a max-shifted log-sum-exp.
+func directMixtureLogProb(z, means, sd, weights []float64) float64 {
+	L := len(z)
+	terms := make([]float64, len(weights))
+	hi := math.Inf(-1)
+	for k, w := range weights {
+		terms[k] = math.Log(w)
+		for j := range L {
+			v, d := sd[k*L+j]*sd[k*L+j], z[j]-means[k*L+j]
+			terms[k] += -d*d/(2*v) - 0.5*math.Log(2*math.Pi*v)
+		}
+		hi = math.Max(hi, terms[k])
+	}
+	sum := 0.0
+	for _, x := range terms {
+		sum += math.Exp(x - hi)
+	}
+	return hi + math.Log(sum)
 }

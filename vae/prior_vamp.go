@@ -19,16 +19,13 @@ import (
 // K is model.prior_components, default 10). The KL is the one-sample
 // Monte-Carlo estimate, as for mog. The pseudo-inputs go through the MLP
 // encoder in the training graph, with gradients to both.
-type vamp struct{}
+type vamp struct{ unbound }
 
 func (vamp) check(c ModelConfig) error {
-	switch {
-	case c.PriorComponents < 0 || c.PriorComponents > 1000:
-		return fmt.Errorf("model.prior_components: %d must be between 1 and 1000 (or 0 for %d)", c.PriorComponents, defaultPriorComponents)
-	case c.Architecture != "mlp":
+	if c.Architecture != "mlp" {
 		return fmt.Errorf("model.prior: vamp is implemented for the mlp architecture (set model.architecture: mlp, or use prior: mog)")
 	}
-	return nil
+	return checkComponents(c)
 }
 
 // checkImages refuses more pseudo-inputs than training images.
@@ -77,8 +74,9 @@ func (p *vampPrior) parts(o *objective) (means, logvars, logW *G.Node) {
 	return means, logvars, logW
 }
 
-// components encodes the pseudo-inputs with the current weights.
-func (p *vampPrior) components() (mu, logvar []float64) {
+// components encodes the pseudo-inputs with the current weights: each
+// component's means and standard deviations.
+func (p *vampPrior) components() (mu, sd []float64) {
 	u := ops.Values64(p.m.params[p.pseudo].Value)
 	pix := make([]float32, len(u))
 	for i, v := range u {
@@ -89,28 +87,16 @@ func (p *vampPrior) components() (mu, logvar []float64) {
 	if err != nil { // the pseudo-inputs have the model's own shape
 		panic(fmt.Sprintf("vae: encode the VampPrior's pseudo-inputs: %v", err))
 	}
-	return mu, logvar
+	for _, lv := range logvar {
+		sd = append(sd, math.Exp(lv/2))
+	}
+	return mu, sd
 }
 
 func (p *vampPrior) Sample(rng *rand.Rand, n, latent int) []float64 {
-	mu, logvar := p.components()
-	out := make([]float64, 0, n*latent)
-	for range n {
-		c := rng.IntN(p.k)
-		for j := range latent {
-			out = append(out, mu[c*latent+j]+math.Exp(logvar[c*latent+j]/2)*rng.NormFloat64())
-		}
-	}
-	return out
+	mu, sd := p.components()
+	return drawMixture(rng, n, latent, mu, sd, func() int { return rng.IntN(p.k) })
 }
 
 // TraversalRange spans every component's mean ± 3 standard deviations.
-func (p *vampPrior) TraversalRange() (lo, hi float64) {
-	mu, logvar := p.components()
-	lo, hi = math.Inf(1), math.Inf(-1)
-	for i, m := range mu {
-		s := 3 * math.Exp(logvar[i]/2)
-		lo, hi = math.Min(lo, m-s), math.Max(hi, m+s)
-	}
-	return lo, hi
-}
+func (p *vampPrior) TraversalRange() (lo, hi float64) { return mixtureRange(p.components()) }

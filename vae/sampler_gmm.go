@@ -39,6 +39,7 @@ type gaussianMixture struct {
 	weights []float64
 	means   [][]float64
 	chol    []*mat.Cholesky // of each covariance
+	lower   []*mat.TriDense // the factor L of each, Σ = L·Lᵀ
 }
 
 // EM settings: iterations at most, and the relative change of the objective
@@ -129,7 +130,7 @@ func kmeansPlusPlus(x []float64, d, k int, rng *rand.Rand) []int {
 // responsibilities (n×k).
 func (g *gaussianMixture) maximise(x, resp []float64, k int, lambda float64) error {
 	d, n := g.d, len(x)/g.d
-	g.weights, g.means, g.chol = make([]float64, k), make([][]float64, k), make([]*mat.Cholesky, k)
+	g.weights, g.means, g.chol, g.lower = make([]float64, k), make([][]float64, k), make([]*mat.Cholesky, k), make([]*mat.TriDense, k)
 	for c := range k {
 		nk := 0.0
 		mean := make([]float64, d)
@@ -165,7 +166,9 @@ func (g *gaussianMixture) maximise(x, resp []float64, k int, lambda float64) err
 		if !ch.Factorize(cov) {
 			return fmt.Errorf("mixture component %d: covariance not positive definite", c)
 		}
-		g.weights[c], g.means[c], g.chol[c] = nk/float64(n), mean, &ch
+		var l mat.TriDense
+		ch.LTo(&l)
+		g.weights[c], g.means[c], g.chol[c], g.lower[c] = nk/float64(n), mean, &ch, &l
 	}
 	return nil
 }
@@ -193,10 +196,8 @@ func (g *gaussianMixture) logDensity(c int, z []float64) float64 {
 	for j := range z {
 		diff.SetVec(j, z[j]-g.means[c][j])
 	}
-	var l mat.TriDense
-	g.chol[c].LTo(&l)
 	var y mat.VecDense
-	if err := y.SolveVec(&l, diff); err != nil {
+	if err := y.SolveVec(g.lower[c], diff); err != nil {
 		return math.Inf(-1)
 	}
 	maha := mat.Dot(&y, &y)
@@ -216,21 +217,13 @@ func (g *gaussianMixture) logProb(z []float64) float64 {
 func (g *gaussianMixture) sample(rng *rand.Rand, n int) []float64 {
 	out := make([]float64, 0, n*g.d)
 	eps := make([]float64, g.d)
-	var l mat.TriDense
 	for range n {
-		c, u := len(g.weights)-1, rng.Float64()
-		for i, w := range g.weights {
-			if u -= w; u < 0 {
-				c = i
-				break
-			}
-		}
+		c := pickWeighted(rng, g.weights)
 		for j := range eps {
 			eps[j] = rng.NormFloat64()
 		}
-		g.chol[c].LTo(&l)
 		var z mat.VecDense
-		z.MulVec(&l, mat.NewVecDense(g.d, eps))
+		z.MulVec(g.lower[c], mat.NewVecDense(g.d, eps))
 		for j := range g.d {
 			out = append(out, g.means[c][j]+z.AtVec(j))
 		}
