@@ -167,6 +167,12 @@ func assign(field reflect.Value, n *yaml.Node, key string) error {
 			return wrong("a non-negative integer")
 		}
 		field.SetUint(uint64(f))
+	case reflect.Pointer: // an optional value whose explicit zero is kept
+		p := reflect.New(field.Type().Elem())
+		if err := assign(p.Elem(), n, key); err != nil {
+			return err
+		}
+		field.Set(p)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			return wrong("a list")

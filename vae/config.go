@@ -80,12 +80,28 @@ type ObjectiveConfig struct {
 	FreeBits float64 `json:"free_bits,omitempty"`
 	// Gamma, CapacityMax and CapacitySteps set the capacity objective
 	// (objective_capacity.go): γ·|KL − C(t)| with C rising linearly from 0 to
-	// CapacityMax nats over CapacitySteps steps.
-	Gamma         float64 `json:"gamma,omitempty"`
-	CapacityMax   float64 `json:"capacity_max,omitempty"`
-	CapacitySteps int     `json:"capacity_steps,omitempty"`
+	// CapacityMax nats over CapacitySteps steps. For beta_tc, Gamma weighs the
+	// dimension-wise KL (default 1); a pointer, so that an explicit 0 is kept.
+	Gamma         *float64 `json:"gamma,omitempty"`
+	CapacityMax   float64  `json:"capacity_max,omitempty"`
+	CapacitySteps int      `json:"capacity_steps,omitempty"`
 	// Lambda weighs the MMD term of the mmd objective (objective_mmd.go).
 	Lambda float64 `json:"lambda,omitempty"`
+	// Alpha weighs beta_tc's index-code mutual information (default 1), and
+	// Estimator names its estimator of log q(z): mss (default) or mws
+	// (objective_beta_tc.go).
+	Alpha     *float64 `json:"alpha,omitempty"`
+	Estimator string   `json:"estimator,omitempty"`
+	// K is the number of importance samples per image of the iwae objective
+	// (objective_iwae.go).
+	K int `json:"k,omitempty"`
+	// Kappa is GECO's reconstruction target, a mean squared error per pixel;
+	// GECOAlpha the decay of the constraint's moving average (default 0.99)
+	// and GECORate the step of log λ per unit of relative constraint
+	// (default 0.01) (objective_geco.go).
+	Kappa     float64 `json:"kappa,omitempty"`
+	GECOAlpha float64 `json:"geco_alpha,omitempty"`
+	GECORate  float64 `json:"geco_rate,omitempty"`
 }
 
 // AdamConfig holds Adam's moment decay rates and its denominator epsilon.
@@ -353,6 +369,9 @@ func (c ModelConfig) CheckShape(s Shape) error {
 func (c ObjectiveConfig) Validate() error {
 	obj, err := ObjectiveNamed(c.Type)
 	if err != nil {
+		return err
+	}
+	if err := checkObjectiveKeys(c, obj); err != nil {
 		return err
 	}
 	return obj.check(c)

@@ -184,8 +184,10 @@ func catchPanic(err *error) {
 // comes from the caller's seeded generators.
 type objective struct {
 	netGraph
-	batch      int
-	x, eps     *G.Node
+	images     int      // images per batch
+	batch      int      // rows of z and the decoder: images × draws per image
+	x, eps     *G.Node  // the batch's images (images × D) and ε (batch × latent)
+	target     *G.Node  // the image each decoder row is scored against (x itself for one draw)
 	obj        Objective
 	fed        []*G.Node // the objective's scalars, fed each step (β(t) for elbo)
 	mu, logvar *G.Node
@@ -206,16 +208,25 @@ func (m *Model) newObjective(batch int, c ObjectiveConfig, train bool) (o *objec
 	if err != nil {
 		return nil, err
 	}
-	o = &objective{netGraph: m.newNetGraph(), batch: batch, obj: obj}
+	draws := 1
+	if train {
+		draws = samplesPerImage(obj, c)
+	}
+	o = &objective{netGraph: m.newNetGraph(), images: batch, batch: batch * draws, obj: obj}
 	o.train = train
 	L := m.cfg.Latent
-	o.x, o.eps = o.input("x", batch, m.inDim), o.input("eps", batch, L)
+	o.x, o.eps = o.input("x", batch, m.inDim), o.input("eps", o.batch, L)
 	for _, key := range obj.Scalars() {
 		o.fed = append(o.fed, G.NewScalar(o.g, m.dtype, G.WithName(strings.TrimPrefix(key, "train/"))))
 	}
 
 	// Encoder q(z|x) = N(μ, diag exp(logvar)); reparameterised z = μ + exp(logvar/2)·ε.
 	o.mu, o.logvar = o.posterior(o.x, true)
+	o.target = o.x
+	if draws > 1 {
+		tile := o.tiling(batch, draws)
+		o.mu, o.logvar, o.target = G.Must(G.Mul(tile, o.mu)), G.Must(G.Mul(tile, o.logvar)), G.Must(G.Mul(tile, o.x))
+	}
 	std := G.Must(G.Exp(G.Must(G.Mul(o.logvar, o.scalar(0.5)))))
 	o.z = G.Must(G.Add(o.mu, G.Must(G.HadamardProd(std, o.eps))))
 
@@ -238,6 +249,18 @@ func (m *Model) newObjective(batch int, c ObjectiveConfig, train bool) (o *objec
 		return nil, err
 	}
 	return o, nil
+}
+
+// tiling is the (n·draws) × n matrix that repeats a batch's rows draws
+// times: row s·n + i copies row i.
+func (o *objective) tiling(n, draws int) *G.Node {
+	t := make([]float64, n*draws*n)
+	for s := range draws {
+		for i := range n {
+			t[(s*n+i)*n+i] = 1
+		}
+	}
+	return G.NewConstant(o.m.newDense(t, n*draws, n), G.WithName(fmt.Sprintf("tile_%dx%d", n, draws)))
 }
 
 func onesOf(n int) []float64 {

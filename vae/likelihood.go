@@ -91,7 +91,7 @@ func noSigma(name string, c ModelConfig) error {
 
 // squaredError is Σ_pixels (x − mean)² per image.
 func (o *objective) squaredError() *G.Node {
-	return G.Must(G.Sum(G.Must(G.Square(G.Must(G.Sub(o.x, o.mean)))), 1))
+	return G.Must(G.Sum(G.Must(G.Square(G.Must(G.Sub(o.target, o.mean)))), 1))
 }
 
 // halfLog2Pi is ½ log 2π, the Gaussian's normalising constant per pixel.

@@ -16,5 +16,5 @@ func (bernoulli) onLogits() bool            { return true }
 func (bernoulli) Continuous() bool          { return false }
 
 func (bernoulli) logProb(o *objective, out, _ *G.Node) (*G.Node, error) {
-	return G.Must(ops.BernoulliLogLik(o.x, out, o.train)), nil
+	return G.Must(ops.BernoulliLogLik(o.target, out, o.train)), nil
 }

@@ -20,6 +20,6 @@ func (gaussianPixel) logProb(o *objective, _, last *G.Node) (*G.Node, error) {
 	raw := o.pixelSigmaRaw(last)
 	logSigma := G.Must(G.Add(G.Must(G.Mul(G.Must(G.Sigmoid(raw)), o.scalar(LogSigmaMax-LogSigmaMin))), o.scalar(LogSigmaMin)))
 	invVar := G.Must(G.Exp(G.Must(G.Mul(logSigma, o.scalar(-2)))))
-	terms := G.Must(G.Add(G.Must(G.Mul(G.Must(G.HadamardProd(G.Must(G.Square(G.Must(G.Sub(o.x, o.mean)))), invVar)), o.scalar(0.5))), logSigma))
+	terms := G.Must(G.Add(G.Must(G.Mul(G.Must(G.HadamardProd(G.Must(G.Square(G.Must(G.Sub(o.target, o.mean)))), invVar)), o.scalar(0.5))), logSigma))
 	return G.Must(G.Neg(G.Must(G.Add(G.Must(G.Sum(terms, 1)), o.scalar(D*halfLog2Pi()))))), nil
 }

@@ -22,6 +22,6 @@ func (laplace) check(c ModelConfig) error {
 
 func (laplace) logProb(o *objective, _, _ *G.Node) (*G.Node, error) {
 	b, D := o.m.cfg.Sigma, float64(o.m.inDim)
-	l1 := G.Must(G.Sum(G.Must(G.Abs(G.Must(G.Sub(o.x, o.mean)))), 1))
+	l1 := G.Must(G.Sum(G.Must(G.Abs(G.Must(G.Sub(o.target, o.mean)))), 1))
 	return G.Must(G.Sub(G.Must(G.Mul(l1, o.scalar(-1/b))), o.scalar(D*math.Log(2*b)))), nil
 }

@@ -1,6 +1,12 @@
 package vae
 
 import (
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+
 	G "gorgonia.org/gorgonia"
 )
 
@@ -10,7 +16,10 @@ import (
 // file of its own (objective_*.go) and is named for objective.type by one
 // line of objectives.
 type Objective interface {
-	// check validates the objective section for it.
+	// keys are the objective section's keys it takes besides type; any
+	// other key set is an error (checkObjectiveKeys).
+	keys() []string
+	// check validates the values of its keys.
 	check(c ObjectiveConfig) error
 	// Scalars are the keys of the values fed to the loss at every step, in
 	// order; each is also recorded at every step under its key.
@@ -34,7 +43,51 @@ func objectives() map[string]Objective {
 		"elbo":     elbo{},
 		"capacity": capacity{},
 		"mmd":      mmd{},
+		"iwae":     iwae{},
 	}
+}
+
+// A multiSample objective decodes several draws of z per image in training;
+// its graph's rows are images × samples, draw s of image i at row s·B + i.
+type multiSample interface {
+	samples(c ObjectiveConfig) int
+}
+
+func samplesPerImage(obj Objective, c ObjectiveConfig) int {
+	if ms, ok := obj.(multiSample); ok {
+		return ms.samples(c)
+	}
+	return 1
+}
+
+// checkObjectiveKeys refuses a key of the objective section that obj does
+// not take, naming the objectives that do. beta counts as set only when it
+// differs from its default of 1, which every config carries.
+func checkObjectiveKeys(c ObjectiveConfig, obj Objective) error {
+	v, t := reflect.ValueOf(c), reflect.TypeFor[ObjectiveConfig]()
+	for i := range t.NumField() {
+		key, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		f := v.Field(i)
+		if key == "type" || f.IsZero() || (key == "beta" && f.Float() == 1) || slices.Contains(obj.keys(), key) {
+			continue
+		}
+		var owners []string
+		for name, o := range objectives() {
+			if slices.Contains(o.keys(), key) {
+				owners = append(owners, name)
+			}
+		}
+		sort.Strings(owners)
+		return fmt.Errorf("objective.%s: the %s objective does not take it (it belongs to %s); change objective.type or remove the key", key, c.typeName(), strings.Join(owners, ", "))
+	}
+	return nil
+}
+
+func (c ObjectiveConfig) typeName() string {
+	if c.Type == "" {
+		return "elbo"
+	}
+	return c.Type
 }
 
 // stepsChecker is an objective whose schedule must fit in training.

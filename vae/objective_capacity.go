@@ -17,16 +17,18 @@ const KeyCapacity = "train/capacity"
 // as the schedule allows.
 type capacity struct{}
 
+func (capacity) keys() []string { return []string{"gamma", "capacity_max", "capacity_steps"} }
+
 func (capacity) check(c ObjectiveConfig) error {
 	switch {
-	case !(c.Gamma > 0) || c.Gamma > 1e6:
-		return fmt.Errorf("objective.gamma: %v must be between 0 (excluded) and 1e6 for the capacity objective (Burgess et al. used 1000)", c.Gamma)
+	case c.Gamma == nil:
+		return fmt.Errorf("objective.gamma: set the capacity objective's weight γ of |KL − C(t)| (Burgess et al. used 1000)")
+	case !(*c.Gamma > 0) || *c.Gamma > 1e6:
+		return fmt.Errorf("objective.gamma: %v must be between 0 (excluded) and 1e6 for the capacity objective (Burgess et al. used 1000)", *c.Gamma)
 	case !(c.CapacityMax > 0) || c.CapacityMax > 1e5:
 		return fmt.Errorf("objective.capacity_max: %v nats must be between 0 (excluded) and 1e5", c.CapacityMax)
 	case c.CapacitySteps < 1:
 		return fmt.Errorf("objective.capacity_steps: %d must be at least 1", c.CapacitySteps)
-	case c.WarmupSteps != 0 || c.Cycles != 0 || c.CycleRatio != 0 || c.FreeBits != 0:
-		return fmt.Errorf("objective.type: capacity has its own KL schedule; remove warmup_steps, cycles, cycle_ratio and free_bits")
 	}
 	return nil
 }
@@ -48,9 +50,9 @@ func (capacity) final(c ObjectiveConfig) []float64 { return []float64{c.Capacity
 
 func (capacity) loss(o *objective, c ObjectiveConfig, fed []*G.Node, _ func() *G.Node) (*G.Node, error) {
 	gap := G.Must(G.Abs(G.Must(G.Sub(o.klm, fed[0]))))
-	return G.Must(G.Add(o.recon, G.Must(G.Mul(gap, o.scalar(c.Gamma))))), nil
+	return G.Must(G.Add(o.recon, G.Must(G.Mul(gap, o.scalar(*c.Gamma))))), nil
 }
 
 func (capacity) evalLoss(c ObjectiveConfig, vals []float64, recon, kl float64) float64 {
-	return recon + c.Gamma*math.Abs(kl-vals[0])
+	return recon + *c.Gamma*math.Abs(kl-vals[0])
 }

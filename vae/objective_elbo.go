@@ -14,6 +14,8 @@ import (
 // 2016), which needs a prior whose KL splits over dimensions.
 type elbo struct{}
 
+func (elbo) keys() []string { return []string{"beta", "warmup_steps", "cycles", "cycle_ratio", "free_bits"} }
+
 func (elbo) check(c ObjectiveConfig) error {
 	switch {
 	case !(c.Beta >= 0) || c.Beta > 1e6:
@@ -28,14 +30,6 @@ func (elbo) check(c ObjectiveConfig) error {
 		return fmt.Errorf("objective.cycle_ratio: %v must be in (0, 1], with objective.cycles set", c.CycleRatio)
 	case !(c.FreeBits >= 0) || c.FreeBits > 1e3:
 		return fmt.Errorf("objective.free_bits: %v must be between 0 and 1000 nats", c.FreeBits)
-	case c.Gamma != 0:
-		return fmt.Errorf("objective.gamma: belongs to the capacity objective; set objective.type: capacity, or remove it")
-	case c.CapacityMax != 0:
-		return fmt.Errorf("objective.capacity_max: belongs to the capacity objective; set objective.type: capacity, or remove it")
-	case c.CapacitySteps != 0:
-		return fmt.Errorf("objective.capacity_steps: belongs to the capacity objective; set objective.type: capacity, or remove it")
-	case c.Lambda != 0:
-		return fmt.Errorf("objective.lambda: belongs to the mmd objective; set objective.type: mmd, or remove it")
 	}
 	return nil
 }

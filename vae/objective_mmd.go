@@ -19,14 +19,14 @@ import (
 // test loss is −log p(x|z) + β·KL.
 type mmd struct{}
 
+func (mmd) keys() []string { return []string{"beta", "lambda"} }
+
 func (mmd) check(c ObjectiveConfig) error {
 	switch {
 	case !(c.Lambda > 0) || c.Lambda > 1e6:
 		return fmt.Errorf("objective.lambda: %v must be between 0 (excluded) and 1e6 for the mmd objective", c.Lambda)
 	case !(c.Beta >= 0) || c.Beta > 1e6:
 		return fmt.Errorf("objective.beta: %v must be between 0 and 1e6", c.Beta)
-	case c.WarmupSteps != 0 || c.Cycles != 0 || c.CycleRatio != 0 || c.FreeBits != 0 || c.Gamma != 0 || c.CapacityMax != 0 || c.CapacitySteps != 0:
-		return fmt.Errorf("objective.type: mmd takes beta and lambda only; remove the other objective keys")
 	}
 	return nil
 }

@@ -74,8 +74,8 @@ func TestMMDSettings(t *testing.T) {
 	}{
 		{ObjectiveConfig{Type: "mmd", Beta: 1}, "objective.lambda"},
 		{ObjectiveConfig{Type: "mmd", Beta: -1, Lambda: 1}, "objective.beta"},
-		{ObjectiveConfig{Type: "mmd", Beta: 1, Lambda: 1, WarmupSteps: 3}, "mmd takes beta and lambda only"},
-		{ObjectiveConfig{Beta: 1, Lambda: 1}, "objective.lambda: belongs to the mmd objective"},
+		{ObjectiveConfig{Type: "mmd", Beta: 1, Lambda: 1, WarmupSteps: 3}, "objective.warmup_steps: the mmd objective does not take it (it belongs to elbo)"},
+		{ObjectiveConfig{Beta: 1, Lambda: 1}, "objective.lambda: the elbo objective does not take it (it belongs to mmd)"},
 	} {
 		if err := tc.c.Validate(); err == nil || !strings.Contains(err.Error(), tc.key) {
 			t.Errorf("%+v: want an error naming %s, got %v", tc.c, tc.key, err)

@@ -132,7 +132,11 @@ func checkModelGradients(t *testing.T, cfg ModelConfig, shape Shape, c Objective
 			p.Value.Data().([]float64)[i] = v + 0.3*rng.NormFloat64()
 		}
 	}
-	x, eps := testInputs(rng, batch, dim, cfg.Latent)
+	obj, err := ObjectiveNamed(c.Type)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, eps := testInputs(rng, batch, dim, cfg.Latent*samplesPerImage(obj, c))
 	o, err := m.newObjective(batch, c, true)
 	if err != nil {
 		t.Fatal(err)

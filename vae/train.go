@@ -137,7 +137,7 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 			start := b * s.Train.BatchSize
 			res.Steps++
 			scalars, lr := t.o.obj.at(s.Objective, res.Steps, total), s.Train.LRAt(res.Steps, total)
-			vals, err := t.step(gather(train, order[start:start+s.Train.BatchSize]), normals(epsRNG, s.Train.BatchSize*s.Model.Latent), scalars, lr)
+			vals, err := t.step(gather(train, order[start:start+s.Train.BatchSize]), normals(epsRNG, t.o.batch*s.Model.Latent), scalars, lr)
 			if err != nil {
 				return m, res, fmt.Errorf("step %d: %w", res.Steps, err)
 			}

@@ -1,0 +1,43 @@
+package vae
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// iwae trains on the importance-weighted bound of Burda et al. 2016:
+// −log (1/k) Σ_s p(x, z_s)/q(z_s|x), z_s ~ q(z|x), averaged over the batch.
+// The training graph decodes k draws per image (samples), so a step costs
+// about k decoder passes; the ε of draw s of image i is row s·B + i, the
+// layout of Model.IWAE's k passes, so the two agree on the same ε. With the
+// prior's log ratio it works with every prior. Evaluation's test/loss is the
+// negative ELBO (one draw); the IWAE bound itself is test/iwae (eval.iwae_k).
+type iwae struct{}
+
+func (iwae) keys() []string { return []string{"k"} }
+
+func (iwae) check(c ObjectiveConfig) error {
+	if c.K < 1 || c.K > 1000 {
+		return fmt.Errorf("objective.k: %d importance samples must be between 1 and 1000 (Burda et al. used 5 and 50)", c.K)
+	}
+	return nil
+}
+
+func (iwae) samples(c ObjectiveConfig) int { return c.K }
+
+func (iwae) Scalars() []string                      { return nil }
+func (iwae) at(ObjectiveConfig, int, int) []float64 { return nil }
+func (iwae) final(ObjectiveConfig) []float64        { return nil }
+
+func (iwae) loss(o *objective, c ObjectiveConfig, _ []*G.Node, _ func() *G.Node) (*G.Node, error) {
+	k, n := c.K, o.images
+	logw := G.Must(G.Add(o.logpx, o.m.prior.logRatio(o)))                        // row s·B + i
+	perImage := G.Must(G.Transpose(G.Must(G.Reshape(logw, tensor.Shape{k, n})))) // B × k
+	bound := G.Must(G.Sub(logSumExpRows(perImage), o.scalar(math.Log(float64(k)))))
+	return G.Must(G.Neg(G.Must(G.Mean(bound)))), nil
+}
+
+func (iwae) evalLoss(_ ObjectiveConfig, _ []float64, recon, kl float64) float64 { return recon + kl }

@@ -1,0 +1,72 @@
+package vae
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/vaelab/vaelab/data"
+)
+
+// The iwae training loss on fixed weights and ε is minus Model.IWAE's
+// bound on the same images and ε, for each prior and k (k = 1 is the
+// one-draw Monte-Carlo ELBO).
+func TestIWAELossEqualsEvaluationBound(t *testing.T) {
+	const n, k = 5, 4
+	for _, prior := range []string{"standard", "mog", "vamp"} {
+		t.Run(prior, func(t *testing.T) {
+			cfg := ModelConfig{Architecture: "mlp", Hidden: []int{6}, Latent: 3, Activation: "tanh", Likelihood: "bernoulli", Prior: prior}
+			if prior != "standard" {
+				cfg.PriorComponents = 2
+			}
+			m, err := NewModel(cfg, Shape{2, 3, 1}, tensor.Float64, rand.New(rand.NewPCG(4, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			x, _ := testInputs(rand.New(rand.NewPCG(5, 1)), n, 6, 0)
+			im := data.Images{N: n, Height: 2, Width: 3, Channels: 1, Pix: x}
+			for _, k := range []int{1, k} {
+				eps := normals(rand.New(rand.NewPCG(6, 1)), n*k*cfg.Latent)
+				o, err := m.newObjective(n, ObjectiveConfig{Type: "iwae", Beta: 1, K: k}, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				loss := forward(t, o, x, eps)
+				bound, err := m.IWAE(context.Background(), im, k, n, rand.New(rand.NewPCG(6, 1)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if math.Abs(loss+bound) > 1e-9*math.Abs(bound) {
+					t.Errorf("k=%d: training loss %.12g, evaluation bound %.12g", k, loss, bound)
+				}
+			}
+		})
+	}
+}
+
+func TestIWAEGradientsMatchFiniteDifferences(t *testing.T) {
+	c := ObjectiveConfig{Type: "iwae", Beta: 1, K: 3}
+	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian", Sigma: 0.5}, Shape{1, 5, 1}, c)
+	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli", Prior: "mog", PriorComponents: 2}, Shape{1, 5, 1}, c)
+	checkModelGradients(t, convCase("transpose", "none", "relu", "bernoulli"), Shape{8, 8, 1}, c)
+}
+
+func TestIWAESettings(t *testing.T) {
+	for _, tc := range []struct {
+		c   ObjectiveConfig
+		key string
+	}{
+		{ObjectiveConfig{Type: "iwae", Beta: 1}, "objective.k: 0 importance samples"},
+		{ObjectiveConfig{Type: "iwae", Beta: 1, K: -2}, "objective.k"},
+		{ObjectiveConfig{Type: "iwae", Beta: 2, K: 5}, "objective.beta: the iwae objective does not take it"},
+		{ObjectiveConfig{Beta: 1, K: 5}, "objective.k: the elbo objective does not take it (it belongs to iwae)"},
+	} {
+		if err := tc.c.Validate(); err == nil || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%+v: error %v, want one naming %q", tc.c, err, tc.key)
+		}
+	}
+}
