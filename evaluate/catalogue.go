@@ -42,6 +42,7 @@ func Catalogue() []Metric {
 		{"test/kl", "KL", Neutral, 2, "test KL(q(z|x) ‖ p(z)), nats per image"},
 		{"test/recon", "recon", LowerIsBetter, 2, "test −log p(x|z), nats per image"},
 		{"posterior/active_units", "active units", Neutral, 1, "latent dimensions whose posterior mean varies over the test set (Var > 0.01)"},
+		{"posterior/tc", "TC", Neutral, 3, "total correlation of the aggregate posterior over test images, nats (lower: more factorised codes)"},
 		{"samples/fd_" + id, "FD " + id, LowerIsBetter, 4, "Fréchet distance of prior samples to test images in " + id + " features"},
 		{"samples/fd_" + id + "_inf", "FD∞", LowerIsBetter, 4, "the same, extrapolated to infinitely many samples"},
 		{"samples/kid_" + id, "KID", LowerIsBetter, 5, "kernel distance of prior samples to test images"},

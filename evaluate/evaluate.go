@@ -91,6 +91,17 @@ func (e *evaluation) posterior() error {
 	proto := fmt.Sprintf("encoder on %d test images; active: Var_x(E_q[z_i]) > %g (Burda et al. 2016)", test.N, metrics.ActiveUnitThreshold)
 	e.add("posterior/active_units", float64(p.ActiveUnits), proto)
 	e.add("posterior/collapsed", boolValue(p.Collapsed), proto+"; collapsed = no active unit")
+	nTC := min(test.N, e.eval.Samples)
+	eps := vae.NewRand(e.cfg.Seed, vae.StreamTC)
+	draws := make([]float64, nTC*L)
+	for i := range draws {
+		draws[i] = eps.NormFloat64()
+	}
+	tc, err := metrics.AggregateTC(mu[:nTC*L], logvar[:nTC*L], draws, nTC, L)
+	if err != nil {
+		return err
+	}
+	e.add("posterior/tc", tc, fmt.Sprintf("encoder on the first %d test images; total correlation of their aggregate posterior, one code per image, exact mixture densities (Chen et al. 2018), nats", nTC))
 	for j, kl := range p.KLPerDim {
 		e.add(fmt.Sprintf("posterior/kl_dim_%03d", j), kl, proto+"; mean KL of the dimension to N(0,1)")
 	}

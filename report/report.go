@@ -164,6 +164,8 @@ func curves() []curve {
 		{vae.KeyKL, "KL(q(z|x) ‖ p(z)) per step", "step", "nats per image", false, false},
 		{vae.KeyTestELBO, "Test ELBO after each epoch (higher is better)", "epoch", "nats per image", true, true},
 		{vae.KeyCapacity, "Capacity target C(t) per step (capacity objective; plotted where a run has one)", "step", "nats per image", false, true},
+		{vae.KeyTC, "Total correlation estimated in each batch (beta_tc objective)", "step", "nats per image", false, false},
+		{vae.KeyMI, "Index-code mutual information estimated in each batch (beta_tc objective)", "step", "nats per image", false, false},
 	}
 }
 

@@ -29,7 +29,7 @@ func BenchmarkSteps(cfg ModelConfig, shape Shape, batch, steps int) (StepBench, 
 	}
 	s := Setup{Model: m.cfg, Objective: ObjectiveConfig{Beta: 1}, Train: DefaultTrainConfig()}
 	s.Train.BatchSize = batch
-	tr, err := newTrainer(m, s)
+	tr, err := newTrainer(m, s, batch)
 	if err != nil {
 		return StepBench{}, err
 	}

@@ -26,7 +26,8 @@ import (
 //	uint32 n, then n bytes of JSON header: run, step, epoch (completed
 //	       epochs), epoch_step (steps done in the next one, omitted when 0),
 //	       adam_t, rng (generator states, base64; the batch-order one as of
-//	       the start of the unfinished epoch), test (last evaluation), tensors
+//	       the start of the unfinished epoch), test (last evaluation),
+//	       objective_state (a stateful objective's values, omitted if none), tensors
 //	       (name and shape of each parameter in order, then of each buffer:
 //	       batch-norm running statistics, stored with zero moments)
 //	for each tensor of N values: N float32 weights, N float64 first
@@ -41,7 +42,10 @@ type Checkpoint struct {
 	AdamT     int
 	RNG       map[Stream][]byte
 	Test      EvalResult
-	Tensors   []TensorState
+	// ObjectiveState is a stateful objective's state (GECO's λ and moving
+	// average), nil for the others.
+	ObjectiveState []float64
+	Tensors        []TensorState
 }
 
 // TensorState is one parameter with its optimiser moments.
@@ -62,6 +66,7 @@ type checkpointHeader struct {
 	AdamT     int               `json:"adam_t"`
 	RNG       map[Stream][]byte `json:"rng"`
 	Test      EvalResult        `json:"test"`
+	ObjState  []float64         `json:"objective_state,omitempty"`
 	Tensors   []struct {
 		Name  string `json:"name"`
 		Shape []int  `json:"shape"`
@@ -72,7 +77,7 @@ type checkpointHeader struct {
 func (c *Checkpoint) Encode(w io.Writer) error {
 	h := sha256.New()
 	bw := bufio.NewWriter(io.MultiWriter(w, h))
-	hdr := checkpointHeader{Run: c.Run, Step: c.Step, Epoch: c.Epoch, EpochStep: c.EpochStep, AdamT: c.AdamT, RNG: c.RNG, Test: c.Test}
+	hdr := checkpointHeader{Run: c.Run, Step: c.Step, Epoch: c.Epoch, EpochStep: c.EpochStep, AdamT: c.AdamT, RNG: c.RNG, Test: c.Test, ObjState: c.ObjectiveState}
 	for _, t := range c.Tensors {
 		hdr.Tensors = append(hdr.Tensors, struct {
 			Name  string `json:"name"`
@@ -136,7 +141,7 @@ func ReadCheckpoint(r io.Reader) (*Checkpoint, error) {
 		return nil, bad("header: %v", err)
 	}
 	off += n
-	c := &Checkpoint{Run: hdr.Run, Step: hdr.Step, Epoch: hdr.Epoch, EpochStep: hdr.EpochStep, AdamT: hdr.AdamT, RNG: hdr.RNG, Test: hdr.Test}
+	c := &Checkpoint{Run: hdr.Run, Step: hdr.Step, Epoch: hdr.Epoch, EpochStep: hdr.EpochStep, AdamT: hdr.AdamT, RNG: hdr.RNG, Test: hdr.Test, ObjectiveState: hdr.ObjState}
 	for _, th := range hdr.Tensors {
 		size := 1
 		for _, d := range th.Shape {
@@ -166,7 +171,8 @@ func ReadCheckpoint(r io.Reader) (*Checkpoint, error) {
 
 // snapshot captures the trainer's state after epoch epoch, at step step.
 func (t *trainer) snapshot(run string, step, epoch int, test EvalResult, sources map[Stream]*rand.PCG) (*Checkpoint, error) {
-	c := &Checkpoint{Run: run, Step: step, Epoch: epoch, AdamT: t.opt.t, Test: test, RNG: map[Stream][]byte{}}
+	c := &Checkpoint{Run: run, Step: step, Epoch: epoch, AdamT: t.opt.t, Test: test, RNG: map[Stream][]byte{},
+		ObjectiveState: append([]float64(nil), t.state...)}
 	for s, src := range sources {
 		b, err := src.MarshalBinary()
 		if err != nil {
@@ -222,6 +228,10 @@ func (t *trainer) restore(c *Checkpoint, sources map[Stream]*rand.PCG) error {
 		t.opt.v[i].set(ts.V)
 	}
 	t.opt.t = c.AdamT
+	if len(c.ObjectiveState) != len(t.state) {
+		return fmt.Errorf("checkpoint has %d values of objective state, the objective %d: it belongs to another objective", len(c.ObjectiveState), len(t.state))
+	}
+	copy(t.state, c.ObjectiveState)
 	for s, src := range sources {
 		b, ok := c.RNG[s]
 		if !ok {

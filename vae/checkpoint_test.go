@@ -14,7 +14,17 @@ import (
 // epoch 1 or 2 (written to bytes and read back) gives exactly the metrics and
 // final weights of a run that was never interrupted.
 func TestResumeReproducesUninterruptedRun(t *testing.T) {
-	for name, s := range map[string]Setup{"mlp": smallSetup(8), "conv batch norm": smallConvSetup(8)} {
+	withObjective := func(c ObjectiveConfig) Setup {
+		s := smallSetup(8)
+		s.Objective = c
+		return s
+	}
+	for name, s := range map[string]Setup{
+		"mlp": smallSetup(8), "conv batch norm": smallConvSetup(8),
+		"geco":    withObjective(ObjectiveConfig{Type: "geco", Beta: 1, Kappa: 0.03}),
+		"iwae":    withObjective(ObjectiveConfig{Type: "iwae", Beta: 1, K: 3}),
+		"beta_tc": withObjective(ObjectiveConfig{Type: "beta_tc", Beta: 6}),
+	} {
 		t.Run(name, func(t *testing.T) { checkResume(t, s) })
 	}
 }

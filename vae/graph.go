@@ -184,10 +184,11 @@ func catchPanic(err *error) {
 // comes from the caller's seeded generators.
 type objective struct {
 	netGraph
-	images     int      // images per batch
-	batch      int      // rows of z and the decoder: images × draws per image
-	x, eps     *G.Node  // the batch's images (images × D) and ε (batch × latent)
-	target     *G.Node  // the image each decoder row is scored against (x itself for one draw)
+	images     int     // images per batch
+	batch      int     // rows of z and the decoder: images × draws per image
+	x, eps     *G.Node // the batch's images (images × D) and ε (batch × latent)
+	target     *G.Node // the image each decoder row is scored against (x itself for one draw)
+	dataset    int     // training images the batches are drawn from (0: unknown)
 	obj        Objective
 	fed        []*G.Node // the objective's scalars, fed each step (β(t) for elbo)
 	mu, logvar *G.Node
@@ -198,11 +199,30 @@ type objective struct {
 	loss       *G.Node  // batch mean of −log p(x|z) + β·KL
 	recon, klm *G.Node  // batch means of −log p(x|z) and of KL
 	sqErr      *G.Value // gaussian_optimal: each image's squared error, read as the tape runs
+	// estimates are values the objective estimates at each step (β-TCVAE's
+	// MI, TC, dimension-wise KL), recorded under their keys.
+	estimates []estimate
 }
 
-// newObjective builds the loss of objective c for batches of the given size.
-// A training graph (train) normalises with batch statistics.
-func (m *Model) newObjective(batch int, c ObjectiveConfig, train bool) (o *objective, err error) {
+// An estimate is a scalar of the training graph recorded at each step.
+type estimate struct {
+	key string
+	v   *G.Value
+}
+
+// record makes the graph copy scalar node n on every run, to be recorded
+// under key.
+func (o *objective) record(key string, n *G.Node) {
+	e := estimate{key: key, v: new(G.Value)}
+	G.Read(n, e.v)
+	o.estimates = append(o.estimates, e)
+}
+
+// newObjective builds the loss of objective c for batches of the given size,
+// drawn from a training set of dataset images (objectives that estimate the
+// aggregate posterior weigh the batch by it; 0 when there is none). A
+// training graph (train) normalises with batch statistics.
+func (m *Model) newObjective(batch int, c ObjectiveConfig, train bool, dataset int) (o *objective, err error) {
 	defer catchPanic(&err)
 	obj, err := ObjectiveNamed(c.Type)
 	if err != nil {
@@ -212,7 +232,7 @@ func (m *Model) newObjective(batch int, c ObjectiveConfig, train bool) (o *objec
 	if train {
 		draws = samplesPerImage(obj, c)
 	}
-	o = &objective{netGraph: m.newNetGraph(), images: batch, batch: batch * draws, obj: obj}
+	o = &objective{netGraph: m.newNetGraph(), images: batch, batch: batch * draws, dataset: dataset, obj: obj}
 	o.train = train
 	L := m.cfg.Latent
 	o.x, o.eps = o.input("x", batch, m.inDim), o.input("eps", o.batch, L)

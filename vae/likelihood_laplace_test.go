@@ -35,7 +35,7 @@ func TestLaplaceLossMatchesItsFormula(t *testing.T) {
 			t.Fatal(err)
 		}
 		x, eps := testInputs(rng, batch, shape.Dim(), cfg.Latent)
-		o, err := m.newObjective(batch, ObjectiveConfig{Beta: 1}, true)
+		o, err := m.newObjective(batch, ObjectiveConfig{Beta: 1}, true, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

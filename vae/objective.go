@@ -44,6 +44,8 @@ func objectives() map[string]Objective {
 		"capacity": capacity{},
 		"mmd":      mmd{},
 		"iwae":     iwae{},
+		"beta_tc":  betaTC{},
+		"geco":     geco{},
 	}
 }
 
@@ -51,6 +53,18 @@ func objectives() map[string]Objective {
 // its graph's rows are images × samples, draw s of image i at row s·B + i.
 type multiSample interface {
 	samples(c ObjectiveConfig) int
+}
+
+// A statefulObjective carries values from step to step (GECO's λ and
+// moving average): its scalars come from the state, which each step's
+// estimates update and checkpoints keep, so a resumed run continues it.
+type statefulObjective interface {
+	initial(c ObjectiveConfig) []float64
+	scalarsFrom(c ObjectiveConfig, state []float64) []float64
+	// update returns the state after a step that recorded est.
+	update(c ObjectiveConfig, state []float64, est []Metric) []float64
+	// recordState is what the state adds to the step's metrics.
+	recordState(state []float64) []Metric
 }
 
 func samplesPerImage(obj Objective, c ObjectiveConfig) int {

@@ -37,12 +37,12 @@ func TestCapacityLossMatchesFormula(t *testing.T) {
 	}
 	c := capacityConfig()
 	for _, target := range []float64{0, klMean / 2, klMean * 3} {
-		o, err := m.newObjective(batch, c, true)
+		o, err := m.newObjective(batch, c, true, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := forward(t, o, x, eps, target)
-		want := recon +  *c.Gamma*math.Abs(klMean-target)
+		want := recon + *c.Gamma*math.Abs(klMean-target)
 		if math.Abs(got-want) > 1e-9*math.Max(1, want) {
 			t.Errorf("C = %v: loss %.12g, formula %.12g", target, got, want)
 		}

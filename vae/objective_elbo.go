@@ -14,7 +14,9 @@ import (
 // 2016), which needs a prior whose KL splits over dimensions.
 type elbo struct{}
 
-func (elbo) keys() []string { return []string{"beta", "warmup_steps", "cycles", "cycle_ratio", "free_bits"} }
+func (elbo) keys() []string {
+	return []string{"beta", "warmup_steps", "cycles", "cycle_ratio", "free_bits"}
+}
 
 func (elbo) check(c ObjectiveConfig) error {
 	switch {

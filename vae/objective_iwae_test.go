@@ -31,7 +31,7 @@ func TestIWAELossEqualsEvaluationBound(t *testing.T) {
 			im := data.Images{N: n, Height: 2, Width: 3, Channels: 1, Pix: x}
 			for _, k := range []int{1, k} {
 				eps := normals(rand.New(rand.NewPCG(6, 1)), n*k*cfg.Latent)
-				o, err := m.newObjective(n, ObjectiveConfig{Type: "iwae", Beta: 1, K: k}, true)
+				o, err := m.newObjective(n, ObjectiveConfig{Type: "iwae", Beta: 1, K: k}, true, 0)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -45,7 +45,7 @@ func TestMMDLossMatchesDirectDoubleLoop(t *testing.T) {
 	}
 	x, eps := testInputs(rng, batch, 6, cfg.Latent)
 	c := ObjectiveConfig{Type: "mmd", Beta: 0.5, Lambda: 30}
-	o, err := m.newObjective(batch, c, true)
+	o, err := m.newObjective(batch, c, true, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

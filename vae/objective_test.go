@@ -76,7 +76,7 @@ func TestLossMatchesReferenceFormula(t *testing.T) {
 				t.Fatal(err)
 			}
 			x, eps := testInputs(rng, batch, dim, tc.cfg.Latent)
-			o, err := m.newObjective(batch, ObjectiveConfig{Beta: 1}, true)
+			o, err := m.newObjective(batch, ObjectiveConfig{Beta: 1}, true, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +137,7 @@ func checkModelGradients(t *testing.T, cfg ModelConfig, shape Shape, c Objective
 		t.Fatal(err)
 	}
 	x, eps := testInputs(rng, batch, dim, cfg.Latent*samplesPerImage(obj, c))
-	o, err := m.newObjective(batch, c, true)
+	o, err := m.newObjective(batch, c, true, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func checkModelGradients(t *testing.T, cfg ModelConfig, shape Shape, c Objective
 	}
 	vm.Close()
 
-	fwd, err := m.newObjective(batch, c, true)
+	fwd, err := m.newObjective(batch, c, true, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestSoftplusIsStable(t *testing.T) {
 	m.params[m.out.w].Value.Data().([]float32)[0] = 0
 	m.params[m.out.w].Value.Data().([]float32)[1] = 0
 	copy(m.params[m.out.b].Value.Data().([]float32), []float32{200, -200})
-	o, err := m.newObjective(1, ObjectiveConfig{Beta: 1}, true)
+	o, err := m.newObjective(1, ObjectiveConfig{Beta: 1}, true, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

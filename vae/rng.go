@@ -17,6 +17,7 @@ const (
 	StreamSamples Stream = "samples" // prior samples for image grids
 	StreamMetrics Stream = "metrics" // prior samples and subsets for the final metrics
 	StreamIWAE    Stream = "iwae"    // importance samples of the IWAE bound
+	StreamTC      Stream = "tc"      // codes of the aggregate posterior's total correlation
 )
 
 // NewRand returns the generator for stream s of a run with the given seed.

@@ -101,7 +101,7 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 	if err != nil {
 		return nil, res, err
 	}
-	t, err := newTrainer(m, s)
+	t, err := newTrainer(m, s, train.N)
 	if err != nil {
 		return nil, res, err
 	}
@@ -136,7 +136,7 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 			}
 			start := b * s.Train.BatchSize
 			res.Steps++
-			scalars, lr := t.o.obj.at(s.Objective, res.Steps, total), s.Train.LRAt(res.Steps, total)
+			scalars, lr := t.scalars(res.Steps, total), s.Train.LRAt(res.Steps, total)
 			vals, err := t.step(gather(train, order[start:start+s.Train.BatchSize]), normals(epsRNG, t.o.batch*s.Model.Latent), scalars, lr)
 			if err != nil {
 				return m, res, fmt.Errorf("step %d: %w", res.Steps, err)
@@ -210,10 +210,20 @@ type trainer struct {
 	vm         G.VM
 	opt        *adam
 	clip       float64 // global gradient-norm limit, 0 for none
+	cfg        ObjectiveConfig
+	state      []float64 // a statefulObjective's state, nil for the others
 }
 
-func newTrainer(m *Model, s Setup) (*trainer, error) {
-	o, err := m.newObjective(s.Train.BatchSize, s.Objective, true)
+// scalars are the objective's fed values at step (1-based) of total.
+func (t *trainer) scalars(step, total int) []float64 {
+	if so, ok := t.o.obj.(statefulObjective); ok {
+		return so.scalarsFrom(t.cfg, t.state)
+	}
+	return t.o.obj.at(t.cfg, step, total)
+}
+
+func newTrainer(m *Model, s Setup, trainImages int) (*trainer, error) {
+	o, err := m.newObjective(s.Train.BatchSize, s.Objective, true, trainImages)
 	if err != nil {
 		return nil, err
 	}
@@ -221,14 +231,19 @@ func newTrainer(m *Model, s Setup) (*trainer, error) {
 	if _, err := G.Grad(o.loss, learnables...); err != nil {
 		return nil, fmt.Errorf("differentiate loss: %w", err)
 	}
-	return &trainer{
+	t := &trainer{
 		m:          m,
 		o:          o,
 		learnables: learnables,
 		vm:         G.NewTapeMachine(o.g, G.BindDualValues(learnables...)),
 		opt:        newAdam(s.Train.Adam, learnables),
 		clip:       s.Train.ClipNorm,
-	}, nil
+		cfg:        s.Objective,
+	}
+	if so, ok := o.obj.(statefulObjective); ok {
+		t.state = so.initial(s.Objective)
+	}
+	return t, nil
 }
 
 // step runs forward, backward and one Adam update with the objective's
@@ -249,6 +264,15 @@ func (t *trainer) step(x []float32, eps []float64, scalars []float64, lr float64
 	vals := []Metric{{KeyLoss, loss}, {KeyRecon, recon}, {KeyKL, kl}, {KeyELBO, -recon - kl}, {KeyGradNorm, gn}}
 	for i, key := range t.o.obj.Scalars() {
 		vals = append(vals, Metric{key, scalars[i]})
+	}
+	var est []Metric
+	for _, e := range t.o.estimates {
+		est = append(est, Metric{e.key, ops.Values64(*e.v)[0]})
+	}
+	vals = append(vals, est...)
+	if so, ok := t.o.obj.(statefulObjective); ok {
+		t.state = so.update(t.cfg, t.state, est)
+		vals = append(vals, so.recordState(t.state)...)
 	}
 	vals = append(vals, Metric{KeyLR, lr})
 	if firstNonFinite(vals) != "" {

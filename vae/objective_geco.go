@@ -1,0 +1,96 @@
+package vae
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+)
+
+// Keys GECO records at every step.
+const (
+	KeyGECOLambda = "train/geco_lambda" // the Lagrange multiplier λ used at the step
+	KeyGECOMSE    = "train/geco_mse"    // the batch's mean squared error per pixel
+	KeyGECOMA     = "train/geco_ma"     // the moving average of the relative constraint after the step
+)
+
+// geco is GECO (Rezende & Viola 2018, "Taming VAEs"): minimise the KL
+// subject to a reconstruction constraint, by the Lagrangian
+// KL + λ·D·(MSE − κ), batch means, where MSE is the mean squared error per
+// pixel of the decoder means at the sampled z and κ its target. After every
+// step the relative constraint c = MSE/κ − 1 enters a moving average
+// m ← α·m + (1 − α)·c (m starts at the first batch's c) and λ ← λ·exp(ν·m),
+// kept in [1e-6, 1e6]; λ starts at 1. The constraint is relative so that ν
+// does not depend on the images' size or scale (the paper's C is absolute).
+// λ and m are the objective's state: fed, recorded and checkpointed. The
+// model's likelihood is used by evaluation only (test/loss is its −ELBO).
+type geco struct{}
+
+const (
+	defaultGECOAlpha = 0.99
+	defaultGECORate  = 0.01
+	gecoLambdaMin    = 1e-6
+	gecoLambdaMax    = 1e6
+)
+
+func (geco) keys() []string { return []string{"kappa", "geco_alpha", "geco_rate"} }
+
+func (geco) check(c ObjectiveConfig) error {
+	switch {
+	case !(c.Kappa > 0) || c.Kappa >= 1:
+		return fmt.Errorf("objective.kappa: %v must be a mean squared error per pixel between 0 and 1, both excluded (e.g. 0.01: an RMSE of 0.1)", c.Kappa)
+	case c.GECOAlpha != 0 && !(c.GECOAlpha > 0 && c.GECOAlpha < 1):
+		return fmt.Errorf("objective.geco_alpha: %v must be in (0, 1) (default %v)", c.GECOAlpha, defaultGECOAlpha)
+	case c.GECORate != 0 && !(c.GECORate > 0 && c.GECORate <= 1):
+		return fmt.Errorf("objective.geco_rate: %v must be in (0, 1] (default %v)", c.GECORate, defaultGECORate)
+	}
+	return nil
+}
+
+func (geco) Scalars() []string                      { return []string{KeyGECOLambda} }
+func (geco) at(ObjectiveConfig, int, int) []float64 { return []float64{1} }
+func (geco) final(ObjectiveConfig) []float64        { return []float64{1} }
+
+// The state is λ, the moving average m, and whether m has started.
+func (geco) initial(ObjectiveConfig) []float64                    { return []float64{1, 0, 0} }
+func (geco) scalarsFrom(_ ObjectiveConfig, s []float64) []float64 { return s[:1] }
+
+func (geco) update(c ObjectiveConfig, s []float64, est []Metric) []float64 {
+	lambda, ma, started := s[0], s[1], s[2]
+	rel := metricValue(est, KeyGECOMSE)/c.Kappa - 1
+	if started == 0 {
+		ma = rel
+	} else {
+		alpha := cmp.Or(c.GECOAlpha, defaultGECOAlpha)
+		ma = alpha*ma + (1-alpha)*rel
+	}
+	lambda = min(max(lambda*math.Exp(cmp.Or(c.GECORate, defaultGECORate)*ma), gecoLambdaMin), gecoLambdaMax)
+	return []float64{lambda, ma, 1}
+}
+
+func (geco) recordState(s []float64) []Metric { return []Metric{{KeyGECOMA, s[1]}} }
+
+func (geco) loss(o *objective, c ObjectiveConfig, fed []*G.Node, _ func() *G.Node) (*G.Node, error) {
+	mean := o.mean
+	if mean == nil {
+		mean = G.Must(G.Sigmoid(o.logits))
+	}
+	D := float64(o.m.inDim)
+	sq := G.Must(G.Square(G.Must(G.Sub(o.target, mean))))
+	mse := G.Must(G.Mean(sq))
+	o.record(KeyGECOMSE, mse)
+	gap := G.Must(G.Mul(G.Must(G.Sub(mse, o.scalar(c.Kappa))), o.scalar(D)))
+	return G.Must(G.Add(o.klm, G.Must(G.Mul(gap, fed[0])))), nil
+}
+
+func (geco) evalLoss(_ ObjectiveConfig, _ []float64, recon, kl float64) float64 { return recon + kl }
+
+func metricValue(ms []Metric, key string) float64 {
+	for _, m := range ms {
+		if m.Key == key {
+			return m.Value
+		}
+	}
+	return math.NaN()
+}
