@@ -222,7 +222,11 @@ func (e *evaluation) samplerSets(n int, rng *rand.Rand) ([]imageSet, error) {
 		if err := s.Fit(e.ctx, e.m, mu, rng); err != nil {
 			return nil, fmt.Errorf("fit sampler %s: %w", name, err)
 		}
-		im, err := e.m.Decode(e.ctx, s.Draw(rng, n), e.ds.Test)
+		z, err := s.Draw(e.ctx, rng, n)
+		if err != nil {
+			return nil, fmt.Errorf("sampler %s: %w", name, err)
+		}
+		im, err := e.m.Decode(e.ctx, z, e.ds.Test)
 		if err != nil {
 			return nil, err
 		}

@@ -100,7 +100,9 @@ func setPath(cfg *RunConfig, path string, v value) error {
 
 // countKeys are the counts whose zero in the config means "the default":
 // written out in a spec, 0 is a mistake, not a request for the default.
-func countKeys() []string { return []string{"eval.gmm_components", "model.prior_components"} }
+func countKeys() []string {
+	return []string{"eval.gmm_components", "model.prior_components", "eval.two_stage_epochs", "eval.two_stage_hidden"}
+}
 
 func fieldByJSONName(s reflect.Value, name string) (reflect.Value, bool) {
 	t := s.Type()

@@ -160,6 +160,11 @@ type EvalConfig struct {
 	// GMMComponents is K of the gmm sampler's mixture (at most the number of
 	// training images).
 	GMMComponents int `json:"gmm_components,omitempty"`
+	// TwoStageEpochs and TwoStageHidden set the two_stage sampler's second
+	// VAE: its training epochs over the codes and the width of its two
+	// hidden layers.
+	TwoStageEpochs int `json:"two_stage_epochs,omitempty"`
+	TwoStageHidden int `json:"two_stage_hidden,omitempty"`
 }
 
 // WithDefaults fills zero sizes with their defaults.
@@ -167,7 +172,8 @@ func (c EvalConfig) WithDefaults() EvalConfig {
 	for _, f := range []struct {
 		v   *int
 		def int
-	}{{&c.Samples, 1000}, {&c.IWAEK, 8}, {&c.KIDSubsets, 50}, {&c.KIDSubsetSize, 100}, {&c.NearestK, 5}, {&c.GMMComponents, 10}} {
+	}{{&c.Samples, 1000}, {&c.IWAEK, 8}, {&c.KIDSubsets, 50}, {&c.KIDSubsetSize, 100}, {&c.NearestK, 5}, {&c.GMMComponents, 10},
+		{&c.TwoStageEpochs, 200}, {&c.TwoStageHidden, 256}} {
 		if *f.v == 0 {
 			*f.v = f.def
 		}
@@ -412,7 +418,8 @@ func (c EvalConfig) Validate() error {
 		key       string
 		v, lo, hi int
 	}{{"samples", c.Samples, 10, 100000}, {"iwae_k", c.IWAEK, 1, 10000}, {"kid_subsets", c.KIDSubsets, 1, 10000},
-		{"kid_subset_size", c.KIDSubsetSize, 2, 100000}, {"nearest_k", c.NearestK, 1, 100}, {"gmm_components", c.GMMComponents, 1, 1000}} {
+		{"kid_subset_size", c.KIDSubsetSize, 2, 100000}, {"nearest_k", c.NearestK, 1, 100}, {"gmm_components", c.GMMComponents, 1, 1000},
+		{"two_stage_epochs", c.TwoStageEpochs, 1, 100000}, {"two_stage_hidden", c.TwoStageHidden, 2, 8192}} {
 		if f.v != 0 && (f.v < f.lo || f.v > f.hi) {
 			return fmt.Errorf("eval.%s: %d must be between %d and %d (or 0 for the default)", f.key, f.v, f.lo, f.hi)
 		}

@@ -97,6 +97,15 @@ func (n *netGraph) scalar(v float64) *G.Node {
 	return G.NewConstant(float32(v))
 }
 
+// meanOf is the decoder's mean from its output layer: the sigmoid for
+// images in [0, 1], the output itself for a linear-mean model.
+func (n *netGraph) meanOf(out *G.Node) *G.Node {
+	if n.m.linearMean {
+		return out
+	}
+	return G.Must(G.Sigmoid(out))
+}
+
 // decode maps latent codes to the decoder's output layer (logits; the mean is
 // their sigmoid).
 func (n *netGraph) decode(z *G.Node) *G.Node {
@@ -255,7 +264,7 @@ func (m *Model) newObjective(batch int, c ObjectiveConfig, train bool, dataset i
 	// A Bernoulli training graph has no use for the means (the loss takes
 	// the logits): leave them out so the tape does not compute them.
 	if !train || !m.lik.onLogits() {
-		o.mean = G.Must(G.Sigmoid(out))
+		o.mean = o.meanOf(out)
 	}
 	if o.logpx, err = m.lik.logProb(o, out, last); err != nil {
 		return nil, err
@@ -307,7 +316,7 @@ func (o *objective) addReadouts() (r *readouts, err error) {
 	defer catchPanic(&err)
 	r = &readouts{}
 	if o.mean == nil {
-		o.mean = G.Must(G.Sigmoid(o.logits))
+		o.mean = o.meanOf(o.logits)
 	}
 	logRatio := o.m.prior.logRatio(o)
 	for _, rd := range []struct {
@@ -353,7 +362,7 @@ func (m *Model) newDecoder(batch int) (d *decoder, err error) {
 	defer catchPanic(&err)
 	d = &decoder{netGraph: m.newNetGraph()}
 	d.z = d.input("z", batch, m.cfg.Latent)
-	d.mean = G.Must(G.Sigmoid(d.decode(d.z)))
+	d.mean = d.meanOf(d.decode(d.z))
 	return d, nil
 }
 

@@ -20,12 +20,16 @@ type layer struct{ w, b int }
 // Model is a VAE's architecture and weights. Graphs built from it share the
 // weight tensors, so training updates are seen by every evaluator.
 type Model struct {
-	cfg     ModelConfig
-	shape   Shape
-	inDim   int
-	dtype   tensor.Dtype
-	params  []Param
-	buffers []Param // state that is not trained by gradients: batch-norm statistics
+	// linearMean makes the decoder's means its output layer itself, not
+	// its sigmoid: the two_stage sampler's second VAE models codes, which
+	// are not bounded.
+	linearMean bool
+	cfg        ModelConfig
+	shape      Shape
+	inDim      int
+	dtype      tensor.Dtype
+	params     []Param
+	buffers    []Param // state that is not trained by gradients: batch-norm statistics
 
 	enc        []layer // fully connected hidden layers of the encoder
 	mu, logvar layer   // last hidden → latent heads

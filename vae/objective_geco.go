@@ -74,7 +74,7 @@ func (geco) recordState(s []float64) []Metric { return []Metric{{KeyGECOMA, s[1]
 func (geco) loss(o *objective, c ObjectiveConfig, fed []*G.Node, _ func() *G.Node) (*G.Node, error) {
 	mean := o.mean
 	if mean == nil {
-		mean = G.Must(G.Sigmoid(o.logits))
+		mean = o.meanOf(o.logits)
 	}
 	D := float64(o.m.inDim)
 	sq := G.Must(G.Square(G.Must(G.Sub(o.target, mean))))

@@ -15,7 +15,7 @@ type Sampler interface {
 	// images (n × latent values, row-major); rng serves fitting that draws.
 	Fit(ctx context.Context, m *Model, mu []float64, rng *rand.Rand) error
 	// Draw returns n latent codes (n × latent values, row-major).
-	Draw(rng *rand.Rand, n int) []float64
+	Draw(ctx context.Context, rng *rand.Rand, n int) ([]float64, error)
 	// NeedsLatents tells whether Fit reads mu, so that evaluation encodes
 	// the training images only when some sampler does.
 	NeedsLatents() bool
@@ -27,6 +27,10 @@ func samplers() map[string]func(EvalConfig) Sampler {
 	return map[string]func(EvalConfig) Sampler{
 		"prior": func(EvalConfig) Sampler { return &priorSampler{} },
 		"gmm":   func(c EvalConfig) Sampler { return &gmmSampler{components: c.WithDefaults().GMMComponents} },
+		"two_stage": func(c EvalConfig) Sampler {
+			c = c.WithDefaults()
+			return &twoStageSampler{epochs: c.TwoStageEpochs, hidden: c.TwoStageHidden}
+		},
 	}
 }
 

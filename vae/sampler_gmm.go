@@ -31,7 +31,9 @@ func (s *gmmSampler) Fit(ctx context.Context, m *Model, mu []float64, rng *rand.
 	return err
 }
 
-func (s *gmmSampler) Draw(rng *rand.Rand, n int) []float64 { return s.mix.sample(rng, n) }
+func (s *gmmSampler) Draw(_ context.Context, rng *rand.Rand, n int) ([]float64, error) {
+	return s.mix.sample(rng, n), nil
+}
 
 // gaussianMixture is a mixture of full-covariance Gaussians in d dimensions.
 type gaussianMixture struct {

@@ -132,7 +132,7 @@ func TestGMMSamplerSettings(t *testing.T) {
 	if err := s.Fit(context.Background(), m, mu, rng); err != nil {
 		t.Fatal(err)
 	}
-	if z := s.Draw(rng, 7); len(z) != 14 {
+	if z, err := s.Draw(context.Background(), rng, 7); err != nil || len(z) != 14 {
 		t.Errorf("7 draws of 2 dimensions gave %d values", len(z))
 	}
 	if err := (EvalConfig{BatchSize: 10, GridImages: 8, GMMComponents: -1}).Validate(); err == nil || !strings.Contains(err.Error(), "eval.gmm_components") {

@@ -17,6 +17,8 @@ func (s *priorSampler) Fit(_ context.Context, m *Model, _ []float64, _ *rand.Ran
 	return nil
 }
 
-func (s *priorSampler) Draw(rng *rand.Rand, n int) []float64 { return s.prior.Sample(rng, n, s.latent) }
+func (s *priorSampler) Draw(_ context.Context, rng *rand.Rand, n int) ([]float64, error) {
+	return s.prior.Sample(rng, n, s.latent), nil
+}
 
 func (s *priorSampler) NeedsLatents() bool { return false }

@@ -31,7 +31,11 @@ func TestPriorSamplerIsTheModelsSample(t *testing.T) {
 	if err := s.Fit(context.Background(), m, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	a, err := m.Decode(context.Background(), s.Draw(NewRand(5, StreamSamples), 7), like)
+	z, err := s.Draw(context.Background(), NewRand(5, StreamSamples), 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := m.Decode(context.Background(), z, like)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,115 @@
+package vae
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gorgonia.org/tensor"
+
+	"github.com/vaelab/vaelab/data"
+)
+
+// twoStageSampler is the two-stage VAE of Dai & Wipf 2019 ("Diagnosing and
+// enhancing VAE models"): a second, small VAE trained on the training
+// images' posterior means, whose samples the first decoder decodes. It
+// models the aggregate posterior, which the first stage leaves away from
+// N(0, I). The second VAE is an MLP with two hidden layers of
+// eval.two_stage_hidden units, as many latent dimensions as the codes, and
+// a Gaussian likelihood with one learned σ (the paper's γ), its decoder mean
+// unbounded; it trains for eval.two_stage_epochs with Adam (lr 1e-3,
+// batches of 64) on the codes standardised per dimension (an affine map,
+// undone on drawing).
+type twoStageSampler struct {
+	epochs, hidden int
+	stage2         *Model
+	center, scale  []float64
+}
+
+func (s *twoStageSampler) NeedsLatents() bool { return true }
+
+const twoStageBatch = 64
+
+func (s *twoStageSampler) Fit(ctx context.Context, m *Model, mu []float64, rng *rand.Rand) error {
+	L := m.cfg.Latent
+	n := len(mu) / L
+	if n < 2 {
+		return fmt.Errorf("two_stage: %d codes; the second VAE needs at least 2", n)
+	}
+	codes := s.standardise(mu, n, L)
+	cfg := ModelConfig{Architecture: "mlp", Hidden: []int{s.hidden, s.hidden}, Latent: L, Activation: "relu", Likelihood: "gaussian_learned"}
+	m2, err := NewModel(cfg, Shape{1, L, 1}, tensor.Float32, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())))
+	if err != nil {
+		return err
+	}
+	m2.linearMean = true
+	setup := Setup{Model: cfg, Objective: DefaultObjectiveConfig(), Train: DefaultTrainConfig()}
+	setup.Train.BatchSize = min(twoStageBatch, n)
+	t, err := newTrainer(m2, setup, n)
+	if err != nil {
+		return err
+	}
+	defer t.vm.Close()
+	im := data.Images{N: n, Height: 1, Width: L, Channels: 1, Pix: codes}
+	b := setup.Train.BatchSize
+	total := s.epochs * (n / b)
+	for step, epoch := 0, 0; epoch < s.epochs; epoch++ {
+		order := rng.Perm(n)
+		for start := 0; start+b <= n; start += b {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			step++
+			vals, err := t.step(gather(im, order[start:start+b]), normals(rng, b*L), t.scalars(step, total), setup.Train.LearningRate)
+			if err != nil {
+				return fmt.Errorf("two_stage: step %d: %w", step, err)
+			}
+			if bad := firstNonFinite(vals); bad != "" {
+				return fmt.Errorf("two_stage: the second VAE diverged at step %d (%s is not finite)", step, bad)
+			}
+		}
+	}
+	s.stage2 = m2
+	return nil
+}
+
+// standardise returns the codes (n × L) centred and scaled per dimension,
+// as float32, keeping the map to undo it.
+func (s *twoStageSampler) standardise(mu []float64, n, L int) []float32 {
+	s.center, s.scale = make([]float64, L), make([]float64, L)
+	for d := range L {
+		sum, sq := 0.0, 0.0
+		for i := range n {
+			sum += mu[i*L+d]
+		}
+		mean := sum / float64(n)
+		for i := range n {
+			sq += (mu[i*L+d] - mean) * (mu[i*L+d] - mean)
+		}
+		s.center[d], s.scale[d] = mean, max(math.Sqrt(sq/float64(n)), 1e-6)
+	}
+	out := make([]float32, n*L)
+	for i := range out {
+		d := i % L
+		out[i] = float32((mu[i] - s.center[d]) / s.scale[d])
+	}
+	return out
+}
+
+// Draw samples u ~ N(0, I), decodes them with the second VAE (its means:
+// Dai & Wipf decode without the second stage's noise) and undoes the
+// standardisation.
+func (s *twoStageSampler) Draw(ctx context.Context, rng *rand.Rand, n int) ([]float64, error) {
+	L := len(s.center)
+	codes, err := s.stage2.Decode(ctx, normals(rng, n*L), data.Images{Height: 1, Width: L, Channels: 1})
+	if err != nil {
+		return nil, fmt.Errorf("two_stage: %w", err)
+	}
+	z := make([]float64, n*L)
+	for i, v := range codes.Pix {
+		d := i % L
+		z[i] = float64(v)*s.scale[d] + s.center[d]
+	}
+	return z, nil
+}
