@@ -29,6 +29,7 @@ type evaluation struct {
 	ds   *data.Dataset
 	cfg  experiments.RunConfig
 	eval vae.EvalConfig
+	fits []FittedSampler
 	out  []Summary
 }
 
@@ -46,10 +47,11 @@ type Summary struct {
 // Run scores a trained model on its dataset: likelihood (IWAE, bits per
 // dimension), posterior health, sample quality of each of eval.samplers and
 // of the reconstructions against real test images, the real-vs-real
-// baseline, and disentanglement on synthetic faces. refs shares the real
-// side between the runs of one invocation.
-func Run(ctx context.Context, m *vae.Model, ds *data.Dataset, cfg experiments.RunConfig, refs *ReferenceCache) ([]Summary, error) {
-	e := &evaluation{ctx: ctx, m: m, ds: ds, cfg: cfg, eval: cfg.Eval.WithDefaults()}
+// baseline, and disentanglement on synthetic faces. fits are the run's
+// eval.samplers fitted (FitSamplers). refs shares the real side between the
+// runs of one invocation.
+func Run(ctx context.Context, m *vae.Model, ds *data.Dataset, cfg experiments.RunConfig, fits []FittedSampler, refs *ReferenceCache) ([]Summary, error) {
+	e := &evaluation{ctx: ctx, m: m, ds: ds, cfg: cfg, eval: cfg.Eval.WithDefaults(), fits: fits}
 	real, err := refs.get(ctx, ds, cfg.Dataset, e.eval)
 	if err != nil {
 		return nil, err
@@ -203,38 +205,24 @@ func (e *evaluation) sampleQuality(real *realSide) error {
 	return nil
 }
 
-// samplerSets fits each of eval.samplers on the model (and the training
-// images' posterior means, if one needs them) and decodes n of its draws;
-// the prior's set is samples/…, another sampler's samples_NAME/….
+// samplerSets decodes n draws of each fitted sampler; the prior's set is
+// samples/…, another sampler's samples_NAME/….
 func (e *evaluation) samplerSets(n int, rng *rand.Rand) ([]imageSet, error) {
-	var mu []float64
 	var sets []imageSet
-	for _, name := range e.eval.Samplers {
-		s, err := vae.NewSampler(name, e.eval)
+	for _, f := range e.fits {
+		z, err := f.Sampler.Draw(e.ctx, rng, n)
 		if err != nil {
-			return nil, err
-		}
-		if s.NeedsLatents() && mu == nil {
-			if mu, _, err = e.m.Encode(e.ctx, e.ds.Train, e.eval.BatchSize); err != nil {
-				return nil, err
-			}
-		}
-		if err := s.Fit(e.ctx, e.m, mu, rng); err != nil {
-			return nil, fmt.Errorf("fit sampler %s: %w", name, err)
-		}
-		z, err := s.Draw(e.ctx, rng, n)
-		if err != nil {
-			return nil, fmt.Errorf("sampler %s: %w", name, err)
+			return nil, fmt.Errorf("sampler %s: %w", f.Name, err)
 		}
 		im, err := e.m.Decode(e.ctx, z, e.ds.Test)
 		if err != nil {
 			return nil, err
 		}
 		what := fmt.Sprintf("vs %d prior samples (decoder means)", n)
-		if name != "prior" {
-			what = fmt.Sprintf("vs %d samples of the %s sampler (decoder means)", n, name)
+		if f.Name != "prior" {
+			what = fmt.Sprintf("vs %d samples of the %s sampler (decoder means)", n, f.Name)
 		}
-		sets = append(sets, imageSet{SamplerPrefix(name), what, im})
+		sets = append(sets, imageSet{SamplerPrefix(f.Name), what, im})
 	}
 	return sets, nil
 }

@@ -166,6 +166,8 @@ func curves() []curve {
 		{vae.KeyCapacity, "Capacity target C(t) per step (capacity objective; plotted where a run has one)", "step", "nats per image", false, true},
 		{vae.KeyTC, "Total correlation estimated in each batch (beta_tc objective)", "step", "nats per image", false, false},
 		{vae.KeyMI, "Index-code mutual information estimated in each batch (beta_tc objective)", "step", "nats per image", false, false},
+		{vae.KeyGECOLambda, "GECO's Lagrange multiplier λ(t) per step (geco objective)", "step", "λ", false, true},
+		{vae.KeyGECOMSE, "Mean squared error per pixel of each batch (geco objective; its target is κ)", "step", "MSE per pixel", false, false},
 	}
 }
 

@@ -440,3 +440,23 @@ func (s *Store) Events(ctx context.Context, experiment, runID string) ([]Event, 
 	}
 	return out, rows.Err()
 }
+
+// ArtifactsOfKind returns a run's files of one kind under every evaluation
+// (and its training), newest first.
+func (s *Store) ArtifactsOfKind(ctx context.Context, runID, kind string) ([]Artifact, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT run_id, eval_hash, kind, path, sha256, bytes FROM artifacts WHERE run_id=? AND kind=? ORDER BY created_at DESC, eval_hash", runID, kind)
+	if err != nil {
+		return nil, fmt.Errorf("read %s artifacts of run %s: %w", kind, runID, err)
+	}
+	defer rows.Close()
+	var out []Artifact
+	for rows.Next() {
+		var a Artifact
+		if err := rows.Scan(&a.RunID, &a.EvalHash, &a.Kind, &a.Path, &a.SHA256, &a.Bytes); err != nil {
+			return nil, err
+		}
+		a.Path = s.resolve(a.Path)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

@@ -332,10 +332,18 @@ func (sc *Scheduler) reevaluate(ctx context.Context, r experiments.Run, loader *
 func (sc *Scheduler) evaluateModel(ctx context.Context, r experiments.Run, dir string, m *vae.Model, ds *data.Dataset, refs *evaluate.ReferenceCache) error {
 	started := time.Now()
 	hash := r.Config.EvalHash()
-	if err := sc.writeGrids(ctx, r, filepath.Join(dir, "eval-"+hash), m, ds); err != nil {
+	evalDir := filepath.Join(dir, "eval-"+hash)
+	fits, err := FitSamplers(ctx, sc.Store, r.ID, r.Config, m, ds.Train)
+	if err != nil {
 		return err
 	}
-	sums, err := evaluate.Run(ctx, m, ds, r.Config, refs)
+	if err := sc.writeGrids(ctx, r, evalDir, m, ds, fits); err != nil {
+		return err
+	}
+	if err := sc.writeFits(ctx, r, evalDir, fits); err != nil {
+		return err
+	}
+	sums, err := evaluate.Run(ctx, m, ds, r.Config, fits, refs)
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}
@@ -598,9 +606,10 @@ const (
 )
 
 // writeGrids stores PNGs of test images above their reconstructions (row by
-// row), of prior samples, and of latent traversals in dir, recorded under
-// the run's evaluation hash.
-func (sc *Scheduler) writeGrids(ctx context.Context, r experiments.Run, dir string, m *vae.Model, ds *data.Dataset) error {
+// row), of each sampler's samples (samples.png for the prior,
+// samples_NAME.png for another) and of latent traversals in dir, recorded
+// under the run's evaluation hash.
+func (sc *Scheduler) writeGrids(ctx context.Context, r experiments.Run, dir string, m *vae.Model, ds *data.Dataset, fits []evaluate.FittedSampler) error {
 	n := r.Config.Eval.GridImages
 	pairs := max(gridColumns, min(n/2, ds.Test.N)/gridColumns*gridColumns)
 	pairs = min(pairs, ds.Test.N)
@@ -625,6 +634,18 @@ func (sc *Scheduler) writeGrids(ctx context.Context, r experiments.Run, dir stri
 	}
 	if err := sc.writeArtifact(ctx, r, dir, "samples", samples, gridColumns); err != nil {
 		return err
+	}
+	for _, f := range fits {
+		if f.Name == "prior" {
+			continue
+		}
+		im, err := DrawImages(ctx, m, f.Sampler, n, ds.Test, vae.NewRand(r.Config.Seed, vae.StreamSamples))
+		if err != nil {
+			return err
+		}
+		if err := sc.writeArtifact(ctx, r, dir, evaluate.SampleKind(f.Name), im, gridColumns); err != nil {
+			return err
+		}
 	}
 	// Latent traversals of the first test image: a row per latent dimension.
 	trav, err := m.Traverse(ctx, ds.Test.Subset([]int{0}), traversalSteps)

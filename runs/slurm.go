@@ -269,7 +269,10 @@ func (sl *Slurm) wait(ctx context.Context, experiment string, untilDone bool) (S
 		poll = 10 * time.Second
 	}
 	for {
-		pass, err := sl.syncOnce(ctx, experiment)
+		// A pass runs to its end even after Ctrl-C, so that a stop right
+		// after submitting still counts the runs left on Slurm (and the
+		// user is told to sync them) instead of reporting none.
+		pass, err := sl.syncOnce(context.WithoutCancel(ctx), experiment)
 		total.Done += pass.Done
 		total.Diverged += pass.Diverged
 		total.Failed += pass.Failed

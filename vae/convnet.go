@@ -120,12 +120,12 @@ func (m *Model) addNorm(name string, ch int) *normLayer {
 
 // convEncode maps a batch of images (B × D, height-width-channel order) to
 // the flattened last feature map.
-func (n *netGraph) convEncode(x *G.Node) *G.Node {
+func (n *netGraph) convEncode(x *G.Node, data bool) *G.Node {
 	c := n.m.conv
 	B := x.Shape()[0]
 	h := n.toPlanar(x)
 	for i, l := range c.enc {
-		h = n.applyConv(h, l, true, i == 0)
+		h = n.applyConv(h, l, true, data && i == 0)
 	}
 	return G.Must(G.Reshape(h, []int{B, c.flat()}))
 }

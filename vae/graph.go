@@ -133,7 +133,7 @@ func (n *netGraph) encodeHidden(x *G.Node) *G.Node { return n.encodeHiddenOf(x, 
 func (n *netGraph) encodeHiddenOf(x *G.Node, data bool) *G.Node {
 	h := x
 	if n.m.conv != nil {
-		h = n.convEncode(x)
+		h = n.convEncode(x, data)
 	}
 	for i, l := range n.m.enc {
 		if i == 0 && n.m.conv == nil && data {

@@ -17,13 +17,15 @@ import (
 // the mixture of the encoder's posteriors at K learned pseudo-inputs u_k
 // (prior.pseudo_inputs, K × the image size, model parameters, checkpointed;
 // K is model.prior_components, default 10). The KL is the one-sample
-// Monte-Carlo estimate, as for mog. The pseudo-inputs go through the MLP
-// encoder in the training graph, with gradients to both.
+// Monte-Carlo estimate, as for mog. The pseudo-inputs go through the
+// encoder (MLP or conv) in the training graph, with gradients to both;
+// batch norm is refused, as its batch statistics would mix them with the
+// images.
 type vamp struct{ unbound }
 
 func (vamp) check(c ModelConfig) error {
-	if c.Architecture != "mlp" {
-		return fmt.Errorf("model.prior: vamp is implemented for the mlp architecture (set model.architecture: mlp, or use prior: mog)")
+	if c.Norm == "batch" {
+		return fmt.Errorf("model.norm: the vamp prior encodes its pseudo-inputs in every training step, which batch norm's statistics would mix with the images'; use norm: group or none, or prior: mog")
 	}
 	return checkComponents(c)
 }
@@ -47,12 +49,6 @@ func (vamp) bind(m *Model, rng *rand.Rand) Prior {
 	m.params = append(m.params, Param{Name: "prior.pseudo_inputs", Value: m.newDense(u, k, m.inDim)})
 	return p
 }
-
-// The unbound table entry is never used as a prior: NewModel binds it.
-func (vamp) kl(*objective) (*G.Node, func() *G.Node) { panic("vae: unbound vamp prior") }
-func (vamp) logRatio(*objective) *G.Node             { panic("vae: unbound vamp prior") }
-func (vamp) Sample(*rand.Rand, int, int) []float64   { panic("vae: unbound vamp prior") }
-func (vamp) TraversalRange() (float64, float64)      { panic("vae: unbound vamp prior") }
 
 type vampPrior struct {
 	m      *Model

@@ -17,7 +17,22 @@ func vampCase() ModelConfig {
 // posteriors of the pseudo-inputs, which Model.Encode computes in a graph
 // of its own.
 func TestVampPriorLogProbIsTheDirectFormula(t *testing.T) {
-	m, err := NewModel(vampCase(), Shape{1, 6, 1}, tensor.Float64, rand.New(rand.NewPCG(31, 32)))
+	for name, tc := range map[string]struct {
+		cfg   ModelConfig
+		shape Shape
+	}{"mlp": {vampCase(), Shape{1, 6, 1}}, "conv": {vampConvCase(), Shape{8, 8, 1}}} {
+		t.Run(name, func(t *testing.T) { checkVampLogProb(t, tc.cfg, tc.shape) })
+	}
+}
+
+func vampConvCase() ModelConfig {
+	c := convCase("transpose", "group", "relu", "bernoulli")
+	c.Prior, c.PriorComponents = "vamp", 3
+	return c
+}
+
+func checkVampLogProb(t *testing.T, cfg ModelConfig, shape Shape) {
+	m, err := NewModel(cfg, shape, tensor.Float64, rand.New(rand.NewPCG(31, 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,13 +54,14 @@ func TestVampPriorLogProbIsTheDirectFormula(t *testing.T) {
 // Gradients reach the pseudo-inputs as well as the encoder and decoder.
 func TestVampPriorGradientsMatchFiniteDifferences(t *testing.T) {
 	checkModelGradients(t, vampCase(), Shape{1, 5, 1}, ObjectiveConfig{Beta: 1}, 1)
+	checkModelGradients(t, vampConvCase(), Shape{8, 8, 1}, ObjectiveConfig{Beta: 1}, 1)
 }
 
 func TestVampPriorSettings(t *testing.T) {
-	conv := convCase("transpose", "none", "relu", "bernoulli")
+	conv := convCase("transpose", "batch", "relu", "bernoulli")
 	conv.Prior = "vamp"
-	if err := conv.Validate(); err == nil || !strings.Contains(err.Error(), "model.prior: vamp") {
-		t.Errorf("vamp on a conv model: %v", err)
+	if err := conv.Validate(); err == nil || !strings.Contains(err.Error(), "model.norm: the vamp prior") {
+		t.Errorf("vamp on a conv model with batch norm: %v", err)
 	}
 	if err := vampCase().CheckTrainImages(2); err == nil || !strings.Contains(err.Error(), "model.prior_components: 3 pseudo-inputs for 2 training images") {
 		t.Errorf("3 pseudo-inputs for 2 images: %v", err)

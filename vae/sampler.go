@@ -19,6 +19,14 @@ type Sampler interface {
 	// NeedsLatents tells whether Fit reads mu, so that evaluation encodes
 	// the training images only when some sampler does.
 	NeedsLatents() bool
+	// Key names the settings the fit depends on besides the model, its
+	// codes and the generator ("components=10"), so that a stored fit is
+	// reused only under the same ones.
+	Key() string
+	// MarshalFit encodes the fit; UnmarshalFit restores it, for model m,
+	// so that it draws exactly as the fit did.
+	MarshalFit() ([]byte, error)
+	UnmarshalFit(m *Model, b []byte) error
 }
 
 // samplers names every sampler for eval.samplers; each call makes a new,

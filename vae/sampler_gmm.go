@@ -2,6 +2,7 @@ package vae
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -268,4 +269,53 @@ func sqDist(a, b []float64) float64 {
 		s += (a[i] - b[i]) * (a[i] - b[i])
 	}
 	return s
+}
+
+func (s *gmmSampler) Key() string { return fmt.Sprintf("components=%d", s.components) }
+
+// gmmFit is the stored form of a fitted mixture: each covariance by its
+// lower Cholesky factor (row-major d×d), from which the fit is rebuilt
+// exactly.
+type gmmFit struct {
+	Weights []float64   `json:"weights"`
+	Means   [][]float64 `json:"means"`
+	Lower   [][]float64 `json:"lower"`
+}
+
+func (s *gmmSampler) MarshalFit() ([]byte, error) {
+	g := s.mix
+	f := gmmFit{Weights: g.weights, Means: g.means}
+	for _, l := range g.lower {
+		f.Lower = append(f.Lower, mat.DenseCopyOf(l).RawMatrix().Data)
+	}
+	return json.Marshal(f)
+}
+
+func (s *gmmSampler) UnmarshalFit(m *Model, b []byte) error {
+	var f gmmFit
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	d, k := m.cfg.Latent, len(f.Weights)
+	if k != s.components || len(f.Means) != k || len(f.Lower) != k {
+		return fmt.Errorf("gmm fit: %d weights, %d means and %d factors for %d components", k, len(f.Means), len(f.Lower), s.components)
+	}
+	g := &gaussianMixture{d: d, weights: f.Weights, means: f.Means}
+	for c := range k {
+		if len(f.Means[c]) != d || len(f.Lower[c]) != d*d {
+			return fmt.Errorf("gmm fit: component %d does not have %d dimensions", c, d)
+		}
+		l := mat.NewTriDense(d, mat.Lower, f.Lower[c])
+		u := mat.NewTriDense(d, mat.Upper, nil)
+		for i := range d {
+			for j := i; j < d; j++ {
+				u.SetTri(i, j, l.At(j, i))
+			}
+		}
+		var ch mat.Cholesky
+		ch.SetFromU(u)
+		g.chol, g.lower = append(g.chol, &ch), append(g.lower, l)
+	}
+	s.mix = g
+	return nil
 }

@@ -22,3 +22,12 @@ func (s *priorSampler) Draw(_ context.Context, rng *rand.Rand, n int) ([]float64
 }
 
 func (s *priorSampler) NeedsLatents() bool { return false }
+
+func (s *priorSampler) Key() string { return "" }
+
+// The prior sampler has nothing fitted: it reads the model's prior.
+func (s *priorSampler) MarshalFit() ([]byte, error) { return []byte("{}"), nil }
+
+func (s *priorSampler) UnmarshalFit(m *Model, _ []byte) error {
+	return s.Fit(context.Background(), m, nil, nil)
+}

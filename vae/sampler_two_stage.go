@@ -2,6 +2,7 @@ package vae
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -38,7 +39,7 @@ func (s *twoStageSampler) Fit(ctx context.Context, m *Model, mu []float64, rng *
 		return fmt.Errorf("two_stage: %d codes; the second VAE needs at least 2", n)
 	}
 	codes := s.standardise(mu, n, L)
-	cfg := ModelConfig{Architecture: "mlp", Hidden: []int{s.hidden, s.hidden}, Latent: L, Activation: "relu", Likelihood: "gaussian_learned"}
+	cfg := s.stage2Config(L)
 	m2, err := NewModel(cfg, Shape{1, L, 1}, tensor.Float32, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())))
 	if err != nil {
 		return err
@@ -112,4 +113,54 @@ func (s *twoStageSampler) Draw(ctx context.Context, rng *rand.Rand, n int) ([]fl
 		z[i] = float64(v)*s.scale[d] + s.center[d]
 	}
 	return z, nil
+}
+
+func (s *twoStageSampler) Key() string { return fmt.Sprintf("epochs=%d hidden=%d", s.epochs, s.hidden) }
+
+// twoStageFit is the stored form of a fit: the standardisation and the
+// second VAE's weights in parameter order.
+type twoStageFit struct {
+	Center  []float64   `json:"center"`
+	Scale   []float64   `json:"scale"`
+	Weights [][]float32 `json:"weights"`
+}
+
+func (s *twoStageSampler) MarshalFit() ([]byte, error) {
+	f := twoStageFit{Center: s.center, Scale: s.scale}
+	for _, p := range s.stage2.params {
+		f.Weights = append(f.Weights, p.Value.Data().([]float32))
+	}
+	return json.Marshal(f)
+}
+
+func (s *twoStageSampler) UnmarshalFit(m *Model, b []byte) error {
+	var f twoStageFit
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	L := m.cfg.Latent
+	if len(f.Center) != L || len(f.Scale) != L {
+		return fmt.Errorf("two_stage fit: %d dimensions, the model has %d", len(f.Center), L)
+	}
+	m2, err := NewModel(s.stage2Config(L), Shape{1, L, 1}, tensor.Float32, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return err
+	}
+	m2.linearMean = true
+	if len(f.Weights) != len(m2.params) {
+		return fmt.Errorf("two_stage fit: %d tensors, the second VAE has %d", len(f.Weights), len(m2.params))
+	}
+	for i, p := range m2.params {
+		w := p.Value.Data().([]float32)
+		if len(f.Weights[i]) != len(w) {
+			return fmt.Errorf("two_stage fit: tensor %s has %d values, want %d", p.Name, len(f.Weights[i]), len(w))
+		}
+		copy(w, f.Weights[i])
+	}
+	s.stage2, s.center, s.scale = m2, f.Center, f.Scale
+	return nil
+}
+
+func (s *twoStageSampler) stage2Config(latent int) ModelConfig {
+	return ModelConfig{Architecture: "mlp", Hidden: []int{s.hidden, s.hidden}, Latent: latent, Activation: "relu", Likelihood: "gaussian_learned"}
 }
