@@ -30,7 +30,7 @@ With --sampler NAME (gmm, two_stage, ...), samples come from that post-hoc
 sampler: its fit stored by the run's newest evaluation that used it is
 reused (the same fit the metrics were computed with); a run never evaluated
 with it is fitted now with the default settings, and the fit is not stored.`,
-		Args:        cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkSampleFlags(kind, n, sampler); err != nil {
 				return &exitError{exitUsage, err}
