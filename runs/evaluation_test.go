@@ -3,6 +3,7 @@ package runs
 import (
 	"context"
 	"math"
+	"os"
 	"strings"
 	"testing"
 
@@ -88,5 +89,81 @@ func TestGMMSamplerIsEvaluated(t *testing.T) {
 	}
 	if sums["samples_gmm/fd_randconv1"].Value == sums["samples/fd_randconv1"].Value {
 		t.Error("the gmm sampler's FD equals the prior's: its draws were not used")
+	}
+}
+
+// Each sampler's fit is stored with the evaluation, with a grid of its
+// samples; a later evaluation under other settings restores the same fit
+// (byte for byte), and a fit whose file was damaged is fitted again, to the
+// same result.
+func TestSamplerFitsAreStoredAndReused(t *testing.T) {
+	st, dir := openTemp(t)
+	sc := newScheduler(st, dir)
+	ctx := context.Background()
+	spec := strings.Replace(tinySpec, "grid_images: 8}", "grid_images: 8, samplers: [prior, gmm, two_stage], gmm_components: 3, two_stage_epochs: 4, two_stage_hidden: 16}", 1)
+	p, res := runSpec(t, sc, spec)
+	if res.Done != 1 {
+		t.Fatalf("%+v", res)
+	}
+	id := p.Runs[0].ID
+	first, err := st.Artifacts(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"fit_gmm", "fit_two_stage", "samples_gmm", "samples_two_stage", "samples"} {
+		if a, ok := first[kind]; !ok || a.Bytes == 0 {
+			t.Fatalf("no %s artifact after evaluation: %+v", kind, first)
+		}
+	}
+	if _, ok := first["fit_prior"]; ok {
+		t.Error("the prior sampler stored a fit it does not have")
+	}
+	sums, _ := st.Summaries(ctx, id)
+
+	other := strings.Replace(strings.Replace(spec, "name: tiny", "name: tiny-n20", 1), "grid_images: 8,", "grid_images: 8, samples: 20,", 1)
+	if _, res := runSpec(t, sc, other); res.Evaluated != 1 {
+		t.Fatalf("changed eval: %+v", res)
+	}
+	second, _ := st.Artifacts(ctx, id)
+	for _, kind := range []string{"fit_gmm", "fit_two_stage", "samples_gmm"} {
+		if second[kind].EvalHash == first[kind].EvalHash || second[kind].SHA256 != first[kind].SHA256 {
+			t.Errorf("%s: evaluation %s sha %s, first %s sha %s; want the same fit under a new evaluation", kind,
+				second[kind].EvalHash, second[kind].SHA256, first[kind].EvalHash, first[kind].SHA256)
+		}
+	}
+
+	events, _ := st.Events(ctx, "", id)
+	reused := 0
+	for _, e := range events {
+		if e.Kind == "sampler-fit" {
+			reused++
+		}
+	}
+	if reused != 2 {
+		t.Errorf("%d sampler-fit events after the second evaluation, want 2 (gmm and two_stage reused)", reused)
+	}
+
+	// Damage the stored fits: re-scoring the first spec fits again.
+	for _, a := range []Artifact{first["fit_gmm"], second["fit_gmm"]} {
+		if err := os.WriteFile(a.Path, []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	specParsed, rs := parseSpec(t, spec)
+	again, err := sc.Prepare(ctx, specParsed, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := sc.Execute(ctx, again.ForEvaluation("tiny")); res.Evaluated != 1 {
+		t.Fatalf("re-evaluation: %+v", res)
+	}
+	refit, _ := st.Summaries(ctx, id)
+	for _, k := range []string{"samples_gmm/fd_randconv1", "samples_two_stage/fd_randconv1", "samples/fd_randconv1"} {
+		if refit[k].Value != sums[k].Value {
+			t.Errorf("%s: %v first, %v after fitting again", k, sums[k].Value, refit[k].Value)
+		}
+	}
+	if a, _ := st.Artifacts(ctx, id); a["fit_gmm"].SHA256 != first["fit_gmm"].SHA256 {
+		t.Error("the gmm fit made again differs from the first")
 	}
 }

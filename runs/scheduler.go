@@ -337,6 +337,11 @@ func (sc *Scheduler) evaluateModel(ctx context.Context, r experiments.Run, dir s
 	if err != nil {
 		return err
 	}
+	for _, f := range fits {
+		if f.Reused && f.Name != "prior" {
+			_ = sc.Store.AddEvent(ctx, "", r.ID, "info", "sampler-fit", fmt.Sprintf("evaluation %s: the %s sampler's stored fit (%s) reused", hash, f.Name, f.Sampler.Key()))
+		}
+	}
 	if err := sc.writeGrids(ctx, r, evalDir, m, ds, fits); err != nil {
 		return err
 	}
