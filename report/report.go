@@ -390,10 +390,8 @@ func buildRun(ctx context.Context, st Store, r runData, sec *Section) (Run, erro
 		if err != nil {
 			return row, err
 		}
-		for _, kind := range []string{"reconstructions", "samples", "traversals"} {
-			if a, ok := arts[kind]; ok {
-				row.Grids = append(row.Grids, inlinePNG(a))
-			}
+		for _, kind := range withSamplerGrids(arts, "reconstructions", "samples", "traversals") {
+			row.Grids = append(row.Grids, inlinePNG(arts[kind]))
 		}
 	}
 	events, err := st.Events(ctx, "", r.info.ID)
@@ -658,10 +656,8 @@ func imageRows(ctx context.Context, st Store, groups []*Group) (blur, trav []Ima
 				SharpSamples: FormatStat(g.Stats["samples/sharpness_laplacian"], true, 3),
 				SharpRec:     FormatStat(g.Stats["recon/sharpness_laplacian"], true, 3)}
 			b, t := row, row
-			for _, kind := range []string{"reconstructions", "samples"} {
-				if a, ok := arts[kind]; ok {
-					b.Grids = append(b.Grids, inlinePNG(a))
-				}
+			for _, kind := range withSamplerGrids(arts, "reconstructions", "samples") {
+				b.Grids = append(b.Grids, inlinePNG(arts[kind]))
 			}
 			for _, kind := range []string{"samples", "traversals"} {
 				if a, ok := arts[kind]; ok {
@@ -673,6 +669,28 @@ func imageRows(ctx context.Context, st Store, groups []*Group) (blur, trav []Ima
 		}
 	}
 	return blur, trav, nil
+}
+
+// withSamplerGrids lists the kinds among arts, with the grids of the
+// post-hoc samplers (samples_NAME) right after the prior's samples.
+func withSamplerGrids(arts map[string]runs.Artifact, kinds ...string) []string {
+	var out []string
+	for _, kind := range kinds {
+		if _, ok := arts[kind]; ok {
+			out = append(out, kind)
+		}
+		if kind == "samples" {
+			var more []string
+			for k := range arts {
+				if strings.HasPrefix(k, "samples_") {
+					more = append(more, k)
+				}
+			}
+			sort.Strings(more)
+			out = append(out, more...)
+		}
+	}
+	return out
 }
 
 // inlinePNG reads an artifact and checks it against its stored checksum.
@@ -729,6 +747,9 @@ func Render(w io.Writer, p *Page) error {
 	t, err := template.New("template.html").Funcs(template.FuncMap{
 		"short": func(s string) string { return s[:min(len(s), 12)] },
 		"kind": func(k string) string {
+			if name, ok := strings.CutPrefix(k, "samples_"); ok {
+				return "decoder means of draws of the " + name + " sampler"
+			}
 			return map[string]string{
 				"reconstructions": "test images (odd rows) and their reconstructions (even rows)",
 				"samples":         "decoder means of samples from the prior",

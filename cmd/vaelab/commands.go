@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -582,6 +584,9 @@ func showRun(ctx context.Context, st *runs.Store, r runs.RunInfo, w io.Writer) e
 			fmt.Fprintf(w, "  %-26s %14.4f  %s\n", k, sums[k].Value, sums[k].Protocol)
 		}
 	}
+	if err := showCurves(ctx, w, st, r.ID); err != nil {
+		return &exitError{exitFailure, err}
+	}
 	arts, err := st.ArtifactsAt(ctx, r.ID, shown)
 	if err != nil {
 		return &exitError{exitFailure, err}
@@ -695,4 +700,20 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// showCurves lists the series a run recorded (what its objective feeds or
+// estimates among them: β(t), C(t), λ(t), TC, MI) with their last values.
+func showCurves(ctx context.Context, w io.Writer, st *runs.Store, runID string) error {
+	series, err := st.Metrics(ctx, runID)
+	if err != nil || len(series) == 0 {
+		return err
+	}
+	fmt.Fprintf(w, "curves     (points, last step: value)\n")
+	for _, k := range slices.Sorted(maps.Keys(series)) {
+		pts := series[k]
+		last := pts[len(pts)-1]
+		fmt.Fprintf(w, "  %-26s %6d  step %d: %.6g\n", k, len(pts), last.Step, last.Value)
+	}
+	return nil
 }
