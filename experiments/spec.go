@@ -126,6 +126,10 @@ func (s *Spec) keyError(err error, line int) error {
 	return &Error{Source: s.source, Line: line, Msg: err.Error()}
 }
 
+// Locate gives an error whose message starts with a spec key (as the
+// plan-time checks of runs do) the spec's file and the key's line.
+func (s *Spec) Locate(err error) error { return s.keyError(err, 0) }
+
 // lineOf finds the line of the key a validation message starts with.
 func (s *Spec) lineOf(msg string) int {
 	key, _, _ := strings.Cut(msg, ":")

@@ -10,18 +10,20 @@ import (
 // settings, before anything is written or trained: a dataset path must not
 // lead a download out of the data directory, and one outside it must exist;
 // a dataset whose size the spec gives must fit in memory.
-// Its errors are the user's to fix and name the run and the spec key.
+// Its errors are the user's to fix: each starts with the spec key (so that
+// Spec.Locate finds its line) and names the run.
 func CheckPlan(rs []experiments.Run, dataDir string) error {
 	for _, r := range rs {
+		inRun := func(err error) error { return fmt.Errorf("%w (run %s, %s)", err, r.ID, r.Label()) }
 		if err := r.Config.Dataset.CheckPath(dataDir); err != nil {
-			return fmt.Errorf("run %s (%s): %w", r.ID, r.Label(), err)
+			return inRun(err)
 		}
 		if err := r.Config.Dataset.CheckMemory(); err != nil {
-			return fmt.Errorf("run %s (%s): %w", r.ID, r.Label(), err)
+			return inRun(err)
 		}
 		if train, test, ok := r.Config.Dataset.SplitSizes(); ok {
 			if err := checkSplitSizes(r.Config, train, test); err != nil {
-				return fmt.Errorf("run %s (%s): %w", r.ID, r.Label(), err)
+				return inRun(err)
 			}
 		}
 	}

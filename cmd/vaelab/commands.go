@@ -61,7 +61,7 @@ func loadPlan(s *settings, path string) (*experiments.Spec, []experiments.Run, e
 		return nil, nil, err
 	}
 	if err := runs.CheckPlan(rs, s.dataDir()); err != nil {
-		return nil, nil, &exitError{exitUsage, fmt.Errorf("%s: %w", path, err)}
+		return nil, nil, &exitError{exitUsage, spec.Locate(err)}
 	}
 	return spec, rs, nil
 }
