@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/stat"
 )
 
@@ -205,24 +206,12 @@ func AggregateTC(mu, logvar, eps []float64, n, latent int) (float64, error) {
 			}
 			joint[j] = s
 		}
-		tc += logSumExp(joint)
+		tc += floats.LogSumExp(joint)
 		for d := range L {
-			tc -= logSumExp(dims[d])
+			tc -= floats.LogSumExp(dims[d])
 		}
 	}
 	// Each log-sum-exp is of a mean over n posteriors: −log n per density,
 	// once for the joint and L times for the marginals.
 	return tc/float64(n) + float64(L-1)*math.Log(float64(n)), nil
-}
-
-func logSumExp(v []float64) float64 {
-	hi := math.Inf(-1)
-	for _, x := range v {
-		hi = math.Max(hi, x)
-	}
-	s := 0.0
-	for _, x := range v {
-		s += math.Exp(x - hi)
-	}
-	return hi + math.Log(s)
 }

@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"gonum.org/v1/gonum/floats"
+
 	"github.com/vaelab/vaelab/data"
 
 	"github.com/vaelab/vaelab/vae/internal/ops"
@@ -45,19 +47,7 @@ func (m *Model) IWAE(ctx context.Context, im data.Images, k, batch int, rng *ran
 	}
 	total := 0.0
 	for _, w := range logw {
-		total += logSumExp(w) - math.Log(float64(k))
+		total += floats.LogSumExp(w) - math.Log(float64(k))
 	}
 	return total / float64(im.N), nil
-}
-
-func logSumExp(v []float64) float64 {
-	hi := math.Inf(-1)
-	for _, x := range v {
-		hi = math.Max(hi, x)
-	}
-	s := 0.0
-	for _, x := range v {
-		s += math.Exp(x - hi)
-	}
-	return hi + math.Log(s)
 }

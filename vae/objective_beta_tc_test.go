@@ -10,6 +10,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/vaelab/vaelab/internal/numtest"
 	"github.com/vaelab/vaelab/vae/internal/ops"
 )
 
@@ -150,8 +151,8 @@ func TestTCTermsMatchClosedFormsOnGaussianCodes(t *testing.T) {
 		name string
 		want float64
 	}{{"MI", wantMI}, {"TC", wantTC}, {"dimKL", wantDK}} {
-		m, sd := meanSD(got[k])
-		se := sd / math.Sqrt(reps)
+		m, v := numtest.MeanVar(got[k])
+		se := math.Sqrt(v * reps / (reps - 1) / reps) // the sample standard deviation over √reps
 		// 4 standard errors, and the log of a leave-one-out density
 		// estimate's small downward bias (Jensen) of order 1/B.
 		if math.Abs(m-c.want) > 4*se+0.01 {
@@ -167,17 +168,6 @@ func scaledIdentity(n int, v float64) *mat.DiagDense {
 		d[i] = v
 	}
 	return mat.NewDiagDense(n, d)
-}
-
-func meanSD(v []float64) (m, sd float64) {
-	for _, x := range v {
-		m += x
-	}
-	m /= float64(len(v))
-	for _, x := range v {
-		sd += (x - m) * (x - m)
-	}
-	return m, math.Sqrt(sd / float64(len(v)-1))
 }
 
 // With α = β = γ = 1 the three terms add up to the one-draw Monte-Carlo KL,

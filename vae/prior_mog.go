@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"gonum.org/v1/gonum/floats"
 	G "gorgonia.org/gorgonia"
 
 	"github.com/vaelab/vaelab/vae/internal/ops"
@@ -108,7 +109,7 @@ func (p *mogPrior) values() (means, vars, weights []float64) {
 		vars = append(vars, math.Exp(lv))
 	}
 	logits := ops.Values64(p.m.params[p.means+2].Value)
-	lse := logSumExp(logits)
+	lse := floats.LogSumExp(logits)
 	for _, l := range logits {
 		weights = append(weights, math.Exp(l-lse))
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -184,7 +185,7 @@ func (g *gaussianMixture) expect(x, resp []float64) float64 {
 		for c := range k {
 			logp[c] = math.Log(g.weights[c]) + g.logDensity(c, x[i*g.d:(i+1)*g.d])
 		}
-		lse := logSumExp(logp)
+		lse := floats.LogSumExp(logp)
 		for c := range k {
 			resp[i*k+c] = math.Exp(logp[c] - lse)
 		}
@@ -213,7 +214,7 @@ func (g *gaussianMixture) logProb(z []float64) float64 {
 	for c := range logp {
 		logp[c] = math.Log(g.weights[c]) + g.logDensity(c, z)
 	}
-	return logSumExp(logp)
+	return floats.LogSumExp(logp)
 }
 
 // sample draws n points: a component by weight, then μ + Lε.
