@@ -301,6 +301,7 @@ func TestStoppedRunResumesFromCheckpoint(t *testing.T) {
 		{"mog prior", strings.Replace(fourEpochs, "model: {hidden: [8], latent: 2}", "model: {hidden: [8], latent: 2, prior: mog, prior_components: 3}", 1)},
 		{"vamp prior", strings.Replace(fourEpochs, "model: {hidden: [8], latent: 2}", "model: {hidden: [8], latent: 2, prior: vamp, prior_components: 3}", 1)},
 		{"gmm sampler", strings.Replace(fourEpochs, "grid_images: 8}", "grid_images: 8, samplers: [prior, gmm], gmm_components: 2}", 1)},
+		{"two_stage sampler", strings.Replace(fourEpochs, "grid_images: 8}", "grid_images: 8, samplers: [prior, two_stage], two_stage_epochs: 3, two_stage_hidden: 8}", 1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) { checkStoppedRunResumes(t, tc.spec) })
 	}
@@ -350,6 +351,13 @@ func checkStoppedRunResumes(t *testing.T, spec string) {
 	for i := range ca.Tensors {
 		if !slices.Equal(ca.Tensors[i].W, cb.Tensors[i].W) {
 			t.Fatalf("final weights of %s differ after resume", ca.Tensors[i].Name)
+		}
+	}
+	aa, _ := refStore.Artifacts(context.Background(), ref.ID)
+	ab, _ := st.Artifacts(context.Background(), got.ID)
+	for kind, a := range aa {
+		if strings.HasPrefix(kind, "fit_") && ab[kind].SHA256 != a.SHA256 {
+			t.Errorf("%s: the sampler's fit differs after resume", kind)
 		}
 	}
 	sa, _ := refStore.Summaries(context.Background(), ref.ID)
