@@ -12,8 +12,12 @@ type Run struct {
 	Config RunConfig
 	// Variant is the variant's name, "" when the spec has none.
 	Variant string
-	// Values are the grid values of this run, in axis order.
+	// Values are the grid values of this run, in axis order, then its
+	// trial's draws of the random parameters.
 	Values []Setting
+	// Trial is the run's trial of the spec's random search (1-based), 0
+	// without one.
+	Trial int
 }
 
 // Label names the run by what varies: variant, grid values and seed.
@@ -21,6 +25,9 @@ func (r Run) Label() string {
 	var parts []string
 	if r.Variant != "" {
 		parts = append(parts, r.Variant)
+	}
+	if r.Trial > 0 {
+		parts = append(parts, "trial="+strconv.Itoa(r.Trial))
 	}
 	for _, v := range r.Values {
 		parts = append(parts, v.Key+"="+v.Value.String())
@@ -36,6 +43,9 @@ func (r Run) Varying() map[string]string {
 	if r.Variant != "" {
 		out["variant"] = r.Variant
 	}
+	if r.Trial > 0 {
+		out["trial"] = strconv.Itoa(r.Trial)
+	}
 	for _, v := range r.Values {
 		out[v.Key] = v.Value.String()
 	}
@@ -43,7 +53,7 @@ func (r Run) Varying() map[string]string {
 }
 
 // Expand resolves the spec into runs: variants × grid (last axis fastest) ×
-// seeds. The order and the ids depend only on the spec's content, so expanding
+// trials of the random search × seeds. The order and the ids depend only on the spec's content, so expanding
 // the same spec always gives the same runs.
 func (s *Spec) Expand() ([]Run, error) {
 	variants := s.Variants
@@ -55,19 +65,18 @@ func (s *Spec) Expand() ([]Run, error) {
 	idx := make([]int, len(s.Grid))
 	for _, v := range variants {
 		for {
-			for _, seed := range s.Seeds {
-				r, err := s.resolve(v, idx, seed)
-				if err != nil {
-					return nil, err
-				}
-				if prev, dup := seen[r.ID]; dup {
-					if prev.Config.EvalHash() != r.Config.EvalHash() {
-						return nil, s.errorf(v.line, "sweep: runs %q and %q train the same model and differ only in eval: settings, which do not define a run; evaluate with one setting per spec (changing eval: and running again re-scores the trained runs)", prev.Label(), r.Label())
+			for trial := range s.trials() {
+				for _, seed := range s.Seeds {
+					r, err := s.resolve(v, idx, trial, seed)
+					if err != nil {
+						return nil, err
 					}
-					return nil, s.errorf(v.line, "sweep: runs %q and %q resolve to the same config; remove one", prev.Label(), r.Label())
+					if prev, dup := seen[r.ID]; dup {
+						return nil, s.duplicateRun(v, prev, r)
+					}
+					seen[r.ID] = r
+					runs = append(runs, r)
 				}
-				seen[r.ID] = r
-				runs = append(runs, r)
 			}
 			if !s.nextGridPoint(idx) {
 				break
@@ -75,6 +84,24 @@ func (s *Spec) Expand() ([]Run, error) {
 		}
 	}
 	return runs, nil
+}
+
+// trials is the number of trials of the random search, 1 without one.
+func (s *Spec) trials() int {
+	if s.Random == nil {
+		return 1
+	}
+	return s.Random.Trials
+}
+
+func (s *Spec) duplicateRun(v Variant, prev, r Run) error {
+	if prev.Config.EvalHash() != r.Config.EvalHash() {
+		return s.errorf(v.line, "sweep: runs %q and %q train the same model and differ only in eval: settings, which do not define a run; evaluate with one setting per spec (changing eval: and running again re-scores the trained runs)", prev.Label(), r.Label())
+	}
+	if r.Trial > 0 {
+		return s.errorf(s.Random.line, "sweep: runs %q and %q resolve to the same config (the search drew the same values twice: a choice or a narrow int range); lower sweep.random.trials or widen the ranges", prev.Label(), r.Label())
+	}
+	return s.errorf(v.line, "sweep: runs %q and %q resolve to the same config; remove one", prev.Label(), r.Label())
 }
 
 // nextGridPoint advances idx like an odometer; false when it wraps around.
@@ -89,7 +116,7 @@ func (s *Spec) nextGridPoint(idx []int) bool {
 	return false
 }
 
-func (s *Spec) resolve(v Variant, idx []int, seed uint64) (Run, error) {
+func (s *Spec) resolve(v Variant, idx []int, trial int, seed uint64) (Run, error) {
 	r := Run{Config: s.Base.clone(), Variant: v.Name}
 	for _, st := range v.Set {
 		if err := setPath(&r.Config, st.Key, st.Value); err != nil {
@@ -103,11 +130,25 @@ func (s *Spec) resolve(v Variant, idx []int, seed uint64) (Run, error) {
 		}
 		r.Values = append(r.Values, Setting{Key: ax.Key, Value: val})
 	}
+	if s.Random != nil {
+		r.Trial = trial + 1
+		for _, st := range s.Random.Trial(trial) {
+			if err := setPath(&r.Config, st.Key, st.Value); err != nil {
+				return r, s.keyError(err, st.Value.line())
+			}
+			r.Values = append(r.Values, st)
+		}
+	}
 	r.Config.Seed = seed
 	r.Config.Dataset = r.Config.Dataset.Resolved()
 	r.Config.Model = r.Config.Model.Resolved()
 	if err := r.Config.Validate(); err != nil {
 		return r, s.keyError(fmt.Errorf("%w (in run %s)", err, r.Label()), 0)
+	}
+	if e := s.EarlyStop; e != nil {
+		if err := e.checkRungs(r.Config.Train.Epochs); err != nil {
+			return r, s.keyError(fmt.Errorf("%w (in run %s)", err, r.Label()), 0)
+		}
 	}
 	r.ID = r.Config.ID()
 	return r, nil

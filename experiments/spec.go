@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -25,6 +26,11 @@ type Spec struct {
 	Seeds    []uint64
 	Grid     []Axis
 	Variants []Variant
+	// Random is the search's random axes (sweep.random), nil without; a
+	// trial is one draw of them. EarlyStop (sweep.early_stop) stops weak
+	// trials at rungs, nil for none.
+	Random    *Search
+	EarlyStop *EarlyStop
 	// Text is the spec file as written, and Hash its sha256.
 	Text []byte
 	Hash string
@@ -272,7 +278,7 @@ func (s *Spec) parseSeeds(n *yaml.Node) error {
 
 func (s *Spec) parseSweep(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
-		return s.errorf(n.Line, "sweep: want a mapping with grid and/or variants, got %s", describe(n))
+		return s.errorf(n.Line, "sweep: want a mapping with grid, variants, random and/or early_stop, got %s", describe(n))
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -282,8 +288,12 @@ func (s *Spec) parseSweep(n *yaml.Node) error {
 			err = s.parseGrid(v)
 		case "variants":
 			err = s.parseVariants(v)
+		case "random":
+			err = s.parseRandom(v)
+		case "early_stop":
+			err = s.parseEarlyStop(v)
 		default:
-			return s.errorf(k.Line, "sweep.%s: unknown key (known in sweep: grid, variants)", k.Value)
+			return s.errorf(k.Line, "sweep.%s: unknown key (known in sweep: grid, variants, random, early_stop)", k.Value)
 		}
 		if err != nil {
 			return err
@@ -395,8 +405,20 @@ func (s *Spec) fields(n *yaml.Node, where string, allowed ...string) (map[string
 func (s *Spec) validate() error {
 	s.Base.Dataset = s.Base.Dataset.Resolved()
 	s.Base.Model = s.Base.Model.Resolved()
-	if err := s.Base.Validate(); err != nil && len(s.Grid) == 0 && len(s.Variants) == 0 {
+	if err := s.Base.Validate(); err != nil && len(s.Grid) == 0 && len(s.Variants) == 0 && s.Random == nil {
 		return s.keyError(err, 0)
+	}
+	if r := s.Random; r != nil {
+		for _, p := range r.Params {
+			if slices.ContainsFunc(s.Grid, func(ax Axis) bool { return ax.Key == p.Key }) {
+				return s.errorf(p.line, "sweep: %s is both a grid axis and a random parameter; keep one", p.Key)
+			}
+			for _, v := range s.Variants {
+				if slices.ContainsFunc(v.Set, func(st Setting) bool { return st.Key == p.Key }) {
+					return s.errorf(p.line, "sweep: %s is both set by variant %q and a random parameter; keep one", p.Key, v.Name)
+				}
+			}
+		}
 	}
 	for _, v := range s.Variants {
 		for _, st := range v.Set {
@@ -408,6 +430,9 @@ func (s *Spec) validate() error {
 		}
 	}
 	n := len(s.Seeds) * max(1, len(s.Variants))
+	if s.Random != nil {
+		n *= s.Random.Trials
+	}
 	for _, ax := range s.Grid {
 		n *= len(ax.Values)
 		if n > MaxRuns {

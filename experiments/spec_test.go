@@ -98,6 +98,21 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"not a mapping", "- a\n- b\n", "the spec must be a YAML mapping"},
 		{"invalid yaml", "name: [x\n", "not valid YAML"},
 		{"two documents", "name: x\n---\nname: y\n", "more than one YAML document"},
+		{"search unknown distribution", "name: x\ntrain: {epochs: 6}\nsweep:\n  random:\n    trials: 3\n    params:\n      objective.beta: {normal: [0, 1]}\n", `test.yaml:7: sweep.random.params.objective.beta: "normal" is not a distribution`},
+		{"search lo not below hi", "name: x\ntrain: {epochs: 6}\nsweep:\n  random:\n    trials: 3\n    params:\n      objective.beta: {uniform: [2, 1]}\n", "test.yaml:7: sweep.random.params.objective.beta.uniform: lo 2 must be below hi 1"},
+		{"search log_uniform from zero", "name: x\ntrain: {epochs: 6}\nsweep:\n  random:\n    trials: 3\n    params:\n      objective.beta: {log_uniform: [0, 1]}\n", "test.yaml:7: sweep.random.params.objective.beta.log_uniform: lo 0 must be positive"},
+		{"search int bounds", "name: x\ntrain: {epochs: 6}\nsweep:\n  random:\n    trials: 3\n    params:\n      model.latent: {int: [2.5, 8]}\n", "sweep.random.params.model.latent.int: want integer bounds"},
+		{"search value out of range", "name: x\ntrain: {epochs: 6}\nsweep:\n  random:\n    trials: 3\n    params:\n      model.latent: {int: [0, 8]}\n", "model.latent: 0 must be between 1 and 4096"},
+		{"search unknown key", "name: x\ntrain: {epochs: 6}\nsweep:\n  random:\n    trials: 3\n    params:\n      model.depth: {int: [1, 8]}\n", "model.depth: unknown key"},
+		{"search no trials", "name: x\nsweep:\n  random:\n    params: {objective.beta: {uniform: [0, 1]}}\n", "test.yaml:4: sweep.random.trials: give the number of trials"},
+		{"search unknown method", "name: x\nsweep:\n  random: {trials: 2, method: lhs, params: {objective.beta: {uniform: [0, 1]}}}\n", `sweep.random.method: "lhs" is not a method`},
+		{"search and grid overlap", "name: x\nsweep:\n  grid: [{key: objective.beta, values: [1]}]\n  random: {trials: 2, params: {objective.beta: {uniform: [0, 1]}}}\n", "objective.beta is both a grid axis and a random parameter"},
+		{"search draws repeat", "name: x\nsweep:\n  random: {trials: 5, params: {model.latent: {choice: [2, 4]}}}\n", "the search drew the same values twice"},
+		{"rungs not increasing", "name: x\ntrain: {epochs: 6}\nsweep:\n  early_stop:\n    rungs: [3, 2]\n", "test.yaml:5: sweep.early_stop.rungs[1]: 2 is not after the rung before it (3)"},
+		{"rung beyond training", "name: x\ntrain: {epochs: 6}\nsweep:\n  early_stop:\n    rungs: [2, 6]\n", "test.yaml:5: sweep.early_stop.rungs: the last rung, epoch 6, is not before train.epochs 6"},
+		{"early stop unknown metric", "name: x\ntrain: {epochs: 6}\nsweep:\n  early_stop:\n    rungs: [2]\n    metric: samples/fd\n", `test.yaml:6: sweep.early_stop.metric: "samples/fd" is not a metric recorded after each epoch`},
+		{"eta below 2", "name: x\ntrain: {epochs: 6}\nsweep:\n  early_stop:\n    rungs: [2]\n    eta: 1\n", "test.yaml:6: sweep.early_stop.eta: want an integer from 2 to 100"},
+		{"early stop unknown decisions", "name: x\ntrain: {epochs: 6}\nsweep:\n  early_stop:\n    rungs: [2]\n    decisions: bayes\n", `sweep.early_stop.decisions: "bayes"`},
 		{"too many runs", "name: x\nseeds: [1,2,3,4,5,6,7,8,9,10,11]\nsweep:\n  grid:\n" +
 			"    - {key: model.latent, values: [1,2,3,4,5,6,7,8,9,10]}\n" +
 			"    - {key: train.epochs, values: [1,2,3,4,5,6,7,8,9,10]}\n" +

@@ -424,6 +424,9 @@ func planCmd(s *settings, stdout io.Writer) *cobra.Command {
 				}
 			}
 			fmt.Fprintf(stdout, "experiment %s: %d runs (spec sha256 %s)\n", termtext.Safe(spec.Name), len(rs), spec.Hash[:12])
+			if p := rungPlan(spec); p != "" {
+				fmt.Fprintln(stdout, p)
+			}
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 			axes := planAxes(spec)
 			fmt.Fprintf(tw, "ID\t%s\tSTATUS\n", strings.ToUpper(strings.Join(axes, "\t")))
@@ -452,7 +455,39 @@ func planAxes(spec *experiments.Spec) []string {
 	for _, a := range spec.Grid {
 		axes = append(axes, a.Key)
 	}
+	if r := spec.Random; r != nil {
+		axes = append(axes, "trial")
+		for _, p := range r.Params {
+			axes = append(axes, p.Key)
+		}
+	}
 	return append(axes, "seed")
+}
+
+// rungPlan describes early stopping's rungs: how many trials each reaches
+// when every decision keeps the top 1/eta.
+func rungPlan(spec *experiments.Spec) string {
+	e := spec.EarlyStop
+	if e == nil {
+		return ""
+	}
+	trials := 1
+	if spec.Random != nil {
+		trials = spec.Random.Trials
+	}
+	configs := trials * max(1, len(spec.Variants))
+	for _, ax := range spec.Grid {
+		configs *= len(ax.Values)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "early stopping (%s, %s of %s, eta %d): ", e.Decisions, e.Mode, e.Metric, e.Eta)
+	n := configs
+	for _, r := range e.Rungs {
+		fmt.Fprintf(&b, "%d configs to epoch %d, ", n, r)
+		n = max(1, (n+e.Eta-1)/e.Eta)
+	}
+	fmt.Fprintf(&b, "%d to epoch %d (train.epochs)", n, spec.Base.Train.Epochs)
+	return b.String()
 }
 
 func lsCmd(s *settings, stdout io.Writer) *cobra.Command {
