@@ -158,8 +158,8 @@ func (s *Store) Claim(ctx context.Context, runID, owner, host, blas, version, di
 		t := now()
 		res, err := tx.ExecContext(ctx, `UPDATE runs SET status=?, owner=?, host=?, blas=?, vaelab_version=?, dir=?,
 			attempts=attempts+1, error='', diverged_step=NULL, started_at=?, heartbeat_at=?, finished_at=NULL
-			WHERE id=? AND status IN (?,?,?)`,
-			StatusRunning, owner, host, blas, version, s.storedPath(dir), t, t, runID, StatusPending, StatusFailed, StatusInterrupted)
+			WHERE id=? AND status IN (?,?,?,?)`,
+			StatusRunning, owner, host, blas, version, s.storedPath(dir), t, t, runID, StatusPending, StatusFailed, StatusInterrupted, StatusPaused)
 		if err != nil {
 			return fmt.Errorf("claim run %s: %w", runID, err)
 		}
@@ -218,7 +218,11 @@ func (s *Store) Finish(ctx context.Context, runID, owner string, o Outcome) erro
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("finish run %s: it is no longer running under this process", runID)
 		}
-		if o.Status != StatusDone {
+		switch o.Status {
+		case StatusDone:
+		case StatusPaused:
+			return addEvent(ctx, tx, "", runID, "info", o.Status, o.Error)
+		default:
 			return addEvent(ctx, tx, "", runID, "warn", o.Status, o.Error)
 		}
 		return nil

@@ -72,6 +72,8 @@ type Result struct {
 	// settings changed); EvalFailed those whose evaluation failed (they stay
 	// done, with an event that says why).
 	Evaluated, EvalFailed int
+	// EarlyStopped counts the runs early stopping stopped (sweep.early_stop).
+	EarlyStopped int
 	// Stopped is why the whole sweep stopped early (a full disk, or a
 	// submission Slurm refused), nil if it did not.
 	Stopped error
@@ -86,6 +88,13 @@ type Plan struct {
 	// without training: their spec's eval settings have no evaluation yet.
 	ToEvaluate []experiments.Run
 	Note       string // one line that says what will happen
+	// Experiment is the spec's name; EarlyStop its sweep.early_stop (nil
+	// without), which Execute runs rung by rung.
+	Experiment string
+	EarlyStop  *experiments.EarlyStop
+	// StopAfterEpoch pauses the plan's training runs after that epoch (a
+	// phase of early stopping); 0 trains them to the end.
+	StopAfterEpoch int
 }
 
 // Prepare records the experiment and its runs, marks runs whose worker died as
@@ -111,19 +120,24 @@ func (sc *Scheduler) Prepare(ctx context.Context, spec *experiments.Spec, rs []e
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Runs: rs, Status: status}
+	p := &Plan{Runs: rs, Status: status, Experiment: spec.Name, EarlyStop: spec.EarlyStop}
+	if e := spec.EarlyStop; e != nil && e.Decisions == "async" {
+		return nil, fmt.Errorf("sweep.early_stop.decisions: async (ASHA) is not available yet; use sync (successive halving)")
+	}
 	counts := map[string]int{}
 	for _, r := range rs {
 		st := status[r.ID]
 		counts[st]++
 		switch {
-		case st == StatusPending || st == StatusFailed || st == StatusInterrupted:
+		case st == StatusPending || st == StatusFailed || st == StatusInterrupted || st == StatusPaused:
 			p.ToTrain = append(p.ToTrain, r)
 		case st == StatusDone && unevaluated[r.ID]:
 			p.ToEvaluate = append(p.ToEvaluate, r)
 		}
 	}
 	switch {
+	case p.EarlyStop != nil && counts[StatusStopped] > 0 && len(p.ToTrain) == 0:
+		p.Note = fmt.Sprintf("experiment %s: %d runs: %s; deciding the rungs again from the stored metrics", spec.Name, len(rs), describeCounts(counts))
 	case len(p.ToTrain) == 0 && len(p.ToEvaluate) == 0:
 		p.Note = fmt.Sprintf("experiment %s: all %d runs are finished: %s; nothing to train", spec.Name, len(rs), describeCounts(counts))
 	case len(p.ToTrain) == 0:
@@ -154,10 +168,14 @@ func (p *Plan) ForEvaluation(name string) *Plan {
 
 func describeCounts(c map[string]int) string {
 	var parts []string
-	for _, st := range []string{StatusPending, StatusDone, StatusDiverged, StatusFailed, StatusInterrupted, StatusRunning} {
+	for _, st := range []string{StatusPending, StatusDone, StatusDiverged, StatusFailed, StatusInterrupted, StatusRunning, StatusPaused, StatusStopped} {
 		if n := c[st]; n > 0 {
 			what := st
 			switch st {
+			case StatusPaused:
+				what = "paused at a rung (go on if the rung keeps them)"
+			case StatusStopped:
+				what = "stopped early (promoted if the budget now keeps them)"
 			case StatusPending:
 				what = "new"
 			case StatusDone:
@@ -198,6 +216,14 @@ func (sc *Scheduler) reapDeadRuns(ctx context.Context, experiment string) error 
 // finished or ctx is cancelled; cancelled runs are stored as interrupted. One
 // run's failure does not stop the others.
 func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
+	if p.EarlyStop != nil && p.StopAfterEpoch == 0 {
+		return sc.executeRungs(ctx, p)
+	}
+	return sc.executePool(ctx, p)
+}
+
+// executePool trains and evaluates a plan's runs on a pool of workers.
+func (sc *Scheduler) executePool(ctx context.Context, p *Plan) Result {
 	res := Result{Total: len(p.Runs), Skipped: len(p.Runs) - len(p.ToTrain) - len(p.ToEvaluate)}
 	workers := sc.Workers
 	if workers <= 0 {
@@ -231,7 +257,7 @@ func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 				if j.evaluate {
 					outcomes <- sc.evaluateOne(ctx, stop, j.run, loader, refs)
 				} else {
-					outcomes <- sc.runOne(ctx, stop, j.run, loader, refs)
+					outcomes <- sc.runOne(ctx, stop, j.run, p.StopAfterEpoch, loader, refs)
 				}
 			}
 		}()
@@ -264,6 +290,7 @@ func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 			res.Failed++
 		case StatusInterrupted:
 			res.Interrupted++
+		case StatusPaused: // counted by the early-stopping phases
 		case StatusRunning:
 			res.Running++
 		case outcomeEvaluated:
@@ -373,7 +400,7 @@ func (sc *Scheduler) runDir(ctx context.Context, runID string) (string, error) {
 }
 
 // runOne claims, trains and records one run, and returns its final status.
-func (sc *Scheduler) runOne(ctx context.Context, stop context.CancelCauseFunc, r experiments.Run, loader *data.Loader, refs *evaluate.ReferenceCache) (status string) {
+func (sc *Scheduler) runOne(ctx context.Context, stop context.CancelCauseFunc, r experiments.Run, pauseAfter int, loader *data.Loader, refs *evaluate.ReferenceCache) (status string) {
 	me, prov := owner(), CurrentProvenance()
 	dir, err := sc.runDir(ctx, r.ID)
 	if err != nil {
@@ -398,7 +425,7 @@ func (sc *Scheduler) runOne(ctx context.Context, stop context.CancelCauseFunc, r
 				out = Outcome{Status: StatusFailed, Error: fmt.Sprintf("panic: %v", p)}
 			}
 		}()
-		out = sc.train(ctx, r, dir, loader, refs, rec)
+		out = sc.train(ctx, r, dir, pauseAfter, loader, refs, rec)
 	}()
 	final := context.WithoutCancel(ctx) // record the end even after Ctrl-C
 	if err := rec.flush(final); err != nil && out.Status == StatusDone {
@@ -423,7 +450,7 @@ func (sc *Scheduler) runOne(ctx context.Context, stop context.CancelCauseFunc, r
 }
 
 // train runs the training of r and writes its artifacts and summaries.
-func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, loader *data.Loader, refs *evaluate.ReferenceCache, rec *storeRecorder) Outcome {
+func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, pauseAfter int, loader *data.Loader, refs *evaluate.ReferenceCache, rec *storeRecorder) Outcome {
 	fail := func(err error) Outcome { return sc.failure(ctx, err) }
 	ds, err := loader.Load(ctx, r.Config.Dataset)
 	if err != nil {
@@ -440,12 +467,15 @@ func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, l
 		return fail(err)
 	}
 	setup := vae.Setup{Model: r.Config.Model, Objective: r.Config.Objective, Train: r.Config.Train, Eval: r.Config.Eval, Seed: r.Config.Seed,
-		Run: r.ID, Resume: resume, CheckpointEvery: sc.CheckpointEvery,
+		Run: r.ID, Resume: resume, CheckpointEvery: sc.CheckpointEvery, StopAfterEpoch: pauseAfter,
 		Checkpoint: func(c *vae.Checkpoint) error { return sc.writeCheckpoint(ctx, r.ID, dir, c) }}
 	t0 := time.Now()
 	m, res, err := vae.Train(ctx, setup, ds.Train, ds.Test, rec)
 	if err != nil {
 		return fail(err)
+	}
+	if res.Paused {
+		return Outcome{Status: StatusPaused, Error: describeRung(pauseAfter), Steps: res.Steps}
 	}
 	elapsed := time.Since(t0).Seconds()
 	stability := evaluate.Stability(rec.loss, rec.gradNorm, res.Diverged())

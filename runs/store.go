@@ -33,10 +33,15 @@ const (
 	StatusFailed      = "failed"
 	StatusDiverged    = "diverged"
 	StatusInterrupted = "interrupted"
+	// StatusPaused is a run at a rung of sweep.early_stop, waiting for the
+	// rung's decision; StatusStopped one the decision stopped (its checkpoint
+	// kept: a larger budget can promote it).
+	StatusPaused  = "paused"
+	StatusStopped = "stopped"
 )
 
 // schemaVersion is the version Open migrates to; migrations()[i] brings version i to i+1.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // A migration is SQL, then optionally Go code, in the migrating transaction.
 type migration struct {
@@ -137,7 +142,7 @@ CREATE INDEX events_run ON events(run_id);
 -- spec but absent from the one run last: it is kept, flagged, and never
 -- compared or averaged with the current spec's runs.
 ALTER TABLE experiment_runs ADD COLUMN in_spec INTEGER NOT NULL DEFAULT 1;
-`}, {sql: schema3, code: migrateRunIdentity}}
+`}, {sql: schema3, code: migrateRunIdentity}, {code: migrateStoppedStatuses}}
 }
 
 // Open opens (creating if needed) the database at path and migrates its schema.
@@ -293,8 +298,10 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		for ; v < schemaVersion; v++ {
 			m := migrations()[v]
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-				return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+			if m.sql != "" {
+				if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+					return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+				}
 			}
 			if m.code == nil {
 				continue

@@ -63,6 +63,11 @@ type Setup struct {
 	// epoch (default 1) and after the last.
 	Checkpoint      func(*Checkpoint) error
 	CheckpointEvery int
+	// StopAfterEpoch, if set below Train.Epochs, pauses training after that
+	// epoch (an early-stopping rung): a checkpoint is written, and
+	// Result.Paused is set. Resuming from it continues exactly as if training
+	// had not paused.
+	StopAfterEpoch int
 }
 
 // Result summarises a finished training.
@@ -73,6 +78,8 @@ type Result struct {
 	DivergedReason string
 	// Test is the evaluation on the test set after the last completed epoch.
 	Test EvalResult
+	// Paused is set when training stopped at Setup.StopAfterEpoch.
+	Paused bool
 }
 
 // Diverged reports whether training stopped on a non-finite value.
@@ -166,7 +173,8 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 		if err := rec.Epoch(res.Steps, epoch, vals); err != nil {
 			return m, res, fmt.Errorf("record epoch %d: %w", epoch, err)
 		}
-		if s.Checkpoint != nil && (epoch%every == 0 || epoch == s.Train.Epochs) {
+		pause := s.StopAfterEpoch > 0 && epoch == s.StopAfterEpoch && epoch < s.Train.Epochs
+		if s.Checkpoint != nil && (epoch%every == 0 || epoch == s.Train.Epochs || pause) {
 			c, err := t.snapshot(s.Run, res.Steps, epoch, ev, sources)
 			if err == nil {
 				err = s.Checkpoint(c)
@@ -175,6 +183,10 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 				return m, res, fmt.Errorf("checkpoint after epoch %d: %w", epoch, err)
 			}
 			saved = res.Steps
+		}
+		if pause {
+			res.Paused = true
+			return m, res, nil
 		}
 	}
 	return m, res, nil

@@ -103,6 +103,9 @@ func evaluationSpec(ctx context.Context, s *settings, st *runs.Store, arg string
 func printResult(w io.Writer, res runs.Result) {
 	fmt.Fprintf(w, "finished: %d done, %d diverged, %d failed, %d interrupted; %d skipped as already finished",
 		res.Done, res.Diverged, res.Failed, res.Interrupted, res.Skipped)
+	if res.EarlyStopped > 0 {
+		fmt.Fprintf(w, "; %d stopped early (sweep.early_stop)", res.EarlyStopped)
+	}
 	if res.Evaluated+res.EvalFailed > 0 {
 		fmt.Fprintf(w, "; %d re-scored without training", res.Evaluated)
 		if res.EvalFailed > 0 {
