@@ -16,8 +16,8 @@ import (
 // rung's metric (mean over seeds) go on to the next rung, the others stop;
 // after the last rung the survivors train to train.epochs.
 //
-// Decisions depend only on stored metrics: each phase recomputes every
-// earlier rung's decision from the epoch values in the store, so a sweep
+// Decisions depend only on stored metrics: each phase recomputes every rung
+// decision the epoch values in the store allow, so a sweep
 // killed at any moment and started again decides the same, and running the
 // spec again with a larger budget (more rungs, a smaller eta) promotes the
 // stopped runs that now qualify: they resume from their checkpoints, so
@@ -115,14 +115,19 @@ func decideRung(e *experiments.EarlyStop, rung int, alive []*configGroup, values
 	return d
 }
 
-// decideUpTo recomputes the decisions of rungs 0 … k−1 from the store and
-// returns the configurations alive at rung k and every stopped run's reason.
-func (sc *Scheduler) decideUpTo(ctx context.Context, e *experiments.EarlyStop, groups []*configGroup, k int) ([]*configGroup, map[string]string, error) {
+// decide recomputes from the store every rung decision that can be made
+// (every run of the configurations alive there has the rung's value, or
+// diverged or failed before it) and returns the configurations alive after
+// the last of them and every stopped run's reason.
+func (sc *Scheduler) decide(ctx context.Context, e *experiments.EarlyStop, groups []*configGroup, statuses map[string]string) ([]*configGroup, map[string]string, error) {
 	alive, stops := groups, map[string]string{}
-	for rung := range k {
+	for rung := range e.Rungs {
 		values, err := sc.Store.EpochValues(ctx, e.Metric, e.Rungs[rung])
 		if err != nil {
 			return nil, nil, err
+		}
+		if !decidable(alive, values, statuses) {
+			break
 		}
 		d := decideRung(e, rung, alive, values)
 		for id, why := range d.stops {
@@ -133,6 +138,18 @@ func (sc *Scheduler) decideUpTo(ctx context.Context, e *experiments.EarlyStop, g
 	return alive, stops, nil
 }
 
+// decidable: every run of the groups has a value, or ended before it could.
+func decidable(groups []*configGroup, values map[string]float64, statuses map[string]string) bool {
+	for _, g := range groups {
+		for _, r := range g.runs {
+			if _, ok := values[r.ID]; !ok && statuses[r.ID] != StatusDiverged && statuses[r.ID] != StatusFailed {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // executeRungs runs a plan with early stopping phase by phase: to each rung,
 // then to the end.
 func (sc *Scheduler) executeRungs(ctx context.Context, p *Plan) Result {
@@ -141,7 +158,12 @@ func (sc *Scheduler) executeRungs(ctx context.Context, p *Plan) Result {
 	groups := groupConfigs(p.Runs)
 	evaluate := p.ToEvaluate
 	for k := 0; k <= len(e.Rungs); k++ {
-		alive, stops, err := sc.decideUpTo(ctx, e, groups, k)
+		statuses, err := sc.Store.Statuses(ctx, p.Experiment)
+		if err != nil {
+			total.Stopped = err
+			return total
+		}
+		alive, stops, err := sc.decide(ctx, e, groups, statuses)
 		if err == nil {
 			err = sc.Store.Decide(ctx, p.Experiment, stops, runIDs(alive))
 		}

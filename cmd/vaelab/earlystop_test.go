@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vaelab/vaelab/runs"
+)
+
+const searchSpec = `name: search
+dataset: {name: synthetic, size: 16, count: 600, test_fraction: 0.2}
+model: {hidden: [64], latent: 3}
+train: {epochs: 6, batch_size: 20}
+eval: {batch_size: 60, grid_images: 8, samples: 60}
+seeds: [1, 2]
+sweep:
+  random:
+    trials: 9
+    seed: 4
+    method: sobol
+    params:
+      train.learning_rate: {log_uniform: [0.0003, 0.03]}
+      objective.beta: {uniform: [0.5, 2]}
+  early_stop: {rungs: [1, 3], eta: ETA}
+`
+
+// outcome is each run's final status and, for stopped runs, the reason.
+func outcome(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	st := openRO(t, filepath.Join(dir, "vaelab.db"))
+	rs, err := st.Runs(context.Background(), "search")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, r := range rs {
+		out[r.ID] = r.Status
+		if r.Status == runs.StatusStopped {
+			out[r.ID] += ": " + r.Error
+		}
+	}
+	return out
+}
+
+// Successive halving decides the same after 5 SIGKILLs at random moments
+// and restarts as in a sweep never killed: the same runs stopped, at the same
+// rungs, for the same reasons, and the finished ones with the same curves;
+// no run is promoted, and doctor finds the store consistent. Running the
+// spec again with a smaller eta promotes stopped runs, which then end with
+// the series of a run never stopped.
+func TestEarlyStopDecidesTheSameAfterKills(t *testing.T) {
+	spec := strings.Replace(searchSpec, "ETA", "3", 1)
+	ref := referenceSweep(t, spec, nil)
+	want := outcome(t, ref)
+	stopped := 0
+	for _, s := range want {
+		if strings.HasPrefix(s, runs.StatusStopped) {
+			stopped++
+		}
+	}
+	if stopped != 16 { // 9 configurations → 3 → 1, two seeds each: 2 runs go on to the end
+		t.Fatalf("%d of 18 runs stopped, want 16: %v", stopped, want)
+	}
+
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(spec), 0o644)
+	rng := rand.New(rand.NewPCG(3, 3))
+	for kill := range 5 {
+		cmd := exec.Command(binary, "run", "s.yaml", "--workers", "2")
+		cmd.Dir = dir
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(50+rng.IntN(700)) * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		db := filepath.Join(dir, "vaelab.db")
+		t.Logf("kill %d: %d runs paused, %d stopped, %d done, %d metric rows", kill+1,
+			countRows(t, db, "SELECT count(*) FROM runs WHERE status='paused'"), countRows(t, db, "SELECT count(*) FROM runs WHERE status='stopped'"),
+			countRows(t, db, "SELECT count(*) FROM runs WHERE status='done'"), countRows(t, db, "SELECT count(*) FROM metrics"))
+	}
+	if r := vaelab(t, dir, nil, "run", "s.yaml", "--workers", "2"); r.code != 0 {
+		t.Fatalf("run after the kills: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	got := outcome(t, dir)
+	for id, s := range want {
+		if got[id] != s {
+			t.Errorf("run %s: %q after the kills, %q in the sweep never killed", id, got[id], s)
+		}
+	}
+	db := filepath.Join(dir, "vaelab.db")
+	if n := countRows(t, db, "SELECT count(*) FROM events WHERE kind='promoted'"); n != 0 {
+		t.Errorf("%d promotions under an unchanged budget", n)
+	}
+	if r := vaelab(t, dir, nil, "doctor"); r.code != 0 {
+		t.Errorf("doctor after the kills: exit %d\n%s", r.code, r.stdout)
+	}
+	finishedSame(t, ref, dir, want)
+
+	// A larger budget: eta 2 keeps more at each rung.
+	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(strings.Replace(searchSpec, "ETA", "2", 1)), 0o644)
+	if r := vaelab(t, dir, nil, "run", "s.yaml", "--workers", "2"); r.code != 0 || !strings.Contains(r.stdout, "resume") {
+		t.Fatalf("run with eta 2: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	promoted := countRows(t, db, "SELECT count(*) FROM events WHERE kind='promoted'")
+	if promoted == 0 {
+		t.Fatal("eta 2 promoted nothing")
+	}
+	// Each run promoted and finished equals an uninterrupted run of its config.
+	whole := strings.Replace(strings.Replace(searchSpec, "  early_stop: {rungs: [1, 3], eta: ETA}\n", "", 1), "name: search", "name: search", 1)
+	full := referenceSweep(t, whole, nil)
+	a, b := openRO(t, filepath.Join(full, "vaelab.db")), openRO(t, db)
+	rs, _ := b.Runs(context.Background(), "search")
+	compared := 0
+	for _, r := range rs {
+		if r.Status != runs.StatusDone || !strings.HasPrefix(want[r.ID], runs.StatusStopped) {
+			continue
+		}
+		ma, _ := a.Metrics(context.Background(), r.ID)
+		mb, _ := b.Metrics(context.Background(), r.ID)
+		for key := range ma {
+			if !slices.Equal(ma[key], mb[key]) {
+				t.Fatalf("promoted run %s: %s differs from an uninterrupted run", r.ID, key)
+			}
+		}
+		compared++
+	}
+	if compared == 0 {
+		t.Fatal("no promoted run finished")
+	}
+	t.Logf("%d promotion events; %d promoted runs finished equal to uninterrupted ones", promoted, compared)
+}
+
+// finishedSame: the runs done in both sweeps have the same curves.
+func finishedSame(t *testing.T, refDir, dir string, want map[string]string) {
+	t.Helper()
+	a, b := openRO(t, filepath.Join(refDir, "vaelab.db")), openRO(t, filepath.Join(dir, "vaelab.db"))
+	for id, s := range want {
+		if s != runs.StatusDone {
+			continue
+		}
+		ma, _ := a.Metrics(context.Background(), id)
+		mb, _ := b.Metrics(context.Background(), id)
+		for key := range ma {
+			if !slices.Equal(ma[key], mb[key]) {
+				t.Errorf("run %s: %s differs from the sweep never killed", id, key)
+			}
+		}
+	}
+}
