@@ -352,4 +352,3 @@ func (s *Store) Decide(ctx context.Context, experiment string, stops map[string]
 func describeRung(epoch int) string {
 	return fmt.Sprintf("paused after epoch %d, a rung of sweep.early_stop: waiting for the rung's decision", epoch)
 }
-
