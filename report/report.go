@@ -64,6 +64,7 @@ type Section struct {
 	Curves     []template.HTML
 	RateDist   template.HTML
 	Effects    []template.HTML
+	Search     *Search // the random search and its rungs, nil without sweep.random
 	Diverged   []runs.RunInfo
 	Stability  []StabilityRow
 	Blur       []ImageRow
@@ -236,7 +237,7 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 	}
 	sec := &Section{ExperimentInfo: info, NotInSpec: infos(notInSpec), Axes: varyingAxes(infos(rs)), Columns: metricColumns(), RunImages: len(rs) <= maxRunImages,
 		Evaluations: evalCounts(infos(rs))}
-	for _, s := range []string{runs.StatusDone, runs.StatusDiverged, runs.StatusFailed, runs.StatusInterrupted, runs.StatusRunning, runs.StatusPending} {
+	for _, s := range []string{runs.StatusDone, runs.StatusDiverged, runs.StatusFailed, runs.StatusInterrupted, runs.StatusRunning, runs.StatusPending, runs.StatusPaused, runs.StatusStopped} {
 		if n := info.Counts[s]; n > 0 {
 			sec.StatusCounts = append(sec.StatusCounts, StatusCount{s, n})
 		}
@@ -284,6 +285,9 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 		return nil, err
 	}
 	if sec.Effects, err = effects(rs, sec.Axes); err != nil {
+		return nil, err
+	}
+	if sec.Search, err = buildSearch(info, rs, series); err != nil {
 		return nil, err
 	}
 	sec.Diverged, sec.Stability = stability(rs, groups)

@@ -22,6 +22,11 @@ func TestResumeReproducesUninterruptedRun(t *testing.T) {
 	for name, s := range map[string]Setup{
 		"mlp": smallSetup(8), "conv batch norm": smallConvSetup(8),
 		"geco":    withObjective(ObjectiveConfig{Type: "geco", Beta: 1, Kappa: 0.03}),
+		"geco optimal σ": func() Setup {
+			s := withObjective(ObjectiveConfig{Type: "geco", Beta: 1, Kappa: 0.03})
+			s.Model.Likelihood = "gaussian_optimal"
+			return s
+		}(),
 		"iwae":    withObjective(ObjectiveConfig{Type: "iwae", Beta: 1, K: 3}),
 		"beta_tc": withObjective(ObjectiveConfig{Type: "beta_tc", Beta: 6}),
 	} {

@@ -81,7 +81,12 @@ func (geco) loss(o *objective, c ObjectiveConfig, fed []*G.Node, _ func() *G.Nod
 	mse := G.Must(G.Mean(sq))
 	o.record(KeyGECOMSE, mse)
 	gap := G.Must(G.Mul(G.Must(G.Sub(mse, o.scalar(c.Kappa))), o.scalar(D)))
-	return G.Must(G.Add(o.klm, G.Must(G.Mul(gap, fed[0])))), nil
+	// The likelihood's own parameters (a learned σ) do not enter the
+	// Lagrangian; a zero-weighted reconstruction term gives them an exact
+	// zero gradient, so that every parameter is trained (not moved) and
+	// checkpointed alike.
+	unused := G.Must(G.Mul(o.recon, o.scalar(0)))
+	return G.Must(G.Add(G.Must(G.Add(o.klm, G.Must(G.Mul(gap, fed[0])))), unused)), nil
 }
 
 func (geco) evalLoss(_ ObjectiveConfig, _ []float64, recon, kl float64) float64 { return recon + kl }

@@ -73,6 +73,8 @@ func TestGECOGradientsMatchFiniteDifferences(t *testing.T) {
 	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli"}, Shape{1, 5, 1}, c, 3.0)
 	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli", Prior: "mog", PriorComponents: 2}, Shape{1, 5, 1}, c, 0.7)
 	checkModelGradients(t, convCase("transpose", "none", "relu", "bernoulli"), Shape{8, 8, 1}, c, 1.5)
+	// A likelihood with parameters of its own, which the Lagrangian leaves alone.
+	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian_optimal"}, Shape{1, 5, 1}, c, 2.0)
 }
 
 // Training records λ at every step and moves it from 1.

@@ -104,6 +104,15 @@ func TestEarlyStopDecidesTheSameAfterKills(t *testing.T) {
 		t.Errorf("doctor after the kills: exit %d\n%s", r.code, r.stdout)
 	}
 	finishedSame(t, ref, dir, want)
+	if r := vaelab(t, dir, nil, "report", "search", "-o", "r.html"); r.code != 0 {
+		t.Fatalf("report: %s", r.stderr)
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, "r.html"))
+	for _, want := range []string{"<td>rung 1: epoch 1</td><td>9</td><td>6</td><td>3</td>", "<td>rung 2: epoch 3</td><td>3</td><td>2</td><td>1</td>", "Trials across the searched parameters", "test/elbo vs objective.beta (uniform)"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the report's search section lacks %q", want)
+		}
+	}
 
 	// A larger budget: eta 2 keeps more at each rung.
 	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(strings.Replace(searchSpec, "ETA", "2", 1)), 0o644)
