@@ -21,7 +21,7 @@ func TestResumeReproducesUninterruptedRun(t *testing.T) {
 	}
 	for name, s := range map[string]Setup{
 		"mlp": smallSetup(8), "conv batch norm": smallConvSetup(8),
-		"geco":    withObjective(ObjectiveConfig{Type: "geco", Beta: 1, Kappa: 0.03}),
+		"geco": withObjective(ObjectiveConfig{Type: "geco", Beta: 1, Kappa: 0.03}),
 		"geco optimal σ": func() Setup {
 			s := withObjective(ObjectiveConfig{Type: "geco", Beta: 1, Kappa: 0.03})
 			s.Model.Likelihood = "gaussian_optimal"
