@@ -96,9 +96,9 @@ type ObjectiveConfig struct {
 	// (objective_iwae.go).
 	K int `json:"k,omitempty"`
 	// Kappa is GECO's reconstruction target, a mean squared error per pixel;
-	// GECOAlpha the decay of the constraint's moving average (default 0.99)
+	// GECOAlpha the decay of the constraint's moving average (default 0.95)
 	// and GECORate the step of log λ per unit of relative constraint
-	// (default 0.01) (objective_geco.go).
+	// (default 0.02) (objective_geco.go).
 	Kappa     float64 `json:"kappa,omitempty"`
 	GECOAlpha float64 `json:"geco_alpha,omitempty"`
 	GECORate  float64 `json:"geco_rate,omitempty"`
