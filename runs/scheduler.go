@@ -121,9 +121,6 @@ func (sc *Scheduler) Prepare(ctx context.Context, spec *experiments.Spec, rs []e
 		return nil, err
 	}
 	p := &Plan{Runs: rs, Status: status, Experiment: spec.Name, EarlyStop: spec.EarlyStop}
-	if e := spec.EarlyStop; e != nil && e.Decisions == "async" {
-		return nil, fmt.Errorf("sweep.early_stop.decisions: async (ASHA) is not available yet; use sync (successive halving)")
-	}
 	counts := map[string]int{}
 	for _, r := range rs {
 		st := status[r.ID]
@@ -217,6 +214,9 @@ func (sc *Scheduler) reapDeadRuns(ctx context.Context, experiment string) error 
 // run's failure does not stop the others.
 func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 	if p.EarlyStop != nil && p.StopAfterEpoch == 0 {
+		if p.EarlyStop.Decisions == "async" {
+			return sc.executeASHA(ctx, p)
+		}
 		return sc.executeRungs(ctx, p)
 	}
 	return sc.executePool(ctx, p)

@@ -125,6 +125,10 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 		}
 		res.Steps, res.Test, first, skip = c.Step, c.Test, c.Epoch+1, c.EpochStep
 	}
+	if s.StopAfterEpoch > 0 && first > s.StopAfterEpoch && first <= s.Train.Epochs {
+		res.Paused = true // already past the rung it was asked to pause at
+		return m, res, nil
+	}
 	saved := res.Steps // the step of the last checkpoint
 	every := max(1, s.CheckpointEvery)
 	perEpoch := train.N / s.Train.BatchSize

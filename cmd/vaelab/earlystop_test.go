@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -165,3 +166,49 @@ func finishedSame(t *testing.T, refDir, dir string, want map[string]string) {
 		}
 	}
 }
+
+// Asynchronous successive halving promotes configurations while others
+// still train, logs each promotion with the ranks it compared, stops the
+// rest once nothing qualifies, and leaves a consistent store.
+func TestAsyncEarlyStopPromotesAndStops(t *testing.T) {
+	dir := t.TempDir()
+	spec := strings.Replace(strings.Replace(searchSpec, "ETA", "3", 1), "eta: 3}", "eta: 3, decisions: async}", 1)
+	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(spec), 0o644)
+	r := vaelab(t, dir, nil, "run", "s.yaml", "--workers", "2")
+	if r.code != 0 || !strings.Contains(r.stdout, "asha        promoted from rung 1") {
+		t.Fatalf("run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	db := filepath.Join(dir, "vaelab.db")
+	done, stopped := countRows(t, db, "SELECT count(*) FROM runs WHERE status='done'"), countRows(t, db, "SELECT count(*) FROM runs WHERE status='stopped'")
+	if done == 0 || stopped == 0 || done+stopped != 18 {
+		t.Fatalf("%d done and %d stopped of 18", done, stopped)
+	}
+	st := openRO(t, db)
+	events, _ := st.Events(context.Background(), "", "")
+	promotions := 0
+	for _, e := range events {
+		if e.Kind != "asha-promoted" {
+			continue
+		}
+		promotions++
+		var rung, epoch, rank, of, top int
+		var metric string
+		var v float64
+		var seeds int
+		if n, _ := fmtSscanf(e.Message, "promoted from rung %d (epoch %d): %s %g (mean over %d seeds) ranks %d of the %d configurations that completed the rung; the top %d qualify", &rung, &epoch, &metric, &v, &seeds, &rank, &of, &top); n != 8 || rank > top || top != of/3 {
+			t.Errorf("promotion event %q: rank %d, top %d of %d", e.Message, rank, top, of)
+		}
+	}
+	if promotions == 0 {
+		t.Error("no promotion events")
+	}
+	t.Logf("%d done, %d stopped, %d promotion events (one per run of a promoted configuration)", done, stopped, promotions)
+	if r := vaelab(t, dir, nil, "doctor"); r.code != 0 {
+		t.Errorf("doctor: exit %d\n%s", r.code, r.stdout)
+	}
+	if again := vaelab(t, dir, nil, "run", "s.yaml", "--workers", "2"); again.code != 0 || strings.Contains(again.stdout, "done        ") {
+		t.Errorf("a second run trained more: exit %d\n%s%s", again.code, again.stdout, again.stderr)
+	}
+}
+
+func fmtSscanf(s, format string, args ...any) (int, error) { return fmt.Sscanf(s, format, args...) }
