@@ -231,7 +231,9 @@ func (sc *Scheduler) ashaNext(ctx context.Context, e *experiments.EarlyStop, con
 	return nil, nil
 }
 
-func (c *ashaConfig) started() bool { return c.promoted >= 0 || c.rung >= 0 || c.running > 0 || c.launched }
+func (c *ashaConfig) started() bool {
+	return c.promoted >= 0 || c.rung >= 0 || c.running > 0 || c.launched
+}
 
 func runJobs(c *ashaConfig, target int) []ashaJob {
 	c.launched = true
