@@ -151,8 +151,9 @@ func decidable(groups []*configGroup, values map[string]float64, statuses map[st
 }
 
 // executeRungs runs a plan with early stopping phase by phase: to each rung,
-// then to the end.
-func (sc *Scheduler) executeRungs(ctx context.Context, p *Plan) Result {
+// then to the end; run executes a phase (the local pool, or a Slurm job
+// array).
+func (sc *Scheduler) executeRungs(ctx context.Context, p *Plan, run func(context.Context, *Plan) Result) Result {
 	e := p.EarlyStop
 	total := Result{Total: len(p.Runs)}
 	groups := groupConfigs(p.Runs)
@@ -181,13 +182,25 @@ func (sc *Scheduler) executeRungs(ctx context.Context, p *Plan) Result {
 			return total
 		}
 		phase.ToEvaluate, evaluate = evaluate, nil
-		res := sc.executePool(ctx, phase)
+		res := run(ctx, phase)
 		total.add(res)
-		if ctx.Err() != nil || res.Stopped != nil {
-			total.Stopped = res.Stopped
+		if ctx.Err() != nil || res.Stopped != nil || res.Running > 0 {
+			total.Stopped, total.Running = res.Stopped, res.Running
 			return total
 		}
 		if k < len(e.Rungs) {
+			// A rung can only be decided once all its runs reached it: runs
+			// still training in another process (or on Slurm) hold it.
+			statuses, err := sc.Store.Statuses(ctx, p.Experiment)
+			if err != nil {
+				total.Stopped = err
+				return total
+			}
+			if n := countStatus(alive, statuses, StatusRunning); n > 0 {
+				sc.logf("rung %d (epoch %d): %d runs are still training elsewhere; the rung is decided when they finish (run the spec again)", k+1, e.Rungs[k], n)
+				total.Running = n
+				return total
+			}
 			sc.logf("rung %d (epoch %d): %d configurations reached it", k+1, e.Rungs[k], len(alive))
 		}
 	}
@@ -231,6 +244,18 @@ func (sc *Scheduler) phasePlan(ctx context.Context, p *Plan, alive []*configGrou
 		}
 	}
 	return phase, nil
+}
+
+func countStatus(groups []*configGroup, statuses map[string]string, status string) int {
+	n := 0
+	for _, g := range groups {
+		for _, r := range g.runs {
+			if statuses[r.ID] == status {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func runIDs(groups []*configGroup) []string {

@@ -217,7 +217,7 @@ func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 		if p.EarlyStop.Decisions == "async" {
 			return sc.executeASHA(ctx, p)
 		}
-		return sc.executeRungs(ctx, p)
+		return sc.executeRungs(ctx, p, sc.executePool)
 	}
 	return sc.executePool(ctx, p)
 }

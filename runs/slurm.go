@@ -106,6 +106,9 @@ type slurmManifest struct {
 	CacheDir        string   `json:"cache_dir"`
 	RunsDir         string   `json:"runs_dir"`
 	CheckpointEvery int      `json:"checkpoint_every"`
+	// StopAfterEpoch pauses each run after that epoch: a phase of early
+	// stopping (0: train to the end).
+	StopAfterEpoch int `json:"stop_after_epoch,omitempty"`
 }
 
 // runDBFile is the database a task writes, in its run's directory.
@@ -119,6 +122,15 @@ const runDBFile = "run.db"
 // process's worker pool, without training, before the submission: they
 // take a fraction of a run's time and need no node of their own.
 func (sl *Slurm) Execute(ctx context.Context, p *Plan) Result {
+	if p.EarlyStop != nil && p.StopAfterEpoch == 0 {
+		// Successive halving: a job array per phase, decisions made here.
+		return sl.Scheduler.executeRungs(ctx, p, sl.executePhase)
+	}
+	return sl.executePhase(ctx, p)
+}
+
+// executePhase submits a plan's runs as one job array and waits for them.
+func (sl *Slurm) executePhase(ctx context.Context, p *Plan) Result {
 	res := Result{Total: len(p.Runs), Skipped: len(p.Runs) - len(p.ToTrain) - len(p.ToEvaluate)}
 	if len(p.ToEvaluate) > 0 {
 		ev := sl.Scheduler.Execute(ctx, &Plan{Runs: p.ToEvaluate, Status: p.Status, ToEvaluate: p.ToEvaluate})
@@ -127,7 +139,7 @@ func (sl *Slurm) Execute(ctx context.Context, p *Plan) Result {
 	if len(p.ToTrain) == 0 {
 		return res
 	}
-	if err := sl.submit(ctx, p.ToTrain); err != nil {
+	if err := sl.submit(ctx, p.ToTrain, p.StopAfterEpoch); err != nil {
 		sl.logf("slurm: %v", err)
 		res.Failed = len(p.ToTrain)
 		res.Stopped = err
@@ -142,14 +154,14 @@ func (sl *Slurm) Execute(ctx context.Context, p *Plan) Result {
 }
 
 // submit claims the runs, writes the job folder and calls sbatch.
-func (sl *Slurm) submit(ctx context.Context, rs []experiments.Run) error {
+func (sl *Slurm) submit(ctx context.Context, rs []experiments.Run, stopAfter int) error {
 	stamp := sl.Spec.Name + "-" + time.Now().UTC().Format("20060102T150405.000000000")
 	jobDir := filepath.Join(sl.RunsDir, "slurm", stamp)
 	if err := os.MkdirAll(jobDir, 0o755); err != nil {
 		return fmt.Errorf("create job folder: %w", err)
 	}
 	m := slurmManifest{Experiment: sl.Spec.Name, SpecText: string(sl.Spec.Text), DataDir: sl.DataDir, CacheDir: sl.CacheDir,
-		RunsDir: sl.RunsDir, CheckpointEvery: sl.CheckpointEvery}
+		RunsDir: sl.RunsDir, CheckpointEvery: sl.CheckpointEvery, StopAfterEpoch: stopAfter}
 	prov := CurrentProvenance()
 	var claimed []string
 	for _, r := range rs {
@@ -333,6 +345,7 @@ func (sl *Slurm) syncOnce(ctx context.Context, experiment string) (SyncResult, e
 				return out, err
 			}
 			switch status {
+			case StatusPaused: // at an early-stopping rung: the phase decides
 			case StatusDone:
 				out.Done++
 			case StatusDiverged:
@@ -406,7 +419,7 @@ func (sl *Slurm) importTask(ctx context.Context, t slurmTask, state string) (str
 	}
 	var override *Outcome
 	switch {
-	case status == StatusDone || status == StatusDiverged || status == StatusFailed:
+	case status == StatusDone || status == StatusDiverged || status == StatusFailed || status == StatusPaused:
 	case killed:
 		override = &Outcome{Status: StatusInterrupted, Error: fmt.Sprintf("%s ended %s; run the spec again to resume from its checkpoint", where, state)}
 	default:
@@ -545,6 +558,9 @@ func Worker(ctx context.Context, manifestPath string, index int, log io.Writer) 
 	if err != nil {
 		return res, fmt.Errorf("worker: %w", err)
 	}
+	// Early stopping is decided by the submitting process; a task trains
+	// its run to the phase's epoch only.
+	plan.EarlyStop, plan.StopAfterEpoch = nil, m.StopAfterEpoch
 	return sc.Execute(ctx, plan), nil
 }
 

@@ -178,8 +178,8 @@ running: "vaelab sync SPEC" imports them later.`,
 			sc := &runs.Scheduler{Store: st, Workers: workers, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir(),
 				CheckpointEvery: checkpointEvery}
 			var sl *runs.Slurm
-			if executor == "slurm" && spec.EarlyStop != nil {
-				return &exitError{exitUsage, fmt.Errorf("%s: sweep.early_stop runs with the local executor for now; drop --executor slurm", args[0])}
+			if executor == "slurm" && spec.EarlyStop != nil && spec.EarlyStop.Decisions == "async" {
+				return &exitError{exitUsage, fmt.Errorf("%s: sweep.early_stop.decisions: async promotes runs as workers free up, which a Slurm job array cannot; use decisions: sync with --executor slurm", args[0])}
 			}
 			if executor == "slurm" {
 				if sl, err = newSlurm(s, sc, spec, slurm, stdout); err != nil {

@@ -36,8 +36,13 @@ sweep:
 // outcome is each run's final status and, for stopped runs, the reason.
 func outcome(t *testing.T, dir string) map[string]string {
 	t.Helper()
+	return outcomeOf(t, dir, "search")
+}
+
+func outcomeOf(t *testing.T, dir, experiment string) map[string]string {
+	t.Helper()
 	st := openRO(t, filepath.Join(dir, "vaelab.db"))
-	rs, err := st.Runs(context.Background(), "search")
+	rs, err := st.Runs(context.Background(), experiment)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +156,11 @@ func TestEarlyStopDecidesTheSameAfterKills(t *testing.T) {
 
 // finishedSame: the runs done in both sweeps have the same curves.
 func finishedSame(t *testing.T, refDir, dir string, want map[string]string) {
+	t.Helper()
+	finishedSameIn(t, refDir, dir, want)
+}
+
+func finishedSameIn(t *testing.T, refDir, dir string, want map[string]string) {
 	t.Helper()
 	a, b := openRO(t, filepath.Join(refDir, "vaelab.db")), openRO(t, filepath.Join(dir, "vaelab.db"))
 	for id, s := range want {

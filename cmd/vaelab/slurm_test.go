@@ -183,3 +183,35 @@ func TestSlurmDetachThenSync(t *testing.T) {
 		t.Fatalf("%d runs done after sync", n)
 	}
 }
+
+// TestSlurmEarlyStopMatchesLocal: successive halving through Slurm, a job
+// array per phase with the decisions made by the submitting process, stops
+// and finishes the same runs, for the same reasons and with the same curves,
+// as the local pool.
+func TestSlurmEarlyStopMatchesLocal(t *testing.T) {
+	env := startSlurm(t)
+	spec := "name: search\ndataset: {name: synthetic, size: 16, count: 300, test_fraction: 0.2}\nmodel: {hidden: [32], latent: 4}\n" +
+		"train: {epochs: 3, batch_size: 20}\neval: {batch_size: 60, grid_images: 8, samples: 60}\nseeds: [1]\n" +
+		"sweep:\n  random: {trials: 4, seed: 2, params: {train.learning_rate: {log_uniform: [0.0003, 0.03]}}}\n  early_stop: {rungs: [1], eta: 2}\n"
+	local, cluster := t.TempDir(), t.TempDir()
+	for _, d := range []string{local, cluster} {
+		os.WriteFile(filepath.Join(d, "s.yaml"), []byte(spec), 0o644)
+	}
+	if r := vaelab(t, local, nil, "run", "s.yaml"); r.code != 0 {
+		t.Fatalf("local sweep: %s%s", r.stdout, r.stderr)
+	}
+	r := vaelab(t, cluster, env, "run", "s.yaml", "--executor", "slurm", "--poll", "500ms", "--cpus-per-task", "1")
+	if r.code != 0 || !strings.Contains(r.stdout, "submitted 4 runs as job array") || !strings.Contains(r.stdout, "submitted 2 runs as job array") {
+		t.Fatalf("slurm sweep: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	want, got := outcomeOf(t, local, "search"), outcomeOf(t, cluster, "search")
+	if len(want) != 4 {
+		t.Fatalf("local sweep: %v", want)
+	}
+	for id, s := range want {
+		if got[id] != s {
+			t.Errorf("run %s: %q on Slurm, %q locally", id, got[id], s)
+		}
+	}
+	finishedSameIn(t, local, cluster, want)
+}
