@@ -6,8 +6,6 @@ import (
 	"runtime"
 	"sort"
 
-	"github.com/vaelab/vaelab/data"
-	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/experiments"
 )
 
@@ -54,14 +52,7 @@ func (sc *Scheduler) executeASHA(ctx context.Context, p *Plan) Result {
 	}
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	loader := sc.Loader
-	if loader == nil {
-		loader = &data.Loader{DataDir: sc.DataDir, CacheDir: sc.CacheDir, Log: sc.logf}
-	}
-	refs := sc.refs
-	if refs == nil {
-		refs = &evaluate.ReferenceCache{}
-	}
+	loader, refs := sc.shared()
 	type outcome struct {
 		c      *ashaConfig
 		status string

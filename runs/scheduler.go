@@ -222,6 +222,20 @@ func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 	return sc.executePool(ctx, p)
 }
 
+// shared is what the runs of one invocation share: one loader, so that each
+// dataset is decoded once, and the real side of the metrics.
+func (sc *Scheduler) shared() (*data.Loader, *evaluate.ReferenceCache) {
+	loader := sc.Loader
+	if loader == nil {
+		loader = &data.Loader{DataDir: sc.DataDir, CacheDir: sc.CacheDir, Log: sc.logf}
+	}
+	refs := sc.refs
+	if refs == nil {
+		refs = &evaluate.ReferenceCache{}
+	}
+	return loader, refs
+}
+
 // executePool trains and evaluates a plan's runs on a pool of workers.
 func (sc *Scheduler) executePool(ctx context.Context, p *Plan) Result {
 	res := Result{Total: len(p.Runs), Skipped: len(p.Runs) - len(p.ToTrain) - len(p.ToEvaluate)}
@@ -239,15 +253,7 @@ func (sc *Scheduler) executePool(ctx context.Context, p *Plan) Result {
 	}
 	queue := make(chan job)
 	outcomes := make(chan string)
-	// One loader for all runs: each dataset is decoded once and shared.
-	loader := sc.Loader
-	if loader == nil {
-		loader = &data.Loader{DataDir: sc.DataDir, CacheDir: sc.CacheDir, Log: sc.logf}
-	}
-	refs := sc.refs
-	if refs == nil {
-		refs = &evaluate.ReferenceCache{}
-	}
+	loader, refs := sc.shared()
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
