@@ -32,6 +32,28 @@ func SharedData(t testing.TB, rel string) string {
 	return dir
 }
 
+// DlibWeights returns the folder holding the dlib face descriptor's two
+// model files: VAELAB_TEST_DLIB, default the data directory's dlib-face
+// folder (where vaelab data fetch dlib-face installs them). Missing: a
+// failure under CI=true, a skip elsewhere.
+func DlibWeights(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("VAELAB_TEST_DLIB")
+	if dir == "" {
+		home, _ := os.UserCacheDir()
+		dir = filepath.Join(home, "vaelab", "dlib-face")
+	}
+	for _, f := range []string{"face_recognition_model.bin", "face_recognition_model-weights_manifest.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			if InCI() {
+				t.Fatalf("dlib face descriptor weights missing under CI: %v (vaelab data fetch dlib-face)", err)
+			}
+			t.Skipf("dlib face descriptor weights not found: %v (run vaelab data fetch dlib-face, or set VAELAB_TEST_DLIB)", err)
+		}
+	}
+	return dir
+}
+
 // projectRoot is the nearest folder at or above the working directory that holds go.mod.
 func projectRoot(t testing.TB) string {
 	t.Helper()

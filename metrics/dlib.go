@@ -1,0 +1,462 @@
+package metrics
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+
+	"github.com/vaelab/vaelab/data"
+)
+
+// The dlib face descriptor: dlib's face-recognition ResNet (29 convolutions,
+// 150×150 RGB in, a 128-d descriptor out; weights public domain), with the
+// weights and the preprocessing of the npm package @vladmandic/face-api
+// 1.7.15, whose JavaScript (src/faceRecognitionNet) this port follows
+// layer by layer: images padded to a square (centred) and resized to 150×150
+// bilinearly (TF.js resizeBilinear, no corner alignment, no half-pixel
+// centres), grey replicated to RGB, the mean (122.782, 117.001, 104.298) of
+// 0–255 values subtracted and the result divided by 255; then a 7×7/2 conv,
+// a 3×3/2 max-pool, residual blocks of 3×3 convs at 32/64/128/256 channels
+// whose "down" blocks shortcut through a 2×2 average pool padded with zero
+// channels, every conv followed by its bias and a per-channel scale and
+// shift, a global mean and a 256×128 product. Float32, NHWC, batched; the
+// convolutions are im2col products through the BLAS the process set up.
+const (
+	DlibWeightsFile  = "face_recognition_model.bin"
+	DlibManifestFile = "face_recognition_model-weights_manifest.json"
+	// DlibWeightsSHA256 and DlibManifestSHA256 are the two files' checksums
+	// in face-api 1.7.15.
+	DlibWeightsSHA256  = "b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589"
+	DlibManifestSHA256 = "cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b"
+	dlibSide           = 150
+	DlibDim            = 128
+	// DlibSamePerson is dlib's threshold on the Euclidean distance of two
+	// descriptors below which they are taken for the same person.
+	DlibSamePerson = 0.6
+)
+
+var dlibMean = [3]float32{122.782, 117.001, 104.298}
+
+// DlibNet is the network with its weights.
+type DlibNet struct {
+	t map[string]dlibTensor
+}
+
+type dlibTensor struct {
+	shape []int
+	v     []float32
+}
+
+type dlibManifest []struct {
+	Paths   []string `json:"paths"`
+	Weights []struct {
+		Name         string `json:"name"`
+		Shape        []int  `json:"shape"`
+		DType        string `json:"dtype"`
+		Quantization *struct {
+			DType string  `json:"dtype"`
+			Scale float64 `json:"scale"`
+			Min   float64 `json:"min"`
+		} `json:"quantization"`
+	} `json:"weights"`
+}
+
+// LoadDlib reads the weights from dir (the two files of the package's
+// model folder), checking both files' sha256, the manifest against the
+// binary's size and every tensor the network uses against its shape: a
+// damaged or foreign file is an error naming it, and no partial network is
+// returned.
+func LoadDlib(dir string) (*DlibNet, error) {
+	read := func(name, sum string) ([]byte, error) {
+		path := filepath.Join(dir, name)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("dlib face descriptor: %w (vaelab data fetch dlib-face installs it)", err)
+		}
+		if got := sha256.Sum256(b); hex.EncodeToString(got[:]) != sum {
+			return nil, fmt.Errorf("dlib face descriptor: %s has sha256 %s, not face-api 1.7.15's %s: a damaged or foreign file; fetch it again with vaelab data fetch dlib-face", path, hex.EncodeToString(got[:]), sum)
+		}
+		return b, nil
+	}
+	mb, err := read(DlibManifestFile, DlibManifestSHA256)
+	if err != nil {
+		return nil, err
+	}
+	bin, err := read(DlibWeightsFile, DlibWeightsSHA256)
+	if err != nil {
+		return nil, err
+	}
+	return decodeDlib(mb, bin, filepath.Join(dir, DlibManifestFile))
+}
+
+// decodeDlib dequantises the weights as TF.js does: value = min + scale·q in
+// double precision, stored as float32.
+func decodeDlib(manifest, bin []byte, where string) (*DlibNet, error) {
+	var m dlibManifest
+	if err := json.Unmarshal(manifest, &m); err != nil || len(m) != 1 {
+		return nil, fmt.Errorf("dlib face descriptor: manifest %s is not a one-group TF.js weights manifest (%v)", where, err)
+	}
+	net := &DlibNet{t: map[string]dlibTensor{}}
+	off := 0
+	for _, w := range m[0].Weights {
+		n := 1
+		for _, d := range w.Shape {
+			n *= d
+		}
+		t := dlibTensor{shape: w.Shape, v: make([]float32, n)}
+		switch {
+		case w.Quantization != nil && w.Quantization.DType == "uint8":
+			if off+n > len(bin) {
+				return nil, fmt.Errorf("dlib face descriptor: manifest %s needs %d bytes for %s, the weights file ends at %d", where, off+n, w.Name, len(bin))
+			}
+			for i := range n {
+				t.v[i] = float32(float64(bin[off+i])*w.Quantization.Scale + w.Quantization.Min)
+			}
+			off += n
+		case w.Quantization == nil && w.DType == "float32":
+			if off+4*n > len(bin) {
+				return nil, fmt.Errorf("dlib face descriptor: manifest %s needs %d bytes for %s, the weights file ends at %d", where, off+4*n, w.Name, len(bin))
+			}
+			for i := range n {
+				b := bin[off+4*i:]
+				t.v[i] = math.Float32frombits(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
+			}
+			off += 4 * n
+		default:
+			return nil, fmt.Errorf("dlib face descriptor: manifest %s: tensor %s has an encoding this port does not read", where, w.Name)
+		}
+		net.t[w.Name] = t
+	}
+	if off != len(bin) {
+		return nil, fmt.Errorf("dlib face descriptor: manifest %s describes %d bytes, the weights file has %d", where, off, len(bin))
+	}
+	if err := net.checkShapes(); err != nil {
+		return nil, fmt.Errorf("dlib face descriptor: manifest %s: %w", where, err)
+	}
+	return net, nil
+}
+
+// dlibBlocks are the residual blocks in order, with their output channels
+// and whether they go down.
+var dlibBlocks = []struct {
+	name string
+	ch   int
+	down bool
+}{
+	{"conv32_1", 32, false}, {"conv32_2", 32, false}, {"conv32_3", 32, false},
+	{"conv64_down", 64, true}, {"conv64_1", 64, false}, {"conv64_2", 64, false}, {"conv64_3", 64, false},
+	{"conv128_down", 128, true}, {"conv128_1", 128, false}, {"conv128_2", 128, false},
+	{"conv256_down", 256, true}, {"conv256_1", 256, false}, {"conv256_2", 256, false}, {"conv256_down_out", 256, true},
+}
+
+func (n *DlibNet) checkShapes() error {
+	want := map[string][]int{"conv32_down/conv/filters": {7, 7, 3, 32}, "fc": {256, DlibDim}}
+	conv := func(prefix string, k, in, out int) {
+		want[prefix+"/conv/filters"] = []int{k, k, in, out}
+		for _, s := range []string{"/conv/bias", "/scale/weights", "/scale/biases"} {
+			want[prefix+s] = []int{out}
+		}
+	}
+	conv("conv32_down", 7, 3, 32)
+	in := 32
+	for _, b := range dlibBlocks {
+		conv(b.name+"/conv1", 3, in, b.ch)
+		conv(b.name+"/conv2", 3, b.ch, b.ch)
+		in = b.ch
+	}
+	for name, shape := range want {
+		t, ok := n.t[name]
+		if !ok {
+			return fmt.Errorf("tensor %s is missing", name)
+		}
+		if fmt.Sprint(t.shape) != fmt.Sprint(shape) {
+			return fmt.Errorf("tensor %s has shape %v, the network needs %v", name, t.shape, shape)
+		}
+	}
+	return nil
+}
+
+// fmap is a batch of feature maps, NHWC.
+type fmap struct {
+	n, h, w, c int
+	v          []float32
+}
+
+// dlibBatch bounds the images pushed through the network at once.
+const dlibBatch = 16
+
+// Descriptors returns each image's 128-d descriptor (n × 128, row-major).
+func (n *DlibNet) Descriptors(ctx context.Context, im data.Images) ([]float32, error) {
+	if im.N == 0 {
+		return nil, fmt.Errorf("dlib descriptors: no images")
+	}
+	if im.Channels != 1 && im.Channels != 3 {
+		return nil, fmt.Errorf("dlib descriptors: %d channels; want grey or RGB images", im.Channels)
+	}
+	out := make([]float32, 0, im.N*DlibDim)
+	for start := 0; start < im.N; start += dlibBatch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		end := min(start+dlibBatch, im.N)
+		idx := make([]int, end-start)
+		for i := range idx {
+			idx[i] = start + i
+		}
+		out = append(out, n.forward(DlibInput(im.Subset(idx)))...)
+	}
+	return out, nil
+}
+
+// DlibInput is the network's input for images with values in [0, 1]: 0–255
+// RGB, padded to a square, resized to 150×150, normalised.
+func DlibInput(im data.Images) fmap {
+	x := fmap{n: im.N, h: dlibSide, w: dlibSide, c: 3, v: make([]float32, 0, im.N*dlibSide*dlibSide*3)}
+	for i := range im.N {
+		rgb := padSquare(toRGB255(im.At(i), im.Channels), im.Height, im.Width)
+		side := max(im.Height, im.Width)
+		r := resizeBilinearTF(rgb, side, side, 3, dlibSide, dlibSide)
+		for j, v := range r {
+			d := float32(float64(v) - float64(dlibMean[j%3]))
+			x.v = append(x.v, float32(float64(d)/255))
+		}
+	}
+	return x
+}
+
+func toRGB255(px []float32, channels int) []float32 {
+	out := make([]float32, 0, len(px)/channels*3)
+	for i := 0; i < len(px); i += channels {
+		for c := range 3 {
+			v := px[i]
+			if channels == 3 {
+				v = px[i+c]
+			}
+			out = append(out, float32(float64(v)*255))
+		}
+	}
+	return out
+}
+
+// padSquare pads the shorter side with zeros, half before (rounded down)
+// and the rest after, as face-api's padToSquare with centring.
+func padSquare(rgb []float32, h, w int) []float32 {
+	if h == w {
+		return rgb
+	}
+	side := max(h, w)
+	diff := side - min(h, w)
+	after := int(math.Round(float64(diff) * 0.5))
+	before := diff - after
+	out := make([]float32, side*side*3)
+	for y := range h {
+		for x := range w {
+			oy, ox := y, x
+			if h < w {
+				oy += before
+			} else {
+				ox += before
+			}
+			copy(out[(oy*side+ox)*3:(oy*side+ox)*3+3], rgb[(y*w+x)*3:(y*w+x)*3+3])
+		}
+	}
+	return out
+}
+
+// resizeBilinearTF is TF.js's CPU resizeBilinear with alignCorners and
+// halfPixelCenters false: source coordinate = (in/out)·dst, interpolated in
+// double precision, stored as float32.
+func resizeBilinearTF(src []float32, h, w, c, oh, ow int) []float32 {
+	if h == oh && w == ow {
+		return src
+	}
+	out := make([]float32, oh*ow*c)
+	rh, rw := float64(h)/float64(oh), float64(w)/float64(ow)
+	for y := range oh {
+		fy := rh * float64(y)
+		top, bottom := min(h-1, int(math.Floor(fy))), min(h-1, int(math.Ceil(fy)))
+		dy := fy - math.Floor(fy)
+		for x := range ow {
+			fx := rw * float64(x)
+			left, right := min(w-1, int(math.Floor(fx))), min(w-1, int(math.Ceil(fx)))
+			dx := fx - math.Floor(fx)
+			for k := range c {
+				tl, tr := float64(src[(top*w+left)*c+k]), float64(src[(top*w+right)*c+k])
+				bl, br := float64(src[(bottom*w+left)*c+k]), float64(src[(bottom*w+right)*c+k])
+				t := tl + (tr-tl)*dx
+				b := bl + (br-bl)*dx
+				out[(y*ow+x)*c+k] = float32(t + (b-t)*dy)
+			}
+		}
+	}
+	return out
+}
+
+func (n *DlibNet) forward(x fmap) []float32 {
+	x = n.convLayer(x, "conv32_down", 2, false, true)
+	x = maxPool3s2(x)
+	for _, b := range dlibBlocks {
+		if b.down {
+			x = n.residualDown(x, b.name)
+		} else {
+			x = n.residual(x, b.name)
+		}
+	}
+	// Global mean, then the 256×128 product.
+	mean := make([]float32, x.n*x.c)
+	for i := range x.n {
+		for p := range x.h * x.w {
+			for k := range x.c {
+				mean[i*x.c+k] += x.v[(i*x.h*x.w+p)*x.c+k]
+			}
+		}
+	}
+	for i := range mean {
+		mean[i] /= float32(x.h * x.w)
+	}
+	fc := n.t["fc"]
+	out := make([]float32, x.n*DlibDim)
+	sgemm(x.n, DlibDim, x.c, mean, fc.v, out)
+	return out
+}
+
+func (n *DlibNet) residual(x fmap, name string) fmap {
+	out := n.convLayer(x, name+"/conv1", 1, true, true)
+	out = n.convLayer(out, name+"/conv2", 1, true, false)
+	for i := range out.v {
+		out.v[i] = max(0, out.v[i]+x.v[i])
+	}
+	return out
+}
+
+func (n *DlibNet) residualDown(x fmap, name string) fmap {
+	out := n.convLayer(x, name+"/conv1", 2, false, true)
+	out = n.convLayer(out, name+"/conv2", 1, true, false)
+	pooled := dlibAvgPool2(x)
+	if pooled.h != out.h || pooled.w != out.w {
+		out = padBottomRight(out, pooled.h, pooled.w)
+	}
+	for i := range pooled.n {
+		for p := range pooled.h * pooled.w {
+			for k := range out.c {
+				j := (i*out.h*out.w+p)*out.c + k
+				if k < pooled.c {
+					out.v[j] += pooled.v[(i*pooled.h*pooled.w+p)*pooled.c+k]
+				}
+				out.v[j] = max(0, out.v[j])
+			}
+		}
+	}
+	return out
+}
+
+// convLayer is a conv (stride 1 with "same" padding, or "valid" when
+// same is false), its bias, the per-channel scale and shift, and a ReLU.
+func (n *DlibNet) convLayer(x fmap, prefix string, stride int, same, relu bool) fmap {
+	f := n.t[prefix+"/conv/filters"]
+	k, cout := f.shape[0], f.shape[3]
+	pad := 0
+	if same {
+		pad = (k - 1) / 2
+	}
+	oh, ow := (x.h+2*pad-k)/stride+1, (x.w+2*pad-k)/stride+1
+	kk := k * k * x.c
+	cols := make([]float32, x.n*oh*ow*kk)
+	for i := range x.n {
+		for oy := range oh {
+			for ox := range ow {
+				row := cols[((i*oh+oy)*ow+ox)*kk:]
+				for ky := range k {
+					iy := oy*stride + ky - pad
+					for kx := range k {
+						ix := ox*stride + kx - pad
+						dst := row[(ky*k+kx)*x.c : (ky*k+kx+1)*x.c]
+						if iy < 0 || iy >= x.h || ix < 0 || ix >= x.w {
+							clear(dst)
+							continue
+						}
+						copy(dst, x.v[((i*x.h+iy)*x.w+ix)*x.c:])
+					}
+				}
+			}
+		}
+	}
+	out := fmap{n: x.n, h: oh, w: ow, c: cout, v: make([]float32, x.n*oh*ow*cout)}
+	sgemm(x.n*oh*ow, cout, kk, cols, f.v, out.v)
+	bias, sw, sb := n.t[prefix+"/conv/bias"].v, n.t[prefix+"/scale/weights"].v, n.t[prefix+"/scale/biases"].v
+	for j := range out.v {
+		ch := j % cout
+		v := (out.v[j]+bias[ch])*sw[ch] + sb[ch]
+		if relu {
+			v = max(0, v)
+		}
+		out.v[j] = v
+	}
+	return out
+}
+
+func maxPool3s2(x fmap) fmap {
+	oh, ow := (x.h-3)/2+1, (x.w-3)/2+1
+	out := fmap{n: x.n, h: oh, w: ow, c: x.c, v: make([]float32, x.n*oh*ow*x.c)}
+	for i := range x.n {
+		for oy := range oh {
+			for ox := range ow {
+				for k := range x.c {
+					m := float32(math.Inf(-1))
+					for dy := range 3 {
+						for dx := range 3 {
+							m = max(m, x.v[((i*x.h+oy*2+dy)*x.w+ox*2+dx)*x.c+k])
+						}
+					}
+					out.v[((i*oh+oy)*ow+ox)*x.c+k] = m
+				}
+			}
+		}
+	}
+	return out
+}
+
+func dlibAvgPool2(x fmap) fmap {
+	oh, ow := (x.h-2)/2+1, (x.w-2)/2+1
+	out := fmap{n: x.n, h: oh, w: ow, c: x.c, v: make([]float32, x.n*oh*ow*x.c)}
+	for i := range x.n {
+		for oy := range oh {
+			for ox := range ow {
+				for k := range x.c {
+					s := float32(0)
+					for dy := range 2 {
+						for dx := range 2 {
+							s += x.v[((i*x.h+oy*2+dy)*x.w+ox*2+dx)*x.c+k]
+						}
+					}
+					out.v[((i*oh+oy)*ow+ox)*x.c+k] = s / 4
+				}
+			}
+		}
+	}
+	return out
+}
+
+// padBottomRight grows maps to h×w with zero rows and columns at the end.
+func padBottomRight(x fmap, h, w int) fmap {
+	out := fmap{n: x.n, h: h, w: w, c: x.c, v: make([]float32, x.n*h*w*x.c)}
+	for i := range x.n {
+		for y := range x.h {
+			copy(out.v[((i*h+y)*w)*x.c:], x.v[((i*x.h+y)*x.w)*x.c:((i*x.h+y)*x.w+x.w)*x.c])
+		}
+	}
+	return out
+}
+
+// sgemm is c = a·b for row-major a (m×k) and b (k×n), through blas32.
+func sgemm(m, n, k int, a, b, c []float32) {
+	blas32.Implementation().Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, b, n, 0, c, n)
+}
