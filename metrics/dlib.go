@@ -9,6 +9,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -201,17 +203,37 @@ func (n *DlibNet) Descriptors(ctx context.Context, im data.Images) ([]float32, e
 	if im.Channels != 1 && im.Channels != 3 {
 		return nil, fmt.Errorf("dlib descriptors: %d channels; want grey or RGB images", im.Channels)
 	}
-	out := make([]float32, 0, im.N*DlibDim)
+	out := make([]float32, im.N*DlibDim)
+	// Batches go to one goroutine per core: the BLAS runs single-threaded
+	// (vaelab's workers parallelise runs), and each batch's products are
+	// independent.
+	batches := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for start := range batches {
+				end := min(start+dlibBatch, im.N)
+				idx := make([]int, end-start)
+				for i := range idx {
+					idx[i] = start + i
+				}
+				copy(out[start*DlibDim:], n.forward(DlibInput(im.Subset(idx))))
+			}
+		}()
+	}
+	var err error
 	for start := 0; start < im.N; start += dlibBatch {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		if err = ctx.Err(); err != nil {
+			break
 		}
-		end := min(start+dlibBatch, im.N)
-		idx := make([]int, end-start)
-		for i := range idx {
-			idx[i] = start + i
-		}
-		out = append(out, n.forward(DlibInput(im.Subset(idx)))...)
+		batches <- start
+	}
+	close(batches)
+	wg.Wait()
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -392,13 +414,15 @@ func (n *DlibNet) convLayer(x fmap, prefix string, stride int, same, relu bool) 
 	out := fmap{n: x.n, h: oh, w: ow, c: cout, v: make([]float32, x.n*oh*ow*cout)}
 	sgemm(x.n*oh*ow, cout, kk, cols, f.v, out.v)
 	bias, sw, sb := n.t[prefix+"/conv/bias"].v, n.t[prefix+"/scale/weights"].v, n.t[prefix+"/scale/biases"].v
-	for j := range out.v {
-		ch := j % cout
-		v := (out.v[j]+bias[ch])*sw[ch] + sb[ch]
-		if relu {
-			v = max(0, v)
+	for r := 0; r < len(out.v); r += cout {
+		row := out.v[r : r+cout]
+		for ch, v := range row {
+			v = (v+bias[ch])*sw[ch] + sb[ch]
+			if relu {
+				v = max(0, v)
+			}
+			row[ch] = v
 		}
-		out.v[j] = v
 	}
 	return out
 }

@@ -69,3 +69,71 @@ func TestDlibMatchesFaceAPI(t *testing.T) {
 		t.Errorf("descriptors differ from face-api's by up to %.3g (want ≤ 1e-4)", worst)
 	}
 }
+
+// A damaged or foreign file, a manifest that does not match the binary's
+// size, or a tensor of the wrong shape is an error naming the file; no
+// network comes back.
+func TestDlibRefusesBadWeights(t *testing.T) {
+	src := testenv.DlibWeights(t)
+	manifest, err := os.ReadFile(filepath.Join(src, DlibManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(filepath.Join(src, DlibWeightsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(m, b []byte) string {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, DlibManifestFile), m, 0o644)
+		os.WriteFile(filepath.Join(dir, DlibWeightsFile), b, 0o644)
+		return dir
+	}
+	flipped := append([]byte(nil), bin...)
+	flipped[1000] ^= 1
+	if _, err := LoadDlib(write(manifest, flipped)); err == nil || !strings.Contains(err.Error(), DlibWeightsFile) || !strings.Contains(err.Error(), "sha256") {
+		t.Errorf("a damaged weights file: %v", err)
+	}
+	if _, err := LoadDlib(write(manifest, bin[:len(bin)-10])); err == nil || !strings.Contains(err.Error(), DlibWeightsFile) {
+		t.Errorf("a truncated weights file: %v", err)
+	}
+	if _, err := LoadDlib(t.TempDir()); err == nil || !strings.Contains(err.Error(), "vaelab data fetch dlib-face") {
+		t.Errorf("no files: %v", err)
+	}
+	// Past the checksums: the decoding checks themselves.
+	short := strings.Replace(string(manifest), `"shape": [256, 128]`, `"shape": [255, 128]`, 1)
+	short = strings.Replace(short, `"shape":[256,128]`, `"shape":[255,128]`, 1)
+	if short == string(manifest) {
+		t.Fatal("the manifest has no fc shape to alter")
+	}
+	if _, err := decodeDlib([]byte(short), bin, "m.json"); err == nil || !strings.Contains(err.Error(), "m.json") || !strings.Contains(err.Error(), "bytes") {
+		t.Errorf("a manifest that does not match the binary: %v", err)
+	}
+	padded := append(append([]byte(nil), bin...), make([]byte, 256)...)
+	if _, err := decodeDlib([]byte(short), padded[:len(bin)-128], "m.json"); err == nil || !strings.Contains(err.Error(), "fc has shape [255 128]") {
+		t.Errorf("a tensor of the wrong shape: %v", err)
+	}
+	if _, err := decodeDlib([]byte("[]"), bin, "m.json"); err == nil || !strings.Contains(err.Error(), "m.json") {
+		t.Errorf("an empty manifest: %v", err)
+	}
+}
+
+// BenchmarkDlibDescriptors measures descriptors per second on Olivetti-size
+// faces (64×64 grey) with the process's BLAS.
+func BenchmarkDlibDescriptors(b *testing.B) {
+	net, err := LoadDlib(testenv.DlibWeights(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	im := data.Images{N: 32, Height: 64, Width: 64, Channels: 1, Pix: make([]float32, 32*64*64)}
+	for i := range im.Pix {
+		im.Pix[i] = float32(i%251) / 251
+	}
+	b.ResetTimer()
+	for range b.N {
+		if _, err := net.Descriptors(context.Background(), im); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*im.N)/b.Elapsed().Seconds(), "images/s")
+}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"strings"
 
+	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/blas/gonum"
 	G "gorgonia.org/gorgonia"
@@ -69,7 +70,7 @@ func (i Info) String() string {
 }
 
 // Setup chooses the process's BLAS and installs it in Gorgonia (training)
-// and gonum's blas64 (the metrics' linear algebra). Call it once, at start,
+// and gonum's blas64 and blas32 (the metrics' linear algebra, the face descriptor). Call it once, at start,
 // before any product runs: the CLI does, from its settings.
 func Setup(o Options) (Info, error) {
 	choice := strings.ToLower(strings.TrimSpace(o.Choice))
@@ -97,6 +98,7 @@ func Setup(o Options) (Info, error) {
 	}
 	G.Use(installed{BLAS: impl, info: info})
 	blas64.Use(impl)
+	blas32.Use(impl) // the face descriptor's float32 products
 	return info, nil
 }
 
