@@ -32,12 +32,10 @@ import (
 // shift, a global mean and a 256×128 product. Float32, NHWC, batched; the
 // convolutions are im2col products through the BLAS the process set up.
 const (
-	DlibWeightsFile  = "face_recognition_model.bin"
-	DlibManifestFile = "face_recognition_model-weights_manifest.json"
-	// DlibWeightsSHA256 and DlibManifestSHA256 are the two files' checksums
-	// in face-api 1.7.15.
-	DlibWeightsSHA256  = "b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589"
-	DlibManifestSHA256 = "cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b"
+	DlibWeightsFile    = data.DlibWeightsFile
+	DlibManifestFile   = data.DlibManifestFile
+	DlibWeightsSHA256  = data.DlibWeightsSHA256
+	DlibManifestSHA256 = data.DlibManifestSHA256
 	dlibSide           = 150
 	DlibDim            = 128
 	// DlibSamePerson is dlib's threshold on the Euclidean distance of two

