@@ -3,9 +3,11 @@ package metrics
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -136,4 +138,72 @@ func BenchmarkDlibDescriptors(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*im.N)/b.Elapsed().Seconds(), "images/s")
+}
+
+// The descriptor separates people on our faces: ORL's 400 photographs of 40
+// people, verification by descriptor distance (same person vs different),
+// ROC AUC ≥ 0.90.
+func TestDlibVerifiesORLPeople(t *testing.T) {
+	if testing.Short() {
+		t.Skip("400 descriptors")
+	}
+	net, err := LoadDlib(testenv.DlibWeights(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	var person []int
+	for s := 1; s <= 40; s++ {
+		for i := 1; i <= 10; i++ {
+			names = append(names, fmt.Sprintf("s%d/%d.pgm", s, i))
+			person = append(person, s)
+		}
+	}
+	d, err := net.Descriptors(context.Background(), orlFaces(t, names))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var same, diff []float64
+	for i := range names {
+		for j := i + 1; j < len(names); j++ {
+			dist := 0.0
+			for k := range DlibDim {
+				v := float64(d[i*DlibDim+k] - d[j*DlibDim+k])
+				dist += v * v
+			}
+			if person[i] == person[j] {
+				same = append(same, math.Sqrt(dist))
+			} else {
+				diff = append(diff, math.Sqrt(dist))
+			}
+		}
+	}
+	auc := rocAUC(same, diff)
+	below := 0
+	for _, v := range same {
+		if v < DlibSamePerson {
+			below++
+		}
+	}
+	t.Logf("ORL verification ROC AUC %.4f over %d same-person and %d different pairs; %.1f%% of same-person pairs within dlib's 0.6", auc, len(same), len(diff), 100*float64(below)/float64(len(same)))
+	if auc < 0.90 {
+		t.Errorf("ROC AUC %.4f, want ≥ 0.90", auc)
+	}
+}
+
+// rocAUC is the probability that a same-person distance is below a
+// different-person one (ties count half), by sorting.
+func rocAUC(same, diff []float64) float64 {
+	d := append([]float64(nil), diff...)
+	sort.Float64s(d)
+	wins := 0.0
+	for _, s := range same {
+		lo := sort.SearchFloat64s(d, s)
+		hi := lo
+		for hi < len(d) && d[hi] == s {
+			hi++
+		}
+		wins += float64(len(d)-hi) + 0.5*float64(hi-lo)
+	}
+	return wins / float64(len(same)*len(d))
 }
