@@ -52,6 +52,11 @@ func Catalogue() []Metric {
 		{"recon/fd_" + id, "FD recon", LowerIsBetter, 4, "Fréchet distance of reconstructions to their test images"},
 		{"samples/sharpness_laplacian", "sharpness samples", NearerOne, 3, "Laplacian variance of samples over that of real images (1 = as sharp)"},
 		{"recon/sharpness_laplacian", "sharpness recon", NearerOne, 3, "Laplacian variance of reconstructions over that of real images"},
+		{"samples/fd_dlib", "FD dlib", LowerIsBetter, 4, "Fréchet distance of prior samples to test images in dlib's face descriptor space (eval.features: [dlib])"},
+		{"recon/fd_dlib", "FD dlib recon", LowerIsBetter, 4, "Fréchet distance of reconstructions to their test images in dlib's face descriptor space"},
+		{"recon/id_similarity", "ID similarity", HigherIsBetter, 3, "mean cosine similarity of each test image's dlib descriptor and its reconstruction's"},
+		{"recon/id_match", "ID match", HigherIsBetter, 3, "share of reconstructions within dlib's same-person distance 0.6 of their image"},
+		{"recon/id_nearest", "ID nearest", HigherIsBetter, 3, "share of reconstructions whose nearest real test image is the same person"},
 		{"disent/mig", "MIG", HigherIsBetter, 3, "mutual information gap to the synthetic faces' factors"},
 		{"stability/loss_spikes", "spikes", LowerIsBetter, 0, "steps with a loss far above the recent median"},
 	}

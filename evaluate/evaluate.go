@@ -30,6 +30,7 @@ type evaluation struct {
 	cfg  experiments.RunConfig
 	eval vae.EvalConfig
 	fits []FittedSampler
+	sets []imageSet // the generated images sampleQuality scored
 	out  []Summary
 }
 
@@ -56,7 +57,13 @@ func Run(ctx context.Context, m *vae.Model, ds *data.Dataset, cfg experiments.Ru
 	if err != nil {
 		return nil, err
 	}
-	for _, step := range []func() error{e.likelihood, e.posterior, func() error { return e.sampleQuality(real) }} {
+	faces := func() error {
+		if !e.eval.Uses("dlib") {
+			return nil
+		}
+		return e.faceQuality(real, refs)
+	}
+	for _, step := range []func() error{e.likelihood, e.posterior, func() error { return e.sampleQuality(real) }, faces} {
 		if err := step(); err != nil {
 			return nil, err
 		}
@@ -191,6 +198,7 @@ func (e *evaluation) sampleQuality(real *realSide) error {
 		return err
 	}
 	sets = append(sets, imageSet{"recon", fmt.Sprintf("vs the reconstructions (decoder means at z = μ) of the same %d test images", real.n), recon})
+	e.sets = sets
 	for _, set := range sets {
 		if err := e.distances(set.prefix, real, set.what, set.im, rng); err != nil {
 			return fmt.Errorf("%s metrics: %w", set.prefix, err)
@@ -281,7 +289,14 @@ const fdPoints = 3
 // ReferenceCache shares the real side of the metrics (features and
 // statistics of the real test images, the real-vs-real baseline) between
 // runs; its zero value is ready to use.
-type ReferenceCache struct{ m memo.Map[*realSide] }
+type ReferenceCache struct {
+	// DataDir is where the dlib face descriptor's weights are
+	// (DATA_DIR/dlib-face), for evaluations with eval.features: [dlib].
+	DataDir string
+	m       memo.Map[*realSide]
+	faces   memo.Map[*faceSide]
+	net     memo.Map[*metrics.DlibNet]
+}
 
 // Prepare makes the real side for a dataset and evaluation settings ahead of
 // the runs that need it (benchmarks measure runs without it).

@@ -131,6 +131,7 @@ func (c RunConfig) clone() RunConfig {
 	c.Model.Hidden = append([]int(nil), c.Model.Hidden...)
 	c.Model.Channels = append([]int(nil), c.Model.Channels...)
 	c.Eval.Samplers = append([]string(nil), c.Eval.Samplers...)
+	c.Eval.Features = append([]string(nil), c.Eval.Features...)
 	return c
 }
 

@@ -2,6 +2,10 @@ package runs
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/vaelab/vaelab/data"
 
 	"github.com/vaelab/vaelab/experiments"
 )
@@ -20,6 +24,11 @@ func CheckPlan(rs []experiments.Run, dataDir string) error {
 		}
 		if err := r.Config.Dataset.CheckMemory(); err != nil {
 			return inRun(err)
+		}
+		if r.Config.Eval.Uses("dlib") {
+			if _, err := os.Stat(filepath.Join(dataDir, data.DlibFaceDir, data.DlibWeightsFile)); err != nil {
+				return inRun(fmt.Errorf("eval.features: dlib needs the face descriptor's weights, not in %s: run `vaelab data fetch dlib-face`", filepath.Join(dataDir, data.DlibFaceDir)))
+			}
 		}
 		if train, test, ok := r.Config.Dataset.SplitSizes(); ok {
 			if err := checkSplitSizes(r.Config, train, test); err != nil {

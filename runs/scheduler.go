@@ -231,7 +231,7 @@ func (sc *Scheduler) shared() (*data.Loader, *evaluate.ReferenceCache) {
 	}
 	refs := sc.refs
 	if refs == nil {
-		refs = &evaluate.ReferenceCache{}
+		refs = &evaluate.ReferenceCache{DataDir: sc.DataDir}
 	}
 	return loader, refs
 }

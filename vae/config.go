@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/vaelab/vaelab/vae/internal/ops"
 )
@@ -165,6 +166,19 @@ type EvalConfig struct {
 	// hidden layers.
 	TwoStageEpochs int `json:"two_stage_epochs,omitempty"`
 	TwoStageHidden int `json:"two_stage_hidden,omitempty"`
+	// Features are the feature spaces the sample metrics are computed in:
+	// randconv1 (random conv features, always) and dlib (dlib's trained face
+	// descriptor: fd_dlib and the identity metrics; its weights come with
+	// vaelab data fetch dlib-face). Empty means [randconv1].
+	Features []string `json:"features,omitempty"`
+}
+
+// FeatureSpaces are the names eval.features takes.
+func FeatureSpaces() []string { return []string{"randconv1", "dlib"} }
+
+// Uses reports whether the evaluation computes metrics in feature space name.
+func (c EvalConfig) Uses(name string) bool {
+	return name == "randconv1" || slices.Contains(c.Features, name)
 }
 
 // WithDefaults fills zero sizes with their defaults.
@@ -422,6 +436,14 @@ func (c EvalConfig) Validate() error {
 		{"two_stage_epochs", c.TwoStageEpochs, 1, 100000}, {"two_stage_hidden", c.TwoStageHidden, 2, 8192}} {
 		if f.v != 0 && (f.v < f.lo || f.v > f.hi) {
 			return fmt.Errorf("eval.%s: %d must be between %d and %d (or 0 for the default)", f.key, f.v, f.lo, f.hi)
+		}
+	}
+	for i, name := range c.Features {
+		if !slices.Contains(FeatureSpaces(), name) {
+			return fmt.Errorf("eval.features[%d]: %q is not a feature space (known: %s)", i, name, strings.Join(FeatureSpaces(), ", "))
+		}
+		if slices.Index(c.Features, name) != i {
+			return fmt.Errorf("eval.features[%d]: %q appears twice", i, name)
 		}
 	}
 	for i, name := range c.Samplers {

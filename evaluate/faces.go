@@ -1,0 +1,160 @@
+package evaluate
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/metrics"
+	"github.com/vaelab/vaelab/vae"
+)
+
+// faceSide is the real side in dlib's face descriptor space: the
+// descriptors of the same real test images as the other metrics' and their
+// Gaussian, and the real-vs-real baseline there.
+type faceSide struct {
+	desc     []float32
+	ref      *metrics.Reference
+	baseline []Summary
+}
+
+// dlibProtocol describes the feature space for stored protocols.
+func dlibProtocol(n int) string {
+	return fmt.Sprintf("N=%d real test images; dlib face descriptor (face-api 1.7.15 weights; images padded to a square, resized to 150×150, grey replicated to RGB; 128-d)", n)
+}
+
+func (c *ReferenceCache) dlib() (*metrics.DlibNet, error) {
+	return c.net.Get(c.DataDir, func() (*metrics.DlibNet, error) {
+		return metrics.LoadDlib(filepath.Join(c.DataDir, data.DlibFaceDir))
+	})
+}
+
+func (c *ReferenceCache) faceSide(e *evaluation, net *metrics.DlibNet, real *realSide) (*faceSide, error) {
+	key := fmt.Sprintf("%+v|%d", e.cfg.Dataset, real.n)
+	return c.faces.Get(key, func() (*faceSide, error) {
+		f := &faceSide{}
+		var err error
+		if f.desc, err = net.Descriptors(e.ctx, real.images); err != nil {
+			return nil, err
+		}
+		g, err := metrics.FitGaussian(descMatrix(f.desc))
+		if err != nil {
+			return nil, err
+		}
+		if f.ref, err = metrics.NewReference(g); err != nil {
+			return nil, err
+		}
+		// The same training images as the randconv1 baseline.
+		rng := rand.New(rand.NewPCG(e.cfg.Dataset.Seed, 0xba5e))
+		train := e.ds.Train.Subset(rng.Perm(e.ds.Train.N)[:real.n])
+		td, err := net.Descriptors(e.ctx, train)
+		if err != nil {
+			return nil, err
+		}
+		fd, err := f.ref.DistanceTo(descMatrix(td))
+		if err != nil {
+			return nil, err
+		}
+		f.baseline = []Summary{{"real/fd_dlib", fd, fmt.Sprintf("Fréchet distance, %s vs %d training images (real-vs-real baseline at the same N)", dlibProtocol(real.n), real.n)}}
+		return f, nil
+	})
+}
+
+func descMatrix(d []float32) *mat.Dense {
+	v := make([]float64, len(d))
+	for i, x := range d {
+		v[i] = float64(x)
+	}
+	return mat.NewDense(len(d)/metrics.DlibDim, metrics.DlibDim, v)
+}
+
+// faceQuality scores every sampler's samples and the reconstructions in the
+// face descriptor space (fd_dlib, and FD∞ for samples), and the
+// reconstructions' identity: id_similarity (mean cosine similarity of each
+// test image's descriptor and its reconstruction's), id_match (the share
+// within dlib's 0.6) and, where identities are known, id_nearest (the share
+// whose nearest real test image is the same person).
+func (e *evaluation) faceQuality(real *realSide, refs *ReferenceCache) error {
+	net, err := refs.dlib()
+	if err != nil {
+		return err
+	}
+	side, err := refs.faceSide(e, net, real)
+	if err != nil {
+		return err
+	}
+	rng := vae.NewRand(e.cfg.Seed, "faces")
+	for _, set := range e.sets {
+		d, err := net.Descriptors(e.ctx, set.im)
+		if err != nil {
+			return err
+		}
+		x := descMatrix(d)
+		fd, err := side.ref.DistanceTo(x)
+		if err != nil {
+			return err
+		}
+		proto := dlibProtocol(real.n) + " " + set.what
+		e.add(set.prefix+"/fd_dlib", fd, "Fréchet distance, "+proto)
+		if set.prefix == "recon" {
+			e.identity(side.desc, d, proto)
+			continue
+		}
+		fdInf, err := side.ref.FrechetUnbiased(x, fd, fdPoints, rng)
+		if err != nil {
+			return err
+		}
+		e.add(set.prefix+"/fd_dlib_inf", fdInf, fmt.Sprintf("Fréchet distance extrapolated to infinitely many samples (Chong & Forsyth 2020), %d sample sizes, ", fdPoints)+proto)
+	}
+	e.out = append(e.out, side.baseline...)
+	return nil
+}
+
+// identity compares each real test image's descriptor with its
+// reconstruction's.
+func (e *evaluation) identity(real, recon []float32, proto string) {
+	n := len(real) / metrics.DlibDim
+	cos, match := 0.0, 0
+	for i := range n {
+		a, b := real[i*metrics.DlibDim:(i+1)*metrics.DlibDim], recon[i*metrics.DlibDim:(i+1)*metrics.DlibDim]
+		dot, na, nb, dist := 0.0, 0.0, 0.0, 0.0
+		for k := range a {
+			dot += float64(a[k]) * float64(b[k])
+			na += float64(a[k]) * float64(a[k])
+			nb += float64(b[k]) * float64(b[k])
+			dist += float64(a[k]-b[k]) * float64(a[k]-b[k])
+		}
+		cos += dot / math.Sqrt(na*nb)
+		if math.Sqrt(dist) < metrics.DlibSamePerson {
+			match++
+		}
+	}
+	e.add("recon/id_similarity", cos/float64(n), "mean cosine similarity of each test image's descriptor and its reconstruction's; "+proto)
+	e.add("recon/id_match", float64(match)/float64(n), fmt.Sprintf("share of reconstructions within dlib's same-person distance %.1f of their image's descriptor; ", metrics.DlibSamePerson)+proto)
+	labels := e.ds.TestLabels
+	if len(labels) < n {
+		return
+	}
+	hit := 0
+	for i := range n {
+		best, bestD := -1, math.Inf(1)
+		for j := range n {
+			dist := 0.0
+			for k := range metrics.DlibDim {
+				v := float64(recon[i*metrics.DlibDim+k] - real[j*metrics.DlibDim+k])
+				dist += v * v
+			}
+			if dist < bestD {
+				best, bestD = j, dist
+			}
+		}
+		if labels[best] == labels[i] {
+			hit++
+		}
+	}
+	e.add("recon/id_nearest", float64(hit)/float64(n), "share of reconstructions whose nearest real test image (descriptor distance) is the same person; "+proto)
+}
