@@ -32,7 +32,7 @@ const (
 // a bound on their size.
 var dlibFaceFiles = []struct {
 	member, name, sha string
-	max              int64
+	max               int64
 }{
 	{"package/model/" + DlibWeightsFile, DlibWeightsFile, DlibWeightsSHA256, 16 << 20},
 	{"package/model/" + DlibManifestFile, DlibManifestFile, DlibManifestSHA256, 1 << 20},

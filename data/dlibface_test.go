@@ -47,7 +47,7 @@ func TestInstallDlibFaceRefusesBadPackages(t *testing.T) {
 		declared map[string]int64
 		want     string
 	}{
-		"damaged member": {map[string][]byte{"package/model/" + DlibWeightsFile: []byte("not the weights")}, nil, "member package/model/" + DlibWeightsFile + " has sha256"},
+		"damaged member":  {map[string][]byte{"package/model/" + DlibWeightsFile: []byte("not the weights")}, nil, "member package/model/" + DlibWeightsFile + " has sha256"},
 		"enormous member": {map[string][]byte{"package/model/" + DlibManifestFile: []byte("{}")}, map[string]int64{"package/model/" + DlibManifestFile: 1 << 40}, "declares 1099511627776 bytes"},
 		"missing member":  {map[string][]byte{"package/README.md": []byte("hi")}, nil, "has no member package/model/"},
 	} {
