@@ -113,6 +113,7 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"early stop unknown metric", "name: x\ntrain: {epochs: 6}\nsweep:\n  early_stop:\n    rungs: [2]\n    metric: samples/fd\n", `test.yaml:6: sweep.early_stop.metric: "samples/fd" is not a metric recorded after each epoch`},
 		{"eta below 2", "name: x\ntrain: {epochs: 6}\nsweep:\n  early_stop:\n    rungs: [2]\n    eta: 1\n", "test.yaml:6: sweep.early_stop.eta: want an integer from 2 to 100"},
 		{"early stop unknown decisions", "name: x\ntrain: {epochs: 6}\nsweep:\n  early_stop:\n    rungs: [2]\n    decisions: bayes\n", `sweep.early_stop.decisions: "bayes"`},
+		{"unknown feature space", "name: x\neval: {features: [inception]}\n", `test.yaml:2: eval.features[0]: "inception" is not a feature space (known: randconv1, dlib)`},
 		{"too many runs", "name: x\nseeds: [1,2,3,4,5,6,7,8,9,10,11]\nsweep:\n  grid:\n" +
 			"    - {key: model.latent, values: [1,2,3,4,5,6,7,8,9,10]}\n" +
 			"    - {key: train.epochs, values: [1,2,3,4,5,6,7,8,9,10]}\n" +

@@ -4,10 +4,13 @@ import (
 	"context"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vaelab/vaelab/data"
 	"github.com/vaelab/vaelab/evaluate"
+	"github.com/vaelab/vaelab/internal/testenv"
 )
 
 // Scoring a run again from its final checkpoint gives exactly the values the
@@ -165,5 +168,37 @@ func TestSamplerFitsAreStoredAndReused(t *testing.T) {
 	}
 	if a, _ := st.Artifacts(ctx, id); a["fit_gmm"].SHA256 != first["fit_gmm"].SHA256 {
 		t.Error("the gmm fit made again differs from the first")
+	}
+}
+
+// With eval.features: [dlib] a run's evaluation stores the face-space
+// metrics beside the randconv1 ones.
+func TestDlibFeaturesAreEvaluated(t *testing.T) {
+	weights := testenv.DlibWeights(t)
+	st, dir := openTemp(t)
+	sc := newScheduler(st, dir)
+	sc.DataDir = t.TempDir()
+	if err := os.Symlink(weights, filepath.Join(sc.DataDir, data.DlibFaceDir)); err != nil {
+		t.Fatal(err)
+	}
+	spec := strings.Replace(tinySpec, "grid_images: 8}", "grid_images: 8, features: [dlib]}", 1)
+	p, res := runSpec(t, sc, spec)
+	if res.Done != 1 {
+		t.Fatalf("%+v", res)
+	}
+	sums, _ := st.Summaries(context.Background(), p.Runs[0].ID)
+	for _, k := range []string{"samples/fd_dlib", "samples/fd_dlib_inf", "recon/fd_dlib", "real/fd_dlib", "recon/id_similarity", "recon/id_match"} {
+		if v, ok := sums[k]; !ok || math.IsNaN(v.Value) || v.Value < 0 {
+			t.Errorf("%s: %v (stored %v)", k, v.Value, ok)
+		}
+	}
+	if s := sums["recon/id_similarity"].Value; s > 1 {
+		t.Errorf("id_similarity %v is not a cosine", s)
+	}
+	noWeights := newScheduler(st, dir)
+	noWeights.DataDir = t.TempDir()
+	specParsed, rs := parseSpec(t, spec)
+	if _, err := noWeights.Prepare(context.Background(), specParsed, rs); err == nil || !strings.Contains(err.Error(), "vaelab data fetch dlib-face") {
+		t.Errorf("dlib without its weights: %v", err)
 	}
 }
