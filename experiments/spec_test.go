@@ -276,7 +276,7 @@ func TestExampleSpecsExpand(t *testing.T) {
 	for _, tc := range []struct {
 		file string
 		runs int
-	}{{"quickstart.yaml", 6}, {"ablation.yaml", 36}, {"olivetti.yaml", 6}, {"conv-sweep.yaml", 18}, {"olivetti-ablation.yaml", 18}, {"face-remedies.yaml", 18}, {"claim-iwae.yaml", 6}, {"claim-beta-tc.yaml", 6}, {"claim-priors.yaml", 9}, {"search-frey.yaml", 27}} {
+	}{{"quickstart.yaml", 6}, {"ablation.yaml", 36}, {"olivetti.yaml", 6}, {"conv-sweep.yaml", 18}, {"olivetti-ablation.yaml", 18}, {"face-remedies.yaml", 18}, {"claim-iwae.yaml", 6}, {"claim-beta-tc.yaml", 6}, {"claim-priors.yaml", 9}, {"search-frey.yaml", 27}, {"claim-identity.yaml", 6}} {
 		s, err := Load(tc.file)
 		if err != nil {
 			t.Fatal(err)
