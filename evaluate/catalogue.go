@@ -57,6 +57,8 @@ func Catalogue() []Metric {
 		{"recon/id_similarity", "ID similarity", HigherIsBetter, 3, "mean cosine similarity of each test image's dlib descriptor and its reconstruction's"},
 		{"recon/id_match", "ID match", HigherIsBetter, 3, "share of reconstructions within dlib's same-person distance 0.6 of their image"},
 		{"recon/id_nearest", "ID nearest", HigherIsBetter, 3, "share of reconstructions whose nearest real test image is the same person"},
+		{"samples/spectrum_db_4", "HF power samples", Neutral, 1, "power at 0.25–0.5 cycles/pixel against the data's, dB: negative is blur, positive noise or artefacts"},
+		{"recon/spectrum_db_4", "HF power recon", Neutral, 1, "the same for reconstructions"},
 		{"disent/mig", "MIG", HigherIsBetter, 3, "mutual information gap to the synthetic faces' factors"},
 		{"stability/loss_spikes", "spikes", LowerIsBetter, 0, "steps with a loss far above the recent median"},
 	}

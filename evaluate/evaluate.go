@@ -147,6 +147,7 @@ type realSide struct {
 	features *mat.Dense
 	ref      *metrics.Reference
 	sharp    metrics.Sharpness
+	spectrum metrics.Spectrum
 	baseline []Summary // real-vs-real: training images against the test images
 }
 
@@ -168,6 +169,7 @@ func newRealSide(ctx context.Context, ds *data.Dataset, dcfg data.Config, ev vae
 		return nil, err
 	}
 	r.sharp = metrics.MeasureSharpness(r.images)
+	r.spectrum = metrics.MeasureSpectrum(r.images)
 	rng := rand.New(rand.NewPCG(dcfg.Seed, 0xba5e))
 	train := ds.Train.Subset(rng.Perm(ds.Train.N)[:n])
 	e := &evaluation{ctx: ctx, eval: ev}
@@ -208,6 +210,10 @@ func (e *evaluation) sampleQuality(real *realSide) error {
 		e.add(set.prefix+"/sharpness_laplacian", ratio.LaplacianVar, proto+"; variance of the 4-neighbour Laplacian")
 		e.add(set.prefix+"/sharpness_highfreq", ratio.HighFreqShare, proto+fmt.Sprintf("; share of Hann-windowed spectral power above %.2g cycles/pixel", metrics.HighFreqCutoff))
 		e.add(set.prefix+"/sharpness_gradient", ratio.GradMean, proto+"; mean central-difference gradient magnitude")
+		for b, gap := range metrics.MeasureSpectrum(set.im).GapDB(real.spectrum) {
+			band := metrics.SpectrumBands()[b]
+			e.add(fmt.Sprintf("%s/spectrum_db_%d", set.prefix, b+1), gap, fmt.Sprintf("radially averaged power of the Hann-windowed luma in %g–%g cycles/pixel over that of %d real test images, dB (negative: a deficit, blur; positive: an excess, noise or artefacts)", band[0], band[1], real.n))
+		}
 	}
 	e.out = append(e.out, real.baseline...)
 	return nil

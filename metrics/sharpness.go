@@ -67,11 +67,32 @@ func gradMean(px []float32, h, w int) float64 {
 	return s / n
 }
 
-// highFreqShare computes the 2-D DFT of the mean-removed, Hann-windowed image
-// (separably, rows then columns) and returns the share of power above
-// HighFreqCutoff. The window keeps the jump between opposite edges, which the
-// DFT sees as periodic, from adding broadband power.
+// highFreqShare returns the share of the image's windowed power above
+// HighFreqCutoff.
 func highFreqShare(px []float32, h, w int) float64 {
+	power := windowedPower(px, h, w)
+	var total, high float64
+	for y := range h {
+		fy := freq(y, h)
+		for x := range w {
+			p := power[y*w+x]
+			total += p
+			if math.Hypot(fy, freq(x, w)) > HighFreqCutoff {
+				high += p
+			}
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	return high / total
+}
+
+// windowedPower computes the 2-D DFT of the mean-removed, Hann-windowed
+// image (separably, rows then columns) and returns the power of each bin
+// (h × w, row-major). The window keeps the jump between opposite edges,
+// which the DFT sees as periodic, from adding broadband power.
+func windowedPower(px []float32, h, w int) []float64 {
 	mean := 0.0
 	for _, v := range px {
 		mean += float64(v) / float64(len(px))
@@ -97,21 +118,11 @@ func highFreqShare(px []float32, h, w int) float64 {
 			f[y*w+x] = col[y]
 		}
 	}
-	var total, high float64
-	for y := range h {
-		fy := freq(y, h)
-		for x := range w {
-			p := real(f[y*w+x])*real(f[y*w+x]) + imag(f[y*w+x])*imag(f[y*w+x])
-			total += p
-			if math.Hypot(fy, freq(x, w)) > HighFreqCutoff {
-				high += p
-			}
-		}
+	power := make([]float64, h*w)
+	for i, v := range f {
+		power[i] = real(v)*real(v) + imag(v)*imag(v)
 	}
-	if total == 0 {
-		return 0
-	}
-	return high / total
+	return power
 }
 
 // freq is the signed frequency, in cycles per pixel, of DFT bin k of n.

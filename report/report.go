@@ -116,6 +116,10 @@ type StabilityRow struct {
 type ImageRow struct {
 	Label, RunID           string
 	SharpSamples, SharpRec string
+	// SpecSamples and SpecRec say whether the high band has a deficit (blur)
+	// or an excess (noise) of power against the data, which sharpness alone
+	// cannot tell apart.
+	SpecSamples, SpecRec string
 	Grids                  []Grid
 }
 
@@ -658,7 +662,9 @@ func imageRows(ctx context.Context, st Store, groups []*Group) (blur, trav []Ima
 			}
 			row := ImageRow{Label: g.Label, RunID: r.ID,
 				SharpSamples: FormatStat(g.Stats["samples/sharpness_laplacian"], true, 3),
-				SharpRec:     FormatStat(g.Stats["recon/sharpness_laplacian"], true, 3)}
+				SharpRec:     FormatStat(g.Stats["recon/sharpness_laplacian"], true, 3),
+				SpecSamples:  spectrumVerdict(g.Stats, "samples/spectrum_db_4"),
+				SpecRec:      spectrumVerdict(g.Stats, "recon/spectrum_db_4")}
 			b, t := row, row
 			for _, kind := range withSamplerGrids(arts, "reconstructions", "samples") {
 				b.Grids = append(b.Grids, inlinePNG(arts[kind]))
@@ -673,6 +679,15 @@ func imageRows(ctx context.Context, st Store, groups []*Group) (blur, trav []Ima
 		}
 	}
 	return blur, trav, nil
+}
+
+// spectrumVerdict describes a configuration's mean high-band power gap.
+func spectrumVerdict(stats map[string]Stat, key string) string {
+	s, ok := stats[key]
+	if !ok {
+		return ""
+	}
+	return metrics.SpectrumVerdict(s.Mean)
 }
 
 // withSamplerGrids lists the kinds among arts, with the grids of the

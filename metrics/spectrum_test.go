@@ -1,0 +1,44 @@
+package metrics
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// On real faces the spectral gap is 0 for the data itself; Gaussian blur
+// gives the high band a deficit that grows with σ, added Gaussian noise an
+// excess that grows with its level (four levels each).
+func TestSpectralGapSeparatesBlurFromNoise(t *testing.T) {
+	im := olivetti(t).First(100)
+	real := MeasureSpectrum(im)
+	for _, g := range real.GapDB(real) {
+		if g != 0 {
+			t.Fatalf("the data against itself: %v", real.GapDB(real))
+		}
+	}
+	high := len(SpectrumBands()) - 1
+	prev := 0.0
+	for _, sigma := range []float64{0.5, 1, 2, 3} {
+		g := MeasureSpectrum(GaussianBlur(im, sigma, nil)).GapDB(real)
+		t.Logf("blur σ=%g: %.2f dB per band", sigma, g)
+		if !(g[high] < prev) {
+			t.Errorf("blur σ=%g: high band %.2f dB, not below %.2f", sigma, g[high], prev)
+		}
+		prev = g[high]
+	}
+	if prev > -3 {
+		t.Errorf("the strongest blur's deficit %.2f dB is not one (below −3 dB)", prev)
+	}
+	prev = 0
+	for _, alpha := range []float64{0.1, 0.2, 0.35, 0.5} {
+		g := MeasureSpectrum(GaussianNoise(im, alpha, rand.New(rand.NewPCG(1, 2)))).GapDB(real)
+		t.Logf("noise α=%g: %.2f dB per band", alpha, g)
+		if !(g[high] > prev) {
+			t.Errorf("noise α=%g: high band %.2f dB, not above %.2f", alpha, g[high], prev)
+		}
+		prev = g[high]
+	}
+	if prev < 3 {
+		t.Errorf("the strongest noise's excess %.2f dB is not one (above +3 dB)", prev)
+	}
+}
