@@ -120,7 +120,7 @@ type ImageRow struct {
 	// or an excess (noise) of power against the data, which sharpness alone
 	// cannot tell apart.
 	SpecSamples, SpecRec string
-	Grids                  []Grid
+	Grids                []Grid
 }
 
 // Column is one metric column of the per-run metric table.
