@@ -383,6 +383,61 @@ func (n *DlibNet) residualDown(x fmap, name string) fmap {
 func (n *DlibNet) convLayer(x fmap, prefix string, stride int, same, relu bool) fmap {
 	f := n.t[prefix+"/conv/filters"]
 	k, cout := f.shape[0], f.shape[3]
+	var out fmap
+	if same && stride == 1 {
+		out = convSame(x, f.v, k, cout)
+	} else {
+		out = convIm2col(x, f.v, k, cout, stride, same)
+	}
+	bias, sw, sb := n.t[prefix+"/conv/bias"].v, n.t[prefix+"/scale/weights"].v, n.t[prefix+"/scale/biases"].v
+	for r := 0; r < len(out.v); r += cout {
+		row := out.v[r : r+cout]
+		for ch, v := range row {
+			v = (v+bias[ch])*sw[ch] + sb[ch]
+			if relu {
+				v = max(0, v)
+			}
+			row[ch] = v
+		}
+	}
+	return out
+}
+
+// convSame is a stride-1 convolution with "same" padding as k² products
+// with no im2col: the batch is zero-padded once, and for each filter tap
+// (ky, kx) the padded maps, read from offset ky·(W+2p) + kx, are one
+// contiguous matrix of (padded) positions × channels. The products are
+// computed on the padded grid and the valid positions kept.
+func convSame(x fmap, filters []float32, k, cout int) fmap {
+	pad := (k - 1) / 2
+	ph, pw := x.h+2*pad, x.w+2*pad
+	p := make([]float32, (x.n*ph*pw+k*pw)*x.c) // room for the last taps' overhang
+	for i := range x.n {
+		for y := range x.h {
+			copy(p[((i*ph+y+pad)*pw+pad)*x.c:], x.v[((i*x.h+y)*x.w)*x.c:((i*x.h+y)*x.w+x.w)*x.c])
+		}
+	}
+	m := x.n * ph * pw
+	acc := make([]float32, m*cout)
+	for ky := range k {
+		for kx := range k {
+			off := (ky*pw + kx) * x.c
+			w := filters[(ky*k+kx)*x.c*cout : (ky*k+kx+1)*x.c*cout]
+			blas32.Implementation().Sgemm(blas.NoTrans, blas.NoTrans, m, cout, x.c, 1, p[off:off+m*x.c], x.c, w, cout, 1, acc, cout)
+		}
+	}
+	out := fmap{n: x.n, h: x.h, w: x.w, c: cout, v: make([]float32, x.n*x.h*x.w*cout)}
+	for i := range x.n {
+		for y := range x.h {
+			copy(out.v[((i*x.h+y)*x.w)*cout:((i*x.h+y)*x.w+x.w)*cout], acc[((i*ph+y)*pw)*cout:])
+		}
+	}
+	return out
+}
+
+// convIm2col is a convolution by im2col and one product: "same" or
+// "valid" padding, any stride.
+func convIm2col(x fmap, filters []float32, k, cout, stride int, same bool) fmap {
 	pad := 0
 	if same {
 		pad = (k - 1) / 2
@@ -410,18 +465,7 @@ func (n *DlibNet) convLayer(x fmap, prefix string, stride int, same, relu bool) 
 		}
 	}
 	out := fmap{n: x.n, h: oh, w: ow, c: cout, v: make([]float32, x.n*oh*ow*cout)}
-	sgemm(x.n*oh*ow, cout, kk, cols, f.v, out.v)
-	bias, sw, sb := n.t[prefix+"/conv/bias"].v, n.t[prefix+"/scale/weights"].v, n.t[prefix+"/scale/biases"].v
-	for r := 0; r < len(out.v); r += cout {
-		row := out.v[r : r+cout]
-		for ch, v := range row {
-			v = (v+bias[ch])*sw[ch] + sb[ch]
-			if relu {
-				v = max(0, v)
-			}
-			row[ch] = v
-		}
-	}
+	sgemm(x.n*oh*ow, cout, kk, cols, filters, out.v)
 	return out
 }
 
