@@ -211,6 +211,9 @@ func (e *evaluation) sampleQuality(real *realSide) error {
 		e.add(set.prefix+"/sharpness_highfreq", ratio.HighFreqShare, proto+fmt.Sprintf("; share of Hann-windowed spectral power above %.2g cycles/pixel", metrics.HighFreqCutoff))
 		e.add(set.prefix+"/sharpness_gradient", ratio.GradMean, proto+"; mean central-difference gradient magnitude")
 		for b, gap := range metrics.MeasureSpectrum(set.im).GapDB(real.spectrum) {
+			if math.IsNaN(gap) {
+				continue // the images are too small to have frequencies in the band
+			}
 			band := metrics.SpectrumBands()[b]
 			e.add(fmt.Sprintf("%s/spectrum_db_%d", set.prefix, b+1), gap, fmt.Sprintf("radially averaged power of the Hann-windowed luma in %g–%g cycles/pixel over that of %d real test images, dB (negative: a deficit, blur; positive: an excess, noise or artefacts)", band[0], band[1], real.n))
 		}

@@ -53,11 +53,15 @@ func MeasureSpectrum(im data.Images) Spectrum {
 
 // GapDB is each band's power relative to real's, in decibels: negative is a
 // deficit (blur removes high frequencies), positive an excess (noise,
-// artefacts add them).
+// artefacts add them). A band without power on either side (images too small
+// to have frequencies in it) is NaN.
 func (s Spectrum) GapDB(real Spectrum) []float64 {
 	out := make([]float64, len(s))
 	for b := range s {
-		out[b] = 10 * math.Log10(s[b]/real[b])
+		out[b] = math.NaN()
+		if s[b] > 0 && real[b] > 0 {
+			out[b] = 10 * math.Log10(s[b]/real[b])
+		}
 	}
 	return out
 }

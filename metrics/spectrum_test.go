@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -40,5 +41,18 @@ func TestSpectralGapSeparatesBlurFromNoise(t *testing.T) {
 	}
 	if prev < 3 {
 		t.Errorf("the strongest noise's excess %.2f dB is not one (above +3 dB)", prev)
+	}
+}
+
+// Images too small to have frequencies in a band give NaN there, not a
+// division by zero's infinity.
+func TestSpectralGapOfTinyImages(t *testing.T) {
+	im := olivetti(t).First(4)
+	tiny := GaussianBlur(im, 0, nil)
+	tiny.Height, tiny.Width = 8, 8
+	tiny.Pix = tiny.Pix[:4*64]
+	g := MeasureSpectrum(tiny).GapDB(MeasureSpectrum(tiny))
+	if !math.IsNaN(g[0]) || g[3] != 0 {
+		t.Errorf("8×8 images: %v, want NaN in the lowest band and 0 in the highest", g)
 	}
 }
