@@ -30,6 +30,9 @@ type Metric struct {
 	Dir     Direction
 	Digits  int    // decimals shown
 	Meaning string // one line
+	// Needs is the eval.features entry the metric is computed with, "" for
+	// one every evaluation stores.
+	Needs string
 }
 
 // Catalogue lists the metrics vaelab presents, in the order of the per-run
@@ -37,30 +40,30 @@ type Metric struct {
 func Catalogue() []Metric {
 	id := metrics.ExtractorID()
 	return []Metric{
-		{"test/elbo", "test ELBO", HigherIsBetter, 2, "test ELBO, nats per image"},
-		{"test/iwae", "IWAE", HigherIsBetter, 2, "importance-weighted bound on the test log-likelihood, nats per image"},
-		{"test/kl", "KL", Neutral, 2, "test KL(q(z|x) ‖ p(z)), nats per image"},
-		{"test/recon", "recon", LowerIsBetter, 2, "test −log p(x|z), nats per image"},
-		{"posterior/active_units", "active units", Neutral, 1, "latent dimensions whose posterior mean varies over the test set (Var > 0.01)"},
-		{"posterior/tc", "TC", Neutral, 3, "total correlation of the aggregate posterior over test images, nats (lower: more factorised codes)"},
-		{"samples/fd_" + id, "FD " + id, LowerIsBetter, 4, "Fréchet distance of prior samples to test images in " + id + " features"},
-		{"samples/fd_" + id + "_inf", "FD∞", LowerIsBetter, 4, "the same, extrapolated to infinitely many samples"},
-		{"samples/kid_" + id, "KID", LowerIsBetter, 5, "kernel distance of prior samples to test images"},
-		{"samples/precision_" + id, "precision", HigherIsBetter, 3, "share of samples inside the real data's k-NN balls"},
-		{"samples/recall_" + id, "recall", HigherIsBetter, 3, "share of real images inside the samples' k-NN balls"},
-		{"samples/swd", "SWD", LowerIsBetter, 4, "sliced Wasserstein distance of Laplacian-pyramid patches of samples"},
-		{"recon/fd_" + id, "FD recon", LowerIsBetter, 4, "Fréchet distance of reconstructions to their test images"},
-		{"samples/sharpness_laplacian", "sharpness samples", NearerOne, 3, "Laplacian variance of samples over that of real images (1 = as sharp)"},
-		{"recon/sharpness_laplacian", "sharpness recon", NearerOne, 3, "Laplacian variance of reconstructions over that of real images"},
-		{"samples/fd_dlib", "FD dlib", LowerIsBetter, 4, "Fréchet distance of prior samples to test images in dlib's face descriptor space (eval.features: [dlib])"},
-		{"recon/fd_dlib", "FD dlib recon", LowerIsBetter, 4, "Fréchet distance of reconstructions to their test images in dlib's face descriptor space"},
-		{"recon/id_similarity", "ID similarity", HigherIsBetter, 3, "mean cosine similarity of each test image's dlib descriptor and its reconstruction's"},
-		{"recon/id_match", "ID match", HigherIsBetter, 3, "share of reconstructions within dlib's same-person distance 0.6 of their image"},
-		{"recon/id_nearest", "ID nearest", HigherIsBetter, 3, "share of reconstructions whose nearest real test image is the same person"},
-		{"samples/spectrum_db_4", "HF power samples", Neutral, 1, "power at 0.25–0.5 cycles/pixel against the data's, dB: negative is blur, positive noise or artefacts"},
-		{"recon/spectrum_db_4", "HF power recon", Neutral, 1, "the same for reconstructions"},
-		{"disent/mig", "MIG", HigherIsBetter, 3, "mutual information gap to the synthetic faces' factors"},
-		{"stability/loss_spikes", "spikes", LowerIsBetter, 0, "steps with a loss far above the recent median"},
+		{"test/elbo", "test ELBO", HigherIsBetter, 2, "test ELBO, nats per image", ""},
+		{"test/iwae", "IWAE", HigherIsBetter, 2, "importance-weighted bound on the test log-likelihood, nats per image", ""},
+		{"test/kl", "KL", Neutral, 2, "test KL(q(z|x) ‖ p(z)), nats per image", ""},
+		{"test/recon", "recon", LowerIsBetter, 2, "test −log p(x|z), nats per image", ""},
+		{"posterior/active_units", "active units", Neutral, 1, "latent dimensions whose posterior mean varies over the test set (Var > 0.01)", ""},
+		{"posterior/tc", "TC", Neutral, 3, "total correlation of the aggregate posterior over test images, nats (lower: more factorised codes)", ""},
+		{"samples/fd_" + id, "FD " + id, LowerIsBetter, 4, "Fréchet distance of prior samples to test images in " + id + " features", ""},
+		{"samples/fd_" + id + "_inf", "FD∞", LowerIsBetter, 4, "the same, extrapolated to infinitely many samples", ""},
+		{"samples/kid_" + id, "KID", LowerIsBetter, 5, "kernel distance of prior samples to test images", ""},
+		{"samples/precision_" + id, "precision", HigherIsBetter, 3, "share of samples inside the real data's k-NN balls", ""},
+		{"samples/recall_" + id, "recall", HigherIsBetter, 3, "share of real images inside the samples' k-NN balls", ""},
+		{"samples/swd", "SWD", LowerIsBetter, 4, "sliced Wasserstein distance of Laplacian-pyramid patches of samples", ""},
+		{"recon/fd_" + id, "FD recon", LowerIsBetter, 4, "Fréchet distance of reconstructions to their test images", ""},
+		{"samples/sharpness_laplacian", "sharpness samples", NearerOne, 3, "Laplacian variance of samples over that of real images (1 = as sharp)", ""},
+		{"recon/sharpness_laplacian", "sharpness recon", NearerOne, 3, "Laplacian variance of reconstructions over that of real images", ""},
+		{"samples/fd_dlib", "FD dlib", LowerIsBetter, 4, "Fréchet distance of prior samples to test images in dlib's face descriptor space (eval.features: [dlib])", "dlib"},
+		{"recon/fd_dlib", "FD dlib recon", LowerIsBetter, 4, "Fréchet distance of reconstructions to their test images in dlib's face descriptor space", "dlib"},
+		{"recon/id_similarity", "ID similarity", HigherIsBetter, 3, "mean cosine similarity of each test image's dlib descriptor and its reconstruction's", "dlib"},
+		{"recon/id_match", "ID match", HigherIsBetter, 3, "share of reconstructions within dlib's same-person distance 0.6 of their image", "dlib"},
+		{"recon/id_nearest", "ID nearest", HigherIsBetter, 3, "share of reconstructions whose nearest real test image is the same person", "dlib"},
+		{"samples/spectrum_db_4", "HF power samples", Neutral, 1, "power at 0.25–0.5 cycles/pixel against the data's, dB: negative is blur, positive noise or artefacts", ""},
+		{"recon/spectrum_db_4", "HF power recon", Neutral, 1, "the same for reconstructions", ""},
+		{"disent/mig", "MIG", HigherIsBetter, 3, "mutual information gap to the synthetic faces' factors", ""},
+		{"stability/loss_spikes", "spikes", LowerIsBetter, 0, "steps with a loss far above the recent median", ""},
 	}
 }
 

@@ -192,6 +192,11 @@ func TestDlibFeaturesAreEvaluated(t *testing.T) {
 			t.Errorf("%s: %v (stored %v)", k, v.Value, ok)
 		}
 	}
+	for _, m := range evaluate.Catalogue() {
+		if _, ok := sums[m.Key]; !ok && m.Needs == "dlib" && m.Key != "recon/id_nearest" { // synthetic faces have no identities
+			t.Errorf("the catalogue lists %s, which a run with eval.features: [dlib] did not store", m.Key)
+		}
+	}
 	if s := sums["recon/id_similarity"].Value; s > 1 {
 		t.Errorf("id_similarity %v is not a cosine", s)
 	}
