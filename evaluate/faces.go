@@ -87,7 +87,7 @@ func (e *evaluation) faceQuality(real *realSide, refs *ReferenceCache) error {
 	if err != nil {
 		return err
 	}
-	rng := vae.NewRand(e.cfg.Seed, "faces")
+	rng := vae.NewRand(e.cfg.Seed, vae.StreamFaces)
 	for _, set := range e.sets {
 		d, err := net.Descriptors(e.ctx, set.im)
 		if err != nil {

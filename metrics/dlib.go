@@ -217,7 +217,7 @@ func (n *DlibNet) Descriptors(ctx context.Context, im data.Images) ([]float32, e
 				for i := range idx {
 					idx[i] = start + i
 				}
-				copy(out[start*DlibDim:], n.forward(DlibInput(im.Subset(idx))))
+				copy(out[start*DlibDim:], n.forward(dlibInput(im.Subset(idx))))
 			}
 		}()
 	}
@@ -236,9 +236,9 @@ func (n *DlibNet) Descriptors(ctx context.Context, im data.Images) ([]float32, e
 	return out, nil
 }
 
-// DlibInput is the network's input for images with values in [0, 1]: 0–255
+// dlibInput is the network's input for images with values in [0, 1]: 0–255
 // RGB, padded to a square, resized to 150×150, normalised.
-func DlibInput(im data.Images) fmap {
+func dlibInput(im data.Images) fmap {
 	x := fmap{n: im.N, h: dlibSide, w: dlibSide, c: 3, v: make([]float32, 0, im.N*dlibSide*dlibSide*3)}
 	for i := range im.N {
 		rgb := padSquare(toRGB255(im.At(i), im.Channels), im.Height, im.Width)

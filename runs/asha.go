@@ -78,7 +78,7 @@ func (sc *Scheduler) executeASHA(ctx context.Context, p *Plan) Result {
 				c = configOf(configs, j.run.ID)
 				owner[j.run.ID] = c
 			}
-			if reached, err := sc.Store.EpochsReached(ctx); err == nil && j.target > 0 && reached[j.run.ID] >= j.target {
+			if reached, err := sc.Store.EpochsReached(ctx, []string{j.run.ID}); err == nil && j.target > 0 && reached[j.run.ID] >= j.target {
 				if c.running == 0 {
 					_ = sc.ashaRefresh(ctx, e, c)
 				}
@@ -164,7 +164,7 @@ func (sc *Scheduler) ashaState(ctx context.Context, p *Plan) ([]*ashaConfig, err
 // ashaRefresh reads the rungs a configuration's runs have all completed; a
 // configuration that reached a rung above another was promoted from it.
 func (sc *Scheduler) ashaRefresh(ctx context.Context, e *experiments.EarlyStop, c *ashaConfig) error {
-	reached, err := sc.Store.EpochsReached(ctx)
+	reached, err := sc.Store.EpochsReached(ctx, runIDs([]*configGroup{c.configGroup}))
 	if err != nil {
 		return err
 	}
@@ -238,7 +238,13 @@ func runJobs(c *ashaConfig, target int) []ashaJob {
 // ashaPromotable finds a configuration at rung k, not yet promoted from it,
 // in the top floor(n/eta) of the n configurations that completed rung k.
 func (sc *Scheduler) ashaPromotable(ctx context.Context, e *experiments.EarlyStop, configs []*ashaConfig, k int) (*ashaConfig, string, error) {
-	values, err := sc.Store.EpochValues(ctx, e.Metric, e.Rungs[k])
+	var ids []string
+	for _, c := range configs {
+		if c.rung >= k && c.running == 0 {
+			ids = append(ids, runIDs([]*configGroup{c.configGroup})...)
+		}
+	}
+	values, err := sc.Store.EpochValues(ctx, e.Metric, e.Rungs[k], ids)
 	if err != nil {
 		return nil, "", err
 	}

@@ -3,6 +3,7 @@ package runs
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -122,7 +123,7 @@ func decideRung(e *experiments.EarlyStop, rung int, alive []*configGroup, values
 func (sc *Scheduler) decide(ctx context.Context, e *experiments.EarlyStop, groups []*configGroup, statuses map[string]string) ([]*configGroup, map[string]string, error) {
 	alive, stops := groups, map[string]string{}
 	for rung := range e.Rungs {
-		values, err := sc.Store.EpochValues(ctx, e.Metric, e.Rungs[rung])
+		values, err := sc.Store.EpochValues(ctx, e.Metric, e.Rungs[rung], runIDs(alive))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -228,7 +229,7 @@ func (sc *Scheduler) phasePlan(ctx context.Context, p *Plan, alive []*configGrou
 	if err != nil {
 		return nil, err
 	}
-	reached, err := sc.Store.EpochsReached(ctx)
+	reached, err := sc.Store.EpochsReached(ctx, runIDs(alive))
 	if err != nil {
 		return nil, err
 	}
@@ -278,42 +279,59 @@ func (r *Result) add(o Result) {
 	r.EvalFailed += o.EvalFailed
 }
 
-// EpochValues returns each run's value of an epoch metric at epoch.
-func (s *Store) EpochValues(ctx context.Context, key string, epoch int) (map[string]float64, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT run_id, value FROM metrics WHERE key=? AND epoch=?", key, epoch)
+// EpochValues returns each of the runs' value of an epoch metric at epoch
+// (runs without one are absent). One lookup per run on the metrics table's
+// key (run, metric): decisions run often, over a database of many runs.
+func (s *Store) EpochValues(ctx context.Context, key string, epoch int, runIDs []string) (map[string]float64, error) {
+	out := map[string]float64{}
+	err := s.perRun(ctx, runIDs, "SELECT value FROM metrics WHERE run_id=? AND key=? AND epoch=?", func(id string, row *sql.Row) error {
+		var v float64
+		switch err := row.Scan(&v); {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		default:
+			out[id] = v
+		}
+		return nil
+	}, key, epoch)
 	if err != nil {
 		return nil, fmt.Errorf("read %s at epoch %d: %w", key, epoch, err)
 	}
-	defer rows.Close()
-	out := map[string]float64{}
-	for rows.Next() {
-		var id string
-		var v float64
-		if err := rows.Scan(&id, &v); err != nil {
-			return nil, err
-		}
-		out[id] = v
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
-// EpochsReached returns the last epoch each run has test metrics for.
-func (s *Store) EpochsReached(ctx context.Context) (map[string]int, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT run_id, MAX(epoch) FROM metrics WHERE key=? GROUP BY run_id", "test/elbo")
+// EpochsReached returns the last epoch each of the runs has test metrics
+// for (0 for none).
+func (s *Store) EpochsReached(ctx context.Context, runIDs []string) (map[string]int, error) {
+	out := map[string]int{}
+	err := s.perRun(ctx, runIDs, "SELECT COALESCE(MAX(epoch), 0) FROM metrics WHERE run_id=? AND key=?", func(id string, row *sql.Row) error {
+		var e int
+		if err := row.Scan(&e); err != nil {
+			return err
+		}
+		out[id] = e
+		return nil
+	}, "test/elbo")
 	if err != nil {
 		return nil, fmt.Errorf("read the epochs runs reached: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var id string
-		var e int
-		if err := rows.Scan(&id, &e); err != nil {
-			return nil, err
-		}
-		out[id] = e
+	return out, nil
+}
+
+// perRun runs a one-row query for each run id, the id its first argument.
+func (s *Store) perRun(ctx context.Context, runIDs []string, query string, scan func(id string, row *sql.Row) error, args ...any) error {
+	stmt, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return err
 	}
-	return out, rows.Err()
+	defer stmt.Close()
+	for _, id := range runIDs {
+		if err := scan(id, stmt.QueryRowContext(ctx, append([]any{id}, args...)...)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Statuses returns the status of every run of an experiment.

@@ -81,7 +81,8 @@ func (betaTC) evalLoss(_ ObjectiveConfig, _ []float64, recon, kl float64) float6
 // μ + σ·ε (B×L) of the posteriors (μ, log σ²).
 func (o *objective) tcTerms(z, mu, logvar, eps *G.Node, estimator string) (mi, tc, dimKL *G.Node) {
 	B, L := z.Shape()[0], z.Shape()[1]
-	logW := o.constant("tc_logw_"+estimator, logImportanceWeights(B, o.dataset, estimator), B, B)
+	weights := logImportanceWeights(B, o.dataset, estimator)
+	logW := o.constant("tc_logw_"+estimator, weights, B, B)
 	log2pi := o.scalar(math.Log(2 * math.Pi))
 	invVar := G.Must(G.Exp(G.Must(G.Neg(logvar))))
 
@@ -103,7 +104,7 @@ func (o *objective) tcTerms(z, mu, logvar, eps *G.Node, estimator string) (mi, t
 	perRow := func(a *G.Node) *G.Node { return G.Must(G.Mul(rep, t(a))) } // (L·B)×B: a_jd in row d·B+i
 	diff := G.Must(G.Sub(G.Must(G.Mul(col, o.constant("ones", onesOf(B), 1, B))), perRow(mu)))
 	dimTerms := G.Must(G.Add(G.Must(G.Add(G.Must(G.HadamardProd(G.Must(G.Square(diff)), perRow(invVar))), perRow(logvar))), log2pi))
-	logWRows := o.constant("tc_logw_rows_"+estimator, tileRows(logImportanceWeights(B, o.dataset, estimator), L), L*B, B)
+	logWRows := o.constant("tc_logw_rows_"+estimator, tileRows(weights, L), L*B, B)
 	marg := logSumExpRows(G.Must(G.Add(G.Must(G.Mul(dimTerms, o.scalar(-0.5))), logWRows))) // L·B
 	logqProd := G.Must(G.Sum(G.Must(G.Reshape(marg, tensor.Shape{L, B})), 0))               // B
 

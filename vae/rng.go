@@ -18,6 +18,7 @@ const (
 	StreamMetrics Stream = "metrics" // prior samples and subsets for the final metrics
 	StreamIWAE    Stream = "iwae"    // importance samples of the IWAE bound
 	StreamTC      Stream = "tc"      // codes of the aggregate posterior's total correlation
+	StreamFaces   Stream = "faces"   // subsets of the face-space FD extrapolation
 )
 
 // NewRand returns the generator for stream s of a run with the given seed.
