@@ -30,7 +30,9 @@ import (
 // whose "down" blocks shortcut through a 2×2 average pool padded with zero
 // channels, every conv followed by its bias and a per-channel scale and
 // shift, a global mean and a 256×128 product. Float32, NHWC, batched; the
-// convolutions are im2col products through the BLAS the process set up.
+// convolutions are BLAS products (the BLAS the process set up): on the
+// 35×35 maps as 9 tap products over the zero-padded maps, elsewhere one
+// im2col product, whose longer inner dimension runs about twice as fast.
 const (
 	DlibWeightsFile    = data.DlibWeightsFile
 	DlibManifestFile   = data.DlibManifestFile
@@ -47,7 +49,15 @@ var dlibMean = [3]float32{122.782, 117.001, 104.298}
 
 // DlibNet is the network with its weights.
 type DlibNet struct {
-	t map[string]dlibTensor
+	t    map[string]dlibTensor
+	conv map[string]dlibConv // by layer prefix, scale folded in
+}
+
+// dlibConv is one conv layer with its per-channel scale folded into the
+// filters and bias: (x∗f + b)·s + t = x∗(f·s) + (b·s + t), one pass less.
+type dlibConv struct {
+	k, cout int
+	f, b    []float32
 }
 
 type dlibTensor struct {
@@ -141,6 +151,7 @@ func decodeDlib(manifest, bin []byte, where string) (*DlibNet, error) {
 	if err := net.checkShapes(); err != nil {
 		return nil, fmt.Errorf("dlib face descriptor: manifest %s: %w", where, err)
 	}
+	net.foldScales()
 	return net, nil
 }
 
@@ -155,6 +166,26 @@ var dlibBlocks = []struct {
 	{"conv64_down", 64, true}, {"conv64_1", 64, false}, {"conv64_2", 64, false}, {"conv64_3", 64, false},
 	{"conv128_down", 128, true}, {"conv128_1", 128, false}, {"conv128_2", 128, false},
 	{"conv256_down", 256, true}, {"conv256_1", 256, false}, {"conv256_2", 256, false}, {"conv256_down_out", 256, true},
+}
+
+func (n *DlibNet) foldScales() {
+	n.conv = map[string]dlibConv{}
+	prefixes := []string{"conv32_down"}
+	for _, b := range dlibBlocks {
+		prefixes = append(prefixes, b.name+"/conv1", b.name+"/conv2")
+	}
+	for _, p := range prefixes {
+		f := n.t[p+"/conv/filters"]
+		bias, sw, sb := n.t[p+"/conv/bias"].v, n.t[p+"/scale/weights"].v, n.t[p+"/scale/biases"].v
+		c := dlibConv{k: f.shape[0], cout: f.shape[3], f: make([]float32, len(f.v)), b: make([]float32, len(bias))}
+		for i, v := range f.v {
+			c.f[i] = v * sw[i%c.cout]
+		}
+		for ch := range c.b {
+			c.b[ch] = bias[ch]*sw[ch] + sb[ch]
+		}
+		n.conv[p] = c
+	}
 }
 
 func (n *DlibNet) checkShapes() error {
@@ -211,13 +242,14 @@ func (n *DlibNet) Descriptors(ctx context.Context, im data.Images) ([]float32, e
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf dlibBuffers
 			for start := range batches {
 				end := min(start+dlibBatch, im.N)
 				idx := make([]int, end-start)
 				for i := range idx {
 					idx[i] = start + i
 				}
-				copy(out[start*DlibDim:], n.forward(dlibInput(im.Subset(idx))))
+				copy(out[start*DlibDim:], n.forward(&buf, dlibInput(&buf, im.Subset(idx))))
 			}
 		}()
 	}
@@ -237,56 +269,49 @@ func (n *DlibNet) Descriptors(ctx context.Context, im data.Images) ([]float32, e
 }
 
 // dlibInput is the network's input for images with values in [0, 1]: 0–255
-// RGB, padded to a square, resized to 150×150, normalised.
-func dlibInput(im data.Images) fmap {
-	x := fmap{n: im.N, h: dlibSide, w: dlibSide, c: 3, v: make([]float32, 0, im.N*dlibSide*dlibSide*3)}
+// RGB, padded to a square, resized to 150×150, normalised. Grey images are
+// resized once and replicated: the channels of RGB are resized
+// independently, so this is the same as resizing the replicated image.
+func dlibInput(buf *dlibBuffers, im data.Images) fmap {
+	x := fmap{n: im.N, h: dlibSide, w: dlibSide, c: 3, v: buf.get(im.N * dlibSide * dlibSide * 3)[:0]}
+	side := max(im.Height, im.Width)
 	for i := range im.N {
-		rgb := padSquare(toRGB255(im.At(i), im.Channels), im.Height, im.Width)
-		side := max(im.Height, im.Width)
-		r := resizeBilinearTF(rgb, side, side, 3, dlibSide, dlibSide)
-		for j, v := range r {
-			d := float32(float64(v) - float64(dlibMean[j%3]))
-			x.v = append(x.v, float32(float64(d)/255))
+		px := im.At(i)
+		v255 := make([]float32, len(px))
+		for j, v := range px {
+			v255[j] = float32(float64(v) * 255)
+		}
+		r := resizeBilinearTF(padSquare(v255, im.Height, im.Width, im.Channels), side, side, im.Channels, dlibSide, dlibSide)
+		for p := range dlibSide * dlibSide {
+			for ch := range 3 {
+				v := r[p*im.Channels+min(ch, im.Channels-1)]
+				d := float32(float64(v) - float64(dlibMean[ch]))
+				x.v = append(x.v, float32(float64(d)/255))
+			}
 		}
 	}
 	return x
 }
 
-func toRGB255(px []float32, channels int) []float32 {
-	out := make([]float32, 0, len(px)/channels*3)
-	for i := 0; i < len(px); i += channels {
-		for c := range 3 {
-			v := px[i]
-			if channels == 3 {
-				v = px[i+c]
-			}
-			out = append(out, float32(float64(v)*255))
-		}
-	}
-	return out
-}
-
 // padSquare pads the shorter side with zeros, half before (rounded down)
 // and the rest after, as face-api's padToSquare with centring.
-func padSquare(rgb []float32, h, w int) []float32 {
+func padSquare(px []float32, h, w, c int) []float32 {
 	if h == w {
-		return rgb
+		return px
 	}
 	side := max(h, w)
 	diff := side - min(h, w)
 	after := int(math.Round(float64(diff) * 0.5))
 	before := diff - after
-	out := make([]float32, side*side*3)
+	out := make([]float32, side*side*c)
 	for y := range h {
-		for x := range w {
-			oy, ox := y, x
-			if h < w {
-				oy += before
-			} else {
-				ox += before
-			}
-			copy(out[(oy*side+ox)*3:(oy*side+ox)*3+3], rgb[(y*w+x)*3:(y*w+x)*3+3])
+		oy, ox := y, 0
+		if h < w {
+			oy += before
+		} else {
+			ox += before
 		}
+		copy(out[(oy*side+ox)*c:], px[y*w*c:(y+1)*w*c])
 	}
 	return out
 }
@@ -320,14 +345,45 @@ func resizeBilinearTF(src []float32, h, w, c, oh, ow int) []float32 {
 	return out
 }
 
-func (n *DlibNet) forward(x fmap) []float32 {
-	x = n.convLayer(x, "conv32_down", 2, false, true)
-	x = maxPool3s2(x)
+// dlibBuffers recycles one worker's buffers between layers and batches:
+// a fresh large slice costs page faults and a clear each time.
+type dlibBuffers struct{ free [][]float32 }
+
+// get returns n floats of unspecified value, from the smallest free buffer
+// that holds them.
+func (b *dlibBuffers) get(n int) []float32 {
+	best := -1
+	for i, f := range b.free {
+		if cap(f) >= n && (best < 0 || cap(f) < cap(b.free[best])) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return make([]float32, n)
+	}
+	f := b.free[best]
+	b.free = append(b.free[:best], b.free[best+1:]...)
+	return f[:n]
+}
+
+func (b *dlibBuffers) zeros(n int) []float32 {
+	f := b.get(n)
+	clear(f)
+	return f
+}
+
+func (b *dlibBuffers) put(f []float32) { b.free = append(b.free, f) }
+
+func (n *DlibNet) forward(buf *dlibBuffers, x fmap) []float32 {
+	x = n.convLayer(buf, x, "conv32_down", 2, false, true)
+	pooled := maxPool3s2(buf, x)
+	buf.put(x.v)
+	x = pooled
 	for _, b := range dlibBlocks {
 		if b.down {
-			x = n.residualDown(x, b.name)
+			x = n.residualDown(buf, x, b.name)
 		} else {
-			x = n.residual(x, b.name)
+			x = n.residual(buf, x, b.name)
 		}
 	}
 	// Global mean, then the 256×128 product.
@@ -342,27 +398,34 @@ func (n *DlibNet) forward(x fmap) []float32 {
 	for i := range mean {
 		mean[i] /= float32(x.h * x.w)
 	}
+	buf.put(x.v)
 	fc := n.t["fc"]
 	out := make([]float32, x.n*DlibDim)
 	sgemm(x.n, DlibDim, x.c, mean, fc.v, out)
 	return out
 }
 
-func (n *DlibNet) residual(x fmap, name string) fmap {
-	out := n.convLayer(x, name+"/conv1", 1, true, true)
-	out = n.convLayer(out, name+"/conv2", 1, true, false)
+func (n *DlibNet) residual(buf *dlibBuffers, x fmap, name string) fmap {
+	mid := n.convLayer(buf, x, name+"/conv1", 1, true, true)
+	out := n.convLayer(buf, mid, name+"/conv2", 1, true, false)
+	buf.put(mid.v)
 	for i := range out.v {
 		out.v[i] = max(0, out.v[i]+x.v[i])
 	}
+	buf.put(x.v)
 	return out
 }
 
-func (n *DlibNet) residualDown(x fmap, name string) fmap {
-	out := n.convLayer(x, name+"/conv1", 2, false, true)
-	out = n.convLayer(out, name+"/conv2", 1, true, false)
-	pooled := dlibAvgPool2(x)
+func (n *DlibNet) residualDown(buf *dlibBuffers, x fmap, name string) fmap {
+	mid := n.convLayer(buf, x, name+"/conv1", 2, false, true)
+	out := n.convLayer(buf, mid, name+"/conv2", 1, true, false)
+	buf.put(mid.v)
+	pooled := dlibAvgPool2(buf, x)
+	buf.put(x.v)
 	if pooled.h != out.h || pooled.w != out.w {
-		out = padBottomRight(out, pooled.h, pooled.w)
+		grown := padBottomRight(buf, out, pooled.h, pooled.w)
+		buf.put(out.v)
+		out = grown
 	}
 	for i := range pooled.n {
 		for p := range pooled.h * pooled.w {
@@ -375,32 +438,40 @@ func (n *DlibNet) residualDown(x fmap, name string) fmap {
 			}
 		}
 	}
+	buf.put(pooled.v)
 	return out
 }
 
-// convLayer is a conv (stride 1 with "same" padding, or "valid" when
-// same is false), its bias, the per-channel scale and shift, and a ReLU.
-func (n *DlibNet) convLayer(x fmap, prefix string, stride int, same, relu bool) fmap {
-	f := n.t[prefix+"/conv/filters"]
-	k, cout := f.shape[0], f.shape[3]
-	var out fmap
-	if same && stride == 1 {
-		out = convSame(x, f.v, k, cout)
-	} else {
-		out = convIm2col(x, f.v, k, cout, stride, same)
+// convLayer is a conv (stride 1 with "same" padding, or "valid" when same
+// is false) with its folded bias and scale, and a ReLU when relu is set.
+func (n *DlibNet) convLayer(buf *dlibBuffers, x fmap, prefix string, stride int, same, relu bool) fmap {
+	c := n.conv[prefix]
+	if same && stride == 1 && x.h >= sameGridMin {
+		return convSame(buf, x, c, relu)
 	}
-	bias, sw, sb := n.t[prefix+"/conv/bias"].v, n.t[prefix+"/scale/weights"].v, n.t[prefix+"/scale/biases"].v
-	for r := 0; r < len(out.v); r += cout {
-		row := out.v[r : r+cout]
+	out := convIm2col(buf, x, c, stride, same)
+	addBias(out.v, out.v, c.b, relu)
+	return out
+}
+
+// sameGridMin is the smallest map side convolved on the padded grid: on
+// smaller maps the padding's extra positions (a 10×10 grid for 8×8 maps)
+// cost more than im2col's copies.
+const sameGridMin = 1000
+
+// addBias writes src + b (per channel, rows of len(b)) to dst, through a
+// ReLU when relu is set.
+func addBias(dst, src, b []float32, relu bool) {
+	for r := 0; r < len(src); r += len(b) {
+		row, out := src[r:r+len(b)], dst[r:r+len(b)]
 		for ch, v := range row {
-			v = (v+bias[ch])*sw[ch] + sb[ch]
+			v += b[ch]
 			if relu {
 				v = max(0, v)
 			}
-			row[ch] = v
+			out[ch] = v
 		}
 	}
-	return out
 }
 
 // convSame is a stride-1 convolution with "same" padding as k² products
@@ -408,81 +479,94 @@ func (n *DlibNet) convLayer(x fmap, prefix string, stride int, same, relu bool) 
 // (ky, kx) the padded maps, read from offset ky·(W+2p) + kx, are one
 // contiguous matrix of (padded) positions × channels. The products are
 // computed on the padded grid and the valid positions kept.
-func convSame(x fmap, filters []float32, k, cout int) fmap {
+func convSame(buf *dlibBuffers, x fmap, c dlibConv, relu bool) fmap {
+	k, cout := c.k, c.cout
 	pad := (k - 1) / 2
 	ph, pw := x.h+2*pad, x.w+2*pad
-	p := make([]float32, (x.n*ph*pw+k*pw)*x.c) // room for the last taps' overhang
+	p := buf.zeros((x.n*ph*pw + k*pw) * x.c) // room for the last taps' overhang
 	for i := range x.n {
 		for y := range x.h {
 			copy(p[((i*ph+y+pad)*pw+pad)*x.c:], x.v[((i*x.h+y)*x.w)*x.c:((i*x.h+y)*x.w+x.w)*x.c])
 		}
 	}
 	m := x.n * ph * pw
-	acc := make([]float32, m*cout)
+	acc := buf.get(m * cout)
 	for ky := range k {
 		for kx := range k {
 			off := (ky*pw + kx) * x.c
-			w := filters[(ky*k+kx)*x.c*cout : (ky*k+kx+1)*x.c*cout]
-			blas32.Implementation().Sgemm(blas.NoTrans, blas.NoTrans, m, cout, x.c, 1, p[off:off+m*x.c], x.c, w, cout, 1, acc, cout)
+			w := c.f[(ky*k+kx)*x.c*cout : (ky*k+kx+1)*x.c*cout]
+			beta := float32(1)
+			if ky == 0 && kx == 0 {
+				beta = 0
+			}
+			blas32.Implementation().Sgemm(blas.NoTrans, blas.NoTrans, m, cout, x.c, 1, p[off:off+m*x.c], x.c, w, cout, beta, acc, cout)
 		}
 	}
-	out := fmap{n: x.n, h: x.h, w: x.w, c: cout, v: make([]float32, x.n*x.h*x.w*cout)}
+	out := fmap{n: x.n, h: x.h, w: x.w, c: cout, v: buf.get(x.n * x.h * x.w * cout)}
 	for i := range x.n {
 		for y := range x.h {
-			copy(out.v[((i*x.h+y)*x.w)*cout:((i*x.h+y)*x.w+x.w)*cout], acc[((i*ph+y)*pw)*cout:])
+			addBias(out.v[((i*x.h+y)*x.w)*cout:((i*x.h+y)*x.w+x.w)*cout], acc[((i*ph+y)*pw)*cout:((i*ph+y)*pw+x.w)*cout], c.b, relu)
 		}
 	}
+	buf.put(p)
+	buf.put(acc)
 	return out
 }
 
 // convIm2col is a convolution by im2col and one product: "same" or
-// "valid" padding, any stride.
-func convIm2col(x fmap, filters []float32, k, cout, stride int, same bool) fmap {
+// "valid" padding, any stride. NHWC makes each filter row's taps (ky fixed,
+// kx varying) one contiguous span of the input, so a row is copied at once.
+func convIm2col(buf *dlibBuffers, x fmap, c dlibConv, stride int, same bool) fmap {
+	k, cout := c.k, c.cout
 	pad := 0
 	if same {
 		pad = (k - 1) / 2
 	}
 	oh, ow := (x.h+2*pad-k)/stride+1, (x.w+2*pad-k)/stride+1
 	kk := k * k * x.c
-	cols := make([]float32, x.n*oh*ow*kk)
+	cols := buf.get(x.n * oh * ow * kk)
 	for i := range x.n {
 		for oy := range oh {
 			for ox := range ow {
 				row := cols[((i*oh+oy)*ow+ox)*kk:]
+				ix0 := ox*stride - pad
+				lo, hi := max(0, -ix0), min(k, x.w-ix0) // taps inside the map
 				for ky := range k {
+					taps := row[ky*k*x.c : (ky+1)*k*x.c]
 					iy := oy*stride + ky - pad
-					for kx := range k {
-						ix := ox*stride + kx - pad
-						dst := row[(ky*k+kx)*x.c : (ky*k+kx+1)*x.c]
-						if iy < 0 || iy >= x.h || ix < 0 || ix >= x.w {
-							clear(dst)
-							continue
-						}
-						copy(dst, x.v[((i*x.h+iy)*x.w+ix)*x.c:])
+					if iy < 0 || iy >= x.h || lo >= hi {
+						clear(taps)
+						continue
 					}
+					clear(taps[:lo*x.c])
+					copy(taps[lo*x.c:], x.v[((i*x.h+iy)*x.w+ix0+lo)*x.c:((i*x.h+iy)*x.w+ix0+hi)*x.c])
+					clear(taps[hi*x.c:])
 				}
 			}
 		}
 	}
-	out := fmap{n: x.n, h: oh, w: ow, c: cout, v: make([]float32, x.n*oh*ow*cout)}
-	sgemm(x.n*oh*ow, cout, kk, cols, filters, out.v)
+	out := fmap{n: x.n, h: oh, w: ow, c: cout, v: buf.get(x.n * oh * ow * cout)}
+	sgemm(x.n*oh*ow, cout, kk, cols, c.f, out.v)
+	buf.put(cols)
 	return out
 }
 
-func maxPool3s2(x fmap) fmap {
+func maxPool3s2(buf *dlibBuffers, x fmap) fmap {
 	oh, ow := (x.h-3)/2+1, (x.w-3)/2+1
-	out := fmap{n: x.n, h: oh, w: ow, c: x.c, v: make([]float32, x.n*oh*ow*x.c)}
+	out := fmap{n: x.n, h: oh, w: ow, c: x.c, v: buf.get(x.n * oh * ow * x.c)}
 	for i := range x.n {
 		for oy := range oh {
 			for ox := range ow {
-				for k := range x.c {
-					m := float32(math.Inf(-1))
-					for dy := range 3 {
-						for dx := range 3 {
-							m = max(m, x.v[((i*x.h+oy*2+dy)*x.w+ox*2+dx)*x.c+k])
+				dst := out.v[((i*oh+oy)*ow+ox)*x.c : ((i*oh+oy)*ow+ox+1)*x.c]
+				copy(dst, x.v[((i*x.h+oy*2)*x.w+ox*2)*x.c:])
+				for dy := range 3 {
+					for dx := range 3 {
+						src := x.v[((i*x.h+oy*2+dy)*x.w+ox*2+dx)*x.c:]
+						src = src[:len(dst)]
+						for k, v := range src {
+							dst[k] = max(dst[k], v)
 						}
 					}
-					out.v[((i*oh+oy)*ow+ox)*x.c+k] = m
 				}
 			}
 		}
@@ -490,9 +574,9 @@ func maxPool3s2(x fmap) fmap {
 	return out
 }
 
-func dlibAvgPool2(x fmap) fmap {
+func dlibAvgPool2(buf *dlibBuffers, x fmap) fmap {
 	oh, ow := (x.h-2)/2+1, (x.w-2)/2+1
-	out := fmap{n: x.n, h: oh, w: ow, c: x.c, v: make([]float32, x.n*oh*ow*x.c)}
+	out := fmap{n: x.n, h: oh, w: ow, c: x.c, v: buf.get(x.n * oh * ow * x.c)}
 	for i := range x.n {
 		for oy := range oh {
 			for ox := range ow {
@@ -512,8 +596,8 @@ func dlibAvgPool2(x fmap) fmap {
 }
 
 // padBottomRight grows maps to h×w with zero rows and columns at the end.
-func padBottomRight(x fmap, h, w int) fmap {
-	out := fmap{n: x.n, h: h, w: w, c: x.c, v: make([]float32, x.n*h*w*x.c)}
+func padBottomRight(buf *dlibBuffers, x fmap, h, w int) fmap {
+	out := fmap{n: x.n, h: h, w: w, c: x.c, v: buf.zeros(x.n * h * w * x.c)}
 	for i := range x.n {
 		for y := range x.h {
 			copy(out.v[((i*h+y)*w)*x.c:], x.v[((i*x.h+y)*x.w)*x.c:((i*x.h+y)*x.w+x.w)*x.c])
