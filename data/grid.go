@@ -49,11 +49,20 @@ func pixelColor(px []float32, off, channels int) color.RGBA {
 	return color.RGBA{to8(px[off]), to8(px[off+1]), to8(px[off+2]), 255}
 }
 
-// WriteGridPNG writes Grid(im, cols, scale) as a PNG.
+// WriteGridPNG writes Grid(im, cols, scale) as a PNG: grey images as a
+// grey PNG, compressed for speed (grids are written at every evaluation).
 func WriteGridPNG(w io.Writer, im Images, cols, scale int) error {
 	g, err := Grid(im, cols, scale)
 	if err != nil {
 		return err
 	}
-	return png.Encode(w, g)
+	if rgba, ok := g.(*image.RGBA); ok && im.Channels == 1 {
+		grey := image.NewGray(rgba.Bounds())
+		for i := range grey.Pix {
+			grey.Pix[i] = rgba.Pix[4*i]
+		}
+		g = grey
+	}
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	return enc.Encode(w, g)
 }

@@ -36,11 +36,14 @@ func (c *ReferenceCache) dlib() (*metrics.DlibNet, error) {
 func (c *ReferenceCache) faceSide(e *evaluation, net *metrics.DlibNet, real *realSide) (*faceSide, error) {
 	key := fmt.Sprintf("%+v|%d", e.cfg.Dataset, real.n)
 	return c.faces.Get(key, func() (*faceSide, error) {
-		f := &faceSide{}
-		var err error
-		if f.desc, err = net.Descriptors(e.ctx, real.images); err != nil {
+		// The same training images as the randconv1 baseline.
+		rng := rand.New(rand.NewPCG(e.cfg.Dataset.Seed, 0xba5e))
+		train := e.ds.Train.Subset(rng.Perm(e.ds.Train.N)[:real.n])
+		d, err := net.DescriptorsOf(e.ctx, real.images, train)
+		if err != nil {
 			return nil, err
 		}
+		f := &faceSide{desc: d[0]}
 		g, err := metrics.FitGaussian(descMatrix(f.desc))
 		if err != nil {
 			return nil, err
@@ -48,13 +51,7 @@ func (c *ReferenceCache) faceSide(e *evaluation, net *metrics.DlibNet, real *rea
 		if f.ref, err = metrics.NewReference(g); err != nil {
 			return nil, err
 		}
-		// The same training images as the randconv1 baseline.
-		rng := rand.New(rand.NewPCG(e.cfg.Dataset.Seed, 0xba5e))
-		train := e.ds.Train.Subset(rng.Perm(e.ds.Train.N)[:real.n])
-		td, err := net.Descriptors(e.ctx, train)
-		if err != nil {
-			return nil, err
-		}
+		td := d[1]
 		fd, err := f.ref.DistanceTo(descMatrix(td))
 		if err != nil {
 			return nil, err
@@ -88,11 +85,16 @@ func (e *evaluation) faceQuality(real *realSide, refs *ReferenceCache) error {
 		return err
 	}
 	rng := vae.NewRand(e.cfg.Seed, vae.StreamFaces)
-	for _, set := range e.sets {
-		d, err := net.Descriptors(e.ctx, set.im)
-		if err != nil {
-			return err
-		}
+	ims := make([]data.Images, len(e.sets))
+	for i, set := range e.sets {
+		ims[i] = set.im
+	}
+	descs, err := net.DescriptorsOf(e.ctx, ims...)
+	if err != nil {
+		return err
+	}
+	for i, set := range e.sets {
+		d := descs[i]
 		x := descMatrix(d)
 		fd, err := side.ref.DistanceTo(x)
 		if err != nil {

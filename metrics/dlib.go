@@ -226,39 +226,70 @@ const dlibBatch = 16
 
 // Descriptors returns each image's 128-d descriptor (n × 128, row-major).
 func (n *DlibNet) Descriptors(ctx context.Context, im data.Images) ([]float32, error) {
-	if im.N == 0 {
+	d, err := n.DescriptorsOf(ctx, im)
+	if err != nil {
+		return nil, err
+	}
+	return d[0], nil
+}
+
+// DescriptorsOf returns the descriptors of several image sets of one shape
+// in one pass, so that small sets keep every core busy.
+func (n *DlibNet) DescriptorsOf(ctx context.Context, sets ...data.Images) ([][]float32, error) {
+	if len(sets) == 0 {
 		return nil, fmt.Errorf("dlib descriptors: no images")
 	}
-	if im.Channels != 1 && im.Channels != 3 {
-		return nil, fmt.Errorf("dlib descriptors: %d channels; want grey or RGB images", im.Channels)
+	type item struct{ set, i int }
+	var items []item
+	for s, im := range sets {
+		if im.N == 0 {
+			return nil, fmt.Errorf("dlib descriptors: no images")
+		}
+		if im.Channels != 1 && im.Channels != 3 {
+			return nil, fmt.Errorf("dlib descriptors: %d channels; want grey or RGB images", im.Channels)
+		}
+		if im.Height != sets[0].Height || im.Width != sets[0].Width || im.Channels != sets[0].Channels {
+			return nil, fmt.Errorf("dlib descriptors: sets of %d×%d×%d and %d×%d×%d images in one pass", sets[0].Height, sets[0].Width, sets[0].Channels, im.Height, im.Width, im.Channels)
+		}
+		for i := range im.N {
+			items = append(items, item{s, i})
+		}
 	}
-	out := make([]float32, im.N*DlibDim)
+	out := make([][]float32, len(sets))
+	for s, im := range sets {
+		out[s] = make([]float32, im.N*DlibDim)
+	}
 	// Batches go to one goroutine per core: the BLAS runs single-threaded
 	// (vaelab's workers parallelise runs), and each batch's products are
 	// independent.
-	batches := make(chan int)
+	workers := runtime.GOMAXPROCS(0)
+	size := balancedBatch(len(items), dlibBatch, workers)
+	batches := make(chan []item)
 	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var buf dlibBuffers
-			for start := range batches {
-				end := min(start+dlibBatch, im.N)
-				idx := make([]int, end-start)
-				for i := range idx {
-					idx[i] = start + i
+			for batch := range batches {
+				im := data.Images{N: len(batch), Height: sets[0].Height, Width: sets[0].Width, Channels: sets[0].Channels}
+				im.Pix = make([]float32, 0, im.N*im.Dim())
+				for _, it := range batch {
+					im.Pix = append(im.Pix, sets[it.set].At(it.i)...)
 				}
-				copy(out[start*DlibDim:], n.forward(&buf, dlibInput(&buf, im.Subset(idx))))
+				d := n.forward(&buf, dlibInput(&buf, im))
+				for j, it := range batch {
+					copy(out[it.set][it.i*DlibDim:(it.i+1)*DlibDim], d[j*DlibDim:])
+				}
 			}
 		}()
 	}
 	var err error
-	for start := 0; start < im.N; start += dlibBatch {
+	for start := 0; start < len(items); start += size {
 		if err = ctx.Err(); err != nil {
 			break
 		}
-		batches <- start
+		batches <- items[start:min(start+size, len(items))]
 	}
 	close(batches)
 	wg.Wait()
@@ -266,6 +297,17 @@ func (n *DlibNet) Descriptors(ctx context.Context, im data.Images) ([]float32, e
 		return nil, err
 	}
 	return out, nil
+}
+
+// balancedBatch is the batch size, at most limit, that splits n images into
+// a multiple of workers batches of near-equal size: 40 images on 2 workers
+// are 4 batches of 10, not 16, 16 and 8 (one worker idle for a third).
+func balancedBatch(n, limit, workers int) int {
+	nb := (n + limit - 1) / limit
+	if n >= workers {
+		nb = (nb + workers - 1) / workers * workers
+	}
+	return max(1, (n+nb-1)/nb)
 }
 
 // dlibInput is the network's input for images with values in [0, 1]: 0–255

@@ -59,19 +59,27 @@ func TestDlibMatchesFaceAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := net.Descriptors(context.Background(), orlFaces(t, ref.Faces))
+	faces := orlFaces(t, ref.Faces)
+	one, err := net.Descriptors(context.Background(), faces)
 	if err != nil {
 		t.Fatal(err)
 	}
-	worst := 0.0
-	for i, want := range ref.Descriptors {
-		for j, w := range want {
-			worst = math.Max(worst, math.Abs(float64(got[i*DlibDim+j])-w))
-		}
+	// The same faces as two sets of one pass, batched differently.
+	split, err := net.DescriptorsOf(context.Background(), faces.First(3), faces.Subset([]int{3, 4, 5, 6, 7}))
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("%d faces, largest |Go − face-api| = %.2g", len(ref.Faces), worst)
-	if worst > 1e-4 {
-		t.Errorf("descriptors differ from face-api's by up to %.3g (want ≤ 1e-4)", worst)
+	for name, got := range map[string][]float32{"one set": one, "two sets": append(split[0], split[1]...)} {
+		worst := 0.0
+		for i, want := range ref.Descriptors {
+			for j, w := range want {
+				worst = math.Max(worst, math.Abs(float64(got[i*DlibDim+j])-w))
+			}
+		}
+		t.Logf("%s: %d faces, largest |Go − face-api| = %.2g", name, len(ref.Faces), worst)
+		if worst > 1e-4 {
+			t.Errorf("%s: descriptors differ from face-api's by up to %.3g (want ≤ 1e-4)", name, worst)
+		}
 	}
 }
 
@@ -261,5 +269,17 @@ func TestFDDlibWorsensWithEachDisturbance(t *testing.T) {
 			t.Errorf("%s: fd_dlib at the strongest level %.4g is not well above the halves' %.4g", d.Name, prev, base)
 		}
 		t.Log(line)
+	}
+}
+
+func TestBalancedBatch(t *testing.T) {
+	for _, c := range []struct{ n, limit, workers, want int }{
+		{40, 16, 2, 10}, {32, 16, 2, 16}, {1000, 16, 2, 16}, {1, 16, 2, 1}, {17, 16, 1, 9}, {3, 16, 4, 3}, {100, 16, 3, 12},
+	} {
+		got := balancedBatch(c.n, c.limit, c.workers)
+		nb := (c.n + got - 1) / got
+		if got != c.want || got > c.limit {
+			t.Errorf("balancedBatch(%d, %d, %d) = %d (%d batches), want %d", c.n, c.limit, c.workers, got, nb, c.want)
+		}
 	}
 }

@@ -2,7 +2,8 @@ package metrics
 
 import (
 	"math"
-	"math/cmplx"
+
+	"gonum.org/v1/gonum/dsp/fourier"
 
 	"github.com/vaelab/vaelab/data"
 )
@@ -103,17 +104,16 @@ func windowedPower(px []float32, h, w int) []float64 {
 			f[y*w+x] = complex((float64(px[y*w+x])-mean)*hann(y, h)*hann(x, w), 0)
 		}
 	}
-	rowT, colT := twiddles(w), twiddles(h)
-	tmp := make([]complex128, max(h, w))
+	rowFFT, colFFT := fourier.NewCmplxFFT(w), fourier.NewCmplxFFT(h)
 	for y := range h {
-		dft(f[y*w:(y+1)*w], rowT, tmp[:w])
+		rowFFT.Coefficients(f[y*w:(y+1)*w], f[y*w:(y+1)*w])
 	}
 	col := make([]complex128, h)
 	for x := range w {
 		for y := range h {
 			col[y] = f[y*w+x]
 		}
-		dft(col, colT, tmp[:h])
+		colFFT.Coefficients(col, col)
 		for y := range h {
 			f[y*w+x] = col[y]
 		}
@@ -131,27 +131,6 @@ func freq(k, n int) float64 {
 		k -= n
 	}
 	return float64(k) / float64(n)
-}
-
-func twiddles(n int) []complex128 {
-	t := make([]complex128, n)
-	for k := range t {
-		t[k] = cmplx.Exp(complex(0, -2*math.Pi*float64(k)/float64(n)))
-	}
-	return t
-}
-
-// dft transforms v in place (O(n²); the images here are small).
-func dft(v, tw, tmp []complex128) {
-	n := len(v)
-	for k := range n {
-		var s complex128
-		for j := range n {
-			s += v[j] * tw[(j*k)%n]
-		}
-		tmp[k] = s
-	}
-	copy(v, tmp)
 }
 
 func hann(i, n int) float64 { return 0.5 - 0.5*math.Cos(2*math.Pi*(float64(i)+0.5)/float64(n)) }

@@ -56,3 +56,37 @@ func TestSpectralGapOfTinyImages(t *testing.T) {
 		t.Errorf("8×8 images: %v, want NaN in the lowest band and 0 in the highest", g)
 	}
 }
+
+// windowedPower's FFT equals the 2-D DFT written out as a double sum, on
+// sides that are not powers of two.
+func TestWindowedPowerIsTheDFT(t *testing.T) {
+	for _, hw := range [][2]int{{12, 10}, {7, 16}, {1, 5}} {
+		h, w := hw[0], hw[1]
+		rng := rand.New(rand.NewPCG(uint64(h), uint64(w)))
+		px := make([]float32, h*w)
+		for i := range px {
+			px[i] = rng.Float32()
+		}
+		mean := 0.0
+		for _, v := range px {
+			mean += float64(v) / float64(len(px))
+		}
+		got := windowedPower(px, h, w)
+		for u := range h {
+			for v := range w {
+				var re, im float64
+				for y := range h {
+					for x := range w {
+						a := (float64(px[y*w+x]) - mean) * hann(y, h) * hann(x, w)
+						ph := -2 * math.Pi * (float64(u*y)/float64(h) + float64(v*x)/float64(w))
+						re += a * math.Cos(ph)
+						im += a * math.Sin(ph)
+					}
+				}
+				if want := re*re + im*im; math.Abs(got[u*w+v]-want) > 1e-9*(1+want) {
+					t.Fatalf("%d×%d bin (%d,%d): %g, the direct sum gives %g", h, w, u, v, got[u*w+v], want)
+				}
+			}
+		}
+	}
+}
