@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,7 +37,7 @@ type benchRow struct {
 	PeakMB          float64
 }
 
-func benchCmd(stdout io.Writer) *cobra.Command {
+func benchCmd(s *settings, stdout io.Writer) *cobra.Command {
 	var child, python string
 	var mlpSteps, convSteps, rounds int
 	var sections []string
@@ -51,7 +52,9 @@ each model in its own process, beside the same figures from PyTorch running
 bench/torch_vae.py with one thread, and their ratio: the median of --rounds
 measurements of each, taken alternately. Then: the wall time of 4
 equal runs with 1 and with 2 workers (the best of --rounds each), the cost of recording metrics in the
-store against discarding them, and the FD-proxy's cost on 10,000 images.
+store against discarding them, the FD-proxy's cost on 10,000 images, and
+dlib's face descriptor in images per second on 64x64 grey faces beside the
+same network in PyTorch (bench/torch_dlib.py, random weights, two threads).
 The machine is shared and noisy: compare figures from one invocation.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -62,9 +65,9 @@ The machine is shared and noisy: compare figures from one invocation.`,
 			if rounds < 1 {
 				return &exitError{exitUsage, fmt.Errorf("--rounds: %d must be at least 1", rounds)}
 			}
-			for _, s := range sections {
+			for _, section := range sections {
 				var err error
-				switch s {
+				switch section {
 				case "train":
 					err = benchTrain(ctx, stdout, python, mlpSteps, convSteps, rounds)
 				case "sweep":
@@ -72,12 +75,12 @@ The machine is shared and noisy: compare figures from one invocation.`,
 				case "logging":
 					err = benchLogging(ctx, stdout)
 				case "eval":
-					err = benchEval(ctx, stdout)
+					err = benchEval(ctx, stdout, python, filepath.Join(s.dataDir(), data.DlibFaceDir), rounds)
 				default:
-					return &exitError{exitUsage, fmt.Errorf("--sections: unknown section %q (train, sweep, logging, eval)", s)}
+					return &exitError{exitUsage, fmt.Errorf("--sections: unknown section %q (train, sweep, logging, eval)", section)}
 				}
 				if err != nil {
-					return &exitError{exitFailure, fmt.Errorf("bench %s: %w", s, err)}
+					return &exitError{exitFailure, fmt.Errorf("bench %s: %w", section, err)}
 				}
 				fmt.Fprintln(stdout)
 			}
@@ -186,7 +189,7 @@ func printBenchRow(w io.Writer, r benchRow) {
 // torchRow runs the PyTorch peer and parses its line:
 // "pytorch VERSION MODEL BATCH STEPS IMAGES/S GFLOP/S - PEAK_MB".
 func torchRow(ctx context.Context, python, model string, steps int) (benchRow, error) {
-	script, err := findTorchScript()
+	script, err := findBenchScript("torch_vae.py")
 	if err != nil {
 		return benchRow{}, err
 	}
@@ -203,21 +206,21 @@ func torchRow(ctx context.Context, python, model string, steps int) (benchRow, e
 		ImagesPerSecond: num(f[5]), GFLOPS: num(f[6]), AllocsPerStep: -1, PeakMB: num(f[8])}, nil
 }
 
-// findTorchScript looks for bench/torch_vae.py in the working directory and
-// the folders above it.
-func findTorchScript() (string, error) {
+// findBenchScript looks for bench/NAME in the working directory and the
+// folders above it.
+func findBenchScript(name string) (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
-		p := filepath.Join(dir, "bench", "torch_vae.py")
+		p := filepath.Join(dir, "bench", name)
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("bench/torch_vae.py not found: run vaelab bench inside the repository")
+			return "", fmt.Errorf("bench/%s not found: run vaelab bench inside the repository", name)
 		}
 		dir = parent
 	}
@@ -304,7 +307,7 @@ func benchLogging(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
-func benchEval(ctx context.Context, w io.Writer) error {
+func benchEval(ctx context.Context, w io.Writer, python, dlibDir string, rounds int) error {
 	a, _, err := data.Synthetic(10000, 32, 1)
 	if err != nil {
 		return err
@@ -331,7 +334,82 @@ func benchEval(ctx context.Context, w io.Writer) error {
 	fmt.Fprintf(w, "evaluation: FD-proxy (%s) between two sets of 10,000 synthetic 32x32 faces\n", metrics.ExtractorID())
 	fmt.Fprintf(w, "  features: %.2f s (%.0f images/s); whole FD: %.2f s; FD = %.4f\n", feat.Seconds(), 20000/feat.Seconds(), time.Since(start).Seconds(), fd)
 	fmt.Fprintln(w, "  report rendering for 500 runs: go test ./report -run XXX -bench Report500 -benchtime 1x")
+	return benchDescriptors(ctx, w, python, dlibDir, rounds)
+}
+
+// benchDescriptorImages is how many 64×64 grey faces each descriptor
+// measurement describes.
+const benchDescriptorImages = 256
+
+// benchDescriptors measures dlib's face descriptor on Olivetti-size faces
+// (64×64 grey) against the same network in PyTorch, the median of rounds
+// alternating measurements of each.
+func benchDescriptors(ctx context.Context, w io.Writer, python, dlibDir string, rounds int) error {
+	fmt.Fprintf(w, "face descriptor (dlib ResNet, 150x150 RGB in, %.2f GFLOP per image): %d 64x64 grey faces, batches of 16\n", metrics.DlibFLOPs()/1e9, benchDescriptorImages)
+	fmt.Fprintf(w, "  CPU: %s; vaelab BLAS: %s; GOMAXPROCS=%d (one BLAS thread per core), PyTorch with 2 threads\n", cpuModel(), blaslib.Current(), runtime.GOMAXPROCS(0))
+	net, err := metrics.LoadDlib(dlibDir)
+	if err != nil {
+		fmt.Fprintf(w, "  not measured: %v\n", err)
+		return nil
+	}
+	faces, _, err := data.Synthetic(benchDescriptorImages, 64, 1)
+	if err != nil {
+		return err
+	}
+	if _, err := net.Descriptors(ctx, faces.First(32)); err != nil { // warm-up
+		return err
+	}
+	var ours, theirs []float64
+	var torchErr error
+	for range rounds {
+		start := time.Now()
+		if _, err := net.Descriptors(ctx, faces); err != nil {
+			return err
+		}
+		ours = append(ours, float64(faces.N)/time.Since(start).Seconds())
+		if python == "" || torchErr != nil {
+			continue
+		}
+		var rate float64
+		if rate, torchErr = torchDescriptors(ctx, python); torchErr == nil {
+			theirs = append(theirs, rate)
+		}
+	}
+	med := func(v []float64) float64 { slices.Sort(v); return v[len(v)/2] }
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "  impl\timages/s\tGFLOP/s\t")
+	fmt.Fprintf(tw, "  vaelab\t%.1f\t%.1f\t\n", med(ours), med(ours)*metrics.DlibFLOPs()/1e9)
+	if len(theirs) > 0 {
+		fmt.Fprintf(tw, "  pytorch\t%.1f\t%.1f\t\n", med(theirs), med(theirs)*metrics.DlibFLOPs()/1e9)
+	}
+	tw.Flush()
+	switch {
+	case len(theirs) > 0:
+		fmt.Fprintf(w, "  vaelab / pytorch: %.2f (median of %d rounds each)\n", med(ours)/med(theirs), rounds)
+	case python == "":
+		fmt.Fprintln(w, "  pytorch: skipped (--python \"\")")
+	default:
+		fmt.Fprintf(w, "  pytorch: not measured: %v\n", torchErr)
+	}
 	return nil
+}
+
+// torchDescriptors runs bench/torch_dlib.py and parses its line:
+// "pytorch VERSION dlib BATCH IMAGES IMAGES/S GFLOP/S".
+func torchDescriptors(ctx context.Context, python string) (float64, error) {
+	script, err := findBenchScript("torch_dlib.py")
+	if err != nil {
+		return 0, err
+	}
+	out, err := exec.CommandContext(ctx, python, script, "--images", strconv.Itoa(benchDescriptorImages)).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("%s %s: %v: %s", python, script, err, lastLine(string(out)))
+	}
+	f := strings.Fields(lastLine(string(out)))
+	if len(f) != 7 || f[0] != "pytorch" || f[2] != "dlib" {
+		return 0, fmt.Errorf("unexpected output %q", lastLine(string(out)))
+	}
+	return strconv.ParseFloat(f[5], 64)
 }
 
 // cpuModel is the CPU's model name from /proc/cpuinfo (Linux), for bench

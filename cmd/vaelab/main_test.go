@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaelab/vaelab/internal/testenv"
 	"github.com/vaelab/vaelab/runs"
 )
 
@@ -20,6 +21,7 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	testenv.SetupBLAS() // for the commands' parts tested in process
 	dir, err := os.MkdirTemp("", "vaelab-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -400,5 +402,25 @@ func TestBenchPrintsItsTables(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("bench output lacks %q:\n%s", want, r.stdout)
 		}
+	}
+}
+
+// The eval section's descriptor line measures the Go network (with its
+// weights) and says why when it cannot: no weights, no PyTorch.
+func TestBenchDescriptors(t *testing.T) {
+	var out strings.Builder
+	if err := benchDescriptors(context.Background(), &out, "", testenv.DlibWeights(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile(`(?m)^\s+vaelab\s+([0-9.]+)\s+([0-9.]+)$`).FindStringSubmatch(out.String())
+	if row == nil || row[1] == "0.0" || !strings.Contains(out.String(), "pytorch: skipped") {
+		t.Errorf("no measured vaelab row or no word on PyTorch:\n%s", out.String())
+	}
+	out.Reset()
+	if err := benchDescriptors(context.Background(), &out, "", t.TempDir(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "not measured") || !strings.Contains(out.String(), "vaelab data fetch dlib-face") {
+		t.Errorf("without weights:\n%s", out.String())
 	}
 }
