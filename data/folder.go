@@ -42,6 +42,11 @@ func isImageFile(path string) bool {
 // must all have the first image's size. Without p.Channels, the first image
 // decides: grayscale files give 1 channel, colour files 3.
 func LoadFolder(ctx context.Context, root string, p Prep) (*Folder, error) {
+	// A folder given as a symbolic link is read where it points: WalkDir
+	// does not follow a link at its root.
+	if real, err := filepath.EvalSymlinks(root); err == nil {
+		root = real
+	}
 	var files []string
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {

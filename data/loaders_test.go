@@ -541,3 +541,20 @@ func TestDecodedCacheIsShared(t *testing.T) {
 		t.Fatalf("damaged cache: %v, %d decodes, %d hits", err, d, h)
 	}
 }
+
+// A folder dataset given as a symbolic link (datasets often live on another
+// disk) is read where the link points.
+func TestLoadFolderThroughALink(t *testing.T) {
+	dir := testenv.SharedData(t, "orl_att/s1/1.pgm")
+	link := filepath.Join(t.TempDir(), "faces")
+	if err := os.Symlink(filepath.Join(dir, "orl_att"), link); err != nil {
+		t.Fatal(err)
+	}
+	f, err := LoadFolder(context.Background(), link, Prep{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Images.N != 400 || len(f.LabelNames) != 40 {
+		t.Errorf("through a link: %d images of %d people, want 400 of 40", f.Images.N, len(f.LabelNames))
+	}
+}

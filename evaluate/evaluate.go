@@ -302,9 +302,13 @@ type ReferenceCache struct {
 	// DataDir is where the dlib face descriptor's weights are
 	// (DATA_DIR/dlib-face), for evaluations with eval.features: [dlib].
 	DataDir string
-	m       memo.Map[*realSide]
-	faces   memo.Map[*faceSide]
-	net     memo.Map[*metrics.DlibNet]
+	// CacheDir keeps the descriptor's ORL verification figure between
+	// processes ("" recomputes it in each).
+	CacheDir string
+	orl      memo.Map[*metrics.Verification]
+	m        memo.Map[*realSide]
+	faces    memo.Map[*faceSide]
+	net      memo.Map[*metrics.DlibNet]
 }
 
 // Prepare makes the real side for a dataset and evaluation settings ahead of

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -174,49 +173,65 @@ func TestDlibVerifiesORLPeople(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var same, diff []float64
-	for i := range names {
-		for j := i + 1; j < len(names); j++ {
-			dist := 0.0
-			for k := range DlibDim {
-				v := float64(d[i*DlibDim+k] - d[j*DlibDim+k])
-				dist += v * v
-			}
-			if person[i] == person[j] {
-				same = append(same, math.Sqrt(dist))
-			} else {
-				diff = append(diff, math.Sqrt(dist))
-			}
-		}
+	v, err := VerifyPeople(d, DlibDim, person)
+	if err != nil {
+		t.Fatal(err)
 	}
-	auc := rocAUC(same, diff)
-	below := 0
-	for _, v := range same {
-		if v < DlibSamePerson {
-			below++
-		}
-	}
-	t.Logf("ORL verification ROC AUC %.4f over %d same-person and %d different pairs; %.1f%% of same-person pairs within dlib's 0.6", auc, len(same), len(diff), 100*float64(below)/float64(len(same)))
-	if auc < 0.90 {
-		t.Errorf("ROC AUC %.4f, want ≥ 0.90", auc)
+	t.Logf("ORL verification ROC AUC %.4f over %d same-person and %d different pairs; %.1f%% of same-person pairs within dlib's 0.6", v.AUC, v.Same, v.Diff, 100*v.SameWithin)
+	if v.AUC < 0.90 {
+		t.Errorf("ROC AUC %.4f, want ≥ 0.90", v.AUC)
 	}
 }
 
-// rocAUC is the probability that a same-person distance is below a
-// different-person one (ties count half), by sorting.
-func rocAUC(same, diff []float64) float64 {
-	d := append([]float64(nil), diff...)
-	sort.Float64s(d)
+// VerifyPeople's AUC by sorting equals the count over every (same, different)
+// pair of distances, ties half; and the degenerate cases are what they must be.
+func TestVerifyPeople(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	desc := make([]float32, 30*2)
+	person := make([]int, 30)
+	for i := range person {
+		person[i] = i % 4
+		for k := range 2 {
+			desc[i*2+k] = float32(person[i]) + float32(math.Round(rng.NormFloat64()*2))/2 // coarse: ties happen
+		}
+	}
+	v, err := VerifyPeople(desc, 2, person)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var same, diff []float64
+	for i := range person {
+		for j := i + 1; j < len(person); j++ {
+			dx, dy := float64(desc[i*2]-desc[j*2]), float64(desc[i*2+1]-desc[j*2+1])
+			d := math.Sqrt(dx*dx + dy*dy)
+			if person[i] == person[j] {
+				same = append(same, d)
+			} else {
+				diff = append(diff, d)
+			}
+		}
+	}
 	wins := 0.0
 	for _, s := range same {
-		lo := sort.SearchFloat64s(d, s)
-		hi := lo
-		for hi < len(d) && d[hi] == s {
-			hi++
+		for _, d := range diff {
+			switch {
+			case s < d:
+				wins++
+			case s == d:
+				wins += 0.5
+			}
 		}
-		wins += float64(len(d)-hi) + 0.5*float64(hi-lo)
 	}
-	return wins / float64(len(same)*len(d))
+	if want := wins / float64(len(same)*len(diff)); math.Abs(v.AUC-want) > 1e-12 || v.Same != len(same) || v.Diff != len(diff) {
+		t.Errorf("AUC %v over %d/%d pairs, the pair count gives %v over %d/%d", v.AUC, v.Same, v.Diff, want, len(same), len(diff))
+	}
+	apart := []float32{0, 0, 0.1, 0, 5, 5, 5.1, 5}
+	if v, _ := VerifyPeople(apart, 2, []int{1, 1, 2, 2}); v.AUC != 1 || v.SameWithin != 1 {
+		t.Errorf("separated people: %+v, want AUC 1, all same pairs within 0.6", v)
+	}
+	if _, err := VerifyPeople(apart, 2, []int{1, 2, 3, 4}); err == nil {
+		t.Error("no same-person pair: no error")
+	}
 }
 
 // In dlib's face space the Fréchet distance between two disjoint random

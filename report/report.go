@@ -60,7 +60,8 @@ type Section struct {
 	// Samplers compares the post-hoc samplers: a row per configuration and
 	// sampler, when a run has a sampler other than the prior.
 	Samplers   []Row
-	Baseline   string // the real-vs-real values, and their protocol
+	Baseline   string     // the real-vs-real values, and their protocol
+	FaceSpace  *FaceSpace // the dlib feature space's validation, nil when no run used it
 	Curves     []template.HTML
 	RateDist   template.HTML
 	Effects    []template.HTML
@@ -278,6 +279,7 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 	}
 	sec.Samplers = samplerRows(groups)
 	sec.Baseline, sec.Protocols = baselineAndProtocols(rs)
+	sec.FaceSpace = faceSpace(rs)
 	if sec.Curves, err = groupCurves(groups, series); err != nil {
 		return nil, err
 	}

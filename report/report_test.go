@@ -132,3 +132,47 @@ func TestCapacityCurveOnlyWhenRecorded(t *testing.T) {
 		t.Error("no C(t) plot for a run that records it")
 	}
 }
+
+// Runs scored in the dlib space get the face-space panel: the real-vs-real
+// baseline, the runs' distances as multiples of it, the verification AUCs;
+// without ORL's figure the panel says how to get it; no dlib, no panel.
+func TestFaceSpacePanel(t *testing.T) {
+	ctx := context.Background()
+	st, name := fakeExperiment(t, "name: faces\nseeds: [1, 2]\n", 10, 3)
+	path := filepath.Join(t.TempDir(), "r.html")
+	page := func() string {
+		if err := WriteFile(ctx, st, []string{name}, path, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(path)
+		return string(b)
+	}
+	if strings.Contains(page(), "Face feature space") {
+		t.Fatal("a face-space panel without dlib scores")
+	}
+	rs, _ := st.Runs(ctx, name)
+	for i, r := range rs {
+		sums := []runs.Summary{{Key: "real/fd_dlib", Value: 0.1, Protocol: "p"}, {Key: "samples/fd_dlib", Value: 0.3 + 0.2*float64(i), Protocol: "p"},
+			{Key: "recon/fd_dlib", Value: 0.2, Protocol: "p"}, {Key: "real/verify_auc_dlib", Value: 0.8 + 0.1*float64(i), Protocol: "p"}}
+		if i == 0 {
+			sums = append(sums, runs.Summary{Key: "features/dlib_orl_auc", Value: 0.9426, Protocol: "ORL protocol"})
+		}
+		if err := st.PutSummaries(ctx, r.ID, sums); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := page()
+	i := strings.Index(p, "Face feature space</h3>")
+	if i < 0 {
+		t.Fatal("no face-space panel")
+	}
+	panel := p[i : i+strings.Index(p[i:], "</table>")]
+	for _, want := range []string{"<td class=\"num\">0.1000</td>", "0.3000 – 0.5000", "3.0× – 5.0× the real-vs-real baseline", "<td class=\"num\">0.8500</td>", "<td class=\"num\">0.9426</td>", "ORL protocol"} {
+		if !strings.Contains(panel, want) {
+			t.Errorf("panel lacks %q:\n%s", want, panel)
+		}
+	}
+	if !strings.Contains(p, `href="#`) || !strings.Contains(p, "-facespace\">face space</a>") {
+		t.Error("no link to the panel")
+	}
+}

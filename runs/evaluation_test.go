@@ -172,13 +172,18 @@ func TestSamplerFitsAreStoredAndReused(t *testing.T) {
 }
 
 // With eval.features: [dlib] a run's evaluation stores the face-space
-// metrics beside the randconv1 ones.
+// metrics beside the randconv1 ones, and the feature space's own check: its
+// ORL verification figure, computed once and kept in the cache directory.
 func TestDlibFeaturesAreEvaluated(t *testing.T) {
 	weights := testenv.DlibWeights(t)
+	orl := filepath.Join(testenv.SharedData(t, "orl_att/s1/1.pgm"), "orl_att")
 	st, dir := openTemp(t)
 	sc := newScheduler(st, dir)
-	sc.DataDir = t.TempDir()
+	sc.DataDir, sc.CacheDir = t.TempDir(), t.TempDir()
 	if err := os.Symlink(weights, filepath.Join(sc.DataDir, data.DlibFaceDir)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(orl, filepath.Join(sc.DataDir, "orl_att")); err != nil {
 		t.Fatal(err)
 	}
 	spec := strings.Replace(tinySpec, "grid_images: 8}", "grid_images: 8, features: [dlib]}", 1)
@@ -200,9 +205,34 @@ func TestDlibFeaturesAreEvaluated(t *testing.T) {
 	if s := sums["recon/id_similarity"].Value; s > 1 {
 		t.Errorf("id_similarity %v is not a cosine", s)
 	}
+	if auc := sums["features/dlib_orl_auc"]; auc.Value < 0.9 || auc.Value > 1 || !strings.Contains(auc.Protocol, "ORL") {
+		t.Errorf("ORL verification figure: %+v", auc)
+	}
+	// Another process (a new scheduler) reads the kept figure: a doctored
+	// copy in the cache directory shows that it is read, not recomputed.
+	kept, _ := filepath.Glob(filepath.Join(sc.CacheDir, "dlib-orl-verification-*.json"))
+	if len(kept) != 1 {
+		t.Fatalf("kept ORL figure: %v", kept)
+	}
+	if err := os.WriteFile(kept[0], []byte(`{"AUC":0.5,"Same":1800,"Diff":78000,"SameWithin":1}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again := newScheduler(st, dir)
+	again.DataDir, again.CacheDir = sc.DataDir, sc.CacheDir
+	specParsed, rs := parseSpec(t, strings.Replace(spec, "features: [dlib]", "features: [dlib], samples: 50", 1))
+	pl, err := again.Prepare(context.Background(), specParsed, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := again.Execute(context.Background(), pl.ForEvaluation("tiny")); res.Evaluated != 1 {
+		t.Fatalf("re-evaluation: %+v", res)
+	}
+	if latest, _ := st.Summaries(context.Background(), p.Runs[0].ID); latest["features/dlib_orl_auc"].Value != 0.5 {
+		t.Errorf("the second process's ORL figure %v is not the kept one", latest["features/dlib_orl_auc"].Value)
+	}
 	noWeights := newScheduler(st, dir)
 	noWeights.DataDir = t.TempDir()
-	specParsed, rs := parseSpec(t, spec)
+	specParsed, rs = parseSpec(t, spec)
 	if _, err := noWeights.Prepare(context.Background(), specParsed, rs); err == nil || !strings.Contains(err.Error(), "vaelab data fetch dlib-face") {
 		t.Errorf("dlib without its weights: %v", err)
 	}

@@ -231,7 +231,7 @@ func (sc *Scheduler) shared() (*data.Loader, *evaluate.ReferenceCache) {
 	}
 	refs := sc.refs
 	if refs == nil {
-		refs = &evaluate.ReferenceCache{DataDir: sc.DataDir}
+		refs = &evaluate.ReferenceCache{DataDir: sc.DataDir, CacheDir: sc.CacheDir}
 	}
 	return loader, refs
 }
