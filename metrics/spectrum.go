@@ -66,13 +66,17 @@ func (s Spectrum) GapDB(real Spectrum) []float64 {
 	return out
 }
 
+// SpectrumMarginDB is how far a band's power may sit from the data's, in
+// dB, before it counts as a deficit or an excess (3 dB: half or twice).
+const SpectrumMarginDB = 3
+
 // SpectrumVerdict names what a high-band gap shows: a deficit below −3 dB
 // (blur), an excess above +3 dB (noise or artefacts), else as the data.
 func SpectrumVerdict(highDB float64) string {
 	switch {
-	case highDB < -3:
+	case highDB < -SpectrumMarginDB:
 		return fmt.Sprintf("%.1f dB: deficit (blur)", highDB)
-	case highDB > 3:
+	case highDB > SpectrumMarginDB:
 		return fmt.Sprintf("+%.1f dB: excess (noise, artefacts)", highDB)
 	}
 	return fmt.Sprintf("%+.1f dB: as the data", highDB)

@@ -121,6 +121,9 @@ func exportMarkdown(w io.Writer, groups []*Group, ms []Metric) error {
 		for _, m := range ms {
 			s, ok := g.Stats[m.Key]
 			cell := FormatStat(s, ok, m.Digits)
+			if sharpnessIsNoise(g, m.Key) {
+				cell += " (noise)"
+			}
 			if g.Best[m.Key] {
 				cell = "**" + cell + "**"
 			}
@@ -160,6 +163,9 @@ func exportLaTeX(w io.Writer, groups []*Group, ms []Metric) error {
 					cell = "\\mathbf{" + cell + "}"
 				}
 				cell = "$" + cell + "$"
+				if sharpnessIsNoise(g, m.Key) {
+					cell += " (noise)"
+				}
 			}
 			b.WriteString(" & " + cell)
 		}

@@ -103,6 +103,9 @@ type Row struct {
 type Cell struct {
 	Text string
 	Best bool
+	// NoBest keeps the cell out of the best marks (a sharpness ratio that
+	// noise raised).
+	NoBest bool
 }
 
 // StabilityRow summarises a configuration's training stability over its seeds.
@@ -305,7 +308,11 @@ func summaryRow(g *Group, ms []Metric) Row {
 	row := Row{Experiment: g.Experiment, Label: g.Label, Seeds: len(g.Runs), Diverged: g.Diverged}
 	for _, m := range ms {
 		s, ok := g.Stats[m.Key]
-		row.Cells = append(row.Cells, Cell{Text: FormatStat(s, ok, m.Digits), Best: g.Best[m.Key]})
+		c := Cell{Text: FormatStat(s, ok, m.Digits), Best: g.Best[m.Key]}
+		if sharpnessIsNoise(g, m.Key) {
+			c.Text, c.NoBest = c.Text+" (noise)", true
+		}
+		row.Cells = append(row.Cells, c)
 	}
 	return row
 }
@@ -345,6 +352,9 @@ func markRows(rows []Row, ms []Metric) {
 		ok := make([]bool, len(rows))
 		for i, r := range rows {
 			r.Cells[j].Best = false
+			if r.Cells[j].NoBest {
+				continue
+			}
 			text := strings.SplitN(r.Cells[j].Text, " ", 2)[0]
 			v, err := strconv.ParseFloat(text, 64)
 			if err != nil {

@@ -176,3 +176,42 @@ func TestFaceSpacePanel(t *testing.T) {
 		t.Error("no link to the panel")
 	}
 }
+
+// Grainy samples are not presented as sharp: a sharpness ratio whose images
+// carry excess high-frequency power is tagged "(noise)" and never marked
+// best, in the page and in the exports.
+func TestNoisySharpnessIsNotBest(t *testing.T) {
+	ctx := context.Background()
+	st, name := fakeExperiment(t, "name: grain\nseeds: [1]\nsweep:\n  variants:\n    - {name: grainy, set: {model.hidden: [64]}}\n    - {name: smooth, set: {model.hidden: [32]}}\n", 10, 3)
+	rs, _ := st.Runs(ctx, name)
+	for _, r := range rs {
+		sharp, hf := 0.05, -12.0
+		if r.Variant == "grainy" {
+			sharp, hf = 0.9, 6.0
+		}
+		if err := st.PutSummaries(ctx, r.ID, []runs.Summary{{Key: "samples/sharpness_laplacian", Value: sharp, Protocol: "p"}, {Key: "samples/spectrum_db_4", Value: hf, Protocol: "p"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "r.html")
+	if err := WriteFile(ctx, st, []string{name}, path, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	page := string(b)
+	i := strings.Index(page, "<h3 id=")
+	summary := page[i : i+strings.Index(page[i:], "</table>")]
+	if !strings.Contains(summary, `<td class="num">0.900 (noise)</td>`) {
+		t.Errorf("the grainy sharpness is not tagged and unmarked:\n%s", summary)
+	}
+	if !strings.Contains(summary, `<td class="num best">0.050</td>`) {
+		t.Errorf("the other row is not the best sharpness:\n%s", summary)
+	}
+	var md strings.Builder
+	if err := Export(ctx, st, name, "md", nil, &md); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), " 0.900 (noise) |") || strings.Contains(md.String(), "**0.900") {
+		t.Errorf("markdown export:\n%s", md.String())
+	}
+}

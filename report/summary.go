@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vaelab/vaelab/evaluate"
+	"github.com/vaelab/vaelab/metrics"
 	"github.com/vaelab/vaelab/runs"
 )
 
@@ -208,6 +209,7 @@ func meanStd(v []float64) Stat {
 
 // markBest flags, for each metric with a direction, the group(s) with the best mean.
 func markBest(groups []*Group, ms []Metric) {
+	// A sharpness ratio that noise raised is no candidate; see sharpnessIsNoise.
 	for _, m := range ms {
 		if m.Dir == evaluate.Neutral {
 			continue
@@ -223,12 +225,12 @@ func markBest(groups []*Group, ms []Metric) {
 			return -math.Abs(v - 1)
 		}
 		for _, g := range groups {
-			if s, ok := g.Stats[m.Key]; ok && s.N > 0 && (!found || score(s.Mean) > best) {
+			if s, ok := g.Stats[m.Key]; ok && s.N > 0 && !sharpnessIsNoise(g, m.Key) && (!found || score(s.Mean) > best) {
 				best, found = score(s.Mean), true
 			}
 		}
 		for _, g := range groups {
-			if s, ok := g.Stats[m.Key]; ok && s.N > 0 && score(s.Mean) == best {
+			if s, ok := g.Stats[m.Key]; ok && s.N > 0 && !sharpnessIsNoise(g, m.Key) && score(s.Mean) == best {
 				g.Best[m.Key] = true
 			}
 		}
@@ -303,4 +305,18 @@ func summaryKeys(rs []runData) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// sharpnessIsNoise tells whether key is a sharpness ratio (Laplacian
+// variance against the data's) of images whose high-frequency power
+// exceeds the data's by more than metrics.SpectrumMarginDB: grain raises
+// the Laplacian variance as detail does, so such a ratio does not mean
+// "sharp". The report neither marks it best nor shows it unqualified.
+func sharpnessIsNoise(g *Group, key string) bool {
+	prefix, ok := strings.CutSuffix(key, "/sharpness_laplacian")
+	if !ok {
+		return false
+	}
+	s, ok := g.Stats[prefix+"/spectrum_db_4"]
+	return ok && s.N > 0 && s.Mean > metrics.SpectrumMarginDB
 }
