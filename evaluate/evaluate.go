@@ -215,7 +215,7 @@ func (e *evaluation) sampleQuality(real *realSide) error {
 				continue // the images are too small to have frequencies in the band
 			}
 			band := metrics.SpectrumBands()[b]
-			e.add(fmt.Sprintf("%s/spectrum_db_%d", set.prefix, b+1), gap, fmt.Sprintf("radially averaged power of the Hann-windowed luma in %g–%g cycles/pixel over that of %d real test images, dB (negative: a deficit, blur; positive: an excess, noise or artefacts)", band[0], band[1], real.n))
+			e.add(fmt.Sprintf("%s/spectrum_db_%d", set.prefix, b+1), gap, fmt.Sprintf("radially averaged power of the Hann-windowed luma in %g–%g cycles/pixel, as a share of the images' power at all frequencies (contrast does not count), over the same share in %d real test images, dB (negative: a deficit, blur; positive: an excess, noise or artefacts)", band[0], band[1], real.n))
 		}
 	}
 	e.out = append(e.out, real.baseline...)

@@ -13,9 +13,13 @@ func SpectrumBands() [][2]float64 {
 	return [][2]float64{{0, 0.0625}, {0.0625, 0.125}, {0.125, 0.25}, {0.25, 0.5}}
 }
 
-// Spectrum is the radially averaged power spectrum of a set of images: the
-// mean power in each of SpectrumBands, over images and frequencies, of each
-// image's luma minus its mean, Hann-windowed.
+// Spectrum is the shape of the radially averaged power spectrum of a set of
+// images: the mean power in each of SpectrumBands, over images and
+// frequencies, of each image's luma minus its mean, Hann-windowed, relative
+// to the mean power over all frequencies. Relative, so that contrast does
+// not count: faint samples are not "blurred" in every band, and grain on
+// faint samples, which adds less power than the data has but more than
+// their structure, shows as the excess at high frequencies it is.
 type Spectrum []float64
 
 // MeasureSpectrum computes the spectrum of im (its luma).
@@ -36,17 +40,23 @@ func MeasureSpectrum(im data.Images) Spectrum {
 		}
 	}
 	sum, count := make([]float64, len(bands)), make([]float64, len(bands))
+	total, bins := 0.0, 0
 	for i := range g.N {
 		for j, p := range windowedPower(g.At(i), h, w) {
 			if b := band[j]; b >= 0 {
 				sum[b] += p
 				count[b]++
+				total += p
+				bins++
 			}
 		}
 	}
 	s := make(Spectrum, len(bands))
+	if total <= 0 {
+		return s // flat images: no power anywhere, every gap NaN
+	}
 	for b := range s {
-		s[b] = sum[b] / math.Max(1, count[b])
+		s[b] = sum[b] / math.Max(1, count[b]) / (total / float64(bins))
 	}
 	return s
 }

@@ -44,6 +44,30 @@ func TestSpectralGapSeparatesBlurFromNoise(t *testing.T) {
 	}
 }
 
+// Contrast is not blur: faint copies of the data have its spectral shape
+// (0 dB in every band). Grain on faint images, less high-frequency power
+// than the data has in absolute terms, is an excess against their own
+// structure, and shows as one.
+func TestSpectralGapIgnoresContrast(t *testing.T) {
+	im := olivetti(t).First(100)
+	real := MeasureSpectrum(im)
+	faint := GaussianBlur(im, 0, nil)
+	for i, v := range faint.Pix {
+		faint.Pix[i] = 0.5 + 0.3*(v-0.5)
+	}
+	for b, g := range MeasureSpectrum(faint).GapDB(real) {
+		if math.Abs(g) > 0.05 {
+			t.Errorf("faint copies, band %d: %.3f dB, want 0", b+1, g)
+		}
+	}
+	grainy := GaussianNoise(faint, 0.05, rand.New(rand.NewPCG(5, 6)))
+	g := MeasureSpectrum(grainy).GapDB(real)
+	t.Logf("faint and grainy: %.2f dB per band", g)
+	if high := g[len(g)-1]; high < 3 {
+		t.Errorf("grain on faint images: high band %.2f dB, want an excess (> +3 dB)", high)
+	}
+}
+
 // Images too small to have frequencies in a band give NaN there, not a
 // division by zero's infinity.
 func TestSpectralGapOfTinyImages(t *testing.T) {
