@@ -123,10 +123,22 @@ func decodeAndPrepare(path string, p Prep) ([]float32, [2]int, error) {
 	if err != nil {
 		return nil, [2]int{}, err
 	}
-	pix, h, w, c := imagePixels(img)
-	pix, h, w, _, err = p.apply(pix, h, w, c)
+	return prepareImage(img, p, path)
+}
+
+// prepareImage applies p to a decoded image. Only the pixels the crops keep
+// are converted to values: per-pixel conversions commute with cropping, so
+// the result is that of converting every pixel first.
+func prepareImage(img image.Image, p Prep, name string) ([]float32, [2]int, error) {
+	b := img.Bounds()
+	r, err := p.cropRect(b.Dy(), b.Dx())
 	if err != nil {
-		return nil, [2]int{}, fmt.Errorf("%s: %w", path, err)
+		return nil, [2]int{}, fmt.Errorf("%s: %w", name, err)
+	}
+	pix, h, w, c := imagePixels(img, r.Add(b.Min))
+	pix, h, w, _, err = p.applyCropped(pix, h, w, c)
+	if err != nil {
+		return nil, [2]int{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return pix, [2]int{h, w}, nil
 }
@@ -180,32 +192,67 @@ func nativeChannels(img image.Image) int {
 	return 3
 }
 
-// imagePixels returns an image's pixels in [0, 1], row-major, channel-last.
-func imagePixels(img image.Image) ([]float32, int, int, int) {
-	b := img.Bounds()
-	h, w := b.Dy(), b.Dx()
-	if g, ok := img.(*image.Gray); ok {
+// imagePixels returns the pixels of an image inside r in [0, 1], row-major,
+// channel-last: grey images as one channel, others as RGB. JPEG's YCbCr and
+// the common RGBA layouts are read from their planes, with the conversions
+// of their color types' RGBA methods, so the values are those of img.At.
+func imagePixels(img image.Image, r image.Rectangle) ([]float32, int, int, int) {
+	h, w := r.Dy(), r.Dx()
+	switch m := img.(type) {
+	case *image.Gray:
 		out := make([]float32, 0, h*w)
-		for y := range h {
-			for _, v := range g.Pix[y*g.Stride : y*g.Stride+w] {
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			o := m.PixOffset(r.Min.X, y)
+			for _, v := range m.Pix[o : o+w] {
 				out = append(out, float32(v)/255)
 			}
 		}
 		return out, h, w, 1
+	case *image.YCbCr:
+		out := make([]float32, 0, h*w*3)
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				yi, ci := m.YOffset(x, y), m.COffset(x, y)
+				cr, cg, cb, _ := color.YCbCr{Y: m.Y[yi], Cb: m.Cb[ci], Cr: m.Cr[ci]}.RGBA()
+				out = append(out, float32(cr)/65535, float32(cg)/65535, float32(cb)/65535)
+			}
+		}
+		return out, h, w, 3
+	case *image.RGBA:
+		if opaque(m) {
+			out := make([]float32, 0, h*w*3)
+			for y := r.Min.Y; y < r.Max.Y; y++ {
+				o := m.PixOffset(r.Min.X, y)
+				for i := o; i < o+4*w; i += 4 {
+					cr, cg, cb, _ := color.RGBA{m.Pix[i], m.Pix[i+1], m.Pix[i+2], 255}.RGBA()
+					out = append(out, float32(cr)/65535, float32(cg)/65535, float32(cb)/65535)
+				}
+			}
+			return out, h, w, 3
+		}
 	}
 	c := nativeChannels(img)
 	out := make([]float32, 0, h*w*c)
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
 			if c == 1 {
-				out = append(out, float32(r)/65535)
+				out = append(out, float32(cr)/65535)
 			} else {
-				out = append(out, float32(r)/65535, float32(g)/65535, float32(bl)/65535)
+				out = append(out, float32(cr)/65535, float32(cg)/65535, float32(cb)/65535)
 			}
 		}
 	}
 	return out, h, w, c
+}
+
+func opaque(m *image.RGBA) bool {
+	for i := 3; i < len(m.Pix); i += 4 {
+		if m.Pix[i] != 255 {
+			return false
+		}
+	}
+	return true
 }
 
 // folderLabels labels each file by its first folder below the root, numbering

@@ -12,6 +12,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -556,5 +557,53 @@ func TestLoadFolderThroughALink(t *testing.T) {
 	}
 	if f.Images.N != 400 || len(f.LabelNames) != 40 {
 		t.Errorf("through a link: %d images of %d people, want 400 of 40", f.Images.N, len(f.LabelNames))
+	}
+}
+
+// imagePixels reads JPEG's YCbCr (every subsampling), RGBA and grey images
+// from their planes with exactly the values img.At gives, inside any
+// rectangle (odd offsets included).
+func TestImagePixelsMatchesAt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	bounds := image.Rect(3, 5, 3+37, 5+29)
+	var imgs []image.Image
+	for _, sub := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440} {
+		m := image.NewYCbCr(bounds, sub)
+		for _, p := range [][]uint8{m.Y, m.Cb, m.Cr} {
+			for i := range p {
+				p[i] = uint8(rng.IntN(256))
+			}
+		}
+		imgs = append(imgs, m)
+	}
+	rgba, grey := image.NewRGBA(bounds), image.NewGray(bounds)
+	for i := range rgba.Pix {
+		rgba.Pix[i] = uint8(rng.IntN(256))
+		if i%4 == 3 {
+			rgba.Pix[i] = 255
+		}
+	}
+	for i := range grey.Pix {
+		grey.Pix[i] = uint8(rng.IntN(256))
+	}
+	imgs = append(imgs, rgba, grey)
+	for _, img := range imgs {
+		for _, r := range []image.Rectangle{bounds, image.Rect(4, 6, 4+21, 6+17), image.Rect(8, 9, 9, 10)} {
+			got, h, w, c := imagePixels(img, r)
+			var want []float32
+			for y := r.Min.Y; y < r.Max.Y; y++ {
+				for x := r.Min.X; x < r.Max.X; x++ {
+					cr, cg, cb, _ := img.At(x, y).RGBA()
+					if c == 1 {
+						want = append(want, float32(cr)/65535)
+					} else {
+						want = append(want, float32(cr)/65535, float32(cg)/65535, float32(cb)/65535)
+					}
+				}
+			}
+			if h != r.Dy() || w != r.Dx() || !slices.Equal(got, want) {
+				t.Errorf("%T in %v: %dx%dx%d, values equal %v", img, r, w, h, c, slices.Equal(got, want))
+			}
+		}
 	}
 }

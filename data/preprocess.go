@@ -2,6 +2,7 @@ package data
 
 import (
 	"fmt"
+	"image"
 	"math"
 )
 
@@ -16,23 +17,42 @@ type Prep struct {
 
 // apply transforms one image of h×w×c values in [0, 1].
 func (p Prep) apply(pix []float32, h, w, c int) ([]float32, int, int, int, error) {
+	r, err := p.cropRect(h, w)
+	if err != nil {
+		return nil, 0, 0, 0, err
+	}
+	if r.Dx() != w || r.Dy() != h {
+		pix, h, w = centerCrop(pix, h, w, c, r.Dy(), r.Dx()), r.Dy(), r.Dx()
+	}
+	return p.applyCropped(pix, h, w, c)
+}
+
+// cropRect is the region of an h×w image that p's crops keep: the center
+// square of side Crop; without one, when resizing, the center square of
+// the image.
+func (p Prep) cropRect(h, w int) (image.Rectangle, error) {
+	ch, cw := h, w
+	switch {
+	case p.Crop > 0:
+		if p.Crop > h || p.Crop > w {
+			return image.Rectangle{}, fmt.Errorf("crop %d does not fit a %dx%d image", p.Crop, w, h)
+		}
+		ch, cw = p.Crop, p.Crop
+	case p.Size > 0 && h != w:
+		ch, cw = min(h, w), min(h, w)
+	}
+	y0, x0 := (h-ch)/2, (w-cw)/2
+	return image.Rect(x0, y0, x0+cw, y0+ch), nil
+}
+
+// applyCropped converts channels, resizes and rounds an image already
+// cropped by cropRect.
+func (p Prep) applyCropped(pix []float32, h, w, c int) ([]float32, int, int, int, error) {
 	if p.Channels != 0 && p.Channels != c {
 		pix, c = convertChannels(pix, c, p.Channels), p.Channels
 	}
-	if p.Crop > 0 {
-		if p.Crop > h || p.Crop > w {
-			return nil, 0, 0, 0, fmt.Errorf("crop %d does not fit a %dx%d image", p.Crop, w, h)
-		}
-		pix, h, w = centerCrop(pix, h, w, c, p.Crop, p.Crop), p.Crop, p.Crop
-	}
-	if p.Size > 0 {
-		if h != w {
-			s := min(h, w)
-			pix, h, w = centerCrop(pix, h, w, c, s, s), s, s
-		}
-		if h != p.Size {
-			pix, h, w = resize(pix, h, w, c, p.Size, p.Size), p.Size, p.Size
-		}
+	if p.Size > 0 && h != p.Size {
+		pix, h, w = resize(pix, h, w, c, p.Size, p.Size), p.Size, p.Size
 	}
 	for i, v := range pix {
 		pix[i] = quantise(float64(v))
