@@ -55,4 +55,3 @@ func BenchmarkDecodeCelebA(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "images/s")
 }
-
