@@ -1,14 +1,21 @@
 package data
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
+	"fmt"
+	"hash/crc32"
 	"image/jpeg"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/vaelab/vaelab/internal/celebagen"
+	"github.com/vaelab/vaelab/internal/jpegturbo"
 )
 
 // Cropping before converting gives what converting every pixel and then
@@ -54,4 +61,180 @@ func BenchmarkDecodeCelebA(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "images/s")
+}
+
+// celebaLayout writes n CelebA-layout images as a zip and as a folder.
+func celebaLayout(t *testing.T, n int) (zipDir, folderDir string) {
+	t.Helper()
+	zipDir, folderDir = filepath.Join(t.TempDir(), "celeba"), filepath.Join(t.TempDir(), "celeba")
+	if err := celebagen.Write(context.Background(), zipDir, n, true, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := celebagen.Write(context.Background(), folderDir, n, false, true); err != nil {
+		t.Fatal(err)
+	}
+	return zipDir, folderDir
+}
+
+// CelebA read from its zip (without extracting) and from the extracted
+// folder gives the same images, the usual protocol (crop 148, 64×64 RGB)
+// and the official partition; the decoded copy is level-backed and mapped,
+// shared by loaders, and reported as it is made.
+func TestCelebAZipAndFolder(t *testing.T) {
+	const n = 300
+	zipDir, folderDir := celebaLayout(t, n)
+	cfg := Config{Name: "celeba", TestFraction: 0.1, Seed: 1}.Resolved()
+	if cfg.Crop != 148 || cfg.Size != 64 || cfg.Channels != 3 || cfg.split() != "official" {
+		t.Fatalf("celeba's defaults: %+v", cfg)
+	}
+	var sets []*Dataset
+	for _, dir := range []string{zipDir, folderDir} {
+		var log strings.Builder
+		l := &Loader{DataDir: filepath.Dir(dir), CacheDir: t.TempDir(), Progress: &log}
+		ds, err := l.Load(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTrain, wantTest := 0, 0
+		for i := 1; i <= n; i++ {
+			switch celebagen.Partition(i, n) {
+			case 0:
+				wantTrain++
+			case 2:
+				wantTest++
+			}
+		}
+		if ds.Train.N != wantTrain || ds.Test.N != wantTest || !ds.Train.Leveled() || ds.Train.Height != 64 || ds.Train.Channels != 3 {
+			t.Errorf("%s: %d train / %d test (want %d / %d), leveled %v, %dx%dx%d", dir, ds.Train.N, ds.Test.N, wantTrain, wantTest, ds.Train.Leveled(), ds.Train.Height, ds.Train.Width, ds.Train.Channels)
+		}
+		if !strings.Contains(log.String(), fmt.Sprintf("dataset celeba: decoding images %d / %d in", n, n)) {
+			t.Errorf("no progress report:\n%s", log.String())
+		}
+		if again, err := l.Load(context.Background(), cfg); err != nil || !slices.Equal(again.Test.Values(), ds.Test.Values()) {
+			t.Errorf("a second load: %v", err)
+		}
+		sets = append(sets, ds)
+	}
+	if !slices.Equal(sets[0].Train.Values(), sets[1].Train.Values()) || !slices.Equal(sets[0].Test.Values(), sets[1].Test.Values()) {
+		t.Error("the zip and the folder give different images")
+	}
+	// The first image is the center 148 crop of image 000001, resized.
+	b, err := os.ReadFile(filepath.Join(folderDir, "img_align_celeba", celebagen.Name(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tj, _ := jpegturbo.Open()
+	want, _, err := decodeOne(b, "000001.jpg", cfg.prep(), tj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sets[0].Train.levelsOf(0); !bytes.Equal(got, want) {
+		t.Error("the first training image is not 000001.jpg")
+	}
+	// Without the partition file, the official split says what is missing.
+	os.Remove(filepath.Join(zipDir, "list_eval_partition.txt"))
+	if _, err := (&Loader{DataDir: filepath.Dir(zipDir)}).Load(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "list_eval_partition.txt") {
+		t.Errorf("no partition file: %v", err)
+	}
+}
+
+// A damaged CelebA zip is an error naming the member (or the file), and no
+// decoded copy is left behind, whole or partial.
+func TestCelebAZipDamage(t *testing.T) {
+	var good bytes.Buffer
+	if err := jpeg.Encode(&good, celebagen.Face(1), nil); err != nil {
+		t.Fatal(err)
+	}
+	member := func(name string, b []byte) func(*zip.Writer) error {
+		return func(zw *zip.Writer) error {
+			w, err := zw.CreateHeader(&zip.FileHeader{Name: "img_align_celeba/" + name, Method: zip.Store})
+			if err == nil {
+				_, err = w.Write(b)
+			}
+			return err
+		}
+	}
+	huge := func(zw *zip.Writer) error {
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: "img_align_celeba/000002.jpg", Method: zip.Store,
+			CRC32: crc32.ChecksumIEEE(good.Bytes()), CompressedSize64: uint64(good.Len()), UncompressedSize64: 1 << 40})
+		if err == nil {
+			_, err = w.Write(good.Bytes())
+		}
+		return err
+	}
+	cases := []struct {
+		name, want string
+		members    []func(*zip.Writer) error
+		damage     func([]byte) []byte
+	}{
+		{"truncated member", "000002.jpg", []func(*zip.Writer) error{member("000001.jpg", good.Bytes()), member("000002.jpg", good.Bytes()[:good.Len()/2])}, nil},
+		{"not an image", "000002.jpg", []func(*zip.Writer) error{member("000001.jpg", good.Bytes()), member("000002.jpg", []byte("hello, world"))}, nil},
+		{"enormous declared size", "000002.jpg", []func(*zip.Writer) error{member("000001.jpg", good.Bytes()), huge}, nil},
+		{"bad checksum", "000002.jpg", []func(*zip.Writer) error{member("000001.jpg", good.Bytes()), member("000002.jpg", good.Bytes())},
+			func(b []byte) []byte { // flip a byte inside the second (stored) member's data
+				i := bytes.LastIndex(b, good.Bytes()[good.Len()/2:good.Len()/2+32])
+				b[i] ^= 0xff
+				return b
+			}},
+		{"cut-off file", "img_align_celeba.zip", []func(*zip.Writer) error{member("000001.jpg", good.Bytes()), member("000002.jpg", good.Bytes())},
+			func(b []byte) []byte { return b[:len(b)/2] }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "celeba")
+			os.MkdirAll(dir, 0o755)
+			var b bytes.Buffer
+			zw := zip.NewWriter(&b)
+			for _, m := range c.members {
+				if err := m(zw); err != nil {
+					t.Fatal(err)
+				}
+			}
+			zw.Close()
+			raw := b.Bytes()
+			if c.damage != nil {
+				raw = c.damage(raw)
+			}
+			os.WriteFile(filepath.Join(dir, "img_align_celeba.zip"), raw, 0o644)
+			celebagen.WritePartition(filepath.Join(dir, "list_eval_partition.txt"), 2)
+			cache := t.TempDir()
+			_, err := (&Loader{DataDir: filepath.Dir(dir), CacheDir: cache}).Load(context.Background(), Config{Name: "celeba", TestFraction: 0.5, Split: "random", Seed: 1}.Resolved())
+			t.Log(err)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v does not name %s", err, c.want)
+			}
+			if left := decodedCopies(cache); len(left) != 0 {
+				t.Errorf("left behind: %v", left)
+			}
+		})
+	}
+}
+
+// An image file that cannot be read (not a regular file) is an error naming it.
+func TestCelebAFolderUnreadableFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "celeba")
+	if err := celebagen.Write(context.Background(), dir, 3, false, true); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "img_align_celeba", celebagen.Name(2))
+	os.Remove(bad)
+	if err := syscall.Mkfifo(bad, 0o644); err != nil {
+		t.Skip(err)
+	}
+	cache := t.TempDir()
+	_, err := (&Loader{DataDir: filepath.Dir(dir), CacheDir: cache}).Load(context.Background(), Config{Name: "celeba", TestFraction: 0.5, Split: "random", Seed: 1}.Resolved())
+	if err == nil || !strings.Contains(err.Error(), celebagen.Name(2)) {
+		t.Errorf("a FIFO among the images: %v", err)
+	}
+	if left := decodedCopies(cache); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
+// decodedCopies lists the decoded-dataset files in dir, whole (*.vds) or
+// being written (.*.tmp); the .lock files that order builders are not.
+func decodedCopies(dir string) []string {
+	whole, _ := filepath.Glob(filepath.Join(dir, "*.vds"))
+	partial, _ := filepath.Glob(filepath.Join(dir, ".*.tmp"))
+	return append(whole, partial...)
 }

@@ -14,8 +14,9 @@ import (
 // a zero value that keeps the old behaviour.
 type Config struct {
 	// Name is "synthetic" (built in, no download), a built-in dataset ("frey",
-	// "olivetti", "lfw-subset"), "npy" (a NumPy array file) or "folder" (a
-	// folder of PNG, JPEG and PGM images, such as ORL or CelebA's img_align_celeba).
+	// "olivetti", "lfw-subset", "celeba": its zip or folder, crop 148, RGB,
+	// 64×64 unless set), "npy" (a NumPy array file) or "folder" (a folder of
+	// PNG, JPEG and PGM images, such as ORL).
 	Name string `json:"name"`
 	// Path is the npy file or image folder, relative to the data directory
 	// unless absolute.
@@ -36,10 +37,12 @@ type Config struct {
 	Crop int `json:"crop,omitempty"`
 	// TestFraction is the share of images (or of identities) held out.
 	TestFraction float64 `json:"test_fraction"`
-	// Split is "random", "block" (the last images, for video-like data) or
-	// "identity" (whole people held out; needs labels). "" picks the dataset's
-	// default: block for frey and synthetic, identity for olivetti and labelled
-	// folders, random otherwise.
+	// Split is "random", "block" (the last images, for video-like data),
+	// "identity" (whole people held out; needs labels) or "official"
+	// (CelebA's list_eval_partition.txt: its train partition to train, its
+	// test partition to test; the validation partition is left out). "" picks
+	// the dataset's default: block for frey and synthetic, identity for
+	// olivetti and labelled folders, official for celeba, random otherwise.
 	Split string `json:"split,omitempty"`
 	// Seed drives synthesis and the split. It is separate from the run seed so
 	// that seeds of a sweep vary the model, not the data.
@@ -56,6 +59,17 @@ func DefaultConfig() Config {
 // are 32×32 and 4000 unless set. Run configs are resolved before they are
 // hashed, so a spec that names the defaults and one that omits them agree.
 func (c Config) Resolved() Config {
+	if c.Name == "celeba" { // the usual protocol: center crop 148, RGB, 64×64
+		if c.Crop == 0 {
+			c.Crop = 148
+		}
+		if c.Channels == 0 {
+			c.Channels = 3
+		}
+		if c.Size == 0 {
+			c.Size = 64
+		}
+	}
 	if c.Name == "synthetic" {
 		if c.Size == 0 {
 			c.Size = 32
@@ -85,14 +99,14 @@ func (c Config) Validate() error {
 		if c.Count != 0 {
 			return fmt.Errorf("dataset.count: only synthetic faces take a count")
 		}
-		if (c.Name == "npy" || c.Name == "folder") != (c.Path != "") {
-			return fmt.Errorf("dataset.path: npy and folder datasets need a path, and only they take one")
+		if (c.Name == "npy" || c.Name == "folder") && c.Path == "" || builtin && c.Name != "celeba" && c.Path != "" {
+			return fmt.Errorf("dataset.path: npy and folder datasets need a path, and only they and celeba take one")
 		}
 		if c.Size != 0 && (c.Size < 4 || c.Size > 1024) {
 			return fmt.Errorf("dataset.size: %d must be 0 (keep) or between 4 and 1024", c.Size)
 		}
 	default:
-		return fmt.Errorf("dataset.name: unknown dataset %q (known: synthetic, frey, olivetti, lfw-subset, npy, folder)", c.Name)
+		return fmt.Errorf("dataset.name: unknown dataset %q (known: synthetic, frey, olivetti, lfw-subset, celeba, npy, folder)", c.Name)
 	}
 	if c.Channels != 0 && c.Channels != 1 && c.Channels != 3 {
 		return fmt.Errorf("dataset.channels: %d must be 1 or 3", c.Channels)
@@ -114,10 +128,14 @@ func (c Config) Validate() error {
 	}
 	switch c.Split {
 	case "", "random", "block", "identity":
+	case "official":
+		if c.Name != "celeba" {
+			return fmt.Errorf("dataset.split: official is CelebA's partition (list_eval_partition.txt); %s has none", c.Name)
+		}
 	default:
-		return fmt.Errorf("dataset.split: %q is not one of random, block, identity", c.Split)
+		return fmt.Errorf("dataset.split: %q is not one of random, block, identity, official", c.Split)
 	}
-	if c.Split == "identity" && (c.Name == "synthetic" || c.Name == "frey" || c.Name == "npy" || c.Name == "lfw-subset") {
+	if c.Split == "identity" && (c.Name == "synthetic" || c.Name == "frey" || c.Name == "npy" || c.Name == "lfw-subset" || c.Name == "celeba") {
 		return fmt.Errorf("dataset.split: %s has no identity labels; use random or block", c.Name)
 	}
 	return nil
@@ -204,8 +222,21 @@ func checkNoSymlinkOut(dataDir, rel string) error {
 	}
 }
 
-// path resolves the dataset's file or folder under dataDir.
+// path resolves the dataset's file or folder under dataDir. CelebA is its
+// zip, or, where only that is there, the folder it extracts to.
 func (c Config) path(dataDir string) string {
+	if c.Name == "celeba" {
+		if c.Path != "" {
+			return Config{Name: "folder", Path: c.Path}.path(dataDir)
+		}
+		zip := filepath.Join(dataDir, CelebAZip)
+		if _, err := os.Stat(zip); err != nil {
+			if folder := filepath.Join(dataDir, CelebAFolder); isDir(folder) {
+				return folder
+			}
+		}
+		return zip
+	}
 	if src, ok := Builtin(c.Name); ok {
 		return filepath.Join(dataDir, src.File)
 	}
@@ -252,6 +283,13 @@ func (c Config) split() string {
 		return "block"
 	case "olivetti", "folder":
 		return "identity"
+	case "celeba":
+		return "official"
 	}
 	return "random"
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }

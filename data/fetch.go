@@ -1,6 +1,7 @@
 package data
 
 import (
+	"crypto/md5"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,8 +20,12 @@ type Source struct {
 	File   string // path under the data directory
 	URL    string // where to download it; "" when it cannot be downloaded
 	SHA256 string
-	Size   int64 // bytes expected; 0 when unknown (a download stops past it)
-	About  string
+	// MD5 is the checksum a dataset's authors publish, when they give no
+	// sha256 (CelebA); it identifies the official file, it does not guard
+	// against tampering.
+	MD5   string
+	Size  int64 // bytes expected; 0 when unknown (a download stops past it)
+	About string
 }
 
 // Builtins are the datasets vaelab knows by name. Frey and Olivetti can be
@@ -33,8 +38,18 @@ func Builtins() []Source {
 			About: "Olivetti faces: 400 faces of 40 people, 64x64 grey (AT&T Laboratories Cambridge)"},
 		{Name: "lfw-subset", File: LFWSubsetFile, SHA256: LFWSubsetSHA256, Size: 1_000_080,
 			About: "LFW subset: 100 faces, 25x25 grey, rows 0..99 of lfw_subset.npy (Labeled Faces in the Wild)"},
+		{Name: "celeba", File: CelebAZip, MD5: CelebAMD5, Size: 1_443_490_838,
+			About: "CelebA: 202,599 aligned celebrity faces, 178x218 RGB (Liu et al. 2015); put img_align_celeba.zip (or the extracted img_align_celeba/) and list_eval_partition.txt in DATA_DIR/celeba"},
 	}
 }
+
+// CelebA's files: the aligned-faces zip as its authors distribute it (read
+// without extracting), the folder it extracts to, and its md5.
+const (
+	CelebAZip    = "celeba/img_align_celeba.zip"
+	CelebAFolder = "celeba/img_align_celeba"
+	CelebAMD5    = "00d2c5bc6d35e252742224ab0c1e8fcb"
+)
 
 // Builtin returns the built-in source called name.
 func Builtin(name string) (Source, bool) {
@@ -44,6 +59,20 @@ func Builtin(name string) (Source, bool) {
 		}
 	}
 	return Source{}, false
+}
+
+// FileMD5 returns the md5 of a file.
+func FileMD5(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := md5.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // FileSHA256 returns the sha256 of a file.

@@ -8,12 +8,10 @@ import (
 	_ "image/jpeg" // registers JPEG decoding
 	_ "image/png"  // registers PNG decoding
 	"io"
-	"io/fs"
 	"path/filepath"
-	"runtime"
-	"sort"
 	"strings"
-	"sync"
+
+	"github.com/vaelab/vaelab/internal/jpegturbo"
 )
 
 // Folder is an image folder after decoding and preprocessing.
@@ -42,79 +40,25 @@ func isImageFile(path string) bool {
 // must all have the first image's size. Without p.Channels, the first image
 // decides: grayscale files give 1 channel, colour files 3.
 func LoadFolder(ctx context.Context, root string, p Prep) (*Folder, error) {
-	// A folder given as a symbolic link is read where it points: WalkDir
-	// does not follow a link at its root.
-	if real, err := filepath.EvalSymlinks(root); err == nil {
-		root = real
-	}
-	var files []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && isImageFile(path) {
-			rel, _ := filepath.Rel(root, path)
-			files = append(files, rel)
-		}
-		return nil
-	})
+	src, err := openFolderSource(root)
 	if err != nil {
-		return nil, fmt.Errorf("image folder %s: %w", root, err)
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("image folder %s: no .png, .jpg, .jpeg or .pgm files", root)
-	}
-	sort.Slice(files, func(i, j int) bool { return naturalLess(files[i], files[j]) })
-	if p.Channels == 0 {
-		first, err := decodeImageFile(filepath.Join(root, files[0]))
-		if err != nil {
-			return nil, err
-		}
-		p.Channels = nativeChannels(first)
-	}
-	f := &Folder{Files: files}
-	f.Labels, f.LabelNames = folderLabels(files)
-
-	decoded := make([][]float32, len(files))
-	dims := make([][2]int, len(files))
-	errs := make([]error, len(files))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range runtime.NumCPU() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				decoded[i], dims[i], errs[i] = decodeAndPrepare(filepath.Join(root, files[i]), p)
-			}
-		}()
-	}
-feed:
-	for i := range files {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	im := Images{N: len(files), Height: dims[0][0], Width: dims[0][1], Channels: p.Channels}
-	im.Pix = make([]float32, 0, im.N*im.Dim())
-	for i, px := range decoded {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
-		if dims[i] != dims[0] {
-			return nil, fmt.Errorf("image folder %s: %s is %dx%d but %s is %dx%d; set dataset.size to resize them",
-				root, files[i], dims[i][1], dims[i][0], files[0], dims[0][1], dims[0][0])
-		}
-		im.Pix = append(im.Pix, px...)
+	tj, _ := jpegturbo.Open() // nil: Go's decoders
+	p, dims, err := probeShape(src, p, tj)
+	if err != nil {
+		return nil, err
 	}
-	f.Images = im
+	all := make([]byte, 0, src.Len()*dims[0]*dims[1]*dims[2])
+	if err := decodeImages(ctx, src, p, tj, dims, nil, func(levels []byte) error { all = append(all, levels...); return nil }); err != nil {
+		return nil, err
+	}
+	im, err := FromLevels(all, src.Len(), dims[0], dims[1], dims[2])
+	if err != nil {
+		return nil, err
+	}
+	f := &Folder{Files: src.files, Images: im}
+	f.Labels, f.LabelNames = folderLabels(src.files)
 	return f, nil
 }
 

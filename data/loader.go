@@ -19,6 +19,7 @@ import (
 
 	"github.com/vaelab/vaelab/internal/atomicfile"
 	"github.com/vaelab/vaelab/internal/memo"
+	"github.com/vaelab/vaelab/internal/progress"
 )
 
 // Loader loads datasets for many runs: each distinct dataset is decoded once
@@ -32,6 +33,10 @@ type Loader struct {
 	Client   *http.Client // for spec datasets with a url; nil means NewDownloadClient(DefaultDownloadWait)
 	// Log, if set, hears of downloads and cache use.
 	Log func(format string, args ...any)
+	// Progress, if set, hears how decoding image collections advances: a
+	// redrawn bar when Terminal, else a line every few seconds.
+	Progress io.Writer
+	Terminal bool
 
 	memo    memo.Map[*decodedSet]
 	faces   memo.Map[*syntheticFaces] // drawn once per count, size and seed
@@ -48,7 +53,10 @@ const decoderVersion = "decoders-v1"
 type decodedSet struct {
 	Images Images
 	Labels []int
-	Source string
+	// Partition is each image's official partition (CelebA's
+	// list_eval_partition.txt: 0 train, 1 validation, 2 test), when known.
+	Partition []int
+	Source    string
 }
 
 // Stats reports how many datasets this Loader decoded and how many it read
@@ -85,6 +93,13 @@ func (l *Loader) Load(ctx context.Context, c Config) (*Dataset, error) {
 	return splitSet(c, set)
 }
 
+func (l *Loader) progress(Config) progressFunc {
+	if l.Progress == nil {
+		return nil
+	}
+	return func(what string, n int) *progress.Meter { return progress.New(l.Progress, what, n, l.Terminal) }
+}
+
 func (l *Loader) logf(format string, args ...any) {
 	if l.Log != nil {
 		l.Log(format, args...)
@@ -98,38 +113,88 @@ func (l *Loader) decodeCached(ctx context.Context, c Config) (*decodedSet, error
 	if err := l.ensurePresent(ctx, c, path); err != nil {
 		return nil, err
 	}
-	var cacheFile string
-	if l.CacheDir != "" {
-		fp, err := fingerprint(path)
+	if l.CacheDir == "" {
+		set, err := decodeSource(ctx, c, path, l.progress(c))
 		if err != nil {
-			return nil, fmt.Errorf("dataset %s: %w", c.Name, err)
+			return nil, err
 		}
-		h := sha256.New()
-		fmt.Fprintf(h, "%s\n%s\n%s\n%s\n%+v\n%s", decoderVersion, c.Name, c.URL, c.SHA256, c.prep(), fp)
-		cacheFile = filepath.Join(l.CacheDir, c.Name+"-"+hex.EncodeToString(h.Sum(nil))[:24]+".vds")
-		if set, err := readCache(cacheFile); err == nil {
-			l.mu.Lock()
-			l.hits++
-			l.mu.Unlock()
-			l.logf("dataset %s: decoded copy read from %s", c.Name, cacheFile)
-			return set, nil
-		} else if !os.IsNotExist(err) {
-			l.logf("dataset %s: ignoring unreadable cache file %s: %v", c.Name, cacheFile, err)
-		}
+		l.countDecode()
+		set.Images = toLevels(set.Images)
+		return set, nil
 	}
-	set, err := decodeSource(ctx, c, path)
+	fp, err := fingerprint(path)
 	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", c.Name, err)
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n%s\n%s\n%+v\n%s\n%s", decoderVersion, c.Name, c.URL, c.SHA256, c.prep(), fp, jpegDecoderName())
+	cacheFile := filepath.Join(l.CacheDir, c.Name+"-"+hex.EncodeToString(h.Sum(nil))[:24]+".vds")
+	if set, ok := l.cached(c, cacheFile); ok {
+		return set, nil
+	}
+	// One process builds a cache file; others wait for it, then map it.
+	if err := os.MkdirAll(l.CacheDir, 0o755); err != nil {
+		return nil, fmt.Errorf("dataset %s: cache folder: %w", c.Name, err)
+	}
+	unlock, err := lockFile(cacheFile+".lock", func() {
+		l.logf("dataset %s: another process is decoding it into %s; waiting for it", c.Name, cacheFile)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", c.Name, err)
+	}
+	defer unlock()
+	if set, ok := l.cached(c, cacheFile); ok {
+		return set, nil
+	}
+	if err := decodeToCache(ctx, c, path, cacheFile, l.progress(c)); err != nil {
 		return nil, err
 	}
+	l.countDecode()
+	set, err := readCache(cacheFile)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: read back the decoded copy %s: %w", c.Name, cacheFile, err)
+	}
+	return set, nil
+}
+
+// cached returns the set in cacheFile when it is there and whole.
+func (l *Loader) cached(c Config, cacheFile string) (*decodedSet, bool) {
+	set, err := readCache(cacheFile)
+	if err != nil {
+		if !os.IsNotExist(err) {
+			l.logf("dataset %s: ignoring unreadable cache file %s: %v", c.Name, cacheFile, err)
+		}
+		return nil, false
+	}
+	l.mu.Lock()
+	l.hits++
+	l.mu.Unlock()
+	l.logf("dataset %s: decoded copy mapped from %s", c.Name, cacheFile)
+	return set, true
+}
+
+func (l *Loader) countDecode() {
 	l.mu.Lock()
 	l.decodes++
 	l.mu.Unlock()
-	if cacheFile != "" {
-		if err := writeCache(cacheFile, set); err != nil {
-			l.logf("dataset %s: could not cache the decoded copy: %v", c.Name, err)
-		}
+}
+
+// decodeToCache decodes a dataset into its cache file: image folders and
+// zips stream their images into it, so the decoded set is never held in
+// memory; other datasets are small and are decoded first.
+func decodeToCache(ctx context.Context, c Config, path, cacheFile string, meter progressFunc) error {
+	if isImageCollection(c) {
+		_, err := decodeCollection(ctx, c, path, cacheFile, meter)
+		return err
 	}
-	return set, nil
+	set, err := decodeSource(ctx, c, path, meter)
+	if err != nil {
+		return err
+	}
+	if err := writeCache(cacheFile, set); err != nil {
+		return fmt.Errorf("dataset %s: write the decoded copy %s: %w", c.Name, cacheFile, err)
+	}
+	return nil
 }
 
 // ensurePresent downloads a spec dataset with a url when its file is missing;
@@ -152,12 +217,17 @@ func (l *Loader) ensurePresent(ctx context.Context, c Config, path string) error
 	hint := "set data_dir (flag --data-dir or VAELAB_DATA_DIR) to the folder that holds it"
 	if src, ok := Builtin(c.Name); ok && src.URL != "" {
 		hint = "`vaelab data fetch " + c.Name + "` downloads it, or " + hint
+	} else if c.Name == "celeba" {
+		hint = "download img_align_celeba.zip and list_eval_partition.txt from the CelebA site into DATA_DIR/celeba (the zip is read as it is; an extracted img_align_celeba/ works too), or " + hint
 	}
 	return fmt.Errorf("%w: %s expected at %s; %s", ErrMissing, c.Name, path, hint)
 }
 
 // decodeSource decodes and preprocesses the dataset's files.
-func decodeSource(ctx context.Context, c Config, path string) (*decodedSet, error) {
+func decodeSource(ctx context.Context, c Config, path string, meter progressFunc) (*decodedSet, error) {
+	if isImageCollection(c) {
+		return decodeCollection(ctx, c, path, "", meter)
+	}
 	if want := expectedSHA256(c); want != "" {
 		got, err := FileSHA256(path)
 		if err != nil {
@@ -185,16 +255,6 @@ func decodeSource(ctx context.Context, c Config, path string) (*decodedSet, erro
 	case "npy":
 		set.Images, err = LoadNPY(path)
 		set.Source = "npy " + c.Path
-	case "folder":
-		var f *Folder
-		if f, err = LoadFolder(ctx, path, c.prep()); err == nil {
-			set.Images, set.Labels = f.Images, f.Labels
-			set.Source = fmt.Sprintf("folder %s (%d images, %d labels)", c.Path, f.Images.N, len(f.LabelNames))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("dataset %s: %w", c.Name, err)
-		}
-		return &set, nil // the folder loader preprocesses as it decodes
 	}
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", c.Name, err)
@@ -230,6 +290,21 @@ func splitSet(c Config, set *decodedSet) (*Dataset, error) {
 		} else {
 			train, test = RandomSplit(n, nTest, c.Seed)
 		}
+	case "official":
+		if set.Partition == nil {
+			return nil, fmt.Errorf("dataset.split: official needs CelebA's %s beside the images; put it there, or use split: random", partitionFile)
+		}
+		for i, p := range set.Partition {
+			switch p {
+			case 0:
+				train = append(train, i)
+			case 2:
+				test = append(test, i)
+			}
+		}
+		if len(train) == 0 || len(test) == 0 {
+			return nil, fmt.Errorf("dataset.split: %s gives %d training and %d test images", partitionFile, len(train), len(test))
+		}
 	case "identity":
 		if set.Labels == nil {
 			return nil, fmt.Errorf("dataset.split: %s has no identity labels (images must sit in one folder per person); use random", c.Name)
@@ -239,7 +314,7 @@ func splitSet(c Config, set *decodedSet) (*Dataset, error) {
 			return nil, fmt.Errorf("dataset.test_fraction: %w", err)
 		}
 	}
-	ds := &Dataset{Name: c.Name, Train: set.Images.Subset(train), Test: set.Images.Subset(test),
+	ds := &Dataset{Name: c.Name, Train: set.Images.View(train), Test: set.Images.View(test),
 		Source: fmt.Sprintf("%s, %s split, %d train / %d test", set.Source, c.split(), len(train), len(test))}
 	if set.Labels != nil {
 		ds.TrainLabels, ds.TestLabels = pick(set.Labels, train), pick(set.Labels, test)
@@ -310,27 +385,49 @@ func fingerprint(path string) (string, error) {
 
 // The cache file: magic, a JSON header, then one byte per pixel (the images are
 // on 8-bit levels after preprocessing), then the sha256 of everything before it.
+// It is read by memory-mapping: the pixels are never copied.
 const cacheMagic = "VAELAB-DECODED-1\n"
 
 type cacheHeader struct {
 	N, Height, Width, Channels int
 	Labels                     []int
+	Partition                  []int `json:",omitempty"`
 	Source                     string
 }
 
+// writeCache writes a decoded set's cache file atomically: a reader never
+// sees a partial file, and an interrupted write leaves none.
 func writeCache(path string, set *decodedSet) error {
+	im := toLevels(set.Images)
+	if !im.Leveled() {
+		return fmt.Errorf("the images are not on 8-bit levels")
+	}
+	hdr := cacheHeader{im.N, im.Height, im.Width, im.Channels, set.Labels, set.Partition, set.Source}
+	return writeCacheStream(path, hdr, func(w io.Writer) error {
+		for i := range im.N {
+			if _, err := w.Write(im.levelsOf(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// writeCacheStream writes a cache file whose pixels pixels writes, image
+// after image, hdr.N of them.
+func writeCacheStream(path string, hdr cacheHeader, pixels func(w io.Writer) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
 	_, _, err := atomicfile.Write(path, 0o644, func(w io.Writer) error {
 		h := sha256.New()
-		bw := bufio.NewWriter(io.MultiWriter(w, h))
-		hdr, _ := json.Marshal(cacheHeader{set.Images.N, set.Images.Height, set.Images.Width, set.Images.Channels, set.Labels, set.Source})
+		bw := bufio.NewWriterSize(io.MultiWriter(w, h), 1<<20)
+		b, _ := json.Marshal(hdr)
 		bw.WriteString(cacheMagic)
-		binary.Write(bw, binary.LittleEndian, uint32(len(hdr)))
-		bw.Write(hdr)
-		for _, v := range set.Images.Pix {
-			bw.WriteByte(byte(float64(v)*255 + 0.5))
+		binary.Write(bw, binary.LittleEndian, uint32(len(b)))
+		bw.Write(b)
+		if err := pixels(bw); err != nil {
+			return err
 		}
 		if err := bw.Flush(); err != nil {
 			return err
@@ -341,8 +438,14 @@ func writeCache(path string, set *decodedSet) error {
 	return err
 }
 
+// readCache maps a cache file and checks it whole (its sha256) before use.
+// The mapping is shared with the file: cache files are only ever replaced
+// by rename, never rewritten in place, so mapped pixels do not change.
 func readCache(path string) (*decodedSet, error) {
-	b, err := ReadRegular(path, 0)
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	b, err := mapFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -363,10 +466,12 @@ func readCache(path string) (*decodedSet, error) {
 	if err := json.Unmarshal(body[off:off+n], &hdr); err != nil {
 		return nil, err
 	}
-	pix := body[off+n:]
-	im := Images{N: hdr.N, Height: hdr.Height, Width: hdr.Width, Channels: hdr.Channels, Pix: bytesToUnit(pix)}
-	if err := im.Validate(); err != nil {
+	im, err := FromLevels(body[off+n:], hdr.N, hdr.Height, hdr.Width, hdr.Channels)
+	if err != nil {
 		return nil, err
 	}
-	return &decodedSet{Images: im, Labels: hdr.Labels, Source: hdr.Source}, nil
+	if hdr.Labels != nil && len(hdr.Labels) != hdr.N || hdr.Partition != nil && len(hdr.Partition) != hdr.N {
+		return nil, fmt.Errorf("labels or partition do not match the %d images", hdr.N)
+	}
+	return &decodedSet{Images: im, Labels: hdr.Labels, Partition: hdr.Partition, Source: hdr.Source}, nil
 }

@@ -32,8 +32,7 @@ func Disturbances() []struct {
 }
 
 func disturbed(im data.Images, f func(px []float32, h, w, c int)) data.Images {
-	out := im
-	out.Pix = append([]float32(nil), im.Pix...)
+	out := im.First(im.N) // a float copy, whatever backs im
 	for i := range out.N {
 		f(out.At(i), im.Height, im.Width, im.Channels)
 	}

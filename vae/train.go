@@ -328,14 +328,9 @@ func gradNorm(params []*G.Node) (float64, error) {
 	return math.Sqrt(sum), nil
 }
 
-// gather copies the images at idx into one contiguous batch.
+// gather copies the values of the images at idx into one contiguous batch.
 func gather(im data.Images, idx []int) []float32 {
-	d := im.Dim()
-	out := make([]float32, 0, len(idx)*d)
-	for _, i := range idx {
-		out = append(out, im.At(i)...)
-	}
-	return out
+	return im.Gather(make([]float32, 0, len(idx)*im.Dim()), idx)
 }
 
 // normals draws n standard normal values.

@@ -274,9 +274,9 @@ func TestMLPLearnsFreyFace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reconSE := 0.0
+	reconSE, testPix := 0.0, test.Values()
 	for i := range recon.Pix {
-		e := float64(recon.Pix[i] - test.Pix[i])
+		e := float64(recon.Pix[i] - testPix[i])
 		reconSE += e * e / float64(test.N)
 	}
 	t.Logf("squared error per image: reconstruction %.2f, mean face %.2f", reconSE, meanSE)
