@@ -1,8 +1,8 @@
 package data
 
 import (
-	"crypto/md5"
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"

@@ -79,7 +79,9 @@ import (
 
 // names are the library's names on Debian/Ubuntu (package libturbojpeg0)
 // and elsewhere.
-func names() []string { return []string{"libturbojpeg.so.0", "libturbojpeg.so", "libturbojpeg.0.dylib"} }
+func names() []string {
+	return []string{"libturbojpeg.so.0", "libturbojpeg.so", "libturbojpeg.0.dylib"}
+}
 
 // Lib is an opened TurboJPEG library; safe for concurrent use (each call
 // has its own decompressor).
