@@ -212,3 +212,24 @@ type Dataset struct {
 	// Source describes where the images came from (generator version and seed, or file and sha256).
 	Source string
 }
+
+// CapTest returns the dataset with at most n test images, the first n of
+// its test split (a view; labels and factors cut alike): big test sets are
+// scored on a fixed subset. The dataset itself is unchanged.
+func (d *Dataset) CapTest(n int) *Dataset {
+	if n <= 0 || d.Test.N <= n {
+		return d
+	}
+	out := *d
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	out.Test = d.Test.View(idx)
+	if d.TestLabels != nil {
+		out.TestLabels = d.TestLabels[:n]
+	}
+	out.TestFactors = d.TestFactors.subset(idx)
+	out.Source = fmt.Sprintf("%s, scored on its first %d test images (eval.samples)", d.Source, n)
+	return &out
+}

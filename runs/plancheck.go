@@ -52,7 +52,7 @@ func checkSplitSizes(cfg experiments.RunConfig, train, test int) error {
 	if train < cfg.Train.BatchSize {
 		return fmt.Errorf("train.batch_size: %d is larger than the %d training images; lower it, or use more images", cfg.Train.BatchSize, train)
 	}
-	if err := cfg.Objective.CheckSteps(cfg.Train.Epochs * (train / cfg.Train.BatchSize)); err != nil {
+	if err := cfg.Objective.CheckSteps(cfg.Train.Epochs * cfg.Train.EpochSteps(train)); err != nil {
 		return err
 	}
 	if err := cfg.Model.CheckTrainImages(train); err != nil {

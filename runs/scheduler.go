@@ -39,6 +39,11 @@ type Scheduler struct {
 	DataDir, CacheDir, RunsDir string
 	// Log receives one line per run started, finished or skipped.
 	Log io.Writer
+	// DataProgress, if set, hears how long data work (decoding an image
+	// collection into its cache) advances: a bar when DataTerminal, else a
+	// line every few seconds.
+	DataProgress io.Writer
+	DataTerminal bool
 	// OnStep, if set, is called after every training step (for progress bars).
 	OnStep func()
 	// Loader, if set, loads the datasets; otherwise each Execute makes one from
@@ -227,7 +232,7 @@ func (sc *Scheduler) Execute(ctx context.Context, p *Plan) Result {
 func (sc *Scheduler) shared() (*data.Loader, *evaluate.ReferenceCache) {
 	loader := sc.Loader
 	if loader == nil {
-		loader = &data.Loader{DataDir: sc.DataDir, CacheDir: sc.CacheDir, Log: sc.logf}
+		loader = &data.Loader{DataDir: sc.DataDir, CacheDir: sc.CacheDir, Log: sc.logf, Progress: sc.DataProgress, Terminal: sc.DataTerminal}
 	}
 	refs := sc.refs
 	if refs == nil {
@@ -462,6 +467,7 @@ func (sc *Scheduler) train(ctx context.Context, r experiments.Run, dir string, p
 	if err != nil {
 		return fail(fmt.Errorf("load dataset: %w", err))
 	}
+	ds = ds.CapTest(r.Config.Eval.WithDefaults().Samples)
 	if err := checkSplitSizes(r.Config, ds.Train.N, ds.Test.N); err != nil {
 		return fail(err)
 	}

@@ -82,6 +82,7 @@ func LoadTrained(ctx context.Context, st *Store, r RunInfo, cfg experiments.RunC
 	if err != nil {
 		return nil, nil, fmt.Errorf("load dataset: %w", err)
 	}
+	ds = ds.CapTest(cfg.Eval.WithDefaults().Samples)
 	m, err := vae.LoadModel(cfg.Model, vae.ShapeOf(ds.Test), c)
 	if err != nil {
 		return nil, nil, err

@@ -131,7 +131,7 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 	}
 	saved := res.Steps // the step of the last checkpoint
 	every := max(1, s.CheckpointEvery)
-	perEpoch := train.N / s.Train.BatchSize
+	perEpoch := s.Train.EpochSteps(train.N)
 	total := s.Train.Epochs * perEpoch
 	for epoch := first; epoch <= s.Train.Epochs; epoch++ {
 		// The batch order's generator as of the epoch's start: a checkpoint

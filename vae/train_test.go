@@ -63,6 +63,28 @@ func TestTrainIsBitIdenticalForASeed(t *testing.T) {
 	}
 }
 
+// train.steps_per_epoch ends each epoch early: the same first steps as a
+// full pass (the epoch's shuffle is drawn as ever), then the next epoch.
+func TestStepsPerEpoch(t *testing.T) {
+	train, test := smallFaces(t)
+	full, short := &recording{}, &recording{}
+	s := smallSetup(5)
+	if _, _, err := Train(context.Background(), s, train, test, full); err != nil {
+		t.Fatal(err)
+	}
+	s.Train.StepsPerEpoch = 4
+	if _, res, err := Train(context.Background(), s, train, test, short); err != nil || res.Steps != 8 || len(short.epochs) != 2 {
+		t.Fatalf("%v: %d steps, %d epochs; want 8, 2", err, res.Steps, len(short.epochs))
+	}
+	if !sameMetrics(short.steps[:4], full.steps[:4]) {
+		t.Error("the first epoch's steps differ from a full pass's")
+	}
+	s.Train.StepsPerEpoch = -1
+	if err := s.Train.Validate(); err == nil || !strings.Contains(err.Error(), "train.steps_per_epoch") {
+		t.Errorf("negative steps_per_epoch: %v", err)
+	}
+}
+
 // sameMetrics reports whether two recordings hold the same metrics, bit for
 // bit (NaN equal to NaN).
 func sameMetrics(x, y [][]Metric) bool {

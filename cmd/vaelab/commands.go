@@ -176,7 +176,7 @@ running: "vaelab sync SPEC" imports them later.`,
 			}
 			defer st.Close()
 			sc := &runs.Scheduler{Store: st, Workers: workers, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir(),
-				CheckpointEvery: checkpointEvery}
+				CheckpointEvery: checkpointEvery, DataProgress: stderr, DataTerminal: isTerminal(stderr)}
 			var sl *runs.Slurm
 			if executor == "slurm" && spec.EarlyStop != nil && spec.EarlyStop.Decisions == "async" {
 				return &exitError{exitUsage, fmt.Errorf("%s: sweep.early_stop.decisions: async promotes runs as workers free up, which a Slurm job array cannot; use decisions: sync with --executor slurm", args[0])}
@@ -360,7 +360,7 @@ func (l *localExecutor) Execute(ctx context.Context, plan *runs.Plan) runs.Resul
 	total := int64(0)
 	for _, r := range plan.ToTrain {
 		if n, err := r.Config.Dataset.TrainCount(); err == nil {
-			total += int64(r.Config.Train.Epochs * (n / r.Config.Train.BatchSize))
+			total += int64(r.Config.Train.Epochs * r.Config.Train.EpochSteps(n))
 		}
 	}
 	f, isFile := stderr.(*os.File)
@@ -754,4 +754,11 @@ func showCurves(ctx context.Context, w io.Writer, st *runs.Store, runID string) 
 		fmt.Fprintf(w, "  %-26s %6d  step %d: %.6g\n", k, len(pts), last.Step, last.Value)
 	}
 	return nil
+}
+
+// isTerminal reports whether w is a terminal (progress redraws a bar there,
+// and writes lines elsewhere).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
