@@ -238,3 +238,38 @@ func decodedCopies(dir string) []string {
 	partial, _ := filepath.Glob(filepath.Join(dir, ".*.tmp"))
 	return append(whole, partial...)
 }
+
+// The JPEG path that resizes straight from libjpeg-turbo's bytes gives the
+// levels of the general path (values, crop, applyCropped).
+func TestTurboFastPathMatchesGeneral(t *testing.T) {
+	tj, err := jpegturbo.Open()
+	if err != nil {
+		t.Skip(err)
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, celebagen.Face(11), &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []Prep{{Channels: 3, Crop: 148, Size: 64}, {Crop: 101, Size: 48}, {Size: 50}} {
+		got, dims, err := decodeOne(b.Bytes(), "x.jpg", p, tj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, h, grey, _ := tj.Header(b.Bytes())
+		raw, _ := tj.Decode(b.Bytes(), w, h, grey)
+		r, _ := p.cropRect(h, w)
+		var pix []float32
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for _, v := range raw[(y*w+r.Min.X)*3 : (y*w+r.Max.X)*3] {
+				pix = append(pix, levelValues[v])
+			}
+		}
+		want, wh, ww, _, err := p.applyCropped(pix, r.Dy(), r.Dx(), 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dims != [3]int{wh, ww, 3} || !bytes.Equal(got, levelsOf(want)) {
+			t.Errorf("%+v: %v vs %dx%d, equal %v", p, dims, wh, ww, bytes.Equal(got, levelsOf(want)))
+		}
+	}
+}

@@ -217,6 +217,16 @@ func decodeOne(b []byte, name string, p Prep, tj *jpegturbo.Lib) ([]byte, [3]int
 		if err != nil {
 			return nil, [3]int{}, fmt.Errorf("%s: %w", name, err)
 		}
+		if (p.Channels == 0 || p.Channels == nc) && p.Size > 0 && p.Size != r.Dy() {
+			// The common case (CelebA): resized straight from the decoded
+			// bytes, the same values as through float32 pixels.
+			pix = resizeRows(r.Dy(), r.Dx(), nc, p.Size, p.Size, func(y int, row []float64) {
+				for i, v := range raw[((r.Min.Y+y)*iw+r.Min.X)*nc : ((r.Min.Y+y)*iw+r.Max.X)*nc] {
+					row[i] = float64(levelValues[v])
+				}
+			})
+			return levelsOf(pix), [3]int{p.Size, p.Size, nc}, nil
+		}
 		pix = make([]float32, 0, r.Dx()*r.Dy()*nc)
 		for y := r.Min.Y; y < r.Max.Y; y++ {
 			for _, v := range raw[(y*iw+r.Min.X)*nc : (y*iw+r.Max.X)*nc] {
@@ -240,11 +250,16 @@ func decodeOne(b []byte, name string, p Prep, tj *jpegturbo.Lib) ([]byte, [3]int
 		}
 		pix, h, w, c = px, dims[0], dims[1], p.Channels
 	}
+	return levelsOf(pix), [3]int{h, w, c}, nil
+}
+
+// levelsOf rounds values to 8-bit levels as quantise does.
+func levelsOf(pix []float32) []byte {
 	out := make([]byte, len(pix))
 	for i, v := range pix {
-		out[i] = byte(v*255 + 0.5) // on a level: quantised by applyCropped
+		out[i] = byte(int(clamp01(float64(v))*255 + 0.5))
 	}
-	return out, [3]int{h, w, c}, nil
+	return out
 }
 
 // decodeChunk is how many images are decoded between two in-order writes:

@@ -122,29 +122,47 @@ func resampleWeights(in, out int) [][]tap {
 
 // resize resamples an h×w×c image to oh×ow, separably: rows, then columns.
 func resize(pix []float32, h, w, c, oh, ow int) []float32 {
+	return resizeRows(h, w, c, oh, ow, func(y int, row []float64) {
+		for i, v := range pix[y*w*c : (y+1)*w*c] {
+			row[i] = float64(v)
+		}
+	})
+}
+
+// resizeRows is resize with the source's rows made by fill (row y's w·c
+// values as float64). Each output is the sum of its taps, in order, in
+// float64: accumulated tap by tap over a whole row, which is the same
+// arithmetic as one output at a time.
+func resizeRows(h, w, c, oh, ow int, fill func(y int, row []float64)) []float32 {
 	tx, ty := resampleWeights(w, ow), resampleWeights(h, oh)
-	tmp := make([]float64, h*ow*c)
+	stride := ow * c
+	tmp := make([]float64, h*stride)
+	row := make([]float64, w*c)
 	for y := range h {
-		for x := range ow {
-			for k := range c {
-				s := 0.0
-				for _, t := range tx[x] {
-					s += t.w * float64(pix[(y*w+t.i)*c+k])
+		fill(y, row)
+		dst := tmp[y*stride : (y+1)*stride]
+		for x, taps := range tx {
+			d := dst[x*c : x*c+c]
+			for _, t := range taps {
+				src := row[t.i*c : t.i*c+c]
+				for k, v := range src {
+					d[k] += t.w * v
 				}
-				tmp[(y*ow+x)*c+k] = s
 			}
 		}
 	}
-	out := make([]float32, oh*ow*c)
-	for y := range oh {
-		for x := range ow {
-			for k := range c {
-				s := 0.0
-				for _, t := range ty[y] {
-					s += t.w * tmp[(t.i*ow+x)*c+k]
-				}
-				out[(y*ow+x)*c+k] = float32(clamp01(s))
+	out := make([]float32, oh*stride)
+	acc := make([]float64, stride)
+	for y, taps := range ty {
+		clear(acc)
+		for _, t := range taps {
+			for j, v := range tmp[t.i*stride : (t.i+1)*stride] {
+				acc[j] += t.w * v
 			}
+		}
+		dst := out[y*stride : (y+1)*stride]
+		for j, s := range acc {
+			dst[j] = float32(clamp01(s))
 		}
 	}
 	return out
