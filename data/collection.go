@@ -191,9 +191,19 @@ func jpegDecoderName() string {
 	return "Go image/jpeg"
 }
 
+// decodeScratch is one decoding worker's buffers, kept between images.
+type decodeScratch struct {
+	raw []byte
+	rs  resizer
+}
+
 // decodeOne decodes and preprocesses one image file's bytes into 8-bit
 // levels, h×w×c.
 func decodeOne(b []byte, name string, p Prep, tj *jpegturbo.Lib) ([]byte, [3]int, error) {
+	return (&decodeScratch{}).decode(b, name, p, tj)
+}
+
+func (sc *decodeScratch) decode(b []byte, name string, p Prep, tj *jpegturbo.Lib) ([]byte, [3]int, error) {
 	var pix []float32
 	var h, w, c int
 	ext := strings.ToLower(filepath.Ext(name))
@@ -204,7 +214,8 @@ func decodeOne(b []byte, name string, p Prep, tj *jpegturbo.Lib) ([]byte, [3]int
 		}
 		var raw []byte
 		if err == nil {
-			raw, err = tj.Decode(b, iw, ih, grey)
+			raw, err = tj.DecodeInto(sc.raw, b, iw, ih, grey)
+			sc.raw = raw
 		}
 		if err != nil {
 			return nil, [3]int{}, fmt.Errorf("decode image %s: %w", name, err)
@@ -220,7 +231,7 @@ func decodeOne(b []byte, name string, p Prep, tj *jpegturbo.Lib) ([]byte, [3]int
 		if (p.Channels == 0 || p.Channels == nc) && p.Size > 0 && p.Size != r.Dy() {
 			// The common case (CelebA): resized straight from the decoded
 			// bytes, the same values as through float32 pixels.
-			pix = resizeRows(r.Dy(), r.Dx(), nc, p.Size, p.Size, func(y int, row []float64) {
+			pix = sc.rs.resize(r.Dy(), r.Dx(), nc, p.Size, p.Size, func(y int, row []float64) {
 				for i, v := range raw[((r.Min.Y+y)*iw+r.Min.X)*nc : ((r.Min.Y+y)*iw+r.Max.X)*nc] {
 					row[i] = float64(levelValues[v])
 				}
@@ -269,7 +280,7 @@ const decodeChunk = 512
 // probeShape decodes the first image: its shape is every image's (its
 // channels, when p keeps the source's, become p's).
 func probeShape(src imageSource, p Prep, tj *jpegturbo.Lib) (Prep, [3]int, error) {
-	_, dims, err := readAndDecode(src, 0, p, tj)
+	_, dims, err := readAndDecode(src, 0, p, tj, &decodeScratch{})
 	if err != nil {
 		return p, dims, err
 	}
@@ -285,17 +296,18 @@ func decodeImages(ctx context.Context, src imageSource, p Prep, tj *jpegturbo.Li
 	d := dims[0] * dims[1] * dims[2]
 	chunk := make([]byte, decodeChunk*d)
 	errs := make([]error, decodeChunk)
+	scratch := make([]decodeScratch, runtime.GOMAXPROCS(0))
 	for start := 0; start < src.Len(); start += decodeChunk {
 		n := min(decodeChunk, src.Len()-start)
 		next := make(chan int)
 		var wg sync.WaitGroup
-		for range runtime.GOMAXPROCS(0) {
+		for w := range scratch {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				for j := range next {
 					i := start + j
-					px, got, err := readAndDecode(src, i, p, tj)
+					px, got, err := readAndDecode(src, i, p, tj, &scratch[w])
 					if err == nil && got != dims {
 						err = fmt.Errorf("%s: %s is %dx%dx%d but %s is %dx%dx%d; set dataset.size to resize them",
 							src.Describe(), src.Name(i), got[1], got[0], got[2], src.Name(0), dims[1], dims[0], dims[2])
@@ -334,12 +346,12 @@ func decodeImages(ctx context.Context, src imageSource, p Prep, tj *jpegturbo.Li
 	return nil
 }
 
-func readAndDecode(src imageSource, i int, p Prep, tj *jpegturbo.Lib) ([]byte, [3]int, error) {
+func readAndDecode(src imageSource, i int, p Prep, tj *jpegturbo.Lib, sc *decodeScratch) ([]byte, [3]int, error) {
 	b, err := src.Read(i)
 	if err != nil {
 		return nil, [3]int{}, err
 	}
-	px, dims, err := decodeOne(b, src.Name(i), p, tj)
+	px, dims, err := sc.decode(b, src.Name(i), p, tj)
 	if err != nil {
 		return nil, [3]int{}, fmt.Errorf("%s: %w", src.Describe(), err)
 	}

@@ -122,50 +122,76 @@ func resampleWeights(in, out int) [][]tap {
 
 // resize resamples an h×w×c image to oh×ow, separably: rows, then columns.
 func resize(pix []float32, h, w, c, oh, ow int) []float32 {
-	return resizeRows(h, w, c, oh, ow, func(y int, row []float64) {
+	var r resizer
+	return append([]float32(nil), r.resize(h, w, c, oh, ow, func(y int, row []float64) {
 		for i, v := range pix[y*w*c : (y+1)*w*c] {
 			row[i] = float64(v)
 		}
-	})
+	})...)
 }
 
-// resizeRows is resize with the source's rows made by fill (row y's w·c
-// values as float64). Each output is the sum of its taps, in order, in
-// float64: accumulated tap by tap over a whole row, which is the same
-// arithmetic as one output at a time.
-func resizeRows(h, w, c, oh, ow int, fill func(y int, row []float64)) []float32 {
-	tx, ty := resampleWeights(w, ow), resampleWeights(h, oh)
+// resizer resamples images with buffers and tap tables kept between calls
+// (decoding a dataset resizes 200,000 images of one size). Not for
+// concurrent use.
+type resizer struct {
+	in, out       [2]int // the sizes the taps are for
+	tx, ty        [][]tap
+	row, tmp, acc []float64
+	pix           []float32
+}
+
+// resize is resize with the source's rows made by fill (row y's w·c values
+// as float64); the result is valid until the next call. Each output is the
+// sum of its taps, in order, in float64: accumulated tap by tap over a
+// whole row, which is the same arithmetic as one output at a time.
+func (r *resizer) resize(h, w, c, oh, ow int, fill func(y int, row []float64)) []float32 {
+	if r.in != [2]int{h, w} || r.out != [2]int{oh, ow} {
+		r.in, r.out = [2]int{h, w}, [2]int{oh, ow}
+		r.tx, r.ty = resampleWeights(w, ow), resampleWeights(h, oh)
+	}
 	stride := ow * c
-	tmp := make([]float64, h*stride)
-	row := make([]float64, w*c)
+	r.tmp = grow(r.tmp, h*stride)
+	r.row = grow(r.row, w*c)
+	r.acc = grow(r.acc, stride)
+	clear(r.tmp)
 	for y := range h {
-		fill(y, row)
-		dst := tmp[y*stride : (y+1)*stride]
-		for x, taps := range tx {
+		fill(y, r.row)
+		dst := r.tmp[y*stride : (y+1)*stride]
+		for x, taps := range r.tx {
 			d := dst[x*c : x*c+c]
 			for _, t := range taps {
-				src := row[t.i*c : t.i*c+c]
+				src := r.row[t.i*c : t.i*c+c]
 				for k, v := range src {
 					d[k] += t.w * v
 				}
 			}
 		}
 	}
-	out := make([]float32, oh*stride)
-	acc := make([]float64, stride)
-	for y, taps := range ty {
-		clear(acc)
+	if cap(r.pix) < oh*stride {
+		r.pix = make([]float32, oh*stride)
+	}
+	out := r.pix[:oh*stride]
+	for y, taps := range r.ty {
+		clear(r.acc)
 		for _, t := range taps {
-			for j, v := range tmp[t.i*stride : (t.i+1)*stride] {
-				acc[j] += t.w * v
+			for j, v := range r.tmp[t.i*stride : (t.i+1)*stride] {
+				r.acc[j] += t.w * v
 			}
 		}
 		dst := out[y*stride : (y+1)*stride]
-		for j, s := range acc {
+		for j, s := range r.acc {
 			dst[j] = float32(clamp01(s))
 		}
 	}
 	return out
+}
+
+// grow returns b with length n, reallocated only when too small.
+func grow(b []float64, n int) []float64 {
+	if cap(b) < n {
+		return make([]float64, n)
+	}
+	return b[:n]
 }
 
 // prepareAll applies p to every image of im.

@@ -20,7 +20,7 @@ func dataCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 		Use:   "data",
 		Short: "List, download, verify and look at datasets",
 	}
-	cmd.AddCommand(dataLsCmd(s, stdout), dataFetchCmd(s, stdout, stderr), dataVerifyCmd(s, stdout), dataShowCmd(s, stdout))
+	cmd.AddCommand(dataLsCmd(s, stdout), dataFetchCmd(s, stdout, stderr), dataVerifyCmd(s, stdout), dataShowCmd(s, stdout, stderr))
 	return cmd
 }
 
@@ -160,7 +160,7 @@ func dataVerifyCmd(s *settings, stdout io.Writer) *cobra.Command {
 	}
 }
 
-func dataShowCmd(s *settings, stdout io.Writer) *cobra.Command {
+func dataShowCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 	var out string
 	var n int
 	cmd := &cobra.Command{
@@ -174,7 +174,7 @@ func dataShowCmd(s *settings, stdout io.Writer) *cobra.Command {
 					return err
 				}
 			}
-			loader := &data.Loader{DataDir: s.dataDir(), CacheDir: s.cacheDir()}
+			loader := &data.Loader{DataDir: s.dataDir(), CacheDir: s.cacheDir(), Progress: stderr, Terminal: isTerminal(stderr)}
 			ds, err := loader.Load(cmd.Context(), cfg)
 			if err != nil {
 				return &exitError{exitFailure, err}

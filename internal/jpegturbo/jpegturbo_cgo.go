@@ -129,6 +129,11 @@ func (l *Lib) Header(b []byte) (w, h int, grey bool, err error) {
 // Decode decodes a JPEG of size w×h (from Header) into 8-bit pixels, row
 // major: one channel when grey, else RGB.
 func (l *Lib) Decode(b []byte, w, h int, grey bool) ([]byte, error) {
+	return l.DecodeInto(nil, b, w, h, grey)
+}
+
+// DecodeInto is Decode into dst's storage when it holds the pixels.
+func (l *Lib) DecodeInto(dst, b []byte, w, h int, grey bool) ([]byte, error) {
 	if len(b) == 0 || w <= 0 || h <= 0 {
 		return nil, fmt.Errorf("empty JPEG")
 	}
@@ -136,7 +141,10 @@ func (l *Lib) Decode(b []byte, w, h int, grey bool) ([]byte, error) {
 	if grey {
 		c, format = 1, 6 // TJPF_GRAY
 	}
-	dst := make([]byte, w*h*c)
+	if cap(dst) < w*h*c {
+		dst = make([]byte, w*h*c)
+	}
+	dst = dst[:w*h*c]
 	var msg [200]C.char
 	if C.vaelab_tj_decode(&l.c, (*C.uchar)(unsafe.Pointer(&b[0])), C.ulong(len(b)), (*C.uchar)(unsafe.Pointer(&dst[0])), C.int(w), C.int(h), format, &msg[0], C.int(len(msg))) != 0 {
 		return nil, fmt.Errorf("JPEG: %s", C.GoString(&msg[0]))

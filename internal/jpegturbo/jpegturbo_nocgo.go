@@ -20,3 +20,5 @@ func (l *Lib) Name() string { return "" }
 func (l *Lib) Header(b []byte) (w, h int, grey bool, err error) { return 0, 0, false, ErrMissing }
 
 func (l *Lib) Decode(b []byte, w, h int, grey bool) ([]byte, error) { return nil, ErrMissing }
+
+func (l *Lib) DecodeInto(dst, b []byte, w, h int, grey bool) ([]byte, error) { return nil, ErrMissing }
