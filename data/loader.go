@@ -438,11 +438,40 @@ func writeCacheStream(path string, hdr cacheHeader, pixels func(w io.Writer) err
 	return err
 }
 
+// checkCacheSum checks a cache file's trailing sha256 by reading it, not
+// through the mapping: the pages land in the page cache, shared, and only
+// those the runs then touch count in the process's resident memory.
+func checkCacheSum(path string) error {
+	f, size, err := openRegular(path, -1)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if size < int64(len(cacheMagic)+4+32) {
+		return fmt.Errorf("not a decoded-dataset file")
+	}
+	h := sha256.New()
+	if _, err := io.CopyBuffer(h, io.LimitReader(f, size-32), make([]byte, 1<<20)); err != nil {
+		return err
+	}
+	sum := make([]byte, 32)
+	if _, err := io.ReadFull(f, sum); err != nil {
+		return err
+	}
+	if string(h.Sum(nil)) != string(sum) {
+		return fmt.Errorf("checksum mismatch")
+	}
+	return nil
+}
+
 // readCache maps a cache file and checks it whole (its sha256) before use.
 // The mapping is shared with the file: cache files are only ever replaced
 // by rename, never rewritten in place, so mapped pixels do not change.
 func readCache(path string) (*decodedSet, error) {
 	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	if err := checkCacheSum(path); err != nil {
 		return nil, err
 	}
 	b, err := mapFile(path)
@@ -452,10 +481,7 @@ func readCache(path string) (*decodedSet, error) {
 	if len(b) < len(cacheMagic)+4+32 || string(b[:len(cacheMagic)]) != cacheMagic {
 		return nil, fmt.Errorf("not a decoded-dataset file")
 	}
-	body, sum := b[:len(b)-32], b[len(b)-32:]
-	if got := sha256.Sum256(body); string(got[:]) != string(sum) {
-		return nil, fmt.Errorf("checksum mismatch")
-	}
+	body := b[:len(b)-32]
 	off := len(cacheMagic)
 	n := int(binary.LittleEndian.Uint32(b[off:]))
 	off += 4

@@ -83,22 +83,41 @@ func (m *Model) Decode(ctx context.Context, z []float64, like data.Images) (data
 	if err := ctx.Err(); err != nil {
 		return data.Images{}, err
 	}
-	n := len(z) / L
-	d, err := m.newDecoder(n)
-	if err != nil {
-		return data.Images{}, err
-	}
-	if err := d.let(d.z, nil, z); err != nil {
-		return data.Images{}, err
-	}
-	vm := G.NewTapeMachine(d.g)
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		return data.Images{}, fmt.Errorf("decode: %w", err)
-	}
-	return data.Images{N: n, Height: like.Height, Width: like.Width, Channels: like.Channels,
-		Pix: float32s(ops.Values64(d.mean.Value()))}, nil
+	return m.decodeChunks(z, like, decodeValues)
 }
+
+func (m *Model) decodeChunks(z []float64, like data.Images, maxValues int) (data.Images, error) {
+	L := m.cfg.Latent
+	n := len(z) / L
+	out := data.Images{N: n, Height: like.Height, Width: like.Width, Channels: like.Channels, Pix: make([]float32, 0, n*m.inDim)}
+	chunk := max(1, min(n, maxValues/m.inDim))
+	for start := 0; start < n; start += chunk {
+		rows := min(chunk, n-start)
+		d, err := m.newDecoder(rows)
+		if err != nil {
+			return data.Images{}, err
+		}
+		if err := d.let(d.z, nil, z[start*L:(start+rows)*L]); err != nil {
+			return data.Images{}, err
+		}
+		vm := G.NewTapeMachine(d.g)
+		err = vm.RunAll()
+		if err == nil {
+			out.Pix = append(out.Pix, float32s(ops.Values64(d.mean.Value()))...)
+		}
+		vm.Close()
+		if err != nil {
+			return data.Images{}, fmt.Errorf("decode: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// decodeValues bounds the output values of one decoder graph: codes are
+// decoded in chunks of that many pixels (1,000 samples of 64×64 grey, or
+// 341 of 64×64 RGB), so a conv decoder's buffers stay bounded however many
+// samples are drawn. Sets under it are decoded in one graph, as ever.
+const decodeValues = 1 << 22
 
 // forEachBatch runs the forward pass over im in batches of at most batch images.
 // eps supplies the ε of the real rows of each batch (rows × latent values, drawn
