@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -305,10 +306,27 @@ type ReferenceCache struct {
 	// CacheDir keeps the descriptor's ORL verification figure between
 	// processes ("" recomputes it in each).
 	CacheDir string
+	turn     sync.Once
+	slot     chan struct{} // one evaluation at a time; see Turn
 	orl      memo.Map[*metrics.Verification]
 	m        memo.Map[*realSide]
 	faces    memo.Map[*faceSide]
 	net      memo.Map[*metrics.DlibNet]
+}
+
+// Turn waits until no other evaluation sharing c runs, and returns the
+// function that ends this one's turn. Evaluations take turns: each holds
+// hundreds of megabytes of images, features and pyramids (64×64 RGB faces:
+// about a gigabyte at its peak) and most of its metrics use every core
+// anyway, while the other workers keep training.
+func (c *ReferenceCache) Turn(ctx context.Context) (done func(), err error) {
+	c.turn.Do(func() { c.slot = make(chan struct{}, 1) })
+	select {
+	case c.slot <- struct{}{}:
+		return func() { <-c.slot }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // Prepare makes the real side for a dataset and evaluation settings ahead of

@@ -368,6 +368,11 @@ func (sc *Scheduler) reevaluate(ctx context.Context, r experiments.Run, loader *
 // the run's evaluation hash: grids in the run folder's eval-HASH folder,
 // summaries with the evaluation record in one transaction.
 func (sc *Scheduler) evaluateModel(ctx context.Context, r experiments.Run, dir string, m *vae.Model, ds *data.Dataset, refs *evaluate.ReferenceCache) error {
+	done, err := refs.Turn(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
 	started := time.Now()
 	hash := r.Config.EvalHash()
 	evalDir := filepath.Join(dir, "eval-"+hash)
