@@ -47,10 +47,18 @@ func dataLsCmd(s *settings, stdout io.Writer) *cobra.Command {
 			fmt.Fprintln(tw, "DATASET\tFILE\tPRESENT\tSHA256\tABOUT")
 			fmt.Fprintln(tw, "synthetic\t(built in)\tyes\t-\tprocedural faces with 8 known factors, any size")
 			for _, src := range data.Builtins() {
-				present, sum := "no", src.SHA256[:12]+" (expected)"
+				short := src.SHA256[:min(len(src.SHA256), 12)]
+				if src.SHA256 == "" {
+					short = "md5 " + src.MD5[:12] // the checksum CelebA's authors publish
+				}
+				present, sum := "no", short+" (expected)"
 				if _, err := os.Stat(filepath.Join(s.dataDir(), src.File)); err == nil {
 					present = "yes"
-					sum = src.SHA256[:12] + " (not checked; vaelab data verify " + src.Name + ")"
+					sum = short + " (not checked; vaelab data verify " + src.Name + ")"
+				} else if src.Name == "celeba" {
+					if fi, err := os.Stat(filepath.Join(s.dataDir(), data.CelebAFolder)); err == nil && fi.IsDir() {
+						present = "yes (extracted folder " + data.CelebAFolder + ")"
+					}
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", src.Name, src.File, present, sum, src.About)
 			}

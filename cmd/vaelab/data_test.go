@@ -72,6 +72,16 @@ func TestDataFetchVerifiesDownloads(t *testing.T) {
 	if v := vaelab(t, dir, env, "data", "verify", "olivetti"); v.code != 1 || !strings.Contains(v.stderr, "olivetti") {
 		t.Fatalf("verify of a missing dataset: exit %d, %q", v.code, v.stderr)
 	}
+	// CelebA: listed with its published md5; a zip that is not the official
+	// one is named as such.
+	if !regexpMatch(`(?m)^celeba\s+celeba/img_align_celeba.zip\s+no\s+md5 00d2c5bc6d35`, ls.stdout) {
+		t.Fatalf("data ls lacks celeba:\n%s", ls.stdout)
+	}
+	os.MkdirAll(filepath.Join(dataDir, "celeba"), 0o755)
+	os.WriteFile(filepath.Join(dataDir, data.CelebAZip), []byte("PK not the official zip"), 0o644)
+	if v := vaelab(t, dir, env, "data", "verify", "celeba"); v.code != 1 || !strings.Contains(v.stderr, "not the official file's 00d2c5bc6d35e252742224ab0c1e8fcb") {
+		t.Fatalf("verify of a foreign celeba zip: exit %d, %q", v.code, v.stderr)
+	}
 }
 
 func writeTemp(t *testing.T, b []byte) string {
