@@ -60,7 +60,7 @@ type plane struct {
 // laplacianPyramids builds the Laplacian pyramid of n images drawn from im.
 func laplacianPyramids(im data.Images, n int, rng *rand.Rand) []plane {
 	idx := rng.Perm(im.N)[:n]
-	g := plane{n: n, h: im.Height, w: im.Width, c: im.Channels}
+	g := plane{n: n, h: im.Height, w: im.Width, c: im.Channels, pix: make([]float64, 0, n*im.Dim())}
 	for _, i := range idx {
 		for _, v := range im.At(i) {
 			g.pix = append(g.pix, float64(v))
@@ -112,9 +112,9 @@ func blurDown(p plane) plane {
 
 // upsample enlarges p to h×w bilinearly.
 func upsample(p plane, h, w int) plane {
-	out := plane{n: p.n, h: h, w: w, c: p.c}
+	out := plane{n: p.n, h: h, w: w, c: p.c, pix: make([]float64, 0, p.n*h*w*p.c)}
+	img := make([]float32, p.h*p.w*p.c)
 	for b := range p.n {
-		img := make([]float32, p.h*p.w*p.c)
 		for i := range img {
 			img[i] = float32(p.pix[b*len(img)+i])
 		}
