@@ -4,13 +4,16 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"image/jpeg"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -272,4 +275,67 @@ func TestTurboFastPathMatchesGeneral(t *testing.T) {
 			t.Errorf("%+v: %v vs %dx%d, equal %v", p, dims, wh, ww, bytes.Equal(got, levelsOf(want)))
 		}
 	}
+}
+
+// Two loaders wanting the same decoded copy at once (two processes do the
+// same through the lock file): one decodes it, the other waits and maps it.
+func TestDecodedCopyIsBuiltOnce(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "celeba")
+	if err := celebagen.Write(context.Background(), dir, 600, true, false); err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	cfg := Config{Name: "celeba", TestFraction: 0.1, Seed: 1}.Resolved()
+	loaders := []*Loader{{DataDir: filepath.Dir(dir), CacheDir: cache}, {DataDir: filepath.Dir(dir), CacheDir: cache}}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, l := range loaders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = l.Load(context.Background(), cfg)
+		}()
+	}
+	wg.Wait()
+	decodes, hits := 0, 0
+	for i, l := range loaders {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		d, h := l.Stats()
+		decodes, hits = decodes+d, hits+h
+	}
+	if decodes != 1 || hits != 1 {
+		t.Errorf("%d decodes and %d cache hits, want 1 and 1", decodes, hits)
+	}
+}
+
+// Ctrl-C while a collection decodes stops it and leaves no decoded copy.
+func TestDecodingStopsOnCancel(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "celeba")
+	if err := celebagen.Write(context.Background(), dir, 1500, true, false); err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var log strings.Builder
+	l := &Loader{DataDir: filepath.Dir(dir), CacheDir: cache, Progress: cancelOnWrite{&log, cancel}}
+	_, err := l.Load(ctx, Config{Name: "celeba", TestFraction: 0.1, Seed: 1}.Resolved())
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled decode: %v", err)
+	}
+	if left := decodedCopies(cache); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
+// cancelOnWrite cancels at the first progress line (decoding has begun).
+type cancelOnWrite struct {
+	w      io.Writer
+	cancel func()
+}
+
+func (c cancelOnWrite) Write(b []byte) (int, error) {
+	c.cancel()
+	return c.w.Write(b)
 }

@@ -146,10 +146,14 @@ func (l *Loader) decodeCached(ctx context.Context, c Config) (*decodedSet, error
 	if set, ok := l.cached(c, cacheFile); ok {
 		return set, nil
 	}
-	if err := decodeToCache(ctx, c, path, cacheFile, l.progress(c)); err != nil {
+	uncached, err := decodeToCache(ctx, c, path, cacheFile, l.progress(c))
+	if err != nil {
 		return nil, err
 	}
 	l.countDecode()
+	if uncached != nil {
+		return uncached, nil
+	}
 	set, err := readCache(cacheFile)
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: read back the decoded copy %s: %w", c.Name, cacheFile, err)
@@ -181,20 +185,25 @@ func (l *Loader) countDecode() {
 
 // decodeToCache decodes a dataset into its cache file: image folders and
 // zips stream their images into it, so the decoded set is never held in
-// memory; other datasets are small and are decoded first.
-func decodeToCache(ctx context.Context, c Config, path, cacheFile string, meter progressFunc) error {
+// memory; other datasets are small and are decoded first. A set whose
+// values are not all on 8-bit levels (an npy of floats) has no byte copy:
+// it is returned, to be used as decoded.
+func decodeToCache(ctx context.Context, c Config, path, cacheFile string, meter progressFunc) (*decodedSet, error) {
 	if isImageCollection(c) {
 		_, err := decodeCollection(ctx, c, path, cacheFile, meter)
-		return err
+		return nil, err
 	}
 	set, err := decodeSource(ctx, c, path, meter)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if set.Images = toLevels(set.Images); !set.Images.Leveled() {
+		return set, nil
 	}
 	if err := writeCache(cacheFile, set); err != nil {
-		return fmt.Errorf("dataset %s: write the decoded copy %s: %w", c.Name, cacheFile, err)
+		return nil, fmt.Errorf("dataset %s: write the decoded copy %s: %w", c.Name, cacheFile, err)
 	}
-	return nil
+	return nil, nil
 }
 
 // ensurePresent downloads a spec dataset with a url when its file is missing;

@@ -69,7 +69,7 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"negative free bits", "name: x\nobjective: {free_bits: -1}\n", "objective.free_bits: -1 must be between 0 and 1000"},
 		{"bad hidden width", "name: x\nmodel: {hidden: [10, 0]}\n", "model.hidden[1]: width 0"},
 		{"gaussian without sigma", "name: x\nmodel: {likelihood: gaussian}\n", "model.sigma"},
-		{"unknown dataset", "name: x\ndataset: {name: celeba}\n", `dataset.name: unknown dataset "celeba"`},
+		{"unknown dataset", "name: x\ndataset: {name: imagenet}\n", `dataset.name: unknown dataset "imagenet"`},
 		{"octal-looking number", "name: x\nmodel: {latent: 0123}\n", "model.latent: want an integer"},
 		{"missing name", "model: {latent: 3}\n", "name: missing"},
 		{"null value", "name: x\nmodel:\n  latent:\n", "model.latent: has no value"},
