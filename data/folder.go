@@ -62,14 +62,6 @@ func LoadFolder(ctx context.Context, root string, p Prep) (*Folder, error) {
 	return f, nil
 }
 
-func decodeAndPrepare(path string, p Prep) ([]float32, [2]int, error) {
-	img, err := decodeImageFile(path)
-	if err != nil {
-		return nil, [2]int{}, err
-	}
-	return prepareImage(img, p, path)
-}
-
 // prepareImage applies p to a decoded image. Only the pixels the crops keep
 // are converted to values: per-pixel conversions commute with cropping, so
 // the result is that of converting every pixel first.
