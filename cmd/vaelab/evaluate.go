@@ -45,7 +45,8 @@ the runs that lack an evaluation with the new settings.`,
 			if err != nil {
 				return err
 			}
-			sc := &runs.Scheduler{Store: st, Workers: workers, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir()}
+			sc := &runs.Scheduler{Store: st, Workers: workers, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir(),
+				DataProgress: stderr, DataTerminal: isTerminal(stderr)}
 			prepared, err := sc.Prepare(ctx, spec, rs)
 			if err != nil {
 				return &exitError{exitFailure, err}
