@@ -97,9 +97,11 @@ type zipSource struct {
 }
 
 func openZipSource(p string) (*zipSource, error) {
-	if _, _, err := openRegularClose(p); err != nil {
+	f, _, err := openRegular(p, -1) // a FIFO or a device is refused, not read
+	if err != nil {
 		return nil, err
 	}
+	f.Close()
 	r, err := zip.OpenReader(p)
 	if err != nil {
 		return nil, fmt.Errorf("zip %s: %w", p, err)
@@ -170,15 +172,6 @@ func readAllLimited(r io.Reader, b []byte, max int64) ([]byte, error) {
 }
 
 func imageConfig(w, h int) image.Config { return image.Config{Width: w, Height: h} }
-
-func openRegularClose(p string) (string, int64, error) {
-	f, size, err := openRegular(p, -1)
-	if err != nil {
-		return "", 0, err
-	}
-	f.Close()
-	return p, size, nil
-}
 
 // jpegDecoderName names the JPEG decoder this process uses: libjpeg-turbo
 // when installed (PIL's and torchvision's decoder, four times Go's speed),

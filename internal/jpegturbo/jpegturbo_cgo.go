@@ -36,13 +36,9 @@ static int vaelab_tj_open(const char *name, vaelab_tj *lib) {
 	return 1;
 }
 
-// vaelab_tj_header reads the size and colour space; 0 on success, else -1
-// with the library's message copied into msg.
-static int vaelab_tj_header(const vaelab_tj *lib, const unsigned char *buf, unsigned long n, int *w, int *h, int *cs, char *msg, int msglen) {
-	tjhandle t = lib->init();
-	if (t == NULL) return -2;
-	int sub;
-	int rc = lib->header(t, buf, n, w, h, &sub, cs);
+// vaelab_tj_end copies the library's message into msg when rc is an
+// error, frees the decompressor and returns rc.
+static int vaelab_tj_end(const vaelab_tj *lib, tjhandle t, int rc, char *msg, int msglen) {
 	if (rc != 0) {
 		const char *e = lib->error(t);
 		int i = 0;
@@ -53,20 +49,23 @@ static int vaelab_tj_header(const vaelab_tj *lib, const unsigned char *buf, unsi
 	return rc;
 }
 
+// vaelab_tj_header reads the size and colour space; 0 on success, else -1
+// with the library's message copied into msg.
+static int vaelab_tj_header(const vaelab_tj *lib, const unsigned char *buf, unsigned long n, int *w, int *h, int *cs, char *msg, int msglen) {
+	tjhandle t = lib->init();
+	if (t == NULL) return -2;
+	int sub;
+	int rc = lib->header(t, buf, n, w, h, &sub, cs);
+	return vaelab_tj_end(lib, t, rc, msg, msglen);
+}
+
 // vaelab_tj_decode decodes into dst (w×h pixels of the format); flags ask
 // for the accurate integer IDCT.
 static int vaelab_tj_decode(const vaelab_tj *lib, const unsigned char *buf, unsigned long n, unsigned char *dst, int w, int h, int format, char *msg, int msglen) {
 	tjhandle t = lib->init();
 	if (t == NULL) return -2;
 	int rc = lib->decompress(t, buf, n, dst, w, 0, h, format, 4096);
-	if (rc != 0) {
-		const char *e = lib->error(t);
-		int i = 0;
-		for (; e && e[i] && i < msglen - 1; i++) msg[i] = e[i];
-		msg[i] = 0;
-	}
-	lib->destroy(t);
-	return rc;
+	return vaelab_tj_end(lib, t, rc, msg, msglen);
 }
 */
 import "C"
