@@ -73,6 +73,23 @@ func projectRoot(t testing.TB) string {
 	}
 }
 
+// FullEnv is the switch for the full suite: VAELAB_FULL=1 runs the long
+// checks (kill soaks, the two-runner soak, large end-to-end runs, Slurm, the
+// browser) that the default `go test ./...` leaves out; .ci/run sets it.
+const FullEnv = "VAELAB_FULL"
+
+// FullSuite reports whether the full suite was asked for (VAELAB_FULL=1).
+func FullSuite() bool { return os.Getenv(FullEnv) == "1" }
+
+// Full skips t unless the full suite runs, saying what the test checks and
+// how to run it, so a skip in the fast suite is never mistaken for a pass.
+func Full(t testing.TB, what string) {
+	t.Helper()
+	if !FullSuite() {
+		t.Skipf("full suite only (%s); run with %s=1", what, FullEnv)
+	}
+}
+
 // InCI reports whether the tests run under CI (CI=true), where missing
 // prerequisites are failures rather than skips.
 func InCI() bool { return os.Getenv("CI") == "true" }
