@@ -9,7 +9,9 @@
 // instruction set can run, checks their products against an independent
 // one, and keeps them only if they agree; a wrong product falls back to the
 // detected kernels, else to gonum's pure-Go BLAS, with a warning. A user's
-// OPENBLAS_CORETYPE is respected and reported.
+// OPENBLAS_CORETYPE is respected and reported. The core recorded is always
+// the one the library names (openblas_get_corename) after setup, never the
+// one asked for: on an AMD Zen 5, say, 0.3.21 detects Cooperlake.
 package blaslib
 
 import (
@@ -45,7 +47,7 @@ type Info struct {
 	Version  string // OpenBLAS's version, e.g. "0.3.21"
 	File     string // the shared library opened
 	Config   string // OpenBLAS's own build description (openblas_get_config)
-	Core     string // the kernel set in use, e.g. "SkylakeX"
+	Core     string // the kernel set in use, e.g. "SkylakeX", as the library reports it after setup
 	Detected string // the kernel set OpenBLAS chose by itself
 	Reason   string // how Core (or gonum) was chosen
 	Threads  int    // OpenBLAS threads per product
@@ -92,7 +94,7 @@ func Setup(o Options) (Info, error) {
 		}
 	}
 	userCore, userSet := os.LookupEnv("OPENBLAS_CORETYPE")
-	impl, info, err := choose(choice, lib, machine{top: cpuISA(), userCore: userCore, userSet: userSet}, warn)
+	impl, info, err := choose(choice, lib, machine{cpu: hostFeatures(), userCore: userCore, userSet: userSet}, warn)
 	if err != nil {
 		return Info{}, err
 	}
@@ -133,67 +135,83 @@ type library interface {
 
 // machine is what the choice depends on besides the library.
 type machine struct {
-	top      isa    // the CPU's widest instruction set
-	userCore string // OPENBLAS_CORETYPE, when userSet
+	cpu      features // the CPU's vector extensions
+	userCore string   // OPENBLAS_CORETYPE, when userSet
 	userSet  bool
 }
 
-// choose is Setup's decision, apart from the process state it changes.
+// choose is Setup's decision, apart from the process state it changes. The
+// core it records is always read back from the library after its last
+// change, never inferred from what was asked for.
 func choose(choice string, lib library, m machine, warn io.Writer) (G.BLAS, Info, error) {
+	top := m.cpu.top()
 	if choice == Gonum {
-		return gonum.Implementation{}, gonumInfo("chosen by the blas setting", m.top), nil
+		return gonum.Implementation{}, gonumInfo("chosen by the blas setting", top), nil
 	}
 	if lib == nil {
 		if choice == OpenBLAS {
 			return nil, Info{}, fmt.Errorf("blas: openblas, but no OpenBLAS library could be opened (tried %s); install it (Debian: apt-get install libopenblas0-pthread) or set blas to auto or gonum",
 				strings.Join(openBLASNames(), ", "))
 		}
-		return gonum.Implementation{}, gonumInfo("no OpenBLAS library found (Debian: apt-get install libopenblas0-pthread trains 3–5x faster)", m.top), nil
+		return gonum.Implementation{}, gonumInfo("no OpenBLAS library found (Debian: apt-get install libopenblas0-pthread trains 3–5x faster)", top), nil
 	}
 	lib.SetThreads(1) // vaelab runs trainings in parallel instead
-	info := Info{Library: "OpenBLAS", File: lib.Name(), Detected: lib.CoreName(), CPU: m.top.String()}
-	info.Core, info.Reason = info.Detected, "detected"
+	info := Info{Library: "OpenBLAS", File: lib.Name(), Detected: lib.CoreName(), CPU: top.String()}
+	info.Reason = "detected"
 	verified := false
-	switch {
+	switch fb := decideFallback(m.cpu, info.Detected); {
 	case m.userSet:
-		info.Reason = fmt.Sprintf("OPENBLAS_CORETYPE=%s, set by the user", m.userCore)
-	case genericCore(info.Detected, m.top):
-		info.Core, info.Reason, verified = correctCore(lib, info.Detected, m.top, warn)
+		info.Reason = userReason(m.userCore, info.Detected)
+	case fb.Generic:
+		info.Reason, verified = correctCore(lib, info.Detected, fb.Try, top, warn)
 	}
+	info.Core = lib.CoreName()
 	if !verified {
 		if err := verify(lib); err != nil {
 			fmt.Fprintf(warn, "vaelab: warning: OpenBLAS's %s kernels computed a wrong product (%v); using gonum's pure-Go BLAS instead\n", info.Core, err)
-			return gonum.Implementation{}, gonumInfo(fmt.Sprintf("OpenBLAS's %s kernels failed the start-up product check: %v", info.Core, err), m.top), nil
+			return gonum.Implementation{}, gonumInfo(fmt.Sprintf("OpenBLAS's %s kernels failed the start-up product check: %v", info.Core, err), top), nil
 		}
 	}
 	info.Config, info.Threads = lib.Config(), lib.Threads()
 	if f := strings.Fields(info.Config); len(f) > 1 && f[0] == "OpenBLAS" {
 		info.Version = f[1]
 	}
-	info.Generic = genericCore(info.Core, m.top)
+	info.Generic = decideFallback(m.cpu, info.Core).Generic
 	return lib, info, nil
 }
 
-// correctCore moves lib from its generic detected kernels to the best ones
-// the CPU can run and the library offers, verified; it returns the core in
-// use, how it was chosen, and whether its products were verified.
-func correctCore(lib library, detected string, top isa, warn io.Writer) (core, reason string, verified bool) {
-	for _, want := range coresFor(top) {
+// userReason says that the user's OPENBLAS_CORETYPE chose the core, and
+// when the library runs another one (a name it does not know, or kernels the
+// CPU cannot run), which one.
+func userReason(want, runs string) string {
+	r := fmt.Sprintf("OPENBLAS_CORETYPE=%s, set by the user", want)
+	if !strings.EqualFold(want, runs) {
+		r += fmt.Sprintf("; the library runs %s instead", runs)
+	}
+	return r
+}
+
+// correctCore moves lib from its generic detected kernels to the first of try
+// the library offers and whose products are right; when none is, it puts the
+// detected kernels back. It returns how the core in use was chosen and
+// whether its products were verified; the caller reads the core back.
+func correctCore(lib library, detected string, try []string, top isa, warn io.Writer) (reason string, verified bool) {
+	for _, want := range try {
 		if !lib.Reinit(want) {
-			return detected, fmt.Sprintf("detected; a generic core on a CPU with %s, and this OpenBLAS build cannot switch (not DYNAMIC_ARCH)", top), false
+			return fmt.Sprintf("detected; a generic core on a CPU with %s, and this OpenBLAS build cannot switch (not DYNAMIC_ARCH)", top), false
 		}
 		if !strings.EqualFold(lib.CoreName(), want) {
 			continue // this build does not offer it
 		}
 		if err := verify(lib); err != nil {
-			fmt.Fprintf(warn, "vaelab: warning: OpenBLAS's %s kernels computed a wrong product (%v); going back to its detected %s kernels\n", want, err, detected)
-			lib.Reinit("")
-			return lib.CoreName(), fmt.Sprintf("detected; %s computed a wrong product", want), false
+			lib.Reinit(detected)
+			fmt.Fprintf(warn, "vaelab: warning: OpenBLAS's %s kernels computed a wrong product (%v); the library runs its %s kernels again\n", want, err, lib.CoreName())
+			return fmt.Sprintf("detected; %s computed a wrong product", want), false
 		}
-		return lib.CoreName(), fmt.Sprintf("detected %s, a generic core; chosen for the CPU's %s", detected, top), true
+		return fmt.Sprintf("detected %s, a generic core; chosen for the CPU's %s", detected, top), true
 	}
-	lib.Reinit("")
-	return lib.CoreName(), fmt.Sprintf("detected; a generic core on a CPU with %s, and this build offers no better one", top), false
+	lib.Reinit(detected)
+	return fmt.Sprintf("detected; a generic core on a CPU with %s, and this build offers no better one", top), false
 }
 
 func gonumInfo(reason string, top isa) Info {

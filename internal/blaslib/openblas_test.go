@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -66,45 +67,124 @@ func TestOpenBLASMatchesGonum(t *testing.T) {
 	}
 }
 
-// TestRealLibraryCorrectsAGenericCore makes the machine's OpenBLAS run its
-// Prescott kernels, as it does by itself on a CPU model it does not know,
-// and checks that the setup moves it to the best core for this CPU, that the
-// moved library computes right products, and that a wrong product takes it
-// back to the detected core.
-func TestRealLibraryCorrectsAGenericCore(t *testing.T) {
+// loadCondition is the OPENBLAS_CORETYPE the library was loaded under ("" when
+// unset): Reinit(loadCondition()) puts it back as it chose at load.
+func loadCondition() string { return os.Getenv("OPENBLAS_CORETYPE") }
+
+// TestRealLibraryReportsTheCoreThatRuns sets up the machine's OpenBLAS as
+// Setup does, under whatever OPENBLAS_CORETYPE this machine has, and checks
+// what holds on any CPU: the core recorded is the one the library runs, and
+// a core the user forced is left in place and named as the user's choice.
+func TestRealLibraryReportsTheCoreThatRuns(t *testing.T) {
 	lib := realOpenBLAS(t)
-	top := cpuISA()
-	if top < isaAVX {
-		t.Skipf("this CPU offers only %s: no core is better than Prescott", top)
-	}
-	defer lib.Reinit("") // leave the library as it detects itself
-	if !lib.Reinit("Prescott") || !strings.EqualFold(lib.CoreName(), "Prescott") {
-		t.Skipf("this OpenBLAS cannot switch cores (%s)", lib.Config())
-	}
-	_, info, err := choose(Auto, lib, machine{top: top}, io.Discard)
+	userCore, userSet := os.LookupEnv("OPENBLAS_CORETYPE")
+	atLoad := lib.CoreName()
+	var warned strings.Builder
+	_, info, err := choose(Auto, lib, machine{cpu: hostFeatures(), userCore: userCore, userSet: userSet}, &warned)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := coresFor(top)[0]
-	if info.Core != want || info.Detected != "Prescott" || info.Generic || !strings.Contains(info.Reason, "Prescott") {
-		t.Fatalf("after Prescott on a %s CPU: %+v, want core %s", top, info, want)
+	t.Logf("CPU %s, OPENBLAS_CORETYPE=%q (set: %v): the library loaded %s and runs %s; recorded: %s", cpuISA(), userCore, userSet, atLoad, lib.CoreName(), info)
+	if info.Library != "OpenBLAS" {
+		if !strings.Contains(warned.String(), "computed a wrong product") {
+			t.Fatalf("gonum chosen without a product-check warning: %+v", info)
+		}
+		t.Skipf("this library's %s kernels failed the product check here; vaelab uses gonum and warned: %s", lib.CoreName(), warned.String())
 	}
-	if got := lib.CoreName(); got != want {
-		t.Fatalf("the library runs %s, the setup says %s", got, want)
+	if got := lib.CoreName(); info.Core != got {
+		t.Fatalf("the record says core %s, the library runs %s", info.Core, got)
+	}
+	if !userSet {
+		return
+	}
+	if got := lib.CoreName(); got != atLoad {
+		t.Fatalf("OPENBLAS_CORETYPE=%s is the user's, but setup moved the library from %s to %s", userCore, atLoad, got)
+	}
+	if !strings.Contains(info.Reason, "OPENBLAS_CORETYPE="+userCore+", set by the user") {
+		t.Fatalf("reason %q does not say the user chose the core", info.Reason)
+	}
+	if !strings.EqualFold(userCore, info.Core) {
+		if !strings.Contains(info.Reason, "runs "+info.Core+" instead") {
+			t.Fatalf("OPENBLAS_CORETYPE=%s but the library runs %s, and the reason %q does not say so", userCore, info.Core, info.Reason)
+		}
+		t.Skipf("OPENBLAS_CORETYPE=%s cannot be run by this library on this CPU (it runs %s); the record says so", userCore, info.Core)
+	}
+}
+
+// TestRealLibrarySwitchesAndReturns moves the library to its generic Prescott
+// kernels (SSE3, which every x86-64 CPU runs) and back to what it chose at
+// load, reading the core back each time: the mechanism the fallback uses.
+func TestRealLibrarySwitchesAndReturns(t *testing.T) {
+	lib := realOpenBLAS(t)
+	if cpuISA() < isaAVX {
+		t.Skipf("this CPU offers only %s: OpenBLAS's generic core is its best", cpuISA())
+	}
+	atLoad := lib.CoreName()
+	defer lib.Reinit(loadCondition())
+	if !lib.Reinit("Prescott") || !strings.EqualFold(lib.CoreName(), "Prescott") {
+		t.Skipf("this OpenBLAS cannot switch cores (%s)", lib.Config())
+	}
+	if err := verify(lib); err != nil {
+		t.Fatalf("Prescott's products: %v", err)
+	}
+	lib.Reinit(loadCondition())
+	if got := lib.CoreName(); got != atLoad {
+		t.Fatalf("back to the load condition, the library runs %s; it loaded %s", got, atLoad)
+	}
+	if err := verify(lib); err != nil {
+		t.Fatalf("%s's products after the round trip: %v", atLoad, err)
+	}
+}
+
+// TestRealLibraryCorrectsAGenericCore makes the machine's OpenBLAS run its
+// Prescott kernels, as it does by itself on a CPU model it does not know,
+// and checks that the setup moves it to a better core for this CPU, that the
+// record names the core the library then runs, that its products are right,
+// and that a wrong product takes it back to Prescott, said truthfully. It
+// runs kernels the library did not choose, so it runs only where no
+// OPENBLAS_CORETYPE is set: a machine that forces a core keeps it.
+func TestRealLibraryCorrectsAGenericCore(t *testing.T) {
+	lib := realOpenBLAS(t)
+	if c, set := os.LookupEnv("OPENBLAS_CORETYPE"); set {
+		t.Skipf("OPENBLAS_CORETYPE=%s is set on this machine: kernels other than those it forces are not run here (the decision is tested with injected CPUs)", c)
+	}
+	f := hostFeatures()
+	if f.top() < isaAVX {
+		t.Skipf("this CPU offers only %s: no core is better than Prescott", f.top())
+	}
+	defer lib.Reinit(loadCondition())
+	if !lib.Reinit("Prescott") || !strings.EqualFold(lib.CoreName(), "Prescott") {
+		t.Skipf("this OpenBLAS cannot switch cores (%s)", lib.Config())
+	}
+	_, info, err := choose(Auto, lib, machine{cpu: f}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("on a %s CPU, from Prescott: %s", f.top(), info)
+	if got := lib.CoreName(); info.Core != got {
+		t.Fatalf("the record says %s, the library runs %s", info.Core, got)
+	}
+	if !slices.Contains(coresFor(f.top()), info.Core) || info.Detected != "Prescott" || info.Generic || !strings.Contains(info.Reason, "Prescott") {
+		t.Fatalf("after Prescott on a %s CPU: %+v, want one of %v", f.top(), info, coresFor(f.top()))
 	}
 	if err := verify(lib); err != nil {
 		t.Fatalf("the corrected core's products: %v", err)
 	}
 
 	// A core whose products are wrong is not kept.
+	better := info.Core
 	lib.Reinit("Prescott")
 	var warned strings.Builder
-	_, info, err = choose(Auto, &wrongOn{library: lib, core: want}, machine{top: top}, &warned)
+	_, info, err = choose(Auto, &wrongOn{library: lib, core: better}, machine{cpu: f}, &warned)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Core != "Prescott" || info.Library != "OpenBLAS" || !strings.Contains(warned.String(), want+" kernels computed a wrong product") {
-		t.Fatalf("wrong %s products: %+v, warning %q; want back on Prescott", want, info, warned.String())
+	if got := lib.CoreName(); info.Core != got || info.Library != "OpenBLAS" {
+		t.Fatalf("wrong %s products: the record says %+v, the library runs %s", better, info, got)
+	}
+	if info.Core != "Prescott" || !strings.Contains(warned.String(), better+" kernels computed a wrong product") ||
+		!strings.Contains(warned.String(), "runs its Prescott kernels again") {
+		t.Fatalf("wrong %s products: %+v, warning %q; want back on Prescott, said so", better, info, warned.String())
 	}
 }
 
@@ -131,7 +211,7 @@ func BenchmarkSgemmByCore(b *testing.B) {
 		b.Skip("no OpenBLAS")
 	}
 	lib.SetThreads(1)
-	defer lib.Reinit("")
+	defer lib.Reinit(loadCondition())
 	cores := append([]string{"Prescott"}, coresFor(cpuISA())...)
 	for _, core := range cores {
 		for _, s := range [][3]int{{32, 48, 1024}, {128, 1024, 64}, {256, 2048, 16}, {1024, 1024, 1024}} {

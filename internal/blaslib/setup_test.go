@@ -73,25 +73,31 @@ func TestChooseCore(t *testing.T) {
 		wantWarning string // part of it; "" wants none
 		wantReason  string
 	}{
-		{name: "Prescott on an AVX-512 CPU becomes SkylakeX", lib: newFake("Prescott", all...), m: machine{top: isaAVX512},
+		{name: "Prescott on an AVX-512 CPU becomes SkylakeX", lib: newFake("Prescott", all...), m: machine{cpu: cpuAVX512},
 			wantLibrary: "OpenBLAS", wantCore: "SkylakeX", wantReinits: []string{"SkylakeX"}, wantReason: "detected Prescott"},
-		{name: "Core2 on an AVX2 CPU becomes Haswell", lib: newFake("Core2", all...), m: machine{top: isaAVX2},
+		{name: "Core2 on an AVX2 CPU becomes Haswell", lib: newFake("Core2", all...), m: machine{cpu: cpuAVX2},
 			wantLibrary: "OpenBLAS", wantCore: "Haswell", wantReinits: []string{"Haswell"}},
-		{name: "a build without SkylakeX gives Haswell", lib: newFake("Prescott", "Prescott", "Haswell"), m: machine{top: isaAVX512},
+		{name: "a build without SkylakeX gives Haswell", lib: newFake("Prescott", "Prescott", "Haswell"), m: machine{cpu: cpuAVX512},
 			wantLibrary: "OpenBLAS", wantCore: "Haswell", wantReinits: []string{"SkylakeX", "Haswell"}},
-		{name: "the user's OPENBLAS_CORETYPE is left alone", lib: newFake("Prescott", all...), m: machine{top: isaAVX512, userSet: true, userCore: "Prescott"},
+		{name: "the user's OPENBLAS_CORETYPE is left alone", lib: newFake("Prescott", all...), m: machine{cpu: cpuAVX512, userSet: true, userCore: "Prescott"},
 			wantLibrary: "OpenBLAS", wantCore: "Prescott", wantGeneric: true, wantReason: "OPENBLAS_CORETYPE=Prescott, set by the user"},
-		{name: "a detected Zen is kept", lib: newFake("Zen", all...), m: machine{top: isaAVX512},
+		{name: "a user's core the library does not run is named as what runs", lib: newFake("Haswell", all...), m: machine{cpu: cpuAVX2, userSet: true, userCore: "SkylakeX"},
+			wantLibrary: "OpenBLAS", wantCore: "Haswell", wantReason: "OPENBLAS_CORETYPE=SkylakeX, set by the user; the library runs Haswell instead"},
+		{name: "a detected Cooperlake on an AMD Zen 5 is kept", lib: newFake("Cooperlake", all...), m: machine{cpu: zen5},
+			wantLibrary: "OpenBLAS", wantCore: "Cooperlake", wantReason: "detected"},
+		{name: "wrong products on the better core: back to the detected one, by name", lib: &fakeOpenBLAS{detect: "Cooperlake", offers: all, core: "Prescott", wrong: []string{"SkylakeX"}}, m: machine{cpu: zen5},
+			wantLibrary: "OpenBLAS", wantCore: "Prescott", wantReinits: []string{"SkylakeX", "Prescott"}, wantGeneric: true, wantWarning: "the library runs its Prescott kernels again"},
+		{name: "a detected Zen is kept", lib: newFake("Zen", all...), m: machine{cpu: cpuAVX512},
 			wantLibrary: "OpenBLAS", wantCore: "Zen", wantReason: "detected"},
-		{name: "wrong products on the better core: back to the detected one", lib: &fakeOpenBLAS{detect: "Prescott", offers: all, core: "Prescott", wrong: []string{"SkylakeX"}}, m: machine{top: isaAVX512},
-			wantLibrary: "OpenBLAS", wantCore: "Prescott", wantReinits: []string{"SkylakeX", ""}, wantGeneric: true, wantWarning: "SkylakeX kernels computed a wrong product"},
-		{name: "wrong products on every core: gonum", lib: &fakeOpenBLAS{detect: "Prescott", offers: all, core: "Prescott", wrong: all}, m: machine{top: isaAVX512},
-			wantLibrary: "gonum", wantReinits: []string{"SkylakeX", ""}, wantWarning: "using gonum's pure-Go BLAS"},
-		{name: "wrong products on the user's core: gonum", lib: &fakeOpenBLAS{detect: "Haswell", offers: all, core: "Haswell", wrong: []string{"Haswell"}}, m: machine{top: isaAVX512, userSet: true, userCore: "Haswell"},
+		{name: "wrong products on the better core: back to the detected one", lib: &fakeOpenBLAS{detect: "Prescott", offers: all, core: "Prescott", wrong: []string{"SkylakeX"}}, m: machine{cpu: cpuAVX512},
+			wantLibrary: "OpenBLAS", wantCore: "Prescott", wantReinits: []string{"SkylakeX", "Prescott"}, wantGeneric: true, wantWarning: "SkylakeX kernels computed a wrong product"},
+		{name: "wrong products on every core: gonum", lib: &fakeOpenBLAS{detect: "Prescott", offers: all, core: "Prescott", wrong: all}, m: machine{cpu: cpuAVX512},
+			wantLibrary: "gonum", wantReinits: []string{"SkylakeX", "Prescott"}, wantWarning: "using gonum's pure-Go BLAS"},
+		{name: "wrong products on the user's core: gonum", lib: &fakeOpenBLAS{detect: "Haswell", offers: all, core: "Haswell", wrong: []string{"Haswell"}}, m: machine{cpu: cpuAVX512, userSet: true, userCore: "Haswell"},
 			wantLibrary: "gonum", wantWarning: "Haswell kernels computed a wrong product"},
-		{name: "a build that cannot switch keeps its generic core", lib: &fakeOpenBLAS{detect: "Prescott", core: "Prescott", static: true}, m: machine{top: isaAVX512},
+		{name: "a build that cannot switch keeps its generic core", lib: &fakeOpenBLAS{detect: "Prescott", core: "Prescott", static: true}, m: machine{cpu: cpuAVX512},
 			wantLibrary: "OpenBLAS", wantCore: "Prescott", wantGeneric: true, wantReason: "cannot switch"},
-		{name: "an SSE-only CPU keeps Prescott", lib: newFake("Prescott", all...), m: machine{top: isaSSE},
+		{name: "an SSE-only CPU keeps Prescott", lib: newFake("Prescott", all...), m: machine{cpu: cpuSSE},
 			wantLibrary: "OpenBLAS", wantCore: "Prescott"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -129,15 +135,15 @@ func TestChooseCore(t *testing.T) {
 }
 
 func TestChooseWithoutOpenBLAS(t *testing.T) {
-	if _, _, err := choose(OpenBLAS, nil, machine{top: isaAVX2}, nil); err == nil || !strings.Contains(err.Error(), "libopenblas0") {
+	if _, _, err := choose(OpenBLAS, nil, machine{cpu: cpuAVX2}, nil); err == nil || !strings.Contains(err.Error(), "libopenblas0") {
 		t.Errorf("blas openblas without the library: err %v, want one naming the package to install", err)
 	}
-	_, info, err := choose(Auto, nil, machine{top: isaAVX2}, nil)
+	_, info, err := choose(Auto, nil, machine{cpu: cpuAVX2}, nil)
 	if err != nil || info.Library != "gonum" {
 		t.Errorf("auto without OpenBLAS: %+v, %v; want gonum", info, err)
 	}
 	lib := newFake("Prescott", "SkylakeX")
-	_, info, err = choose(Gonum, lib, machine{top: isaAVX512}, nil)
+	_, info, err = choose(Gonum, lib, machine{cpu: cpuAVX512}, nil)
 	if err != nil || info.Library != "gonum" || len(lib.reinits) != 0 {
 		t.Errorf("blas gonum: %+v, %v, reinits %v; want gonum and the library untouched", info, err, lib.reinits)
 	}
