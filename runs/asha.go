@@ -28,6 +28,10 @@ type ashaConfig struct {
 	running  int  // its runs being trained
 	finished bool // trained to the end, or a run of it failed or diverged
 	launched bool // its runs were handed to workers in this invocation
+	// resume: its runs stopped (a kill, Ctrl-C, a full disk) after a
+	// promotion, or after their last epoch but before being recorded done:
+	// they train on from their checkpoints without a new decision.
+	resume bool
 }
 
 type ashaJob struct {
@@ -77,6 +81,9 @@ func (sc *Scheduler) executeASHA(ctx context.Context, p *Plan) Result {
 			if c == nil {
 				c = configOf(configs, j.run.ID)
 				owner[j.run.ID] = c
+			}
+			if st, err := sc.Store.Status(ctx, j.run.ID); err == nil && (st == StatusDone || st == StatusDiverged) {
+				continue // a seed of a resumed configuration that had finished
 			}
 			if reached, err := sc.Store.EpochsReached(ctx, []string{j.run.ID}); err == nil && j.target > 0 && reached[j.run.ID] >= j.target {
 				if c.running == 0 {
@@ -148,15 +155,29 @@ func (sc *Scheduler) ashaState(ctx context.Context, p *Plan) ([]*ashaConfig, err
 		return nil, err
 	}
 	for _, c := range configs {
+		ended := false // by a decision or an outcome no rerun changes
 		for _, r := range c.runs {
 			switch statuses[r.ID] {
 			case StatusDiverged, StatusFailed, StatusStopped:
-				c.finished = true
+				c.finished, ended = true, true
 			}
 		}
 		if err := sc.ashaRefresh(ctx, p.EarlyStop, c); err != nil {
 			return nil, err
 		}
+		if ended {
+			continue
+		}
+		waiting := false
+		for _, r := range c.runs {
+			switch statuses[r.ID] {
+			case StatusPending, StatusInterrupted, StatusPaused:
+				waiting = true
+			}
+		}
+		// Promoted from its rung and trained past it, or trained to the
+		// end, yet not all done: a stopped attempt to finish.
+		c.resume = waiting && c.rung >= 0 && (c.promoted >= c.rung || c.finished)
 	}
 	return configs, nil
 }
@@ -168,11 +189,12 @@ func (sc *Scheduler) ashaRefresh(ctx context.Context, e *experiments.EarlyStop, 
 	if err != nil {
 		return err
 	}
-	least := -1
+	least, most := -1, 0
 	for i, r := range c.runs {
 		if i == 0 || reached[r.ID] < least {
 			least = reached[r.ID]
 		}
+		most = max(most, reached[r.ID])
 	}
 	c.rung = -1
 	for k, epoch := range e.Rungs {
@@ -180,8 +202,8 @@ func (sc *Scheduler) ashaRefresh(ctx context.Context, e *experiments.EarlyStop, 
 			c.rung = k
 		}
 	}
-	if c.rung >= 0 && least > e.Rungs[c.rung] {
-		c.promoted = c.rung // trained beyond the rung: promoted from it
+	if c.rung >= 0 && most > e.Rungs[c.rung] {
+		c.promoted = c.rung // a run trained beyond the rung: promoted from it
 	}
 	for k := range c.rung {
 		c.promoted = max(c.promoted, k)
@@ -195,6 +217,18 @@ func (sc *Scheduler) ashaRefresh(ctx context.Context, e *experiments.EarlyStop, 
 // ashaNext is the next work: a promotion from the highest rung that has
 // one, else the next configuration not started.
 func (sc *Scheduler) ashaNext(ctx context.Context, e *experiments.EarlyStop, configs []*ashaConfig) ([]ashaJob, error) {
+	for _, c := range configs {
+		if !c.resume || c.running > 0 || c.launched {
+			continue
+		}
+		c.resume = false
+		target := 0
+		if !c.finished && c.rung+1 < len(e.Rungs) {
+			target = e.Rungs[c.rung+1]
+		}
+		sc.logf("asha        resuming %s (stopped after its promotion from rung %d)", c.runs[0].Label(), c.rung+1)
+		return runJobs(c, target), nil
+	}
 	for k := len(e.Rungs) - 1; k >= 0; k-- {
 		c, why, err := sc.ashaPromotable(ctx, e, configs, k)
 		if err != nil || c == nil {

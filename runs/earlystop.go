@@ -352,6 +352,15 @@ func (s *Store) Statuses(ctx context.Context, experiment string) (map[string]str
 	return out, rows.Err()
 }
 
+// Status returns one run's stored status.
+func (s *Store) Status(ctx context.Context, runID string) (string, error) {
+	var st string
+	if err := s.db.QueryRowContext(ctx, "SELECT status FROM runs WHERE id=?", runID).Scan(&st); err != nil {
+		return "", fmt.Errorf("read the status of run %s: %w", runID, err)
+	}
+	return st, nil
+}
+
 // Decide records early stopping's decisions in one transaction: each run
 // of stops waiting to train (pending, paused, failed, interrupted) becomes
 // stopped with its reason; each of alive that is stopped is promoted
