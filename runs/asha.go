@@ -322,8 +322,29 @@ func (sc *Scheduler) ashaPromotable(ctx context.Context, e *experiments.EarlySto
 // ashaStopRest stops the configurations left at a rung once no promotion or
 // start remains.
 func (sc *Scheduler) ashaStopRest(ctx context.Context, experiment string, e *experiments.EarlyStop, configs []*ashaConfig) (int, error) {
+	// Runs another process trains can still complete a rung and make a
+	// configuration waiting there qualify: the last process to finish stops
+	// the rest (or the next run of the spec does).
+	current, err := sc.Store.Statuses(ctx, experiment)
+	if err != nil {
+		return 0, err
+	}
+	elsewhere := 0
+	for _, st := range current {
+		if st == StatusRunning {
+			elsewhere++
+		}
+	}
+	if elsewhere > 0 {
+		sc.logf("asha        %d runs still train in another process; the configurations left at a rung are stopped when they finish", elsewhere)
+		return 0, nil
+	}
 	stops := map[string]string{}
 	for _, c := range configs {
+		// Another process may have moved it on since this one last looked.
+		if err := sc.ashaRefresh(ctx, e, c); err != nil {
+			return 0, err
+		}
 		if c.finished || c.rung < 0 || c.promoted >= c.rung {
 			continue
 		}

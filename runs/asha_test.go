@@ -92,3 +92,66 @@ func TestASHAResumesAPromotedRunAfterAStop(t *testing.T) {
 		}
 	}
 }
+
+// syncSpec is ashaSpec with synchronous halving: one configuration of three
+// survives the rung at epoch 1, two are stopped there.
+var syncSpec = strings.Replace(ashaSpec, ", decisions: async}", "}", 1)
+
+// Defect 3 of issue 28: a search's early stopping belongs to the search. A
+// full-budget spec with the same configurations (the same run ids) trains
+// the runs the search stopped, resuming them from their checkpoints, and
+// ends each with the curves of a run never stopped.
+func TestFullBudgetSpecTrainsWhatASearchStopped(t *testing.T) {
+	full := strings.Replace(strings.Replace(syncSpec, "  early_stop: {rungs: [1], eta: 3}\n", "", 1), "name: tiny", "name: baseline", 1)
+	ref, refDir := openTemp(t)
+	if _, res := runSpec(t, newScheduler(ref, refDir), full); res.Done != 3 {
+		t.Fatalf("reference: %+v", res)
+	}
+	for _, decisions := range []string{"sync", "async"} {
+		t.Run(decisions, func(t *testing.T) {
+			st, dir := openTemp(t)
+			sc := newScheduler(st, dir)
+			search := syncSpec
+			if decisions == "async" {
+				search = ashaSpec
+			}
+			if _, res := runSpec(t, sc, search); res.EarlyStopped != 2 {
+				t.Fatalf("search: %+v, want 2 stopped", res)
+			}
+			p, res := runSpec(t, sc, full)
+			if len(p.ToTrain) != 2 || res.Done != 2 {
+				t.Fatalf("full budget: %d to train, %+v (%s); want the 2 stopped runs trained", len(p.ToTrain), res, p.Note)
+			}
+			want, got := statuses(t, ref, "baseline"), statuses(t, st, "baseline")
+			for label, w := range want {
+				g := got[label]
+				if g.Status != StatusDone || g.ID != w.ID {
+					t.Errorf("%s: %s (%s), want done", label, g.Status, g.ID)
+				}
+				ma, _ := ref.Metrics(context.Background(), w.ID)
+				mb, _ := st.Metrics(context.Background(), g.ID)
+				for key := range ma {
+					if !slices.Equal(ma[key], mb[key]) {
+						t.Errorf("%s: %s differs from a run never stopped", label, key)
+					}
+				}
+			}
+			resumed := 0
+			for _, r := range got {
+				events, _ := st.Events(context.Background(), "", r.ID)
+				for _, e := range events {
+					if e.Kind == "resume" {
+						resumed++
+					}
+				}
+			}
+			if resumed < 2 {
+				t.Errorf("%d resume events, want the 2 stopped runs resumed from their checkpoints", resumed)
+			}
+			// Running the search again changes nothing: its runs are trained.
+			if p, res := runSpec(t, sc, search); len(p.ToTrain) != 0 || res.Done != 0 {
+				t.Errorf("the search again: %d to train, %+v", len(p.ToTrain), res)
+			}
+		})
+	}
+}

@@ -352,6 +352,46 @@ func (s *Store) Statuses(ctx context.Context, experiment string) (map[string]str
 	return out, rows.Err()
 }
 
+// ReopenStopped makes the stopped runs among ids waiting to train again
+// (interrupted: they resume from their checkpoints) where experiment's own
+// budget is not what stopped them: early stopping's decisions belong to the
+// experiment that made them, and a run is shared by every spec that expands
+// to it. With all (the spec has no sweep.early_stop: a full budget) every
+// stopped run is reopened; otherwise only those no decision of experiment
+// stopped. It returns the ids reopened.
+func (s *Store) ReopenStopped(ctx context.Context, experiment string, ids []string, all bool) ([]string, error) {
+	var reopened []string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		reopened = reopened[:0]
+		for _, id := range ids {
+			var st string
+			if err := tx.QueryRowContext(ctx, "SELECT status FROM runs WHERE id=?", id).Scan(&st); err != nil {
+				return fmt.Errorf("read run %s: %w", id, err)
+			}
+			if st != StatusStopped {
+				continue
+			}
+			var own int
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM events WHERE run_id=? AND kind='early-stop' AND experiment=?", id, experiment).Scan(&own); err != nil {
+				return fmt.Errorf("read the decisions on run %s: %w", id, err)
+			}
+			if own > 0 && !all {
+				continue
+			}
+			why := fmt.Sprintf("experiment %s trains it with its own budget (it was stopped early by a search); resumes from its checkpoint", experiment)
+			if _, err := tx.ExecContext(ctx, "UPDATE runs SET status=?, error=? WHERE id=? AND status=?", StatusInterrupted, why, id, StatusStopped); err != nil {
+				return fmt.Errorf("reopen run %s: %w", id, err)
+			}
+			if err := addEvent(ctx, tx, experiment, id, "info", "reopened", why); err != nil {
+				return err
+			}
+			reopened = append(reopened, id)
+		}
+		return nil
+	})
+	return reopened, err
+}
+
 // Status returns one run's stored status.
 func (s *Store) Status(ctx context.Context, runID string) (string, error) {
 	var st string

@@ -121,6 +121,9 @@ func (sc *Scheduler) Prepare(ctx context.Context, spec *experiments.Spec, rs []e
 	if err != nil {
 		return nil, err
 	}
+	if err := sc.reopenStopped(ctx, spec, status); err != nil {
+		return nil, err
+	}
 	unevaluated, err := sc.Store.Unevaluated(ctx, spec.Name)
 	if err != nil {
 		return nil, err
@@ -193,6 +196,24 @@ func describeCounts(c map[string]int) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// reopenStopped hands back to training the runs another experiment's early
+// stopping stopped (all stopped runs when spec has no sweep.early_stop),
+// updating status.
+func (sc *Scheduler) reopenStopped(ctx context.Context, spec *experiments.Spec, status map[string]string) error {
+	var ids []string
+	for id, st := range status {
+		if st == StatusStopped {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	reopened, err := sc.Store.ReopenStopped(ctx, spec.Name, ids, spec.EarlyStop == nil)
+	for _, id := range reopened {
+		status[id] = StatusInterrupted
+	}
+	return err
 }
 
 // reapDeadRuns marks as interrupted the running runs of an experiment whose
