@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -61,12 +62,9 @@ func openFolderSource(root string) (*folderSource, error) {
 		root = real
 	}
 	var files []string
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && isImageFile(p) {
-			rel, _ := filepath.Rel(root, p)
+	// Symlinked subfolders and files are followed (walkFiles).
+	err := walkFiles(root, func(rel string, _ fs.FileInfo) error {
+		if isImageFile(rel) {
 			files = append(files, rel)
 		}
 		return nil

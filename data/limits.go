@@ -4,10 +4,11 @@ import (
 	"bufio"
 	"fmt"
 	"image"
-	"io"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/vaelab/vaelab/internal/safefile"
 )
 
 // Bounds on what a dataset may make vaelab allocate: a file is read only when
@@ -17,7 +18,6 @@ import (
 // MemoryLimit. Each refusal names the limit and what to change.
 const (
 	MaxImagePixels    = 1 << 26 // 8192×8192
-	maxSpecBytes      = 1 << 20
 	maxImageFileBytes = 1 << 30 // one image file; its pixels are capped separately
 )
 
@@ -76,43 +76,31 @@ func byteSize(n int64) string {
 }
 
 // openRegular opens path for reading when it is a regular file of at most
-// max bytes (0: MemoryLimit), so that a FIFO, a device or a huge file is
-// refused at once instead of blocking or exhausting memory.
+// max bytes (0: MemoryLimit; negative: any size), so that a FIFO, a device
+// or a huge file is refused at once instead of blocking or exhausting memory
+// (see safefile.Open).
 func openRegular(path string, max int64) (*os.File, int64, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, 0, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, 0, fmt.Errorf("%s is not a regular file (%v); vaelab reads datasets and specs only from regular files", path, fi.Mode().Type())
-	}
 	if max == 0 {
-		max = MemoryLimit()
+		if max = MemoryLimit(); max == 0 {
+			max = safefile.NoLimit
+		}
 	}
-	if max > 0 && fi.Size() > max {
-		return nil, 0, fmt.Errorf("%s is %s, more than the %s limit for such a file", path, byteSize(fi.Size()), byteSize(max))
-	}
-	f, err := os.Open(path)
-	return f, fi.Size(), err
+	return safefile.Open(path, max)
 }
 
 // ReadRegular reads a regular file of at most max bytes (0: MemoryLimit);
 // anything else is refused before a byte is read.
 func ReadRegular(path string, max int64) ([]byte, error) {
-	f, size, err := openRegular(path, max)
-	if err != nil {
-		return nil, err
+	if max == 0 {
+		if max = MemoryLimit(); max == 0 {
+			max = safefile.NoLimit
+		}
 	}
-	defer f.Close()
-	b := make([]byte, size)
-	if _, err := io.ReadFull(f, b); err != nil {
-		return nil, fmt.Errorf("%s changed size while being read: %w", path, err)
-	}
-	return b, nil
+	return safefile.Read(path, max)
 }
 
 // ReadSpecFile reads a spec: a regular file of at most 1 MiB.
-func ReadSpecFile(path string) ([]byte, error) { return ReadRegular(path, maxSpecBytes) }
+func ReadSpecFile(path string) ([]byte, error) { return ReadRegular(path, safefile.MaxSpec) }
 
 // checkImageSize refuses an image whose declared size exceeds MaxImagePixels,
 // before its pixels are allocated.

@@ -371,21 +371,12 @@ func IdentitySplit(labels []int, fraction float64, seed uint64) (train, test []i
 }
 
 // fingerprint summarises a file or folder by paths, sizes and modification
-// times: cheap to compute for 200k images, and changed by any edit.
+// times: cheap to compute for 200k images, and changed by any edit. Symlinks
+// are followed (walkFiles): the sizes and times are those of the files the
+// loader reads, so a file changed behind a link changes the fingerprint.
 func fingerprint(path string) (string, error) {
 	h := sha256.New()
-	err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(path, p)
+	err := walkFiles(path, func(rel string, info fs.FileInfo) error {
 		fmt.Fprintf(h, "%s\x00%d\x00%d\n", rel, info.Size(), info.ModTime().UnixNano())
 		return nil
 	})

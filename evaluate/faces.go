@@ -14,6 +14,7 @@ import (
 
 	"github.com/vaelab/vaelab/data"
 	"github.com/vaelab/vaelab/internal/atomicfile"
+	"github.com/vaelab/vaelab/internal/safefile"
 	"github.com/vaelab/vaelab/metrics"
 	"github.com/vaelab/vaelab/vae"
 )
@@ -97,7 +98,7 @@ func (c *ReferenceCache) orlVerification(ctx context.Context, net *metrics.DlibN
 		if c.CacheDir != "" {
 			cached = filepath.Join(c.CacheDir, "dlib-orl-verification-"+metrics.DlibWeightsSHA256[:16]+".json")
 			var v metrics.Verification
-			if b, err := os.ReadFile(cached); err == nil && json.Unmarshal(b, &v) == nil && v.Same > 0 {
+			if b, err := safefile.Read(cached, safefile.MaxSmall); err == nil && json.Unmarshal(b, &v) == nil && v.Same > 0 {
 				return &v, nil
 			}
 		}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"gonum.org/v1/gonum/blas/blas32"
 
 	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/internal/safefile"
 )
 
 // The dlib face descriptor: dlib's face-recognition ResNet (29 convolutions,
@@ -88,7 +88,7 @@ type dlibManifest []struct {
 func LoadDlib(dir string) (*DlibNet, error) {
 	read := func(name, sum string) ([]byte, error) {
 		path := filepath.Join(dir, name)
-		b, err := os.ReadFile(path)
+		b, err := safefile.Read(path, safefile.MaxWeights)
 		if err != nil {
 			return nil, fmt.Errorf("dlib face descriptor: %w (vaelab data fetch dlib-face installs it)", err)
 		}

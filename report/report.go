@@ -13,7 +13,6 @@ import (
 	"html/template"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/internal/atomicfile"
+	"github.com/vaelab/vaelab/internal/safefile"
 	"github.com/vaelab/vaelab/metrics"
 	"github.com/vaelab/vaelab/runs"
 	"github.com/vaelab/vaelab/vae"
@@ -727,7 +727,7 @@ func withSamplerGrids(arts map[string]runs.Artifact, kinds ...string) []string {
 // inlinePNG reads an artifact and checks it against its stored checksum.
 func inlinePNG(a runs.Artifact) Grid {
 	g := Grid{Kind: a.Kind}
-	b, err := os.ReadFile(a.Path)
+	b, err := safefile.Read(a.Path, safefile.RecordedLimit(a.Bytes, safefile.MaxImage))
 	if err != nil {
 		g.Problem = fmt.Sprintf("image file unreadable: %v", err)
 		return g

@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 
 	"github.com/vaelab/vaelab/data"
 	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/experiments"
 	"github.com/vaelab/vaelab/internal/atomicfile"
+	"github.com/vaelab/vaelab/internal/safefile"
 	"github.com/vaelab/vaelab/vae"
 )
 
@@ -37,7 +37,7 @@ func FitSamplers(ctx context.Context, st *Store, runID string, cfg experiments.R
 		}
 		var files [][]byte
 		for _, a := range arts {
-			if b, err := os.ReadFile(a.Path); err == nil && sha256Hex(b) == a.SHA256 {
+			if b, err := safefile.Read(a.Path, safefile.RecordedLimit(a.Bytes, safefile.MaxFit)); err == nil && sha256Hex(b) == a.SHA256 {
 				files = append(files, b)
 			}
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/experiments"
 	"github.com/vaelab/vaelab/internal/atomicfile"
+	"github.com/vaelab/vaelab/internal/safefile"
 	"github.com/vaelab/vaelab/internal/termtext"
 	"github.com/vaelab/vaelab/vae"
 )
@@ -109,6 +110,9 @@ type Plan struct {
 // evaluated again.
 func (sc *Scheduler) Prepare(ctx context.Context, spec *experiments.Spec, rs []experiments.Run) (*Plan, error) {
 	if err := CheckPlan(rs, sc.DataDir); err != nil {
+		return nil, err
+	}
+	if err := sc.Store.CheckRunsDir(ctx, sc.RunsDir); err != nil {
 		return nil, err
 	}
 	if err := sc.Store.RecordExperiment(ctx, spec, CurrentProvenance()); err != nil {
@@ -570,7 +574,7 @@ func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir st
 			os.Remove(f)
 		}
 	}
-	b, err := os.ReadFile(path)
+	b, err := safefile.Read(path, safefile.MaxCheckpoint)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, sc.Store.StartAttempt(ctx, r.ID, 0)
 	}

@@ -53,6 +53,7 @@ import (
 
 	"github.com/vaelab/vaelab/experiments"
 	"github.com/vaelab/vaelab/internal/atomicfile"
+	"github.com/vaelab/vaelab/internal/safefile"
 )
 
 // An Executor trains the runs of a Plan and records them in the store: each
@@ -372,7 +373,7 @@ func (sl *Slurm) task(r RunInfo) (slurmTask, error) {
 		return slurmTask{}, fmt.Errorf("run %s: owner %q is not a Slurm task", r.ID, r.Owner)
 	}
 	jobDir := filepath.Join(sl.RunsDir, "slurm", rest[:i])
-	b, err := os.ReadFile(filepath.Join(jobDir, "job_id"))
+	b, err := safefile.Read(filepath.Join(jobDir, "job_id"), safefile.MaxSmall)
 	if err != nil {
 		return slurmTask{}, fmt.Errorf("run %s: the job id of its Slurm submission: %w", r.ID, err)
 	}
@@ -510,7 +511,7 @@ func slurmCmd(ctx context.Context, name string, args ...string) (string, error) 
 // its run directory.
 func Worker(ctx context.Context, manifestPath string, index int, log io.Writer) (Result, error) {
 	var res Result
-	b, err := os.ReadFile(manifestPath)
+	b, err := safefile.Read(manifestPath, safefile.MaxManifest)
 	if err != nil {
 		return res, fmt.Errorf("worker: %w", err)
 	}

@@ -6,13 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 
 	"github.com/vaelab/vaelab/data"
 	"github.com/vaelab/vaelab/experiments"
-
+	"github.com/vaelab/vaelab/internal/safefile"
 	"github.com/vaelab/vaelab/vae"
 )
 
@@ -35,7 +34,9 @@ func LoadCheckpoint(ctx context.Context, st *Store, r RunInfo) (*vae.Checkpoint,
 	if !ok {
 		return nil, fmt.Errorf("run %s has no recorded checkpoint (status %s); only runs that trained with checkpoints can be loaded", r.ID, r.Status)
 	}
-	b, err := os.ReadFile(path)
+	// The recorded size bounds the read: a file replaced by a huge one is
+	// refused before it is read.
+	b, err := safefile.Read(path, safefile.RecordedLimit(rec.Bytes, safefile.MaxCheckpoint))
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint of run %s: %w", r.ID, err)
 	}

@@ -159,6 +159,12 @@ running: "vaelab sync SPEC" imports them later.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if err := checkRunsDir(s); err != nil {
+				return err
+			}
+			if err := checkOutput(ctx, s, "--report", reportPath, args[0]); err != nil {
+				return err
+			}
 			spec, rs, err := loadPlan(s, args[0])
 			if err != nil {
 				return err
@@ -666,6 +672,9 @@ func reportCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 Several experiments are compared on one page; --runs keeps only the given runs.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(cmd.Context(), s, "--output", out); err != nil {
+				return err
+			}
 			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
 				opt := report.Options{Runs: filter, Progress: renderProgress(stderr)}
 				if err := report.WriteFile(ctx, st, args, out, opt); err != nil {
@@ -711,6 +720,9 @@ func exportCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short: "Print an experiment's tables: csv (every run), md or latex (summary, mean ± std over seeds, best in bold)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(cmd.Context(), s, "--output", out); err != nil {
+				return err
+			}
 			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
 				write := func(w io.Writer) error { return report.Export(ctx, st, args[0], format, filter, w) }
 				var err error

@@ -87,6 +87,9 @@ sha256, into DATA_DIR/` + data.DlibFaceDir + `.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if args[0] == data.DlibFaceDir {
+				if err := checkOutput(cmd.Context(), s, "--data-dir", filepath.Join(s.dataDir(), data.DlibFaceDir)); err != nil {
+					return err
+				}
 				dst, err := data.InstallDlibFace(cmd.Context(), s.dataDir(), file)
 				if err != nil {
 					return &exitError{exitFailure, err}
@@ -102,6 +105,9 @@ sha256, into DATA_DIR/` + data.DlibFaceDir + `.`,
 				src.URL = mirror // the expected sha256 stays the built-in one
 			}
 			dst := filepath.Join(s.dataDir(), src.File)
+			if err := checkOutput(cmd.Context(), s, "--data-dir", dst); err != nil {
+				return err
+			}
 			if sum, err := data.FileSHA256(dst); err == nil && sum == src.SHA256 {
 				fmt.Fprintf(stdout, "%s is already present and verified: %s\n", src.Name, dst)
 				return nil
@@ -176,6 +182,9 @@ func dataShowCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 		Short: "Write a PNG grid of a dataset's first training images",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(cmd.Context(), s, "--output", out); err != nil {
+				return err
+			}
 			cfg := data.Config{Name: args[0], TestFraction: 0.1, Seed: 1}.Resolved()
 			if args[0] != "synthetic" {
 				if _, err := builtinArg(args[0]); err != nil {

@@ -32,6 +32,12 @@ the runs that lack an evaluation with the new settings.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if err := checkRunsDir(s); err != nil {
+				return err
+			}
+			if err := checkOutput(ctx, s, "--report", reportPath, args[0]); err != nil {
+				return err
+			}
 			st, err := openExistingForWriting(ctx, s)
 			if err != nil {
 				return err

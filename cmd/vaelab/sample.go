@@ -35,6 +35,9 @@ with it is fitted now with the default settings, and the fit is not stored.`,
 			if err := checkSampleFlags(kind, n, sampler); err != nil {
 				return &exitError{exitUsage, err}
 			}
+			if err := checkOutput(cmd.Context(), s, "--output", out); err != nil {
+				return err
+			}
 			return withRun(cmd, s, args[0], func(ctx context.Context, st *runs.Store, r runs.RunInfo) error {
 				im, cols, err := sampleRun(ctx, s, st, r, sampleRequest{kind, sampler, n, seed}, stdout)
 				if err != nil {

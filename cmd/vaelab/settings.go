@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/vaelab/vaelab/internal/blaslib"
+	"github.com/vaelab/vaelab/internal/safefile"
 )
 
 // settings are the workspace settings, resolved by viper with the precedence
@@ -59,8 +61,14 @@ func (s *settings) load(cmd *cobra.Command) error {
 		}
 		path = ".vaelab.yaml"
 	}
-	s.v.SetConfigFile(path)
-	if err := s.v.ReadInConfig(); err != nil {
+	// Read as any file vaelab reads: a regular file of bounded size (a FIFO
+	// or /dev/zero named .vaelab.yaml is refused, not read).
+	b, err := safefile.Read(path, safefile.MaxSettings)
+	if err != nil {
+		return &exitError{exitUsage, fmt.Errorf("read settings %s: %w", path, err)}
+	}
+	s.v.SetConfigFile(path) // its extension gives the format
+	if err := s.v.ReadConfig(bytes.NewReader(b)); err != nil {
 		return &exitError{exitUsage, fmt.Errorf("read settings %s: %w", path, err)}
 	}
 	for _, k := range s.v.AllKeys() {

@@ -1,0 +1,91 @@
+package runs
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/vaelab/vaelab/internal/safefile"
+)
+
+// RunsDirs returns the folders holding this store's run folders, resolved:
+// the store records each run's folder when the run is claimed, so these are
+// where its checkpoints and images are. Empty for a store with no run
+// started yet.
+func (s *Store) RunsDirs(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT DISTINCT dir FROM runs WHERE dir != ''")
+	if err != nil {
+		return nil, fmt.Errorf("read run folders: %w", err)
+	}
+	defer rows.Close()
+	var dirs []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		parent := filepath.Dir(s.resolve(d))
+		if r, err := safefile.Resolve(parent); err == nil {
+			parent = r
+		}
+		if !slices.Contains(dirs, parent) {
+			dirs = append(dirs, parent)
+		}
+	}
+	slices.Sort(dirs)
+	return dirs, rows.Err()
+}
+
+// CheckRunsDir refuses a runs directory that is a system folder, or that is
+// not where this store's runs are: training there would start every
+// interrupted run again from step 0 (its checkpoint is elsewhere) and spread
+// one workspace's files over two folders. The error says where the runs are.
+func (s *Store) CheckRunsDir(ctx context.Context, runsDir string) error {
+	if err := CheckRunsDirPath(runsDir); err != nil {
+		return err
+	}
+	dirs, err := s.RunsDirs(ctx)
+	if err != nil || len(dirs) == 0 {
+		return err
+	}
+	want, err := safefile.Resolve(runsDir)
+	if err != nil {
+		return fmt.Errorf("runs directory %s: %w", runsDir, err)
+	}
+	if slices.Contains(dirs, want) {
+		return nil
+	}
+	return fmt.Errorf("runs directory %s: the runs of %s are in %s; run with --runs-dir %s (or runs_dir in the settings). To move a workspace, move the database and its vaelab-runs folder together: run folders inside the database's folder are recorded relative to it",
+		runsDir, s.path, strings.Join(dirs, " and "), dirs[0])
+}
+
+// CheckRunsDirPath refuses a system folder (/, /etc, /usr, /proc, a home
+// folder itself, ...) as the runs directory: vaelab would fill it with run
+// folders.
+func CheckRunsDirPath(runsDir string) error {
+	if r, bad := safefile.SystemDir(runsDir); bad {
+		return fmt.Errorf("runs directory %s (%s): a system folder or a home folder itself; vaelab fills the runs directory with one folder per run: choose a folder of its own, e.g. vaelab-runs beside the database", runsDir, r)
+	}
+	return nil
+}
+
+// SpecHashes maps the sha256 of each stored experiment's spec to its name:
+// an output path holding one of these texts is a spec, never overwritten.
+func (s *Store) SpecHashes(ctx context.Context) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT name, spec_hash FROM experiments")
+	if err != nil {
+		return nil, fmt.Errorf("read experiments: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, hash string
+		if err := rows.Scan(&name, &hash); err != nil {
+			return nil, err
+		}
+		out[hash] = name
+	}
+	return out, rows.Err()
+}
