@@ -5,11 +5,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // filesOf reads every file under dir, by path relative to it.
@@ -84,5 +88,115 @@ func TestOutputsNeverOverwriteTheRecord(t *testing.T) {
 		if _, ok := before[f]; !ok && !strings.HasPrefix(f, "decoded-cache") && f != "vaelab.db-shm" && f != "vaelab.db-wal" {
 			t.Errorf("%s was written", f)
 		}
+	}
+}
+
+// vaelabWithin runs the binary as vaelab does, killing it after limit; ok
+// is false when it had to be killed.
+func vaelabWithin(t *testing.T, dir string, limit time.Duration, args ...string) (r result, ok bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "VAELAB_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "VAELAB_CACHE_DIR="+filepath.Join(dir, "decoded-cache"))
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		return result{-1, out.String(), errOut.String()}, false
+	}
+	code := 0
+	if ee, isExit := err.(*exec.ExitError); isExit {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, out.String(), errOut.String()}, true
+}
+
+// Defect 8 (acceptance 4): a FIFO and a link to /dev/zero in place of
+// recorded artifacts, a checkpoint replaced by a huge file and a FIFO as
+// .vaelab.yaml are each refused at once, named, never read whole.
+func TestSpecialFilesAreRefusedQuickly(t *testing.T) {
+	ws := t.TempDir()
+	os.WriteFile(filepath.Join(ws, "s.yaml"), []byte(misuseSpec), 0o644)
+	if r := vaelab(t, ws, nil, "run", "s.yaml"); r.code != 0 {
+		t.Fatalf("run: %s%s", r.stdout, r.stderr)
+	}
+	ids := regexp.MustCompile(`(?m)^([0-9a-f]{16})`).FindAllString(vaelab(t, ws, nil, "ls", "misuse").stdout, -1)
+	if len(ids) != 2 {
+		t.Fatalf("want 2 runs, got %v", ids)
+	}
+	pngs, _ := filepath.Glob(filepath.Join(ws, "vaelab-runs", ids[0], "*", "*.png"))
+	if len(pngs) < 2 {
+		t.Fatalf("want 2 image artifacts to replace, got %v", pngs)
+	}
+	fifo, zero := pngs[0], pngs[1]
+	os.Remove(fifo)
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(zero)
+	os.Symlink("/dev/zero", zero)
+	r, ok := vaelabWithin(t, ws, 5*time.Second, "doctor")
+	if !ok {
+		t.Fatalf("doctor with a FIFO and /dev/zero as artifacts did not return within 5 s")
+	}
+	for _, p := range []string{fifo, zero} {
+		if r.code == 0 || !strings.Contains(r.stdout, filepath.Base(p)) {
+			t.Errorf("doctor: exit %d, does not name %s:\n%s%s", r.code, p, r.stdout, r.stderr)
+		}
+	}
+	// A checkpoint replaced by a file far larger than the one recorded is
+	// refused by its size before it is read (a sparse file: no disk used).
+	ck := filepath.Join(ws, "vaelab-runs", ids[1], "checkpoint.vck")
+	if err := os.Truncate(ck, 64<<20); err != nil {
+		t.Fatal(err)
+	}
+	r, ok = vaelabWithin(t, ws, 30*time.Second, "sample", ids[1], "-o", "x.png")
+	if !ok || r.code == 0 || !strings.Contains(r.stderr, "more than") {
+		t.Errorf("sample with a huge checkpoint: exit %d, %q; want a refusal by size", r.code, r.stderr)
+	}
+	if err := syscall.Mkfifo(filepath.Join(ws, ".vaelab.yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, ok = vaelabWithin(t, ws, 5*time.Second, "ls")
+	if !ok || r.code == 0 || !strings.Contains(r.stderr, ".vaelab.yaml") {
+		t.Errorf("a FIFO as .vaelab.yaml: returned %v, exit %d, %q; want a refusal naming it", ok, r.code, r.stderr)
+	}
+}
+
+// Defect 7: the runs directory must be where the store's runs are (another
+// one would retrain interrupted runs from step 0), and a system folder or
+// the home folder itself is refused before anything is created.
+func TestRunsDirIsTheStoresOwn(t *testing.T) {
+	ws := t.TempDir()
+	os.WriteFile(filepath.Join(ws, "s.yaml"), []byte(misuseSpec), 0o644)
+	if r := vaelab(t, ws, nil, "run", "s.yaml"); r.code != 0 {
+		t.Fatalf("run: %s%s", r.stdout, r.stderr)
+	}
+	r := vaelab(t, ws, nil, "run", "s.yaml", "--runs-dir", "moved")
+	if r.code == 0 || !strings.Contains(r.stderr, filepath.Join(ws, "vaelab-runs")) {
+		t.Errorf("run with another --runs-dir: exit %d, %q; want an error saying where the runs are", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(ws, "moved")); err == nil {
+		t.Error("the refused runs directory was created")
+	}
+	home := filepath.Join(ws, "home")
+	os.Mkdir(home, 0o755)
+	for _, dir := range []string{"/proc", home} {
+		r := vaelab(t, ws, []string{"HOME=" + home}, "run", "s.yaml", "--db", "fresh.db", "--runs-dir", dir)
+		if r.code == 0 || !strings.Contains(r.stderr, "system folder") {
+			t.Errorf("--runs-dir %s: exit %d, %q; want a refusal", dir, r.code, r.stderr)
+		}
+	}
+	if entries, _ := os.ReadDir(home); len(entries) != 0 {
+		t.Errorf("the home folder got %d entries", len(entries))
 	}
 }
