@@ -283,6 +283,8 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 	sec.Samplers = samplerRows(groups)
 	sec.Baseline, sec.Protocols = baselineAndProtocols(rs)
 	sec.FaceSpace = faceSpace(rs)
+	// Each plot of thousands of runs takes a while: a cancelled report
+	// (Ctrl-C, SIGTERM) stops between them.
 	if sec.Curves, err = groupCurves(groups, series); err != nil {
 		return nil, err
 	}
@@ -290,17 +292,32 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if sec.RateDist, err = rateDistortion(rs, betas); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if sec.Effects, err = effects(rs, sec.Axes); err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if sec.Search, err = buildSearch(info, rs, series); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	sec.Diverged, sec.Stability = stability(rs, groups)
 	sec.Blur, sec.Traversals, err = imageRows(ctx, st, groups)
+	if err == nil {
+		err = ctx.Err()
+	}
 	return sec, err
 }
 
@@ -798,12 +815,48 @@ func Render(w io.Writer, p *Page) error {
 }
 
 // WriteFile builds the report of experiments and writes it to path atomically,
-// so a reader never sees half a page.
+// so a reader never sees half a page. Once ctx is cancelled it returns
+// ctx's error at once, writing nothing: the build, if still in a long step,
+// is left to stop at its next check, and rendering stops at its next write.
 func WriteFile(ctx context.Context, st Store, experiments []string, path string, opt Options) error {
-	p, err := Build(ctx, st, experiments, opt)
-	if err != nil {
+	type built struct {
+		p   *Page
+		err error
+	}
+	done := make(chan built, 1)
+	go func() {
+		p, err := Build(ctx, st, experiments, opt)
+		done <- built{p, err}
+	}()
+	var b built
+	select {
+	case b = <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if b.err != nil {
+		return b.err
+	}
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	_, _, err = atomicfile.WriteTarget(path, func(w io.Writer) error { return Render(w, p) })
+	_, _, err := atomicfile.WriteTarget(path, func(w io.Writer) error { return Render(ctxWriter{ctx, w}, b.p) })
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
 	return err
+}
+
+// ctxWriter fails every write once ctx is cancelled, which stops a
+// template's execution within one chunk of output.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }

@@ -115,6 +115,11 @@ func (sc *Scheduler) Prepare(ctx context.Context, spec *experiments.Spec, rs []e
 	if err := sc.Store.CheckRunsDir(ctx, sc.RunsDir); err != nil {
 		return nil, err
 	}
+	// Temporary files of writers killed mid-write (checkpoints, grids, fits,
+	// decoded datasets) are removed once their process is gone.
+	for _, f := range append(atomicfile.SweepStale(sc.RunsDir, 3), atomicfile.SweepStale(sc.CacheDir, 0)...) {
+		sc.logf("removed     %s (left by a writer that was killed)", f)
+	}
 	if err := sc.Store.RecordExperiment(ctx, spec, CurrentProvenance()); err != nil {
 		return nil, err
 	}

@@ -221,7 +221,10 @@ running: "vaelab sync SPEC" imports them later.`,
 				return &exitError{exitInterrupted, fmt.Errorf("interrupted: %s stopped and marked interrupted; run `vaelab run %s` again to resume", plural(res.Interrupted, "run"), args[0])}
 			}
 			if reportPath != "" {
-				if err := report.WriteFile(context.WithoutCancel(ctx), st, []string{spec.Name}, reportPath, report.Options{}); err != nil {
+				if err := report.WriteFile(ctx, st, []string{spec.Name}, reportPath, report.Options{}); err != nil {
+					if errors.Is(err, context.Canceled) {
+						return &exitError{exitInterrupted, fmt.Errorf("report %s: stopped; the runs are recorded: vaelab report %s -o %s writes it", reportPath, spec.Name, reportPath)}
+					}
 					return &exitError{exitFailure, err}
 				}
 				fmt.Fprintf(stdout, "report: %s\n", reportPath)

@@ -68,7 +68,10 @@ the runs that lack an evaluation with the new settings.`,
 				return &exitError{exitFailure, fmt.Errorf("evaluation stopped: %w", res.Stopped)}
 			}
 			if reportPath != "" {
-				if err := report.WriteFile(context.WithoutCancel(ctx), st, []string{spec.Name}, reportPath, report.Options{}); err != nil {
+				if err := report.WriteFile(ctx, st, []string{spec.Name}, reportPath, report.Options{}); err != nil {
+					if errors.Is(err, context.Canceled) {
+						return &exitError{exitInterrupted, fmt.Errorf("report %s: stopped; the runs are recorded: vaelab report %s -o %s writes it", reportPath, spec.Name, reportPath)}
+					}
 					return &exitError{exitFailure, err}
 				}
 				fmt.Fprintf(stdout, "report: %s\n", reportPath)

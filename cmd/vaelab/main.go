@@ -16,7 +16,8 @@ import (
 )
 
 func main() {
-	// The first Ctrl-C or SIGTERM cancels ctx: runs stop at their next step and are
+	// The first Ctrl-C, SIGTERM, SIGHUP (a closed terminal or SSH session) or
+	// SIGQUIT cancels ctx: runs stop at their next step and are
 	// recorded as interrupted. Restoring the default handler then lets a second
 	// Ctrl-C end the process at once; its runs are found dead on the next start.
 	// Training and evaluation churn through large tensors and image sets: with
@@ -26,7 +27,7 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	go func() { <-ctx.Done(); stop() }()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

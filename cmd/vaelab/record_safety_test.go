@@ -6,6 +6,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -198,5 +201,87 @@ func TestRunsDirIsTheStoresOwn(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(home); len(entries) != 0 {
 		t.Errorf("the home folder got %d entries", len(entries))
+	}
+}
+
+// Defect 9: SIGHUP (a closed terminal) and SIGQUIT stop a sweep as Ctrl-C
+// does: exit 130, the stopped runs marked interrupted, none left running.
+func TestHangupAndQuitInterruptRuns(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGQUIT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(killSpec), 0o644)
+			cmd := exec.Command(binary, "run", "s.yaml", "--workers", "1")
+			cmd.Dir = dir
+			var out strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			db := filepath.Join(dir, "vaelab.db")
+			for deadline := time.Now().Add(time.Minute); countRows(t, db, "SELECT count(*) FROM metrics WHERE key='test/elbo'") < 1; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					t.Fatal("no epoch finished within a minute")
+				}
+			}
+			cmd.Process.Signal(sig)
+			err := cmd.Wait()
+			code := cmd.ProcessState.ExitCode()
+			if code != 130 {
+				t.Errorf("after %v: exit %d (%v), want 130\n%s", sig, code, err, out.String())
+			}
+			if n := countRows(t, db, "SELECT count(*) FROM runs WHERE status='running'"); n != 0 {
+				t.Errorf("after %v: %d runs left running", sig, n)
+			}
+			if n := countRows(t, db, "SELECT count(*) FROM runs WHERE status='interrupted'"); n == 0 {
+				t.Errorf("after %v: no run marked interrupted", sig)
+			}
+		})
+	}
+}
+
+// Defect 9: temporary files a killed writer left (a grid, a checkpoint, a
+// report) are removed by the next run and the next write of that output,
+// once their process is gone; a live writer's are kept.
+func TestStaleTemporaryFilesAreSwept(t *testing.T) {
+	ws := t.TempDir()
+	os.WriteFile(filepath.Join(ws, "s.yaml"), []byte(misuseSpec), 0o644)
+	if r := vaelab(t, ws, nil, "run", "s.yaml"); r.code != 0 {
+		t.Fatalf("run: %s%s", r.stdout, r.stderr)
+	}
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	sum := sha256.Sum256([]byte(host))
+	tag := func(pid int) string { return fmt.Sprintf("vaelab-%d-%s", pid, hex.EncodeToString(sum[:4])) }
+	evals, _ := filepath.Glob(filepath.Join(ws, "vaelab-runs", "*", "eval-*"))
+	if len(evals) == 0 {
+		t.Fatal("no evaluation folder")
+	}
+	stale := []string{
+		filepath.Join(evals[0], ".samples.png."+tag(dead.Process.Pid)+".123.tmp"),
+		filepath.Join(filepath.Dir(evals[0]), ".checkpoint.vck."+tag(dead.Process.Pid)+".456.tmp"),
+		filepath.Join(ws, ".r.html."+tag(dead.Process.Pid)+".789.tmp"),
+	}
+	live := filepath.Join(evals[0], ".samples.png."+tag(os.Getpid())+".1.tmp")
+	for _, f := range append(stale, live) {
+		os.WriteFile(f, []byte("partial"), 0o644)
+	}
+	if r := vaelab(t, ws, nil, "run", "s.yaml"); r.code != 0 {
+		t.Fatalf("second run: %s%s", r.stdout, r.stderr)
+	}
+	if r := vaelab(t, ws, nil, "report", "misuse", "-o", "r.html"); r.code != 0 {
+		t.Fatalf("report: %s%s", r.stdout, r.stderr)
+	}
+	for _, f := range stale {
+		if _, err := os.Stat(f); err == nil {
+			t.Errorf("%s left by a killed writer is still there", f)
+		}
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("a live writer's temporary file was removed: %v", err)
 	}
 }
