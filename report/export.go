@@ -30,7 +30,12 @@ func Export(ctx context.Context, st Store, experiment, format string, filter []s
 	axes := varyingAxes(infos(rs))
 	switch format {
 	case "csv":
-		return exportCSV(w, append(rs, notInSpec...), axes)
+		all := append(rs, notInSpec...)
+		m, err := readManaged(ctx, st, experiment, infos(all))
+		if err != nil {
+			return err
+		}
+		return exportCSV(w, all, axes, m)
 	case "md", "latex":
 		groups := groupRuns(experiment, rs, axes)
 		ms := SummaryMetrics()
@@ -58,11 +63,11 @@ func infos(rs []runData) []runs.RunInfo {
 	return out
 }
 
-func exportCSV(w io.Writer, rs []runData, axes []string) error {
+func exportCSV(w io.Writer, rs []runData, axes []string, m Managed) error {
 	keys := summaryKeys(rs)
 	cw := csv.NewWriter(w)
 	header := append([]string{"experiment", "run_id", "label", "status", "diverged_step", "steps", "in_spec"}, axes...)
-	if err := cw.Write(append(header, keys...)); err != nil {
+	if err := cw.Write(append(append(header, keys...), "tags", "notes")); err != nil {
 		return err
 	}
 	for _, r := range rs {
@@ -78,6 +83,13 @@ func exportCSV(w io.Writer, rs []runData, axes []string) error {
 				row = append(row, "")
 			}
 		}
+		var rn RunNote
+		for _, x := range m.RunNotes {
+			if x.ID == r.info.ID {
+				rn = x
+			}
+		}
+		row = append(row, csvText(rn.Tags), csvText(notesText(rn.Notes)))
 		if err := cw.Write(row); err != nil {
 			return err
 		}

@@ -78,6 +78,7 @@ type Section struct {
 	// Evaluations are the evaluation hashes whose scores the section shows
 	// (one per eval settings of the spec), with how many runs use each.
 	Evaluations []EvalCount
+	Managed     Managed // tags and notes
 }
 
 // EvalCount is how many runs of a section are scored by one evaluation.
@@ -245,6 +246,9 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 	}
 	sec := &Section{ExperimentInfo: info, NotInSpec: infos(notInSpec), Axes: varyingAxes(infos(rs)), Columns: metricColumns(), RunImages: len(rs) <= maxRunImages,
 		Evaluations: evalCounts(infos(rs))}
+	if sec.Managed, err = readManaged(ctx, st, name, infos(append(slices.Clone(rs), notInSpec...))); err != nil {
+		return nil, err
+	}
 	for _, s := range []string{runs.StatusDone, runs.StatusDiverged, runs.StatusFailed, runs.StatusInterrupted, runs.StatusRunning, runs.StatusPending, runs.StatusPaused, runs.StatusStopped} {
 		if n := info.Counts[s]; n > 0 {
 			sec.StatusCounts = append(sec.StatusCounts, StatusCount{s, n})

@@ -41,7 +41,7 @@ const (
 )
 
 // schemaVersion is the version Open migrates to; migrations()[i] brings version i to i+1.
-const schemaVersion = 4
+const schemaVersion = 5
 
 // A migration is SQL, then optionally Go code, in the migrating transaction.
 type migration struct {
@@ -142,7 +142,7 @@ CREATE INDEX events_run ON events(run_id);
 -- spec but absent from the one run last: it is kept, flagged, and never
 -- compared or averaged with the current spec's runs.
 ALTER TABLE experiment_runs ADD COLUMN in_spec INTEGER NOT NULL DEFAULT 1;
-`}, {sql: schema3, code: migrateRunIdentity}, {code: migrateStoppedStatuses}}
+`}, {sql: schema3, code: migrateRunIdentity}, {code: migrateStoppedStatuses}, {sql: schema5}}
 }
 
 // Open opens (creating if needed) the database at path and migrates its schema.
@@ -205,6 +205,9 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	switch {
+	case v < 0:
+		st.Close()
+		return nil, fmt.Errorf("open store %s: schema version %d is not one vaelab ever wrote (PRAGMA user_version was changed by hand?); restore the database from a backup or point --db at another file", path, v)
 	case v > schemaVersion:
 		st.Close()
 		return nil, fmt.Errorf("open store %s: schema version %d is newer than this vaelab understands (%d); use the newer vaelab that wrote it, or upgrade", path, v, schemaVersion)
@@ -295,6 +298,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		if v > schemaVersion {
 			return fmt.Errorf("database schema version %d is newer than this vaelab understands (%d); upgrade vaelab", v, schemaVersion)
+		}
+		if v < 0 {
+			return fmt.Errorf("database schema version %d is not one vaelab ever wrote (PRAGMA user_version was changed by hand?); restore the database from a backup or point --db at another file", v)
 		}
 		for ; v < schemaVersion; v++ {
 			m := migrations()[v]

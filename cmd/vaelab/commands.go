@@ -50,6 +50,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	s.bindFlags(root)
 	root.AddCommand(runCmd(s, stdout, stderr), syncCmd(s, stdout), workerCmd(stdout), benchCmd(s, stdout), planCmd(s, stdout), lsCmd(s, stdout), showCmd(s, stdout), reportCmd(s, stdout, stderr), exportCmd(s, stdout), sampleCmd(s, stdout), evaluateCmd(s, stdout, stderr), doctorCmd(s, stdout), dataCmd(s, stdout, stderr))
+	root.AddCommand(manageCmds(s, stdout)...)
 	return root
 }
 
@@ -503,22 +504,27 @@ func rungPlan(spec *experiments.Spec) string {
 }
 
 func lsCmd(s *settings, stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
+	var o runs.ListOptions
+	cmd := &cobra.Command{
 		Use:   "ls [EXPERIMENT]",
-		Short: "List experiments, or the runs of one experiment",
+		Short: "List experiments (archived ones with --archived or --all), or the runs of one experiment",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error { return listRuns(ctx, st, args, stdout) })
+			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error { return listRuns(ctx, st, args, o, stdout) })
 		},
 	}
+	cmd.Flags().BoolVar(&o.Archived, "archived", false, "list only archived experiments")
+	cmd.Flags().BoolVar(&o.All, "all", false, "list archived experiments too")
+	cmd.Flags().StringVar(&o.Tag, "tag", "", "only experiments (or runs) tagged key=value")
+	return cmd
 }
 
 // listRuns prints the experiments, or the runs of the one named in args.
-func listRuns(ctx context.Context, st *runs.Store, args []string, stdout io.Writer) error {
+func listRuns(ctx context.Context, st *runs.Store, args []string, o runs.ListOptions, stdout io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	defer tw.Flush()
 	if len(args) == 0 {
-		exps, err := st.Experiments(ctx)
+		exps, err := st.ListExperiments(ctx, o)
 		if err != nil {
 			return &exitError{exitFailure, err}
 		}
@@ -538,6 +544,13 @@ func listRuns(ctx context.Context, st *runs.Store, args []string, stdout io.Writ
 	rs, err := st.Runs(ctx, args[0])
 	if err != nil {
 		return &exitError{exitFailure, err}
+	}
+	if o.Tag != "" {
+		_, keep, err := reportSelection(ctx, st, args[:1], o.Tag, true, nil)
+		if err != nil {
+			return &exitError{exitFailure, err}
+		}
+		rs = slices.DeleteFunc(rs, func(r runs.RunInfo) bool { return !slices.Contains(keep, r.ID) })
 	}
 	fmt.Fprintln(tw, "ID\tRUN\tSTATUS\tSTEPS\tTEST ELBO\tTIME")
 	for _, r := range rs {
@@ -579,7 +592,10 @@ func showCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withRun(cmd, s, args[0], func(ctx context.Context, st *runs.Store, r runs.RunInfo) error {
-				return showRun(ctx, st, r, stdout)
+				if err := showRun(ctx, st, r, stdout); err != nil {
+					return err
+				}
+				return showManaged(ctx, st, runs.Target{Kind: "run", ID: r.ID}, stdout)
 			})
 		},
 	}
@@ -666,21 +682,28 @@ func shownEvaluation(r runs.RunInfo, evals []runs.Evaluation) string {
 }
 
 func reportCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
-	var out string
+	var out, tag string
+	var archived bool
 	var filter []string
 	cmd := &cobra.Command{
 		Use:   "report EXPERIMENT [EXPERIMENT...]",
 		Short: "Write the self-contained HTML report of one or more experiments (compared on one page)",
 		Long: `Report reads the database read-only, so it can run while a sweep is writing.
-Several experiments are compared on one page; --runs keeps only the given runs.`,
-		Args: cobra.MinimumNArgs(1),
+Several experiments are compared on one page; --runs keeps only the given runs,
+--tag key=value only the runs tagged so (and, with no experiment named, reports
+every experiment that has one). Archived experiments need --archived.`,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(cmd.Context(), s, "--output", out); err != nil {
 				return err
 			}
 			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
-				opt := report.Options{Runs: filter, Progress: renderProgress(stderr)}
-				if err := report.WriteFile(ctx, st, args, out, opt); err != nil {
+				names, keep, err := reportSelection(ctx, st, args, tag, archived, filter)
+				if err != nil {
+					return &exitError{exitFailure, err}
+				}
+				opt := report.Options{Runs: keep, Progress: renderProgress(stderr)}
+				if err := report.WriteFile(ctx, st, names, out, opt); err != nil {
 					if errors.Is(err, context.Canceled) {
 						return &exitError{exitInterrupted, err}
 					}
@@ -693,6 +716,8 @@ Several experiments are compared on one page; --runs keeps only the given runs.`
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "report.html", "HTML file to write")
 	cmd.Flags().StringSliceVar(&filter, "runs", nil, "only these runs (ids or unique prefixes, comma-separated)")
+	cmd.Flags().StringVar(&tag, "tag", "", "only runs tagged key=value (on the run or its experiment)")
+	cmd.Flags().BoolVar(&archived, "archived", false, "allow archived experiments")
 	return cmd
 }
 
