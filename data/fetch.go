@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vaelab/vaelab/internal/atomicfile"
 	"github.com/vaelab/vaelab/internal/safefile"
 )
 
@@ -151,7 +152,8 @@ func Fetch(ctx context.Context, client *http.Client, src Source, dst string, pro
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("download %s from %s: HTTP %s", src.Name, src.URL, resp.Status)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*.part")
+	atomicfile.SweepStale(filepath.Dir(dst), 0) // downloads killed mid-way
+	tmp, err := os.CreateTemp(filepath.Dir(dst), atomicfile.TempPattern(dst))
 	if err != nil {
 		return fmt.Errorf("download %s: %w", src.Name, err)
 	}

@@ -15,7 +15,7 @@ import (
 // syncs it and renames it over path, so readers see the old file or the whole
 // new one, never a part. It returns the file's sha256 and size.
 func Write(path string, perm os.FileMode, write func(io.Writer) error) (sum string, size int64, err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"."+writerTag()+".*.tmp")
+	tmp, err := os.CreateTemp(filepath.Dir(path), TempPattern(path))
 	if err != nil {
 		return "", 0, fmt.Errorf("write %s: %w", path, err)
 	}

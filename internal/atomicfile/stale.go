@@ -25,6 +25,10 @@ func hostTag() string {
 
 func writerTag() string { return fmt.Sprintf("vaelab-%d-%s", os.Getpid(), hostTag()) }
 
+// TempPattern is the os.CreateTemp pattern of a temporary file for path
+// written by this process: SweepStale removes it if the process is killed.
+func TempPattern(path string) string { return "." + filepath.Base(path) + "." + writerTag() + ".*.tmp" }
+
 // SweepStale removes the temporary files that writers on this host left in
 // dir, and in its subfolders down to depth levels, when those writers are
 // no longer running. It returns the paths removed; errors are ignored (a
