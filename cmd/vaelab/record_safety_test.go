@@ -285,3 +285,17 @@ func TestStaleTemporaryFilesAreSwept(t *testing.T) {
 		t.Errorf("a live writer's temporary file was removed: %v", err)
 	}
 }
+
+// Defect 8: data fetch --file reads only a regular package tarball: a FIFO
+// is refused at once instead of blocking the open forever.
+func TestFetchFileMustBeRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "package.tgz")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, ok := vaelabWithin(t, dir, 5*time.Second, "data", "fetch", "dlib-face", "--file", fifo, "--data-dir", filepath.Join(dir, "data"))
+	if !ok || r.code == 0 || !strings.Contains(r.stderr, "not a regular file") {
+		t.Errorf("data fetch --file FIFO: returned %v, exit %d, %q; want a refusal", ok, r.code, r.stderr)
+	}
+}
