@@ -104,3 +104,28 @@ func TestRemoveExperimentKeepsSharedRuns(t *testing.T) {
 		t.Errorf("foreign key check: %s", check)
 	}
 }
+
+// Defect 9 of issue 28: a database whose user_version was set to -1 is an
+// error that says what to do, from Open and OpenReadOnly, never a panic.
+func TestNegativeSchemaVersionIsAnError(t *testing.T) {
+	st, dir := openTemp(t)
+	if _, err := st.db.Exec("PRAGMA user_version = -1"); err != nil {
+		t.Fatal(err)
+	}
+	path := dir + "/vaelab.db"
+	for name, open := range map[string]func(context.Context, string) (*Store, error){"Open": Open, "OpenReadOnly": OpenReadOnly} {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Errorf("%s panicked: %v", name, p)
+				}
+			}()
+			if s, err := open(context.Background(), path); err == nil || !strings.Contains(err.Error(), "schema version -1") {
+				if s != nil {
+					s.Close()
+				}
+				t.Errorf("%s: %v", name, err)
+			}
+		}()
+	}
+}
