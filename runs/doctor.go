@@ -18,6 +18,9 @@ type Finding struct {
 	Kind, RunID, Detail string
 	// Repair says what Repair does about it; "" when it needs a person.
 	Repair string
+	// Waiting marks a run that needs its spec run again (interrupted), not
+	// damage: doctor lists it with how to resume it and still passes.
+	Waiting bool
 }
 
 // Check verifies the workspace: SQLite's integrity check; runs left "running"
@@ -44,19 +47,21 @@ func (s *Store) Check(ctx context.Context) ([]Finding, error) {
 
 	type runRow struct {
 		id, status, owner string
+		exps              string // the experiments it belongs to, comma-separated
 		heartbeat         time.Time
 		steps, losses     int
 	}
 	var rs []runRow
 	rows, err = s.db.QueryContext(ctx, `SELECT r.id, r.status, r.owner, r.heartbeat_at, r.steps,
-		(SELECT count(*) FROM metrics m WHERE m.run_id = r.id AND m.key = 'train/loss') FROM runs r`)
+		(SELECT count(*) FROM metrics m WHERE m.run_id = r.id AND m.key = 'train/loss'),
+		coalesce((SELECT group_concat(experiment, ', ') FROM experiment_runs er WHERE er.run_id = r.id), '') FROM runs r`)
 	if err != nil {
 		return nil, fmt.Errorf("read runs: %w", err)
 	}
 	for rows.Next() {
 		var r runRow
 		var hb sql.NullString
-		if err := rows.Scan(&r.id, &r.status, &r.owner, &hb, &r.steps, &r.losses); err != nil {
+		if err := rows.Scan(&r.id, &r.status, &r.owner, &hb, &r.steps, &r.losses, &r.exps); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -66,8 +71,13 @@ func (s *Store) Check(ctx context.Context) ([]Finding, error) {
 	rows.Close()
 	for _, r := range rs {
 		if r.status == StatusRunning && !ownerAlive(r.owner, r.heartbeat, staleAfter) {
-			out = append(out, Finding{Kind: "orphaned", RunID: r.id, Detail: "marked running, but its worker " + r.owner + " is gone",
+			out = append(out, Finding{Kind: "orphaned", RunID: r.id, Detail: "marked running, but its worker " + r.owner + " is gone; " + resumeAdvice(r.exps, r.steps),
 				Repair: "mark it interrupted, so the next vaelab run resumes it"})
+		}
+		// Interrupted is a stop nobody has resumed yet (Ctrl-C, a kill, a
+		// full disk): nothing will train it until its spec runs again.
+		if r.status == StatusInterrupted {
+			out = append(out, Finding{Kind: "stuck", RunID: r.id, Detail: "interrupted and not being trained; " + resumeAdvice(r.exps, r.steps), Waiting: true})
 		}
 		if r.status != StatusRunning && r.losses != r.steps {
 			out = append(out, Finding{Kind: "curve", RunID: r.id, Detail: fmt.Sprintf("%d recorded steps but %d loss values", r.steps, r.losses)})
@@ -137,6 +147,18 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// resumeAdvice says how to resume a run of the experiments exps.
+func resumeAdvice(exps string, steps int) string {
+	from := "from scratch (no step recorded)"
+	if steps > 0 {
+		from = fmt.Sprintf("from its last checkpoint (%d steps recorded)", steps)
+	}
+	if exps == "" {
+		return "no experiment lists it, so no spec will resume it (vaelab rm RUN deletes it)"
+	}
+	return fmt.Sprintf("run the spec of experiment %s again (vaelab run SPEC) to resume it %s", exps, from)
 }
 
 // Repair applies the repairs Check proposes (today: orphaned runs become

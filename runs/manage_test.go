@@ -129,3 +129,23 @@ func TestNegativeSchemaVersionIsAnError(t *testing.T) {
 		}()
 	}
 }
+
+// Defect 6 of issue 28: doctor finds a run stuck interrupted (nothing will
+// train it until its spec runs again) and says how to resume it.
+func TestDoctorListsInterruptedRuns(t *testing.T) {
+	st, dir := openTemp(t)
+	sc := newScheduler(st, dir)
+	if res := stopAtStep(t, sc, tinySpec, 3); res.Interrupted != 1 {
+		t.Fatalf("result %+v, want 1 interrupted", res)
+	}
+	f, err := st.Check(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range f {
+		if strings.Contains(x.Detail, "interrupted") && strings.Contains(x.Detail, "vaelab run") && strings.Contains(x.Detail, "tiny") {
+			return
+		}
+	}
+	t.Fatalf("findings %+v: none names the interrupted run and how to resume it", f)
+}

@@ -441,8 +441,9 @@ func TestDoctorFindsAndRepairs(t *testing.T) {
 	if r := statuses(t, st, "tiny")["seed=2"]; r.Status != StatusInterrupted {
 		t.Fatalf("orphaned run is %s after repair", r.Status)
 	}
-	if f, _ = st.Check(context.Background()); len(f) != 2 {
-		t.Fatalf("after repair: %+v; want the 2 file problems left for a person", f)
+	// Interrupted now, it waits for its spec to run again: doctor says how.
+	if f, _ = st.Check(context.Background()); len(f) != 3 || f[0].Kind != "stuck" || !strings.Contains(f[0].Detail, "vaelab run") {
+		t.Fatalf("after repair: %+v; want the 2 file problems left for a person and the run to resume", f)
 	}
 }
 

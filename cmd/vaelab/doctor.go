@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -46,11 +47,16 @@ func doctorCmd(s *settings, stdout io.Writer) *cobra.Command {
 						return nil
 					}
 				}
-				if len(findings) == 0 {
-					fmt.Fprintf(stdout, "%s: ok (integrity check passed, no orphaned runs, every file matches its sha256)\n", st.Path())
+				problems := slices.DeleteFunc(slices.Clone(findings), func(f runs.Finding) bool { return f.Waiting })
+				if len(problems) == 0 {
+					waiting := ""
+					if n := len(findings); n > 0 {
+						waiting = fmt.Sprintf("; %s waiting to be resumed, listed above", plural(n, "run"))
+					}
+					fmt.Fprintf(stdout, "%s: ok (integrity check passed, no orphaned runs, every file matches its sha256%s)\n", st.Path(), waiting)
 					return nil
 				}
-				return &exitError{exitFailure, fmt.Errorf("%d problems found in %s", len(findings), st.Path())}
+				return &exitError{exitFailure, fmt.Errorf("%d problems found in %s", len(problems), st.Path())}
 			})
 		},
 	}
