@@ -182,7 +182,8 @@ func (c Config) CheckMemory() error {
 // make vaelab write outside the data directory. A download (dataset.url) is
 // saved inside it, so its path must be relative and stay inside (no "..",
 // not absolute, no symlinked folder leading out). A path outside the data
-// directory is only ever read, so it must name a file or folder that exists.
+// directory is only ever read, so it must name a file or folder that exists;
+// so must one inside it that no url downloads.
 func (c Config) CheckPath(dataDir string) error {
 	if c.Path == "" {
 		return nil
@@ -198,6 +199,11 @@ func (c Config) CheckPath(dataDir string) error {
 		if _, err := os.Stat(c.path(dataDir)); err != nil {
 			return fmt.Errorf("dataset.path: %q is outside the data directory and cannot be read (%v); such a path is only read, so it must exist", c.Path, err)
 		}
+		return nil
+	}
+	// Without a url nothing would ever put it there: every run would fail.
+	if _, err := os.Stat(c.path(dataDir)); err != nil {
+		return fmt.Errorf("dataset.path: %q is not in the data directory %s (%v); put the dataset there, point --data-dir at the folder that holds it, or give dataset.url to download it", c.Path, dataDir, err)
 	}
 	return nil
 }

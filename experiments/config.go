@@ -65,6 +65,9 @@ func (c RunConfig) Validate() error {
 // keeps as a run's config.
 func (c RunConfig) Canonical() []byte {
 	c.Eval = vae.EvalConfig{}
+	if c.Objective.Type == "iwae" && c.Objective.K == 0 {
+		c.Objective.K = vae.DefaultIWAEK // a default written out is the same run
+	}
 	return mustMarshal(c)
 }
 

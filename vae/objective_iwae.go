@@ -17,23 +17,37 @@ import (
 // negative ELBO (one draw); the IWAE bound itself is test/iwae (eval.iwae_k).
 type iwae struct{}
 
+// DefaultIWAEK is objective.k when a spec leaves it out: the smaller of the
+// two settings Burda et al. 2016 trained with (5 and 50), cheap enough for a
+// first run (a step decodes k draws per image). The run id hashes the value
+// in effect, so leaving k out and writing k: 5 are the same run.
+const DefaultIWAEK = 5
+
+// iwaeK is objective.k in effect.
+func iwaeK(c ObjectiveConfig) int {
+	if c.K == 0 {
+		return DefaultIWAEK
+	}
+	return c.K
+}
+
 func (iwae) keys() []string { return []string{"k"} }
 
 func (iwae) check(c ObjectiveConfig) error {
-	if c.K < 1 || c.K > 1000 {
-		return fmt.Errorf("objective.k: %d importance samples must be between 1 and 1000 (Burda et al. used 5 and 50)", c.K)
+	if c.K < 0 || c.K > 1000 {
+		return fmt.Errorf("objective.k: %d importance samples must be between 1 and 1000 (Burda et al. used 5 and 50; left out, it is 5)", c.K)
 	}
 	return nil
 }
 
-func (iwae) samples(c ObjectiveConfig) int { return c.K }
+func (iwae) samples(c ObjectiveConfig) int { return iwaeK(c) }
 
 func (iwae) Scalars() []string                      { return nil }
 func (iwae) at(ObjectiveConfig, int, int) []float64 { return nil }
 func (iwae) final(ObjectiveConfig) []float64        { return nil }
 
 func (iwae) loss(o *objective, c ObjectiveConfig, _ []*G.Node, _ func() *G.Node) (*G.Node, error) {
-	k, n := c.K, o.images
+	k, n := iwaeK(c), o.images
 	logw := G.Must(G.Add(o.logpx, o.m.prior.logRatio(o)))                        // row s·B + i
 	perImage := G.Must(G.Transpose(G.Must(G.Reshape(logw, tensor.Shape{k, n})))) // B × k
 	bound := G.Must(G.Sub(logSumExpRows(perImage), o.scalar(math.Log(float64(k)))))
