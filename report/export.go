@@ -129,7 +129,7 @@ func exportMarkdown(w io.Writer, groups []*Group, ms []Metric) error {
 	}
 	b.WriteString("\n")
 	for _, g := range groups {
-		fmt.Fprintf(&b, "| %s | %d | %d |", mdEscape(g.Label), len(g.Runs), g.Diverged)
+		fmt.Fprintf(&b, "| %s | %s | %d |", mdEscape(g.Label), g.SeedsText(), g.Diverged)
 		for _, m := range ms {
 			s, ok := g.Stats[m.Key]
 			cell := FormatStat(s, ok, m.Digits)
@@ -162,7 +162,7 @@ func exportLaTeX(w io.Writer, groups []*Group, ms []Metric) error {
 	}
 	b.WriteString(" \\\\\n\\midrule\n")
 	for _, g := range groups {
-		fmt.Fprintf(&b, "%s & %d & %d", texEscape(g.Label), len(g.Runs), g.Diverged)
+		fmt.Fprintf(&b, "%s & %s & %d", texEscape(g.Label), g.SeedsText(), g.Diverged)
 		for _, m := range ms {
 			s, ok := g.Stats[m.Key]
 			cell := "--"

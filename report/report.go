@@ -85,6 +85,7 @@ type Section struct {
 type EvalCount struct {
 	Hash string
 	N    int
+	Done int // of them finished (done): the runs its scores average
 }
 
 // StatusCount is the number of runs in one status.
@@ -97,6 +98,7 @@ type StatusCount struct {
 type Row struct {
 	Experiment, Label string
 	Seeds, Diverged   int
+	SeedsText         string // Seeds, or "2 of 3" when not all have finished (Group.SeedsText)
 	Cells             []Cell
 }
 
@@ -231,6 +233,9 @@ func evalCounts(rs []runs.RunInfo) []EvalCount {
 			i = len(out) - 1
 		}
 		out[i].N++
+		if r.Status == runs.StatusDone {
+			out[i].Done++
+		}
 	}
 	return out
 }
@@ -326,7 +331,7 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 }
 
 func summaryRow(g *Group, ms []Metric) Row {
-	row := Row{Experiment: g.Experiment, Label: g.Label, Seeds: len(g.Runs), Diverged: g.Diverged}
+	row := Row{Experiment: g.Experiment, Label: g.Label, Seeds: len(g.Runs), SeedsText: g.SeedsText(), Diverged: g.Diverged}
 	for _, m := range ms {
 		s, ok := g.Stats[m.Key]
 		c := Cell{Text: FormatStat(s, ok, m.Digits), Best: g.Best[m.Key]}
@@ -350,7 +355,7 @@ func samplerRows(groups []*Group) []Row {
 			continue
 		}
 		for _, name := range names {
-			row := Row{Experiment: g.Experiment, Label: g.Label + " · " + name, Seeds: len(g.Runs), Diverged: g.Diverged}
+			row := Row{Experiment: g.Experiment, Label: g.Label + " · " + name, Seeds: len(g.Runs), SeedsText: g.SeedsText(), Diverged: g.Diverged}
 			for _, m := range ms {
 				s, ok := g.Stats[evaluate.SamplerKey(name, m.Key)]
 				row.Cells = append(row.Cells, Cell{Text: FormatStat(s, ok, m.Digits)})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"math"
 	"sort"
 	"strings"
@@ -93,6 +94,22 @@ func groupRuns(experiment string, rs []runData, axes []string) []*Group {
 		}
 	}
 	return groups
+}
+
+// SeedsText is how many runs a configuration's figures average: its run
+// count when all have finished, else "2 of 3" (a sweep still running, or
+// runs failed or interrupted), so a count never claims runs it did not average.
+func (g *Group) SeedsText() string {
+	finished := 0
+	for _, r := range g.Runs {
+		if r.Status == runs.StatusDone || r.Status == runs.StatusDiverged {
+			finished++
+		}
+	}
+	if finished == len(g.Runs) {
+		return strconv.Itoa(len(g.Runs))
+	}
+	return fmt.Sprintf("%d of %d", finished-g.Diverged, len(g.Runs))
 }
 
 // disambiguate appends to the labels that several groups share the config

@@ -67,7 +67,15 @@ func (sc *Scheduler) executeASHA(ctx context.Context, p *Plan) Result {
 	running := 0
 	for {
 		if len(pending) == 0 && ctx.Err() == nil {
-			next, err := sc.ashaNext(ctx, e, configs)
+			// Another process sharing the search moves configurations on
+			// too: decide on what the store holds now.
+			var err error
+			for _, c := range configs {
+				if c.running == 0 && err == nil {
+					err = sc.ashaRefresh(ctx, e, c)
+				}
+			}
+			next, err := ashaNextAfter(ctx, sc, e, configs, err)
 			if err != nil {
 				total.Stopped = err
 				break
@@ -129,6 +137,14 @@ func (sc *Scheduler) executeASHA(ctx context.Context, p *Plan) Result {
 		total.Stopped = cause
 	}
 	return total
+}
+
+// ashaNextAfter is ashaNext unless an earlier step failed.
+func ashaNextAfter(ctx context.Context, sc *Scheduler, e *experiments.EarlyStop, configs []*ashaConfig, err error) ([]ashaJob, error) {
+	if err != nil {
+		return nil, err
+	}
+	return sc.ashaNext(ctx, e, configs)
 }
 
 func configOf(configs []*ashaConfig, runID string) *ashaConfig {
