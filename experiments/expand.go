@@ -72,6 +72,12 @@ func (s *Spec) Expand() ([]Run, error) {
 						return nil, err
 					}
 					if prev, dup := seen[r.ID]; dup {
+						// Two different draws that round to the same values
+						// train the same run: it is trained once, under the
+						// first trial.
+						if prev.Trial > 0 && r.Trial > 0 && prev.Config.EvalHash() == r.Config.EvalHash() && !s.Random.sameDraw(prev.Trial-1, r.Trial-1) {
+							continue
+						}
 						return nil, s.duplicateRun(v, prev, r)
 					}
 					seen[r.ID] = r

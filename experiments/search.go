@@ -171,6 +171,36 @@ func scalar(text, tag string, line int) value {
 
 // Trial is draw i (0-based) of every parameter.
 func (r *Search) Trial(i int) []Setting {
+	u := r.draw(i)
+	out := make([]Setting, len(r.Params))
+	for j, p := range r.Params {
+		out[j] = Setting{Key: p.Key, Value: p.at(u[j])}
+	}
+	return out
+}
+
+// sameDraw reports whether trials i and j drew the same value of every
+// parameter before rounding to 4 significant digits (the same choice or
+// integer, or the same number): a true repeat, not two close draws.
+func (r *Search) sameDraw(i, j int) bool {
+	a, b := r.draw(i), r.draw(j)
+	for k, p := range r.Params {
+		switch p.Dist {
+		case "choice", "int":
+			if p.at(a[k]).String() != p.at(b[k]).String() {
+				return false
+			}
+		default:
+			if a[k] != b[k] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// draw is trial i's point in the unit cube, one coordinate per parameter.
+func (r *Search) draw(i int) []float64 {
 	var u []float64
 	if r.Method == "sobol" {
 		// A random digital shift per dimension from the seed, so that seeds
@@ -187,11 +217,7 @@ func (r *Search) Trial(i int) []Setting {
 			u = append(u, g.Float64())
 		}
 	}
-	out := make([]Setting, len(r.Params))
-	for j, p := range r.Params {
-		out[j] = Setting{Key: p.Key, Value: p.at(u[j])}
-	}
-	return out
+	return u
 }
 
 // EarlyStop is sweep.early_stop: rung epochs at which weak trials stop,
