@@ -113,6 +113,9 @@ func (l *Loader) decodeCached(ctx context.Context, c Config) (*decodedSet, error
 	if err := l.ensurePresent(ctx, c, path); err != nil {
 		return nil, err
 	}
+	if err := c.CheckPartition(l.DataDir); err != nil {
+		return nil, err
+	}
 	if l.CacheDir == "" {
 		set, err := decodeSource(ctx, c, path, l.progress(c))
 		if err != nil {

@@ -22,6 +22,9 @@ func CheckPlan(rs []experiments.Run, dataDir string) error {
 		if err := r.Config.Dataset.CheckPath(dataDir); err != nil {
 			return inRun(err)
 		}
+		if err := r.Config.Dataset.CheckPartition(dataDir); err != nil {
+			return inRun(err)
+		}
 		if err := r.Config.Dataset.CheckMemory(); err != nil {
 			return inRun(err)
 		}
