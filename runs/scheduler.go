@@ -53,6 +53,9 @@ type Scheduler struct {
 	// CheckpointEvery is how many epochs pass between checkpoints (0 means 1);
 	// a run also checkpoints after its last epoch.
 	CheckpointEvery int
+	// KeepStopped leaves runs another experiment's early stopping stopped
+	// as they are (Prepare for scoring only, which trains nothing).
+	KeepStopped bool
 
 	// refs, if set, holds the real images' side of the metrics for every
 	// Execute; otherwise each Execute makes one. Either way all runs share it.
@@ -130,8 +133,10 @@ func (sc *Scheduler) Prepare(ctx context.Context, spec *experiments.Spec, rs []e
 	if err != nil {
 		return nil, err
 	}
-	if err := sc.reopenStopped(ctx, spec, status); err != nil {
-		return nil, err
+	if !sc.KeepStopped {
+		if err := sc.reopenStopped(ctx, spec, status); err != nil {
+			return nil, err
+		}
 	}
 	unevaluated, err := sc.Store.Unevaluated(ctx, spec.Name)
 	if err != nil {

@@ -52,7 +52,7 @@ the runs that lack an evaluation with the new settings.`,
 				return err
 			}
 			sc := &runs.Scheduler{Store: st, Workers: workers, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir(),
-				DataProgress: stderr, DataTerminal: isTerminal(stderr)}
+				DataProgress: stderr, DataTerminal: isTerminal(stderr), KeepStopped: true}
 			prepared, err := sc.Prepare(ctx, spec, rs)
 			if err != nil {
 				return &exitError{exitFailure, err}
