@@ -57,8 +57,8 @@ func TestSchema2WorkspaceMigrates(t *testing.T) {
 	if ls.code != 0 || strings.Count(ls.stdout, " done ") != 4 {
 		t.Fatalf("ls: exit %d\n%s%s", ls.code, ls.stdout, ls.stderr)
 	}
-	if v := queryString(t, db, "PRAGMA user_version"); v != "4" {
-		t.Errorf("after the first read the schema is %s, want 4", v)
+	if v := queryString(t, db, "PRAGMA user_version"); v != "5" {
+		t.Errorf("after the first read the schema is %s, want 5", v)
 	}
 	plan := vaelab(t, dir, nil, "plan", "spec.yaml")
 	if got, want := strings.Join(ids(ls.stdout), " "), strings.Join(ids(plan.stdout), " "); got != want || got == "" {

@@ -579,8 +579,8 @@ func TestSchema1WorkspaceMigrates(t *testing.T) {
 	if ls.code != 0 || strings.Count(ls.stdout, " done ") != 4 || strings.Contains(ls.stdout, "not in the current spec") {
 		t.Fatalf("ls of the schema-1 workspace: exit %d\n%s%s", ls.code, ls.stdout, ls.stderr)
 	}
-	if v := queryString(t, filepath.Join(dir, "vaelab.db"), "PRAGMA user_version"); v != "4" {
-		t.Errorf("after the first read the schema is %s, want 4", v)
+	if v := queryString(t, filepath.Join(dir, "vaelab.db"), "PRAGMA user_version"); v != "5" {
+		t.Errorf("after the first read the schema is %s, want 5", v)
 	}
 	checkReportAndDoctor(t, dir, "fixture-v1", 4)
 	r := vaelab(t, dir, nil, "run", "spec.yaml")
