@@ -546,12 +546,8 @@ func listRuns(ctx context.Context, st *runs.Store, args []string, o runs.ListOpt
 	if err != nil {
 		return &exitError{exitFailure, err}
 	}
-	if o.Tag != "" {
-		_, keep, err := reportSelection(ctx, st, args[:1], o.Tag, true, nil)
-		if err != nil {
-			return &exitError{exitFailure, err}
-		}
-		rs = slices.DeleteFunc(rs, func(r runs.RunInfo) bool { return !slices.Contains(keep, r.ID) })
+	if rs, err = onlyTagged(ctx, st, args[0], o.Tag, rs); err != nil {
+		return &exitError{exitFailure, err}
 	}
 	fmt.Fprintln(tw, "ID\tRUN\tSTATUS\tSTEPS\tTEST ELBO\tTIME")
 	for _, r := range rs {
@@ -691,8 +687,7 @@ func reportCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 		Short: "Write the self-contained HTML report of one or more experiments (compared on one page)",
 		Long: `Report reads the database read-only, so it can run while a sweep is writing.
 Several experiments are compared on one page; --runs keeps only the given runs,
---tag key=value only the runs tagged so (and, with no experiment named, reports
-every experiment that has one). Archived experiments need --archived.`,
+--tag K=V only those tagged so (with no experiment named: every experiment's).`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(cmd.Context(), s, "--output", out); err != nil {
@@ -718,7 +713,7 @@ every experiment that has one). Archived experiments need --archived.`,
 	cmd.Flags().StringVarP(&out, "output", "o", "report.html", "HTML file to write")
 	cmd.Flags().StringSliceVar(&filter, "runs", nil, "only these runs (ids or unique prefixes, comma-separated)")
 	cmd.Flags().StringVar(&tag, "tag", "", "only runs tagged key=value (on the run or its experiment)")
-	cmd.Flags().BoolVar(&archived, "archived", false, "allow archived experiments")
+	cmd.Flags().BoolVar(&archived, "archived", false, "allow archived experiments (hidden otherwise)")
 	return cmd
 }
 

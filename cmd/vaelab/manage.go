@@ -259,6 +259,18 @@ func runsMatch(ctx context.Context, st *runs.Store, names []string, prefix strin
 	return fmt.Errorf("--runs %s: no run of %s has an id starting so (vaelab ls EXPERIMENT lists them)", prefix, strings.Join(names, ", "))
 }
 
+// onlyTagged keeps the runs of experiment tagged tag (all of them for "").
+func onlyTagged(ctx context.Context, st *runs.Store, experiment, tag string, rs []runs.RunInfo) ([]runs.RunInfo, error) {
+	if tag == "" {
+		return rs, nil
+	}
+	_, keep, err := reportSelection(ctx, st, []string{experiment}, tag, true, nil)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(rs, func(r runs.RunInfo) bool { return !slices.Contains(keep, r.ID) }), nil
+}
+
 func hasPrefix(id string, prefixes []string) bool {
 	for _, p := range prefixes {
 		if strings.HasPrefix(id, p) {
