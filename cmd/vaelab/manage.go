@@ -135,7 +135,7 @@ live process trains is always refused.`,
 				if err != nil {
 					return &exitError{exitFailure, err}
 				}
-				fmt.Fprintf(stdout, "removed %s: %s, %d files, %.1f MB freed\n", termtext.Safe(t.String()), plural(len(rm.Runs), "run"), rm.Files, float64(rm.Bytes)/1e6)
+				fmt.Fprintf(stdout, "removed %s: %s, %d files, %s freed\n", termtext.Safe(t.String()), plural(len(rm.Runs), "run"), rm.Files, sizeText(rm.Bytes))
 				if len(rm.Kept) > 0 {
 					fmt.Fprintf(stdout, "kept %s another experiment uses (unlinked from this one): %s\n", plural(len(rm.Kept), "run"), strings.Join(rm.Kept, " "))
 				}
@@ -149,6 +149,17 @@ live process trains is always refused.`,
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&force, "force", false, "also delete runs another experiment uses")
 	return cmd
+}
+
+// sizeText is a byte count for people: 12.3 kB, 4.5 MB.
+func sizeText(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.1f kB", float64(n)/1e3)
 }
 
 // tagsText formats tags as sorted key=value pairs.
