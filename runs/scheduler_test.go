@@ -219,7 +219,7 @@ func TestDeadWorkerIsMarkedInterrupted(t *testing.T) {
 	}
 	host, _ := os.Hostname()
 	dead := fmt.Sprintf("%s/%d", host, 1<<22+12345) // above Linux's pid_max default
-	if ok, err := st.Claim(context.Background(), rs[0].ID, dead, host, "", "", ""); !ok || err != nil {
+	if ok, err := st.Claim(context.Background(), rs[0].ID, dead, host, "", "", filepath.Join(dir, "runs", rs[0].ID)); !ok || err != nil {
 		t.Fatalf("claim: %v %v", ok, err)
 	}
 	p, err := sc.Prepare(context.Background(), spec, rs)
@@ -230,7 +230,7 @@ func TestDeadWorkerIsMarkedInterrupted(t *testing.T) {
 		t.Fatalf("a run owned by a dead process is %q and not queued", p.Status[rs[0].ID])
 	}
 	// A live owner's run is left alone.
-	if ok, _ := st.Claim(context.Background(), rs[0].ID, owner(), host, "", "", ""); !ok {
+	if ok, _ := st.Claim(context.Background(), rs[0].ID, owner(), host, "", "", filepath.Join(dir, "runs", rs[0].ID)); !ok {
 		t.Fatal("could not claim the interrupted run")
 	}
 	if p, _ = sc.Prepare(context.Background(), spec, rs); len(p.ToTrain) != 0 || p.Status[rs[0].ID] != StatusRunning {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/vaelab/vaelab/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 // the database intact, and finish with the same command once space is freed.
 // Mounting needs root (CI runs as root); elsewhere the test is skipped.
 func TestDiskFullThenFreed(t *testing.T) {
+	testenv.Full(t, "a sweep on a full 2 MB tmpfs, then resumed")
 	for _, tc := range []struct{ name, spec, names string }{
 		// 4 runs of about 75k parameters: each checkpoint is 1.5 MB (weights
 		// and Adam moments), so the second checkpoint written does not fit.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/vaelab/vaelab/internal/testenv"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -63,6 +64,7 @@ func outcomeOf(t *testing.T, dir, experiment string) map[string]string {
 // spec again with a smaller eta promotes stopped runs, which then end with
 // the series of a run never stopped.
 func TestEarlyStopDecidesTheSameAfterKills(t *testing.T) {
+	testenv.Full(t, "successive halving killed at every rung decides as uninterrupted")
 	spec := strings.Replace(searchSpec, "ETA", "3", 1)
 	ref := referenceSweep(t, spec, nil)
 	want := outcome(t, ref)

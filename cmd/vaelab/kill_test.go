@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"github.com/vaelab/vaelab/internal/testenv"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -201,6 +202,7 @@ func TestTwoProcessesOneSpec(t *testing.T) {
 // uninterrupted sweep's. Kill moments are drawn uniformly over the sweep's
 // length; the log says in which phase each landed.
 func TestKillSoak(t *testing.T) {
+	testenv.Full(t, "SIGKILL soak of a sweep, resumed bit-identically")
 	const spec = `name: soak
 dataset: {name: synthetic, size: 16, count: 500, test_fraction: 0.2}
 model: {hidden: [64], latent: 4}

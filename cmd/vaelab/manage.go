@@ -290,4 +290,3 @@ func hasPrefix(id string, prefixes []string) bool {
 	}
 	return false
 }
-

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
+	"github.com/vaelab/vaelab/internal/testenv"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -375,6 +376,7 @@ func TestReadOnlyWorkspaceCanBeRead(t *testing.T) {
 // run from scratch with complete records. VAELAB_SOAK_SECONDS sets the soak's
 // length (default 30; the closing note's figure is a 600-second soak).
 func TestMisuseSoak(t *testing.T) {
+	testenv.Full(t, "misuse soak: SIGKILLs and hostile commands during a sweep")
 	soak := 30 * time.Second
 	if s := os.Getenv("VAELAB_SOAK_SECONDS"); s != "" {
 		n, err := strconv.Atoi(s)

@@ -15,7 +15,7 @@ func TestImpossibleFamilySettingsNameKeyAndLine(t *testing.T) {
 		{"model: {prior: mog, prior_components: 0}", "s.yaml:4: model.prior_components: 0 must be at least 1"},
 		{"eval: {batch_size: 60, grid_images: 8, gmm_components: 0}", "s.yaml:4: eval.gmm_components: 0 must be at least 1"},
 		{"model: {prior: vamp, prior_components: 900}", "s.yaml:4: model.prior_components: 900 pseudo-inputs for 540 training images"},
-		{"objective: {type: iwae, k: 0}", "s.yaml:4: objective.k: 0 importance samples"},
+		{"objective: {type: iwae, k: -1}", "s.yaml:4: objective.k: -1 importance samples"}, // 0 or left out is the default, 5
 		{"objective: {type: geco, kappa: 0}", "s.yaml:4: objective.kappa: 0 must be"},
 		{"objective: {type: geco, kappa: -0.5}", "s.yaml:4: objective.kappa: -0.5 must be"},
 		{"objective: {type: capacity, gamma: 10, capacity_max: 3, capacity_steps: 100}", "s.yaml:4: objective.capacity_steps: 100 is longer than the 16 training steps"},

@@ -18,6 +18,7 @@ import (
 // except under CI, where it fails with the script's (and daemons') errors.
 func startSlurm(t *testing.T) []string {
 	t.Helper()
+	testenv.Full(t, "Slurm: a one-node cluster trains, cancels, detaches and syncs sweeps")
 	need := func(why string) {
 		if testenv.InCI() {
 			t.Fatalf("the Slurm integration test cannot run: %s (.ci/run installs slurm-wlm and munge and runs as root)", why)
