@@ -60,8 +60,8 @@ func TestIWAESettings(t *testing.T) {
 		c   ObjectiveConfig
 		key string
 	}{
-		{ObjectiveConfig{Type: "iwae", Beta: 1}, "objective.k: 0 importance samples"},
-		{ObjectiveConfig{Type: "iwae", Beta: 1, K: -2}, "objective.k"},
+		{ObjectiveConfig{Type: "iwae", Beta: 1, K: -2}, "objective.k: -2 importance samples"}, // 0 (left out) is the default, 5
+		{ObjectiveConfig{Type: "iwae", Beta: 1, K: 1001}, "objective.k: 1001 importance samples"},
 		{ObjectiveConfig{Type: "iwae", Beta: 2, K: 5}, "objective.beta: the iwae objective does not take it"},
 		{ObjectiveConfig{Beta: 1, K: 5}, "objective.k: the elbo objective does not take it (it belongs to iwae)"},
 	} {

@@ -364,9 +364,7 @@ func tinted(g data.Images) data.Images {
 // reconstruction is closer to that image than to any other test image, the
 // others including 9 more photos of the same person.
 func TestConvBeatsMLPOnOlivetti(t *testing.T) {
-	if testing.Short() {
-		t.Skip("trains two models for 30 epochs on Olivetti (about 2 minutes)")
-	}
+	testenv.Full(t, "trains a conv and an MLP VAE for 30 epochs on Olivetti, about 4 minutes on 2 cores")
 	ds, err := data.Load(context.Background(), data.Config{Name: "olivetti", TestFraction: 0.1, Split: "identity", Seed: 1},
 		testenv.SharedData(t, data.OlivettiFile))
 	if err != nil {
