@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/vaelab/vaelab/evaluate"
