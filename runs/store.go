@@ -41,7 +41,7 @@ const (
 )
 
 // schemaVersion is the version Open migrates to; migrations()[i] brings version i to i+1.
-const schemaVersion = 5
+const schemaVersion = 6
 
 // A migration is SQL, then optionally Go code, in the migrating transaction.
 type migration struct {
@@ -142,7 +142,7 @@ CREATE INDEX events_run ON events(run_id);
 -- spec but absent from the one run last: it is kept, flagged, and never
 -- compared or averaged with the current spec's runs.
 ALTER TABLE experiment_runs ADD COLUMN in_spec INTEGER NOT NULL DEFAULT 1;
-`}, {sql: schema3, code: migrateRunIdentity}, {code: migrateStoppedStatuses}, {sql: schema5}}
+`}, {sql: schema3, code: migrateRunIdentity}, {code: migrateStoppedStatuses}, {sql: schema5}, {sql: schema6, code: migrateWorkspace}}
 }
 
 // Open opens (creating if needed) the database at path and migrates its schema.

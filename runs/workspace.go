@@ -11,9 +11,10 @@ import (
 )
 
 // RunsDirs returns the folders holding this store's run folders, resolved:
-// the store records each run's folder when the run is claimed, so these are
-// where its checkpoints and images are. Empty for a store with no run
-// started yet.
+// the runs directory the store recorded when its first run was prepared,
+// and the parents of the run folders recorded when runs were claimed (a
+// store from before schema 6 may have several). Empty for a store with no
+// run prepared yet.
 func (s *Store) RunsDirs(ctx context.Context) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT DISTINCT dir FROM runs WHERE dir != ''")
 	if err != nil {
@@ -34,8 +35,18 @@ func (s *Store) RunsDirs(ctx context.Context) ([]string, error) {
 			dirs = append(dirs, parent)
 		}
 	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	recorded, err := s.RecordedRunsDir(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if r, err := safefile.Resolve(recorded); recorded != "" && err == nil && !slices.Contains(dirs, r) {
+		dirs = append(dirs, r)
+	}
 	slices.Sort(dirs)
-	return dirs, rows.Err()
+	return dirs, nil
 }
 
 // CheckRunsDir refuses a runs directory that is a system folder, or that is
@@ -46,16 +57,29 @@ func (s *Store) CheckRunsDir(ctx context.Context, runsDir string) error {
 	if err := CheckRunsDirPath(runsDir); err != nil {
 		return err
 	}
-	dirs, err := s.RunsDirs(ctx)
-	if err != nil || len(dirs) == 0 {
+	recorded, err := s.RecordedRunsDir(ctx)
+	if err != nil {
 		return err
+	}
+	dirs, err := s.RunsDirs(ctx)
+	if err != nil {
+		return err
+	}
+	if recorded != "" { // the store's own record decides
+		if r, err := safefile.Resolve(recorded); err == nil {
+			recorded = r
+		}
+		dirs = []string{recorded}
+	}
+	if len(dirs) == 0 {
+		return s.recordRunsDir(ctx, runsDir)
 	}
 	want, err := safefile.Resolve(runsDir)
 	if err != nil {
 		return fmt.Errorf("runs directory %s: %w", runsDir, err)
 	}
 	if slices.Contains(dirs, want) {
-		return nil
+		return s.recordRunsDir(ctx, runsDir)
 	}
 	return fmt.Errorf("runs directory %s: the runs of %s are in %s; run with --runs-dir %s (or runs_dir in the settings). To move a workspace, move the database and its vaelab-runs folder together: run folders inside the database's folder are recorded relative to it",
 		runsDir, s.path, strings.Join(dirs, " and "), dirs[0])
