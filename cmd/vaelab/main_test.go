@@ -28,7 +28,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "vaelab")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+	// VAELAB_TEST_BINARY runs the end-to-end tests against another build,
+	// e.g. an older commit's, to show which of them it fails.
+	if b := os.Getenv("VAELAB_TEST_BINARY"); b != "" {
+		binary = b
+	} else if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build vaelab: %v\n%s", err, out)
 		os.Exit(1)
 	}
