@@ -228,9 +228,9 @@ func CompareToBest(rows []Sample) (best int, claims []Claim) {
 type holmFamily int
 
 const (
-	holmAllPairs  holmFamily = iota // Holm over every pair's test (the rule)
-	holmBoundAll                    // the tests with the best, corrected for k(k−1)/2
-	holmWithBest                    // naive: the k−1 tests with the best only
+	holmAllPairs holmFamily = iota // Holm over every pair's test (the rule)
+	holmBoundAll                   // the tests with the best, corrected for k(k−1)/2
+	holmWithBest                   // naive: the k−1 tests with the best only
 )
 
 // maxFullPairs bounds the rows whose every pair is tested (k(k−1)/2 tests).
