@@ -50,7 +50,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	setVersion(root)
 	s.bindFlags(root)
-	root.AddCommand(runCmd(s, stdout, stderr), syncCmd(s, stdout), workerCmd(stdout), benchCmd(s, stdout), planCmd(s, stdout), lsCmd(s, stdout), showCmd(s, stdout), reportCmd(s, stdout, stderr), exportCmd(s, stdout), sampleCmd(s, stdout), evaluateCmd(s, stdout, stderr), doctorCmd(s, stdout), dataCmd(s, stdout, stderr))
+	root.AddCommand(runCmd(s, stdout, stderr), syncCmd(s, stdout), workerCmd(s, stdout, stderr), benchCmd(s, stdout), planCmd(s, stdout), lsCmd(s, stdout), showCmd(s, stdout), reportCmd(s, stdout, stderr), exportCmd(s, stdout), sampleCmd(s, stdout), evaluateCmd(s, stdout, stderr), doctorCmd(s, stdout), dataCmd(s, stdout, stderr))
 	root.AddCommand(manageCmds(s, stdout)...)
 	return root
 }
@@ -119,8 +119,6 @@ func readStore(cmd *cobra.Command, s *settings, fn func(ctx context.Context, st 
 	return fn(ctx, st)
 }
 
-// openExistingStore opens the database read-only for reading commands, which
-// must neither create an empty workspace by accident nor write while a sweep runs.
 // openExistingForWriting opens the workspace database for writing, refusing
 // to create one.
 func openExistingForWriting(ctx context.Context, s *settings) (*runs.Store, error) {
@@ -130,6 +128,8 @@ func openExistingForWriting(ctx context.Context, s *settings) (*runs.Store, erro
 	return openStore(ctx, s)
 }
 
+// openExistingStore opens the database read-only for reading commands, which
+// must neither create an empty workspace by accident nor write while a sweep runs.
 func openExistingStore(ctx context.Context, s *settings) (*runs.Store, error) {
 	if err := requireDB(s); err != nil {
 		return nil, err
@@ -175,8 +175,8 @@ running: "vaelab sync SPEC" imports them later.`,
 			if err != nil {
 				return err
 			}
-			if executor != "local" && executor != "slurm" {
-				return &exitError{exitUsage, fmt.Errorf("--executor %q: want local or slurm", executor)}
+			if !slices.Contains([]string{"local", "slurm", "worker"}, executor) {
+				return &exitError{exitUsage, fmt.Errorf("--executor %q: want local, slurm or worker", executor)}
 			}
 			st, err := openStore(ctx, s)
 			if err != nil {
@@ -204,6 +204,11 @@ running: "vaelab sync SPEC" imports them later.`,
 				return &exitError{exitFailure, err}
 			}
 			fmt.Fprintln(stdout, termtext.Safe(plan.Note))
+			if executor == "worker" {
+				fmt.Fprintf(stdout, "recorded %s to train; start `vaelab worker --db %s --experiment %s` as many times as you like, on machines that share this workspace\n",
+					plural(len(plan.ToTrain), "run"), termtext.Safe(s.db()), termtext.Safe(spec.Name))
+				return nil
+			}
 			var ex runs.Executor = &localExecutor{sc: sc, stdout: stdout, stderr: stderr}
 			if sl != nil {
 				ex = sl
@@ -240,7 +245,7 @@ running: "vaelab sync SPEC" imports them later.`,
 	f := cmd.Flags()
 	f.StringVar(&reportPath, "report", "", "write the experiment's HTML report to this file when training ends")
 	f.IntVar(&checkpointEvery, "checkpoint-every", 1, "epochs between checkpoints (a run also checkpoints after its last epoch); an interrupted run resumes from its last one")
-	f.StringVar(&executor, "executor", "local", "where runs train: local (a pool of --workers) or slurm (one job array)")
+	f.StringVar(&executor, "executor", "local", "where runs train: local (a pool of --workers), slurm (one job array) or worker (record them for `vaelab worker` processes started by any scheduler)")
 	addSlurmFlags(cmd, &slurm)
 	return cmd
 }
@@ -325,15 +330,30 @@ tasks were cancelled, timed out or lost their node as interrupted (the next
 	return cmd
 }
 
-func workerCmd(stdout io.Writer) *cobra.Command {
+func workerCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 	var index int
+	var experiment string
 	cmd := &cobra.Command{
-		Use:         "worker MANIFEST",
+		Use:         "worker [MANIFEST] [--experiment NAME]",
 		Annotations: map[string]string{needsBLAS: "yes"},
-		Short:       "Train one run of a Slurm job array (run by the tasks that --executor slurm submits)",
-		Hidden:      true,
-		Args:        cobra.ExactArgs(1),
+		Short:       "Claim and train an experiment's pending runs until none remain (any scheduler can start N of these)",
+		Long: `With --experiment, worker trains the pending, failed and interrupted runs of an
+experiment recorded in the database (by "vaelab run SPEC --executor worker", or
+any earlier run) until none remain, claiming one run at a time: start it N times,
+by hand, with ssh, a Kubernetes Indexed Job or a PBS array, on machines that
+share the workspace, and every run trains once. Ctrl-C or SIGTERM stops it
+cleanly; another worker resumes the run from its checkpoint.
+
+With MANIFEST instead, it trains one task of a Slurm job array (the tasks that
+--executor slurm submits run this).`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if experiment != "" {
+				return genericWorker(cmd.Context(), s, experiment, stdout, stderr)
+			}
+			if len(args) != 1 {
+				return &exitError{exitUsage, fmt.Errorf("worker: name an experiment (--experiment NAME) or a Slurm manifest")}
+			}
 			if index < 0 {
 				v, err := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_ID"))
 				if err != nil {
@@ -354,8 +374,37 @@ func workerCmd(stdout io.Writer) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&index, "index", -1, "the task's index in the manifest (default: SLURM_ARRAY_TASK_ID)")
+	cmd.Flags().IntVar(&index, "index", -1, "slurm: the task's index in the manifest (default: SLURM_ARRAY_TASK_ID)")
+	cmd.Flags().StringVar(&experiment, "experiment", "", "train this recorded experiment's pending runs until none remain")
 	return cmd
+}
+
+// genericWorker trains an experiment's pending runs, one at a time.
+func genericWorker(ctx context.Context, s *settings, experiment string, stdout, stderr io.Writer) error {
+	if err := checkRunsDir(s); err != nil {
+		return err
+	}
+	st, err := openExistingForWriting(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	sc := &runs.Scheduler{Store: st, Workers: 1, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir(),
+		CheckpointEvery: 1, DataProgress: stderr, Log: stdout}
+	res, err := sc.Work(ctx, experiment)
+	if err != nil {
+		return &exitError{exitFailure, err}
+	}
+	printResult(stdout, res)
+	switch {
+	case res.Interrupted > 0 || ctx.Err() != nil:
+		return &exitError{exitInterrupted, fmt.Errorf("worker: stopped; %s marked interrupted, which the next worker resumes", plural(res.Interrupted, "run"))}
+	case res.Stopped != nil:
+		return &exitError{exitFailure, fmt.Errorf("worker: stopped: %w", res.Stopped)}
+	case res.Failed > 0:
+		return &exitError{exitFailure, fmt.Errorf("worker: %s failed; `vaelab ls %s` lists them", plural(res.Failed, "run"), experiment)}
+	}
+	return evalFailedError(res)
 }
 
 // execute runs the plan with a progress bar on a terminal and one log line per run.
