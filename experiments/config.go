@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/vaelab/vaelab/data"
@@ -80,22 +81,29 @@ func (c RunConfig) ID() string {
 }
 
 // EvalSettings are the evaluation settings in effect, defaults filled in,
-// without the batch size (it changes how fast evaluation runs, not what it
-// computes): what an evaluation record shows.
+// without those that change nothing computed (notComputed): what an
+// evaluation record shows.
 func (c RunConfig) EvalSettings() []byte {
 	fields := evalFields(c.Eval.WithDefaults())
-	delete(fields, "batch_size")
+	for _, k := range notComputed() {
+		delete(fields, k)
+	}
 	return mustMarshal(fields) // keys sorted
 }
 
+// notComputed are the eval settings that change nothing an evaluation
+// computes, so they are no part of its identity: the batch size (how fast
+// it runs) and the primary metric (what the report leads with).
+func notComputed() []string { return []string{"batch_size", "primary"} }
+
 // EvalCanonical is the evaluation settings' identity text: only the
-// settings that differ from their defaults (and not the batch size), so
+// settings that differ from their defaults (and none of notComputed), so
 // that writing a default out, or a later version adding a setting with a
 // default, leaves the hash alone.
 func (c RunConfig) EvalCanonical() []byte {
 	set, def := evalFields(c.Eval.WithDefaults()), evalFields(DefaultRunConfig().Eval.WithDefaults())
 	for k, v := range set {
-		if k == "batch_size" || string(v) == string(def[k]) {
+		if slices.Contains(notComputed(), k) || string(v) == string(def[k]) {
 			delete(set, k)
 		}
 	}

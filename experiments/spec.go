@@ -408,6 +408,9 @@ func (s *Spec) validate() error {
 	if err := s.Base.Validate(); err != nil && len(s.Grid) == 0 && len(s.Variants) == 0 && s.Random == nil {
 		return s.keyError(err, 0)
 	}
+	if err := s.primaryNotSwept(); err != nil {
+		return err
+	}
 	if r := s.Random; r != nil {
 		for _, p := range r.Params {
 			if slices.ContainsFunc(s.Grid, func(ax Axis) bool { return ax.Key == p.Key }) {
@@ -437,6 +440,35 @@ func (s *Spec) validate() error {
 		n *= len(ax.Values)
 		if n > MaxRuns {
 			return s.errorf(0, "sweep: expands to more than %d runs; split the experiment", MaxRuns)
+		}
+	}
+	return nil
+}
+
+// primaryNotSwept refuses eval.primary in the sweep: it names the metric
+// an experiment's ranking sorts by, one per experiment (that it names a
+// metric of the catalogue is checked at plan time, by runs.CheckPlan,
+// since the catalogue lives in package evaluate).
+func (s *Spec) primaryNotSwept() error {
+	const key = "eval.primary"
+	msg := key + ": names the one metric the experiment's ranking sorts by; set it under eval:, not in the sweep"
+	for _, ax := range s.Grid {
+		if ax.Key == key {
+			return s.errorf(s.lines[key], "%s", msg)
+		}
+	}
+	for _, v := range s.Variants {
+		for _, st := range v.Set {
+			if st.Key == key {
+				return s.errorf(v.line, "%s", msg)
+			}
+		}
+	}
+	if s.Random != nil {
+		for _, p := range s.Random.Params {
+			if p.Key == key {
+				return s.errorf(p.line, "%s", msg)
+			}
 		}
 	}
 	return nil

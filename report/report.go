@@ -53,6 +53,9 @@ type Page struct {
 // Section is one experiment.
 type Section struct {
 	runs.ExperimentInfo
+	// Ranking opens the section: configuration × sampler by the primary
+	// metric, with intervals and the distinguishability test (ranking.go).
+	Ranking      *Ranking
 	Anchor       string
 	StatusCounts []StatusCount
 	Axes         []string // the keys that vary between runs
@@ -109,6 +112,7 @@ type Cell struct {
 	// NoBest keeps the cell out of the best marks (a sharpness ratio that
 	// noise raised).
 	NoBest bool
+	sample Sample // the per-run values, which markRows tests
 }
 
 // StabilityRow summarises a configuration's training stability over its seeds.
@@ -262,6 +266,7 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 	groups := groupRuns(name, rs, sec.Axes)
 	ms := SummaryMetrics()
 	markBest(groups, ms)
+	sec.Ranking = buildRanking(groups, specPrimary(info.SpecText))
 	series := map[string]map[string][]runs.Point{}
 	for i, r := range rs {
 		if err := ctx.Err(); err != nil {
@@ -334,7 +339,7 @@ func summaryRow(g *Group, ms []Metric) Row {
 	row := Row{Experiment: g.Experiment, Label: g.Label, Seeds: len(g.Runs), SeedsText: g.SeedsText(), Diverged: g.Diverged}
 	for _, m := range ms {
 		s, ok := g.Stats[m.Key]
-		c := Cell{Text: FormatStat(s, ok, m.Digits), Best: g.Best[m.Key]}
+		c := Cell{Text: FormatStat(s, ok, m.Digits), Best: g.Best[m.Key], sample: g.values(m.Key)}
 		if sharpnessIsNoise(g, m.Key) {
 			c.Text, c.NoBest = c.Text+" (noise)", true
 		}
@@ -357,57 +362,15 @@ func samplerRows(groups []*Group) []Row {
 		for _, name := range names {
 			row := Row{Experiment: g.Experiment, Label: g.Label + " · " + name, Seeds: len(g.Runs), SeedsText: g.SeedsText(), Diverged: g.Diverged}
 			for _, m := range ms {
-				s, ok := g.Stats[evaluate.SamplerKey(name, m.Key)]
-				row.Cells = append(row.Cells, Cell{Text: FormatStat(s, ok, m.Digits)})
+				key := evaluate.SamplerKey(name, m.Key)
+				s, ok := g.Stats[key]
+				row.Cells = append(row.Cells, Cell{Text: FormatStat(s, ok, m.Digits), sample: g.values(key)})
 			}
 			rows = append(rows, row)
 		}
 	}
 	markRows(rows, ms)
 	return rows
-}
-
-// markRows re-marks the best cells across the rows of several experiments.
-func markRows(rows []Row, ms []Metric) {
-	for j, m := range ms {
-		if m.Dir == evaluate.Neutral {
-			continue
-		}
-		best, found := 0.0, false
-		vals := make([]float64, len(rows))
-		ok := make([]bool, len(rows))
-		for i, r := range rows {
-			r.Cells[j].Best = false
-			if r.Cells[j].NoBest {
-				continue
-			}
-			text := strings.SplitN(r.Cells[j].Text, " ", 2)[0]
-			v, err := strconv.ParseFloat(text, 64)
-			if err != nil {
-				continue
-			}
-			vals[i], ok[i] = score(m.Dir, v), true
-			if !found || vals[i] > best {
-				best, found = vals[i], true
-			}
-		}
-		for i := range rows {
-			rows[i].Cells[j].Best = ok[i] && vals[i] == best
-		}
-	}
-}
-
-func score(d evaluate.Direction, v float64) float64 {
-	switch d {
-	case evaluate.HigherIsBetter:
-		return v
-	case evaluate.LowerIsBetter:
-		return -v
-	}
-	if v > 1 {
-		return 1 - v
-	}
-	return v - 1
 }
 
 func buildRun(ctx context.Context, st Store, r runData, sec *Section) (Run, error) {

@@ -224,37 +224,30 @@ func meanStd(v []float64) Stat {
 	return s
 }
 
-// markBest flags, for each metric with a direction, the group(s) with the best mean.
+// markBest flags, for each metric with a direction, the groups of the top
+// group: the best mean and every group the test of CompareToBest cannot
+// tell apart from it (configurations share no runs: Welch's test). A
+// sharpness ratio that noise raised is no candidate; see sharpnessIsNoise.
 func markBest(groups []*Group, ms []Metric) {
-	// A sharpness ratio that noise raised is no candidate; see sharpnessIsNoise.
 	for _, m := range ms {
 		if m.Dir == evaluate.Neutral {
 			continue
 		}
-		best, found := 0.0, false
-		score := func(v float64) float64 {
-			switch m.Dir {
-			case evaluate.HigherIsBetter:
-				return v
-			case evaluate.LowerIsBetter:
-				return -v
-			}
-			return -math.Abs(v - 1)
-		}
-		for _, g := range groups {
-			if s, ok := g.Stats[m.Key]; ok && s.N > 0 && !sharpnessIsNoise(g, m.Key) && (!found || score(s.Mean) > best) {
-				best, found = score(s.Mean), true
+		samples := make([]Sample, len(groups))
+		for i, g := range groups {
+			if !sharpnessIsNoise(g, m.Key) {
+				samples[i] = orient(g.values(m.Key), m.Dir)
 			}
 		}
-		for _, g := range groups {
-			if s, ok := g.Stats[m.Key]; ok && s.N > 0 && !sharpnessIsNoise(g, m.Key) && score(s.Mean) == best {
-				g.Best[m.Key] = true
-			}
+		_, claims := CompareToBest(samples)
+		for i, g := range groups {
+			g.Best[m.Key] = claims[i].Top
 		}
 	}
 }
 
-// FormatStat prints mean ± std with the metric's digits, "—" when absent.
+// FormatStat prints mean ± std with the metric's digits (a small non-zero
+// std with two significant digits: see FormatSpread), "—" when absent.
 func FormatStat(s Stat, ok bool, digits int) string {
 	if !ok || s.N == 0 {
 		return "—"
@@ -262,7 +255,7 @@ func FormatStat(s Stat, ok bool, digits int) string {
 	if s.N == 1 {
 		return fmt.Sprintf("%.*f", digits, s.Mean)
 	}
-	return fmt.Sprintf("%.*f ± %.*f", digits, s.Mean, digits, s.Std)
+	return fmt.Sprintf("%.*f ± %s", digits, s.Mean, FormatSpread(s.Std, digits))
 }
 
 // loadRuns reads the runs of an experiment (all, or those whose id starts

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/vaelab/vaelab/data"
-
+	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/experiments"
+	"github.com/vaelab/vaelab/vae"
 )
 
 // CheckPlan makes the checks of a spec's runs that need the workspace's
@@ -32,6 +34,9 @@ func CheckPlan(rs []experiments.Run, dataDir string) error {
 			if _, err := os.Stat(filepath.Join(dataDir, data.DlibFaceDir, data.DlibWeightsFile)); err != nil {
 				return inRun(fmt.Errorf("eval.features: dlib needs the face descriptor's weights, not in %s: run `vaelab data fetch dlib-face`", filepath.Join(dataDir, data.DlibFaceDir)))
 			}
+		}
+		if err := checkPrimary(r.Config.Eval); err != nil {
+			return inRun(err)
 		}
 		if train, test, ok := r.Config.Dataset.SplitSizes(); ok {
 			if err := checkSplitSizes(r.Config, train, test); err != nil {
@@ -71,6 +76,28 @@ func checkSplitSizes(cfg experiments.RunConfig, train, test int) error {
 		}
 		return fmt.Errorf("evaluation: its metrics score min(eval.samples %d, %d test images, %d training images) = %d images, fewer than the %d they need; %s",
 			ev.Samples, test, train, n, need, change)
+	}
+	return nil
+}
+
+// checkPrimary checks eval.primary: a metric of the catalogue with a
+// better direction (the ranking sorts by it), computed by this evaluation.
+func checkPrimary(ev vae.EvalConfig) error {
+	if ev.Primary == "" {
+		return nil
+	}
+	var known []string
+	for _, m := range evaluate.Catalogue() {
+		if m.Dir != evaluate.Neutral {
+			known = append(known, m.Key)
+		}
+	}
+	m, ok := evaluate.Lookup(ev.Primary)
+	if !ok || m.Dir == evaluate.Neutral {
+		return fmt.Errorf("eval.primary: %q is not a metric the ranking can sort by (known: %s)", ev.Primary, strings.Join(known, ", "))
+	}
+	if m.Needs != "" && !ev.Uses(m.Needs) {
+		return fmt.Errorf("eval.primary: %s is computed only with eval.features: [%s]; add it there, or pick another metric", ev.Primary, m.Needs)
 	}
 	return nil
 }

@@ -190,6 +190,12 @@ type EvalConfig struct {
 	// descriptor: fd_dlib and the identity metrics; its weights come with
 	// vaelab data fetch dlib-face). Empty means [randconv1].
 	Features []string `json:"features,omitempty"`
+	// Primary is the metric key (of the catalogue in package evaluate) the
+	// report ranks configurations and samplers by, e.g. samples/fd_dlib;
+	// empty means the face-space distance when dlib features are computed,
+	// else the random-feature one. It changes what the report leads with,
+	// not what is computed, so it is no part of the evaluation's hash.
+	Primary string `json:"primary,omitempty"`
 }
 
 // FeatureSpaces are the names eval.features takes.
