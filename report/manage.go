@@ -2,7 +2,6 @@ package report
 
 import (
 	"context"
-	"sort"
 	"strings"
 
 	"github.com/vaelab/vaelab/runs"
@@ -59,16 +58,7 @@ func targetManaged(ctx context.Context, mr managedReader, t runs.Target) (string
 		return "", nil, err
 	}
 	notes, err := mr.Notes(ctx, t)
-	return tagsText(tags), notes, err
-}
-
-func tagsText(tags map[string]string) string {
-	var kv []string
-	for k, v := range tags {
-		kv = append(kv, k+"="+v)
-	}
-	sort.Strings(kv)
-	return strings.Join(kv, " ")
+	return TagsText(tags), notes, err
 }
 
 // notesText joins notes for one CSV cell.

@@ -43,6 +43,9 @@ const (
 // schemaVersion is the version Open migrates to; migrations()[i] brings version i to i+1.
 const schemaVersion = 6
 
+// SchemaVersion is the schema this vaelab writes (PRAGMA user_version).
+const SchemaVersion = schemaVersion
+
 // A migration is SQL, then optionally Go code, in the migrating transaction.
 type migration struct {
 	sql  string

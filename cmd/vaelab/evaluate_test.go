@@ -4,8 +4,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vaelab/vaelab/runs"
 )
 
 // copyWorkspace copies a committed workspace fixture into a temporary folder.
@@ -57,8 +60,8 @@ func TestSchema2WorkspaceMigrates(t *testing.T) {
 	if ls.code != 0 || strings.Count(ls.stdout, " done ") != 4 {
 		t.Fatalf("ls: exit %d\n%s%s", ls.code, ls.stdout, ls.stderr)
 	}
-	if v := queryString(t, db, "PRAGMA user_version"); v != "5" {
-		t.Errorf("after the first read the schema is %s, want 5", v)
+	if v := queryString(t, db, "PRAGMA user_version"); v != strconv.Itoa(runs.SchemaVersion) {
+		t.Errorf("after the first read the schema is %s, want %d", v, runs.SchemaVersion)
 	}
 	plan := vaelab(t, dir, nil, "plan", "spec.yaml")
 	if got, want := strings.Join(ids(ls.stdout), " "), strings.Join(ids(plan.stdout), " "); got != want || got == "" {

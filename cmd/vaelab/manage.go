@@ -2,16 +2,16 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
-	"slices"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vaelab/vaelab/internal/termtext"
+	"github.com/vaelab/vaelab/report"
 	"github.com/vaelab/vaelab/runs"
 )
 
@@ -47,7 +47,7 @@ func tagCmd(s *settings, stdout io.Writer) *cobra.Command {
 				if err != nil {
 					return &exitError{exitFailure, err}
 				}
-				fmt.Fprintf(stdout, "%s: %s\n", termtext.Safe(t.String()), termtext.Safe(tagsText(tags)))
+				fmt.Fprintf(stdout, "%s: %s\n", termtext.Safe(t.String()), termtext.Safe(cmp.Or(report.TagsText(tags), "(no tags)")))
 				return nil
 			})
 		},
@@ -135,7 +135,7 @@ live process trains is always refused.`,
 				if err != nil {
 					return &exitError{exitFailure, err}
 				}
-				fmt.Fprintf(stdout, "removed %s: %s, %d files, %s freed\n", termtext.Safe(t.String()), plural(len(rm.Runs), "run"), rm.Files, sizeText(rm.Bytes))
+				fmt.Fprintf(stdout, "removed %s: %s, %d files, %s freed\n", termtext.Safe(t.String()), plural(len(rm.Runs), "run"), rm.Files, report.SizeText(rm.Bytes))
 				if len(rm.Kept) > 0 {
 					fmt.Fprintf(stdout, "kept %s another experiment uses (unlinked from this one): %s\n", plural(len(rm.Kept), "run"), strings.Join(rm.Kept, " "))
 				}
@@ -149,144 +149,4 @@ live process trains is always refused.`,
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&force, "force", false, "also delete runs another experiment uses")
 	return cmd
-}
-
-// sizeText is a byte count for people: 12.3 kB, 4.5 MB.
-func sizeText(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	}
-	return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-}
-
-// tagsText formats tags as sorted key=value pairs.
-func tagsText(tags map[string]string) string {
-	var kv []string
-	for k, v := range tags {
-		kv = append(kv, k+"="+v)
-	}
-	sort.Strings(kv)
-	if len(kv) == 0 {
-		return "(no tags)"
-	}
-	return strings.Join(kv, " ")
-}
-
-// showManaged prints a target's tags and notes (show).
-func showManaged(ctx context.Context, st *runs.Store, t runs.Target, w io.Writer) error {
-	tags, err := st.Tags(ctx, t)
-	if err != nil {
-		return err
-	}
-	if len(tags) > 0 {
-		fmt.Fprintf(w, "tags       %s\n", termtext.Safe(tagsText(tags)))
-	}
-	notes, err := st.Notes(ctx, t)
-	if err != nil {
-		return err
-	}
-	for _, n := range notes {
-		fmt.Fprintf(w, "note       %s %s\n", n.Time, termtext.Safe(n.Text))
-	}
-	return nil
-}
-
-// reportSelection applies report's --tag and --archived: the experiments
-// to show (all those carrying the tag when none is named) and the runs to
-// keep. Archived experiments are refused unless archived is set.
-func reportSelection(ctx context.Context, st *runs.Store, names []string, tag string, archived bool, filter []string) ([]string, []string, error) {
-	if len(names) == 0 {
-		if tag == "" {
-			return nil, nil, fmt.Errorf("name at least one experiment, or select them with --tag key=value")
-		}
-		l, err := st.ListExperiments(ctx, runs.ListOptions{All: archived, Tag: tag})
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, e := range l {
-			names = append(names, e.Name)
-		}
-		if len(names) == 0 {
-			return nil, nil, fmt.Errorf("no experiment has a run tagged %s", tag)
-		}
-	}
-	seen := map[string]bool{} // report A A lists A once
-	names = slices.DeleteFunc(names, func(n string) bool { d := seen[n]; seen[n] = true; return d })
-	for _, p := range filter {
-		if err := runsMatch(ctx, st, names, p); err != nil {
-			return nil, nil, err
-		}
-	}
-	for _, n := range names {
-		a, err := st.Archived(ctx, n)
-		if err != nil {
-			return nil, nil, err
-		}
-		if a && !archived {
-			return nil, nil, fmt.Errorf("experiment %q is archived: pass --archived to report it, or `vaelab unarchive %s`", n, n)
-		}
-	}
-	if tag == "" {
-		return names, filter, nil
-	}
-	k, v, err := runs.ParseTag(tag, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	var keep []string
-	for _, n := range names {
-		ids, err := st.Tagged(ctx, n, k, v)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, id := range ids {
-			if len(filter) == 0 || hasPrefix(id, filter) {
-				keep = append(keep, id)
-			}
-		}
-	}
-	if len(keep) == 0 {
-		return nil, nil, fmt.Errorf("no run of %s is tagged %s", strings.Join(names, ", "), tag)
-	}
-	return names, keep, nil
-}
-
-// runsMatch fails when no run of the experiments has an id starting with prefix.
-func runsMatch(ctx context.Context, st *runs.Store, names []string, prefix string) error {
-	for _, n := range names {
-		rs, err := st.Runs(ctx, n)
-		if err != nil {
-			return err
-		}
-		for _, r := range rs {
-			if strings.HasPrefix(r.ID, prefix) {
-				return nil
-			}
-		}
-	}
-	return fmt.Errorf("--runs %s: no run of %s has an id starting so (vaelab ls EXPERIMENT lists them)", prefix, strings.Join(names, ", "))
-}
-
-// onlyTagged keeps the runs of experiment tagged tag (all of them for "").
-func onlyTagged(ctx context.Context, st *runs.Store, experiment, tag string, rs []runs.RunInfo) ([]runs.RunInfo, error) {
-	if tag == "" {
-		return rs, nil
-	}
-	_, keep, err := reportSelection(ctx, st, []string{experiment}, tag, true, nil)
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(rs, func(r runs.RunInfo) bool { return !slices.Contains(keep, r.ID) }), nil
-}
-
-func hasPrefix(id string, prefixes []string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(id, p) {
-			return true
-		}
-	}
-	return false
 }
