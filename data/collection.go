@@ -2,14 +2,12 @@ package data
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"image"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -21,9 +19,10 @@ import (
 	"github.com/vaelab/vaelab/internal/progress"
 )
 
-// An image collection is a dataset of image files: a folder (name folder,
-// or celeba's extracted img_align_celeba) or a zip of them (celeba's
-// img_align_celeba.zip, read without extracting). Its images are decoded on
+// An image collection is a dataset of image files (a Kind that is a
+// collection): a folder (name folder, or celeba's extracted
+// img_align_celeba) or a zip of them (celeba's img_align_celeba.zip, read
+// without extracting). Its images are decoded on
 // every core, preprocessed, rounded to 8-bit levels and streamed, in order,
 // into the decoded-dataset cache file (or into memory without a cache), so
 // the decoded set is held once, as bytes.
@@ -39,8 +38,6 @@ type imageSource interface {
 
 // progressFunc starts a meter for long data work; nil reports nothing.
 type progressFunc func(what string, total int) *progress.Meter
-
-func isImageCollection(c Config) bool { return c.Name == "folder" || c.Name == "celeba" }
 
 // openImageSource opens a folder or, for a path ending in .zip, a zip.
 func openImageSource(c Config, p string) (imageSource, error) {
@@ -349,30 +346,16 @@ func readAndDecode(src imageSource, i int, p Prep, tj *jpegturbo.Lib, sc *decode
 	return px, dims, nil
 }
 
-// collectionMeta is what a collection knows besides its pixels: identity
-// labels (one folder per person) and, for celeba, the official partition.
-func collectionMeta(c Config, src imageSource, p string) (labels, partition []int, source string, err error) {
+// collectionMeta is what a collection knows besides its pixels (its
+// Kind's meta: identity labels, an official partition, a description),
+// and which JPEG decoder read it.
+func collectionMeta(c Config, col collection, src imageSource, p string) (labels, partition []int, source string, err error) {
 	names := make([]string, src.Len())
 	for i := range names {
 		names[i] = src.Name(i)
 	}
-	labelNames := 0
-	if c.Name == "folder" {
-		var ln []string
-		labels, ln = folderLabels(names)
-		labelNames = len(ln)
-	}
-	if c.Name == "celeba" {
-		if partition, err = readPartition(filepath.Join(filepath.Dir(p), partitionFile), names); err != nil {
-			return nil, nil, "", err
-		}
-	}
-	source = fmt.Sprintf("%s %s (%d images, %d labels)", c.Name, c.Path, src.Len(), labelNames)
-	if c.Name == "celeba" {
-		source = fmt.Sprintf("celeba %s (%d images)", filepath.Base(p), src.Len())
-		if partition != nil {
-			source += ", official partition from " + partitionFile
-		}
+	if labels, partition, source, err = col.meta(c, names, p); err != nil {
+		return nil, nil, "", err
 	}
 	if hasJPEG(names) {
 		source += "; JPEG by " + jpegDecoderName()
@@ -389,47 +372,6 @@ func hasJPEG(names []string) bool {
 	return false
 }
 
-// partitionFile is CelebA's official split, beside its zip or folder.
-const partitionFile = "list_eval_partition.txt"
-
-// readPartition reads "000001.jpg 0" lines (0 train, 1 validation, 2
-// test) for the named images; without the file, nil. An image it does not
-// list is an error naming it.
-func readPartition(file string, names []string) ([]int, error) {
-	f, err := os.Open(file)
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	part := map[string]int{}
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 {
-			continue
-		}
-		if len(fields) != 2 || len(fields[1]) != 1 || fields[1][0] < '0' || fields[1][0] > '2' {
-			return nil, fmt.Errorf("%s:%d: %q is not \"IMAGE 0|1|2\"", file, line, sc.Text())
-		}
-		part[fields[0]] = int(fields[1][0] - '0')
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	out := make([]int, len(names))
-	for i, n := range names {
-		p, ok := part[path.Base(n)]
-		if !ok {
-			return nil, fmt.Errorf("%s does not list %s", file, n)
-		}
-		out[i] = p
-	}
-	return out, nil
-}
-
 func (f progressFunc) start(what string, n int) *progress.Meter {
 	if f == nil {
 		return nil
@@ -439,13 +381,13 @@ func (f progressFunc) start(what string, n int) *progress.Meter {
 
 // decodeCollection decodes a collection into levels: streamed into the
 // cache file cacheFile when it is set, else into memory.
-func decodeCollection(ctx context.Context, c Config, p string, cacheFile string, meter progressFunc) (*decodedSet, error) {
-	src, err := openImageSource(c, p)
+func decodeCollection(ctx context.Context, c Config, col collection, p string, cacheFile string, meter progressFunc) (*decodedSet, error) {
+	src, err := col.open(c, p)
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", c.Name, err)
 	}
 	defer src.Close()
-	labels, partition, source, err := collectionMeta(c, src, p)
+	labels, partition, source, err := collectionMeta(c, col, src, p)
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", c.Name, err)
 	}

@@ -13,13 +13,14 @@ import (
 // config, so a field's meaning must never change; new fields need omitempty and
 // a zero value that keeps the old behaviour.
 type Config struct {
-	// Name is "synthetic" (built in, no download), a built-in dataset ("frey",
-	// "olivetti", "lfw-subset", "celeba": its zip or folder, crop 148, RGB,
-	// 64×64 unless set), "npy" (a NumPy array file) or "folder" (a folder of
-	// PNG, JPEG and PGM images, such as ORL).
+	// Name is a dataset of the table in dataset.go (Names lists them, and
+	// each one's Doc says what it is and its defaults): synthetic faces, a
+	// built-in dataset such as Frey or Olivetti, an npy file or a folder of
+	// PNG, JPEG and PGM images (such as ORL).
 	Name string `json:"name"`
-	// Path is the npy file or image folder, relative to the data directory
-	// unless absolute.
+	// Path is the dataset's file, folder or archive, for the datasets that
+	// take one (their Doc says so), relative to the data directory unless
+	// absolute.
 	Path string `json:"path,omitempty"`
 	// URL and SHA256 let an npy dataset be downloaded on first use; SHA256 alone
 	// pins the file's content.
@@ -41,72 +42,35 @@ type Config struct {
 	// "identity" (whole people held out; needs labels) or "official"
 	// (CelebA's list_eval_partition.txt: its train partition to train, its
 	// test partition to test; the validation partition is left out). "" picks
-	// the dataset's default: block for frey and synthetic, identity for
-	// olivetti and labelled folders, official for celeba, random otherwise.
+	// the dataset's default, the first of the splits its Kind supports: block
+	// for frey and synthetic, identity for olivetti and labelled folders,
+	// official for celeba, random otherwise.
 	Split string `json:"split,omitempty"`
 	// Seed drives synthesis and the split. It is separate from the run seed so
 	// that seeds of a sweep vary the model, not the data.
 	Seed uint64 `json:"seed"`
 }
 
-// DefaultConfig is the built-in dataset: synthetic faces (4000 of 32×32 once
-// resolved).
-func DefaultConfig() Config {
-	return Config{Name: "synthetic", TestFraction: 0.1, Seed: 1}
-}
-
-// Resolved fills in the defaults that depend on the dataset: synthetic faces
-// are 32×32 and 4000 unless set. Run configs are resolved before they are
-// hashed, so a spec that names the defaults and one that omits them agree.
+// Resolved fills in the defaults that depend on the dataset (synthetic
+// faces are 32×32 and 4000 unless set; see each Kind's resolve). Run configs
+// are resolved before they are hashed, so a spec that names the defaults and
+// one that omits them agree.
 func (c Config) Resolved() Config {
-	if c.Name == "celeba" { // the usual protocol: center crop 148, RGB, 64×64
-		if c.Crop == 0 {
-			c.Crop = 148
-		}
-		if c.Channels == 0 {
-			c.Channels = 3
-		}
-		if c.Size == 0 {
-			c.Size = 64
-		}
-	}
-	if c.Name == "synthetic" {
-		if c.Size == 0 {
-			c.Size = 32
-		}
-		if c.Count == 0 {
-			c.Count = 4000
-		}
+	if r, ok := kindOf(c).(resolver); ok {
+		return r.resolve(c)
 	}
 	return c
 }
 
-// Validate reports the first impossible value, naming its spec key.
+// Validate reports the first impossible value, naming its spec key: first
+// the settings the dataset owns (its Kind's check), then those all share.
 func (c Config) Validate() error {
-	_, builtin := Builtin(c.Name)
-	switch {
-	case c.Name == "synthetic":
-		if c.Size < 8 || c.Size > 512 {
-			return fmt.Errorf("dataset.size: %d must be between 8 and 512", c.Size)
-		}
-		if c.Count < 2 || c.Count > 10_000_000 {
-			return fmt.Errorf("dataset.count: %d must be between 2 and 10000000", c.Count)
-		}
-		if c.Channels > 1 || c.Crop != 0 || c.Path != "" || c.URL != "" {
-			return fmt.Errorf("dataset: synthetic faces are grayscale and take no channels, crop, path or url")
-		}
-	case builtin || c.Name == "npy" || c.Name == "folder":
-		if c.Count != 0 {
-			return fmt.Errorf("dataset.count: only synthetic faces take a count")
-		}
-		if (c.Name == "npy" || c.Name == "folder") && c.Path == "" || builtin && c.Name != "celeba" && c.Path != "" {
-			return fmt.Errorf("dataset.path: npy and folder datasets need a path, and only they and celeba take one")
-		}
-		if c.Size != 0 && (c.Size < 4 || c.Size > 1024) {
-			return fmt.Errorf("dataset.size: %d must be 0 (keep) or between 4 and 1024", c.Size)
-		}
-	default:
-		return fmt.Errorf("dataset.name: unknown dataset %q (known: synthetic, frey, olivetti, lfw-subset, celeba, npy, folder)", c.Name)
+	k, err := KindNamed(c.Name)
+	if err != nil {
+		return err
+	}
+	if err := k.check(c); err != nil {
+		return err
 	}
 	if c.Channels != 0 && c.Channels != 1 && c.Channels != 3 {
 		return fmt.Errorf("dataset.channels: %d must be 1 or 3", c.Channels)
@@ -114,8 +78,8 @@ func (c Config) Validate() error {
 	if c.Crop < 0 || c.Crop > 8192 {
 		return fmt.Errorf("dataset.crop: %d must be between 0 and 8192", c.Crop)
 	}
-	if c.URL != "" && (c.Name != "npy" || !strings.HasPrefix(c.URL, "http")) {
-		return fmt.Errorf("dataset.url: only npy datasets take a url, and it must be http(s)")
+	if _, takesURL := k.(urlTaker); c.URL != "" && (!takesURL || !strings.HasPrefix(c.URL, "http")) {
+		return fmt.Errorf("dataset.url: only %s datasets take a url, and it must be http(s)", namesWith(func(k Kind) bool { _, ok := k.(urlTaker); return ok }))
 	}
 	if c.SHA256 != "" && !isHex64(c.SHA256) {
 		return fmt.Errorf("dataset.sha256: %q is not 64 hexadecimal digits", c.SHA256)
@@ -129,14 +93,17 @@ func (c Config) Validate() error {
 	switch c.Split {
 	case "", "random", "block", "identity":
 	case "official":
-		if c.Name != "celeba" {
+		if !supports(k, "official") {
 			return fmt.Errorf("dataset.split: official is CelebA's partition (list_eval_partition.txt); %s has none", c.Name)
 		}
 	default:
 		return fmt.Errorf("dataset.split: %q is not one of random, block, identity, official", c.Split)
 	}
-	if c.Split == "identity" && (c.Name == "synthetic" || c.Name == "frey" || c.Name == "npy" || c.Name == "lfw-subset" || c.Name == "celeba") {
+	if c.Split == "identity" && !supports(k, "identity") {
 		return fmt.Errorf("dataset.split: %s has no identity labels; use random or block", c.Name)
+	}
+	if c.Split != "" && !supports(k, c.Split) {
+		return fmt.Errorf("dataset.split: %s does not support the %s split; use one of %s", c.Name, c.Split, strings.Join(k.splits(), ", "))
 	}
 	return nil
 }
@@ -159,23 +126,19 @@ func (c Config) prep() Prep { return Prep{Channels: c.Channels, Crop: c.Crop, Si
 // SplitSizes are the train and test image counts, when the spec alone fixes
 // them (synthetic faces); ok is false for datasets known only once read.
 func (c Config) SplitSizes() (train, test int, ok bool) {
-	if c.Name != "synthetic" {
-		return 0, 0, false
+	if s, isSizer := kindOf(c).(splitSizer); isSizer {
+		return s.splitSizes(c)
 	}
-	test, err := testCount(c.Count, c.TestFraction)
-	if err != nil {
-		return 0, 0, false
-	}
-	return c.Count - test, test, true
+	return 0, 0, false
 }
 
 // CheckMemory refuses, at plan time, a dataset known not to fit in
 // MemoryLimit before it is made: synthetic faces, whose size the spec gives.
 func (c Config) CheckMemory() error {
-	if c.Name != "synthetic" {
-		return nil
+	if m, ok := kindOf(c).(memoryChecker); ok {
+		return m.checkMemory(c)
 	}
-	return CheckFits(syntheticBytes(c.Count, c.Size), fmt.Sprintf("dataset: %d synthetic faces of %dx%d", c.Count, c.Size, c.Size), "lower dataset.count or dataset.size")
+	return nil
 }
 
 // CheckPath refuses, before anything is written, a dataset path that would
@@ -208,20 +171,13 @@ func (c Config) CheckPath(dataDir string) error {
 	return nil
 }
 
-// CheckPartition refuses CelebA's official split when its images are there
-// but list_eval_partition.txt is not beside them: said before a single image
-// is decoded (decoding 200,000 JPEGs takes minutes), at plan time too. A
-// dataset that is not there at all is left to the loader's own message.
+// CheckPartition refuses, at plan time, what the dataset can tell is
+// missing from the data directory before a single image is decoded
+// (CelebA's official split without list_eval_partition.txt). A dataset that
+// is not there at all is left to the loader's own message.
 func (c Config) CheckPartition(dataDir string) error {
-	if c.Name != "celeba" || c.split() != "official" {
-		return nil
-	}
-	images := c.path(dataDir)
-	if _, err := os.Stat(images); err != nil {
-		return nil
-	}
-	if _, err := os.Stat(filepath.Join(filepath.Dir(images), partitionFile)); err != nil {
-		return fmt.Errorf("dataset.split: official needs CelebA's %s beside %s (%v); put it there, or use split: random", partitionFile, images, err)
+	if p, ok := kindOf(c).(planChecker); ok {
+		return p.checkPlan(c, dataDir)
 	}
 	return nil
 }
@@ -246,28 +202,12 @@ func checkNoSymlinkOut(dataDir, rel string) error {
 	}
 }
 
-// path resolves the dataset's file or folder under dataDir. CelebA is its
-// zip, or, where only that is there, the folder it extracts to.
+// path resolves the dataset's file or folder under dataDir.
 func (c Config) path(dataDir string) string {
-	if c.Name == "celeba" {
-		if c.Path != "" {
-			return Config{Name: "folder", Path: c.Path}.path(dataDir)
-		}
-		zip := filepath.Join(dataDir, CelebAZip)
-		if _, err := os.Stat(zip); err != nil {
-			if folder := filepath.Join(dataDir, CelebAFolder); isDir(folder) {
-				return folder
-			}
-		}
-		return zip
+	if k := kindOf(c); k != nil {
+		return k.path(c, dataDir)
 	}
-	if src, ok := Builtin(c.Name); ok {
-		return filepath.Join(dataDir, src.File)
-	}
-	if filepath.IsAbs(c.Path) {
-		return c.Path
-	}
-	return filepath.Join(dataDir, c.Path)
+	return specPath(c, dataDir)
 }
 
 // ErrMissing marks a dataset whose files are not in the data directory.
@@ -285,16 +225,10 @@ func (c Config) TrainCount() (int, error) {
 	if err := c.Validate(); err != nil {
 		return 0, err
 	}
-	n := map[string]int{"synthetic": c.Count, "frey": FreyCount, "olivetti": OlivettiCount, "lfw-subset": lfwSubsetFaces}[c.Name]
-	if n == 0 {
-		return 0, fmt.Errorf("dataset %s: size unknown until loaded", c.Name)
+	if tc, ok := kindOf(c).(trainCounter); ok {
+		return tc.trainCount(c)
 	}
-	if c.Name == "olivetti" && c.split() == "identity" {
-		people, err := testCount(40, c.TestFraction)
-		return (40 - people) * 10, err
-	}
-	nTest, err := testCount(n, c.TestFraction)
-	return n - nTest, err
+	return 0, fmt.Errorf("dataset %s: size unknown until loaded", c.Name)
 }
 
 // split is the split c uses, resolving "" to the dataset's default.
@@ -302,13 +236,8 @@ func (c Config) split() string {
 	if c.Split != "" {
 		return c.Split
 	}
-	switch c.Name {
-	case "synthetic", "frey":
-		return "block"
-	case "olivetti", "folder":
-		return "identity"
-	case "celeba":
-		return "official"
+	if k := kindOf(c); k != nil {
+		return k.splits()[0]
 	}
 	return "random"
 }

@@ -49,3 +49,29 @@ func bytesToUnit(b []byte) []float32 {
 	}
 	return out
 }
+
+// freySet is dataset.name frey.
+type freySet struct{}
+
+func (freySet) Doc() string {
+	return "Frey Face: 1965 video frames of one face, 28x20 grey (Brendan Frey); block split, since neighbouring frames are near-duplicates"
+}
+
+func (freySet) source() Source {
+	return Source{File: FreyFile, URL: "https://cs.nyu.edu/~roweis/data/frey_rawface.mat", SHA256: FreySHA256, Size: 1_100_584,
+		About: "Frey Face: 1965 video frames of one face, 28x20 grey (Brendan Frey)"}
+}
+
+func (k freySet) check(c Config) error { return checkFileSettings(c, k) }
+
+// A random split of video frames leaks near-duplicates into the test set.
+func (freySet) splits() []string { return []string{"block", "random"} }
+
+func (k freySet) path(_ Config, dataDir string) string { return builtinPath(k, dataDir) }
+
+func (freySet) decode(_ Config, path string) (*decodedSet, error) {
+	im, _, err := LoadFrey(path)
+	return &decodedSet{Images: im, Source: "frey_rawface.mat sha256=" + FreySHA256}, err
+}
+
+func (freySet) trainCount(c Config) (int, error) { return trainShare(FreyCount, c) }

@@ -128,3 +128,26 @@ func decodeNPY(b []byte) (Images, error) {
 	}
 	return im, nil
 }
+
+// npySet is dataset.name npy: a NumPy array of images at dataset.path,
+// downloaded from dataset.url on first use when one is given.
+type npySet struct{}
+
+func (npySet) Doc() string {
+	return "a NumPy .npy array of images, (N, H, W) or (N, H, W, C), uint8 or floats in [0, 1], at dataset.path (downloaded from dataset.url, checked by dataset.sha256, when given); random split"
+}
+
+func (k npySet) check(c Config) error { return checkFileSettings(c, k) }
+
+func (npySet) pathRequired() bool { return true }
+
+func (npySet) takesURL() {}
+
+func (npySet) splits() []string { return []string{"random", "block"} }
+
+func (npySet) path(c Config, dataDir string) string { return specPath(c, dataDir) }
+
+func (npySet) decode(c Config, path string) (*decodedSet, error) {
+	im, err := LoadNPY(path)
+	return &decodedSet{Images: im, Source: "npy " + c.Path}, err
+}

@@ -180,7 +180,7 @@ func (s *syntheticFaces) split(c Config) (*Dataset, error) {
 		train, test = RandomSplit(im.N, nTest, c.Seed)
 	}
 	return &Dataset{
-		Name:  "synthetic",
+		Name:  c.Name,
 		Train: im.Subset(train), Test: im.Subset(test),
 		TrainFactors: f.subset(train), TestFactors: f.subset(test),
 		Source: fmt.Sprintf("%s size=%d count=%d seed=%d, %s split", SyntheticVersion, c.Size, c.Count, c.Seed, c.split()),
@@ -190,3 +190,79 @@ func (s *syntheticFaces) split(c Config) (*Dataset, error) {
 // syntheticBytes is what n faces of size×size take while a run holds them:
 // float32 pixels, and as much again for the train/test split's copies.
 func syntheticBytes(n, size int) int64 { return 2 * 4 * int64(n) * int64(size) * int64(size) }
+
+// DefaultConfig is the built-in dataset: synthetic faces (4000 of 32×32 once
+// resolved).
+func DefaultConfig() Config {
+	return Config{Name: "synthetic", TestFraction: 0.1, Seed: 1}
+}
+
+// syntheticSet is dataset.name synthetic: procedural faces with known
+// factors, made from the settings (no file), shared by every run of a
+// sweep through the Loader.
+type syntheticSet struct{}
+
+func (syntheticSet) Doc() string {
+	return "procedural grey faces with 8 known generative factors, any size (built in, no download); size 32, count 4000 unless set; block split"
+}
+
+func (syntheticSet) resolve(c Config) Config {
+	if c.Size == 0 {
+		c.Size = 32
+	}
+	if c.Count == 0 {
+		c.Count = 4000
+	}
+	return c
+}
+
+func (syntheticSet) check(c Config) error {
+	if c.Size < 8 || c.Size > 512 {
+		return fmt.Errorf("dataset.size: %d must be between 8 and 512", c.Size)
+	}
+	if c.Count < 2 || c.Count > 10_000_000 {
+		return fmt.Errorf("dataset.count: %d must be between 2 and 10000000", c.Count)
+	}
+	if c.Channels > 1 || c.Crop != 0 || c.Path != "" || c.URL != "" {
+		return fmt.Errorf("dataset: synthetic faces are grayscale and take no channels, crop, path or url")
+	}
+	return nil
+}
+
+// Synthetic faces are independent draws, so the last block is as fair a
+// test set as a random one; they have no identities.
+func (syntheticSet) splits() []string { return []string{"block", "random"} }
+
+func (syntheticSet) path(c Config, dataDir string) string { return specPath(c, dataDir) }
+
+func (syntheticSet) generate(l *Loader, c Config) (*Dataset, error) {
+	// Drawing thousands of faces takes about as long as a short run trains,
+	// so every run of a sweep shares one draw.
+	key := fmt.Sprintf("%d|%d|%d", c.Count, c.Size, c.Seed)
+	faces, err := l.faces.Get(key, func() (*syntheticFaces, error) { return drawFaces(c) })
+	if err != nil {
+		return nil, err
+	}
+	return faces.split(c)
+}
+
+func (syntheticSet) trainCount(c Config) (int, error) {
+	if c.Count == 0 {
+		return 0, fmt.Errorf("dataset %s: size unknown until loaded", c.Name)
+	}
+	return trainShare(c.Count, c)
+}
+
+func (syntheticSet) splitSizes(c Config) (train, test int, ok bool) {
+	test, err := testCount(c.Count, c.TestFraction)
+	if err != nil {
+		return 0, 0, false
+	}
+	return c.Count - test, test, true
+}
+
+// checkMemory refuses, at plan time, faces that would not fit in
+// MemoryLimit: their size is known before they are made.
+func (syntheticSet) checkMemory(c Config) error {
+	return CheckFits(syntheticBytes(c.Count, c.Size), fmt.Sprintf("dataset: %d synthetic faces of %dx%d", c.Count, c.Size, c.Size), "lower dataset.count or dataset.size")
+}

@@ -26,42 +26,38 @@ type Source struct {
 	// MD5 is the checksum a dataset's authors publish, when they give no
 	// sha256 (CelebA); it identifies the official file, it does not guard
 	// against tampering.
-	MD5   string
-	Size  int64 // bytes expected; 0 when unknown (a download stops past it)
-	About string
+	MD5 string
+	// Folder is an extracted copy that stands in for File when File is
+	// missing (CelebA's img_align_celeba/); "" when there is none.
+	Folder string
+	Size   int64 // bytes expected; 0 when unknown (a download stops past it)
+	About  string
 }
 
-// Builtins are the datasets vaelab knows by name. Frey and Olivetti can be
-// downloaded; the LFW subset comes with the shared test data only.
+// Builtins are the datasets vaelab knows by file (the Kinds that are
+// builtins), sorted by name. Frey and Olivetti can be downloaded; the LFW
+// subset comes with the shared test data only.
 func Builtins() []Source {
-	return []Source{
-		{Name: "frey", File: FreyFile, URL: "https://cs.nyu.edu/~roweis/data/frey_rawface.mat", SHA256: FreySHA256, Size: 1_100_584,
-			About: "Frey Face: 1965 video frames of one face, 28x20 grey (Brendan Frey)"},
-		{Name: "olivetti", File: OlivettiFile, URL: "https://ndownloader.figshare.com/files/5976027", SHA256: OlivettiSHA256, Size: 1_432_511,
-			About: "Olivetti faces: 400 faces of 40 people, 64x64 grey (AT&T Laboratories Cambridge)"},
-		{Name: "lfw-subset", File: LFWSubsetFile, SHA256: LFWSubsetSHA256, Size: 1_000_080,
-			About: "LFW subset: 100 faces, 25x25 grey, rows 0..99 of lfw_subset.npy (Labeled Faces in the Wild)"},
-		{Name: "celeba", File: CelebAZip, MD5: CelebAMD5, Size: 1_443_490_838,
-			About: "CelebA: 202,599 aligned celebrity faces, 178x218 RGB (Liu et al. 2015); put img_align_celeba.zip (or the extracted img_align_celeba/) and list_eval_partition.txt in DATA_DIR/celeba"},
+	var out []Source
+	for _, name := range Names() {
+		if b, ok := kinds()[name].(builtin); ok {
+			src := b.source()
+			src.Name = name
+			out = append(out, src)
+		}
 	}
+	return out
 }
-
-// CelebA's files: the aligned-faces zip as its authors distribute it (read
-// without extracting), the folder it extracts to, and its md5.
-const (
-	CelebAZip    = "celeba/img_align_celeba.zip"
-	CelebAFolder = "celeba/img_align_celeba"
-	CelebAMD5    = "00d2c5bc6d35e252742224ab0c1e8fcb"
-)
 
 // Builtin returns the built-in source called name.
 func Builtin(name string) (Source, bool) {
-	for _, s := range Builtins() {
-		if s.Name == name {
-			return s, true
-		}
+	b, ok := kinds()[name].(builtin)
+	if !ok {
+		return Source{}, false
 	}
-	return Source{}, false
+	src := b.source()
+	src.Name = name
+	return src, true
 }
 
 // FileMD5 returns the md5 of a file.

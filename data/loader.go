@@ -75,15 +75,8 @@ func (l *Loader) Load(ctx context.Context, c Config) (*Dataset, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if c.Name == "synthetic" {
-		// Drawing thousands of faces takes about as long as a short run trains,
-		// so every run of a sweep shares one draw.
-		key := fmt.Sprintf("%d|%d|%d", c.Count, c.Size, c.Seed)
-		faces, err := l.faces.Get(key, func() (*syntheticFaces, error) { return drawFaces(c) })
-		if err != nil {
-			return nil, err
-		}
-		return faces.split(c)
+	if g, ok := kindOf(c).(generator); ok {
+		return g.generate(l, c)
 	}
 	key := fmt.Sprintf("%s|%s|%s|%s|%+v", c.Name, c.path(l.DataDir), c.URL, c.SHA256, c.prep())
 	set, err := l.memo.Get(key, func() (*decodedSet, error) { return l.decodeCached(ctx, c) })
@@ -192,8 +185,8 @@ func (l *Loader) countDecode() {
 // values are not all on 8-bit levels (an npy of floats) has no byte copy:
 // it is returned, to be used as decoded.
 func decodeToCache(ctx context.Context, c Config, path, cacheFile string, meter progressFunc) (*decodedSet, error) {
-	if isImageCollection(c) {
-		_, err := decodeCollection(ctx, c, path, cacheFile, meter)
+	if col, ok := kindOf(c).(collection); ok {
+		_, err := decodeCollection(ctx, c, col, path, cacheFile, meter)
 		return nil, err
 	}
 	set, err := decodeSource(ctx, c, path, meter)
@@ -229,17 +222,26 @@ func (l *Loader) ensurePresent(ctx context.Context, c Config, path string) error
 	hint := "set data_dir (flag --data-dir or VAELAB_DATA_DIR) to the folder that holds it"
 	if src, ok := Builtin(c.Name); ok && src.URL != "" {
 		hint = "`vaelab data fetch " + c.Name + "` downloads it, or " + hint
-	} else if c.Name == "celeba" {
-		hint = "download img_align_celeba.zip and list_eval_partition.txt from the CelebA site into DATA_DIR/celeba (the zip is read as it is; an extracted img_align_celeba/ works too), or " + hint
+	} else if h, ok := kindOf(c).(hinter); ok {
+		hint = h.missingHint() + ", or " + hint
 	}
 	return fmt.Errorf("%w: %s expected at %s; %s", ErrMissing, c.Name, path, hint)
 }
 
 // decodeSource decodes and preprocesses the dataset's files.
 func decodeSource(ctx context.Context, c Config, path string, meter progressFunc) (*decodedSet, error) {
-	if isImageCollection(c) {
-		return decodeCollection(ctx, c, path, "", meter)
+	switch k := kindOf(c).(type) {
+	case collection:
+		return decodeCollection(ctx, c, k, path, "", meter)
+	case arrayFile:
+		return decodeArray(c, k, path)
 	}
+	return nil, fmt.Errorf("dataset %s: has no files to decode", c.Name)
+}
+
+// decodeArray decodes a dataset held in one small file, checking the
+// file's sha256 first when one is expected.
+func decodeArray(c Config, af arrayFile, path string) (*decodedSet, error) {
 	if want := expectedSHA256(c); want != "" {
 		got, err := FileSHA256(path)
 		if err != nil {
@@ -249,32 +251,14 @@ func decodeSource(ctx context.Context, c Config, path string, meter progressFunc
 			return nil, fmt.Errorf("dataset %s: %s has sha256 %s, want %s: the file is not the expected one", c.Name, path, got, want)
 		}
 	}
-	var set decodedSet
-	var err error
-	switch c.Name {
-	case "frey":
-		set.Images, _, err = LoadFrey(path)
-		set.Source = "frey_rawface.mat sha256=" + FreySHA256
-	case "olivetti":
-		set.Images, set.Labels, _, err = LoadOlivetti(path)
-		set.Source = "olivettifaces.mat sha256=" + OlivettiSHA256
-	case "lfw-subset":
-		set.Images, err = LoadNPY(path)
-		if err == nil {
-			set.Images = set.Images.First(lfwSubsetFaces)
-		}
-		set.Source = "lfw_subset.npy rows 0..99 sha256=" + LFWSubsetSHA256
-	case "npy":
-		set.Images, err = LoadNPY(path)
-		set.Source = "npy " + c.Path
-	}
+	set, err := af.decode(c, path)
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", c.Name, err)
 	}
 	if set.Images, err = c.prep().prepareAll(set.Images); err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", c.Name, err)
 	}
-	return &set, nil
+	return set, nil
 }
 
 func expectedSHA256(c Config) string {

@@ -55,9 +55,9 @@ func dataLsCmd(s *settings, stdout io.Writer) *cobra.Command {
 				if _, err := os.Stat(filepath.Join(s.dataDir(), src.File)); err == nil {
 					present = "yes"
 					sum = short + " (not checked; vaelab data verify " + src.Name + ")"
-				} else if src.Name == "celeba" {
-					if fi, err := os.Stat(filepath.Join(s.dataDir(), data.CelebAFolder)); err == nil && fi.IsDir() {
-						present = "yes (extracted folder " + data.CelebAFolder + ")"
+				} else if src.Folder != "" {
+					if fi, err := os.Stat(filepath.Join(s.dataDir(), src.Folder)); err == nil && fi.IsDir() {
+						present = "yes (extracted folder " + src.Folder + ")"
 					}
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", src.Name, src.File, present, sum, src.About)
@@ -186,7 +186,7 @@ func dataShowCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			cfg := data.Config{Name: args[0], TestFraction: 0.1, Seed: 1}.Resolved()
-			if args[0] != "synthetic" {
+			if !data.Generated(args[0]) {
 				if _, err := builtinArg(args[0]); err != nil {
 					return err
 				}
