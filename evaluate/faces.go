@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/experiments"
 	"github.com/vaelab/vaelab/internal/atomicfile"
 	"github.com/vaelab/vaelab/internal/safefile"
 	"github.com/vaelab/vaelab/metrics"
@@ -62,7 +63,14 @@ func (c *ReferenceCache) faceSide(e *evaluation, net *metrics.DlibNet, real *rea
 		if err != nil {
 			return nil, err
 		}
-		f.baseline = []Summary{{"real/fd_dlib", fd, fmt.Sprintf("Fréchet distance, %s vs %d training images (real-vs-real baseline at the same N)", dlibProtocol(real.n), real.n)}}
+		proto := fmt.Sprintf("Fréchet distance, %s vs %d training images (real-vs-real baseline at the same N)", dlibProtocol(real.n), real.n)
+		f.baseline = []Summary{{"real/fd_dlib", fd, proto}}
+		// Bootstrapped from the dataset seed, like the randconv1 baseline's.
+		base := &evaluation{ctx: e.ctx, cfg: experiments.RunConfig{Seed: e.cfg.Dataset.Seed}}
+		if err := base.frechetSE("real/fd_dlib", descMatrix(f.desc), descMatrix(td), proto); err != nil {
+			return nil, err
+		}
+		f.baseline = append(f.baseline, base.out...)
 		if labels := e.ds.TestLabels; len(labels) >= real.n {
 			if v, err := metrics.VerifyPeople(f.desc, metrics.DlibDim, labels[:real.n]); err == nil {
 				f.baseline = append(f.baseline, Summary{"real/verify_auc_dlib", v.AUC, fmt.Sprintf("ROC AUC of descriptor distances, same person vs different, over the %d same-person and %d different-people pairs of the real test images; %s", v.Same, v.Diff, dlibProtocol(real.n))})
@@ -156,6 +164,7 @@ func (e *evaluation) faceQuality(real *realSide, refs *ReferenceCache) error {
 	if err != nil {
 		return err
 	}
+	realDesc := descMatrix(side.desc)
 	for i, set := range e.sets {
 		d := descs[i]
 		x := descMatrix(d)
@@ -168,6 +177,9 @@ func (e *evaluation) faceQuality(real *realSide, refs *ReferenceCache) error {
 		if set.prefix == "recon" {
 			e.identity(side.desc, d, proto)
 			continue
+		}
+		if err := e.frechetSE(set.prefix+"/fd_dlib", realDesc, x, "Fréchet distance, "+proto); err != nil {
+			return err
 		}
 		fdInf, err := side.ref.FrechetUnbiased(x, fd, fdPoints, rng)
 		if err != nil {

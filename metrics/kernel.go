@@ -27,7 +27,13 @@ func KernelDistance(x, y *mat.Dense, subsets, m int, rng *rand.Rand) (KID, error
 		return KID{}, fmt.Errorf("KID: subset size %d, %d subsets", m, subsets)
 	}
 	_, d := x.Dims()
-	kxx, kyy, kxy := polyKernel(x, x, d), polyKernel(y, y, d), polyKernel(x, y, d)
+	return kernelDistance(polyKernel(x, x, d), polyKernel(y, y, d), polyKernel(x, y, d), subsets, m, rng), nil
+}
+
+// kernelDistance is KernelDistance from the kernel matrices, m at most the
+// number of samples of each set.
+func kernelDistance(kxx, kyy, kxy *mat.Dense, subsets, m int, rng *rand.Rand) KID {
+	nx, ny := rows(kxx), rows(kyy)
 	vals := make([]float64, subsets)
 	for s := range subsets {
 		a, b := rng.Perm(nx)[:m], rng.Perm(ny)[:m]
@@ -48,7 +54,7 @@ func KernelDistance(x, y *mat.Dense, subsets, m int, rng *rand.Rand) (KID, error
 	if subsets == 1 {
 		std = 0
 	}
-	return KID{Mean: mean, Std: std, Subsets: subsets, SubsetSize: m}, nil
+	return KID{Mean: mean, Std: std, Subsets: subsets, SubsetSize: m}
 }
 
 // polyKernel is the matrix of k(p_i, q_j) = (p_i·q_j/d + 1)³.
