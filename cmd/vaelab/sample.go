@@ -55,4 +55,3 @@ with it is fitted now with the default settings, and the fit is not stored.`,
 	cmd.Flags().StringVar(&sampler, "sampler", "prior", "with --kind samples: the sampler whose draws are decoded (prior, gmm, two_stage)")
 	return cmd
 }
-
