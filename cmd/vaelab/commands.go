@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -571,64 +568,16 @@ func lsCmd(s *settings, stdout io.Writer) *cobra.Command {
 
 // listRuns prints the experiments, or the runs of the one named in args.
 func listRuns(ctx context.Context, st *runs.Store, args []string, o runs.ListOptions, stdout io.Writer) error {
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	defer tw.Flush()
+	var err error
 	if len(args) == 0 {
-		exps, err := st.ListExperiments(ctx, o)
-		if err != nil {
-			return &exitError{exitFailure, err}
-		}
-		fmt.Fprintln(tw, "EXPERIMENT\tRUNS\tSTATUS\tLAST STARTED")
-		for _, e := range exps {
-			counts := countsText(e.Counts)
-			if e.NotInSpec > 0 {
-				counts += fmt.Sprintf("; %d not in the current spec", e.NotInSpec)
-			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", termtext.Safe(e.Name), e.RunCount, counts, e.StartedAt)
-		}
-		return nil
+		err = report.ListExperiments(ctx, stdout, st, o)
+	} else {
+		err = report.ListRuns(ctx, stdout, st, args[0], o.Tag)
 	}
-	if _, err := st.Experiment(ctx, args[0]); err != nil {
-		return &exitError{exitFailure, err}
-	}
-	rs, err := st.Runs(ctx, args[0])
 	if err != nil {
 		return &exitError{exitFailure, err}
 	}
-	if rs, err = onlyTagged(ctx, st, args[0], o.Tag, rs); err != nil {
-		return &exitError{exitFailure, err}
-	}
-	fmt.Fprintln(tw, "ID\tRUN\tSTATUS\tSTEPS\tTEST ELBO\tTIME")
-	for _, r := range rs {
-		sums, err := st.Summaries(ctx, r.ID)
-		if err != nil {
-			return &exitError{exitFailure, err}
-		}
-		elbo := "—"
-		if v, ok := sums["test/elbo"]; ok {
-			elbo = fmt.Sprintf("%.2f", v.Value)
-		}
-		status := r.Status
-		if r.DivergedStep > 0 {
-			status += fmt.Sprintf(" (step %d)", r.DivergedStep)
-		}
-		label := termtext.Safe(r.Label)
-		if !r.InSpec {
-			label += " (not in the current spec)"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, label, status, r.Steps, elbo, r.Duration().Round(100*time.Millisecond))
-	}
 	return nil
-}
-
-func countsText(c map[string]int) string {
-	var parts []string
-	for _, k := range []string{runs.StatusDone, runs.StatusDiverged, runs.StatusFailed, runs.StatusInterrupted, runs.StatusRunning, runs.StatusPending} {
-		if c[k] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", c[k], k))
-		}
-	}
-	return strings.Join(parts, ", ")
 }
 
 func showCmd(s *settings, stdout io.Writer) *cobra.Command {
@@ -638,93 +587,13 @@ func showCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withRun(cmd, s, args[0], func(ctx context.Context, st *runs.Store, r runs.RunInfo) error {
-				if err := showRun(ctx, st, r, stdout); err != nil {
-					return err
+				if err := report.ShowRun(ctx, stdout, st, r); err != nil {
+					return &exitError{exitFailure, err}
 				}
-				return showManaged(ctx, st, runs.Target{Kind: "run", ID: r.ID}, stdout)
+				return nil
 			})
 		},
 	}
-}
-
-func showRun(ctx context.Context, st *runs.Store, r runs.RunInfo, w io.Writer) error {
-	fmt.Fprintf(w, "run        %s\nlabel      %s\nexperiment %s\nstatus     %s\n", r.ID, termtext.Safe(r.Label), termtext.Safe(r.Experiment), r.Status)
-	if r.Error != "" {
-		fmt.Fprintf(w, "reason     %s\n", termtext.Safe(r.Error))
-	}
-	if !r.InSpec {
-		fmt.Fprintf(w, "in spec    no: an earlier version of the experiment's spec had this run; reports flag it and leave it out of comparisons\n")
-	}
-	fmt.Fprintf(w, "steps      %d (attempt %d)\nstarted    %s\nfinished   %s\nhost       %s\nBLAS       %s\ndirectory  %s\n",
-		r.Steps, r.Attempts, r.StartedAt.Format(time.RFC3339), r.FinishedAt.Format(time.RFC3339), r.Host, r.BLAS, r.Dir)
-	var cfg any
-	if err := json.Unmarshal([]byte(r.Config), &cfg); err == nil {
-		b, _ := json.MarshalIndent(cfg, "", "  ")
-		fmt.Fprintf(w, "config\n%s\n", b)
-	}
-	evals, err := st.Evaluations(ctx, r.ID)
-	if err != nil {
-		return &exitError{exitFailure, err}
-	}
-	shown := shownEvaluation(r, evals)
-	for _, e := range evals {
-		mark := " "
-		if e.Hash == shown {
-			mark = "*"
-		}
-		fmt.Fprintf(w, "evaluation %s%s %s (%.1fs, %s)\n", e.Hash, mark, e.Config, e.Seconds, e.CreatedAt.Format(time.RFC3339))
-	}
-	sums, err := st.SummariesAt(ctx, r.ID, shown)
-	if err != nil {
-		return &exitError{exitFailure, err}
-	}
-	if len(sums) > 0 {
-		what := "training"
-		if shown != "" {
-			what += " and evaluation " + shown
-		}
-		fmt.Fprintf(w, "summaries  %s\n", what)
-		keys := make([]string, 0, len(sums))
-		for k := range sums {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(w, "  %-26s %14.4f  %s\n", k, sums[k].Value, sums[k].Protocol)
-		}
-	}
-	if err := showCurves(ctx, w, st, r.ID); err != nil {
-		return &exitError{exitFailure, err}
-	}
-	arts, err := st.ArtifactsAt(ctx, r.ID, shown)
-	if err != nil {
-		return &exitError{exitFailure, err}
-	}
-	for _, a := range arts {
-		fmt.Fprintf(w, "artifact   %-16s %s (%d bytes, sha256 %s)\n", a.Kind, a.Path, a.Bytes, a.SHA256[:12])
-	}
-	events, err := st.Events(ctx, "", r.ID)
-	if err != nil {
-		return &exitError{exitFailure, err}
-	}
-	for _, e := range events {
-		fmt.Fprintf(w, "event      %s %s %s: %s\n", e.Time, e.Level, e.Kind, termtext.Safe(e.Message))
-	}
-	return nil
-}
-
-// shownEvaluation is the evaluation show prints: the one the run's
-// experiment asks for when it exists, else the newest (marked * in the list).
-func shownEvaluation(r runs.RunInfo, evals []runs.Evaluation) string {
-	for _, e := range evals {
-		if e.Hash == r.EvalHash {
-			return e.Hash
-		}
-	}
-	if len(evals) > 0 {
-		return evals[0].Hash
-	}
-	return ""
 }
 
 func reportCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
@@ -743,7 +612,7 @@ Several experiments are compared on one page; --runs keeps only the given runs,
 				return err
 			}
 			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
-				names, keep, err := reportSelection(ctx, st, args, tag, archived, filter)
+				names, keep, err := st.Select(ctx, args, tag, archived, filter)
 				if err != nil {
 					return &exitError{exitFailure, err}
 				}
@@ -828,22 +697,6 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// showCurves lists the series a run recorded (what its objective feeds or
-// estimates among them: β(t), C(t), λ(t), TC, MI) with their last values.
-func showCurves(ctx context.Context, w io.Writer, st *runs.Store, runID string) error {
-	series, err := st.Metrics(ctx, runID)
-	if err != nil || len(series) == 0 {
-		return err
-	}
-	fmt.Fprintf(w, "curves     (points, last step: value)\n")
-	for _, k := range slices.Sorted(maps.Keys(series)) {
-		pts := series[k]
-		last := pts[len(pts)-1]
-		fmt.Fprintf(w, "  %-26s %6d  step %d: %.6g\n", k, len(pts), last.Step, last.Value)
-	}
-	return nil
 }
 
 // isTerminal reports whether w is a terminal (progress redraws a bar there,
