@@ -20,7 +20,15 @@ func TestExportCSVRoundTrips(t *testing.T) {
 	if err := Export(context.Background(), st, name, "csv", nil, &buf); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := csv.NewReader(&buf).ReadAll()
+	// The ranking comes first, then an empty line, then the per-run table.
+	ranking, perRun, ok := strings.Cut(buf.String(), "\n\n")
+	if !ok || !strings.HasPrefix(ranking, "experiment,primary_metric,rank,") {
+		t.Fatalf("the CSV does not open with the ranking:\n%.300s", buf.String())
+	}
+	if rk, err := csv.NewReader(strings.NewReader(ranking)).ReadAll(); err != nil || len(rk) != 1+4 {
+		t.Fatalf("ranking: %d rows (want a header and 4 configurations), %v", len(rk), err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(perRun)).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +62,13 @@ func TestSummaryMatchesIndependentStatistics(t *testing.T) {
 	if err := Export(context.Background(), st, name, "md", nil, &buf); err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	// The summary table follows the ranking, under its own heading.
+	_, summary, ok := strings.Cut(buf.String(), "## Summary\n\n")
+	if !ok || !strings.HasPrefix(buf.String(), "## Ranking by ") {
+		t.Fatalf("no ranking, then summary:\n%s", buf.String())
+	}
+	summary, _, _ = strings.Cut(summary, "\n\n")
+	lines := strings.Split(strings.TrimSpace(summary), "\n")
 	ms := SummaryMetrics()
 	// Markdown: every line is a row of the same number of cells, the second the separator.
 	cells := func(l string) []string {
@@ -104,7 +118,11 @@ func TestSummaryMatchesIndependentStatistics(t *testing.T) {
 				want = fmt.Sprintf("%.*f", m.Digits, vals[0])
 			} else if len(vals) > 1 {
 				mean, std := stat.MeanStdDev(vals, nil)
-				want = fmt.Sprintf("%.*f ± %.*f", m.Digits, mean, m.Digits, std)
+				sd := fmt.Sprintf("%.*f", m.Digits, std)
+				if std != 0 && strings.Trim(sd, "0.") == "" {
+					sd = strconv.FormatFloat(std, 'g', 2, 64) // never 0.000 for a non-zero spread
+				}
+				want = fmt.Sprintf("%.*f ± %s", m.Digits, mean, sd)
 			}
 			if got != want {
 				t.Errorf("configuration %s, %s: table %q, recomputed %q", order[i], m.Title, got, want)
@@ -119,9 +137,17 @@ func TestExportLaTeXIsATableBody(t *testing.T) {
 	if err := Export(context.Background(), st, name, "latex", nil, &buf); err != nil {
 		t.Fatal(err)
 	}
-	tex := buf.String()
-	if !strings.HasPrefix(tex, `\begin{tabular}`) || !strings.HasSuffix(strings.TrimSpace(tex), `\end{tabular}`) {
-		t.Fatalf("not a tabular:\n%s", tex)
+	// Comment lines (they name each table) are LaTeX's to skip, and so are
+	// the checks below.
+	var kept []string
+	for _, l := range strings.Split(buf.String(), "\n") {
+		if !strings.HasPrefix(l, "%") {
+			kept = append(kept, l)
+		}
+	}
+	tex := strings.Join(kept, "\n")
+	if !strings.HasPrefix(tex, `\begin{tabular}`) || strings.Count(tex, `\begin{tabular}`) != 2 || strings.Count(tex, `\end{tabular}`) != 2 {
+		t.Fatalf("not the ranking's and the summary's tabulars:\n%s", tex)
 	}
 	depth := 0
 	for i := 0; i < len(tex); i++ {
@@ -143,16 +169,22 @@ func TestExportLaTeXIsATableBody(t *testing.T) {
 	if depth != 0 {
 		t.Fatalf("braces unbalanced by %d", depth)
 	}
-	var rows [][]string
-	for _, l := range strings.Split(tex, "\n") {
-		if strings.HasSuffix(l, `\\`) {
-			rows = append(rows, strings.Split(strings.ReplaceAll(l, `\&`, "AMP"), " & "))
+	// Every row of a tabular has as many cells as its header.
+	for _, table := range strings.Split(tex, `\end{tabular}`) {
+		var rows [][]string
+		for _, l := range strings.Split(table, "\n") {
+			if strings.HasSuffix(l, `\\`) {
+				rows = append(rows, strings.Split(strings.ReplaceAll(l, `\&`, "AMP"), " & "))
+			}
+		}
+		for _, r := range rows {
+			if len(r) != len(rows[0]) {
+				t.Fatalf("row with %d cells, header %d: %v", len(r), len(rows[0]), r)
+			}
 		}
 	}
-	for _, r := range rows {
-		if len(r) != 3+len(SummaryMetrics()) {
-			t.Fatalf("row with %d cells: %v", len(r), r)
-		}
+	if _, summary, _ := strings.Cut(tex, `\end{tabular}`); !strings.Contains(summary, "configuration & seeds & diverged") {
+		t.Fatalf("the summary does not follow the ranking:\n%s", tex)
 	}
 	if !strings.Contains(tex, `mlp\_100\% \& \#1`) || !strings.Contains(tex, `\mathbf{`) || !strings.Contains(tex, `$\uparrow$`) {
 		t.Fatalf("escaping, bold best or arrows missing:\n%s", tex)

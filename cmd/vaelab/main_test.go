@@ -287,7 +287,7 @@ func TestExportAndMultiExperimentReport(t *testing.T) {
 		t.Fatalf("doctor on a clean workspace: exit %d, %s%s", r.code, r.stdout, r.stderr)
 	}
 	md := vaelab(t, dir, nil, "export", "first", "--format", "md")
-	if md.code != 0 || !strings.HasPrefix(md.stdout, "| configuration | seeds | diverged | test ELBO ↑ |") {
+	if md.code != 0 || !strings.HasPrefix(md.stdout, "## Ranking by ") || !strings.Contains(md.stdout, "## Summary\n\n| configuration | seeds | diverged | test ELBO ↑ |") {
 		t.Fatalf("export md: exit %d\n%s%s", md.code, md.stdout, md.stderr)
 	}
 	if r := vaelab(t, dir, nil, "export", "first", "--format", "pdf"); r.code != 1 || !strings.Contains(r.stderr, "unknown format") {
