@@ -4,7 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
+	"time"
+
+	"github.com/vaelab/vaelab/runs"
 )
 
 // BenchmarkReport500Runs renders an experiment of 500 runs with 2,000 steps of
@@ -57,4 +63,95 @@ func BenchmarkReportManyRuns(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/run")
 		})
 	}
+}
+
+// BenchmarkReport20000Runs renders an experiment of 20,000 runs (50 β × 20
+// latent sizes × 2 variants × 10 seeds) with 50 steps of curves each, and
+// reports the page's size and the peak of the live heap while building and
+// rendering it: both must stay bounded as experiments grow (issue 28,
+// point 9). Filling the store takes minutes; with VAELAB_BENCH_DIR set the
+// store is kept there and reused, so `vaelab report` can be measured on it
+// too (/usr/bin/time -v).
+//
+//	VAELAB_BENCH_DIR=/tmp/big go test ./report -run XXX -bench Report20000 -benchtime 1x
+func BenchmarkReport20000Runs(b *testing.B) {
+	ctx := context.Background()
+	spec := specWithRuns("huge", seq(50), seq(20), 10)
+	var st *runs.Store
+	name := "huge"
+	if dir := os.Getenv("VAELAB_BENCH_DIR"); dir != "" {
+		path := filepath.Join(dir, "vaelab.db")
+		if _, err := os.Stat(path); err == nil {
+			if st, err = runs.OpenReadOnly(ctx, path); err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { st.Close() })
+		} else {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				b.Fatal(err)
+			}
+			st, name = fakeExperimentIn(b, dir, spec, 50, 7)
+		}
+	} else {
+		st, name = fakeExperiment(b, spec, 50, 7)
+	}
+	b.ResetTimer()
+	var size int
+	var peak uint64
+	for b.Loop() {
+		runtime.GC()
+		stop := sampleHeap(&peak)
+		p, err := Build(ctx, st, []string{name}, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var cw countingWriter
+		if err := Render(&cw, p); err != nil {
+			b.Fatal(err)
+		}
+		stop()
+		size = int(cw)
+	}
+	b.ReportMetric(float64(size)/1e6, "MB/page")
+	b.ReportMetric(float64(peak)/1e6, "MB-peak-heap")
+}
+
+// seq is 1, 2, …, n.
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i + 1
+	}
+	return out
+}
+
+// countingWriter counts the bytes written to it and keeps none.
+type countingWriter int64
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
+}
+
+// sampleHeap records the largest live heap seen every few milliseconds
+// into peak until the returned function is called.
+func sampleHeap(peak *uint64) func() {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		var ms runtime.MemStats
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			*peak = max(*peak, ms.HeapAlloc)
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }

@@ -7,20 +7,22 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/vaelab/vaelab/runs"
 )
 
-// slowAfterRuns cancels the report's context once the per-run loop is done
-// (as a SIGTERM during a big report's plots would) and then takes a long
-// time, as plotting thousands of runs does.
+// slowAfterRuns cancels the report's context when the report reads its
+// first image (as a SIGTERM during a big report would) and then takes a
+// long time, as reading and plotting thousands of runs does.
 type slowAfterRuns struct {
 	Store
 	cancel func()
 }
 
-func (s slowAfterRuns) ExperimentParam(ctx context.Context, experiment, key string) (map[string]float64, error) {
+func (s slowAfterRuns) ArtifactsAt(ctx context.Context, runID, evalHash string) (map[string]runs.Artifact, error) {
 	s.cancel()
 	time.Sleep(3 * time.Second)
-	return s.Store.ExperimentParam(ctx, experiment, key)
+	return s.Store.ArtifactsAt(ctx, runID, evalHash)
 }
 
 // Defect 9 (issue 28): a report cancelled after its runs are read (SIGTERM

@@ -19,8 +19,13 @@ import (
 // the variant named "unstable" diverge. No model is trained.
 func fakeExperiment(tb testing.TB, spec string, steps int, seed uint64) (*runs.Store, string) {
 	tb.Helper()
+	return fakeExperimentIn(tb, tb.TempDir(), spec, steps, seed)
+}
+
+// fakeExperimentIn is fakeExperiment with the store in dir.
+func fakeExperimentIn(tb testing.TB, dir, spec string, steps int, seed uint64) (*runs.Store, string) {
+	tb.Helper()
 	ctx := context.Background()
-	dir := tb.TempDir()
 	st, err := runs.Open(ctx, filepath.Join(dir, "vaelab.db"))
 	if err != nil {
 		tb.Fatal(err)

@@ -3,9 +3,11 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"html/template"
 	"image/color"
 	"math"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -22,7 +24,12 @@ const maxPoints = 400
 
 func lineColor(i int) color.Color { return plotutil.Color(i % 8) }
 
+// renderSVG draws a plot as inline SVG in a figure whose caption is the
+// plot's title: drawn inside the SVG, a long title would be cut at the
+// canvas's edge and shrink with it on a phone; as HTML text it wraps.
 func renderSVG(p *plot.Plot, w, h vg.Length) (template.HTML, error) {
+	title := p.Title.Text
+	p.Title.Text = ""
 	c := vgsvg.New(w, h)
 	p.Draw(draw.New(c))
 	var buf bytes.Buffer
@@ -34,8 +41,9 @@ func renderSVG(p *plot.Plot, w, h vg.Length) (template.HTML, error) {
 	if i := strings.Index(svg, "<svg"); i > 0 {
 		svg = svg[i:]
 	}
-	svg = strings.Replace(svg, "<svg", `<svg class="plot" role="img"`, 1)
-	return template.HTML(svg), nil // #nosec: produced by vgsvg, which escapes all text
+	svg = strings.Replace(svg, "<svg", `<svg class="plot" role="img" aria-label="`+html.EscapeString(title)+`"`, 1)
+	// #nosec: the SVG is produced by vgsvg, which escapes all text; the title is escaped here.
+	return template.HTML(`<figure class="plot"><figcaption>` + html.EscapeString(title) + `</figcaption>` + svg + `</figure>`), nil
 }
 
 // binMeans reduces (x, y) to at most n points by averaging consecutive bins.
@@ -157,8 +165,43 @@ type point struct {
 	Group string
 }
 
-// scatterSVG draws points coloured by group, groups in the given order.
-func scatterSVG(title, xLabel, yLabel string, pts []point, groups []string) (template.HTML, error) {
+// markerShapes are the shapes of scatter markers, filled ones first (they
+// read best); 7 shapes against 8 colours give 56 distinct pairs.
+var markerShapes = [...]draw.GlyphDrawer{draw.CircleGlyph{}, draw.BoxGlyph{}, draw.PyramidGlyph{}, draw.RingGlyph{}, draw.SquareGlyph{}, draw.TriangleGlyph{}, draw.CrossGlyph{}}
+
+// markerColors are plotutil's dark colours and a grey: 8 colours, so that
+// with 7 shapes the pairs repeat only after 56 groups.
+var markerColors = append(slices.Clone(plotutil.DarkColors), color.RGBA{R: 90, G: 90, B: 90, A: 255})
+
+// maxMarkers is how many groups a scatter plot tells apart.
+const maxMarkers = 8 * len(markerShapes)
+
+// marker is group i's colour and shape: both change from one group to the
+// next, and no two of the first maxMarkers groups share both.
+func marker(i int) draw.GlyphStyle {
+	return draw.GlyphStyle{Color: markerColors[i%len(markerColors)], Shape: markerShapes[i%len(markerShapes)], Radius: vg.Points(3.5)}
+}
+
+// markerSVG draws group i's marker alone, for a legend written in HTML.
+func markerSVG(i int) (template.HTML, error) {
+	c := vgsvg.New(vg.Points(12), vg.Points(12))
+	dc := draw.New(c)
+	dc.DrawGlyph(marker(i), vg.Point{X: vg.Points(6), Y: vg.Points(6)})
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return "", fmt.Errorf("draw a legend marker: %w", err)
+	}
+	svg := buf.String()
+	if j := strings.Index(svg, "<svg"); j > 0 {
+		svg = svg[j:]
+	}
+	svg = strings.Replace(svg, "<svg", `<svg class="marker" aria-hidden="true"`, 1)
+	return template.HTML(svg), nil // #nosec: produced by vgsvg, no text in it
+}
+
+// scatterSVG draws points with a marker per group, groups in the given
+// order; legend puts their names inside the plot (up to 12 groups).
+func scatterSVG(title, xLabel, yLabel string, pts []point, groups []string, legend bool) (template.HTML, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = xLabel
@@ -180,11 +223,9 @@ func scatterSVG(title, xLabel, yLabel string, pts []point, groups []string) (tem
 		if err != nil {
 			return "", fmt.Errorf("plot %s: %w", title, err)
 		}
-		s.Color = lineColor(i)
-		s.Shape = plotutil.Shape(i / 8)
-		s.Radius = vg.Points(3)
+		s.GlyphStyle = marker(i)
 		p.Add(s)
-		if len(groups) <= 12 {
+		if legend && len(groups) <= 12 {
 			p.Legend.Add(g, s)
 		}
 	}

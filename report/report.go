@@ -62,19 +62,35 @@ type Section struct {
 	Summary      []Row    // one per configuration
 	// Samplers compares the post-hoc samplers: a row per configuration and
 	// sampler, when a run has a sampler other than the prior.
-	Samplers   []Row
-	Baseline   string     // the real-vs-real values, and their protocol
-	FaceSpace  *FaceSpace // the dlib feature space's validation, nil when no run used it
-	Curves     []template.HTML
-	RateDist   template.HTML
-	Effects    []template.HTML
-	Search     *Search // the random search and its rungs, nil without sweep.random
-	Diverged   []runs.RunInfo
-	Stability  []StabilityRow
-	Blur       []ImageRow
-	Traversals []ImageRow
-	Columns    []Column // the per-run metric table's columns
-	Runs       []Run
+	Samplers  []Row
+	Baseline  string     // the real-vs-real values, and their protocol
+	FaceSpace *FaceSpace // the dlib feature space's validation, nil when no run used it
+	// Metrics and SamplerMetrics are the columns of the summary and sampler
+	// tables that have a value for some run (MIG without factors has none).
+	Metrics, SamplerMetrics []Metric
+	Curves                  []template.HTML
+	RateDist                template.HTML
+	// RateDistLegend names each configuration's marker in the
+	// rate–distortion plot; RateDistNote says what a point is.
+	RateDistLegend []LegendEntry
+	RateDistNote   string
+	Effects        []template.HTML
+	Search         *Search // the random search and its rungs, nil without sweep.random
+	Diverged       []runs.RunInfo
+	Stability      []StabilityRow
+	// Strip compares configurations' images row under row; Images holds
+	// each configuration's full grids (from the run the strip shows), each
+	// grid once on the page.
+	Strip  *Strip
+	Images []ImageRow
+	// ImagesLeftOut counts configurations past maxImageGroups, whose
+	// images the page leaves out.
+	ImagesLeftOut int
+	Columns       []Column // the per-run metric table's columns
+	Runs          []Run
+	// Undetailed counts the runs without a row and details (past
+	// maxDetailedRuns): the page says how to see them.
+	Undetailed int
 	Protocols  []runs.Summary // one protocol per metric key
 	RunImages  bool           // per-run image grids are shown (small experiments)
 	NotInSpec  []runs.RunInfo // linked by an earlier version of the spec: flagged, not compared
@@ -82,6 +98,9 @@ type Section struct {
 	// (one per eval settings of the spec), with how many runs use each.
 	Evaluations []EvalCount
 	Managed     Managed // tags and notes
+	// allSummary is Summary with every column, for the comparison of
+	// experiments (whose columns are those of all its sections).
+	allSummary []Row
 }
 
 // EvalCount is how many runs of a section are scored by one evaluation.
@@ -115,15 +134,23 @@ type Cell struct {
 	sample Sample // the per-run values, which markRows tests
 }
 
-// StabilityRow summarises a configuration's training stability over its seeds.
+// StabilityRow summarises a configuration's training stability over its
+// seeds: the share of steps with loss spikes and with gradient-norm spikes
+// (see spikeShare), the stored gradient-norm percentiles, divergence.
 type StabilityRow struct {
-	Label                            string
-	Seeds, Diverged                  int
-	Spikes, GradP50, GradP99, Oscill string
-	Unstable                         bool
+	Label                                    string
+	Seeds, Diverged                          int
+	LossSpikes, GradSpikes, GradP50, GradP99 string
+	Unstable                                 bool
 }
 
-// ImageRow shows a configuration's images (from its first finished seed).
+// LegendEntry is one configuration's marker in a plot's legend.
+type LegendEntry struct {
+	Label  string
+	Marker template.HTML
+}
+
+// ImageRow shows a configuration's images (from the run the strip shows).
 type ImageRow struct {
 	Label, RunID           string
 	SharpSamples, SharpRec string
@@ -160,30 +187,41 @@ type Grid struct {
 	Kind    string
 	URI     template.URL
 	Problem string // why the image is not shown, if it is not
+	// Artifact is "RUN/KIND": the page shows each artifact once, which a
+	// test checks by this mark.
+	Artifact string
 }
 
 // maxRunImages bounds the experiments whose every run gets its image grids;
 // larger ones show images per configuration only, to keep the page small.
 const maxRunImages = 24
 
+// maxImageGroups bounds the configurations whose images (strip and grids)
+// the page inlines: each costs tens of kilobytes.
+const maxImageGroups = 40
+
 // curve is one plot of the training-curves section.
 type curve struct {
 	key, title, xLabel, yLabel string
 	byEpoch, rising            bool
+	// objective, if set, limits the plot to that objective's configurations.
+	objective string
 }
 
 // curves are the plots of the training-curves section.
 func curves() []curve {
 	return []curve{
-		{vae.KeyLoss, "Training loss (β-weighted −ELBO) per step", "step", "nats per image", false, false},
-		{vae.KeyRecon, "Reconstruction −log p(x|z) per step", "step", "nats per image", false, false},
-		{vae.KeyKL, "KL(q(z|x) ‖ p(z)) per step", "step", "nats per image", false, false},
-		{vae.KeyTestELBO, "Test ELBO after each epoch (higher is better)", "epoch", "nats per image", true, true},
-		{vae.KeyCapacity, "Capacity target C(t) per step (capacity objective; plotted where a run has one)", "step", "nats per image", false, true},
-		{vae.KeyTC, "Total correlation estimated in each batch (beta_tc objective)", "step", "nats per image", false, false},
-		{vae.KeyMI, "Index-code mutual information estimated in each batch (beta_tc objective)", "step", "nats per image", false, false},
-		{vae.KeyGECOLambda, "GECO's Lagrange multiplier λ(t) per step (geco objective)", "step", "λ", false, true},
-		{vae.KeyGECOMSE, "Mean squared error per pixel of each batch (geco objective; its target is κ)", "step", "MSE per pixel", false, false},
+		// The ELBO and its two terms are the same quantities whatever the
+		// objective, so every run shares these axes.
+		{vae.KeyELBO, "ELBO per step, every objective (higher is better)", "step", "nats per image", false, true, ""},
+		{vae.KeyRecon, "Reconstruction term −log p(x|z) per step, every objective", "step", "nats per image", false, false, ""},
+		{vae.KeyKL, "KL(q(z|x) ‖ p(z)) per step, every objective", "step", "nats per image", false, false, ""},
+		{vae.KeyTestELBO, "Test ELBO after each epoch (higher is better)", "epoch", "nats per image", true, true, ""},
+		{vae.KeyCapacity, "Capacity target C(t) per step (capacity objective; plotted where a run has one)", "step", "nats per image", false, true, ""},
+		{vae.KeyTC, "Total correlation estimated in each batch (beta_tc objective)", "step", "nats per image", false, false, ""},
+		{vae.KeyMI, "Index-code mutual information estimated in each batch (beta_tc objective)", "step", "nats per image", false, false, ""},
+		{vae.KeyGECOLambda, "GECO's Lagrange multiplier λ(t) per step (geco objective)", "step", "λ", false, true, ""},
+		{vae.KeyGECOMSE, "Mean squared error per pixel of each batch (geco objective; its target is κ)", "step", "MSE per pixel", false, false, ""},
 	}
 }
 
@@ -218,11 +256,12 @@ func Build(ctx context.Context, st Store, experiments []string, opt Options) (*P
 		sec.Anchor = fmt.Sprintf("exp%d", i)
 		page.Sections = append(page.Sections, sec)
 		if len(experiments) > 1 {
-			page.Comparison = append(page.Comparison, sec.Summary...)
+			page.Comparison = append(page.Comparison, sec.allSummary...)
 		}
 	}
 	if len(page.Comparison) > 0 {
 		markRows(page.Comparison, page.Metrics)
+		page.Comparison, page.Metrics = dropEmptyColumns(page.Comparison, page.Metrics)
 	}
 	return page, nil
 }
@@ -253,7 +292,7 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 	if err != nil {
 		return nil, err
 	}
-	sec := &Section{ExperimentInfo: info, NotInSpec: infos(notInSpec), Axes: varyingAxes(infos(rs)), Columns: metricColumns(), RunImages: len(rs) <= maxRunImages,
+	sec := &Section{ExperimentInfo: info, NotInSpec: infos(notInSpec), Axes: varyingAxes(infos(rs)), Columns: nonEmptyColumns(metricColumns(), rs), RunImages: len(rs) <= maxRunImages,
 		Evaluations: evalCounts(infos(rs))}
 	if sec.Managed, err = readManaged(ctx, st, name, infos(append(slices.Clone(rs), notInSpec...))); err != nil {
 		return nil, err
@@ -267,7 +306,20 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 	ms := SummaryMetrics()
 	markBest(groups, ms)
 	sec.Ranking = buildRanking(groups, specPrimary(info.SpecText))
-	series := map[string]map[string][]runs.Point{}
+	reps, seed, common := representatives(groups)
+	shown := map[string]bool{} // runs whose grids are shown per configuration
+	for i, r := range reps {
+		if r != nil && i < maxImageGroups {
+			shown[r.ID] = true
+		}
+	}
+	// Each run's series is read once, folded into its configuration's
+	// curves and stability, and dropped (see fold.go); only the search's
+	// one metric is kept per run.
+	f := newFolder(groups)
+	searchKey, searching := searchMetric(info)
+	searchSeries := map[string]map[string][]runs.Point{}
+	keep := detailed(rs, maxDetailedRuns)
 	for i, r := range rs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -276,17 +328,24 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 		if err != nil {
 			return nil, err
 		}
-		series[r.info.ID] = m
-		row, err := buildRun(ctx, st, r, sec)
-		if err != nil {
-			return nil, err
+		f.add(r.info.ID, m)
+		if searching {
+			searchSeries[r.info.ID] = map[string][]runs.Point{searchKey: m[searchKey]}
 		}
-		if sec.RunImages {
-			if row.Curve, err = runCurve(m); err != nil {
+		if keep[i] {
+			row, err := buildRun(ctx, st, r, sec, sec.RunImages && !shown[r.info.ID])
+			if err != nil {
 				return nil, err
 			}
+			if sec.RunImages {
+				if row.Curve, err = runCurve(m); err != nil {
+					return nil, err
+				}
+			}
+			sec.Runs = append(sec.Runs, row)
+		} else {
+			sec.Undetailed++
 		}
-		sec.Runs = append(sec.Runs, row)
 		if opt.Progress != nil {
 			opt.Progress(i+1, len(rs))
 		}
@@ -294,22 +353,17 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 	for _, g := range groups {
 		sec.Summary = append(sec.Summary, summaryRow(g, ms))
 	}
-	sec.Samplers = samplerRows(groups)
+	sec.allSummary = slices.Clone(sec.Summary)
+	sec.Summary, sec.Metrics = dropEmptyColumns(sec.Summary, ms)
+	sec.Samplers, sec.SamplerMetrics = dropEmptyColumns(samplerRows(groups), evaluate.SamplerTable())
 	sec.Baseline, sec.Protocols = baselineAndProtocols(rs)
 	sec.FaceSpace = faceSpace(rs)
 	// Each plot of thousands of runs takes a while: a cancelled report
 	// (Ctrl-C, SIGTERM) stops between them.
-	if sec.Curves, err = groupCurves(groups, series); err != nil {
+	if sec.Curves, err = f.curves(ctx); err != nil {
 		return nil, err
 	}
-	betas, err := st.ExperimentParam(ctx, name, "objective.beta")
-	if err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if sec.RateDist, err = rateDistortion(rs, betas); err != nil {
+	if sec.RateDist, sec.RateDistLegend, sec.RateDistNote, err = rateDistortion(rs, groups); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -321,18 +375,68 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if sec.Search, err = buildSearch(info, rs, series); err != nil {
-		return nil, err
+	if searching {
+		if sec.Search, err = buildSearch(info, rs, searchSeries); err != nil {
+			return nil, err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	sec.Diverged, sec.Stability = stability(rs, groups)
-	sec.Blur, sec.Traversals, err = imageRows(ctx, st, groups)
+	sec.Diverged, sec.Stability = stability(rs, groups, f.stab)
+	imgGroups, imgReps := groups, reps
+	if len(groups) > maxImageGroups {
+		imgGroups, imgReps = groups[:maxImageGroups], reps[:maxImageGroups]
+		sec.ImagesLeftOut = len(groups) - maxImageGroups
+	}
+	if sec.Strip, err = buildStrip(ctx, st, imgGroups, imgReps, seed, common); err != nil {
+		return nil, err
+	}
+	sec.Images, err = imageRows(ctx, st, imgGroups, imgReps)
 	if err == nil {
 		err = ctx.Err()
 	}
 	return sec, err
+}
+
+// nonEmptyColumns keeps the columns some run has a value for.
+func nonEmptyColumns(cols []Column, rs []runData) []Column {
+	var out []Column
+	for _, c := range cols {
+		for _, r := range rs {
+			if _, ok := r.sums[c.Key]; ok {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// dropEmptyColumns leaves out the metrics no row has a value for (all "—"),
+// with their cells.
+func dropEmptyColumns(rows []Row, ms []Metric) ([]Row, []Metric) {
+	var keep []int
+	for j := range ms {
+		for _, r := range rows {
+			if r.Cells[j].Text != "—" {
+				keep = append(keep, j)
+				break
+			}
+		}
+	}
+	kept := make([]Metric, 0, len(keep))
+	for _, j := range keep {
+		kept = append(kept, ms[j])
+	}
+	for i := range rows {
+		cells := make([]Cell, 0, len(keep))
+		for _, j := range keep {
+			cells = append(cells, rows[i].Cells[j])
+		}
+		rows[i].Cells = cells
+	}
+	return rows, kept
 }
 
 func summaryRow(g *Group, ms []Metric) Row {
@@ -373,7 +477,10 @@ func samplerRows(groups []*Group) []Row {
 	return rows
 }
 
-func buildRun(ctx context.Context, st Store, r runData, sec *Section) (Run, error) {
+// buildRun makes a run's row and details; grids says whether its image
+// grids go with it (small experiments, runs whose grids are not already
+// shown for their configuration).
+func buildRun(ctx context.Context, st Store, r runData, sec *Section, grids bool) (Run, error) {
 	row := Run{RunInfo: r.info, ELBO: "—", KL: "—", Recon: "—"}
 	for _, a := range sec.Axes {
 		row.Values = append(row.Values, r.info.Varying[a])
@@ -394,7 +501,7 @@ func buildRun(ctx context.Context, st Store, r runData, sec *Section) (Run, erro
 	for _, k := range sortedKeys(r.sums) {
 		row.Values2 = append(row.Values2, KeyValue{k, strconv.FormatFloat(r.sums[k].Value, 'g', 6, 64)})
 	}
-	if sec.RunImages {
+	if grids {
 		arts, err := st.ArtifactsAt(ctx, r.info.ID, r.info.EvalHash)
 		if err != nil {
 			return row, err
@@ -458,82 +565,67 @@ func baselineAndProtocols(rs []runData) (string, []runs.Summary) {
 // many configurations stays small. Stored data are never thinned.
 const pointBudget = 20000
 
-// groupCurves draws each configuration's mean curve over seeds with its min–max band.
-func groupCurves(groups []*Group, series map[string]map[string][]runs.Point) ([]template.HTML, error) {
-	var out []template.HTML
-	for _, c := range curves() {
-		var bands []band
-		for _, g := range groups {
-			b := band{Name: g.Label}
-			byX := map[float64][]float64{}
-			for _, r := range g.Runs {
-				for _, p := range series[r.ID][c.key] {
-					x := float64(p.Step)
-					if c.byEpoch {
-						x = float64(p.Epoch)
-					}
-					byX[x] = append(byX[x], p.Value)
-				}
-			}
-			xs := make([]float64, 0, len(byX))
-			for x := range byX {
-				xs = append(xs, x)
-			}
-			sort.Float64s(xs)
-			for _, x := range xs {
-				v := byX[x]
-				lo, hi, sum := v[0], v[0], 0.0
-				for _, y := range v {
-					lo, hi, sum = min(lo, y), max(hi, y), sum+y
-				}
-				b.X, b.Mean = append(b.X, x), append(b.Mean, sum/float64(len(v)))
-				b.Lower, b.Upper = append(b.Lower, lo), append(b.Upper, hi)
-			}
-			bands = append(bands, b)
-		}
-		svg, err := bandSVG(c.title+" (mean over seeds, band: min–max)", c.xLabel, c.yLabel, bands, len(groups) <= 12, !c.rising, max(20, pointBudget/max(1, len(groups))))
-		if err != nil {
-			return nil, err
-		}
-		if svg != "" {
-			out = append(out, svg)
-		}
-	}
-	return out, nil
-}
+// maxScatterRuns bounds the points of the rate–distortion plot: past it
+// each configuration is drawn as its mean over seeds.
+const maxScatterRuns = 2000
 
 // rateDistortion plots each finished run's test KL (rate) against its
-// reconstruction term (distortion), coloured by its β (betaOf, by run id;
-// 1 where none is stored).
-func rateDistortion(rs []runData, betaOf map[string]float64) (template.HTML, error) {
-	var pts []point
-	var betas []float64
-	seen := map[float64]bool{}
+// reconstruction term (distortion), one marker (colour and shape) per
+// configuration, named in an HTML legend below the plot (a legend inside
+// would cover the points of a dozen long labels).
+func rateDistortion(rs []runData, groups []*Group) (template.HTML, []LegendEntry, string, error) {
+	done := 0
 	for _, r := range rs {
-		kl, ok1 := r.sums["test/kl"]
-		rec, ok2 := r.sums["test/recon"]
-		if !ok1 || !ok2 {
+		_, ok1 := r.sums["test/kl"]
+		_, ok2 := r.sums["test/recon"]
+		if ok1 && ok2 && r.info.Status == runs.StatusDone {
+			done++
+		}
+	}
+	if done == 0 {
+		return "", nil, "", nil
+	}
+	perRun := done <= maxScatterRuns
+	var pts []point
+	var labels []string
+	for _, g := range groups {
+		labels = append(labels, g.Label)
+		if !perRun {
+			kl, ok1 := g.Stats["test/kl"]
+			rec, ok2 := g.Stats["test/recon"]
+			if ok1 && ok2 && kl.N > 0 {
+				pts = append(pts, point{X: kl.Mean, Y: rec.Mean, Group: g.Label})
+			}
 			continue
 		}
-		beta, ok := betaOf[r.info.ID]
-		if !ok {
-			beta = 1
-		}
-		pts = append(pts, point{X: kl.Value, Y: rec.Value, Group: fmt.Sprintf("β = %g", beta)})
-		if !seen[beta] {
-			seen[beta] = true
-			betas = append(betas, beta)
+		for _, r := range g.members {
+			kl, ok1 := r.sums["test/kl"]
+			rec, ok2 := r.sums["test/recon"]
+			if ok1 && ok2 && r.info.Status == runs.StatusDone {
+				pts = append(pts, point{X: kl.Value, Y: rec.Value, Group: g.Label})
+			}
 		}
 	}
-	if len(pts) == 0 {
-		return "", nil
+	note := "Each point is a finished run; the marker (colour and shape) names its configuration."
+	if !perRun {
+		note = fmt.Sprintf("Each point is a configuration's mean over its finished runs (%d runs are too many to draw one by one); the marker names the configuration.", done)
 	}
-	sort.Float64s(betas)
-	groups := make([]string, len(betas))
-	for i, b := range betas {
-		groups[i] = fmt.Sprintf("β = %g", b)
+	if len(groups) > maxMarkers {
+		note += fmt.Sprintf(" %d configurations share %d distinct markers: only the first %d are named below, and markers repeat after them.", len(groups), maxMarkers, maxMarkers)
 	}
-	return scatterSVG("Rate–distortion: test KL against reconstruction, per run", "rate: KL (nats)", "distortion: −log p(x|z) (nats)", pts, groups)
+	svg, err := scatterSVG("Rate–distortion: test KL against reconstruction", "rate: KL (nats)", "distortion: −log p(x|z) (nats)", pts, labels, false)
+	if err != nil {
+		return "", nil, "", err
+	}
+	var legend []LegendEntry
+	for i, l := range labels[:min(len(labels), maxMarkers)] {
+		m, err := markerSVG(i)
+		if err != nil {
+			return "", nil, "", err
+		}
+		legend = append(legend, LegendEntry{Label: l, Marker: m})
+	}
+	return svg, legend, note, nil
 }
 
 // effectMetrics are plotted against each sweep axis.
@@ -620,8 +712,9 @@ func axisPositions(labels []string) []float64 {
 	return nums
 }
 
-// stability lists diverged runs and summarises each configuration's curves.
-func stability(rs []runData, groups []*Group) ([]runs.RunInfo, []StabilityRow) {
+// stability lists diverged runs and summarises each configuration's
+// curves (stab: per group, what each run's series said; see spikeShare).
+func stability(rs []runData, groups []*Group, stab [][]runStability) ([]runs.RunInfo, []StabilityRow) {
 	var diverged []runs.RunInfo
 	for _, r := range rs {
 		if r.info.Status == runs.StatusDiverged {
@@ -629,57 +722,55 @@ func stability(rs []runData, groups []*Group) ([]runs.RunInfo, []StabilityRow) {
 		}
 	}
 	var rows []StabilityRow
-	for _, g := range groups {
+	for i, g := range groups {
 		row := StabilityRow{Label: g.Label, Seeds: len(g.Runs), Diverged: g.Diverged}
-		var spikes, p50, p99, osc []float64
+		var loss, grad, p50, p99 []float64
+		for _, s := range stab[i] {
+			loss, grad = append(loss, 100*s.lossSpikes), append(grad, 100*s.gradSpikes)
+		}
 		for _, r := range g.members {
-			for _, kv := range []struct {
-				key string
-				to  *[]float64
-			}{{"stability/loss_spikes", &spikes}, {"stability/grad_norm_p50", &p50}, {"stability/grad_norm_p99", &p99}, {"stability/oscillation", &osc}} {
-				if s, ok := r.sums[kv.key]; ok {
-					*kv.to = append(*kv.to, s.Value)
-				}
+			if s, ok := r.sums["stability/grad_norm_p50"]; ok {
+				p50 = append(p50, s.Value)
+			}
+			if s, ok := r.sums["stability/grad_norm_p99"]; ok {
+				p99 = append(p99, s.Value)
 			}
 		}
 		f := func(v []float64, digits int) string { return FormatStat(meanStd(v), len(v) > 0, digits) }
-		row.Spikes, row.GradP50, row.GradP99, row.Oscill = f(spikes, 1), f(p50, 2), f(p99, 2), f(osc, 4)
-		row.Unstable = g.Diverged > 0 || meanStd(spikes).Mean > 0
+		row.LossSpikes, row.GradSpikes, row.GradP50, row.GradP99 = f(loss, 2), f(grad, 2), f(p50, 2), f(p99, 2)
+		row.Unstable = g.Diverged > 0 || (len(loss) > 0 && meanStd(loss).Mean > 100*unstableShare)
 		rows = append(rows, row)
 	}
 	return diverged, rows
 }
 
-// imageRows gathers, per configuration, the grids of its first finished seed.
-func imageRows(ctx context.Context, st Store, groups []*Group) (blur, trav []ImageRow, err error) {
-	for _, g := range groups {
-		for _, r := range g.Runs {
-			if r.Status != runs.StatusDone {
-				continue
-			}
-			arts, err := st.ArtifactsAt(ctx, r.ID, r.EvalHash)
-			if err != nil {
-				return nil, nil, err
-			}
-			row := ImageRow{Label: g.Label, RunID: r.ID,
-				SharpSamples: FormatStat(g.Stats["samples/sharpness_laplacian"], true, 3),
-				SharpRec:     FormatStat(g.Stats["recon/sharpness_laplacian"], true, 3),
-				SpecSamples:  spectrumVerdict(g.Stats, "samples/spectrum_db_4"),
-				SpecRec:      spectrumVerdict(g.Stats, "recon/spectrum_db_4")}
-			b, t := row, row
-			for _, kind := range withSamplerGrids(arts, "reconstructions", "samples") {
-				b.Grids = append(b.Grids, inlinePNG(arts[kind]))
-			}
-			for _, kind := range []string{"samples", "traversals"} {
-				if a, ok := arts[kind]; ok {
-					t.Grids = append(t.Grids, inlinePNG(a))
-				}
-			}
-			blur, trav = append(blur, b), append(trav, t)
-			break
+// imageRows gathers each configuration's full grids from its representative
+// run (the one the strip shows), with its sharpness figures.
+func imageRows(ctx context.Context, st Store, groups []*Group, reps []*runs.RunInfo) ([]ImageRow, error) {
+	var rows []ImageRow
+	for i, g := range groups {
+		r := reps[i]
+		if r == nil {
+			continue
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		arts, err := st.ArtifactsAt(ctx, r.ID, r.EvalHash)
+		if err != nil {
+			return nil, err
+		}
+		row := ImageRow{Label: g.Label, RunID: r.ID,
+			SharpSamples: FormatStat(g.Stats["samples/sharpness_laplacian"], true, 3),
+			SharpRec:     FormatStat(g.Stats["recon/sharpness_laplacian"], true, 3),
+			SpecSamples:  spectrumVerdict(g.Stats, "samples/spectrum_db_4"),
+			SpecRec:      spectrumVerdict(g.Stats, "recon/spectrum_db_4")}
+		for _, kind := range withSamplerGrids(arts, "reconstructions", "samples", "traversals") {
+			row.Grids = append(row.Grids, inlinePNG(arts[kind]))
+		}
+		rows = append(rows, row)
 	}
-	return blur, trav, nil
+	return rows, nil
 }
 
 // spectrumVerdict describes a configuration's mean high-band power gap.
@@ -715,18 +806,27 @@ func withSamplerGrids(arts map[string]runs.Artifact, kinds ...string) []string {
 
 // inlinePNG reads an artifact and checks it against its stored checksum.
 func inlinePNG(a runs.Artifact) Grid {
-	g := Grid{Kind: a.Kind}
-	b, err := safefile.Read(a.Path, safefile.RecordedLimit(a.Bytes, safefile.MaxImage))
-	if err != nil {
-		g.Problem = fmt.Sprintf("image file unreadable: %v", err)
-		return g
-	}
-	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != a.SHA256 {
-		g.Problem = "image file changed since the run wrote it (sha256 mismatch)"
+	g := Grid{Kind: a.Kind, Artifact: a.RunID + "/" + a.Kind}
+	b, problem := readArtifact(a)
+	if problem != "" {
+		g.Problem = problem
 		return g
 	}
 	g.URI = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))
 	return g
+}
+
+// readArtifact reads an artifact's file, bounded by its recorded size, and
+// checks it against its stored checksum; problem says why it cannot be used.
+func readArtifact(a runs.Artifact) (b []byte, problem string) {
+	b, err := safefile.Read(a.Path, safefile.RecordedLimit(a.Bytes, safefile.MaxImage))
+	if err != nil {
+		return nil, fmt.Sprintf("image file unreadable: %v", err)
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != a.SHA256 {
+		return nil, "image file changed since the run wrote it (sha256 mismatch)"
+	}
+	return b, ""
 }
 
 // varyingAxes lists the keys whose values differ between runs (variant first, seed last).
@@ -765,7 +865,10 @@ func sortedKeys[V any](m map[string]V) []string {
 // Render writes the page as HTML.
 func Render(w io.Writer, p *Page) error {
 	t, err := template.New("template.html").Funcs(template.FuncMap{
-		"short": func(s string) string { return s[:min(len(s), 12)] },
+		"short":           func(s string) string { return s[:min(len(s), 12)] },
+		"spikeWindow":     func() int { return spikeWindow },
+		"spikeMADs":       func() int { return spikeMADs },
+		"unstablePercent": func() float64 { return 100 * unstableShare },
 		"kind": func(k string) string {
 			if name, ok := strings.CutPrefix(k, "samples_"); ok {
 				return "decoder means of draws of the " + name + " sampler"

@@ -40,13 +40,13 @@ func TestVaryingAxesOrder(t *testing.T) {
 }
 
 func TestLineSVGEscapesLegendNames(t *testing.T) {
-	svg, err := bandSVG("t", "x", "y", []band{{Name: `<script>alert(1)</script>`, X: []float64{1, 2}, Mean: []float64{3, 4}, Lower: []float64{2, 3}, Upper: []float64{4, 5}}}, true, true, 100)
+	svg, err := bandSVG(`<b>t</b>`, "x", "y", []band{{Name: `<script>alert(1)</script>`, X: []float64{1, 2}, Mean: []float64{3, 4}, Lower: []float64{2, 3}, Upper: []float64{4, 5}}}, true, true, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(svg)
-	if !strings.HasPrefix(s, "<svg") || strings.Contains(s, "<script>") || !strings.Contains(s, "&lt;script&gt;") {
-		t.Fatalf("legend name not escaped or not an svg element: %.200s", s)
+	if !strings.HasPrefix(s, `<figure class="plot"><figcaption>&lt;b&gt;t&lt;/b&gt;</figcaption><svg`) || strings.Contains(s, "<script>") || !strings.Contains(s, "&lt;script&gt;") {
+		t.Fatalf("title or legend name not escaped, or not a figure of an svg element: %.200s", s)
 	}
 }
 

@@ -51,10 +51,7 @@ func buildSearch(info runs.ExperimentInfo, rs []runData, series map[string]map[s
 	if err != nil || spec.Random == nil {
 		return nil, nil //nolint:nilerr // an unreadable old spec has no search view
 	}
-	metric := "test/elbo"
-	if spec.EarlyStop != nil {
-		metric = spec.EarlyStop.Metric
-	}
+	metric, _ := searchMetric(info)
 	trials := searchTrials(rs, series, metric)
 	s := &Search{Metric: metric}
 	if e := spec.EarlyStop; e != nil {
@@ -71,6 +68,19 @@ func buildSearch(info runs.ExperimentInfo, rs []runData, series map[string]map[s
 		s.ByParam = append(s.ByParam, svg)
 	}
 	return s, nil
+}
+
+// searchMetric is the metric a random search is judged by, the one series
+// of each run its view needs; ok is false when the experiment is no search.
+func searchMetric(info runs.ExperimentInfo) (metric string, ok bool) {
+	spec, err := experiments.Parse([]byte(info.SpecText), info.Name)
+	if err != nil || spec.Random == nil {
+		return "", false
+	}
+	if spec.EarlyStop != nil {
+		return spec.EarlyStop.Metric, true
+	}
+	return "test/elbo", true
 }
 
 func searchTrials(rs []runData, series map[string]map[string][]runs.Point, metric string) []*trial {
@@ -244,5 +254,5 @@ func paramSVG(par experiments.SearchParam, trials []*trial, metric string) (temp
 		pts = append(pts, point{X: x, Y: t.metric, Group: g})
 	}
 	return scatterSVG(fmt.Sprintf("%s vs %s (%s)", metric, par.Key, par.Dist), par.Key, metric, pts,
-		[]string{"trained to the end", "stopped (value at its last epoch)"})
+		[]string{"trained to the end", "stopped (value at its last epoch)"}, true)
 }

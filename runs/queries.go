@@ -267,12 +267,23 @@ func (s *Store) ExperimentSummaries(ctx context.Context, experiment string) (map
 	}
 	defer rows.Close()
 	out := map[string]map[string]Summary{}
+	// Thousands of runs repeat the same keys and protocols: one copy of
+	// each keeps a report of 20,000 runs from holding a million strings.
+	seen := map[string]string{}
+	intern := func(s string) string {
+		if c, ok := seen[s]; ok {
+			return c
+		}
+		seen[s] = s
+		return s
+	}
 	for rows.Next() {
 		var id string
 		var m Summary
 		if err := rows.Scan(&id, &m.Key, &m.Value, &m.Protocol); err != nil {
 			return nil, err
 		}
+		m.Key, m.Protocol = intern(m.Key), intern(m.Protocol)
 		if out[id] == nil {
 			out[id] = map[string]Summary{}
 		}

@@ -24,6 +24,9 @@ type Objective interface {
 	// Scalars are the keys of the values fed to the loss at every step, in
 	// order; each is also recorded at every step under its key.
 	Scalars() []string
+	// LossText says in symbols what the training loss (KeyLoss) is, so
+	// views never label one objective's loss with another's formula.
+	LossText() string
 	// at gives those values at training step step (1-based) of total.
 	at(c ObjectiveConfig, step, total int) []float64
 	// final gives them for evaluation, after training.

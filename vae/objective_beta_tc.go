@@ -51,6 +51,7 @@ func (betaTC) check(c ObjectiveConfig) error {
 }
 
 func (betaTC) Scalars() []string                      { return nil }
+func (betaTC) LossText() string                       { return "−log p(x|z) + α·MI + β·TC + γ·dimKL (β-TCVAE)" }
 func (betaTC) at(ObjectiveConfig, int, int) []float64 { return nil }
 func (betaTC) final(ObjectiveConfig) []float64        { return nil }
 

@@ -41,6 +41,7 @@ func (capacity) checkSteps(c ObjectiveConfig, total int) error {
 }
 
 func (capacity) Scalars() []string { return []string{KeyCapacity} }
+func (capacity) LossText() string  { return "−log p(x|z) + γ·|KL − C(t)| (capacity objective)" }
 
 func (capacity) at(c ObjectiveConfig, step, _ int) []float64 {
 	return []float64{c.CapacityMax * min(1, float64(step)/float64(c.CapacitySteps))}

@@ -37,6 +37,9 @@ func (elbo) check(c ObjectiveConfig) error {
 }
 
 func (elbo) Scalars() []string { return []string{KeyBeta} }
+func (elbo) LossText() string {
+	return "−log p(x|z) + β(t)·KL (β-weighted −ELBO; −ELBO at β = 1)"
+}
 
 func (elbo) at(c ObjectiveConfig, step, total int) []float64 {
 	return []float64{c.BetaAt(step, total)}

@@ -52,6 +52,7 @@ func (geco) check(c ObjectiveConfig) error {
 }
 
 func (geco) Scalars() []string                      { return []string{KeyGECOLambda} }
+func (geco) LossText() string                       { return "KL + λ·D·(MSE − κ) (GECO Lagrangian)" }
 func (geco) at(ObjectiveConfig, int, int) []float64 { return []float64{1} }
 func (geco) final(ObjectiveConfig) []float64        { return []float64{1} }
 

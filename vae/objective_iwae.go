@@ -43,6 +43,7 @@ func (iwae) check(c ObjectiveConfig) error {
 func (iwae) samples(c ObjectiveConfig) int { return iwaeK(c) }
 
 func (iwae) Scalars() []string                      { return nil }
+func (iwae) LossText() string                       { return "−log (1/k) Σ p(x, z_s)/q(z_s|x) (negative IWAE bound)" }
 func (iwae) at(ObjectiveConfig, int, int) []float64 { return nil }
 func (iwae) final(ObjectiveConfig) []float64        { return nil }
 

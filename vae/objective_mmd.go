@@ -31,7 +31,10 @@ func (mmd) check(c ObjectiveConfig) error {
 	return nil
 }
 
-func (mmd) Scalars() []string                      { return nil }
+func (mmd) Scalars() []string { return nil }
+func (mmd) LossText() string {
+	return "−log p(x|z) + β·KL + λ·MMD²(q(z), p(z)) (InfoVAE / WAE-MMD)"
+}
 func (mmd) at(ObjectiveConfig, int, int) []float64 { return nil }
 func (mmd) final(ObjectiveConfig) []float64        { return nil }
 

@@ -133,3 +133,129 @@ func TestReportInBrowser(t *testing.T) {
 		t.Fatalf("screenshot of %d bytes", len(shot))
 	}
 }
+
+// overflowScript lists the elements that reach past the right edge of the
+// page, outside any box that scrolls or clips them: what a reader would
+// find cut. The test's assertion is the document's own width; this list
+// says where an excess comes from.
+const overflowScript = `(() => {
+  const w = document.documentElement.clientWidth, out = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.right <= w + 1) continue;
+    let p = el.parentElement, contained = false;
+    for (; p && p !== document.body; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if (o === "auto" || o === "scroll" || o === "hidden") { contained = true; break; }
+    }
+    if (!contained) out.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className && typeof el.className === "string" ? "." + el.className : "") + " right=" + Math.round(r.right));
+  }
+  return out.slice(0, 10);
+})()`
+
+// TestReportLayoutInBrowser renders the report of three objectives and two
+// samplers (issue 30, acceptance 3) at 1280 px and on a 390 px phone
+// screen: the page is never wider than the screen (wide tables scroll in
+// their own box), every image grid appears once, and the side-by-side strip
+// has a row per configuration and sampler. The screenshots are saved, and
+// kept in VAELAB_SCREENSHOT_DIR when it is set, to be looked at.
+func TestReportLayoutInBrowser(t *testing.T) {
+	browser := chromium(t)
+	dir := t.TempDir()
+	r := vaelab(t, dir, nil, "run", abs(t, "testdata/layout.yaml"), "--report", "report.html")
+	if r.code != 0 || !strings.Contains(r.stdout, "6 done") {
+		t.Fatalf("run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("proxy-server", "127.0.0.1:9"), // nothing may be fetched
+		chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.WindowSize(1280, 900))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 120*time.Second)
+	defer cancelTimeout()
+
+	keep := os.Getenv("VAELAB_SCREENSHOT_DIR")
+	for _, screen := range []struct {
+		name          string
+		width, height int64
+		mobile        bool
+	}{{"desktop-1280", 1280, 900, false}, {"phone-390", 390, 844, true}} {
+		t.Run(screen.name, func(t *testing.T) {
+			emulate := []chromedp.EmulateViewportOption{chromedp.EmulatePortrait}
+			if screen.mobile {
+				emulate = append(emulate, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulateScale(2))
+			}
+			if err := chromedp.Do(ctx,
+				chromedp.EmulateViewport(screen.width, screen.height, emulate...),
+				chromedp.Navigate("file://"+filepath.Join(dir, "report.html")),
+				chromedp.WaitReady("body"),
+				chromedp.Sleep(500*time.Millisecond),
+			); err != nil {
+				t.Fatalf("chromium: %v", err)
+			}
+			widths, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[document.documentElement.scrollWidth, document.documentElement.clientWidth]`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			offenders, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](overflowScript))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: scrollWidth %d, clientWidth %d", screen.name, widths[0], widths[1])
+			if widths[0] > widths[1] {
+				t.Errorf("the page is %d px wide on a %d px screen; too wide: %v", widths[0], widths[1], offenders)
+			}
+			// Every grid, by its artifact mark and by its picture, once.
+			marks, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("img")).map(i => i.dataset.artifact || i.src)`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]int{}
+			grids := 0
+			for _, m := range marks {
+				seen[m]++
+				if !strings.HasPrefix(m, "data:") && !strings.HasPrefix(m, "file:") {
+					grids++
+				}
+			}
+			for m, n := range seen {
+				if n > 1 {
+					t.Errorf("an image appears %d times: %.80s", n, m)
+				}
+			}
+			// 3 configurations: reconstructions, samples of 2 samplers and
+			// traversals of one run each; the other seeds' grids in their details.
+			if grids != 6*4 {
+				t.Errorf("%d image grids on the page, want 24 (6 runs × 4 grids)", grids)
+			}
+			strip, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".strip img").length`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strip != 1+3+3*2 { // the test images, 3 reconstruction rows, 3 × 2 sample rows
+				t.Errorf("the strip has %d images, want 10", strip)
+			}
+			shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(shot) < 10000 {
+				t.Fatalf("screenshot of %d bytes", len(shot))
+			}
+			for _, d := range []string{t.TempDir(), keep} {
+				if d == "" {
+					continue
+				}
+				p := filepath.Join(d, "vaelab-report-"+screen.name+".jpg")
+				if err := os.WriteFile(p, shot, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("screenshot: %s (%d bytes)", p, len(shot))
+			}
+		})
+	}
+}
