@@ -177,7 +177,7 @@ func buildRanking(groups []*Group, asked string) *Ranking {
 			if row.Interval.N < len(g.Runs) {
 				row.SeedsText = fmt.Sprintf("%d of %d", row.Interval.N, len(g.Runs))
 			}
-			if se := g.values(key + "_se").Values; len(se) > 0 {
+			if se := g.values(key + evaluate.SESuffix).Values; len(se) > 0 {
 				ss := 0.0
 				for _, x := range se {
 					ss += x * x
