@@ -65,8 +65,34 @@ type Executor interface {
 
 var (
 	_ Executor = (*Scheduler)(nil)
+	_ Executor = (*Local)(nil)
 	_ Executor = (*Slurm)(nil)
 )
+
+// NewSlurm makes the Slurm executor: tasks run this binary, in this
+// directory, with absolute data and cache directories (made so in sc).
+func NewSlurm(sc *Scheduler, spec *experiments.Spec, o SlurmOptions, log io.Writer) (*Slurm, error) {
+	for _, tool := range []string{"sbatch", "squeue", "scontrol"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, fmt.Errorf("--executor slurm: %s is not on the PATH; run vaelab where Slurm's commands are (a login node), or set SLURM_CONF for a local test cluster", tool)
+		}
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the vaelab executable for the Slurm tasks: %w", err)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []*string{&sc.DataDir, &sc.CacheDir} {
+		if *d != "" && !filepath.IsAbs(*d) {
+			*d = filepath.Join(wd, *d)
+		}
+	}
+	sc.Log = log
+	return &Slurm{Scheduler: sc, Options: o, Binary: bin, Spec: spec, Workspace: wd}, nil
+}
 
 // SlurmOptions are the sbatch settings of a submission.
 type SlurmOptions struct {

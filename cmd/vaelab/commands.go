@@ -6,13 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
-	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -187,7 +182,7 @@ running: "vaelab sync SPEC" imports them later.`,
 				return &exitError{exitUsage, fmt.Errorf("%s: sweep.early_stop.decisions: async promotes runs as workers free up, which a Slurm job array cannot; use decisions: sync with --executor slurm", args[0])}
 			}
 			if executor == "slurm" {
-				if sl, err = newSlurm(s, sc, spec, slurm, stdout); err != nil {
+				if sl, err = runs.NewSlurm(sc, spec, slurm, stdout); err != nil {
 					return &exitError{exitFailure, err}
 				}
 				// Import tasks that ended since the last look, so that the plan
@@ -206,7 +201,7 @@ running: "vaelab sync SPEC" imports them later.`,
 					plural(len(plan.ToTrain), "run"), termtext.Safe(s.db()), termtext.Safe(spec.Name))
 				return nil
 			}
-			var ex runs.Executor = &localExecutor{sc: sc, stdout: stdout, stderr: stderr}
+			var ex runs.Executor = &runs.Local{Scheduler: sc, Log: stdout, Progress: stderr}
 			if sl != nil {
 				ex = sl
 			}
@@ -258,31 +253,6 @@ func addSlurmFlags(cmd *cobra.Command, o *runs.SlurmOptions) {
 	f.DurationVar(&o.Poll, "poll", 10*time.Second, "slurm: how often to ask squeue while waiting")
 }
 
-// newSlurm makes the Slurm executor: tasks run this binary, in this directory,
-// with absolute data and cache directories.
-func newSlurm(s *settings, sc *runs.Scheduler, spec *experiments.Spec, o runs.SlurmOptions, log io.Writer) (*runs.Slurm, error) {
-	for _, tool := range []string{"sbatch", "squeue", "scontrol"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return nil, fmt.Errorf("--executor slurm: %s is not on the PATH; run vaelab where Slurm's commands are (a login node), or set SLURM_CONF for a local test cluster", tool)
-		}
-	}
-	bin, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find the vaelab executable for the Slurm tasks: %w", err)
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range []*string{&sc.DataDir, &sc.CacheDir} {
-		if *d != "" && !filepath.IsAbs(*d) {
-			*d = filepath.Join(wd, *d)
-		}
-	}
-	sc.Log = log
-	return &runs.Slurm{Scheduler: sc, Options: o, Binary: bin, Spec: spec, Workspace: wd}, nil
-}
-
 func syncCmd(s *settings, stdout io.Writer) *cobra.Command {
 	var wait bool
 	var poll time.Duration
@@ -306,7 +276,7 @@ tasks were cancelled, timed out or lost their node as interrupted (the next
 			}
 			defer st.Close()
 			sc := &runs.Scheduler{Store: st, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir()}
-			sl, err := newSlurm(s, sc, spec, runs.SlurmOptions{Poll: poll}, stdout)
+			sl, err := runs.NewSlurm(sc, spec, runs.SlurmOptions{Poll: poll}, stdout)
 			if err != nil {
 				return &exitError{exitFailure, err}
 			}
@@ -404,60 +374,6 @@ func genericWorker(ctx context.Context, s *settings, experiment string, stdout, 
 	return evalFailedError(res)
 }
 
-// execute runs the plan with a progress bar on a terminal and one log line per run.
-// localExecutor runs a plan on this machine's worker pool, with a progress
-// bar when stderr is a terminal and one log line per run otherwise.
-type localExecutor struct {
-	sc             *runs.Scheduler
-	stdout, stderr io.Writer
-}
-
-func (l *localExecutor) Execute(ctx context.Context, plan *runs.Plan) runs.Result {
-	sc, stdout, stderr := l.sc, l.stdout, l.stderr
-	total := int64(0)
-	for _, r := range plan.ToTrain {
-		if n, err := r.Config.Dataset.TrainCount(); err == nil {
-			total += int64(r.Config.Train.Epochs * r.Config.Train.EpochSteps(n))
-		}
-	}
-	f, isFile := stderr.(*os.File)
-	if len(plan.ToTrain) == 0 || !isFile || !term.IsTerminal(int(f.Fd())) {
-		sc.Log = stdout
-		return sc.Execute(ctx, plan)
-	}
-	bar := progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(stderr),
-		progressbar.OptionSetDescription(fmt.Sprintf("training %d runs", len(plan.ToTrain))),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetItsString("steps"),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-	)
-	sc.Log = &barWriter{bar: bar, w: stdout}
-	sc.OnStep = func() { _ = bar.Add(1) }
-	res := sc.Execute(ctx, plan)
-	_ = bar.Finish()
-	return res
-}
-
-// barWriter prints log lines above the progress bar.
-type barWriter struct {
-	mu  sync.Mutex
-	bar *progressbar.ProgressBar
-	w   io.Writer
-}
-
-func (b *barWriter) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	_ = b.bar.Clear()
-	n, err := b.w.Write(p)
-	_ = b.bar.RenderBlank()
-	return n, err
-}
-
 func planCmd(s *settings, stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "plan SPEC",
@@ -483,71 +399,9 @@ func planCmd(s *settings, stdout io.Writer) *cobra.Command {
 					status[r.ID] = r.Status
 				}
 			}
-			fmt.Fprintf(stdout, "experiment %s: %d runs (spec sha256 %s)\n", termtext.Safe(spec.Name), len(rs), spec.Hash[:12])
-			if p := rungPlan(spec); p != "" {
-				fmt.Fprintln(stdout, p)
-			}
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			axes := planAxes(spec)
-			fmt.Fprintf(tw, "ID\t%s\tSTATUS\n", strings.ToUpper(strings.Join(axes, "\t")))
-			for _, r := range rs {
-				v := r.Varying()
-				cols := make([]string, len(axes))
-				for i, a := range axes {
-					cols[i] = termtext.Safe(v[a])
-				}
-				st := status[r.ID]
-				if st == "" {
-					st = "new"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", r.ID, strings.Join(cols, "\t"), st)
-			}
-			return tw.Flush()
+			return experiments.PrintPlan(stdout, spec, rs, status)
 		},
 	}
-}
-
-func planAxes(spec *experiments.Spec) []string {
-	var axes []string
-	if len(spec.Variants) > 0 {
-		axes = append(axes, "variant")
-	}
-	for _, a := range spec.Grid {
-		axes = append(axes, a.Key)
-	}
-	if r := spec.Random; r != nil {
-		axes = append(axes, "trial")
-		for _, p := range r.Params {
-			axes = append(axes, p.Key)
-		}
-	}
-	return append(axes, "seed")
-}
-
-// rungPlan describes early stopping's rungs: how many trials each reaches
-// when every decision keeps the top 1/eta.
-func rungPlan(spec *experiments.Spec) string {
-	e := spec.EarlyStop
-	if e == nil {
-		return ""
-	}
-	trials := 1
-	if spec.Random != nil {
-		trials = spec.Random.Trials
-	}
-	configs := trials * max(1, len(spec.Variants))
-	for _, ax := range spec.Grid {
-		configs *= len(ax.Values)
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "early stopping (%s, %s of %s, eta %d): ", e.Decisions, e.Mode, e.Metric, e.Eta)
-	n := configs
-	for _, r := range e.Rungs {
-		fmt.Fprintf(&b, "%d configs to epoch %d, ", n, r)
-		n = max(1, (n+e.Eta-1)/e.Eta)
-	}
-	fmt.Fprintf(&b, "%d to epoch %d (train.epochs)", n, spec.Base.Train.Epochs)
-	return b.String()
 }
 
 func lsCmd(s *settings, stdout io.Writer) *cobra.Command {

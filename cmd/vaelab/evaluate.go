@@ -59,7 +59,7 @@ the runs that lack an evaluation with the new settings.`,
 			}
 			plan := prepared.ForEvaluation(spec.Name)
 			fmt.Fprintln(stdout, termtext.Safe(plan.Note))
-			res := (&localExecutor{sc: sc, stdout: stdout, stderr: stderr}).Execute(ctx, plan)
+			res := (&runs.Local{Scheduler: sc, Log: stdout, Progress: stderr}).Execute(ctx, plan)
 			printResult(stdout, res)
 			if ctx.Err() != nil {
 				return &exitError{exitInterrupted, fmt.Errorf("interrupted: the runs not yet scored keep their earlier evaluations; run `vaelab evaluate %s` again", args[0])}
