@@ -283,3 +283,45 @@ func TestRenderedSectionOpensWithTheRanking(t *testing.T) {
 		t.Fatal("no interval for three seeds")
 	}
 }
+
+// TestRankingAgreesWithTheSamplerTable: the ranking's top group by the
+// primary metric is the sampler table's bold cells of the same metric
+// (the same values, runs and test).
+func TestRankingAgreesWithTheSamplerTable(t *testing.T) {
+	groups := faceRemedies(false)
+	rk := buildRanking(groups, "")
+	rows := samplerRows(groups)
+	col := -1
+	for j, m := range evaluate.SamplerTable() {
+		if m.Key == rk.Metric.Key {
+			col = j
+		}
+	}
+	if col < 0 {
+		t.Fatalf("%s is not a column of the sampler table", rk.Metric.Key)
+	}
+	top := map[string]bool{}
+	for _, r := range rk.Rows {
+		top[r.Label] = r.Top
+	}
+	for _, r := range rows {
+		if got, ok := top[r.Label]; !ok || got != r.Cells[col].Best {
+			t.Errorf("%s: ranking top %v, sampler table bold %v", r.Label, got, r.Cells[col].Best)
+		}
+	}
+}
+
+// TestRankingUsesTheStoredSpecsPrimary: eval.primary in the spec the store
+// keeps is what the report ranks by.
+func TestRankingUsesTheStoredSpecsPrimary(t *testing.T) {
+	spec := specWithRuns("rank_primary", []int{1, 4}, []int{8}, 2) + "eval: {primary: test/elbo}\n"
+	st, name := fakeExperiment(t, spec, 10, 9)
+	page, err := Build(context.Background(), st, []string{name}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rk := page.Sections[0].Ranking
+	if rk.Metric.Key != "test/elbo" || rk.Source != "eval.primary" || !strings.Contains(rk.Verdict, "has the highest test ELBO") {
+		t.Fatalf("ranked by %s (%s): %s", rk.Metric.Key, rk.Source, rk.Verdict)
+	}
+}
