@@ -44,6 +44,7 @@ func kinds() map[string]Kind {
 		"npy":        npySet{},
 		"folder":     folderSet{},
 		"celeba":     celebaSet{},
+		"lfw":        lfwSet{},
 	}
 }
 
