@@ -1,11 +1,6 @@
 package runs
 
-import (
-	"context"
-	"fmt"
-
-	"github.com/vaelab/vaelab/experiments"
-)
+import "context"
 
 // Work is the generic worker: it trains the pending, failed and interrupted
 // runs of an experiment already recorded in the store, from its stored
@@ -14,17 +9,9 @@ import (
 // machines sharing the workspace — train every run once between them; a
 // worker that dies leaves its run to be reclaimed, as `vaelab run` does.
 func (sc *Scheduler) Work(ctx context.Context, experiment string) (Result, error) {
-	info, err := sc.Store.Experiment(ctx, experiment)
+	spec, rs, err := sc.Store.StoredSpec(ctx, experiment)
 	if err != nil {
 		return Result{}, err
-	}
-	spec, err := experiments.Parse([]byte(info.SpecText), "stored spec of "+experiment)
-	if err != nil {
-		return Result{}, err
-	}
-	rs, err := spec.Expand()
-	if err != nil {
-		return Result{}, fmt.Errorf("expand the stored spec of %s: %w", experiment, err)
 	}
 	p, err := sc.Prepare(ctx, spec, rs)
 	if err != nil {

@@ -206,7 +206,7 @@ running: "vaelab sync SPEC" imports them later.`,
 				ex = sl
 			}
 			res := ex.Execute(ctx, plan)
-			printResult(stdout, res)
+			fmt.Fprintln(stdout, res)
 			if res.Running > 0 && sl != nil {
 				return &exitError{exitInterrupted, fmt.Errorf("stopped waiting: %s still queued or running on Slurm; `vaelab sync %s --wait` imports them when they end (scancel stops them)", plural(res.Running, "run"), args[0])}
 			}
@@ -219,14 +219,8 @@ running: "vaelab sync SPEC" imports them later.`,
 			if res.Interrupted > 0 || ctx.Err() != nil {
 				return &exitError{exitInterrupted, fmt.Errorf("interrupted: %s stopped and marked interrupted; run `vaelab run %s` again to resume", plural(res.Interrupted, "run"), args[0])}
 			}
-			if reportPath != "" {
-				if err := report.WriteFile(ctx, st, []string{spec.Name}, reportPath, report.Options{}); err != nil {
-					if errors.Is(err, context.Canceled) {
-						return &exitError{exitInterrupted, fmt.Errorf("report %s: stopped; the runs are recorded: vaelab report %s -o %s writes it", reportPath, spec.Name, reportPath)}
-					}
-					return &exitError{exitFailure, err}
-				}
-				fmt.Fprintf(stdout, "report: %s\n", reportPath)
+			if err := reportAfter(ctx, st, spec.Name, reportPath, stdout); err != nil {
+				return err
 			}
 			if res.Failed > 0 {
 				return &exitError{exitFailure, fmt.Errorf("%s failed; `vaelab ls %s` lists them and `vaelab show RUN` says why", plural(res.Failed, "run"), spec.Name)}
@@ -362,7 +356,7 @@ func genericWorker(ctx context.Context, s *settings, experiment string, stdout, 
 	if err != nil {
 		return &exitError{exitFailure, err}
 	}
-	printResult(stdout, res)
+	fmt.Fprintln(stdout, res)
 	switch {
 	case res.Interrupted > 0 || ctx.Err() != nil:
 		return &exitError{exitInterrupted, fmt.Errorf("worker: stopped; %s marked interrupted, which the next worker resumes", plural(res.Interrupted, "run"))}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -31,12 +30,7 @@ func doctorCmd(s *settings, stdout io.Writer) *cobra.Command {
 				if err != nil {
 					return &exitError{exitFailure, err}
 				}
-				for _, f := range findings {
-					fmt.Fprintf(stdout, "%-9s %-16s %s\n", f.Kind, f.RunID, f.Detail)
-					if f.Repair != "" && !repair {
-						fmt.Fprintf(stdout, "%-9s %-16s   --repair would %s\n", "", "", f.Repair)
-					}
-				}
+				problems := runs.PrintFindings(stdout, findings, repair)
 				if repair {
 					n, err := st.Repair(ctx, findings)
 					if err != nil {
@@ -47,8 +41,7 @@ func doctorCmd(s *settings, stdout io.Writer) *cobra.Command {
 						return nil
 					}
 				}
-				problems := slices.DeleteFunc(slices.Clone(findings), func(f runs.Finding) bool { return f.Waiting })
-				if len(problems) == 0 {
+				if problems == 0 {
 					waiting := ""
 					if n := len(findings); n > 0 {
 						waiting = fmt.Sprintf("; %s waiting to be resumed, listed above", plural(n, "run"))
@@ -56,7 +49,7 @@ func doctorCmd(s *settings, stdout io.Writer) *cobra.Command {
 					fmt.Fprintf(stdout, "%s: ok (integrity check passed, no orphaned runs, every file matches its sha256%s)\n", st.Path(), waiting)
 					return nil
 				}
-				return &exitError{exitFailure, fmt.Errorf("%d problems found in %s", len(problems), st.Path())}
+				return &exitError{exitFailure, fmt.Errorf("%d problems found in %s", problems, st.Path())}
 			})
 		},
 	}

@@ -60,21 +60,15 @@ the runs that lack an evaluation with the new settings.`,
 			plan := prepared.ForEvaluation(spec.Name)
 			fmt.Fprintln(stdout, termtext.Safe(plan.Note))
 			res := (&runs.Local{Scheduler: sc, Log: stdout, Progress: stderr}).Execute(ctx, plan)
-			printResult(stdout, res)
+			fmt.Fprintln(stdout, res)
 			if ctx.Err() != nil {
 				return &exitError{exitInterrupted, fmt.Errorf("interrupted: the runs not yet scored keep their earlier evaluations; run `vaelab evaluate %s` again", args[0])}
 			}
 			if res.Stopped != nil {
 				return &exitError{exitFailure, fmt.Errorf("evaluation stopped: %w", res.Stopped)}
 			}
-			if reportPath != "" {
-				if err := report.WriteFile(ctx, st, []string{spec.Name}, reportPath, report.Options{}); err != nil {
-					if errors.Is(err, context.Canceled) {
-						return &exitError{exitInterrupted, fmt.Errorf("report %s: stopped; the runs are recorded: vaelab report %s -o %s writes it", reportPath, spec.Name, reportPath)}
-					}
-					return &exitError{exitFailure, err}
-				}
-				fmt.Fprintf(stdout, "report: %s\n", reportPath)
+			if err := reportAfter(ctx, st, spec.Name, reportPath, stdout); err != nil {
+				return err
 			}
 			return evalFailedError(res)
 		},
@@ -91,38 +85,33 @@ func evaluationSpec(ctx context.Context, s *settings, st *runs.Store, arg string
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, nil, &exitError{exitUsage, fmt.Errorf("spec %s: %w", arg, err)}
 	}
-	e, err := st.Experiment(ctx, arg)
-	if err != nil {
+	if _, err := st.Experiment(ctx, arg); err != nil {
 		return nil, nil, &exitError{exitUsage, fmt.Errorf("%s is neither a spec file nor an experiment in %s (vaelab ls lists them)", termtext.Safe(arg), st.Path())}
 	}
-	spec, err := experiments.Parse([]byte(e.SpecText), "stored spec of "+e.Name)
-	if err != nil {
-		return nil, nil, &exitError{exitFailure, err}
-	}
-	rs, err := spec.Expand()
+	spec, rs, err := st.StoredSpec(ctx, arg)
 	if err != nil {
 		return nil, nil, &exitError{exitFailure, err}
 	}
 	if err := runs.CheckPlan(rs, s.dataDir()); err != nil {
-		return nil, nil, &exitError{exitUsage, fmt.Errorf("stored spec of %s: %w", e.Name, err)}
+		return nil, nil, &exitError{exitUsage, fmt.Errorf("stored spec of %s: %w", arg, err)}
 	}
 	return spec, rs, nil
 }
 
-// printResult prints the counts of an invocation.
-func printResult(w io.Writer, res runs.Result) {
-	fmt.Fprintf(w, "finished: %d done, %d diverged, %d failed, %d interrupted; %d skipped as already finished",
-		res.Done, res.Diverged, res.Failed, res.Interrupted, res.Skipped)
-	if res.EarlyStopped > 0 {
-		fmt.Fprintf(w, "; %d stopped early (sweep.early_stop)", res.EarlyStopped)
+// reportAfter writes an experiment's report at the end of run or evaluate,
+// when asked (path not "").
+func reportAfter(ctx context.Context, st *runs.Store, experiment, path string, stdout io.Writer) error {
+	if path == "" {
+		return nil
 	}
-	if res.Evaluated+res.EvalFailed > 0 {
-		fmt.Fprintf(w, "; %d re-scored without training", res.Evaluated)
-		if res.EvalFailed > 0 {
-			fmt.Fprintf(w, ", %d evaluations failed", res.EvalFailed)
+	if err := report.WriteFile(ctx, st, []string{experiment}, path, report.Options{}); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return &exitError{exitInterrupted, fmt.Errorf("report %s: stopped; the runs are recorded: vaelab report %s -o %s writes it", path, experiment, path)}
 		}
+		return &exitError{exitFailure, err}
 	}
-	fmt.Fprintln(w)
+	fmt.Fprintf(stdout, "report: %s\n", path)
+	return nil
 }
 
 // evalFailedError is the exit error when evaluations failed, else nil.
