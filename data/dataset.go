@@ -187,7 +187,7 @@ func checkFileSettings(c Config, k Kind) error {
 	if takesPath && pt.pathRequired() && c.Path == "" || !takesPath && c.Path != "" {
 		required := func(k Kind) bool { pt, ok := k.(pathTaker); return ok && pt.pathRequired() }
 		optional := func(k Kind) bool { pt, ok := k.(pathTaker); return ok && !pt.pathRequired() }
-		return fmt.Errorf("dataset.path: %s datasets need a path, and only they and %s take one", namesWith(required), namesWith(optional))
+		return fmt.Errorf("dataset.path: %s datasets need a path, %s may take one, and no other dataset does", namesWith(required), namesWith(optional))
 	}
 	if c.Size != 0 && (c.Size < 4 || c.Size > 1024) {
 		return fmt.Errorf("dataset.size: %d must be 0 (keep) or between 4 and 1024", c.Size)
