@@ -158,7 +158,9 @@ func median(sorted []float64) float64 {
 // runStability is what one run's curves say of its stability.
 type runStability struct {
 	lossSpikes, gradSpikes float64 // shares of steps
-	measured               bool    // the run has a loss series
+	// measured says the run has more loss points than the window, so that
+	// a share could be measured (a short run's 0 would claim too much).
+	measured bool
 }
 
 func measureRun(series map[string][]runs.Point, lossKey, gradKey string) runStability {
@@ -171,8 +173,8 @@ func measureRun(series map[string][]runs.Point, lossKey, gradKey string) runStab
 		}
 		return v
 	}
-	loss := series[lossKey]
-	return runStability{lossSpikes: spikeShare(values(loss)), gradSpikes: spikeShare(values(series[gradKey])), measured: len(loss) > 0}
+	loss := values(series[lossKey])
+	return runStability{lossSpikes: spikeShare(loss), gradSpikes: spikeShare(values(series[gradKey])), measured: len(loss) > spikeWindow}
 }
 
 // maxDetailedRuns bounds the runs that get a row in the runs table and a

@@ -64,6 +64,9 @@ func binMeans(x, y []float64, n int) ([]float64, []float64) {
 	return bx, by
 }
 
+// maxBandLines is the most lines a plot draws with their min–max bands.
+const maxBandLines = 12
+
 // band is one configuration's curve: the mean over seeds and the min–max envelope.
 type band struct {
 	Name         string
@@ -95,7 +98,9 @@ func bandSVG(title, xLabel, yLabel string, bands []band, legend, legendTop bool,
 			continue
 		}
 		c := lineColor(i)
-		if len(x) > 1 && !equalSlices(lo, hi) {
+		// Past a dozen lines the bands only hide each other (and fill the
+		// page): the means alone are drawn.
+		if len(x) > 1 && !equalSlices(lo, hi) && len(bands) <= maxBandLines {
 			poly := make(plotter.XYs, 0, 2*len(x))
 			for j := range x {
 				poly = append(poly, plotter.XY{X: x[j], Y: hi[j]})

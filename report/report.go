@@ -75,8 +75,9 @@ type Section struct {
 	RateDistLegend []LegendEntry
 	RateDistNote   string
 	Effects        []template.HTML
-	Search         *Search // the random search and its rungs, nil without sweep.random
-	Diverged       []runs.RunInfo
+	Search         *Search        // the random search and its rungs, nil without sweep.random
+	Diverged       []runs.RunInfo // the first maxDetailedRuns diverged runs
+	DivergedMore   int            // the diverged runs past them
 	Stability      []StabilityRow
 	// Strip compares configurations' images row under row; Images holds
 	// each configuration's full grids (from the run the strip shows), each
@@ -384,6 +385,9 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 		return nil, err
 	}
 	sec.Diverged, sec.Stability = stability(rs, groups, f.stab)
+	if len(sec.Diverged) > maxDetailedRuns {
+		sec.Diverged, sec.DivergedMore = sec.Diverged[:maxDetailedRuns], len(sec.Diverged)-maxDetailedRuns
+	}
 	imgGroups, imgReps := groups, reps
 	if len(groups) > maxImageGroups {
 		imgGroups, imgReps = groups[:maxImageGroups], reps[:maxImageGroups]
@@ -721,6 +725,8 @@ func stability(rs []runData, groups []*Group, stab [][]runStability) ([]runs.Run
 			diverged = append(diverged, r.info)
 		}
 	}
+	// The list is bounded like the runs' details (DivergedMore counts the
+	// rest; each configuration's count is in its row).
 	var rows []StabilityRow
 	for i, g := range groups {
 		row := StabilityRow{Label: g.Label, Seeds: len(g.Runs), Diverged: g.Diverged}
