@@ -83,6 +83,9 @@ type Result struct {
 	Evaluated, EvalFailed int
 	// EarlyStopped counts the runs early stopping stopped (sweep.early_stop).
 	EarlyStopped int
+	// Deferred counts the runs left pending for `vaelab worker` processes
+	// (--executor worker).
+	Deferred int
 	// Stopped is why the whole sweep stopped early (a full disk, or a
 	// submission Slurm refused), nil if it did not.
 	Stopped error

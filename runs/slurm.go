@@ -69,6 +69,27 @@ var (
 	_ Executor = (*Slurm)(nil)
 )
 
+// slurmRefuses refuses what a job array cannot do.
+func slurmRefuses(spec *experiments.Spec) error {
+	if spec.EarlyStop != nil && spec.EarlyStop.Decisions == "async" {
+		return fmt.Errorf("sweep.early_stop.decisions: async promotes runs as workers free up, which a Slurm job array cannot; use decisions: sync with --executor slurm")
+	}
+	return nil
+}
+
+// newSlurmExecutor is the table's Slurm entry: it imports the tasks that
+// ended since the last look, so that the plan resubmits only the rest.
+func newSlurmExecutor(ctx context.Context, sc *Scheduler, spec *experiments.Spec, o ExecutorOptions) (Executor, error) {
+	sl, err := NewSlurm(sc, spec, o.Slurm, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := sl.Sync(ctx, spec.Name, false); err != nil {
+		return nil, err
+	}
+	return sl, nil
+}
+
 // NewSlurm makes the Slurm executor: tasks run this binary, in this
 // directory, with absolute data and cache directories (made so in sc).
 func NewSlurm(sc *Scheduler, spec *experiments.Spec, o SlurmOptions, log io.Writer) (*Slurm, error) {

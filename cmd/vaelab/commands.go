@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strconv"
 	"time"
 
@@ -167,8 +166,8 @@ running: "vaelab sync SPEC" imports them later.`,
 			if err != nil {
 				return err
 			}
-			if !slices.Contains([]string{"local", "slurm", "worker"}, executor) {
-				return &exitError{exitUsage, fmt.Errorf("--executor %q: want local, slurm or worker", executor)}
+			if err := runs.CheckExecutor(executor, spec); err != nil {
+				return &exitError{exitUsage, fmt.Errorf("%s: %w", args[0], err)}
 			}
 			st, err := openStore(ctx, s)
 			if err != nil {
@@ -177,37 +176,21 @@ running: "vaelab sync SPEC" imports them later.`,
 			defer st.Close()
 			sc := &runs.Scheduler{Store: st, Workers: workers, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir(),
 				CheckpointEvery: checkpointEvery, DataProgress: stderr, DataTerminal: isTerminal(stderr)}
-			var sl *runs.Slurm
-			if executor == "slurm" && spec.EarlyStop != nil && spec.EarlyStop.Decisions == "async" {
-				return &exitError{exitUsage, fmt.Errorf("%s: sweep.early_stop.decisions: async promotes runs as workers free up, which a Slurm job array cannot; use decisions: sync with --executor slurm", args[0])}
-			}
-			if executor == "slurm" {
-				if sl, err = runs.NewSlurm(sc, spec, slurm, stdout); err != nil {
-					return &exitError{exitFailure, err}
-				}
-				// Import tasks that ended since the last look, so that the plan
-				// below resubmits only what Slurm did not finish.
-				if _, err := sl.Sync(ctx, spec.Name, false); err != nil {
-					return &exitError{exitFailure, err}
-				}
+			ex, err := runs.NewExecutor(ctx, executor, sc, spec, runs.ExecutorOptions{Log: stdout, Progress: stderr, Slurm: slurm, DB: s.db()})
+			if err != nil {
+				return &exitError{exitFailure, fmt.Errorf("%s: %w", args[0], err)}
 			}
 			plan, err := sc.Prepare(ctx, spec, rs)
 			if err != nil {
 				return &exitError{exitFailure, err}
 			}
 			fmt.Fprintln(stdout, termtext.Safe(plan.Note))
-			if executor == "worker" {
-				fmt.Fprintf(stdout, "recorded %s to train; start `vaelab worker --db %s --experiment %s` as many times as you like, on machines that share this workspace\n",
-					plural(len(plan.ToTrain), "run"), termtext.Safe(s.db()), termtext.Safe(spec.Name))
-				return nil
-			}
-			var ex runs.Executor = &runs.Local{Scheduler: sc, Log: stdout, Progress: stderr}
-			if sl != nil {
-				ex = sl
-			}
 			res := ex.Execute(ctx, plan)
 			fmt.Fprintln(stdout, res)
-			if res.Running > 0 && sl != nil {
+			if res.Deferred > 0 {
+				return nil
+			}
+			if res.Running > 0 {
 				return &exitError{exitInterrupted, fmt.Errorf("stopped waiting: %s still queued or running on Slurm; `vaelab sync %s --wait` imports them when they end (scancel stops them)", plural(res.Running, "run"), args[0])}
 			}
 			if res.Stopped != nil && runs.IsDiskFull(res.Stopped) {
