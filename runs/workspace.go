@@ -2,12 +2,16 @@ package runs
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/vaelab/vaelab/internal/safefile"
+	"github.com/vaelab/vaelab/internal/termtext"
 )
 
 // RunsDirs returns the folders holding this store's run folders, resolved:
@@ -112,4 +116,32 @@ func (s *Store) SpecHashes(ctx context.Context) (map[string]string, error) {
 		out[hash] = name
 	}
 	return out, rows.Err()
+}
+
+// GuardRecorded adds to g what the database at db records (when there is
+// one): the folders of its runs, wherever they were trained. It refuses
+// path, the value of flag, when it is an existing file holding a stored
+// experiment's spec, so that a command given no spec still never overwrites
+// one.
+func GuardRecorded(ctx context.Context, db string, g *safefile.Guard, flag, path string) error {
+	if _, err := os.Stat(db); err != nil {
+		return nil
+	}
+	st, err := OpenReadOnly(ctx, db)
+	if err != nil {
+		return nil // the store's own checks report it; the path rules still hold
+	}
+	defer st.Close()
+	dirs, _ := st.RunsDirs(ctx)
+	for _, d := range dirs {
+		g.Dir(d, "a folder of the workspace's runs")
+	}
+	specs, _ := st.SpecHashes(ctx)
+	if b, err := safefile.Read(path, safefile.MaxSpec); err == nil {
+		sum := sha256.Sum256(b)
+		if name, ok := specs[hex.EncodeToString(sum[:])]; ok {
+			return fmt.Errorf("%s %s: refusing to write there: it holds the spec of experiment %s, which vaelab never overwrites; name another file", flag, path, termtext.Safe(name))
+		}
+	}
+	return nil
 }

@@ -2,13 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"os"
 
 	"github.com/vaelab/vaelab/internal/safefile"
-	"github.com/vaelab/vaelab/internal/termtext"
 	"github.com/vaelab/vaelab/runs"
 )
 
@@ -31,25 +26,8 @@ func checkOutput(ctx context.Context, s *settings, flag, path string, specs ...s
 	for _, spec := range specs {
 		g.File(spec, "the spec being run")
 	}
-	if _, err := os.Stat(s.db()); err == nil {
-		// Runs may have been trained under another runs directory: their
-		// folders are protected wherever the database says they are.
-		if st, err := runs.OpenReadOnly(ctx, s.db()); err == nil {
-			dirs, _ := st.RunsDirs(ctx)
-			specs, _ := st.SpecHashes(ctx)
-			st.Close()
-			for _, d := range dirs {
-				g.Dir(d, "a folder of the workspace's runs")
-			}
-			// A command given no spec still never overwrites one: an
-			// existing file holding a stored experiment's spec is refused.
-			if b, err := safefile.Read(path, safefile.MaxSpec); err == nil {
-				sum := sha256.Sum256(b)
-				if name, ok := specs[hex.EncodeToString(sum[:])]; ok {
-					return &exitError{exitUsage, fmt.Errorf("%s %s: refusing to write there: it holds the spec of experiment %s, which vaelab never overwrites; name another file", flag, path, termtext.Safe(name))}
-				}
-			}
-		}
+	if err := runs.GuardRecorded(ctx, s.db(), &g, flag, path); err != nil {
+		return &exitError{exitUsage, err}
 	}
 	if err := g.Check(flag, path); err != nil {
 		return &exitError{exitUsage, err}
