@@ -78,7 +78,7 @@ func BenchmarkReportManyRuns(b *testing.B) {
 // Measured on 2 cores (Dec 2026), before and after the report folded each
 // run's series into its configuration's binned curves and capped per-run
 // details at maxDetailedRuns: peak heap 451 → 253 MB, page 53.7 → 4.6 MB;
-// `vaelab report` on the same store 481 → 233 MB resident. With 3 more
+// `vaelab report` on the same store 481 → 233 MB resident. With 5 more
 // curves and 40 more final values per run (long protocols), as real runs
 // have: 1,047 → 368 MB resident, 73 → 5.4 MB of HTML, 44 → 13 s.
 func BenchmarkReport20000Runs(b *testing.B) {
