@@ -49,7 +49,7 @@ func FitStream(name string) vae.Stream { return vae.Stream("fit-" + name) }
 // needs their codes is fitted.
 func FitSamplers(ctx context.Context, m *vae.Model, train data.Images, cfg experiments.RunConfig, model string, stored func(name string) [][]byte) ([]FittedSampler, error) {
 	ev := cfg.Eval.WithDefaults()
-	var mu []float64
+	var codes vae.Codes
 	var out []FittedSampler
 	for _, name := range ev.Samplers {
 		s, err := vae.NewSampler(name, ev)
@@ -59,12 +59,12 @@ func FitSamplers(ctx context.Context, m *vae.Model, train data.Images, cfg exper
 		key := fitKey(name, s, cfg.Seed, model)
 		f := FittedSampler{Name: name, Sampler: s}
 		if f.File, f.Reused = restoreFit(m, s, key, stored(name)); !f.Reused {
-			if s.NeedsLatents() && mu == nil {
-				if mu, _, err = m.Encode(ctx, train, ev.BatchSize); err != nil {
+			if s.NeedsLatents() && codes.Mu == nil {
+				if codes.Mu, codes.LogVar, err = m.Encode(ctx, train, ev.BatchSize); err != nil {
 					return nil, err
 				}
 			}
-			if err := s.Fit(ctx, m, mu, vae.NewRand(cfg.Seed, FitStream(name))); err != nil {
+			if err := s.Fit(ctx, m, codes, vae.NewRand(cfg.Seed, FitStream(name))); err != nil {
 				return nil, fmt.Errorf("fit sampler %s: %w", name, err)
 			}
 			if f.File, err = encodeFit(name, key, s); err != nil {

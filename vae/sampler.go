@@ -5,18 +5,24 @@ import (
 	"math/rand/v2"
 )
 
+// Codes are the training images' posteriors q(z|x) = N(Mu, exp(LogVar)),
+// n × latent values each, row-major: what post-hoc samplers are fitted on.
+type Codes struct {
+	Mu, LogVar []float64
+}
+
 // A Sampler draws latent codes for generation once a model is trained (post
-// hoc: no retraining), fitted on the model and its training images' posterior
-// means. Evaluation decodes its draws (Model.Decode) for the sample-quality
+// hoc: no retraining), fitted on the model and its training images'
+// posteriors. Evaluation decodes its draws (Model.Decode) for the sample-quality
 // metrics. Each lives in a file of its own (sampler_*.go) and is named for
 // eval.samplers by one line of samplers.
 type Sampler interface {
-	// Fit fits the sampler to m and mu, the posterior means of the training
-	// images (n × latent values, row-major); rng serves fitting that draws.
-	Fit(ctx context.Context, m *Model, mu []float64, rng *rand.Rand) error
+	// Fit fits the sampler to m and the training images' codes; rng serves
+	// fitting that draws.
+	Fit(ctx context.Context, m *Model, codes Codes, rng *rand.Rand) error
 	// Draw returns n latent codes (n × latent values, row-major).
 	Draw(ctx context.Context, rng *rand.Rand, n int) ([]float64, error)
-	// NeedsLatents tells whether Fit reads mu, so that evaluation encodes
+	// NeedsLatents tells whether Fit reads the codes, so that evaluation encodes
 	// the training images only when some sampler does.
 	NeedsLatents() bool
 	// Key names the settings the fit depends on besides the model, its

@@ -22,7 +22,8 @@ type gmmSampler struct {
 
 func (s *gmmSampler) NeedsLatents() bool { return true }
 
-func (s *gmmSampler) Fit(ctx context.Context, m *Model, mu []float64, rng *rand.Rand) error {
+func (s *gmmSampler) Fit(ctx context.Context, m *Model, codes Codes, rng *rand.Rand) error {
+	mu := codes.Mu
 	d := m.cfg.Latent
 	n := len(mu) / d
 	if n < s.components {

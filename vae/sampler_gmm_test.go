@@ -123,13 +123,13 @@ func TestGMMSamplerSettings(t *testing.T) {
 	if err != nil || !s.NeedsLatents() {
 		t.Fatalf("gmm sampler: %v, needs latents %v", err, s.NeedsLatents())
 	}
-	err = s.Fit(context.Background(), m, make([]float64, 2*4), rand.New(rand.NewPCG(1, 1)))
+	err = s.Fit(context.Background(), m, Codes{Mu: make([]float64, 2*4)}, rand.New(rand.NewPCG(1, 1)))
 	if err == nil || !strings.Contains(err.Error(), "eval.gmm_components") {
 		t.Errorf("5 components for 4 images: %v", err)
 	}
 	rng := rand.New(rand.NewPCG(6, 6))
 	mu, _, _, _ := threeBlobs(300, rng)
-	if err := s.Fit(context.Background(), m, mu, rng); err != nil {
+	if err := s.Fit(context.Background(), m, Codes{Mu: mu}, rng); err != nil {
 		t.Fatal(err)
 	}
 	if z, err := s.Draw(context.Background(), rng, 7); err != nil || len(z) != 14 {

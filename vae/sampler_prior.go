@@ -12,7 +12,7 @@ type priorSampler struct {
 	latent int
 }
 
-func (s *priorSampler) Fit(_ context.Context, m *Model, _ []float64, _ *rand.Rand) error {
+func (s *priorSampler) Fit(_ context.Context, m *Model, _ Codes, _ *rand.Rand) error {
 	s.prior, s.latent = m.prior, m.cfg.Latent
 	return nil
 }
@@ -29,5 +29,5 @@ func (s *priorSampler) Key() string { return "" }
 func (s *priorSampler) MarshalFit() ([]byte, error) { return []byte("{}"), nil }
 
 func (s *priorSampler) UnmarshalFit(m *Model, _ []byte) error {
-	return s.Fit(context.Background(), m, nil, nil)
+	return s.Fit(context.Background(), m, Codes{}, nil)
 }

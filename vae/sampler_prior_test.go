@@ -28,7 +28,7 @@ func TestPriorSamplerIsTheModelsSample(t *testing.T) {
 	if s.NeedsLatents() {
 		t.Error("the prior sampler asks for latents it does not use")
 	}
-	if err := s.Fit(context.Background(), m, nil, nil); err != nil {
+	if err := s.Fit(context.Background(), m, Codes{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	z, err := s.Draw(context.Background(), NewRand(5, StreamSamples), 7)

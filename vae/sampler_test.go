@@ -18,11 +18,15 @@ func TestSamplerFitsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	mu, _, _, _ := threeBlobs(300, rand.New(rand.NewPCG(3, 4)))
+	logvar := make([]float64, len(mu))
+	for i := range logvar {
+		logvar[i] = -2 + 0.001*float64(i%7)
+	}
 	ev := EvalConfig{GMMComponents: 3, TwoStageEpochs: 3, TwoStageHidden: 8}
 	for name := range samplers() {
 		t.Run(name, func(t *testing.T) {
 			s, _ := NewSampler(name, ev)
-			if err := s.Fit(context.Background(), m, mu, rand.New(rand.NewPCG(5, 6))); err != nil {
+			if err := s.Fit(context.Background(), m, Codes{Mu: mu, LogVar: logvar}, rand.New(rand.NewPCG(5, 6))); err != nil {
 				t.Fatal(err)
 			}
 			b, err := s.MarshalFit()

@@ -32,7 +32,8 @@ func (s *twoStageSampler) NeedsLatents() bool { return true }
 
 const twoStageBatch = 64
 
-func (s *twoStageSampler) Fit(ctx context.Context, m *Model, mu []float64, rng *rand.Rand) error {
+func (s *twoStageSampler) Fit(ctx context.Context, m *Model, c Codes, rng *rand.Rand) error {
+	mu := c.Mu
 	L := m.cfg.Latent
 	n := len(mu) / L
 	if n < 2 {

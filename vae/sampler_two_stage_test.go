@@ -40,7 +40,7 @@ func TestTwoStageSamplerModelsTheCodes(t *testing.T) {
 		if err != nil || !s.NeedsLatents() {
 			t.Fatalf("two_stage sampler: %v", err)
 		}
-		if err := s.Fit(context.Background(), m, x, rand.New(rand.NewPCG(5, 6))); err != nil {
+		if err := s.Fit(context.Background(), m, Codes{Mu: x}, rand.New(rand.NewPCG(5, 6))); err != nil {
 			t.Fatal(err)
 		}
 		z, err := s.Draw(context.Background(), rand.New(rand.NewPCG(7, 8)), 2000)
