@@ -314,19 +314,20 @@ func (e *evaluation) distances(prefix string, real *realSide, what string, other
 const fdPoints = 3
 
 // SEReplicates is B, the number of bootstrap resamplings behind the standard
-// errors of the KIDs, and of the Fréchet distances over at most
-// fewImages images a side: the SE of an SE from B replicates is about
-// 1/√(2B) of it, 7 % at 100, enough to tell whether more images or more
-// seeds would narrow a comparison. A KID replicate costs a few matrix
-// products on the kernel matrices already computed; an FD replicate an SVD
-// whose side grows with N up to the feature dimension (288 for randconv1),
-// about 5 ms at N = 300 and 25 ms at N = 1000. Above fewImages the FD's SE
-// is therefore bootstrapped SEReplicatesMany times (14 %), which keeps it
-// near a tenth of the evaluation's time; with few images, where the SE
-// matters most, it is cheap.
+// errors of the KIDs, and of the Fréchet distances over at most fewImages
+// images a side: the SE of an SE from B replicates is about 1/√(2B) of it,
+// 7 % at 100, enough to tell whether more images or more seeds would narrow
+// a comparison. A KID replicate costs a few matrix products on the kernel
+// matrices already computed. An FD replicate costs an SVD whose side grows
+// with N up to the feature dimension (288 for randconv1): about 5 ms at
+// N = 300 and 25 ms at N = 1000, against well under a millisecond at the 40
+// test faces of ORL. Above fewImages the FD's SE is therefore bootstrapped
+// SEReplicatesMany times (16 %): on the quickstart (300 images a side) that
+// costs about 9 % of the evaluation's CPU time, where 100 replicates cost
+// 40 %.
 const (
 	SEReplicates     = 100
-	SEReplicatesMany = 25
+	SEReplicatesMany = 20
 	fewImages        = 100
 )
 

@@ -76,7 +76,7 @@ func TestSamplingErrorFewImages(t *testing.T) {
 			t.Errorf("%s protocol: %q", k+SESuffix, f.Protocol)
 		}
 		// Above fewImages an FD replicate costs an SVD of up to d × d: fewer of them.
-		if wantB := map[bool]string{true: "B=25", false: "B=100"}[strings.Contains(k, "/fd_")]; !strings.Contains(m.Protocol, wantB) {
+		if wantB := map[bool]string{true: "B=20", false: "B=100"}[strings.Contains(k, "/fd_")]; !strings.Contains(m.Protocol, wantB) {
 			t.Errorf("%s over 150 images: protocol %q, want %s", k+SESuffix, m.Protocol, wantB)
 		}
 		if !(f.Value > m.Value && m.Value > 0) {
