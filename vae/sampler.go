@@ -45,6 +45,7 @@ func samplers() map[string]func(EvalConfig) Sampler {
 			c = c.WithDefaults()
 			return &twoStageSampler{epochs: c.TwoStageEpochs, hidden: c.TwoStageHidden}
 		},
+		"aggregate": func(EvalConfig) Sampler { return &aggregateSampler{} },
 	}
 }
 
