@@ -176,8 +176,11 @@ type Run struct {
 	Duration        string
 	Values2         []KeyValue // every stored final value
 	Grids           []Grid
-	Curve           template.HTML // the run's training loss and test ELBO (small experiments)
-	Events          []runs.Event
+	// GridsAbove says the run's grids are shown for its configuration
+	// (Section.Images) rather than here: each grid appears once.
+	GridsAbove bool
+	Curve      template.HTML // the run's training loss and test ELBO (small experiments)
+	Events     []runs.Event
 }
 
 // KeyValue is a stored value, formatted.
@@ -338,6 +341,7 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 			if err != nil {
 				return nil, err
 			}
+			row.GridsAbove = shown[r.info.ID]
 			if sec.RunImages {
 				if row.Curve, err = runCurve(m); err != nil {
 					return nil, err
