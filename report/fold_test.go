@@ -243,4 +243,19 @@ func TestLargeReportIsBoundedAndLabelsLossesPerObjective(t *testing.T) {
 	if n := strings.Count(html, `<div class="run" id="run-`); n != maxDetailedRuns {
 		t.Errorf("%d run blocks, want %d", n, maxDetailedRuns)
 	}
+	// No run has MIG (no factors): no table has its column.
+	if strings.Contains(html, "<th>MIG") || strings.Contains(html, `title="mutual information gap`) {
+		t.Error("a MIG column without a value")
+	}
+	// Every configuration has its own marker in the rate–distortion legend.
+	seen := map[string]bool{}
+	for _, e := range sec.RateDistLegend {
+		if seen[e.Label] || !strings.HasPrefix(string(e.Marker), "<svg") {
+			t.Errorf("legend entry %q repeated or without a marker", e.Label)
+		}
+		seen[e.Label] = true
+	}
+	if len(seen) != 30 {
+		t.Errorf("%d configurations in the legend, want 30", len(seen))
+	}
 }
