@@ -523,23 +523,25 @@ func buildRun(ctx context.Context, st Store, r runData, sec *Section, grids bool
 	return row, err
 }
 
-// runCurve draws one run's training loss per step and test ELBO per epoch (at its last step).
+// runCurve draws one run's −ELBO on its training batches per step and on
+// the test set after each epoch (at its last step): the same quantity for
+// every objective, where its training loss (GECO's Lagrangian, the IWAE
+// bound, …) would not share an axis with the test ELBO.
 func runCurve(m map[string][]runs.Point) (template.HTML, error) {
 	var bands []band
-	for _, c := range []struct {
-		key, name string
-	}{{vae.KeyLoss, "training loss (per step)"}, {vae.KeyTestELBO, "−test ELBO (after each epoch)"}} {
-		b := band{Name: c.name}
-		for _, p := range m[c.key] {
-			v := p.Value
-			if c.key == vae.KeyTestELBO {
-				v = -v
-			}
+	for _, key := range []string{vae.KeyELBO, vae.KeyTestELBO} {
+		name := "−ELBO of the training batches (per step)"
+		if key == vae.KeyTestELBO {
+			name = "−test ELBO (after each epoch)"
+		}
+		b := band{Name: name}
+		for _, p := range m[key] {
+			v := -p.Value
 			b.X, b.Mean, b.Lower, b.Upper = append(b.X, float64(p.Step)), append(b.Mean, v), append(b.Lower, v), append(b.Upper, v)
 		}
 		bands = append(bands, b)
 	}
-	return bandSVG("Training loss and −test ELBO", "step", "nats per image", bands, true, true, maxPoints)
+	return bandSVG("−ELBO in training and on the test set", "step", "nats per image", bands, true, true, maxPoints)
 }
 
 // baselineAndProtocols describes the real-vs-real values and lists each
