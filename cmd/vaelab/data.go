@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"text/tabwriter"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -42,33 +41,7 @@ func dataLsCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short: "List the known datasets, whether each is present in the data directory, and its checksum",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintf(tw, "data directory: %s\n", s.dataDir())
-			fmt.Fprintln(tw, "DATASET\tFILE\tPRESENT\tSHA256\tABOUT")
-			fmt.Fprintln(tw, "synthetic\t(built in)\tyes\t-\tprocedural faces with 8 known factors, any size")
-			for _, src := range data.Builtins() {
-				short := src.SHA256[:min(len(src.SHA256), 12)]
-				if src.SHA256 == "" {
-					short = "md5 " + src.MD5[:12] // the checksum CelebA's authors publish
-				}
-				present, sum := "no", short+" (expected)"
-				if _, err := os.Stat(filepath.Join(s.dataDir(), src.File)); err == nil {
-					present = "yes"
-					sum = short + " (not checked; vaelab data verify " + src.Name + ")"
-				} else if src.Folder != "" {
-					if fi, err := os.Stat(filepath.Join(s.dataDir(), src.Folder)); err == nil && fi.IsDir() {
-						present = "yes (extracted folder " + src.Folder + ")"
-					}
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", src.Name, src.File, present, sum, src.About)
-			}
-			present := "no"
-			if _, err := os.Stat(filepath.Join(s.dataDir(), data.DlibFaceDir, data.DlibWeightsFile)); err == nil {
-				present = "yes"
-			}
-			fmt.Fprintf(tw, "%s\t%s/\t%s\t%s (expected)\tthe dlib face descriptor's weights (%s; vaelab data fetch dlib-face)\n",
-				data.DlibFaceDir, data.DlibFaceDir, present, data.DlibWeightsSHA256[:12], data.DlibFacePackage)
-			return tw.Flush()
+			return data.PrintCatalogue(stdout, s.dataDir())
 		},
 	}
 }
@@ -149,26 +122,11 @@ func dataVerifyCmd(s *settings, stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			path := filepath.Join(s.dataDir(), src.File)
-			if src.MD5 != "" { // the checksum the dataset's authors publish
-				sum, err := data.FileMD5(path)
-				if err != nil {
-					return &exitError{exitFailure, fmt.Errorf("verify %s: %w", src.Name, err)}
-				}
-				if sum != src.MD5 {
-					return &exitError{exitFailure, fmt.Errorf("verify %s: %s has md5 %s, not the official file's %s", src.Name, path, sum, src.MD5)}
-				}
-				fmt.Fprintf(stdout, "%s: ok (md5 %s, the official file): %s\n", src.Name, sum, path)
-				return nil
-			}
-			sum, err := data.FileSHA256(path)
+			msg, err := data.Verify(src, s.dataDir())
 			if err != nil {
-				return &exitError{exitFailure, fmt.Errorf("verify %s: %w", src.Name, err)}
+				return &exitError{exitFailure, err}
 			}
-			if sum != src.SHA256 {
-				return &exitError{exitFailure, fmt.Errorf("verify %s: %s has sha256 %s, want %s", src.Name, path, sum, src.SHA256)}
-			}
-			fmt.Fprintf(stdout, "%s: ok (sha256 %s): %s\n", src.Name, sum, path)
+			fmt.Fprintln(stdout, msg)
 			return nil
 		},
 	}
