@@ -198,10 +198,10 @@ func printSummaries(w io.Writer, sums map[string]runs.Summary, evalHash string) 
 		if strings.HasSuffix(k, "_se") {
 			title = "  ± image SE"
 		}
-		fmt.Fprintf(tw, "  %s\t%.*f\t%s [%s]\t%s\n", title, digits, sums[k].Value, m.Meaning, k, sums[k].Protocol)
+		fmt.Fprintf(tw, "  %s\t%s\t%s [%s]\t%s\n", title, FormatSpread(sums[k].Value, digits), m.Meaning, k, sums[k].Protocol)
 	}
 	for _, k := range other {
-		fmt.Fprintf(tw, "  %s\t%.4f\t\t%s\n", k, sums[k].Value, sums[k].Protocol)
+		fmt.Fprintf(tw, "  %s\t%s\t\t%s\n", k, FormatSpread(sums[k].Value, 4), sums[k].Protocol)
 	}
 	tw.Flush()
 }

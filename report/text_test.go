@@ -35,10 +35,11 @@ func TestPrintSummariesUsesTitles(t *testing.T) {
 	printSummaries(&b, map[string]runs.Summary{
 		"test/elbo": {Value: -101.25},
 		"samples_gmm/fd_" + metrics.ExtractorID(): {Value: 0.5},
-		"train/loss": {Value: 3},
+		"train/loss":            {Value: 3},
+		"real/kid_randconv1_se": {Value: 4.5e-05},
 	}, "abc")
 	out := b.String()
-	for _, want := range []string{"test ELBO ↑", "-101.25", "nats per image", "[test/elbo]", "(gmm sampler)", "train/loss", "evaluation abc"} {
+	for _, want := range []string{"test ELBO ↑", "-101.25", "nats per image", "[test/elbo]", "(gmm sampler)", "train/loss", "evaluation abc", "4.5e-05"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summaries lack %q:\n%s", want, out)
 		}
