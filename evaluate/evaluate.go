@@ -16,6 +16,7 @@ import (
 	"github.com/vaelab/vaelab/experiments"
 	"github.com/vaelab/vaelab/internal/memo"
 	"github.com/vaelab/vaelab/metrics"
+	"github.com/vaelab/vaelab/record"
 	"github.com/vaelab/vaelab/vae"
 )
 
@@ -32,18 +33,11 @@ type evaluation struct {
 	eval vae.EvalConfig
 	fits []FittedSampler
 	sets []imageSet // the generated images sampleQuality scored
-	out  []Summary
+	out  []record.Summary
 }
 
 func (e *evaluation) add(key string, v float64, protocol string) {
-	e.out = append(e.out, Summary{Key: key, Value: v, Protocol: protocol})
-}
-
-// Summary is one final value of a run with the protocol that produced it.
-type Summary struct {
-	Key      string
-	Value    float64
-	Protocol string
+	e.out = append(e.out, record.Summary{Key: key, Value: v, Protocol: protocol})
 }
 
 // Run scores a trained model on its dataset: likelihood (IWAE, bits per
@@ -52,7 +46,7 @@ type Summary struct {
 // baseline, and disentanglement on synthetic faces. fits are the run's
 // eval.samplers fitted (FitSamplers). refs shares the real side between the
 // runs of one invocation.
-func Run(ctx context.Context, m *vae.Model, ds *data.Dataset, cfg experiments.RunConfig, fits []FittedSampler, refs *ReferenceCache) ([]Summary, error) {
+func Run(ctx context.Context, m *vae.Model, ds *data.Dataset, cfg experiments.RunConfig, fits []FittedSampler, refs *ReferenceCache) ([]record.Summary, error) {
 	e := &evaluation{ctx: ctx, m: m, ds: ds, cfg: cfg, eval: cfg.Eval.WithDefaults(), fits: fits}
 	real, err := refs.get(ctx, ds, cfg.Dataset, e.eval)
 	if err != nil {
@@ -149,7 +143,7 @@ type realSide struct {
 	ref      *metrics.Reference
 	sharp    metrics.Sharpness
 	spectrum metrics.Spectrum
-	baseline []Summary // real-vs-real: training images against the test images
+	baseline []record.Summary // real-vs-real: training images against the test images
 }
 
 // newRealSide prepares the real side. The training images of the baseline are
@@ -420,14 +414,14 @@ func (c *ReferenceCache) get(ctx context.Context, ds *data.Dataset, dcfg data.Co
 // the last epoch (on the test split of source), steps, wall time and the
 // model's size. These and Stability's belong to the run's training; every
 // other summary to one of its evaluations.
-func Training(source string, res vae.Result, batch, params int, trainSeconds float64) []Summary {
+func Training(source string, res vae.Result, batch, params int, trainSeconds float64) []record.Summary {
 	protocol := fmt.Sprintf("test split of %s: %d images, 1 posterior sample each", source, res.Test.N)
-	return []Summary{
-		{"test/elbo", res.Test.ELBO, protocol}, {"test/recon", res.Test.Recon, protocol},
-		{"test/kl", res.Test.KL, protocol}, {"test/loss", res.Test.Loss, protocol},
-		{"train/steps", float64(res.Steps), ""}, {"train/seconds", trainSeconds, "wall time of training and per-epoch evaluation"},
-		{"train/images_per_second", float64(res.Steps*batch) / trainSeconds, "training images over wall time incl. evaluation"},
-		{"model/parameters", float64(params), ""},
+	return []record.Summary{
+		{Key: "test/elbo", Value: res.Test.ELBO, Protocol: protocol}, {Key: "test/recon", Value: res.Test.Recon, Protocol: protocol},
+		{Key: "test/kl", Value: res.Test.KL, Protocol: protocol}, {Key: "test/loss", Value: res.Test.Loss, Protocol: protocol},
+		{Key: "train/steps", Value: float64(res.Steps)}, {Key: "train/seconds", Value: trainSeconds, Protocol: "wall time of training and per-epoch evaluation"},
+		{Key: "train/images_per_second", Value: float64(res.Steps*batch) / trainSeconds, Protocol: "training images over wall time incl. evaluation"},
+		{Key: "model/parameters", Value: float64(params)},
 	}
 }
 
@@ -435,8 +429,8 @@ func Training(source string, res vae.Result, batch, params int, trainSeconds flo
 const KeyEvalSeconds = "eval/seconds"
 
 // Seconds is the summary of an evaluation's wall time.
-func Seconds(s float64) Summary {
-	return Summary{KeyEvalSeconds, s, "wall time of the final metrics and image grids (likelihood, posterior, sample quality)"}
+func Seconds(s float64) record.Summary {
+	return record.Summary{Key: KeyEvalSeconds, Value: s, Protocol: "wall time of the final metrics and image grids (likelihood, posterior, sample quality)"}
 }
 
 // TrainingKeys are the keys of the summaries training makes (Training and
@@ -451,15 +445,15 @@ func TrainingKeys() []string {
 }
 
 // Stability describes a run's training curves: spikes, gradient-norm percentiles, oscillation, divergence.
-func Stability(loss, gradNorm []float64, diverged bool) []Summary {
+func Stability(loss, gradNorm []float64, diverged bool) []record.Summary {
 	s := metrics.MeasureStability(loss, gradNorm)
 	proto := fmt.Sprintf("from %d training steps", len(loss))
-	return []Summary{
-		{"stability/diverged", boolValue(diverged), proto + "; 1 if a loss or gradient was NaN or infinite"},
-		{"stability/loss_spikes", float64(s.LossSpikes), proto + fmt.Sprintf("; steps whose loss exceeds the median of the previous %d by %d median absolute deviations", metrics.SpikeWindow, metrics.SpikeMADs)},
-		{"stability/grad_norm_p50", s.GradNormP50, proto + "; median global gradient norm"},
-		{"stability/grad_norm_p90", s.GradNormP90, proto + "; 90th percentile of the gradient norm"},
-		{"stability/grad_norm_p99", s.GradNormP99, proto + "; 99th percentile of the gradient norm"},
-		{"stability/oscillation", s.Oscillation, proto + fmt.Sprintf("; std/|mean| of the loss over the last %.0f%% of steps", 100*metrics.OscillationTail)},
+	return []record.Summary{
+		{Key: "stability/diverged", Value: boolValue(diverged), Protocol: proto + "; 1 if a loss or gradient was NaN or infinite"},
+		{Key: "stability/loss_spikes", Value: float64(s.LossSpikes), Protocol: proto + fmt.Sprintf("; steps whose loss exceeds the median of the previous %d by %d median absolute deviations", metrics.SpikeWindow, metrics.SpikeMADs)},
+		{Key: "stability/grad_norm_p50", Value: s.GradNormP50, Protocol: proto + "; median global gradient norm"},
+		{Key: "stability/grad_norm_p90", Value: s.GradNormP90, Protocol: proto + "; 90th percentile of the gradient norm"},
+		{Key: "stability/grad_norm_p99", Value: s.GradNormP99, Protocol: proto + "; 99th percentile of the gradient norm"},
+		{Key: "stability/oscillation", Value: s.Oscillation, Protocol: proto + fmt.Sprintf("; std/|mean| of the loss over the last %.0f%% of steps", 100*metrics.OscillationTail)},
 	}
 }

@@ -12,13 +12,14 @@ import (
 	"github.com/vaelab/vaelab/experiments"
 	"github.com/vaelab/vaelab/internal/testenv"
 	"github.com/vaelab/vaelab/metrics"
+	"github.com/vaelab/vaelab/record"
 	"github.com/vaelab/vaelab/vae"
 )
 
 // evaluateUntrained scores an untrained MLP VAE on 16×16 synthetic faces
 // with eval.samples = n and the given feature spaces; training is not
 // needed to check what the evaluation stores.
-func evaluateUntrained(t *testing.T, n int, features []string, refs *ReferenceCache) map[string]Summary {
+func evaluateUntrained(t *testing.T, n int, features []string, refs *ReferenceCache) map[string]record.Summary {
 	t.Helper()
 	ctx := context.Background()
 	cfg := experiments.DefaultRunConfig()
@@ -43,7 +44,7 @@ func evaluateUntrained(t *testing.T, n int, features []string, refs *ReferenceCa
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]Summary{}
+	out := map[string]record.Summary{}
 	for _, s := range sums {
 		if _, dup := out[s.Key]; dup {
 			t.Errorf("%s stored twice", s.Key)

@@ -17,6 +17,7 @@ import (
 	"github.com/vaelab/vaelab/internal/atomicfile"
 	"github.com/vaelab/vaelab/internal/safefile"
 	"github.com/vaelab/vaelab/metrics"
+	"github.com/vaelab/vaelab/record"
 	"github.com/vaelab/vaelab/vae"
 )
 
@@ -26,7 +27,7 @@ import (
 type faceSide struct {
 	desc     []float32
 	ref      *metrics.Reference
-	baseline []Summary
+	baseline []record.Summary
 }
 
 // dlibProtocol describes the feature space for stored protocols.
@@ -64,7 +65,7 @@ func (c *ReferenceCache) faceSide(e *evaluation, net *metrics.DlibNet, real *rea
 			return nil, err
 		}
 		proto := fmt.Sprintf("Fréchet distance, %s vs %d training images (real-vs-real baseline at the same N)", dlibProtocol(real.n), real.n)
-		f.baseline = []Summary{{"real/fd_dlib", fd, proto}}
+		f.baseline = []record.Summary{{Key: "real/fd_dlib", Value: fd, Protocol: proto}}
 		// Bootstrapped from the dataset seed, like the randconv1 baseline's.
 		base := &evaluation{ctx: e.ctx, cfg: experiments.RunConfig{Seed: e.cfg.Dataset.Seed}}
 		if err := base.frechetSE("real/fd_dlib", descMatrix(f.desc), descMatrix(td), proto); err != nil {
@@ -73,7 +74,7 @@ func (c *ReferenceCache) faceSide(e *evaluation, net *metrics.DlibNet, real *rea
 		f.baseline = append(f.baseline, base.out...)
 		if labels := e.ds.TestLabels; len(labels) >= real.n {
 			if v, err := metrics.VerifyPeople(f.desc, metrics.DlibDim, labels[:real.n]); err == nil {
-				f.baseline = append(f.baseline, Summary{"real/verify_auc_dlib", v.AUC, fmt.Sprintf("ROC AUC of descriptor distances, same person vs different, over the %d same-person and %d different-people pairs of the real test images; %s", v.Same, v.Diff, dlibProtocol(real.n))})
+				f.baseline = append(f.baseline, record.Summary{Key: "real/verify_auc_dlib", Value: v.AUC, Protocol: fmt.Sprintf("ROC AUC of descriptor distances, same person vs different, over the %d same-person and %d different-people pairs of the real test images; %s", v.Same, v.Diff, dlibProtocol(real.n))})
 			}
 		}
 		orl, err := c.orlVerification(e.ctx, net)
@@ -81,7 +82,7 @@ func (c *ReferenceCache) faceSide(e *evaluation, net *metrics.DlibNet, real *rea
 			return nil, err
 		}
 		if orl != nil {
-			f.baseline = append(f.baseline, Summary{"features/dlib_orl_auc", orl.AUC, fmt.Sprintf("the feature space's check, not the run's: ROC AUC of descriptor distances, same person vs different, over the %d same-person and %d different-people pairs of ORL's 400 photographs of 40 people (92×112 grey, as every input: padded to a square, resized to 150×150, grey replicated to RGB); %.1f%% of same-person pairs within dlib's 0.6", orl.Same, orl.Diff, 100*orl.SameWithin)})
+			f.baseline = append(f.baseline, record.Summary{Key: "features/dlib_orl_auc", Value: orl.AUC, Protocol: fmt.Sprintf("the feature space's check, not the run's: ROC AUC of descriptor distances, same person vs different, over the %d same-person and %d different-people pairs of ORL's 400 photographs of 40 people (92×112 grey, as every input: padded to a square, resized to 150×150, grey replicated to RGB); %.1f%% of same-person pairs within dlib's 0.6", orl.Same, orl.Diff, 100*orl.SameWithin)})
 		}
 		return f, nil
 	})

@@ -4,13 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
-
-	"github.com/vaelab/vaelab/runs"
 )
 
 // BenchmarkReport500Runs renders an experiment of 500 runs with 2,000 steps of
@@ -66,42 +62,23 @@ func BenchmarkReportManyRuns(b *testing.B) {
 }
 
 // BenchmarkReport20000Runs renders an experiment of 20,000 runs (50 β × 20
-// latent sizes × 2 variants × 10 seeds) with 50 steps of curves each, and
-// reports the page's size and the peak of the live heap while building and
-// rendering it: both must stay bounded as experiments grow (issue 28,
-// point 9). Filling the store takes minutes; with VAELAB_BENCH_DIR set the
-// store is kept there and reused, so `vaelab report` can be measured on it
-// too (/usr/bin/time -v).
+// latent sizes × 2 variants × 10 seeds) with 50 steps of curves each, held
+// in memory, and reports the page's size and the peak of the live heap
+// (the records' own included) while building and rendering it: both must
+// stay bounded as experiments grow (issue 28, point 9). The same report read
+// from a SQLite store is runs' BenchmarkReportFromStore20000Runs.
 //
-//	VAELAB_BENCH_DIR=/tmp/big go test ./report -run XXX -bench Report20000 -benchtime 1x
+//	go test ./report -run XXX -bench Report20000 -benchtime 1x
 //
-// Measured on 2 cores (Dec 2026), before and after the report folded each
-// run's series into its configuration's binned curves and capped per-run
-// details at maxDetailedRuns: peak heap 451 → 253 MB, page 53.7 → 4.6 MB;
-// `vaelab report` on the same store 481 → 233 MB resident. With 5 more
-// curves and 40 more final values per run (long protocols), as real runs
-// have: 1,047 → 368 MB resident, 73 → 5.4 MB of HTML, 44 → 13 s.
+// Measured on 2 cores (Dec 2026), from a store, before and after the report
+// folded each run's series into its configuration's binned curves and capped
+// per-run details at maxDetailedRuns: peak heap 451 → 253 MB, page 53.7 →
+// 4.6 MB; `vaelab report` on the same store 481 → 233 MB resident. With 5
+// more curves and 40 more final values per run (long protocols), as real
+// runs have: 1,047 → 368 MB resident, 73 → 5.4 MB of HTML, 44 → 13 s.
 func BenchmarkReport20000Runs(b *testing.B) {
 	ctx := context.Background()
-	spec := specWithRuns("huge", seq(50), seq(20), 10)
-	var st *runs.Store
-	name := "huge"
-	if dir := os.Getenv("VAELAB_BENCH_DIR"); dir != "" {
-		path := filepath.Join(dir, "vaelab.db")
-		if _, err := os.Stat(path); err == nil {
-			if st, err = runs.OpenReadOnly(ctx, path); err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { st.Close() })
-		} else {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				b.Fatal(err)
-			}
-			st, name = fakeExperimentIn(b, dir, spec, 50, 7)
-		}
-	} else {
-		st, name = fakeExperiment(b, spec, 50, 7)
-	}
+	st, name := fakeExperiment(b, specWithRuns("huge", seq(50), seq(20), 10), 50, 7)
 	b.ResetTimer()
 	var size int
 	var peak uint64

@@ -8,21 +8,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/record"
 )
 
 // slowAfterRuns cancels the report's context when the report reads its
 // first image (as a SIGTERM during a big report would) and then takes a
 // long time, as reading and plotting thousands of runs does.
 type slowAfterRuns struct {
-	Store
+	record.Reader
 	cancel func()
 }
 
-func (s slowAfterRuns) ArtifactsAt(ctx context.Context, runID, evalHash string) (map[string]runs.Artifact, error) {
+func (s slowAfterRuns) ArtifactsAt(ctx context.Context, runID, evalHash string) (map[string]record.Artifact, error) {
 	s.cancel()
 	time.Sleep(3 * time.Second)
-	return s.Store.ArtifactsAt(ctx, runID, evalHash)
+	return s.Reader.ArtifactsAt(ctx, runID, evalHash)
 }
 
 // Defect 9 (issue 28): a report cancelled after its runs are read (SIGTERM

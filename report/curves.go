@@ -7,6 +7,8 @@ import (
 	"io"
 	"slices"
 	"strconv"
+
+	"github.com/vaelab/vaelab/record"
 )
 
 // curvesHeader is the header row of ExportCurves' CSV.
@@ -25,7 +27,7 @@ var curvesHeader = []string{"experiment", "run_id", "label", "seed", "step", "ep
 // experiment of tens of thousands of runs streams in bounded memory, and a
 // cancelled ctx stops between runs. format must be "csv": the curves have no
 // table form.
-func ExportCurves(ctx context.Context, st Store, experiment, format string, filter []string, w io.Writer) error {
+func ExportCurves(ctx context.Context, st record.Reader, experiment, format string, filter []string, w io.Writer) error {
 	if format != "csv" {
 		return fmt.Errorf("export --curves: format %q; the curves are written only as csv (long format: one row per point)", format)
 	}

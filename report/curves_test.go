@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/record"
 )
 
 // Every stored point is one row, with its run's experiment, id,
@@ -139,7 +139,7 @@ func TestExportCurvesFormulaSafe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.WriteMetrics(ctx, stored[0].ID, []runs.MetricRow{{Step: 1, Epoch: 1, Key: "=HYPERLINK(\"x\")", Value: -3.5}}); err != nil {
+	if err := st.WriteMetrics(ctx, stored[0].ID, []metricRow{{Step: 1, Epoch: 1, Key: "=HYPERLINK(\"x\")", Value: -3.5}}); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
@@ -167,15 +167,15 @@ func TestExportCurvesFormulaSafe(t *testing.T) {
 // cancelAfterMetrics cancels the export's context once it has read the
 // curves of one run.
 type cancelAfterMetrics struct {
-	Store
+	record.Reader
 	cancel func()
 	reads  *int
 }
 
-func (s cancelAfterMetrics) Metrics(ctx context.Context, runID string) (map[string][]runs.Point, error) {
+func (s cancelAfterMetrics) Metrics(ctx context.Context, runID string) (map[string][]record.Point, error) {
 	*s.reads++
 	defer s.cancel()
-	return s.Store.Metrics(ctx, runID)
+	return s.Reader.Metrics(ctx, runID)
 }
 
 // A cancelled export stops at the next run, with the runs written so far

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/vaelab/vaelab/evaluate"
-	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/record"
 )
 
 // Export writes an experiment's tables in a format papers and spreadsheets
@@ -30,7 +30,7 @@ import (
 // Rows are configurations actually trained; runs that only an earlier
 // version of the spec had are in the per-run CSV with in_spec false, and
 // left out of the ranking and the summary table with a note.
-func Export(ctx context.Context, st Store, experiment, format string, filter []string, w io.Writer) error {
+func Export(ctx context.Context, st record.Reader, experiment, format string, filter []string, w io.Writer) error {
 	if format != "csv" && format != "md" && format != "latex" {
 		return fmt.Errorf("export: unknown format %q (csv, md, latex)", format)
 	}
@@ -74,8 +74,8 @@ func Export(ctx context.Context, st Store, experiment, format string, filter []s
 	return err
 }
 
-func infos(rs []runData) []runs.RunInfo {
-	out := make([]runs.RunInfo, len(rs))
+func infos(rs []runData) []record.RunInfo {
+	out := make([]record.RunInfo, len(rs))
 	for i, r := range rs {
 		out[i] = r.info
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/record"
 )
 
 // TestExportsLeadWithTheRankingAndCarryNotes: md, LaTeX and CSV open with
@@ -21,9 +21,9 @@ func TestExportsLeadWithTheRankingAndCarryNotes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, step := range []error{
-		st.SetTags(ctx, runs.Target{Kind: "experiment", ID: name}, map[string]string{"paper": "fig_3"}),
-		st.AddNote(ctx, runs.Target{Kind: "experiment", ID: name}, "β = 4 trades detail for a tighter posterior"),
-		st.AddNote(ctx, runs.Target{Kind: "run", ID: rs[0].ID}, "loss spike at step 7 (50% lr)"),
+		st.SetTags(ctx, record.Target{Kind: "experiment", ID: name}, map[string]string{"paper": "fig_3"}),
+		st.AddNote(ctx, record.Target{Kind: "experiment", ID: name}, "β = 4 trades detail for a tighter posterior"),
+		st.AddNote(ctx, record.Target{Kind: "run", ID: rs[0].ID}, "loss spike at step 7 (50% lr)"),
 	} {
 		if step != nil {
 			t.Fatal(step)

@@ -11,7 +11,7 @@ import (
 
 	"gonum.org/v1/gonum/stat"
 
-	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/record"
 )
 
 func TestExportCSVRoundTrips(t *testing.T) {
@@ -93,7 +93,7 @@ func TestSummaryMatchesIndependentStatistics(t *testing.T) {
 			values[key] = map[string][]float64{}
 			order = append(order, key)
 		}
-		if r.Status != runs.StatusDone {
+		if r.Status != record.StatusDone {
 			continue
 		}
 		sums, err := st.Summaries(context.Background(), r.ID)

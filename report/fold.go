@@ -9,7 +9,7 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/record"
 	"github.com/vaelab/vaelab/vae"
 )
 
@@ -42,7 +42,7 @@ func newCurveAcc(span, n int) *curveAcc {
 
 // fold adds one run's series: its points are averaged within each bin
 // first, so that every run weighs the same in a bin whatever its sampling.
-func (c *curveAcc) fold(pts []runs.Point, byEpoch bool) {
+func (c *curveAcc) fold(pts []record.Point, byEpoch bool) {
 	var idx, cnt int
 	var xs, ys float64
 	flush := func() {
@@ -163,8 +163,8 @@ type runStability struct {
 	measured bool
 }
 
-func measureRun(series map[string][]runs.Point, lossKey, gradKey string) runStability {
-	values := func(pts []runs.Point) []float64 {
+func measureRun(series map[string][]record.Point, lossKey, gradKey string) runStability {
+	values := func(pts []record.Point) []float64 {
 		v := make([]float64, 0, len(pts))
 		for _, p := range pts {
 			if !math.IsNaN(p.Value) && !math.IsInf(p.Value, 0) {
@@ -198,7 +198,7 @@ func detailed(rs []runData, limit int) []bool {
 	for i := range order {
 		order[i] = i
 	}
-	finished := func(i int) bool { return rs[i].info.Status == runs.StatusDone }
+	finished := func(i int) bool { return rs[i].info.Status == record.StatusDone }
 	slices.SortStableFunc(order, func(a, b int) int {
 		switch fa, fb := finished(a), finished(b); {
 		case fa == fb:
@@ -295,7 +295,7 @@ func newFolder(groups []*Group) *folder {
 
 // add folds one run's series into its configuration's curves and notes its
 // stability; the series can be dropped afterwards.
-func (f *folder) add(runID string, series map[string][]runs.Point) {
+func (f *folder) add(runID string, series map[string][]record.Point) {
 	g, ok := f.groupOf[runID]
 	if !ok {
 		return

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/vaelab/vaelab/data"
-	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/record"
 )
 
 // Stability is judged by spikes against a rolling median and MAD, which do
@@ -65,15 +65,15 @@ func TestSpikeShareIsMeaningfulNearZero(t *testing.T) {
 // The old measure, std/|mean| of the loss's tail, calls the smooth curve
 // that crosses zero wildly unstable; the report marks it stable.
 func TestZeroCrossingLossIsStableInTheReport(t *testing.T) {
-	pts := make([]runs.Point, 400)
+	pts := make([]record.Point, 400)
 	for i := range pts {
-		pts[i] = runs.Point{Step: i + 1, Epoch: 1, Value: 20 - 0.1*float64(i)}
+		pts[i] = record.Point{Step: i + 1, Epoch: 1, Value: 20 - 0.1*float64(i)}
 	}
-	s := measureRun(map[string][]runs.Point{"train/loss": pts}, "train/loss", "train/grad_norm")
+	s := measureRun(map[string][]record.Point{"train/loss": pts}, "train/loss", "train/grad_norm")
 	if !s.measured || s.lossSpikes != 0 {
 		t.Fatalf("a smooth zero-crossing loss: %+v", s)
 	}
-	g := &Group{Label: "geco", Runs: []runs.RunInfo{{ID: "a", Status: runs.StatusDone}}}
+	g := &Group{Label: "geco", Runs: []record.RunInfo{{ID: "a", Status: record.StatusDone}}}
 	_, rows := stability(nil, []*Group{g}, [][]runStability{{s}})
 	if rows[0].Unstable {
 		t.Errorf("marked unstable: %+v", rows[0])
@@ -83,10 +83,10 @@ func TestZeroCrossingLossIsStableInTheReport(t *testing.T) {
 // A configuration's curve is the mean of its runs' bin means, with their
 // min and max, in at most about n bins whatever the runs' length.
 func TestCurveAccFoldsRunsIntoBins(t *testing.T) {
-	series := func(steps int, v func(step int) float64) []runs.Point {
-		pts := make([]runs.Point, steps)
+	series := func(steps int, v func(step int) float64) []record.Point {
+		pts := make([]record.Point, steps)
 		for i := range pts {
-			pts[i] = runs.Point{Step: i + 1, Epoch: 1 + i/100, Value: v(i + 1)}
+			pts[i] = record.Point{Step: i + 1, Epoch: 1 + i/100, Value: v(i + 1)}
 		}
 		return pts
 	}
@@ -118,10 +118,10 @@ func TestCurveAccFoldsRunsIntoBins(t *testing.T) {
 func TestDetailedRunsAreCappedUnfinishedFirst(t *testing.T) {
 	rs := make([]runData, 500)
 	for i := range rs {
-		rs[i].info.Status = runs.StatusDone
+		rs[i].info.Status = record.StatusDone
 	}
-	rs[450].info.Status = runs.StatusFailed
-	rs[499].info.Status = runs.StatusDiverged
+	rs[450].info.Status = record.StatusFailed
+	rs[499].info.Status = record.StatusDiverged
 	keep := detailed(rs, 200)
 	n := 0
 	for _, k := range keep {

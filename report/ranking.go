@@ -11,7 +11,7 @@ import (
 	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/experiments"
 	"github.com/vaelab/vaelab/metrics"
-	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/record"
 )
 
 // Ranking is the table an experiment's section, and its exports, open with:
@@ -122,7 +122,7 @@ func sampled(name, key string) string {
 func (g *Group) values(key string) Sample {
 	var s Sample
 	for _, r := range g.members {
-		if r.info.Status != runs.StatusDone {
+		if r.info.Status != record.StatusDone {
 			continue
 		}
 		if v, ok := r.sums[key]; ok && !math.IsNaN(v.Value) {

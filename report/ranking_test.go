@@ -11,7 +11,7 @@ import (
 
 	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/metrics"
-	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/record"
 )
 
 // testGroup is a configuration whose finished runs have the given
@@ -23,10 +23,10 @@ func testGroup(label string, sums map[string][]float64) *Group {
 		n = max(n, len(v))
 	}
 	for i := range n {
-		r := runData{info: runs.RunInfo{ID: fmt.Sprintf("%s-%d", label, i), Status: runs.StatusDone}, sums: map[string]runs.Summary{}}
+		r := runData{info: record.RunInfo{ID: fmt.Sprintf("%s-%d", label, i), Status: record.StatusDone}, sums: map[string]record.Summary{}}
 		for k, v := range sums {
 			if i < len(v) {
-				r.sums[k] = runs.Summary{Key: k, Value: v[i]}
+				r.sums[k] = record.Summary{Key: k, Value: v[i]}
 			}
 		}
 		g.Runs, g.members = append(g.Runs, r.info), append(g.members, r)

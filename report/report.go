@@ -23,7 +23,7 @@ import (
 	"github.com/vaelab/vaelab/internal/atomicfile"
 	"github.com/vaelab/vaelab/internal/safefile"
 	"github.com/vaelab/vaelab/metrics"
-	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/record"
 	"github.com/vaelab/vaelab/vae"
 )
 
@@ -52,7 +52,7 @@ type Page struct {
 
 // Section is one experiment.
 type Section struct {
-	runs.ExperimentInfo
+	record.ExperimentInfo
 	// Ranking opens the section: configuration × sampler by the primary
 	// metric, with intervals and the distinguishability test (ranking.go).
 	Ranking      *Ranking
@@ -75,9 +75,9 @@ type Section struct {
 	RateDistLegend []LegendEntry
 	RateDistNote   string
 	Effects        []template.HTML
-	Search         *Search        // the random search and its rungs, nil without sweep.random
-	Diverged       []runs.RunInfo // the first maxDetailedRuns diverged runs
-	DivergedMore   int            // the diverged runs past them
+	Search         *Search          // the random search and its rungs, nil without sweep.random
+	Diverged       []record.RunInfo // the first maxDetailedRuns diverged runs
+	DivergedMore   int              // the diverged runs past them
 	Stability      []StabilityRow
 	// Strip compares configurations' images row under row; Images holds
 	// each configuration's full grids (from the run the strip shows), each
@@ -92,9 +92,9 @@ type Section struct {
 	// Undetailed counts the runs without a row and details (past
 	// maxDetailedRuns): the page says how to see them.
 	Undetailed int
-	Protocols  []runs.Summary // one protocol per metric key
-	RunImages  bool           // per-run image grids are shown (small experiments)
-	NotInSpec  []runs.RunInfo // linked by an earlier version of the spec: flagged, not compared
+	Protocols  []record.Summary // one protocol per metric key
+	RunImages  bool             // per-run image grids are shown (small experiments)
+	NotInSpec  []record.RunInfo // linked by an earlier version of the spec: flagged, not compared
 	// Evaluations are the evaluation hashes whose scores the section shows
 	// (one per eval settings of the spec), with how many runs use each.
 	Evaluations []EvalCount
@@ -169,7 +169,7 @@ type Column struct {
 
 // Run is one run's row and details.
 type Run struct {
-	runs.RunInfo
+	record.RunInfo
 	Values          []string // Varying values in Axes order
 	ELBO, KL, Recon string
 	Cells           []string // in Columns order
@@ -180,7 +180,7 @@ type Run struct {
 	// (Section.Images) rather than here: each grid appears once.
 	GridsAbove bool
 	Curve      template.HTML // the run's training loss and test ELBO (small experiments)
-	Events     []runs.Event
+	Events     []record.Event
 }
 
 // KeyValue is a stored value, formatted.
@@ -242,7 +242,7 @@ func metricColumns() []Column {
 }
 
 // Build reads experiments from the store and prepares their page.
-func Build(ctx context.Context, st Store, experiments []string, opt Options) (*Page, error) {
+func Build(ctx context.Context, st record.Reader, experiments []string, opt Options) (*Page, error) {
 	if len(experiments) == 0 {
 		return nil, fmt.Errorf("report: name at least one experiment")
 	}
@@ -271,7 +271,7 @@ func Build(ctx context.Context, st Store, experiments []string, opt Options) (*P
 }
 
 // evalCounts counts the runs of each evaluation hash, in order of first use.
-func evalCounts(rs []runs.RunInfo) []EvalCount {
+func evalCounts(rs []record.RunInfo) []EvalCount {
 	var out []EvalCount
 	for _, r := range rs {
 		i := slices.IndexFunc(out, func(e EvalCount) bool { return e.Hash == r.EvalHash })
@@ -280,14 +280,14 @@ func evalCounts(rs []runs.RunInfo) []EvalCount {
 			i = len(out) - 1
 		}
 		out[i].N++
-		if r.Status == runs.StatusDone {
+		if r.Status == record.StatusDone {
 			out[i].Done++
 		}
 	}
 	return out
 }
 
-func buildSection(ctx context.Context, st Store, name string, opt Options) (*Section, error) {
+func buildSection(ctx context.Context, st record.Reader, name string, opt Options) (*Section, error) {
 	info, err := st.Experiment(ctx, name)
 	if err != nil {
 		return nil, err
@@ -301,7 +301,7 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 	if sec.Managed, err = readManaged(ctx, st, name, infos(append(slices.Clone(rs), notInSpec...))); err != nil {
 		return nil, err
 	}
-	for _, s := range []string{runs.StatusDone, runs.StatusDiverged, runs.StatusFailed, runs.StatusInterrupted, runs.StatusRunning, runs.StatusPending, runs.StatusPaused, runs.StatusStopped} {
+	for _, s := range []string{record.StatusDone, record.StatusDiverged, record.StatusFailed, record.StatusInterrupted, record.StatusRunning, record.StatusPending, record.StatusPaused, record.StatusStopped} {
 		if n := info.Counts[s]; n > 0 {
 			sec.StatusCounts = append(sec.StatusCounts, StatusCount{s, n})
 		}
@@ -322,7 +322,7 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 	// one metric is kept per run.
 	f := newFolder(groups)
 	searchKey, searching := searchMetric(info)
-	searchSeries := map[string]map[string][]runs.Point{}
+	searchSeries := map[string]map[string][]record.Point{}
 	keep := detailed(rs, maxDetailedRuns)
 	for i, r := range rs {
 		if err := ctx.Err(); err != nil {
@@ -334,7 +334,7 @@ func buildSection(ctx context.Context, st Store, name string, opt Options) (*Sec
 		}
 		f.add(r.info.ID, m)
 		if searching {
-			searchSeries[r.info.ID] = map[string][]runs.Point{searchKey: m[searchKey]}
+			searchSeries[r.info.ID] = map[string][]record.Point{searchKey: m[searchKey]}
 		}
 		if keep[i] {
 			row, err := buildRun(ctx, st, r, sec, sec.RunImages && !shown[r.info.ID])
@@ -488,7 +488,7 @@ func samplerRows(groups []*Group) []Row {
 // buildRun makes a run's row and details; grids says whether its image
 // grids go with it (small experiments, runs whose grids are not already
 // shown for their configuration).
-func buildRun(ctx context.Context, st Store, r runData, sec *Section, grids bool) (Run, error) {
+func buildRun(ctx context.Context, st record.Reader, r runData, sec *Section, grids bool) (Run, error) {
 	row := Run{RunInfo: r.info, ELBO: "—", KL: "—", Recon: "—"}
 	for _, a := range sec.Axes {
 		row.Values = append(row.Values, r.info.Varying[a])
@@ -527,7 +527,7 @@ func buildRun(ctx context.Context, st Store, r runData, sec *Section, grids bool
 // the test set after each epoch (at its last step): the same quantity for
 // every objective, where its training loss (GECO's Lagrangian, the IWAE
 // bound, …) would not share an axis with the test ELBO.
-func runCurve(m map[string][]runs.Point) (template.HTML, error) {
+func runCurve(m map[string][]record.Point) (template.HTML, error) {
 	var bands []band
 	for _, key := range []string{vae.KeyELBO, vae.KeyTestELBO} {
 		name := "−ELBO of the training batches (per step)"
@@ -546,8 +546,8 @@ func runCurve(m map[string][]runs.Point) (template.HTML, error) {
 
 // baselineAndProtocols describes the real-vs-real values and lists each
 // metric's protocol once (from the first run that has it).
-func baselineAndProtocols(rs []runData) (string, []runs.Summary) {
-	seen := map[string]runs.Summary{}
+func baselineAndProtocols(rs []runData) (string, []record.Summary) {
+	seen := map[string]record.Summary{}
 	for _, r := range rs {
 		for k, s := range r.sums {
 			if _, ok := seen[k]; !ok && s.Protocol != "" && !strings.HasPrefix(k, "posterior/kl_dim_") {
@@ -555,7 +555,7 @@ func baselineAndProtocols(rs []runData) (string, []runs.Summary) {
 			}
 		}
 	}
-	var protos []runs.Summary
+	var protos []record.Summary
 	for _, k := range sortedKeys(seen) {
 		protos = append(protos, seen[k])
 	}
@@ -588,7 +588,7 @@ func rateDistortion(rs []runData, groups []*Group) (template.HTML, []LegendEntry
 	for _, r := range rs {
 		_, ok1 := r.sums["test/kl"]
 		_, ok2 := r.sums["test/recon"]
-		if ok1 && ok2 && r.info.Status == runs.StatusDone {
+		if ok1 && ok2 && r.info.Status == record.StatusDone {
 			done++
 		}
 	}
@@ -611,7 +611,7 @@ func rateDistortion(rs []runData, groups []*Group) (template.HTML, []LegendEntry
 		for _, r := range g.members {
 			kl, ok1 := r.sums["test/kl"]
 			rec, ok2 := r.sums["test/recon"]
-			if ok1 && ok2 && r.info.Status == runs.StatusDone {
+			if ok1 && ok2 && r.info.Status == record.StatusDone {
 				pts = append(pts, point{X: kl.Value, Y: rec.Value, Group: g.Label})
 			}
 		}
@@ -656,7 +656,7 @@ func effects(rs []runData, axes []string) ([]template.HTML, error) {
 			if _, seen := atLevel[v]; !seen {
 				labels = append(labels, v)
 			}
-			if r.info.Status == runs.StatusDone {
+			if r.info.Status == record.StatusDone {
 				atLevel[v] = append(atLevel[v], r)
 			} else if atLevel[v] == nil {
 				atLevel[v] = []runData{}
@@ -724,10 +724,10 @@ func axisPositions(labels []string) []float64 {
 
 // stability lists diverged runs and summarises each configuration's
 // curves (stab: per group, what each run's series said; see spikeShare).
-func stability(rs []runData, groups []*Group, stab [][]runStability) ([]runs.RunInfo, []StabilityRow) {
-	var diverged []runs.RunInfo
+func stability(rs []runData, groups []*Group, stab [][]runStability) ([]record.RunInfo, []StabilityRow) {
+	var diverged []record.RunInfo
 	for _, r := range rs {
-		if r.info.Status == runs.StatusDiverged {
+		if r.info.Status == record.StatusDiverged {
 			diverged = append(diverged, r.info)
 		}
 	}
@@ -758,7 +758,7 @@ func stability(rs []runData, groups []*Group, stab [][]runStability) ([]runs.Run
 
 // imageRows gathers each configuration's full grids from its representative
 // run (the one the strip shows), with its sharpness figures.
-func imageRows(ctx context.Context, st Store, groups []*Group, reps []*runs.RunInfo) ([]ImageRow, error) {
+func imageRows(ctx context.Context, st record.Reader, groups []*Group, reps []*record.RunInfo) ([]ImageRow, error) {
 	var rows []ImageRow
 	for i, g := range groups {
 		r := reps[i]
@@ -796,7 +796,7 @@ func spectrumVerdict(stats map[string]Stat, key string) string {
 
 // withSamplerGrids lists the kinds among arts, with the grids of the
 // post-hoc samplers (samples_NAME) right after the prior's samples.
-func withSamplerGrids(arts map[string]runs.Artifact, kinds ...string) []string {
+func withSamplerGrids(arts map[string]record.Artifact, kinds ...string) []string {
 	var out []string
 	for _, kind := range kinds {
 		if _, ok := arts[kind]; ok {
@@ -817,7 +817,7 @@ func withSamplerGrids(arts map[string]runs.Artifact, kinds ...string) []string {
 }
 
 // inlinePNG reads an artifact and checks it against its stored checksum.
-func inlinePNG(a runs.Artifact) Grid {
+func inlinePNG(a record.Artifact) Grid {
 	g := Grid{Kind: a.Kind, Artifact: a.RunID + "/" + a.Kind}
 	b, problem := readArtifact(a)
 	if problem != "" {
@@ -830,7 +830,7 @@ func inlinePNG(a runs.Artifact) Grid {
 
 // readArtifact reads an artifact's file, bounded by its recorded size, and
 // checks it against its stored checksum; problem says why it cannot be used.
-func readArtifact(a runs.Artifact) (b []byte, problem string) {
+func readArtifact(a record.Artifact) (b []byte, problem string) {
 	b, err := safefile.Read(a.Path, safefile.RecordedLimit(a.Bytes, safefile.MaxImage))
 	if err != nil {
 		return nil, fmt.Sprintf("image file unreadable: %v", err)
@@ -842,7 +842,7 @@ func readArtifact(a runs.Artifact) (b []byte, problem string) {
 }
 
 // varyingAxes lists the keys whose values differ between runs (variant first, seed last).
-func varyingAxes(rs []runs.RunInfo) []string {
+func varyingAxes(rs []record.RunInfo) []string {
 	values := map[string]map[string]bool{}
 	for _, r := range rs {
 		for k, v := range r.Varying {
@@ -905,7 +905,7 @@ func Render(w io.Writer, p *Page) error {
 // so a reader never sees half a page. Once ctx is cancelled it returns
 // ctx's error at once, writing nothing: the build, if still in a long step,
 // is left to stop at its next check, and rendering stops at its next write.
-func WriteFile(ctx context.Context, st Store, experiments []string, path string, opt Options) error {
+func WriteFile(ctx context.Context, st record.Reader, experiments []string, path string, opt Options) error {
 	type built struct {
 		p   *Page
 		err error

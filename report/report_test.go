@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/vaelab/vaelab/metrics"
-	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/record"
 	"github.com/vaelab/vaelab/vae"
 )
 
@@ -29,7 +29,7 @@ func TestBinMeansKeepsShapeAndBounds(t *testing.T) {
 }
 
 func TestVaryingAxesOrder(t *testing.T) {
-	rs := []runs.RunInfo{
+	rs := []record.RunInfo{
 		{Varying: map[string]string{"seed": "1", "variant": "a", "objective.beta": "1", "model.latent": "4"}},
 		{Varying: map[string]string{"seed": "2", "variant": "b", "objective.beta": "2", "model.latent": "8"}},
 	}
@@ -73,7 +73,7 @@ func TestSamplerTable(t *testing.T) {
 	}
 	key := "samples_gmm/fd_" + metrics.ExtractorID()
 	for _, r := range rs {
-		if err := st.PutSummaries(ctx, r.ID, []runs.Summary{{Key: key, Value: 0.001, Protocol: "p"}}); err != nil {
+		if err := st.PutSummaries(ctx, r.ID, []record.Summary{{Key: key, Value: 0.001, Protocol: "p"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -121,9 +121,9 @@ func TestCapacityCurveOnlyWhenRecorded(t *testing.T) {
 		t.Fatal("a C(t) plot for runs without the capacity objective")
 	}
 	rs, _ := st.Runs(ctx, name)
-	var rows []runs.MetricRow
+	var rows []metricRow
 	for step := 1; step <= 10; step++ {
-		rows = append(rows, runs.MetricRow{Step: step, Epoch: 1, Key: vae.KeyCapacity, Value: float64(step)})
+		rows = append(rows, metricRow{Step: step, Epoch: 1, Key: vae.KeyCapacity, Value: float64(step)})
 	}
 	if err := st.WriteMetrics(ctx, rs[0].ID, rows); err != nil {
 		t.Fatal(err)
@@ -152,10 +152,10 @@ func TestFaceSpacePanel(t *testing.T) {
 	}
 	rs, _ := st.Runs(ctx, name)
 	for i, r := range rs {
-		sums := []runs.Summary{{Key: "real/fd_dlib", Value: 0.1, Protocol: "p"}, {Key: "samples/fd_dlib", Value: 0.3 + 0.2*float64(i), Protocol: "p"},
+		sums := []record.Summary{{Key: "real/fd_dlib", Value: 0.1, Protocol: "p"}, {Key: "samples/fd_dlib", Value: 0.3 + 0.2*float64(i), Protocol: "p"},
 			{Key: "recon/fd_dlib", Value: 0.2, Protocol: "p"}, {Key: "real/verify_auc_dlib", Value: 0.8 + 0.1*float64(i), Protocol: "p"}}
 		if i == 0 {
-			sums = append(sums, runs.Summary{Key: "features/dlib_orl_auc", Value: 0.9426, Protocol: "ORL protocol"})
+			sums = append(sums, record.Summary{Key: "features/dlib_orl_auc", Value: 0.9426, Protocol: "ORL protocol"})
 		}
 		if err := st.PutSummaries(ctx, r.ID, sums); err != nil {
 			t.Fatal(err)
@@ -189,7 +189,7 @@ func TestNoisySharpnessIsNotBest(t *testing.T) {
 		if r.Variant == "grainy" {
 			sharp, hf = 0.9, 6.0
 		}
-		if err := st.PutSummaries(ctx, r.ID, []runs.Summary{{Key: "samples/sharpness_laplacian", Value: sharp, Protocol: "p"}, {Key: "samples/spectrum_db_4", Value: hf, Protocol: "p"}}); err != nil {
+		if err := st.PutSummaries(ctx, r.ID, []record.Summary{{Key: "samples/sharpness_laplacian", Value: sharp, Protocol: "p"}, {Key: "samples/spectrum_db_4", Value: hf, Protocol: "p"}}); err != nil {
 			t.Fatal(err)
 		}
 	}

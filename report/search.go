@@ -14,7 +14,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/vaelab/vaelab/experiments"
-	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/record"
 )
 
 // Search is the report's view of a random search (sweep.random) and its
@@ -46,7 +46,7 @@ type trial struct {
 
 // buildSearch reads the search from the experiment's stored spec; nil when
 // the spec has no random axes.
-func buildSearch(info runs.ExperimentInfo, rs []runData, series map[string]map[string][]runs.Point) (*Search, error) {
+func buildSearch(info record.ExperimentInfo, rs []runData, series map[string]map[string][]record.Point) (*Search, error) {
 	spec, err := experiments.Parse([]byte(info.SpecText), info.Name)
 	if err != nil || spec.Random == nil {
 		return nil, nil //nolint:nilerr // an unreadable old spec has no search view
@@ -72,7 +72,7 @@ func buildSearch(info runs.ExperimentInfo, rs []runData, series map[string]map[s
 
 // searchMetric is the metric a random search is judged by, the one series
 // of each run its view needs; ok is false when the experiment is no search.
-func searchMetric(info runs.ExperimentInfo) (metric string, ok bool) {
+func searchMetric(info record.ExperimentInfo) (metric string, ok bool) {
 	spec, err := experiments.Parse([]byte(info.SpecText), info.Name)
 	if err != nil || spec.Random == nil {
 		return "", false
@@ -83,7 +83,7 @@ func searchMetric(info runs.ExperimentInfo) (metric string, ok bool) {
 	return "test/elbo", true
 }
 
-func searchTrials(rs []runData, series map[string]map[string][]runs.Point, metric string) []*trial {
+func searchTrials(rs []runData, series map[string]map[string][]record.Point, metric string) []*trial {
 	byN := map[int]*trial{}
 	for _, r := range rs {
 		n, err := strconv.Atoi(r.info.Varying["trial"])
@@ -96,7 +96,7 @@ func searchTrials(rs []runData, series map[string]map[string][]runs.Point, metri
 			byN[n] = t
 		}
 		t.runs = append(t.runs, r)
-		t.done = t.done && r.info.Status == runs.StatusDone
+		t.done = t.done && r.info.Status == record.StatusDone
 	}
 	var out []*trial
 	for _, t := range byN {
@@ -139,7 +139,7 @@ func rungTable(e *experiments.EarlyStop, epochs int, trials []*trial) []RungRow 
 			if t.epoch >= epoch {
 				row.Reached++
 			}
-			if len(t.runs) > 0 && t.runs[0].info.Status == runs.StatusStopped && strings.HasPrefix(t.runs[0].info.Error, prefix) {
+			if len(t.runs) > 0 && t.runs[0].info.Status == record.StatusStopped && strings.HasPrefix(t.runs[0].info.Error, prefix) {
 				row.Stopped++
 			}
 		}

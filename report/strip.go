@@ -12,7 +12,7 @@ import (
 	"slices"
 
 	"github.com/vaelab/vaelab/evaluate"
-	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/record"
 )
 
 // The side-by-side strip puts one row of images per configuration and
@@ -42,13 +42,13 @@ type Strip struct {
 // it: the run of the smallest seed that every group with a finished run
 // has finished (so the strip compares like with like), else each group's
 // first finished run. ok says whether a common seed was found.
-func representatives(groups []*Group) (reps []*runs.RunInfo, seed uint64, ok bool) {
+func representatives(groups []*Group) (reps []*record.RunInfo, seed uint64, ok bool) {
 	var common []uint64
 	first := true
 	for _, g := range groups {
 		var seeds []uint64
 		for _, r := range g.Runs {
-			if r.Status == runs.StatusDone {
+			if r.Status == record.StatusDone {
 				seeds = append(seeds, r.Seed)
 			}
 		}
@@ -65,9 +65,9 @@ func representatives(groups []*Group) (reps []*runs.RunInfo, seed uint64, ok boo
 		seed, ok = slices.Min(common), true
 	}
 	for _, g := range groups {
-		var rep *runs.RunInfo
+		var rep *record.RunInfo
 		for i, r := range g.Runs {
-			if r.Status == runs.StatusDone && (!ok || r.Seed == seed) {
+			if r.Status == record.StatusDone && (!ok || r.Seed == seed) {
 				rep = &g.Runs[i]
 				break
 			}
@@ -131,7 +131,7 @@ func cropRows(img image.Image, k int) (template.URL, bool) {
 
 // decodeArtifact reads an artifact (checked against its checksum) and
 // decodes it; problem says why not.
-func decodeArtifact(a runs.Artifact) (image.Image, string) {
+func decodeArtifact(a record.Artifact) (image.Image, string) {
 	b, problem := readArtifact(a)
 	if problem != "" {
 		return nil, problem
@@ -147,9 +147,9 @@ func decodeArtifact(a runs.Artifact) (image.Image, string) {
 // of test images once, each configuration's reconstructions of them (the
 // second row of its reconstruction grid) and each sampler's first row of
 // samples.
-func buildStrip(ctx context.Context, st Store, groups []*Group, reps []*runs.RunInfo, seed uint64, common bool) (*Strip, error) {
+func buildStrip(ctx context.Context, st record.Reader, groups []*Group, reps []*record.RunInfo, seed uint64, common bool) (*Strip, error) {
 	s := &Strip{}
-	cut := func(a runs.Artifact, k int, label, detail string) StripRow {
+	cut := func(a record.Artifact, k int, label, detail string) StripRow {
 		row := StripRow{Label: label, Detail: detail, Image: Grid{Kind: a.Kind}}
 		img, problem := decodeArtifact(a)
 		if problem != "" {

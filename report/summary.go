@@ -11,7 +11,7 @@ import (
 
 	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/metrics"
-	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/record"
 )
 
 // Metric is a column of a summary table: an entry of the metric catalogue.
@@ -31,7 +31,7 @@ type Group struct {
 	Experiment string
 	Label      string   // the varying values other than the seed
 	Values     []string // the same, in the section's axis order
-	Runs       []runs.RunInfo
+	Runs       []record.RunInfo
 	Diverged   int
 	Stats      map[string]Stat // by summary key, over finished (done) runs
 	Best       map[string]bool // keys where this group is the best of its table
@@ -40,8 +40,8 @@ type Group struct {
 
 // runData is what the report knows of one run.
 type runData struct {
-	info runs.RunInfo
-	sums map[string]runs.Summary
+	info record.RunInfo
+	sums map[string]record.Summary
 }
 
 // groupRuns groups runs by the configuration they trained (their resolved
@@ -74,7 +74,7 @@ func groupRuns(experiment string, rs []runData, axes []string) []*Group {
 			groups = append(groups, g)
 		}
 		g.Runs, g.members = append(g.Runs, r.info), append(g.members, r)
-		if r.info.Status == runs.StatusDiverged {
+		if r.info.Status == record.StatusDiverged {
 			g.Diverged++
 		}
 	}
@@ -82,7 +82,7 @@ func groupRuns(experiment string, rs []runData, axes []string) []*Group {
 	for _, g := range groups {
 		values := map[string][]float64{}
 		for _, r := range g.members {
-			if r.info.Status != runs.StatusDone {
+			if r.info.Status != record.StatusDone {
 				continue
 			}
 			for k, s := range r.sums {
@@ -102,7 +102,7 @@ func groupRuns(experiment string, rs []runData, axes []string) []*Group {
 func (g *Group) SeedsText() string {
 	finished := 0
 	for _, r := range g.Runs {
-		if r.Status == runs.StatusDone || r.Status == runs.StatusDiverged {
+		if r.Status == record.StatusDone || r.Status == record.StatusDiverged {
 			finished++
 		}
 	}
@@ -263,7 +263,7 @@ func FormatStat(s Stat, ok bool, digits int) string {
 // version of the experiment's spec had are returned apart (notInSpec), to be
 // flagged and never compared with the current ones; a filter naming such a
 // run includes it (it still groups by its own configuration).
-func loadRuns(ctx context.Context, st Store, experiment string, filter []string) (current, notInSpec []runData, err error) {
+func loadRuns(ctx context.Context, st record.Reader, experiment string, filter []string) (current, notInSpec []runData, err error) {
 	stored, err := st.Runs(ctx, experiment)
 	if err != nil {
 		return nil, nil, err
@@ -278,7 +278,7 @@ func loadRuns(ctx context.Context, st Store, experiment string, filter []string)
 		}
 		sums := all[r.ID]
 		if sums == nil {
-			sums = map[string]runs.Summary{}
+			sums = map[string]record.Summary{}
 		}
 		if !r.InSpec && len(filter) == 0 {
 			notInSpec = append(notInSpec, runData{info: r, sums: sums})

@@ -13,26 +13,11 @@ import (
 
 	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/internal/termtext"
-	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/record"
 )
 
-// TextStore is what the terminal views (ls, show) read; *runs.Store
-// satisfies it.
-type TextStore interface {
-	Store
-	ListExperiments(ctx context.Context, o runs.ListOptions) ([]runs.ExperimentInfo, error)
-	Summaries(ctx context.Context, runID string) (map[string]runs.Summary, error)
-	SummariesAt(ctx context.Context, runID, evalHash string) (map[string]runs.Summary, error)
-	Evaluations(ctx context.Context, runID string) ([]runs.Evaluation, error)
-	Tags(ctx context.Context, t runs.Target) (map[string]string, error)
-	Notes(ctx context.Context, t runs.Target) ([]runs.Note, error)
-	OnlyTagged(ctx context.Context, experiment, tag string, rs []runs.RunInfo) ([]runs.RunInfo, error)
-}
-
-var _ TextStore = (*runs.Store)(nil)
-
 // ListExperiments prints the experiments `vaelab ls` lists.
-func ListExperiments(ctx context.Context, w io.Writer, st TextStore, o runs.ListOptions) error {
+func ListExperiments(ctx context.Context, w io.Writer, st record.Reader, o record.ListOptions) error {
 	exps, err := st.ListExperiments(ctx, o)
 	if err != nil {
 		return err
@@ -51,7 +36,7 @@ func ListExperiments(ctx context.Context, w io.Writer, st TextStore, o runs.List
 
 // ListRuns prints the runs of an experiment (those tagged tag, all for ""),
 // with the headline metric under its catalogue title.
-func ListRuns(ctx context.Context, w io.Writer, st TextStore, experiment, tag string) error {
+func ListRuns(ctx context.Context, w io.Writer, st record.Reader, experiment, tag string) error {
 	if _, err := st.Experiment(ctx, experiment); err != nil {
 		return err
 	}
@@ -89,7 +74,7 @@ func ListRuns(ctx context.Context, w io.Writer, st TextStore, experiment, tag st
 
 func countsText(c map[string]int) string {
 	var parts []string
-	for _, k := range []string{runs.StatusDone, runs.StatusDiverged, runs.StatusFailed, runs.StatusInterrupted, runs.StatusRunning, runs.StatusPending, runs.StatusPaused, runs.StatusStopped} {
+	for _, k := range []string{record.StatusDone, record.StatusDiverged, record.StatusFailed, record.StatusInterrupted, record.StatusRunning, record.StatusPending, record.StatusPaused, record.StatusStopped} {
 		if c[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", c[k], k))
 		}
@@ -100,7 +85,7 @@ func countsText(c map[string]int) string {
 // ShowRun prints one run as `vaelab show` does: identity, config, its
 // evaluations, final values under their catalogue titles with direction and
 // meaning, curves, files, events, tags and notes.
-func ShowRun(ctx context.Context, w io.Writer, st TextStore, r runs.RunInfo) error {
+func ShowRun(ctx context.Context, w io.Writer, st record.Reader, r record.RunInfo) error {
 	fmt.Fprintf(w, "run        %s\nlabel      %s\nexperiment %s\nstatus     %s\n", r.ID, termtext.Safe(r.Label), termtext.Safe(r.Experiment), r.Status)
 	if r.Error != "" {
 		fmt.Fprintf(w, "reason     %s\n", termtext.Safe(r.Error))
@@ -150,14 +135,14 @@ func ShowRun(ctx context.Context, w io.Writer, st TextStore, r runs.RunInfo) err
 	for _, e := range events {
 		fmt.Fprintf(w, "event      %s %s %s: %s\n", e.Time, e.Level, e.Kind, termtext.Safe(e.Message))
 	}
-	return ShowManaged(ctx, w, st, runs.Target{Kind: "run", ID: r.ID})
+	return ShowManaged(ctx, w, st, record.Target{Kind: "run", ID: r.ID})
 }
 
 // printSummaries lists a run's final values: catalogue metrics under their
 // title, direction and meaning (the key in brackets, for queries), grouped
 // as the catalogue orders them; values the catalogue does not describe
 // (training's last values) follow under their keys.
-func printSummaries(w io.Writer, sums map[string]runs.Summary, evalHash string) {
+func printSummaries(w io.Writer, sums map[string]record.Summary, evalHash string) {
 	if len(sums) == 0 {
 		return
 	}
@@ -221,7 +206,7 @@ func describe(key string) (m evaluate.Metric, sampler string, ok bool) {
 
 // shownEvaluation is the evaluation show prints: the one the run's
 // experiment asks for when it exists, else the newest (marked * in the list).
-func shownEvaluation(r runs.RunInfo, evals []runs.Evaluation) string {
+func shownEvaluation(r record.RunInfo, evals []record.Evaluation) string {
 	for _, e := range evals {
 		if e.Hash == r.EvalHash {
 			return e.Hash
@@ -235,7 +220,7 @@ func shownEvaluation(r runs.RunInfo, evals []runs.Evaluation) string {
 
 // printCurves lists the series a run recorded (what its objective feeds or
 // estimates among them: β(t), C(t), λ(t), TC, MI) with their last values.
-func printCurves(ctx context.Context, w io.Writer, st TextStore, runID string) error {
+func printCurves(ctx context.Context, w io.Writer, st record.Reader, runID string) error {
 	series, err := st.Metrics(ctx, runID)
 	if err != nil || len(series) == 0 {
 		return err
@@ -250,7 +235,7 @@ func printCurves(ctx context.Context, w io.Writer, st TextStore, runID string) e
 }
 
 // ShowManaged prints a run's or an experiment's tags and notes.
-func ShowManaged(ctx context.Context, w io.Writer, st TextStore, t runs.Target) error {
+func ShowManaged(ctx context.Context, w io.Writer, st record.Reader, t record.Target) error {
 	tags, err := st.Tags(ctx, t)
 	if err != nil {
 		return err

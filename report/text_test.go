@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/vaelab/vaelab/metrics"
-	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/record"
 )
 
 func TestDescribeFindsCatalogueEntries(t *testing.T) {
@@ -32,7 +32,7 @@ func TestDescribeFindsCatalogueEntries(t *testing.T) {
 // meanings, and keys the catalogue does not describe under their names.
 func TestPrintSummariesUsesTitles(t *testing.T) {
 	var b strings.Builder
-	printSummaries(&b, map[string]runs.Summary{
+	printSummaries(&b, map[string]record.Summary{
 		"test/elbo": {Value: -101.25},
 		"samples_gmm/fd_" + metrics.ExtractorID(): {Value: 0.5},
 		"train/loss":            {Value: 3},

@@ -14,14 +14,8 @@ import (
 )
 
 // Run management: tags, notes, archived experiments and removal. A Target
-// is what a command names: an experiment (by its exact name, first) or a
-// run (by id or unique prefix).
-type Target struct {
-	Kind string // "experiment" or "run"
-	ID   string // the experiment's name or the run's full id
-}
-
-func (t Target) String() string { return t.Kind + " " + t.ID }
+// (record.Target) is what a command names: an experiment (by its exact
+// name, first) or a run (by id or unique prefix).
 
 // FindTarget resolves a name to an experiment, else to a run.
 func (s *Store) FindTarget(ctx context.Context, name string) (Target, error) {
@@ -30,13 +24,13 @@ func (s *Store) FindTarget(ctx context.Context, name string) (Target, error) {
 		return Target{}, fmt.Errorf("find %q: %w", name, err)
 	}
 	if n == 1 {
-		return Target{"experiment", name}, nil
+		return Target{Kind: "experiment", ID: name}, nil
 	}
 	r, err := s.FindRun(ctx, name)
 	if err != nil {
 		return Target{}, fmt.Errorf("%q is neither an experiment (vaelab ls lists them) nor a run: %w", name, err)
 	}
-	return Target{"run", r.ID}, nil
+	return Target{Kind: "run", ID: r.ID}, nil
 }
 
 // SetTags sets (or, for an empty value, removes) tags on a target.
@@ -76,11 +70,6 @@ func (s *Store) Tags(ctx context.Context, t Target) (map[string]string, error) {
 		out[k] = v
 	}
 	return out, rows.Err()
-}
-
-// Note is a dated text on a run or an experiment.
-type Note struct {
-	Time, Text string
 }
 
 // AddNote appends a note to a target.
@@ -173,15 +162,6 @@ func (s *Store) Tagged(ctx context.Context, experiment, key, value string) ([]st
 	return out, rows.Err()
 }
 
-// ListOptions chooses the experiments ls and report show: archived ones
-// only when asked, and with a tag only those that (or a run of which)
-// carry it.
-type ListOptions struct {
-	Archived bool // only archived experiments
-	All      bool // archived ones too
-	Tag      string
-}
-
 // ListExperiments lists the stored experiments as ls shows them.
 func (s *Store) ListExperiments(ctx context.Context, o ListOptions) ([]ExperimentInfo, error) {
 	all, err := s.Experiments(ctx)
@@ -206,7 +186,7 @@ func (s *Store) ListExperiments(ctx context.Context, o ListOptions) ([]Experimen
 			if err != nil {
 				return nil, err
 			}
-			tags, err := s.Tags(ctx, Target{"experiment", e.Name})
+			tags, err := s.Tags(ctx, Target{Kind: "experiment", ID: e.Name})
 			if err != nil {
 				return nil, err
 			}

@@ -53,16 +53,16 @@ func TestRemoveExperimentKeepsSharedRuns(t *testing.T) {
 	own, shared, other := statuses(t, st, "tiny")["seed=1"], statuses(t, st, "tiny")["seed=2"], statuses(t, st, "other")["seed=3"]
 	before := map[string]map[string]any{shared.ID: snapshot(t, st, shared.ID), other.ID: snapshot(t, st, other.ID)}
 
-	if err := st.SetTags(ctx, Target{"run", shared.ID}, map[string]string{"paper": "fig2"}); err != nil {
+	if err := st.SetTags(ctx, Target{Kind: "run", ID: shared.ID}, map[string]string{"paper": "fig2"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.AddNote(ctx, Target{"experiment", "tiny"}, "β too low: posterior collapse"); err != nil {
+	if err := st.AddNote(ctx, Target{Kind: "experiment", ID: "tiny"}, "β too low: posterior collapse"); err != nil {
 		t.Fatal(err)
 	}
 	if ids, _ := st.Tagged(ctx, "other", "paper", "fig2"); len(ids) != 1 || ids[0] != shared.ID {
 		t.Errorf("runs of other tagged paper=fig2: %v", ids)
 	}
-	if _, err := st.Remove(ctx, Target{"run", shared.ID}, false); err == nil || !strings.Contains(err.Error(), "--force") {
+	if _, err := st.Remove(ctx, Target{Kind: "run", ID: shared.ID}, false); err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Errorf("removing a shared run without force: %v", err)
 	}
 	if err := st.Archive(ctx, "tiny", true); err != nil {
@@ -75,7 +75,7 @@ func TestRemoveExperimentKeepsSharedRuns(t *testing.T) {
 		t.Errorf("ls --all: %d experiments", len(l))
 	}
 
-	rm, err := st.Remove(ctx, Target{"experiment", "tiny"}, false)
+	rm, err := st.Remove(ctx, Target{Kind: "experiment", ID: "tiny"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

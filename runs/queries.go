@@ -6,35 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/vaelab/vaelab/vae"
 )
-
-// RunInfo is a stored run as one experiment sees it.
-type RunInfo struct {
-	ID, Experiment, Label, Variant string
-	Varying                        map[string]string
-	Seed                           uint64
-	Status, Error                  string
-	DivergedStep, Steps, Attempts  int
-	Config                         string // canonical JSON
-	Owner, Host, BLAS, Version     string
-	Dir                            string
-	// EvalHash is the evaluation the experiment's spec asks of the run.
-	EvalHash                string
-	InSpec                  bool // false: linked by an earlier version of the experiment's spec
-	CreatedAt, StartedAt    time.Time
-	FinishedAt, HeartbeatAt time.Time
-}
-
-// Duration is the wall time of the run's last attempt, zero if unfinished.
-func (r RunInfo) Duration() time.Duration {
-	if r.StartedAt.IsZero() || r.FinishedAt.IsZero() {
-		return 0
-	}
-	return r.FinishedAt.Sub(r.StartedAt)
-}
 
 const runColumns = `r.id, er.experiment, er.label, er.variant, er.varying, r.seed, r.status, r.error,
 	coalesce(r.diverged_step, 0), r.steps, r.attempts, r.config, r.owner, r.host, r.blas, r.vaelab_version, r.dir,
@@ -119,16 +93,6 @@ func (s *Store) FindRun(ctx context.Context, prefix string) (RunInfo, error) {
 	return RunInfo{}, fmt.Errorf("run id %s is ambiguous: %s, %s, …; give more characters", prefix, found[0].ID, found[1].ID)
 }
 
-// ExperimentInfo is an experiment with its run counts by status.
-type ExperimentInfo struct {
-	Experiment
-	Counts   map[string]int // runs of the current spec, by status
-	RunCount int
-	// NotInSpec counts the runs an earlier version of the spec linked to the
-	// experiment that its current one no longer has (RunInfo.InSpec false).
-	NotInSpec int
-}
-
 // Experiments lists the stored experiments, most recently started first.
 func (s *Store) Experiments(ctx context.Context) ([]ExperimentInfo, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT name FROM experiments ORDER BY started_at DESC, name`)
@@ -196,12 +160,6 @@ func (s *Store) Experiment(ctx context.Context, name string) (ExperimentInfo, er
 		e.RunCount += n
 	}
 	return e, rows.Err()
-}
-
-// Point is one value of a metric series.
-type Point struct {
-	Step, Epoch int
-	Value       float64
 }
 
 // Metrics returns every metric series of a run, by key, ordered by step.
@@ -423,11 +381,6 @@ func (s *Store) artifacts(ctx context.Context, runID, query string, args ...any)
 		out[a.Kind] = a
 	}
 	return out, rows.Err()
-}
-
-// Event is a logged event.
-type Event struct {
-	Time, Experiment, RunID, Level, Kind, Message string
 }
 
 // Events returns the events of a run (or, with runID "", of an experiment), oldest first.

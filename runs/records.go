@@ -5,29 +5,27 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"time"
 
-	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/experiments"
+	"github.com/vaelab/vaelab/record"
 )
 
-// Provenance describes the software and machine that ran an experiment.
-type Provenance struct {
-	Version     string
-	VCSRevision string
-	VCSModified bool
-	GoVersion   string
-	BLAS        string
-	Host        string
-}
-
-// Experiment is a stored experiment.
-type Experiment struct {
-	Name, Description  string
-	SpecText, SpecHash string
-	Provenance
-	CreatedAt, StartedAt string
-}
+// The record types the store writes and reads; their definitions live in
+// record, which the views read without importing runs.
+type (
+	Provenance     = record.Provenance
+	Experiment     = record.Experiment
+	ExperimentInfo = record.ExperimentInfo
+	RunInfo        = record.RunInfo
+	Point          = record.Point
+	Summary        = record.Summary
+	Evaluation     = record.Evaluation
+	Artifact       = record.Artifact
+	Event          = record.Event
+	Target         = record.Target
+	Note           = record.Note
+	ListOptions    = record.ListOptions
+)
 
 // RecordExperiment stores the experiment of spec with the provenance of this
 // invocation. Running a changed spec under the same name updates the stored
@@ -260,9 +258,6 @@ func (s *Store) WriteMetrics(ctx context.Context, runID string, rows []MetricRow
 	})
 }
 
-// Summary is a final value of a run, with the protocol that produced it.
-type Summary = evaluate.Summary
-
 // PutSummaries stores final values of a run's training (see
 // evaluate.Training), replacing earlier ones of the same key.
 func (s *Store) PutSummaries(ctx context.Context, runID string, sums []Summary) error {
@@ -277,15 +272,6 @@ func putSummaries(ctx context.Context, tx *sql.Tx, runID, evalHash string, sums 
 		}
 	}
 	return nil
-}
-
-// Evaluation is one scoring of a trained run: the hash and canonical JSON
-// of its eval settings (experiments.RunConfig.EvalHash), its wall time and
-// when it was recorded.
-type Evaluation struct {
-	Hash, Config string
-	Seconds      float64
-	CreatedAt    time.Time
 }
 
 // PutEvaluation records an evaluation of a run with its summaries in one
@@ -306,14 +292,6 @@ func (s *Store) PutEvaluation(ctx context.Context, runID string, ev Evaluation, 
 		}
 		return nil
 	})
-}
-
-// Artifact is a file of a run, referenced from the store. EvalHash is the
-// evaluation that made it (the image grids), "" for training's (the
-// checkpoint).
-type Artifact struct {
-	RunID, EvalHash, Kind, Path, SHA256 string
-	Bytes                               int64
 }
 
 // PutArtifact records a file written for a run.

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+
+	"github.com/vaelab/vaelab/record"
 )
 
 // Store is a workspace database. It is safe for concurrent use, also by several
@@ -25,20 +27,20 @@ type Store struct {
 	path string
 }
 
-// Statuses of a run.
+// Statuses of a run (see record).
 const (
-	StatusPending     = "pending"
-	StatusRunning     = "running"
-	StatusDone        = "done"
-	StatusFailed      = "failed"
-	StatusDiverged    = "diverged"
-	StatusInterrupted = "interrupted"
-	// StatusPaused is a run at a rung of sweep.early_stop, waiting for the
-	// rung's decision; StatusStopped one the decision stopped (its checkpoint
-	// kept: a larger budget can promote it).
-	StatusPaused  = "paused"
-	StatusStopped = "stopped"
+	StatusPending     = record.StatusPending
+	StatusRunning     = record.StatusRunning
+	StatusDone        = record.StatusDone
+	StatusFailed      = record.StatusFailed
+	StatusDiverged    = record.StatusDiverged
+	StatusInterrupted = record.StatusInterrupted
+	StatusPaused      = record.StatusPaused
+	StatusStopped     = record.StatusStopped
 )
+
+// The views read the store through record.Reader.
+var _ record.Reader = (*Store)(nil)
 
 // schemaVersion is the version Open migrates to; migrations()[i] brings version i to i+1.
 const schemaVersion = 6
