@@ -190,7 +190,7 @@ running: "vaelab sync SPEC" imports them later.`,
 			if res.Deferred > 0 {
 				return nil
 			}
-			if res.Running > 0 {
+			if res.Running > 0 && executor == "slurm" {
 				return &exitError{exitInterrupted, fmt.Errorf("stopped waiting: %s still queued or running on Slurm; `vaelab sync %s --wait` imports them when they end (scancel stops them)", plural(res.Running, "run"), args[0])}
 			}
 			if res.Stopped != nil && runs.IsDiskFull(res.Stopped) {
