@@ -59,7 +59,7 @@ func Export(ctx context.Context, st record.Reader, experiment, format string, fi
 		}
 		return exportCSV(w, all, axes, m)
 	}
-	ms := SummaryMetrics()
+	ms := withAnyValue(groups, SummaryMetrics())
 	markBest(groups, ms)
 	if format == "md" {
 		err = exportMarkdown(w, rk, groups, ms, m)
@@ -477,4 +477,12 @@ func texEscape(s string) string {
 		"<", `\textless{}`, ">", `\textgreater{}`, "β", `$\beta$`, "σ", `$\sigma$`,
 		"·", `$\cdot$`, "α", `$\alpha$`, "±", `$\pm$`, "−", `--`, "∞", `$\infty$`, "√", `$\surd$`, "≤", `$\le$`, "…", `\ldots{}`, "—", `---`,
 	).Replace(s)
+}
+
+// withAnyValue leaves out the metrics no configuration has a value for
+// (MIG without known factors), as the report's tables do.
+func withAnyValue(groups []*Group, ms []Metric) []Metric {
+	return slices.DeleteFunc(slices.Clone(ms), func(m Metric) bool {
+		return !slices.ContainsFunc(groups, func(g *Group) bool { _, ok := g.Stats[m.Key]; return ok })
+	})
 }

@@ -58,6 +58,9 @@ func TestExportsLeadWithTheRankingAndCarryNotes(t *testing.T) {
 					t.Errorf("%s lacks %q:\n%s", c.format, h, out)
 				}
 			}
+			if c.format != "csv" && strings.Contains(out, "MIG") {
+				t.Errorf("%s has a MIG column although no run has a value for it", c.format)
+			}
 		})
 	}
 	// The CSV's ranking agrees with the report's: same order, same claims.
