@@ -25,7 +25,8 @@ func evaluateUntrained(t *testing.T, n int, features []string, refs *ReferenceCa
 	cfg := experiments.DefaultRunConfig()
 	cfg.Dataset = data.Config{Name: "synthetic", Size: 16, Count: 500, TestFraction: 0.3, Seed: 1}
 	cfg.Model.Hidden, cfg.Model.Latent = []int{32}, 4
-	cfg.Eval.Samples, cfg.Eval.Samplers, cfg.Eval.Features, cfg.Eval.GMMComponents = n, []string{"prior", "gmm"}, features, 3
+	cfg.Eval.Samples, cfg.Eval.Samplers, cfg.Eval.Features = n, []string{"prior", "gmm"}, features
+	cfg.Eval = cfg.Eval.With("gmm_components", 3)
 	cfg.Seed = 7
 	ds, err := data.Load(ctx, cfg.Dataset, t.TempDir())
 	if err != nil {

@@ -66,10 +66,7 @@ func (c RunConfig) Validate() error {
 // keeps as a run's config.
 func (c RunConfig) Canonical() []byte {
 	c.Eval = vae.EvalConfig{}
-	if c.Objective.Type == "iwae" && c.Objective.K == 0 {
-		c.Objective.K = vae.DefaultIWAEK // a default written out is the same run
-	}
-	return mustMarshal(c)
+	return mustMarshal(c) // the objective writes its pinned defaults out (vae.ObjectiveConfig.MarshalJSON)
 }
 
 // ID is the run's identity: the first 16 hex digits of the sha256 of its
@@ -154,9 +151,14 @@ func Keys() []string {
 		for i := range t.NumField() {
 			f := t.Field(i)
 			name := jsonName(f)
-			if f.Type.Kind() == reflect.Struct {
+			switch {
+			case f.Type == reflect.TypeFor[vae.ObjectiveConfig]() || f.Type == reflect.TypeFor[vae.EvalConfig]():
+				for _, k := range sectionKeys(f.Type) {
+					out = append(out, prefix+name+"."+k)
+				}
+			case f.Type.Kind() == reflect.Struct:
 				walk(f.Type, prefix+name+".")
-			} else {
+			default:
 				out = append(out, prefix+name)
 			}
 		}

@@ -60,7 +60,7 @@ func TestSearchTrialsAreStable(t *testing.T) {
 			}
 			for _, r := range eight {
 				c := r.Config
-				if c.Objective.Beta < 0.1 || c.Objective.Beta > 10 || c.Train.LearningRate < 0.0001 || c.Train.LearningRate > 0.001 ||
+				if c.Objective.Float("beta") < 0.1 || c.Objective.Float("beta") > 10 || c.Train.LearningRate < 0.0001 || c.Train.LearningRate > 0.001 ||
 					c.Model.Latent < 2 || c.Model.Latent > 9 || (c.Model.Activation != "relu" && c.Model.Activation != "tanh") {
 					t.Fatalf("%s: a draw outside its range: %+v %+v", r.Label(), c.Objective, c.Model)
 				}

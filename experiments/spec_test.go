@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vaelab/vaelab/vae"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -40,7 +42,7 @@ train:
 	c := s.Base
 	if s.Name != "Mixed Case Name" || c.Dataset.Name != "frey" || c.Dataset.TestFraction != 0.2 ||
 		len(c.Model.Hidden) != 2 || c.Model.Hidden[1] != 50 || c.Model.Latent != 5 || c.Model.Sigma != 0.1 ||
-		c.Objective.Beta != 2.5 || c.Train.Adam.Beta1 != 0.5 || c.Train.Adam.Beta2 != 0.999 || c.Train.LearningRate != 1e-4 {
+		c.Objective.Float("beta") != 2.5 || c.Train.Adam.Beta1 != 0.5 || c.Train.Adam.Beta2 != 0.999 || c.Train.LearningRate != 1e-4 {
 		t.Fatalf("parsed config wrong: %+v", c)
 	}
 	runs, err := s.Expand()
@@ -341,6 +343,14 @@ func fieldKind(t *testing.T, key string) reflect.Kind {
 
 func fieldValue(t *testing.T, key string) reflect.Value {
 	t.Helper()
+	// A member's setting (objective.kappa, eval.gmm_components) has the type of its default.
+	section, name, _ := strings.Cut(key, ".")
+	if s, ok := vae.ObjectiveSetting(name); ok && section == "objective" {
+		return reflect.ValueOf(s.Default)
+	}
+	if s, ok := vae.SamplerSetting(name); ok && section == "eval" {
+		return reflect.ValueOf(s.Default)
+	}
 	v := reflect.ValueOf(DefaultRunConfig())
 	for _, seg := range strings.Split(key, ".") {
 		f, ok := fieldByJSONName(v, seg)

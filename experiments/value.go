@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/vaelab/vaelab/vae"
 )
 
 // value is one YAML value with the line it came from.
@@ -70,6 +72,11 @@ func setPath(cfg *RunConfig, path string, v value) error {
 		if field.Kind() != reflect.Struct {
 			return fmt.Errorf("%s is not a section", strings.Join(segs[:i], "."))
 		}
+		if i == len(segs)-1 {
+			if done, err := setMember(field, seg, v, path); done {
+				return err
+			}
+		}
 		next, ok := fieldByJSONName(field, seg)
 		if !ok {
 			return unknownKey(field.Type(), strings.Join(segs[:i+1], "."), strings.Join(segs[:i], "."))
@@ -80,7 +87,7 @@ func setPath(cfg *RunConfig, path string, v value) error {
 		// A mapping sets several keys of the section at once, so that one grid
 		// value can be {likelihood: gaussian, sigma: 0.1}.
 		if v.node.Kind != yaml.MappingNode || len(v.node.Content) == 0 {
-			return fmt.Errorf("%s is a section: set its keys (%s), or give a mapping of them", path, strings.Join(fieldNames(field.Type()), ", "))
+			return fmt.Errorf("%s is a section: set its keys (%s), or give a mapping of them", path, strings.Join(sectionKeys(field.Type()), ", "))
 		}
 		for i := 0; i+1 < len(v.node.Content); i += 2 {
 			if err := setPath(cfg, path+"."+v.node.Content[i].Value, value{v.node.Content[i+1]}); err != nil {
@@ -101,7 +108,53 @@ func setPath(cfg *RunConfig, path string, v value) error {
 // countKeys are the counts whose zero in the config means "the default":
 // written out in a spec, 0 is a mistake, not a request for the default.
 func countKeys() []string {
-	return []string{"eval.gmm_components", "model.prior_components", "eval.two_stage_epochs", "eval.two_stage_hidden"}
+	return []string{"model.prior_components"}
+}
+
+// setMember sets key of a section whose keys are (also) its plug-in
+// members' settings (objective, eval), typed by the key's declaration in
+// the member's file; done is false for a key that is a plain field.
+func setMember(section reflect.Value, key string, v value, path string) (done bool, err error) {
+	var s vae.Setting
+	var ok bool
+	var set func(x any)
+	switch c := section.Addr().Interface().(type) {
+	case *vae.ObjectiveConfig:
+		if key == "type" {
+			return true, assign(reflect.ValueOf(&c.Type).Elem(), v.node, path)
+		}
+		s, ok = vae.ObjectiveSetting(key)
+		set = func(x any) { *c = c.With(key, x) }
+	case *vae.EvalConfig:
+		if _, field := fieldByJSONName(section, key); field {
+			return false, nil
+		}
+		s, ok = vae.SamplerSetting(key)
+		set = func(x any) { *c = c.With(key, x) }
+	default:
+		return false, nil
+	}
+	if !ok {
+		return true, fmt.Errorf("%s: unknown key (known in %s: %s)", path, strings.TrimSuffix(path, "."+key), strings.Join(sectionKeys(section.Type()), ", "))
+	}
+	x := reflect.New(reflect.TypeOf(s.Default)).Elem()
+	if err := assign(x, v.node, path); err != nil {
+		return true, err
+	}
+	set(x.Interface())
+	return true, nil
+}
+
+// sectionKeys are the keys a config section takes: its fields, then, for
+// objective and eval, every key of their members' settings.
+func sectionKeys(t reflect.Type) []string {
+	switch t {
+	case reflect.TypeFor[vae.ObjectiveConfig]():
+		return append([]string{"type"}, vae.ObjectiveKeys()...)
+	case reflect.TypeFor[vae.EvalConfig]():
+		return append(fieldNames(t), vae.SamplerKeys()...)
+	}
+	return fieldNames(t)
 }
 
 func fieldByJSONName(s reflect.Value, name string) (reflect.Value, bool) {
@@ -115,9 +168,11 @@ func fieldByJSONName(s reflect.Value, name string) (reflect.Value, bool) {
 }
 
 func fieldNames(t reflect.Type) []string {
-	names := make([]string, t.NumField())
-	for i := range names {
-		names[i] = jsonName(t.Field(i))
+	var names []string
+	for i := range t.NumField() {
+		if name := jsonName(t.Field(i)); name != "-" {
+			names = append(names, name)
+		}
 	}
 	return names
 }
@@ -127,7 +182,7 @@ func unknownKey(t reflect.Type, key, section string) error {
 	if section != "" {
 		where = "in " + section
 	}
-	return fmt.Errorf("%s: unknown key (known %s: %s)", key, where, strings.Join(fieldNames(t), ", "))
+	return fmt.Errorf("%s: unknown key (known %s: %s)", key, where, strings.Join(sectionKeys(t), ", "))
 }
 
 // assign converts a YAML node to the field's Go type, refusing lossy or

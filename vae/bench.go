@@ -27,7 +27,7 @@ func BenchmarkSteps(cfg ModelConfig, shape Shape, batch, steps int) (StepBench, 
 	if err != nil {
 		return StepBench{}, err
 	}
-	s := Setup{Model: m.cfg, Objective: ObjectiveConfig{Beta: 1}, Train: DefaultTrainConfig()}
+	s := Setup{Model: m.cfg, Objective: ObjectiveConfig{}, Train: DefaultTrainConfig()}
 	s.Train.BatchSize = batch
 	tr, err := newTrainer(m, s, batch)
 	if err != nil {

@@ -21,14 +21,14 @@ func TestResumeReproducesUninterruptedRun(t *testing.T) {
 	}
 	for name, s := range map[string]Setup{
 		"mlp": smallSetup(8), "conv batch norm": smallConvSetup(8),
-		"geco": withObjective(ObjectiveConfig{Type: "geco", Beta: 1, Kappa: 0.03}),
+		"geco": withObjective(ObjectiveConfig{Type: "geco", Set: Values{"beta": 1.0, "kappa": 0.03}}),
 		"geco optimal σ": func() Setup {
-			s := withObjective(ObjectiveConfig{Type: "geco", Beta: 1, Kappa: 0.03})
+			s := withObjective(ObjectiveConfig{Type: "geco", Set: Values{"beta": 1.0, "kappa": 0.03}})
 			s.Model.Likelihood = "gaussian_optimal"
 			return s
 		}(),
-		"iwae":    withObjective(ObjectiveConfig{Type: "iwae", Beta: 1, K: 3}),
-		"beta_tc": withObjective(ObjectiveConfig{Type: "beta_tc", Beta: 6}),
+		"iwae":    withObjective(ObjectiveConfig{Type: "iwae", Set: Values{"beta": 1.0, "k": 3}}),
+		"beta_tc": withObjective(ObjectiveConfig{Type: "beta_tc", Set: Values{"beta": 6.0}}),
 	} {
 		t.Run(name, func(t *testing.T) { checkResume(t, s) })
 	}
@@ -94,8 +94,8 @@ func checkResume(t *testing.T, s Setup) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _ := loaded.Evaluate(context.Background(), test, ObjectiveConfig{Beta: 1}, 50, NewRand(1, StreamEval))
-	b, _ := mFull.Evaluate(context.Background(), test, ObjectiveConfig{Beta: 1}, 50, NewRand(1, StreamEval))
+	a, _ := loaded.Evaluate(context.Background(), test, ObjectiveConfig{Set: Values{"beta": 1.0}}, 50, NewRand(1, StreamEval))
+	b, _ := mFull.Evaluate(context.Background(), test, ObjectiveConfig{Set: Values{"beta": 1.0}}, 50, NewRand(1, StreamEval))
 	if a != b {
 		t.Fatalf("loaded model evaluates to %+v, trained one to %+v", a, b)
 	}

@@ -60,49 +60,15 @@ type ModelConfig struct {
 	PriorComponents int `json:"prior_components,omitempty"`
 }
 
-// ObjectiveConfig selects the objective (objective.go) and its settings; the
-// ones below are the elbo objective's.
+// ObjectiveConfig selects the objective (objective.go) and holds the
+// settings the spec gave it. Each objective declares its own settings in its
+// objective_*.go file (keys, types, defaults, checks, docs); its code reads
+// them with Float, Int and String.
 type ObjectiveConfig struct {
 	// Type names the objective, one of objectives; "" is elbo.
 	Type string `json:"type,omitempty"`
-	// Beta multiplies the KL term summed over latent dimensions (β-VAE; 1 is the ELBO).
-	Beta float64 `json:"beta"`
-	// WarmupSteps raises the KL weight linearly from 0 to Beta over that many
-	// steps (KL warm-up); 0 means none.
-	WarmupSteps int `json:"warmup_steps,omitempty"`
-	// Cycles > 0 anneals the KL weight cyclically (Fu et al. 2019): training is
-	// cut into Cycles equal cycles, and in each the weight rises linearly from 0
-	// to Beta over the first CycleRatio of it (default 0.5), then stays.
-	Cycles     int     `json:"cycles,omitempty"`
-	CycleRatio float64 `json:"cycle_ratio,omitempty"`
-	// FreeBits is a floor, in nats, on each latent dimension's KL (averaged over
-	// the batch) in the loss (Kingma et al. 2016): dimensions below it get no
-	// pressure toward the prior. Reported KL values stay the true ones.
-	FreeBits float64 `json:"free_bits,omitempty"`
-	// Gamma, CapacityMax and CapacitySteps set the capacity objective
-	// (objective_capacity.go): γ·|KL − C(t)| with C rising linearly from 0 to
-	// CapacityMax nats over CapacitySteps steps. For beta_tc, Gamma weighs the
-	// dimension-wise KL (default 1); a pointer, so that an explicit 0 is kept.
-	Gamma         *float64 `json:"gamma,omitempty"`
-	CapacityMax   float64  `json:"capacity_max,omitempty"`
-	CapacitySteps int      `json:"capacity_steps,omitempty"`
-	// Lambda weighs the MMD term of the mmd objective (objective_mmd.go).
-	Lambda float64 `json:"lambda,omitempty"`
-	// Alpha weighs beta_tc's index-code mutual information (default 1), and
-	// Estimator names its estimator of log q(z): mss (default) or mws
-	// (objective_beta_tc.go).
-	Alpha     *float64 `json:"alpha,omitempty"`
-	Estimator string   `json:"estimator,omitempty"`
-	// K is the number of importance samples per image of the iwae objective
-	// (objective_iwae.go).
-	K int `json:"k,omitempty"`
-	// Kappa is GECO's reconstruction target, a mean squared error per pixel;
-	// GECOAlpha the decay of the constraint's moving average (default 0.95)
-	// and GECORate the step of log λ per unit of relative constraint
-	// (default 0.02) (objective_geco.go).
-	Kappa     float64 `json:"kappa,omitempty"`
-	GECOAlpha float64 `json:"geco_alpha,omitempty"`
-	GECORate  float64 `json:"geco_rate,omitempty"`
+	// Set are the objective's settings the spec wrote, by key.
+	Set Values `json:"-"`
 }
 
 // AdamConfig holds Adam's moment decay rates and its denominator epsilon.
@@ -177,14 +143,6 @@ type EvalConfig struct {
 	// metrics decode (sampler.go); empty means [prior]. The prior's block of
 	// metrics is samples/…, another sampler's samples_NAME/….
 	Samplers []string `json:"samplers,omitempty"`
-	// GMMComponents is K of the gmm sampler's mixture (at most the number of
-	// training images).
-	GMMComponents int `json:"gmm_components,omitempty"`
-	// TwoStageEpochs and TwoStageHidden set the two_stage sampler's second
-	// VAE: its training epochs over the codes and the width of its two
-	// hidden layers.
-	TwoStageEpochs int `json:"two_stage_epochs,omitempty"`
-	TwoStageHidden int `json:"two_stage_hidden,omitempty"`
 	// Features are the feature spaces the sample metrics are computed in:
 	// randconv1 (random conv features, always) and dlib (dlib's trained face
 	// descriptor: fd_dlib and the identity metrics; its weights come with
@@ -196,6 +154,10 @@ type EvalConfig struct {
 	// else the random-feature one. It changes what the report leads with,
 	// not what is computed, so it is no part of the evaluation's hash.
 	Primary string `json:"primary,omitempty"`
+	// Set are the samplers' settings the spec wrote (eval.gmm_components,
+	// ...), by key: each sampler declares its own in its sampler_*.go file.
+	// They sit in the eval section's JSON beside the fields above.
+	Set Values `json:"-"`
 }
 
 // FeatureSpaces are the names eval.features takes.
@@ -211,14 +173,19 @@ func (c EvalConfig) WithDefaults() EvalConfig {
 	for _, f := range []struct {
 		v   *int
 		def int
-	}{{&c.Samples, 1000}, {&c.IWAEK, 8}, {&c.KIDSubsets, 50}, {&c.KIDSubsetSize, 100}, {&c.NearestK, 5}, {&c.GMMComponents, 10},
-		{&c.TwoStageEpochs, 200}, {&c.TwoStageHidden, 256}} {
+	}{{&c.Samples, 1000}, {&c.IWAEK, 8}, {&c.KIDSubsets, 50}, {&c.KIDSubsetSize, 100}, {&c.NearestK, 5}} {
 		if *f.v == 0 {
 			*f.v = f.def
 		}
 	}
 	if len(c.Samplers) == 0 {
 		c.Samplers = []string{"prior"}
+	}
+	for _, key := range SamplerKeys() {
+		if _, ok := c.Set[key]; !ok {
+			s, _ := SamplerSetting(key)
+			c.Set = c.Set.With(key, s.Default)
+		}
 	}
 	return c
 }
@@ -235,7 +202,7 @@ func DefaultModelConfig() ModelConfig {
 	return ModelConfig{Architecture: "mlp", Hidden: []int{256}, Latent: 16, Activation: "relu", Likelihood: "bernoulli"}
 }
 
-func DefaultObjectiveConfig() ObjectiveConfig { return ObjectiveConfig{Beta: 1} }
+func DefaultObjectiveConfig() ObjectiveConfig { return ObjectiveConfig{} }
 
 func DefaultTrainConfig() TrainConfig {
 	return TrainConfig{Epochs: 10, BatchSize: 64, LearningRate: 1e-3, Optimizer: "adam",
@@ -411,17 +378,6 @@ func (c ModelConfig) CheckShape(s Shape) error {
 	return nil
 }
 
-func (c ObjectiveConfig) Validate() error {
-	obj, err := ObjectiveNamed(c.Type)
-	if err != nil {
-		return err
-	}
-	if err := checkObjectiveKeys(c, obj); err != nil {
-		return err
-	}
-	return obj.check(c)
-}
-
 func (c TrainConfig) Validate() error {
 	switch {
 	case c.Epochs < 1 || c.Epochs > 1e6:
@@ -459,8 +415,7 @@ func (c EvalConfig) Validate() error {
 		key       string
 		v, lo, hi int
 	}{{"samples", c.Samples, 10, 100000}, {"iwae_k", c.IWAEK, 1, 10000}, {"kid_subsets", c.KIDSubsets, 1, 10000},
-		{"kid_subset_size", c.KIDSubsetSize, 2, 100000}, {"nearest_k", c.NearestK, 1, 100}, {"gmm_components", c.GMMComponents, 1, 1000},
-		{"two_stage_epochs", c.TwoStageEpochs, 1, 100000}, {"two_stage_hidden", c.TwoStageHidden, 2, 8192}} {
+		{"kid_subset_size", c.KIDSubsetSize, 2, 100000}, {"nearest_k", c.NearestK, 1, 100}} {
 		if f.v != 0 && (f.v < f.lo || f.v > f.hi) {
 			return fmt.Errorf("eval.%s: %d must be between %d and %d (or 0 for the default)", f.key, f.v, f.lo, f.hi)
 		}
@@ -471,6 +426,15 @@ func (c EvalConfig) Validate() error {
 		}
 		if slices.Index(c.Features, name) != i {
 			return fmt.Errorf("eval.features[%d]: %q appears twice", i, name)
+		}
+	}
+	for _, key := range c.Set.Keys() {
+		s, ok := SamplerSetting(key)
+		if !ok {
+			return fmt.Errorf("eval.%s: unknown key", key)
+		}
+		if err := s.Check(c.Set[key]); err != nil {
+			return fmt.Errorf("eval.%s: %w", key, err)
 		}
 	}
 	for i, name := range c.Samplers {

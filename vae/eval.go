@@ -137,7 +137,7 @@ func (m *Model) forEachBatchPasses(ctx context.Context, im data.Images, batch in
 		return fmt.Errorf("image shape %dx%dx%d does not match the model input of %d values", im.Height, im.Width, im.Channels, m.inDim)
 	}
 	b := min(batch, im.N)
-	o, err := m.newObjective(b, ObjectiveConfig{Beta: 1}, false, 0)
+	o, err := m.newObjective(b, ObjectiveConfig{}, false, 0)
 	if err != nil {
 		return err
 	}

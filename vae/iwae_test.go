@@ -30,7 +30,7 @@ func TestIWAEBoundsTheELBOAndTightens(t *testing.T) {
 			}
 			mean[k] += v / repeats
 		}
-		ev, err := m.Evaluate(context.Background(), test, ObjectiveConfig{Beta: 1}, 17, NewRand(uint64(r), StreamEval))
+		ev, err := m.Evaluate(context.Background(), test, ObjectiveConfig{Set: Values{"beta": 1.0}}, 17, NewRand(uint64(r), StreamEval))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -35,7 +35,7 @@ func TestLaplaceLossMatchesItsFormula(t *testing.T) {
 			t.Fatal(err)
 		}
 		x, eps := testInputs(rng, batch, shape.Dim(), cfg.Latent)
-		o, err := m.newObjective(batch, ObjectiveConfig{Beta: 1}, true, 0)
+		o, err := m.newObjective(batch, ObjectiveConfig{Set: Values{"beta": 1.0}}, true, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,8 +62,8 @@ func TestLaplaceLossMatchesItsFormula(t *testing.T) {
 // TestLaplaceGradientsMatchFiniteDifferences: every parameter's gradient of a
 // laplace model against central differences, in float64.
 func TestLaplaceGradientsMatchFiniteDifferences(t *testing.T) {
-	checkModelGradients(t, laplaceCase("mlp"), Shape{1, 5, 1}, ObjectiveConfig{Beta: 1}, 1)
-	checkModelGradients(t, laplaceCase("conv"), Shape{8, 6, 3}, ObjectiveConfig{Beta: 0.5}, 0.5)
+	checkModelGradients(t, laplaceCase("mlp"), Shape{1, 5, 1}, ObjectiveConfig{Set: Values{"beta": 1.0}}, 1)
+	checkModelGradients(t, laplaceCase("conv"), Shape{8, 6, 3}, ObjectiveConfig{Set: Values{"beta": 0.5}}, 0.5)
 }
 
 func TestLaplaceNeedsAScale(t *testing.T) {

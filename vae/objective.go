@@ -1,11 +1,11 @@
 package vae
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
-	"reflect"
+	"maps"
 	"slices"
-	"sort"
-	"strings"
 
 	G "gorgonia.org/gorgonia"
 )
@@ -16,11 +16,10 @@ import (
 // file of its own (objective_*.go) and is named for objective.type by one
 // line of objectives.
 type Objective interface {
-	// keys are the objective section's keys it takes besides type; any
-	// other key set is an error (checkObjectiveKeys).
-	keys() []string
-	// check validates the values of its keys.
-	check(c ObjectiveConfig) error
+	// settings are the objective section's keys it takes besides type, in
+	// the order the run's identity lists them; any other key set is an
+	// error (ObjectiveConfig.Validate).
+	settings() []Setting
 	// Scalars are the keys of the values fed to the loss at every step, in
 	// order; each is also recorded at every step under its key.
 	Scalars() []string
@@ -77,34 +76,155 @@ func samplesPerImage(obj Objective, c ObjectiveConfig) int {
 	return 1
 }
 
-// checkObjectiveKeys refuses a key of the objective section that obj does
-// not take, naming the objectives that do. beta counts as set only when it
-// differs from its default of 1, which every config carries.
-func checkObjectiveKeys(c ObjectiveConfig, obj Objective) error {
-	v, t := reflect.ValueOf(c), reflect.TypeFor[ObjectiveConfig]()
-	for i := range t.NumField() {
-		key, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		f := v.Field(i)
-		if key == "type" || f.IsZero() || (key == "beta" && f.Float() == 1) || slices.Contains(obj.keys(), key) {
-			continue
-		}
-		var owners []string
-		for name, o := range objectives() {
-			if slices.Contains(o.keys(), key) {
-				owners = append(owners, name)
-			}
-		}
-		sort.Strings(owners)
-		return fmt.Errorf("objective.%s: the %s objective does not take it (it belongs to %s); change objective.type or remove the key", key, c.typeName(), strings.Join(owners, ", "))
+// A crossChecker checks settings against each other, after each alone.
+type crossChecker interface {
+	checkTogether(c ObjectiveConfig) error
+}
+
+// ObjectiveSettings are the settings of the objective called name ("" is
+// elbo), for docs.
+func ObjectiveSettings(name string) ([]Setting, error) {
+	obj, err := ObjectiveNamed(name)
+	if err != nil {
+		return nil, err
+	}
+	return obj.settings(), nil
+}
+
+// ObjectiveNames are the objectives objective.type takes, sorted.
+func ObjectiveNames() []string { return slices.Sorted(maps.Keys(objectives())) }
+
+// ObjectiveSetting finds the declaration of objective key key among every
+// objective's, to read a spec's value before its objective is settled.
+func ObjectiveSetting(key string) (Setting, bool) {
+	return settingIn(objectives(), Objective.settings, key)
+}
+
+// ObjectiveKeys lists every key some objective takes, sorted.
+func ObjectiveKeys() []string { return keysIn(objectives(), Objective.settings) }
+
+// Validate refuses an unknown objective, a key it does not take, and
+// impossible values, naming the spec key. β is in every run's config
+// (ids from when every objective carried it), so a β of 1 counts as unset
+// for the objectives that do not take it.
+func (c ObjectiveConfig) Validate() error {
+	obj, err := ObjectiveNamed(c.Type)
+	if err != nil {
+		return err
+	}
+	owners := func(key string) []string { return ownersIn(objectives(), Objective.settings, key) }
+	unset := func(key string, x any) bool { return key == "beta" && x == any(1.0) }
+	if err := checkValues("objective", c.TypeName(), obj.settings(), c.Set, owners, unset); err != nil {
+		return err
+	}
+	if cc, ok := obj.(crossChecker); ok {
+		return cc.checkTogether(c)
 	}
 	return nil
 }
 
-func (c ObjectiveConfig) typeName() string {
+// TypeName is the objective's name, "" spelt elbo.
+func (c ObjectiveConfig) TypeName() string {
 	if c.Type == "" {
 		return "elbo"
 	}
 	return c.Type
+}
+
+// Float, Int and String are the value in effect of one of the objective's
+// settings: the spec's, else the default its file declares.
+func (c ObjectiveConfig) Float(key string) float64 { return c.value(key).(float64) }
+func (c ObjectiveConfig) Int(key string) int       { return c.value(key).(int) }
+func (c ObjectiveConfig) String(key string) string { return c.value(key).(string) }
+
+// Has reports whether the spec set key.
+func (c ObjectiveConfig) Has(key string) bool {
+	_, ok := c.Set[key]
+	return ok
+}
+
+func (c ObjectiveConfig) value(key string) any {
+	obj, err := ObjectiveNamed(c.Type)
+	if err != nil {
+		panic(fmt.Sprintf("vae: objective settings of an unvalidated config: %v", err))
+	}
+	return c.Set.value(obj.settings(), key)
+}
+
+// With returns c with key set to v.
+func (c ObjectiveConfig) With(key string, v any) ObjectiveConfig {
+	c.Set = c.Set.With(key, v)
+	return c
+}
+
+// MarshalJSON writes the objective's part of a run's identity, byte for
+// byte as before its settings moved into the objectives' files (when they
+// were one struct's fields): "type" when set; "beta", always (1 when left
+// out); then the keys set, in the objective's order, a zero left out where
+// zero is the default (as omitempty did), and a pinned key's default
+// written out when the key is; then, for an invalid config only, keys the
+// objective does not take, sorted.
+func (c ObjectiveConfig) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	field := func(key string, v any) {
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(key)
+		x, _ := json.Marshal(v) // numbers and strings only
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(x)
+	}
+	if c.Type != "" {
+		field("type", c.Type)
+	}
+	beta, ok := c.Set["beta"]
+	if !ok {
+		beta = 1.0
+	}
+	field("beta", beta)
+	done := map[string]bool{"beta": true}
+	if obj, err := ObjectiveNamed(c.Type); err == nil {
+		for _, s := range obj.settings() {
+			v, set := c.Set[s.Key]
+			switch {
+			case done[s.Key]:
+			case set && isZero(v) && (s.Required || isZero(s.Default)):
+			case set:
+				field(s.Key, v)
+			case s.Pinned:
+				field(s.Key, s.Default)
+			}
+			done[s.Key] = true
+		}
+	}
+	for _, key := range c.Set.Keys() {
+		if !done[key] {
+			field(key, c.Set[key])
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// UnmarshalJSON reads a stored config, typing each value by its declaration.
+func (c *ObjectiveConfig) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return fmt.Errorf("objective: %w", err)
+	}
+	*c = ObjectiveConfig{}
+	if t, ok := raw["type"]; ok {
+		if err := json.Unmarshal(t, &c.Type); err != nil {
+			return fmt.Errorf("objective.type: %w", err)
+		}
+		delete(raw, "type")
+	}
+	set, err := decodeSettings(raw, ObjectiveSetting, "objective")
+	c.Set = set
+	return err
 }
 
 // stepsChecker is an objective whose schedule must fit in training.

@@ -33,21 +33,20 @@ const (
 // TC added to the ELBO); the prior must be N(0, I), which factorises.
 type betaTC struct{}
 
-func (betaTC) keys() []string { return []string{"alpha", "beta", "gamma", "estimator"} }
-
-func (betaTC) check(c ObjectiveConfig) error {
-	for _, w := range []struct {
-		key string
-		v   *float64
-	}{{"alpha", c.Alpha}, {"gamma", c.Gamma}, {"beta", &c.Beta}} {
-		if w.v != nil && !(*w.v >= 0 && *w.v <= 1e6) {
-			return fmt.Errorf("objective.%s: %v must be between 0 and 1e6", w.key, *w.v)
-		}
+// settings are listed β, γ, α: the order of the run's identity.
+func (betaTC) settings() []Setting {
+	return []Setting{
+		FloatSetting("beta", 1, "weight β of the total correlation", between(0, 1e6)),
+		FloatSetting("gamma", 1, "weight γ of the dimension-wise KL", between(0, 1e6)),
+		FloatSetting("alpha", 1, "weight α of the index-code mutual information", between(0, 1e6)),
+		Setting{Key: "estimator", Default: "mss", Doc: "estimator of log q(z): mss (minibatch stratified sampling) or mws (minibatch-weighted)",
+			check: typed(func(e string) error {
+				if e != "mss" && e != "mws" {
+					return fmt.Errorf("%q is not an estimator of log q(z) (supported: mss, mws)", e)
+				}
+				return nil
+			})},
 	}
-	if e := c.Estimator; e != "" && e != "mss" && e != "mws" {
-		return fmt.Errorf("objective.estimator: %q is not an estimator of log q(z) (supported: mss, mws)", e)
-	}
-	return nil
 }
 
 func (betaTC) Scalars() []string                      { return nil }
@@ -62,17 +61,19 @@ func (betaTC) loss(o *objective, c ObjectiveConfig, _ []*G.Node, _ func() *G.Nod
 	if o.batch < 2 || o.dataset < o.batch {
 		return nil, fmt.Errorf("objective.type: beta_tc needs batches of at least 2 images from a training set at least as large (batch %d, %d images)", o.batch, o.dataset)
 	}
-	mi, tc, dimKL := o.tcTerms(o.z, o.mu, o.logvar, o.eps, c.Estimator)
+	mi, tc, dimKL := o.tcTerms(o.z, o.mu, o.logvar, o.eps, c.String("estimator"))
 	o.record(KeyMI, mi)
 	o.record(KeyTC, tc)
 	o.record(KeyDimKL, dimKL)
-	weighted := func(n *G.Node, w *float64) *G.Node {
-		if w == nil {
+	// α and γ left out are 1 and multiply nothing, keeping the graph of
+	// the paper's setting.
+	weighted := func(n *G.Node, key string) *G.Node {
+		if key != "beta" && !c.Has(key) {
 			return n
 		}
-		return G.Must(G.Mul(n, o.scalar(*w)))
+		return G.Must(G.Mul(n, o.scalar(c.Float(key))))
 	}
-	kl := G.Must(G.Add(G.Must(G.Add(weighted(mi, c.Alpha), weighted(tc, &c.Beta))), weighted(dimKL, c.Gamma)))
+	kl := G.Must(G.Add(G.Must(G.Add(weighted(mi, "alpha"), weighted(tc, "beta"))), weighted(dimKL, "gamma")))
 	return G.Must(G.Add(o.recon, kl)), nil
 }
 

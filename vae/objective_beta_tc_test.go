@@ -182,7 +182,7 @@ func TestBetaTCWithUnitWeightsIsTheMonteCarloELBO(t *testing.T) {
 	}
 	x, eps := testInputs(rng, batch, 6, cfg.Latent)
 	for _, est := range []string{"mss", "mws"} {
-		o, err := m.newObjective(batch, ObjectiveConfig{Type: "beta_tc", Beta: 1, Estimator: est}, true, 40)
+		o, err := m.newObjective(batch, ObjectiveConfig{Type: "beta_tc", Set: Values{"beta": 1.0, "estimator": est}}, true, 40)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,12 +205,12 @@ func TestBetaTCWithUnitWeightsIsTheMonteCarloELBO(t *testing.T) {
 
 func TestBetaTCGradientsMatchFiniteDifferences(t *testing.T) {
 	for _, c := range []ObjectiveConfig{
-		{Type: "beta_tc", Beta: 6},
-		{Type: "beta_tc", Beta: 4, Alpha: new(0.5), Gamma: new(2.0), Estimator: "mws"},
+		{Type: "beta_tc", Set: Values{"beta": 6.0}},
+		{Type: "beta_tc", Set: Values{"beta": 4.0, "alpha": 0.5, "gamma": 2.0, "estimator": "mws"}},
 	} {
 		checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian", Sigma: 0.5}, Shape{1, 5, 1}, c)
 	}
-	checkModelGradients(t, convCase("transpose", "none", "relu", "bernoulli"), Shape{8, 8, 1}, ObjectiveConfig{Type: "beta_tc", Beta: 6})
+	checkModelGradients(t, convCase("transpose", "none", "relu", "bernoulli"), Shape{8, 8, 1}, ObjectiveConfig{Type: "beta_tc", Set: Values{"beta": 6.0}})
 }
 
 func TestBetaTCSettings(t *testing.T) {
@@ -218,11 +218,11 @@ func TestBetaTCSettings(t *testing.T) {
 		c   ObjectiveConfig
 		key string
 	}{
-		{ObjectiveConfig{Type: "beta_tc", Beta: -1}, "objective.beta: -1"},
-		{ObjectiveConfig{Type: "beta_tc", Beta: 6, Alpha: new(-1.0)}, "objective.alpha"},
-		{ObjectiveConfig{Type: "beta_tc", Beta: 6, Estimator: "mcmc"}, "objective.estimator: \"mcmc\""},
-		{ObjectiveConfig{Type: "beta_tc", Beta: 6, Lambda: 3}, "objective.lambda: the beta_tc objective does not take it (it belongs to mmd)"},
-		{ObjectiveConfig{Beta: 1, Alpha: new(1.0)}, "objective.alpha: the elbo objective does not take it (it belongs to beta_tc)"},
+		{ObjectiveConfig{Type: "beta_tc", Set: Values{"beta": -1.0}}, "objective.beta: -1"},
+		{ObjectiveConfig{Type: "beta_tc", Set: Values{"beta": 6.0, "alpha": -1.0}}, "objective.alpha"},
+		{ObjectiveConfig{Type: "beta_tc", Set: Values{"beta": 6.0, "estimator": "mcmc"}}, "objective.estimator: \"mcmc\""},
+		{ObjectiveConfig{Type: "beta_tc", Set: Values{"beta": 6.0, "lambda": 3.0}}, "objective.lambda: the beta_tc objective does not take it (it belongs to mmd)"},
+		{ObjectiveConfig{Set: Values{"beta": 1.0, "alpha": 1.0}}, "objective.alpha: the elbo objective does not take it (it belongs to beta_tc)"},
 	} {
 		if err := tc.c.Validate(); err == nil || !strings.Contains(err.Error(), tc.key) {
 			t.Errorf("%+v: error %v, want one naming %q", tc.c, err, tc.key)

@@ -17,25 +17,27 @@ const KeyCapacity = "train/capacity"
 // as the schedule allows.
 type capacity struct{}
 
-func (capacity) keys() []string { return []string{"gamma", "capacity_max", "capacity_steps"} }
-
-func (capacity) check(c ObjectiveConfig) error {
-	switch {
-	case c.Gamma == nil:
-		return fmt.Errorf("objective.gamma: set the capacity objective's weight γ of |KL − C(t)| (Burgess et al. used 1000)")
-	case !(*c.Gamma > 0) || *c.Gamma > 1e6:
-		return fmt.Errorf("objective.gamma: %v must be between 0 (excluded) and 1e6 for the capacity objective (Burgess et al. used 1000)", *c.Gamma)
-	case !(c.CapacityMax > 0) || c.CapacityMax > 1e5:
-		return fmt.Errorf("objective.capacity_max: %v nats must be between 0 (excluded) and 1e5", c.CapacityMax)
-	case c.CapacitySteps < 1:
-		return fmt.Errorf("objective.capacity_steps: %d must be at least 1", c.CapacitySteps)
+func (capacity) settings() []Setting {
+	return []Setting{
+		required(FloatSetting("gamma", 0, "weight γ of |KL − C(t)| (Burgess et al. used 1000)", func(g float64) error {
+			if !(g > 0) || g > 1e6 {
+				return fmt.Errorf("%v must be between 0 (excluded) and 1e6 for the capacity objective (Burgess et al. used 1000)", g)
+			}
+			return nil
+		})),
+		required(FloatSetting("capacity_max", 0, "the capacity C, in nats, the KL is steered to at the end of the schedule", func(m float64) error {
+			if !(m > 0) || m > 1e5 {
+				return fmt.Errorf("%v nats must be between 0 (excluded) and 1e5", m)
+			}
+			return nil
+		})),
+		required(IntSetting("capacity_steps", 0, "steps over which C(t) rises linearly from 0 to capacity_max", atLeast(1))),
 	}
-	return nil
 }
 
 func (capacity) checkSteps(c ObjectiveConfig, total int) error {
-	if c.CapacitySteps > total {
-		return fmt.Errorf("objective.capacity_steps: %d is longer than the %d training steps; the capacity would never reach capacity_max", c.CapacitySteps, total)
+	if steps := c.Int("capacity_steps"); steps > total {
+		return fmt.Errorf("objective.capacity_steps: %d is longer than the %d training steps; the capacity would never reach capacity_max", steps, total)
 	}
 	return nil
 }
@@ -44,16 +46,16 @@ func (capacity) Scalars() []string { return []string{KeyCapacity} }
 func (capacity) LossText() string  { return "−log p(x|z) + γ·|KL − C(t)| (capacity objective)" }
 
 func (capacity) at(c ObjectiveConfig, step, _ int) []float64 {
-	return []float64{c.CapacityMax * min(1, float64(step)/float64(c.CapacitySteps))}
+	return []float64{c.Float("capacity_max") * min(1, float64(step)/float64(c.Int("capacity_steps")))}
 }
 
-func (capacity) final(c ObjectiveConfig) []float64 { return []float64{c.CapacityMax} }
+func (capacity) final(c ObjectiveConfig) []float64 { return []float64{c.Float("capacity_max")} }
 
 func (capacity) loss(o *objective, c ObjectiveConfig, fed []*G.Node, _ func() *G.Node) (*G.Node, error) {
 	gap := G.Must(G.Abs(G.Must(G.Sub(o.klm, fed[0]))))
-	return G.Must(G.Add(o.recon, G.Must(G.Mul(gap, o.scalar(*c.Gamma))))), nil
+	return G.Must(G.Add(o.recon, G.Must(G.Mul(gap, o.scalar(c.Float("gamma")))))), nil
 }
 
 func (capacity) evalLoss(c ObjectiveConfig, vals []float64, recon, kl float64) float64 {
-	return recon + *c.Gamma*math.Abs(kl-vals[0])
+	return recon + c.Float("gamma")*math.Abs(kl-vals[0])
 }

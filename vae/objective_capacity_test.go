@@ -11,7 +11,7 @@ import (
 )
 
 func capacityConfig() ObjectiveConfig {
-	return ObjectiveConfig{Type: "capacity", Beta: 1, Gamma: new(7.0), CapacityMax: 2, CapacitySteps: 4}
+	return ObjectiveConfig{Type: "capacity", Set: Values{"beta": 1.0, "gamma": 7.0, "capacity_max": 2.0, "capacity_steps": 4}}
 }
 
 // The capacity loss is −log p(x|z) + γ·|KL − C| of batch means, against the
@@ -42,7 +42,7 @@ func TestCapacityLossMatchesFormula(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := forward(t, o, x, eps, target)
-		want := recon + *c.Gamma*math.Abs(klMean-target)
+		want := recon + c.Float("gamma")*math.Abs(klMean-target)
 		if math.Abs(got-want) > 1e-9*math.Max(1, want) {
 			t.Errorf("C = %v: loss %.12g, formula %.12g", target, got, want)
 		}
@@ -95,11 +95,11 @@ func TestCapacitySchedule(t *testing.T) {
 		edit func(*ObjectiveConfig)
 		key  string
 	}{
-		{func(c *ObjectiveConfig) { c.Gamma = new(0.0) }, "objective.gamma"},
-		{func(c *ObjectiveConfig) { c.CapacityMax = -1 }, "objective.capacity_max"},
-		{func(c *ObjectiveConfig) { c.CapacitySteps = 0 }, "objective.capacity_steps"},
-		{func(c *ObjectiveConfig) { c.FreeBits = 0.5 }, "free_bits"},
-		{func(c *ObjectiveConfig) { c.Type = "" }, "objective.gamma"}, // capacity keys on the elbo
+		{func(c *ObjectiveConfig) { *c = c.With("gamma", 0.0) }, "objective.gamma"},
+		{func(c *ObjectiveConfig) { *c = c.With("capacity_max", -1.0) }, "objective.capacity_max"},
+		{func(c *ObjectiveConfig) { *c = c.With("capacity_steps", 0) }, "objective.capacity_steps"},
+		{func(c *ObjectiveConfig) { *c = c.With("free_bits", 0.5) }, "free_bits"},
+		{func(c *ObjectiveConfig) { c.Type = "" }, "the elbo objective does not take it (it belongs to capacity)"}, // capacity keys on the elbo
 	} {
 		bad := capacityConfig()
 		tc.edit(&bad)

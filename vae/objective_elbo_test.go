@@ -10,7 +10,7 @@ func TestObjectiveTable(t *testing.T) {
 	for _, tc := range []struct{ name, wantErr string }{
 		{"", ""}, {"elbo", ""}, {"iwea", `objective.type: "iwea" is not supported (supported: `},
 	} {
-		err := ObjectiveConfig{Type: tc.name, Beta: 1}.Validate()
+		err := ObjectiveConfig{Type: tc.name, Set: Values{"beta": 1.0}}.Validate()
 		if (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
 			t.Errorf("objective.type %q: %v, want %q", tc.name, err, tc.wantErr)
 		}
@@ -20,7 +20,7 @@ func TestObjectiveTable(t *testing.T) {
 // TestELBOScalars: the elbo feeds and records β(t) under train/beta, its
 // schedule at each step, and evaluates with the final β.
 func TestELBOScalars(t *testing.T) {
-	c := ObjectiveConfig{Beta: 2, WarmupSteps: 4}
+	c := ObjectiveConfig{Set: Values{"beta": 2.0, "warmup_steps": 4}}
 	e := elbo{}
 	if !slices.Equal(e.Scalars(), []string{KeyBeta}) {
 		t.Fatalf("scalars %v", e.Scalars())

@@ -1,7 +1,6 @@
 package vae
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 
@@ -37,18 +36,27 @@ const (
 	gecoLambdaMax    = 1e6
 )
 
-func (geco) keys() []string { return []string{"kappa", "geco_alpha", "geco_rate"} }
-
-func (geco) check(c ObjectiveConfig) error {
-	switch {
-	case !(c.Kappa > 0) || c.Kappa >= 1:
-		return fmt.Errorf("objective.kappa: %v must be a mean squared error per pixel between 0 and 1, both excluded (e.g. 0.01: an RMSE of 0.1)", c.Kappa)
-	case c.GECOAlpha != 0 && !(c.GECOAlpha > 0 && c.GECOAlpha < 1):
-		return fmt.Errorf("objective.geco_alpha: %v must be in (0, 1) (default %v)", c.GECOAlpha, defaultGECOAlpha)
-	case c.GECORate != 0 && !(c.GECORate > 0 && c.GECORate <= 1):
-		return fmt.Errorf("objective.geco_rate: %v must be in (0, 1] (default %v)", c.GECORate, defaultGECORate)
+func (geco) settings() []Setting {
+	return []Setting{
+		required(FloatSetting("kappa", 0, "reconstruction target κ: a mean squared error per pixel (0.01 is an RMSE of 0.1)", func(k float64) error {
+			if !(k > 0) || k >= 1 {
+				return fmt.Errorf("%v must be a mean squared error per pixel between 0 and 1, both excluded (e.g. 0.01: an RMSE of 0.1)", k)
+			}
+			return nil
+		})),
+		FloatSetting("geco_alpha", defaultGECOAlpha, "decay α of the constraint's moving average", func(a float64) error {
+			if !(a > 0 && a < 1) {
+				return fmt.Errorf("%v must be in (0, 1) (default %v)", a, defaultGECOAlpha)
+			}
+			return nil
+		}),
+		FloatSetting("geco_rate", defaultGECORate, "step ν of log λ per unit of relative constraint", func(r float64) error {
+			if !(r > 0 && r <= 1) {
+				return fmt.Errorf("%v must be in (0, 1] (default %v)", r, defaultGECORate)
+			}
+			return nil
+		}),
 	}
-	return nil
 }
 
 func (geco) Scalars() []string                      { return []string{KeyGECOLambda} }
@@ -62,14 +70,14 @@ func (geco) scalarsFrom(_ ObjectiveConfig, s []float64) []float64 { return s[:1]
 
 func (geco) update(c ObjectiveConfig, s []float64, est []Metric) []float64 {
 	lambda, ma, started := s[0], s[1], s[2]
-	rel := metricValue(est, KeyGECOMSE)/c.Kappa - 1
+	rel := metricValue(est, KeyGECOMSE)/c.Float("kappa") - 1
 	if started == 0 {
 		ma = rel
 	} else {
-		alpha := cmp.Or(c.GECOAlpha, defaultGECOAlpha)
+		alpha := c.Float("geco_alpha")
 		ma = alpha*ma + (1-alpha)*rel
 	}
-	lambda = min(max(lambda*math.Exp(cmp.Or(c.GECORate, defaultGECORate)*ma), gecoLambdaMin), gecoLambdaMax)
+	lambda = min(max(lambda*math.Exp(c.Float("geco_rate")*ma), gecoLambdaMin), gecoLambdaMax)
 	return []float64{lambda, ma, 1}
 }
 
@@ -84,7 +92,7 @@ func (geco) loss(o *objective, c ObjectiveConfig, fed []*G.Node, _ func() *G.Nod
 	sq := G.Must(G.Square(G.Must(G.Sub(o.target, mean))))
 	mse := G.Must(G.Mean(sq))
 	o.record(KeyGECOMSE, mse)
-	gap := G.Must(G.Mul(G.Must(G.Sub(mse, o.scalar(c.Kappa))), o.scalar(D)))
+	gap := G.Must(G.Mul(G.Must(G.Sub(mse, o.scalar(c.Float("kappa")))), o.scalar(D)))
 	// The likelihood's own parameters (a learned σ) do not enter the
 	// Lagrangian; a zero-weighted reconstruction term gives them an exact
 	// zero gradient, so that every parameter is trained (not moved) and

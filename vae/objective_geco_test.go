@@ -21,7 +21,7 @@ func TestGECOLossMatchesDirectFormula(t *testing.T) {
 		t.Fatal(err)
 	}
 	x, eps := testInputs(rng, batch, 6, cfg.Latent)
-	c := ObjectiveConfig{Type: "geco", Beta: 1, Kappa: 0.05}
+	c := ObjectiveConfig{Type: "geco", Set: Values{"beta": 1.0, "kappa": 0.05}}
 	o, err := m.newObjective(batch, c, true, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func TestGECOLossMatchesDirectFormula(t *testing.T) {
 	for _, v := range kl {
 		klMean += v / batch
 	}
-	if want := klMean + lambda*6*(mse-c.Kappa); math.Abs(got-want) > 1e-9*math.Max(1, math.Abs(want)) {
+	if want := klMean + lambda*6*(mse-c.Float("kappa")); math.Abs(got-want) > 1e-9*math.Max(1, math.Abs(want)) {
 		t.Errorf("loss %.12g, KL + λ·D·(MSE − κ) = %.12g", got, want)
 	}
 	if len(o.estimates) != 1 || o.estimates[0].key != KeyGECOMSE {
@@ -50,7 +50,7 @@ func TestGECOLossMatchesDirectFormula(t *testing.T) {
 // λ grows while the reconstruction misses its target and shrinks once it
 // is met, through the moving average of the relative constraint.
 func TestGECOUpdate(t *testing.T) {
-	g, c := geco{}, ObjectiveConfig{Type: "geco", Kappa: 0.01, GECOAlpha: 0.5, GECORate: 0.1}
+	g, c := geco{}, ObjectiveConfig{Type: "geco", Set: Values{"kappa": 0.01, "geco_alpha": 0.5, "geco_rate": 0.1}}
 	s := g.initial(c)
 	s = g.update(c, s, []Metric{{KeyGECOMSE, 0.03}}) // c = 2: m starts there
 	if want := math.Exp(0.1 * 2); s[1] != 2 || math.Abs(s[0]-want) > 1e-15 {
@@ -69,7 +69,7 @@ func TestGECOUpdate(t *testing.T) {
 }
 
 func TestGECOGradientsMatchFiniteDifferences(t *testing.T) {
-	c := ObjectiveConfig{Type: "geco", Beta: 1, Kappa: 0.02}
+	c := ObjectiveConfig{Type: "geco", Set: Values{"beta": 1.0, "kappa": 0.02}}
 	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli"}, Shape{1, 5, 1}, c, 3.0)
 	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli", Prior: "mog", PriorComponents: 2}, Shape{1, 5, 1}, c, 0.7)
 	checkModelGradients(t, convCase("transpose", "none", "relu", "bernoulli"), Shape{8, 8, 1}, c, 1.5)
@@ -81,7 +81,7 @@ func TestGECOGradientsMatchFiniteDifferences(t *testing.T) {
 func TestGECOTrainingRecordsLambda(t *testing.T) {
 	train, test := smallFaces(t)
 	s := smallSetup(3)
-	s.Objective = ObjectiveConfig{Type: "geco", Beta: 1, Kappa: 0.001, GECORate: 0.05}
+	s.Objective = ObjectiveConfig{Type: "geco", Set: Values{"beta": 1.0, "kappa": 0.001, "geco_rate": 0.05}}
 	rec := &recording{}
 	if _, _, err := Train(context.Background(), s, train, test, rec); err != nil {
 		t.Fatal(err)
@@ -97,11 +97,11 @@ func TestGECOSettings(t *testing.T) {
 		c   ObjectiveConfig
 		key string
 	}{
-		{ObjectiveConfig{Type: "geco", Beta: 1}, "objective.kappa: 0"},
-		{ObjectiveConfig{Type: "geco", Beta: 1, Kappa: -0.1}, "objective.kappa: -0.1"},
-		{ObjectiveConfig{Type: "geco", Beta: 1, Kappa: 0.01, GECOAlpha: 1}, "objective.geco_alpha"},
-		{ObjectiveConfig{Type: "geco", Beta: 1, Kappa: 0.01, GECORate: -1}, "objective.geco_rate"},
-		{ObjectiveConfig{Type: "geco", Beta: 3, Kappa: 0.01}, "objective.beta: the geco objective does not take it"},
+		{ObjectiveConfig{Type: "geco", Set: Values{"beta": 1.0}}, "objective.kappa: required"},
+		{ObjectiveConfig{Type: "geco", Set: Values{"beta": 1.0, "kappa": -0.1}}, "objective.kappa: -0.1"},
+		{ObjectiveConfig{Type: "geco", Set: Values{"beta": 1.0, "kappa": 0.01, "geco_alpha": 1.0}}, "objective.geco_alpha"},
+		{ObjectiveConfig{Type: "geco", Set: Values{"beta": 1.0, "kappa": 0.01, "geco_rate": -1.0}}, "objective.geco_rate"},
+		{ObjectiveConfig{Type: "geco", Set: Values{"beta": 3.0, "kappa": 0.01}}, "objective.beta: the geco objective does not take it"},
 	} {
 		if err := tc.c.Validate(); err == nil || !strings.Contains(err.Error(), tc.key) {
 			t.Errorf("%+v: error %v, want one naming %q", tc.c, err, tc.key)

@@ -23,24 +23,18 @@ type iwae struct{}
 // in effect, so leaving k out and writing k: 5 are the same run.
 const DefaultIWAEK = 5
 
-// iwaeK is objective.k in effect.
-func iwaeK(c ObjectiveConfig) int {
-	if c.K == 0 {
-		return DefaultIWAEK
+func (iwae) settings() []Setting {
+	return []Setting{
+		pinned(IntSetting("k", DefaultIWAEK, "importance samples per image in training (a step decodes k draws per image)", func(k int) error {
+			if k < 1 || k > 1000 {
+				return fmt.Errorf("%d importance samples must be between 1 and 1000 (Burda et al. used 5 and 50; left out, it is 5)", k)
+			}
+			return nil
+		})),
 	}
-	return c.K
 }
 
-func (iwae) keys() []string { return []string{"k"} }
-
-func (iwae) check(c ObjectiveConfig) error {
-	if c.K < 0 || c.K > 1000 {
-		return fmt.Errorf("objective.k: %d importance samples must be between 1 and 1000 (Burda et al. used 5 and 50; left out, it is 5)", c.K)
-	}
-	return nil
-}
-
-func (iwae) samples(c ObjectiveConfig) int { return iwaeK(c) }
+func (iwae) samples(c ObjectiveConfig) int { return c.Int("k") }
 
 func (iwae) Scalars() []string                      { return nil }
 func (iwae) LossText() string                       { return "−log (1/k) Σ p(x, z_s)/q(z_s|x) (negative IWAE bound)" }
@@ -48,7 +42,7 @@ func (iwae) at(ObjectiveConfig, int, int) []float64 { return nil }
 func (iwae) final(ObjectiveConfig) []float64        { return nil }
 
 func (iwae) loss(o *objective, c ObjectiveConfig, _ []*G.Node, _ func() *G.Node) (*G.Node, error) {
-	k, n := iwaeK(c), o.images
+	k, n := c.Int("k"), o.images
 	logw := G.Must(G.Add(o.logpx, o.m.prior.logRatio(o)))                        // row s·B + i
 	perImage := G.Must(G.Transpose(G.Must(G.Reshape(logw, tensor.Shape{k, n})))) // B × k
 	bound := G.Must(G.Sub(logSumExpRows(perImage), o.scalar(math.Log(float64(k)))))

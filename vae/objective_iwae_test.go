@@ -31,7 +31,7 @@ func TestIWAELossEqualsEvaluationBound(t *testing.T) {
 			im := data.Images{N: n, Height: 2, Width: 3, Channels: 1, Pix: x}
 			for _, k := range []int{1, k} {
 				eps := normals(rand.New(rand.NewPCG(6, 1)), n*k*cfg.Latent)
-				o, err := m.newObjective(n, ObjectiveConfig{Type: "iwae", Beta: 1, K: k}, true, 0)
+				o, err := m.newObjective(n, ObjectiveConfig{Type: "iwae", Set: Values{"beta": 1.0, "k": k}}, true, 0)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -49,7 +49,7 @@ func TestIWAELossEqualsEvaluationBound(t *testing.T) {
 }
 
 func TestIWAEGradientsMatchFiniteDifferences(t *testing.T) {
-	c := ObjectiveConfig{Type: "iwae", Beta: 1, K: 3}
+	c := ObjectiveConfig{Type: "iwae", Set: Values{"beta": 1.0, "k": 3}}
 	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian", Sigma: 0.5}, Shape{1, 5, 1}, c)
 	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli", Prior: "mog", PriorComponents: 2}, Shape{1, 5, 1}, c)
 	checkModelGradients(t, convCase("transpose", "none", "relu", "bernoulli"), Shape{8, 8, 1}, c)
@@ -60,10 +60,10 @@ func TestIWAESettings(t *testing.T) {
 		c   ObjectiveConfig
 		key string
 	}{
-		{ObjectiveConfig{Type: "iwae", Beta: 1, K: -2}, "objective.k: -2 importance samples"}, // 0 (left out) is the default, 5
-		{ObjectiveConfig{Type: "iwae", Beta: 1, K: 1001}, "objective.k: 1001 importance samples"},
-		{ObjectiveConfig{Type: "iwae", Beta: 2, K: 5}, "objective.beta: the iwae objective does not take it"},
-		{ObjectiveConfig{Beta: 1, K: 5}, "objective.k: the elbo objective does not take it (it belongs to iwae)"},
+		{ObjectiveConfig{Type: "iwae", Set: Values{"beta": 1.0, "k": -2}}, "objective.k: -2 importance samples"}, // 0 (left out) is the default, 5
+		{ObjectiveConfig{Type: "iwae", Set: Values{"beta": 1.0, "k": 1001}}, "objective.k: 1001 importance samples"},
+		{ObjectiveConfig{Type: "iwae", Set: Values{"beta": 2.0, "k": 5}}, "objective.beta: the iwae objective does not take it"},
+		{ObjectiveConfig{Set: Values{"beta": 1.0, "k": 5}}, "objective.k: the elbo objective does not take it (it belongs to iwae)"},
 	} {
 		if err := tc.c.Validate(); err == nil || !strings.Contains(err.Error(), tc.key) {
 			t.Errorf("%+v: error %v, want one naming %q", tc.c, err, tc.key)

@@ -19,16 +19,16 @@ import (
 // test loss is −log p(x|z) + β·KL.
 type mmd struct{}
 
-func (mmd) keys() []string { return []string{"beta", "lambda"} }
-
-func (mmd) check(c ObjectiveConfig) error {
-	switch {
-	case !(c.Lambda > 0) || c.Lambda > 1e6:
-		return fmt.Errorf("objective.lambda: %v must be between 0 (excluded) and 1e6 for the mmd objective", c.Lambda)
-	case !(c.Beta >= 0) || c.Beta > 1e6:
-		return fmt.Errorf("objective.beta: %v must be between 0 and 1e6", c.Beta)
+func (mmd) settings() []Setting {
+	return []Setting{
+		FloatSetting("beta", 1, "weight of the KL term (0: WAE-MMD; 1: InfoVAE with α = 0)", between(0, 1e6)),
+		required(FloatSetting("lambda", 0, "weight λ of the MMD² between the codes and the prior", func(l float64) error {
+			if !(l > 0) || l > 1e6 {
+				return fmt.Errorf("%v must be between 0 (excluded) and 1e6 for the mmd objective", l)
+			}
+			return nil
+		})),
 	}
-	return nil
 }
 
 func (mmd) Scalars() []string { return nil }
@@ -48,12 +48,12 @@ func (mmd) loss(o *objective, c ObjectiveConfig, _ []*G.Node, _ func() *G.Node) 
 	L := float64(o.m.cfg.Latent)
 	k := func(a, b *G.Node) *G.Node { return o.offDiagonalMean(o.imqKernel(a, b, 2*L)) }
 	mmd2 := G.Must(G.Sub(G.Must(G.Add(k(o.z, o.z), k(o.eps, o.eps))), G.Must(G.Mul(k(o.z, o.eps), o.scalar(2)))))
-	elbo := G.Must(G.Add(o.recon, G.Must(G.Mul(o.klm, o.scalar(c.Beta)))))
-	return G.Must(G.Add(elbo, G.Must(G.Mul(mmd2, o.scalar(c.Lambda))))), nil
+	elbo := G.Must(G.Add(o.recon, G.Must(G.Mul(o.klm, o.scalar(c.Float("beta"))))))
+	return G.Must(G.Add(elbo, G.Must(G.Mul(mmd2, o.scalar(c.Float("lambda")))))), nil
 }
 
 func (mmd) evalLoss(c ObjectiveConfig, _ []float64, recon, kl float64) float64 {
-	return recon + c.Beta*kl
+	return recon + c.Float("beta")*kl
 }
 
 // imqKernel is the n×n matrix C/(C + ‖a_i − b_j‖²) of two n×L batches, the

@@ -44,14 +44,14 @@ func TestMMDLossMatchesDirectDoubleLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	x, eps := testInputs(rng, batch, 6, cfg.Latent)
-	c := ObjectiveConfig{Type: "mmd", Beta: 0.5, Lambda: 30}
+	c := ObjectiveConfig{Type: "mmd", Set: Values{"beta": 0.5, "lambda": 30.0}}
 	o, err := m.newObjective(batch, c, true, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := forward(t, o, x, eps)
 	z := ops.Values64(o.z.Value())
-	want := scalarValue(o.recon) + c.Beta*scalarValue(o.klm) + c.Lambda*directMMD(z, eps, batch, cfg.Latent)
+	want := scalarValue(o.recon) + c.Float("beta")*scalarValue(o.klm) + c.Float("lambda")*directMMD(z, eps, batch, cfg.Latent)
 	if math.Abs(got-want) > 1e-9*math.Max(1, want) {
 		t.Errorf("loss %.12g, direct formula %.12g", got, want)
 	}
@@ -63,8 +63,8 @@ func TestMMDLossMatchesDirectDoubleLoop(t *testing.T) {
 
 func TestMMDGradientsMatchFiniteDifferences(t *testing.T) {
 	cfg := ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian", Sigma: 0.5}
-	checkModelGradients(t, cfg, Shape{1, 5, 1}, ObjectiveConfig{Type: "mmd", Beta: 1, Lambda: 20})
-	checkModelGradients(t, convCase("transpose", "none", "relu", "bernoulli"), Shape{8, 8, 1}, ObjectiveConfig{Type: "mmd", Beta: 0, Lambda: 5})
+	checkModelGradients(t, cfg, Shape{1, 5, 1}, ObjectiveConfig{Type: "mmd", Set: Values{"beta": 1.0, "lambda": 20.0}})
+	checkModelGradients(t, convCase("transpose", "none", "relu", "bernoulli"), Shape{8, 8, 1}, ObjectiveConfig{Type: "mmd", Set: Values{"beta": 0.0, "lambda": 5.0}})
 }
 
 func TestMMDSettings(t *testing.T) {
@@ -72,10 +72,10 @@ func TestMMDSettings(t *testing.T) {
 		c   ObjectiveConfig
 		key string
 	}{
-		{ObjectiveConfig{Type: "mmd", Beta: 1}, "objective.lambda"},
-		{ObjectiveConfig{Type: "mmd", Beta: -1, Lambda: 1}, "objective.beta"},
-		{ObjectiveConfig{Type: "mmd", Beta: 1, Lambda: 1, WarmupSteps: 3}, "objective.warmup_steps: the mmd objective does not take it (it belongs to elbo)"},
-		{ObjectiveConfig{Beta: 1, Lambda: 1}, "objective.lambda: the elbo objective does not take it (it belongs to mmd)"},
+		{ObjectiveConfig{Type: "mmd", Set: Values{"beta": 1.0}}, "objective.lambda"},
+		{ObjectiveConfig{Type: "mmd", Set: Values{"beta": -1.0, "lambda": 1.0}}, "objective.beta"},
+		{ObjectiveConfig{Type: "mmd", Set: Values{"beta": 1.0, "lambda": 1.0, "warmup_steps": 3}}, "objective.warmup_steps: the mmd objective does not take it (it belongs to elbo)"},
+		{ObjectiveConfig{Set: Values{"beta": 1.0, "lambda": 1.0}}, "objective.lambda: the elbo objective does not take it (it belongs to mmd)"},
 	} {
 		if err := tc.c.Validate(); err == nil || !strings.Contains(err.Error(), tc.key) {
 			t.Errorf("%+v: want an error naming %s, got %v", tc.c, tc.key, err)

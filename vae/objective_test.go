@@ -76,7 +76,7 @@ func TestLossMatchesReferenceFormula(t *testing.T) {
 				t.Fatal(err)
 			}
 			x, eps := testInputs(rng, batch, dim, tc.cfg.Latent)
-			o, err := m.newObjective(batch, ObjectiveConfig{Beta: 1}, true, 0)
+			o, err := m.newObjective(batch, ObjectiveConfig{Set: Values{"beta": 1.0}}, true, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,7 +109,7 @@ func TestLossMatchesReferenceFormula(t *testing.T) {
 func TestGradientsMatchFiniteDifferences(t *testing.T) {
 	for _, tc := range objectiveCases {
 		t.Run(tc.name, func(t *testing.T) {
-			checkModelGradients(t, tc.cfg, cmp.Or(tc.shape, Shape{1, 5, 1}), ObjectiveConfig{Beta: tc.beta, FreeBits: tc.freeBits}, tc.beta)
+			checkModelGradients(t, tc.cfg, cmp.Or(tc.shape, Shape{1, 5, 1}), ObjectiveConfig{Set: Values{"beta": tc.beta, "free_bits": tc.freeBits}}, tc.beta)
 		})
 	}
 }
@@ -207,7 +207,7 @@ func TestSoftplusIsStable(t *testing.T) {
 	m.params[m.out.w].Value.Data().([]float32)[0] = 0
 	m.params[m.out.w].Value.Data().([]float32)[1] = 0
 	copy(m.params[m.out.b].Value.Data().([]float32), []float32{200, -200})
-	o, err := m.newObjective(1, ObjectiveConfig{Beta: 1}, true, 0)
+	o, err := m.newObjective(1, ObjectiveConfig{Set: Values{"beta": 1.0}}, true, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

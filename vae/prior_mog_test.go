@@ -52,7 +52,7 @@ func TestMoGPriorLogProbIsTheDirectFormula(t *testing.T) {
 }
 
 func TestMoGPriorGradientsMatchFiniteDifferences(t *testing.T) {
-	checkModelGradients(t, mogCase(), Shape{1, 5, 1}, ObjectiveConfig{Beta: 1}, 1)
+	checkModelGradients(t, mogCase(), Shape{1, 5, 1}, ObjectiveConfig{Set: Values{"beta": 1.0}}, 1)
 }
 
 // Draws follow the mixture; the traversal range covers every component.
@@ -96,7 +96,7 @@ func TestMoGPriorSettings(t *testing.T) {
 		}
 	}
 	m, _ := newMoGModel(t, rand.New(rand.NewPCG(1, 1)))
-	if _, err := m.newObjective(3, ObjectiveConfig{Beta: 1, FreeBits: 0.5}, true, 0); err == nil || !strings.Contains(err.Error(), "free_bits") {
+	if _, err := m.newObjective(3, ObjectiveConfig{Set: Values{"beta": 1.0, "free_bits": 0.5}}, true, 0); err == nil || !strings.Contains(err.Error(), "free_bits") {
 		t.Errorf("free bits with the mog prior: %v", err)
 	}
 }
@@ -108,7 +108,7 @@ func mixtureLogProbAt(t *testing.T, m *Model, parts mixtureParts, codes []float6
 	t.Helper()
 	L := m.cfg.Latent
 	n := len(codes) / L
-	o, err := m.newObjective(n, ObjectiveConfig{Beta: 1}, true, 0)
+	o, err := m.newObjective(n, ObjectiveConfig{Set: Values{"beta": 1.0}}, true, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

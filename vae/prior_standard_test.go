@@ -55,7 +55,7 @@ func TestStandardPriorLogRatio(t *testing.T) {
 		t.Fatal(err)
 	}
 	x, eps := testInputs(rng, batch, 6, cfg.Latent)
-	o, err := m.newObjective(batch, ObjectiveConfig{Beta: 1}, false, 0)
+	o, err := m.newObjective(batch, ObjectiveConfig{Set: Values{"beta": 1.0}}, false, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,8 +53,8 @@ func checkVampLogProb(t *testing.T, cfg ModelConfig, shape Shape) {
 
 // Gradients reach the pseudo-inputs as well as the encoder and decoder.
 func TestVampPriorGradientsMatchFiniteDifferences(t *testing.T) {
-	checkModelGradients(t, vampCase(), Shape{1, 5, 1}, ObjectiveConfig{Beta: 1}, 1)
-	checkModelGradients(t, vampConvCase(), Shape{8, 8, 1}, ObjectiveConfig{Beta: 1}, 1)
+	checkModelGradients(t, vampCase(), Shape{1, 5, 1}, ObjectiveConfig{Set: Values{"beta": 1.0}}, 1)
+	checkModelGradients(t, vampConvCase(), Shape{8, 8, 1}, ObjectiveConfig{Set: Values{"beta": 1.0}}, 1)
 }
 
 func TestVampPriorSettings(t *testing.T) {

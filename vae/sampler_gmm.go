@@ -11,6 +11,14 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
+func gmmSettings() []Setting {
+	return []Setting{
+		IntSetting("gmm_components", 10, "K, the mixture's components (at most the number of training images)", intBetween(1, 1000)),
+	}
+}
+
+func newGMMSampler(c EvalConfig) Sampler { return &gmmSampler{components: c.Int("gmm_components")} }
+
 // gmmSampler draws from a K-component full-covariance Gaussian mixture
 // fitted by EM to the training images' posterior means: the ex-post density
 // estimate of Ghosh et al. 2020 (RAE), which samples where the aggregate

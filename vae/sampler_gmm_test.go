@@ -119,7 +119,7 @@ func TestGMMSamplerSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewSampler("gmm", EvalConfig{GMMComponents: 5})
+	s, err := NewSampler("gmm", EvalConfig{Set: Values{"gmm_components": 5}})
 	if err != nil || !s.NeedsLatents() {
 		t.Fatalf("gmm sampler: %v, needs latents %v", err, s.NeedsLatents())
 	}
@@ -135,7 +135,7 @@ func TestGMMSamplerSettings(t *testing.T) {
 	if z, err := s.Draw(context.Background(), rng, 7); err != nil || len(z) != 14 {
 		t.Errorf("7 draws of 2 dimensions gave %d values", len(z))
 	}
-	if err := (EvalConfig{BatchSize: 10, GridImages: 8, GMMComponents: -1}).Validate(); err == nil || !strings.Contains(err.Error(), "eval.gmm_components") {
+	if err := (EvalConfig{BatchSize: 10, GridImages: 8, Set: Values{"gmm_components": -1}}).Validate(); err == nil || !strings.Contains(err.Error(), "eval.gmm_components") {
 		t.Errorf("eval.gmm_components -1: %v", err)
 	}
 }

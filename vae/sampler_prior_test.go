@@ -54,7 +54,7 @@ func TestSamplerSettings(t *testing.T) {
 		wantErr  string
 	}{
 		{nil, ""}, {[]string{"prior"}, ""},
-		{[]string{"gmm_typo"}, `eval.samplers: "gmm_typo" is not supported (supported: gmm, prior, `},
+		{[]string{"gmm_typo"}, `eval.samplers: "gmm_typo" is not supported (supported: aggregate, gmm, prior, `},
 		{[]string{"prior", "prior"}, `eval.samplers[1]: "prior" appears twice`},
 	} {
 		c := DefaultEvalConfig()

@@ -22,7 +22,7 @@ func TestSamplerFitsRoundTrip(t *testing.T) {
 	for i := range logvar {
 		logvar[i] = -2 + 0.001*float64(i%7)
 	}
-	ev := EvalConfig{GMMComponents: 3, TwoStageEpochs: 3, TwoStageHidden: 8}
+	ev := EvalConfig{Set: Values{"gmm_components": 3, "two_stage_epochs": 3, "two_stage_hidden": 8}}
 	for name := range samplers() {
 		t.Run(name, func(t *testing.T) {
 			s, _ := NewSampler(name, ev)

@@ -12,6 +12,17 @@ import (
 	"github.com/vaelab/vaelab/data"
 )
 
+func twoStageSettings() []Setting {
+	return []Setting{
+		IntSetting("two_stage_epochs", 200, "training epochs of the second VAE over the codes", intBetween(1, 100000)),
+		IntSetting("two_stage_hidden", 256, "width of the second VAE's two hidden layers", intBetween(2, 8192)),
+	}
+}
+
+func newTwoStageSampler(c EvalConfig) Sampler {
+	return &twoStageSampler{epochs: c.Int("two_stage_epochs"), hidden: c.Int("two_stage_hidden")}
+}
+
 // twoStageSampler is the two-stage VAE of Dai & Wipf 2019 ("Diagnosing and
 // enhancing VAE models"): a second, small VAE trained on the training
 // images' posterior means, whose samples the first decoder decodes. It

@@ -36,7 +36,7 @@ func TestTwoStageSamplerModelsTheCodes(t *testing.T) {
 	}
 	x, weights, means, covs := threeBlobs(1500, rand.New(rand.NewPCG(3, 4)))
 	fit := func() (Sampler, []float64) {
-		s, err := NewSampler("two_stage", EvalConfig{TwoStageEpochs: 60, TwoStageHidden: 64})
+		s, err := NewSampler("two_stage", EvalConfig{Set: Values{"two_stage_epochs": 60, "two_stage_hidden": 64}})
 		if err != nil || !s.NeedsLatents() {
 			t.Fatalf("two_stage sampler: %v", err)
 		}

@@ -34,9 +34,9 @@ func TestKLSchedules(t *testing.T) {
 		obj  ObjectiveConfig
 		want func(step, total int) float64
 	}{
-		{"constant", ObjectiveConfig{Beta: 2}, func(int, int) float64 { return 2 }},
-		{"warm-up over 10 steps", ObjectiveConfig{Beta: 2, WarmupSteps: 10}, func(s, _ int) float64 { return 2 * math.Min(1, float64(s)/10) }},
-		{"2 cycles, rising over half", ObjectiveConfig{Beta: 1, Cycles: 2}, func(s, total int) float64 {
+		{"constant", ObjectiveConfig{Set: Values{"beta": 2.0}}, func(int, int) float64 { return 2 }},
+		{"warm-up over 10 steps", ObjectiveConfig{Set: Values{"beta": 2.0, "warmup_steps": 10}}, func(s, _ int) float64 { return 2 * math.Min(1, float64(s)/10) }},
+		{"2 cycles, rising over half", ObjectiveConfig{Set: Values{"beta": 1.0, "cycles": 2}}, func(s, total int) float64 {
 			period := float64(total) / 2
 			return math.Min(1, math.Mod(float64(s-1), period)/period/0.5)
 		}},
@@ -48,7 +48,7 @@ func TestKLSchedules(t *testing.T) {
 					t.Fatalf("step %d of %d: β = %v, want %v", i+1, total, got, want)
 				}
 			}
-			if tc.obj.Cycles == 2 {
+			if tc.obj.Has("cycles") {
 				if b := metric(rec.steps[total/2][:], KeyBeta); b != 0 {
 					t.Fatalf("the second cycle does not restart at β = 0: %v", b)
 				}
@@ -62,7 +62,7 @@ func TestKLSchedules(t *testing.T) {
 // one and may be lower.
 func TestFreeBitsFloorTheKLInTheLoss(t *testing.T) {
 	const lambda, beta = 2.0, 1.0
-	rec, _ := betaSeries(t, ObjectiveConfig{Beta: beta, FreeBits: lambda})
+	rec, _ := betaSeries(t, ObjectiveConfig{Set: Values{"beta": beta, "free_bits": lambda}})
 	latent := smallSetup(3).Model.Latent
 	below := false
 	for i, vals := range rec.steps {

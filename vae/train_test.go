@@ -16,7 +16,7 @@ import (
 func smallSetup(seed uint64) Setup {
 	return Setup{
 		Model:     ModelConfig{Architecture: "mlp", Hidden: []int{32}, Latent: 4, Activation: "relu", Likelihood: "bernoulli"},
-		Objective: ObjectiveConfig{Beta: 1},
+		Objective: ObjectiveConfig{Set: Values{"beta": 1.0}},
 		Train:     TrainConfig{Epochs: 2, BatchSize: 16, LearningRate: 1e-3, Optimizer: "adam", Adam: AdamConfig{0.9, 0.999, 1e-8}},
 		Eval:      EvalConfig{BatchSize: 50, GridImages: 4},
 		Seed:      seed,
@@ -203,7 +203,7 @@ func checkEvaluationPaths(t *testing.T, setup Setup) {
 	}
 	var results []EvalResult
 	for _, b := range []int{7, 40, 1000} {
-		r, err := m.Evaluate(context.Background(), test, ObjectiveConfig{Beta: 1}, b, NewRand(9, StreamEval))
+		r, err := m.Evaluate(context.Background(), test, ObjectiveConfig{Set: Values{"beta": 1.0}}, b, NewRand(9, StreamEval))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -262,7 +262,7 @@ func TestMLPLearnsFreyFace(t *testing.T) {
 	const sigma = 0.1
 	s := Setup{
 		Model:     ModelConfig{Architecture: "mlp", Hidden: []int{200}, Latent: 10, Activation: "relu", Likelihood: "gaussian", Sigma: sigma},
-		Objective: ObjectiveConfig{Beta: 1},
+		Objective: ObjectiveConfig{Set: Values{"beta": 1.0}},
 		Train:     TrainConfig{Epochs: 25, BatchSize: 64, LearningRate: 1e-3, Optimizer: "adam", Adam: AdamConfig{0.9, 0.999, 1e-8}},
 		Eval:      EvalConfig{BatchSize: 200, GridImages: 16},
 		Seed:      1,
@@ -371,7 +371,7 @@ func TestConvBeatsMLPOnOlivetti(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := Setup{
-		Objective: ObjectiveConfig{Beta: 1},
+		Objective: ObjectiveConfig{Set: Values{"beta": 1.0}},
 		Train:     TrainConfig{Epochs: 30, BatchSize: 40, LearningRate: 1e-3, Optimizer: "adam", Adam: AdamConfig{0.9, 0.999, 1e-8}},
 		Eval:      EvalConfig{BatchSize: 40, GridImages: 16},
 		Seed:      1,
