@@ -39,7 +39,7 @@ type Metric struct {
 // table. Keys that name a feature space carry the extractor's id.
 func Catalogue() []Metric {
 	id := metrics.ExtractorID()
-	return []Metric{
+	return append([]Metric{
 		{"test/elbo", "test ELBO", HigherIsBetter, 2, "test ELBO, nats per image", ""},
 		{"test/iwae", "IWAE", HigherIsBetter, 2, "importance-weighted bound on the test log-likelihood, nats per image", ""},
 		{"test/kl", "KL", Neutral, 2, "test KL(q(z|x) ‖ p(z)), nats per image", ""},
@@ -64,7 +64,7 @@ func Catalogue() []Metric {
 		{"recon/spectrum_db_4", "HF power recon", Neutral, 1, "the same for reconstructions", ""},
 		{"disent/mig", "MIG", HigherIsBetter, 3, "mutual information gap to the synthetic faces' factors", ""},
 		{"stability/loss_spikes", "spikes", LowerIsBetter, 0, "steps with a loss far above the recent median", ""},
-	}
+	}, faceCatalogue()...)
 }
 
 // Lookup returns the catalogue entry of key.

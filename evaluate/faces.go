@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -187,6 +188,15 @@ func (e *evaluation) faceQuality(real *realSide, refs *ReferenceCache) error {
 			return err
 		}
 		e.add(set.prefix+"/fd_dlib_inf", fdInf, fmt.Sprintf("Fréchet distance extrapolated to infinitely many samples (Chong & Forsyth 2020), %d sample sizes, ", fdPoints)+proto)
+		real := faceImages{desc: side.desc}
+		if labels := e.ds.TestLabels; len(labels) >= real.n() {
+			real.labels = labels[:real.n()]
+		}
+		for _, m := range faceMetrics() {
+			if v, p, ok := m.score(real, d); ok {
+				e.add(set.prefix+strings.TrimPrefix(m.Key, "samples"), v, p+"; "+proto)
+			}
+		}
 	}
 	e.out = append(e.out, side.baseline...)
 	return nil
