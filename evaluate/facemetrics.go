@@ -30,6 +30,7 @@ func (f faceImages) n() int { return len(f.desc) / metrics.DlibDim }
 func faceMetrics() []faceMetric {
 	return []faceMetric{
 		// one line per metric, each defined in facemetric_NAME.go
+		idCoverage(),
 	}
 }
 
