@@ -159,8 +159,8 @@ func (c ObjectiveConfig) With(key string, v any) ObjectiveConfig {
 
 // MarshalJSON writes the objective's part of a run's identity, byte for
 // byte as before its settings moved into the objectives' files (when they
-// were one struct's fields): "type" when set; "beta", always (1 when left
-// out); then the keys set, in the objective's order, a zero left out where
+// were one struct's fields): "type" when set; "beta", always (left out, its
+// default where the objective takes β, else 1); then the keys set, in the objective's order, a zero left out where
 // zero is the default (as omitempty did), and a pinned key's default
 // written out when the key is; then, for an invalid config only, keys the
 // objective does not take, sorted.
@@ -180,13 +180,19 @@ func (c ObjectiveConfig) MarshalJSON() ([]byte, error) {
 	if c.Type != "" {
 		field("type", c.Type)
 	}
+	obj, err := ObjectiveNamed(c.Type)
 	beta, ok := c.Set["beta"]
 	if !ok {
 		beta = 1.0
+		if err == nil {
+			if s, declared := find(obj.settings(), "beta"); declared {
+				beta = s.Default
+			}
+		}
 	}
 	field("beta", beta)
 	done := map[string]bool{"beta": true}
-	if obj, err := ObjectiveNamed(c.Type); err == nil {
+	if err == nil {
 		for _, s := range obj.settings() {
 			v, set := c.Set[s.Key]
 			switch {
