@@ -53,10 +53,7 @@ The machine is shared and noisy: compare figures from one invocation.`,
 			opt.ChildArgs = func(model string) []string {
 				return []string{"bench", "--child", model, "--mlp-steps", strconv.Itoa(opt.MLPSteps), "--conv-steps", strconv.Itoa(opt.ConvSteps)}
 			}
-			if err := bench.Run(cmd.Context(), stdout, opt); err != nil {
-				return &exitError{exitFailure, err}
-			}
-			return nil
+			return failure(bench.Run(cmd.Context(), stdout, opt))
 		},
 	}
 	f := cmd.Flags()

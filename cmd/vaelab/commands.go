@@ -72,66 +72,6 @@ func loadSpec(path string) (*experiments.Spec, []experiments.Run, error) {
 	return spec, rs, nil
 }
 
-func openStore(ctx context.Context, s *settings) (*runs.Store, error) {
-	st, err := runs.Open(ctx, s.db())
-	if err != nil {
-		return nil, &exitError{exitFailure, err}
-	}
-	return st, nil
-}
-
-// withRun runs fn with the run whose id starts with prefix, the store opened read-only.
-func withRun(cmd *cobra.Command, s *settings, prefix string, fn func(ctx context.Context, st *runs.Store, r runs.RunInfo) error) error {
-	return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
-		r, err := st.FindRun(ctx, prefix)
-		if err != nil {
-			return &exitError{exitFailure, err}
-		}
-		return fn(ctx, st, r)
-	})
-}
-
-// requireDB fails when the workspace has no database yet.
-func requireDB(s *settings) error {
-	if _, err := os.Stat(s.db()); err != nil {
-		return &exitError{exitFailure, fmt.Errorf("no database at %s (run a spec first, or set --db)", s.db())}
-	}
-	return nil
-}
-
-// readStore runs fn with the workspace database opened read-only.
-func readStore(cmd *cobra.Command, s *settings, fn func(ctx context.Context, st *runs.Store) error) error {
-	ctx := cmd.Context()
-	st, err := openExistingStore(ctx, s)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return fn(ctx, st)
-}
-
-// openExistingForWriting opens the workspace database for writing, refusing
-// to create one.
-func openExistingForWriting(ctx context.Context, s *settings) (*runs.Store, error) {
-	if err := requireDB(s); err != nil {
-		return nil, err
-	}
-	return openStore(ctx, s)
-}
-
-// openExistingStore opens the database read-only for reading commands, which
-// must neither create an empty workspace by accident nor write while a sweep runs.
-func openExistingStore(ctx context.Context, s *settings) (*runs.Store, error) {
-	if err := requireDB(s); err != nil {
-		return nil, err
-	}
-	st, err := runs.OpenReadOnly(ctx, s.db())
-	if err != nil {
-		return nil, &exitError{exitFailure, err}
-	}
-	return st, nil
-}
-
 func runCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 	var reportPath, executor string
 	var checkpointEvery int
@@ -182,7 +122,7 @@ running: "vaelab sync SPEC" imports them later.`,
 			}
 			plan, err := sc.Prepare(ctx, spec, rs)
 			if err != nil {
-				return &exitError{exitFailure, err}
+				return failure(err)
 			}
 			fmt.Fprintln(stdout, termtext.Safe(plan.Note))
 			res := ex.Execute(ctx, plan)
@@ -255,13 +195,13 @@ tasks were cancelled, timed out or lost their node as interrupted (the next
 			sc := &runs.Scheduler{Store: st, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir()}
 			sl, err := runs.NewSlurm(sc, spec, runs.SlurmOptions{Poll: poll}, stdout)
 			if err != nil {
-				return &exitError{exitFailure, err}
+				return failure(err)
 			}
 			res, err := sl.Sync(ctx, spec.Name, wait)
 			fmt.Fprintf(stdout, "imported: %d done, %d diverged, %d failed, %d interrupted; %d still queued or running\n",
 				res.Done, res.Diverged, res.Failed, res.Interrupted, res.Running)
 			if err != nil && ctx.Err() == nil {
-				return &exitError{exitFailure, err}
+				return failure(err)
 			}
 			if ctx.Err() != nil {
 				return &exitError{exitInterrupted, fmt.Errorf("stopped waiting; the Slurm jobs keep running")}
@@ -307,7 +247,7 @@ With MANIFEST instead, it trains one task of a Slurm job array (the tasks that
 			}
 			res, err := runs.Worker(cmd.Context(), args[0], index, stdout)
 			if err != nil {
-				return &exitError{exitFailure, err}
+				return failure(err)
 			}
 			switch {
 			case res.Interrupted > 0 || res.Stopped != nil:
@@ -337,7 +277,7 @@ func genericWorker(ctx context.Context, s *settings, experiment string, stdout, 
 		CheckpointEvery: 1, DataProgress: stderr, Log: stdout}
 	res, err := sc.Work(ctx, experiment)
 	if err != nil {
-		return &exitError{exitFailure, err}
+		return failure(err)
 	}
 	fmt.Fprintln(stdout, res)
 	switch {
@@ -370,7 +310,7 @@ func planCmd(s *settings, stdout io.Writer) *cobra.Command {
 				defer st.Close()
 				stored, err := st.Runs(cmd.Context(), spec.Name)
 				if err != nil {
-					return &exitError{exitFailure, err}
+					return failure(err)
 				}
 				for _, r := range stored {
 					status[r.ID] = r.Status
@@ -406,7 +346,7 @@ func listRuns(ctx context.Context, st *runs.Store, args []string, o runs.ListOpt
 		err = report.ListRuns(ctx, stdout, st, args[0], o.Tag)
 	}
 	if err != nil {
-		return &exitError{exitFailure, err}
+		return failure(err)
 	}
 	return nil
 }
@@ -418,10 +358,7 @@ func showCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withRun(cmd, s, args[0], func(ctx context.Context, st *runs.Store, r runs.RunInfo) error {
-				if err := report.ShowRun(ctx, stdout, st, r); err != nil {
-					return &exitError{exitFailure, err}
-				}
-				return nil
+				return failure(report.ShowRun(ctx, stdout, st, r))
 			})
 		},
 	}
@@ -445,14 +382,14 @@ Several experiments are compared on one page; --runs keeps only the given runs,
 			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
 				names, keep, err := st.Select(ctx, args, tag, archived, filter)
 				if err != nil {
-					return &exitError{exitFailure, err}
+					return failure(err)
 				}
 				opt := report.Options{Runs: keep, Progress: renderProgress(stderr)}
 				if err := report.WriteFile(ctx, st, names, out, opt); err != nil {
 					if errors.Is(err, context.Canceled) {
 						return &exitError{exitInterrupted, err}
 					}
-					return &exitError{exitFailure, err}
+					return failure(err)
 				}
 				fmt.Fprintf(stdout, "report: %s\n", out)
 				return nil
@@ -509,7 +446,7 @@ func exportCmd(s *settings, stdout io.Writer) *cobra.Command {
 					_, _, err = atomicfile.WriteTarget(out, write)
 				}
 				if err != nil {
-					return &exitError{exitFailure, err}
+					return failure(err)
 				}
 				return nil
 			})

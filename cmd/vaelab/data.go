@@ -65,7 +65,7 @@ sha256, into DATA_DIR/` + data.DlibFaceDir + `.`,
 				}
 				dst, err := data.InstallDlibFace(cmd.Context(), s.dataDir(), file)
 				if err != nil {
-					return &exitError{exitFailure, err}
+					return failure(err)
 				}
 				fmt.Fprintf(stdout, "dlib-face: installed and verified (%s, %s): %s\n", data.DlibWeightsFile, data.DlibManifestFile, dst)
 				return nil
@@ -86,7 +86,7 @@ sha256, into DATA_DIR/` + data.DlibFaceDir + `.`,
 				return nil
 			}
 			if err := data.Fetch(cmd.Context(), data.NewDownloadClient(data.DefaultDownloadWait), src, dst, downloadProgress(stderr, src.Name)); err != nil {
-				return &exitError{exitFailure, err}
+				return failure(err)
 			}
 			fmt.Fprintf(stdout, "%s: downloaded and verified (sha256 %s): %s\n", src.Name, src.SHA256, dst)
 			return nil
@@ -124,7 +124,7 @@ func dataVerifyCmd(s *settings, stdout io.Writer) *cobra.Command {
 			}
 			msg, err := data.Verify(src, s.dataDir())
 			if err != nil {
-				return &exitError{exitFailure, err}
+				return failure(err)
 			}
 			fmt.Fprintln(stdout, msg)
 			return nil
@@ -152,11 +152,11 @@ func dataShowCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 			loader := &data.Loader{DataDir: s.dataDir(), CacheDir: s.cacheDir(), Progress: stderr, Terminal: isTerminal(stderr)}
 			ds, err := loader.Load(cmd.Context(), cfg)
 			if err != nil {
-				return &exitError{exitFailure, err}
+				return failure(err)
 			}
 			im := ds.Train.First(n)
 			if _, _, err := atomicfile.WriteTarget(out, func(w io.Writer) error { return data.WriteGridPNG(w, im, 8, 2) }); err != nil {
-				return &exitError{exitFailure, err}
+				return failure(err)
 			}
 			fmt.Fprintf(stdout, "%s: %d train and %d test images of %dx%dx%d (%s); grid of %d: %s\n",
 				args[0], ds.Train.N, ds.Test.N, ds.Train.Height, ds.Train.Width, ds.Train.Channels, ds.Source, im.N, out)

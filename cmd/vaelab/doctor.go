@@ -28,13 +28,13 @@ func doctorCmd(s *settings, stdout io.Writer) *cobra.Command {
 			return open(cmd, s, func(ctx context.Context, st *runs.Store) error {
 				findings, err := st.Check(ctx)
 				if err != nil {
-					return &exitError{exitFailure, err}
+					return failure(err)
 				}
 				problems := runs.PrintFindings(stdout, findings, repair)
 				if repair {
 					n, err := st.Repair(ctx, findings)
 					if err != nil {
-						return &exitError{exitFailure, err}
+						return failure(err)
 					}
 					fmt.Fprintf(stdout, "repaired %d of %d findings\n", n, len(findings))
 					if n == len(findings) {
@@ -55,20 +55,6 @@ func doctorCmd(s *settings, stdout io.Writer) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&repair, "repair", false, "apply the safe repairs (orphaned runs become interrupted); files are never deleted")
 	return cmd
-}
-
-// writeStore runs fn with the workspace database opened for writing; unlike
-// run, it never creates one.
-func writeStore(cmd *cobra.Command, s *settings, fn func(ctx context.Context, st *runs.Store) error) error {
-	if err := requireDB(s); err != nil {
-		return err
-	}
-	st, err := openStore(cmd.Context(), s)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return fn(cmd.Context(), st)
 }
 
 // reportBLAS prints the BLAS this machine trains with and says when it runs

@@ -55,7 +55,7 @@ the runs that lack an evaluation with the new settings.`,
 				DataProgress: stderr, DataTerminal: isTerminal(stderr), KeepStopped: true}
 			prepared, err := sc.Prepare(ctx, spec, rs)
 			if err != nil {
-				return &exitError{exitFailure, err}
+				return failure(err)
 			}
 			plan := prepared.ForEvaluation(spec.Name)
 			fmt.Fprintln(stdout, termtext.Safe(plan.Note))
@@ -90,7 +90,7 @@ func evaluationSpec(ctx context.Context, s *settings, st *runs.Store, arg string
 	}
 	spec, rs, err := st.StoredSpec(ctx, arg)
 	if err != nil {
-		return nil, nil, &exitError{exitFailure, err}
+		return nil, nil, failure(err)
 	}
 	if err := runs.CheckPlan(rs, s.dataDir()); err != nil {
 		return nil, nil, &exitError{exitUsage, fmt.Errorf("stored spec of %s: %w", arg, err)}
@@ -108,7 +108,7 @@ func reportAfter(ctx context.Context, st *runs.Store, experiment, path string, s
 		if errors.Is(err, context.Canceled) {
 			return &exitError{exitInterrupted, fmt.Errorf("report %s: stopped; the runs are recorded: vaelab report %s -o %s writes it", path, experiment, path)}
 		}
-		return &exitError{exitFailure, err}
+		return failure(err)
 	}
 	fmt.Fprintf(stdout, "report: %s\n", path)
 	return nil

@@ -38,14 +38,14 @@ func tagCmd(s *settings, stdout io.Writer) *cobra.Command {
 			return writeStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
 				t, err := st.FindTarget(ctx, args[0])
 				if err != nil {
-					return &exitError{exitFailure, err}
+					return failure(err)
 				}
 				if err := st.SetTags(ctx, t, kv); err != nil {
-					return &exitError{exitFailure, err}
+					return failure(err)
 				}
 				tags, err := st.Tags(ctx, t)
 				if err != nil {
-					return &exitError{exitFailure, err}
+					return failure(err)
 				}
 				fmt.Fprintf(stdout, "%s: %s\n", termtext.Safe(t.String()), termtext.Safe(cmp.Or(report.TagsText(tags), "(no tags)")))
 				return nil
@@ -63,7 +63,7 @@ func noteCmd(s *settings, stdout io.Writer) *cobra.Command {
 			return writeStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
 				t, err := st.FindTarget(ctx, args[0])
 				if err != nil {
-					return &exitError{exitFailure, err}
+					return failure(err)
 				}
 				if err := st.AddNote(ctx, t, args[1]); err != nil {
 					return &exitError{exitUsage, err}
@@ -89,7 +89,7 @@ func archiveCmd(s *settings, stdout io.Writer, un bool) *cobra.Command {
 			return writeStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
 				for _, name := range args {
 					if err := st.Archive(ctx, name, !(un || undo)); err != nil {
-						return &exitError{exitFailure, err}
+						return failure(err)
 					}
 					what := "archived (vaelab ls --archived lists it; vaelab unarchive restores it)"
 					if un || undo {
@@ -122,7 +122,7 @@ live process trains is always refused.`,
 			return writeStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
 				t, err := st.FindTarget(ctx, args[0])
 				if err != nil {
-					return &exitError{exitFailure, err}
+					return failure(err)
 				}
 				if !yes {
 					fmt.Fprintf(stdout, "delete %s with its records and files? [y/N] ", termtext.Safe(t.String()))
@@ -133,7 +133,7 @@ live process trains is always refused.`,
 				}
 				rm, err := st.Remove(ctx, t, force)
 				if err != nil {
-					return &exitError{exitFailure, err}
+					return failure(err)
 				}
 				fmt.Fprintf(stdout, "removed %s: %s, %d files, %s freed\n", termtext.Safe(t.String()), plural(len(rm.Runs), "run"), rm.Files, report.SizeText(rm.Bytes))
 				if len(rm.Kept) > 0 {

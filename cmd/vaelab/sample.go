@@ -41,7 +41,7 @@ with it is fitted now with the default settings, and the fit is not stored.`,
 					return &exitError{exitFailure, fmt.Errorf("sample run %s: %w", r.ID, err)}
 				}
 				if _, _, err := atomicfile.WriteTarget(out, func(w io.Writer) error { return data.WriteGridPNG(w, im, cols, 2) }); err != nil {
-					return &exitError{exitFailure, err}
+					return failure(err)
 				}
 				fmt.Fprintf(stdout, "%s of run %s (%s): %s\n", kind, r.ID, r.Label, out)
 				return nil
