@@ -48,6 +48,7 @@ func objectives() map[string]Objective {
 		"iwae":     iwae{},
 		"beta_tc":  betaTC{},
 		"geco":     geco{},
+		"rae":      rae{},
 	}
 }
 
