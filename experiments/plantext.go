@@ -11,7 +11,8 @@ import (
 
 // PrintPlan prints what `vaelab plan` shows: the runs a spec expands to,
 // one line each with its varying values and its status (from status, keyed
-// by run id; "new" when absent), and the rungs of early stopping.
+// by run id; "new" when absent), the rungs of early stopping, and below
+// the table the settings of the members (objectives, samplers) the runs use.
 func PrintPlan(w io.Writer, spec *Spec, rs []Run, status map[string]string) error {
 	fmt.Fprintf(w, "experiment %s: %d runs (spec sha256 %s)\n", termtext.Safe(spec.Name), len(rs), spec.Hash[:12])
 	if p := rungPlan(spec); p != "" {
@@ -32,7 +33,10 @@ func PrintPlan(w io.Writer, spec *Spec, rs []Run, status map[string]string) erro
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.ID, strings.Join(cols, "\t"), st)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return printMemberSettings(w, rs)
 }
 
 // planAxes are the plan's columns: what varies between runs.

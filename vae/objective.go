@@ -144,6 +144,9 @@ func (c ObjectiveConfig) Has(key string) bool {
 	return ok
 }
 
+// Value is the value in effect of one of the objective's settings.
+func (c ObjectiveConfig) Value(key string) any { return c.value(key) }
+
 func (c ObjectiveConfig) value(key string) any {
 	obj, err := ObjectiveNamed(c.Type)
 	if err != nil {

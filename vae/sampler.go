@@ -93,12 +93,15 @@ func SamplerKeys() []string { return keysIn(samplers(), samplerMember.declared) 
 
 // Int is the value in effect of a sampler's integer eval key: the spec's,
 // else the default its sampler's file declares.
-func (c EvalConfig) Int(key string) int {
+func (c EvalConfig) Int(key string) int { return c.Value(key).(int) }
+
+// Value is the value in effect of a sampler's eval key.
+func (c EvalConfig) Value(key string) any {
 	s, ok := SamplerSetting(key)
 	if !ok {
 		panic(fmt.Sprintf("vae: eval key %q is no sampler's", key))
 	}
-	return c.Set.value([]Setting{s}, key).(int)
+	return c.Set.value([]Setting{s}, key)
 }
 
 // With returns c with the sampler setting key set to v.
