@@ -77,4 +77,6 @@ sweep:
 }
 
 // squeeze collapses runs of spaces, as a table pads its columns.
-func squeeze(s string) string { return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' }), " ") }
+func squeeze(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' }), " ")
+}
