@@ -1,9 +1,5 @@
-// Package record is the vocabulary of what vaelab records: experiments, runs, series, summaries,
-// evaluations, artifacts, events, tags and notes, and the Reader the views read them through.
-//
-// It is a leaf: it imports only the standard library, so the store (runs) writes these values and
-// the views (report, serve) render them without either knowing the other; a view is tested on
-// values built in memory, with no database.
+// Package record is the vocabulary of what vaelab records (experiments, runs, series, summaries, evaluations,
+// artifacts, events, tags, notes) and the Reader the views read it through; it imports only the standard library.
 package record
 
 import "time"
