@@ -5,84 +5,82 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"io"
-	"math/rand/v2"
 	"path/filepath"
 
 	"github.com/vaelab/vaelab/data"
 	"github.com/vaelab/vaelab/evaluate"
-	"github.com/vaelab/vaelab/experiments"
 	"github.com/vaelab/vaelab/internal/atomicfile"
 	"github.com/vaelab/vaelab/internal/safefile"
-	"github.com/vaelab/vaelab/vae"
+	"github.com/vaelab/vaelab/record"
 )
 
-// FitSamplers fits a trained run's eval.samplers, restoring those whose fit
-// is stored among the run's artifacts under the same key (sampler settings,
-// seed, final checkpoint) from any earlier evaluation. A stored file whose
-// sha256 no longer matches its record is passed over.
-func FitSamplers(ctx context.Context, st *Store, runID string, cfg experiments.RunConfig, m *vae.Model, train data.Images) ([]evaluate.FittedSampler, error) {
+// evalSink is where an evaluation of a run goes: files in the run folder's
+// eval-HASH folder, recorded as artifacts under the evaluation hash, and
+// the evaluation with its summaries in the store.
+type evalSink struct {
+	st              *Store
+	runID, evalHash string
+	dir             string // "" when nothing may be written (vaelab sample)
+	model           string // the final checkpoint's sha256
+}
+
+// newEvalSink makes the sink of run runID's evaluation evalHash, writing
+// into dir.
+func newEvalSink(ctx context.Context, st *Store, runID, evalHash, dir string) (*evalSink, error) {
 	training, err := st.ArtifactsAt(ctx, runID, "")
 	if err != nil {
 		return nil, err
 	}
-	model := training["checkpoint"].SHA256
-	var readErr error
-	stored := func(name string) [][]byte {
-		arts, err := st.ArtifactsOfKind(ctx, runID, evaluate.FitKind(name))
-		if err != nil {
-			readErr = err
-			return nil
-		}
-		var files [][]byte
-		for _, a := range arts {
-			if b, err := safefile.Read(a.Path, safefile.RecordedLimit(a.Bytes, safefile.MaxFit)); err == nil && sha256Hex(b) == a.SHA256 {
-				files = append(files, b)
-			}
-		}
-		return files
-	}
-	fits, err := evaluate.FitSamplers(ctx, m, train, cfg, model, stored)
-	if readErr != nil {
-		return nil, readErr
-	}
-	return fits, err
+	return &evalSink{st: st, runID: runID, evalHash: evalHash, dir: dir, model: training["checkpoint"].SHA256}, nil
 }
+
+func (s *evalSink) Model() string { return s.model }
+
+// StoredFits reads the run's stored fits of a kind from any earlier
+// evaluation; a file whose sha256 no longer matches its record is passed over.
+func (s *evalSink) StoredFits(ctx context.Context, kind string) ([][]byte, error) {
+	arts, err := s.st.ArtifactsOfKind(ctx, s.runID, kind)
+	if err != nil {
+		return nil, err
+	}
+	var files [][]byte
+	for _, a := range arts {
+		if b, err := safefile.Read(a.Path, safefile.RecordedLimit(a.Bytes, safefile.MaxFit)); err == nil && sha256Hex(b) == a.SHA256 {
+			files = append(files, b)
+		}
+	}
+	return files, nil
+}
+
+func (s *evalSink) Grid(ctx context.Context, kind string, im data.Images, cols int) error {
+	return s.write(ctx, kind, kind+".png", func(w io.Writer) error { return data.WriteGridPNG(w, im, cols, 2) })
+}
+
+func (s *evalSink) File(ctx context.Context, kind, name string, b []byte) error {
+	return s.write(ctx, kind, name, func(w io.Writer) error { _, err := io.Copy(w, bytes.NewReader(b)); return err })
+}
+
+func (s *evalSink) write(ctx context.Context, kind, name string, fill func(io.Writer) error) error {
+	path := filepath.Join(s.dir, name)
+	sum, size, err := atomicfile.Write(path, 0o644, fill)
+	if err != nil {
+		return err
+	}
+	return s.st.PutArtifact(ctx, Artifact{RunID: s.runID, EvalHash: s.evalHash, Kind: kind, Path: path, SHA256: sum, Bytes: size})
+}
+
+func (s *evalSink) Event(ctx context.Context, kind, msg string) {
+	_ = s.st.AddEvent(ctx, "", s.runID, "info", kind, msg) // an event is a note; the evaluation does not hang on it
+}
+
+func (s *evalSink) Put(ctx context.Context, ev record.Evaluation, sums []record.Summary) error {
+	return s.st.PutEvaluation(ctx, s.runID, ev, sums)
+}
+
+var _ evaluate.Sink = (*evalSink)(nil)
 
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
-}
-
-// writeFits stores each fitted sampler's fit (the prior has none to keep) in
-// dir as fit-NAME.json, recorded under the run's evaluation hash.
-func (sc *Scheduler) writeFits(ctx context.Context, r experiments.Run, dir string, fits []evaluate.FittedSampler) error {
-	for _, f := range fits {
-		if f.Name == "prior" {
-			continue
-		}
-		path := filepath.Join(dir, "fit-"+f.Name+".json")
-		sum, size, err := atomicfile.Write(path, 0o644, func(w io.Writer) error {
-			_, err := io.Copy(w, bytes.NewReader(f.File))
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("store the %s sampler's fit: %w", f.Name, err)
-		}
-		a := Artifact{RunID: r.ID, EvalHash: r.Config.EvalHash(), Kind: evaluate.FitKind(f.Name), Path: path, SHA256: sum, Bytes: size}
-		if err := sc.Store.PutArtifact(ctx, a); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// DrawImages decodes n draws of a fitted sampler into images shaped like like.
-func DrawImages(ctx context.Context, m *vae.Model, s vae.Sampler, n int, like data.Images, rng *rand.Rand) (data.Images, error) {
-	z, err := s.Draw(ctx, rng, n)
-	if err != nil {
-		return data.Images{}, err
-	}
-	return m.Decode(ctx, z, like)
 }

@@ -406,36 +406,16 @@ func (sc *Scheduler) reevaluate(ctx context.Context, r experiments.Run, loader *
 // the run's evaluation hash: grids in the run folder's eval-HASH folder,
 // summaries with the evaluation record in one transaction.
 func (sc *Scheduler) evaluateModel(ctx context.Context, r experiments.Run, dir string, m *vae.Model, ds *data.Dataset, refs *evaluate.ReferenceCache) error {
-	done, err := refs.Turn(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	started := time.Now()
 	hash := r.Config.EvalHash()
 	evalDir := filepath.Join(dir, "eval-"+hash)
-	fits, err := FitSamplers(ctx, sc.Store, r.ID, r.Config, m, ds.Train)
+	if err := os.MkdirAll(evalDir, 0o755); err != nil {
+		return fmt.Errorf("create evaluation folder: %w", err)
+	}
+	sink, err := newEvalSink(ctx, sc.Store, r.ID, hash, evalDir)
 	if err != nil {
 		return err
 	}
-	for _, f := range fits {
-		if f.Reused && f.Name != "prior" {
-			_ = sc.Store.AddEvent(ctx, "", r.ID, "info", "sampler-fit", fmt.Sprintf("evaluation %s: the %s sampler's stored fit (%s) reused", hash, f.Name, f.Sampler.Key()))
-		}
-	}
-	if err := sc.writeGrids(ctx, r, evalDir, m, ds, fits); err != nil {
-		return err
-	}
-	if err := sc.writeFits(ctx, r, evalDir, fits); err != nil {
-		return err
-	}
-	sums, err := evaluate.Run(ctx, m, ds, r.Config, fits, refs)
-	if err != nil {
-		return fmt.Errorf("evaluate: %w", err)
-	}
-	secs := time.Since(started).Seconds()
-	ev := Evaluation{Hash: hash, Config: string(r.Config.EvalSettings()), Seconds: secs}
-	return sc.Store.PutEvaluation(ctx, r.ID, ev, append(sums, evaluate.Seconds(secs)))
+	return evaluate.Evaluate(ctx, m, ds, r.Config, refs, sink)
 }
 
 // runDir is the folder of a run: RunsDir/ID, or the folder it was first
@@ -686,89 +666,6 @@ func (sc *Scheduler) writeCheckpoint(ctx context.Context, runID, dir string, c *
 	}
 	// Recorded even after Ctrl-C: the checkpoint a stop writes is the point.
 	return sc.Store.PutArtifact(context.WithoutCancel(ctx), Artifact{RunID: runID, Kind: "checkpoint", Path: path, SHA256: sum, Bytes: size})
-}
-
-// gridColumns is the width of image grids; traversals sweep each latent
-// dimension over traversalSteps values of the prior's traversal range.
-const (
-	gridColumns    = 8
-	traversalSteps = 9
-)
-
-// writeGrids stores PNGs of test images above their reconstructions (row by
-// row), of each sampler's samples (samples.png for the prior,
-// samples_NAME.png for another) and of latent traversals in dir, recorded
-// under the run's evaluation hash.
-func (sc *Scheduler) writeGrids(ctx context.Context, r experiments.Run, dir string, m *vae.Model, ds *data.Dataset, fits []evaluate.FittedSampler) error {
-	n := r.Config.Eval.GridImages
-	pairs := max(gridColumns, min(n/2, ds.Test.N)/gridColumns*gridColumns)
-	pairs = min(pairs, ds.Test.N)
-	idx := make([]int, pairs)
-	for i := range idx {
-		idx[i] = i
-	}
-	orig := ds.Test.Subset(idx)
-	recon, err := m.Reconstruct(ctx, orig, r.Config.Eval.BatchSize)
-	if err != nil {
-		return fmt.Errorf("reconstruct: %w", err)
-	}
-	samples, err := m.Sample(ctx, n, ds.Test, vae.NewRand(r.Config.Seed, vae.StreamSamples))
-	if err != nil {
-		return fmt.Errorf("sample: %w", err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create evaluation folder: %w", err)
-	}
-	if err := sc.writeArtifact(ctx, r, dir, "reconstructions", interleaveRows(orig, recon, gridColumns), gridColumns); err != nil {
-		return err
-	}
-	if err := sc.writeArtifact(ctx, r, dir, "samples", samples, gridColumns); err != nil {
-		return err
-	}
-	for _, f := range fits {
-		if f.Name == "prior" {
-			continue
-		}
-		im, err := DrawImages(ctx, m, f.Sampler, n, ds.Test, vae.NewRand(r.Config.Seed, vae.StreamSamples))
-		if err != nil {
-			return err
-		}
-		if err := sc.writeArtifact(ctx, r, dir, evaluate.SampleKind(f.Name), im, gridColumns); err != nil {
-			return err
-		}
-	}
-	// Latent traversals of the first test image: a row per latent dimension.
-	trav, err := m.Traverse(ctx, ds.Test.Subset([]int{0}), traversalSteps)
-	if err != nil {
-		return fmt.Errorf("traverse: %w", err)
-	}
-	return sc.writeArtifact(ctx, r, dir, "traversals", trav, traversalSteps)
-}
-
-// interleaveRows alternates rows of cols originals with rows of their reconstructions.
-func interleaveRows(a, b data.Images, cols int) data.Images {
-	out := data.Images{Height: a.Height, Width: a.Width, Channels: a.Channels}
-	for start := 0; start < a.N; start += cols {
-		end := min(start+cols, a.N)
-		for _, im := range []data.Images{a, b} {
-			for i := start; i < end; i++ {
-				out.Pix = append(out.Pix, im.At(i)...)
-			}
-			out.N += end - start
-		}
-	}
-	return out
-}
-
-// writeArtifact writes images as a PNG grid named kind.png in dir and records
-// it with its sha256 under the run's evaluation hash.
-func (sc *Scheduler) writeArtifact(ctx context.Context, r experiments.Run, dir, kind string, im data.Images, cols int) error {
-	path := filepath.Join(dir, kind+".png")
-	sum, size, err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return data.WriteGridPNG(w, im, cols, 2) })
-	if err != nil {
-		return err
-	}
-	return sc.Store.PutArtifact(ctx, Artifact{RunID: r.ID, EvalHash: r.Config.EvalHash(), Kind: kind, Path: path, SHA256: sum, Bytes: size})
 }
 
 func (sc *Scheduler) logf(format string, args ...any) {

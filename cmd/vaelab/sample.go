@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/internal/atomicfile"
 	"github.com/vaelab/vaelab/runs"
 )
@@ -28,8 +29,8 @@ reused (the same fit the metrics were computed with); a run never evaluated
 with it is fitted now with the default settings, and the fit is not stored.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := runs.SampleRequest{Kind: kind, Sampler: sampler, N: n, Seed: seed}
-			if err := runs.CheckSampleRequest(req); err != nil {
+			req := evaluate.SampleRequest{Kind: kind, Sampler: sampler, N: n, Seed: seed}
+			if err := evaluate.CheckSampleRequest(req); err != nil {
 				return &exitError{exitUsage, err}
 			}
 			if err := checkOutput(cmd.Context(), s, "--output", out); err != nil {
@@ -50,7 +51,7 @@ with it is fitted now with the default settings, and the fit is not stored.`,
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "samples.png", "PNG file to write")
 	cmd.Flags().StringVar(&kind, "kind", "samples", "samples, reconstructions or traversals")
-	cmd.Flags().IntVarP(&n, "n", "n", 64, fmt.Sprintf("number of samples or reconstructions (1 to %d)", runs.MaxSampleImages))
+	cmd.Flags().IntVarP(&n, "n", "n", 64, fmt.Sprintf("number of samples or reconstructions (1 to %d)", evaluate.MaxSampleImages))
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the samples")
 	cmd.Flags().StringVar(&sampler, "sampler", "prior", "with --kind samples: the sampler whose draws are decoded (prior, gmm, two_stage)")
 	return cmd
