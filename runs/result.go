@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/vaelab/vaelab/experiments"
 )
@@ -23,6 +24,42 @@ func (r Result) String() string {
 		}
 	}
 	return s
+}
+
+// Outcome says what an invocation's result asks of the user, as errors for
+// the command to return: stop ends it before anything else is done (a sweep
+// stopped: Slurm still has queued runs, the disk is full, a stop was asked
+// for — these wrap context.Canceled when resuming is the remedy), failed
+// after its report is written (runs or evaluations failed). again is the
+// command that resumes it ("vaelab run spec.yaml"); interrupted says that
+// the process was asked to stop.
+func (r Result) Outcome(interrupted bool, again string) (stop, failed error) {
+	switch {
+	case r.Deferred > 0:
+		return nil, nil
+	case r.Queued > 0:
+		return fmt.Errorf("stopped waiting: %s still queued or running on Slurm; `%s --wait` imports them when they end (scancel stops them): %w",
+			plural(r.Queued, "run"), strings.Replace(again, "vaelab run", "vaelab sync", 1), context.Canceled), nil
+	case r.Stopped != nil && IsDiskFull(r.Stopped):
+		return fmt.Errorf("sweep stopped: %w; the runs in progress are marked interrupted with their last checkpoints kept: free space, then run `%s` again to finish", r.Stopped, again), nil
+	case r.Stopped != nil:
+		return fmt.Errorf("sweep stopped: %w", r.Stopped), nil
+	case r.Interrupted > 0 || interrupted:
+		return fmt.Errorf("interrupted: %s stopped and marked interrupted, the others keep what they recorded; run `%s` again to resume: %w", plural(r.Interrupted, "run"), again, context.Canceled), nil
+	case r.Failed > 0:
+		return nil, fmt.Errorf("%s failed; `vaelab ls` lists them and `vaelab show RUN` says why", plural(r.Failed, "run"))
+	case r.EvalFailed > 0:
+		return nil, fmt.Errorf("%s failed; `vaelab show RUN` gives the error among its events (the run keeps its earlier evaluations)", plural(r.EvalFailed, "evaluation"))
+	}
+	return nil, nil
+}
+
+// plural formats a count with its noun: "1 run", "3 runs".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // StoredSpec is the spec an experiment was last run with, as the store

@@ -86,6 +86,9 @@ type Result struct {
 	// Deferred counts the runs left pending for `vaelab worker` processes
 	// (--executor worker).
 	Deferred int
+	// Queued counts the runs a remote scheduler still holds when this
+	// process stopped waiting for them (Slurm, after Ctrl-C).
+	Queued int
 	// Stopped is why the whole sweep stopped early (a full disk, or a
 	// submission Slurm refused), nil if it did not.
 	Stopped error

@@ -170,11 +170,15 @@ const runDBFile = "run.db"
 // process's worker pool, without training, before the submission: they
 // take a fraction of a run's time and need no node of their own.
 func (sl *Slurm) Execute(ctx context.Context, p *Plan) Result {
+	var res Result
 	if p.EarlyStop != nil && p.StopAfterEpoch == 0 {
 		// Successive halving: a job array per phase, decisions made here.
-		return sl.Scheduler.executeRungs(ctx, p, sl.executePhase)
+		res = sl.Scheduler.executeRungs(ctx, p, sl.executePhase)
+	} else {
+		res = sl.executePhase(ctx, p)
 	}
-	return sl.executePhase(ctx, p)
+	res.Queued = res.Running
+	return res
 }
 
 // executePhase submits a plan's runs as one job array and waits for them.
@@ -610,11 +614,4 @@ func Worker(ctx context.Context, manifestPath string, index int, log io.Writer) 
 	// its run to the phase's epoch only.
 	plan.EarlyStop, plan.StopAfterEpoch = nil, m.StopAfterEpoch
 	return sc.Execute(ctx, plan), nil
-}
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -44,6 +44,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(runCmd(s, stdout, stderr), syncCmd(s, stdout), workerCmd(s, stdout, stderr), benchCmd(s, stdout), planCmd(s, stdout), lsCmd(s, stdout), showCmd(s, stdout), reportCmd(s, stdout, stderr), exportCmd(s, stdout), sampleCmd(s, stdout), evaluateCmd(s, stdout, stderr), doctorCmd(s, stdout), dataCmd(s, stdout, stderr))
 	root.AddCommand(manageCmds(s, stdout)...)
 	root.AddCommand(specCmd(stdout))
+	root.AddCommand(serveCmd(s, stdout, stderr))
 	return root
 }
 
