@@ -152,7 +152,7 @@ func Keys() []string {
 			f := t.Field(i)
 			name := jsonName(f)
 			switch {
-			case f.Type == reflect.TypeFor[vae.ObjectiveConfig]() || f.Type == reflect.TypeFor[vae.EvalConfig]():
+			case f.Type == reflect.TypeFor[vae.ObjectiveConfig]() || f.Type == reflect.TypeFor[vae.EvalConfig]() || f.Type == reflect.TypeFor[vae.ModelConfig]():
 				for _, k := range sectionKeys(f.Type) {
 					out = append(out, prefix+name+"."+k)
 				}

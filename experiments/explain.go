@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -15,7 +16,7 @@ import (
 // in their own files (package vae); the spec schema, `vaelab plan` and
 // `vaelab spec --explain` read them from there, through this table.
 type family struct {
-	noun     string // "objective", "sampler"
+	noun     string // "likelihood", "prior", "objective", "sampler"
 	section  string // the spec section holding the members' keys
 	chooser  string // the spec key that names the member(s)
 	names    func() []string
@@ -28,7 +29,16 @@ type family struct {
 }
 
 func families() []family {
+	none := func(string) string { return "" }
 	return []family{
+		{noun: "likelihood", section: "model", chooser: "model.likelihood",
+			names: vae.LikelihoodNames, settings: vae.LikelihoodSettings, about: none,
+			used:  func(c RunConfig) []string { return []string{c.Model.Likelihood} },
+			value: func(c RunConfig, key string) any { return c.Model.Value(key) }},
+		{noun: "prior", section: "model", chooser: "model.prior",
+			names: vae.PriorNames, settings: vae.PriorSettings, about: none,
+			used:  func(c RunConfig) []string { return []string{cmp.Or(c.Model.Prior, "standard")} },
+			value: func(c RunConfig, key string) any { return c.Model.Value(key) }},
 		{noun: "objective", section: "objective", chooser: "objective.type",
 			names: vae.ObjectiveNames, settings: vae.ObjectiveSettings,
 			about: func(name string) string {
@@ -41,59 +51,72 @@ func families() []family {
 			used:  func(c RunConfig) []string { return []string{c.Objective.TypeName()} },
 			value: func(c RunConfig, key string) any { return c.Objective.Value(key) }},
 		{noun: "sampler", section: "eval", chooser: "eval.samplers",
-			names: vae.SamplerNames, settings: vae.SamplerSettings,
-			about: func(string) string { return "" },
+			names: vae.SamplerNames, settings: vae.SamplerSettings, about: none,
 			used:  func(c RunConfig) []string { return c.Eval.WithDefaults().Samplers },
 			value: func(c RunConfig, key string) any { return c.Eval.Value(key) }},
 	}
 }
 
 // Explain writes the documentation of a member setting key, from the
-// member's own declaration: a section or chooser (objective,
+// member's own declaration: a section or chooser (model, objective,
 // objective.type, eval.samplers) lists every member with its settings; a
-// member (objective.rae, eval.gmm) lists its own; a setting
-// (objective.kappa, eval.gmm_components) shows each member that takes it.
+// member (objective.rae, eval.gmm, model.mog) lists its own; a setting
+// (objective.kappa, eval.gmm_components, model.sigma) shows each member
+// that takes it.
 func Explain(w io.Writer, key string) error {
 	if key == "" {
 		return fmt.Errorf("no key given; explain one of %s", strings.Join(explainable(), ", "))
 	}
 	section, rest, _ := strings.Cut(key, ".")
+	found := false
 	for _, f := range families() {
 		if section != f.section {
 			continue
 		}
 		names := f.names()
+		var list []string
+		only := ""
 		switch {
 		case rest == "" || key == f.chooser:
 			fmt.Fprintf(w, "%s: %s (their settings are keys of %s)\n", f.chooser, strings.Join(names, ", "), f.section)
-			return explainMembers(w, f, names, "")
+			list = names
 		case slices.Contains(names, rest):
-			return explainMembers(w, f, []string{rest}, "")
+			list = []string{rest}
+		default:
+			for _, name := range names {
+				settings, err := f.settings(name)
+				if err != nil {
+					return err
+				}
+				if slices.ContainsFunc(settings, func(s vae.Setting) bool { return s.Key == rest }) {
+					list = append(list, name)
+				}
+			}
+			only = rest
 		}
-		var takers []string
-		for _, name := range names {
-			settings, err := f.settings(name)
-			if err != nil {
+		if len(list) > 0 {
+			found = true
+			if err := explainMembers(w, f, list, only); err != nil {
 				return err
 			}
-			if slices.ContainsFunc(settings, func(s vae.Setting) bool { return s.Key == rest }) {
-				takers = append(takers, name)
-			}
-		}
-		if len(takers) > 0 {
-			return explainMembers(w, f, takers, rest)
 		}
 	}
-	return fmt.Errorf("%s: not a member setting; explain one of %s", key, strings.Join(explainable(), ", "))
+	if !found {
+		return fmt.Errorf("%s: not a member setting; explain one of %s", key, strings.Join(explainable(), ", "))
+	}
+	return nil
 }
 
 // explainable lists the keys Explain takes, for its error.
 func explainable() []string {
 	var out []string
 	for _, f := range families() {
-		out = append(out, f.section, f.chooser, f.section+".NAME ("+strings.Join(f.names(), ", ")+")", f.section+".KEY")
+		if !slices.Contains(out, f.section) {
+			out = append(out, f.section)
+		}
+		out = append(out, f.chooser, f.section+".NAME ("+strings.Join(f.names(), ", ")+")")
 	}
-	return out
+	return append(out, "SECTION.KEY")
 }
 
 // explainMembers writes members' settings (only key, if given) as a table.

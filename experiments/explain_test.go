@@ -20,7 +20,10 @@ func TestExplainReadsTheMembersDeclarations(t *testing.T) {
 		{"objective.rae", []string{"RAE", "objective.beta", "default 1e-07"}, ""},
 		{"eval.samplers", []string{"sampler gmm", "eval.gmm_components", "default 10", "sampler prior", "(no settings)", "eval.two_stage_hidden"}, ""},
 		{"eval.two_stage_epochs", []string{"sampler two_stage", "default 200"}, ""},
-		{"model.latent", nil, "model.latent: not a member setting; explain one of objective, objective.type"},
+		{"model.sigma", []string{"likelihood gaussian", "likelihood laplace", "scale b", "likelihood gaussian_learned", "default 1"}, ""},
+		{"model.prior", []string{"model.prior: mog, standard, vamp", "prior standard", "(no settings)", "model.prior_components"}, ""},
+		{"model", []string{"model.likelihood: bernoulli,", "model.prior: mog,"}, ""},
+		{"model.latent", nil, "model.latent: not a member setting; explain one of model, model.likelihood"},
 		{"objective.nope", nil, "objective.nope: not a member setting"},
 		{"", nil, "no key given"},
 	} {
@@ -67,6 +70,8 @@ sweep:
 		"objective elbo  objective.beta = 1, 4  default 1",
 		"objective rae  objective.beta = 1, 4  default 0.0001",
 		"objective rae  objective.decoder_decay = 0.001  default 1e-07",
+		"likelihood bernoulli  (no settings)",
+		"prior standard  (no settings)",
 		"sampler prior  (no settings)",
 		"sampler gmm  eval.gmm_components = 4  default 10",
 	} {

@@ -41,7 +41,7 @@ train:
 `)
 	c := s.Base
 	if s.Name != "Mixed Case Name" || c.Dataset.Name != "frey" || c.Dataset.TestFraction != 0.2 ||
-		len(c.Model.Hidden) != 2 || c.Model.Hidden[1] != 50 || c.Model.Latent != 5 || c.Model.Sigma != 0.1 ||
+		len(c.Model.Hidden) != 2 || c.Model.Hidden[1] != 50 || c.Model.Latent != 5 || c.Model.Float("sigma") != 0.1 ||
 		c.Objective.Float("beta") != 2.5 || c.Train.Adam.Beta1 != 0.5 || c.Train.Adam.Beta2 != 0.999 || c.Train.LearningRate != 1e-4 {
 		t.Fatalf("parsed config wrong: %+v", c)
 	}
@@ -351,6 +351,9 @@ func fieldValue(t *testing.T, key string) reflect.Value {
 	if s, ok := vae.SamplerSetting(name); ok && section == "eval" {
 		return reflect.ValueOf(s.Default)
 	}
+	if s, ok := vae.ModelSetting(name); ok && section == "model" {
+		return reflect.ValueOf(s.Default)
+	}
 	v := reflect.ValueOf(DefaultRunConfig())
 	for _, seg := range strings.Split(key, ".") {
 		f, ok := fieldByJSONName(v, seg)
@@ -374,7 +377,7 @@ func TestGridValueMayBeAMapping(t *testing.T) {
 	if err != nil || len(runs) != 2 {
 		t.Fatalf("%d runs, %v", len(runs), err)
 	}
-	if m := runs[1].Config.Model; m.Likelihood != "gaussian" || m.Sigma != 0.1 || m.Latent != 2 {
+	if m := runs[1].Config.Model; m.Likelihood != "gaussian" || m.Float("sigma") != 0.1 || m.Latent != 2 {
 		t.Fatalf("second run's model: %+v", m)
 	}
 	if got := runs[1].Label(); got != "model={likelihood:gaussian,sigma:0.1} seed=1" {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -99,16 +98,7 @@ func setPath(cfg *RunConfig, path string, v value) error {
 	if err := assign(field, v.node, path); err != nil {
 		return err
 	}
-	if field.Kind() == reflect.Int && field.Int() == 0 && slices.Contains(countKeys(), path) {
-		return fmt.Errorf("%s: 0 must be at least 1; leave the key out for its default", path)
-	}
 	return nil
-}
-
-// countKeys are the counts whose zero in the config means "the default":
-// written out in a spec, 0 is a mistake, not a request for the default.
-func countKeys() []string {
-	return []string{"model.prior_components"}
 }
 
 // setMember sets key of a section whose keys are (also) its plug-in
@@ -131,6 +121,12 @@ func setMember(section reflect.Value, key string, v value, path string) (done bo
 		}
 		s, ok = vae.SamplerSetting(key)
 		set = func(x any) { *c = c.With(key, x) }
+	case *vae.ModelConfig:
+		if _, field := fieldByJSONName(section, key); field {
+			return false, nil
+		}
+		s, ok = vae.ModelSetting(key)
+		set = func(x any) { *c = c.With(key, x) }
 	default:
 		return false, nil
 	}
@@ -146,13 +142,15 @@ func setMember(section reflect.Value, key string, v value, path string) (done bo
 }
 
 // sectionKeys are the keys a config section takes: its fields, then, for
-// objective and eval, every key of their members' settings.
+// model, objective and eval, every key of their members' settings.
 func sectionKeys(t reflect.Type) []string {
 	switch t {
 	case reflect.TypeFor[vae.ObjectiveConfig]():
 		return append([]string{"type"}, vae.ObjectiveKeys()...)
 	case reflect.TypeFor[vae.EvalConfig]():
 		return append(fieldNames(t), vae.SamplerKeys()...)
+	case reflect.TypeFor[vae.ModelConfig]():
+		return append(fieldNames(t), vae.ModelMemberKeys()...)
 	}
 	return fieldNames(t)
 }

@@ -49,15 +49,18 @@ type ModelConfig struct {
 	LogvarClamp float64 `json:"logvar_clamp,omitempty"`
 	// Likelihood names the decoder's data model p(x|z), one of likelihoods
 	// (likelihood.go; each is described in its likelihood_*.go file):
-	// bernoulli, gaussian (fixed σ = Sigma), gaussian_learned (one σ learned
-	// from Sigma), gaussian_optimal (one σ set to the batch RMSE: the σ-VAE),
-	// gaussian_pixel (a σ per pixel). Sigma is the fixed scale where one is taken.
-	Likelihood string  `json:"likelihood"`
-	Sigma      float64 `json:"sigma,omitempty"`
+	// bernoulli, gaussian (fixed σ), gaussian_learned (one σ learned),
+	// gaussian_optimal (one σ set to the batch RMSE: the σ-VAE),
+	// gaussian_pixel (a σ per pixel), laplace.
+	Likelihood string `json:"likelihood"`
 	// Prior names p(z), one of priors (prior.go): "" or "standard" is N(0, I).
+	// Likelihood and Prior stay the last fields: the JSON writes each
+	// member's settings after the key naming it (MarshalJSON).
 	Prior string `json:"prior,omitempty"`
-	// PriorComponents is K of a mixture prior (mog); 0 means 10.
-	PriorComponents int `json:"prior_components,omitempty"`
+	// Set are the likelihood's and the prior's settings the spec wrote
+	// (model.sigma, model.prior_components), by key: each member declares
+	// its own in its file.
+	Set Values `json:"-"`
 }
 
 // ObjectiveConfig selects the objective (objective.go) and holds the
@@ -288,21 +291,7 @@ func (c ModelConfig) Validate() error {
 	if !(c.LogvarClamp >= 0) || c.LogvarClamp > 100 {
 		return fmt.Errorf("model.logvar_clamp: %v must be between 0 (none) and 100", c.LogvarClamp)
 	}
-	lik, err := LikelihoodNamed(c.Likelihood)
-	if err != nil {
-		return err
-	}
-	prior, err := PriorNamed(c.Prior)
-	if err != nil {
-		return err
-	}
-	if err := checkPrior(prior, c); err != nil {
-		return err
-	}
-	if err := lik.check(c); err != nil {
-		return err
-	}
-	return nil
+	return c.checkMembers()
 }
 
 func (c ModelConfig) validateConv() error {

@@ -90,7 +90,7 @@ func referenceWithMeans(m *Model, x []float64, eps []float64, batch int) (logpx,
 			case "bernoulli":
 				logpx[r] += xv*math.Log(mean) + (1-xv)*math.Log(1-mean)
 			case "gaussian":
-				logpx[r] += gauss(m.cfg.Sigma)
+				logpx[r] += gauss(m.cfg.Float("sigma"))
 			case "gaussian_learned", "gaussian_optimal":
 				logpx[r] += gauss(math.Exp(ops.Values64(m.params[m.logSigma].Value)[0]))
 			case "gaussian_pixel":

@@ -12,7 +12,8 @@ import (
 
 // A Likelihood is the decoder's data model p(x|z). Each lives in a file of
 // its own (likelihood_*.go) and is named for model.likelihood by one line of
-// likelihoods; adding one touches nothing else.
+// likelihoods; adding one touches nothing else. One with settings of its
+// own (model.sigma) declares them with a settings() []Setting method.
 //
 // The decoder's output layer gives one value per pixel (the "logits"); the
 // image mean is their sigmoid. A likelihood may add parameters: a head beside
@@ -20,8 +21,6 @@ import (
 // own after every layer (addParams). Parameter order is part of checkpoints,
 // so these hooks run at fixed places.
 type Likelihood interface {
-	// check validates the settings it reads (model.sigma).
-	check(c ModelConfig) error
 	// addHeads adds decoder heads right after the output layer; prev is the
 	// width of the last fully connected layer before it.
 	addHeads(m *Model, prev int, rng *rand.Rand)
@@ -80,14 +79,6 @@ func (likelihoodBase) addParams(*Model)                 {}
 func (likelihoodBase) onLogits() bool                   { return false }
 func (likelihoodBase) afterStep(*trainer)               {}
 func (likelihoodBase) Continuous() bool                 { return true }
-
-// noSigma is check for likelihoods that take no model.sigma.
-func noSigma(name string, c ModelConfig) error {
-	if c.Sigma != 0 {
-		return fmt.Errorf("model.sigma: the %s likelihood takes no sigma", name)
-	}
-	return nil
-}
 
 // squaredError is Σ_pixels (x − mean)² per image.
 func (o *objective) squaredError() *G.Node {

@@ -11,9 +11,8 @@ import (
 // one op that is stable for saturated logits.
 type bernoulli struct{ likelihoodBase }
 
-func (bernoulli) check(c ModelConfig) error { return noSigma("bernoulli", c) }
-func (bernoulli) onLogits() bool            { return true }
-func (bernoulli) Continuous() bool          { return false }
+func (bernoulli) onLogits() bool   { return true }
+func (bernoulli) Continuous() bool { return false }
 
 func (bernoulli) logProb(o *objective, out, _ *G.Node) (*G.Node, error) {
 	return G.Must(ops.BernoulliLogLik(o.target, out, o.train)), nil

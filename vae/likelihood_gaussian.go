@@ -11,15 +11,17 @@ import (
 // standard deviation model.sigma; log p = −Σ (x−m)²/(2σ²) − D·(log σ + ½ log 2π).
 type gaussian struct{ likelihoodBase }
 
-func (gaussian) check(c ModelConfig) error {
-	if !(c.Sigma > 0) {
-		return fmt.Errorf("model.sigma: %v must be positive for a gaussian likelihood", c.Sigma)
-	}
-	return nil
+func (gaussian) settings() []Setting {
+	return []Setting{required(FloatSetting("sigma", 0, "the fixed standard deviation σ of every pixel", func(s float64) error {
+		if !(s > 0) {
+			return fmt.Errorf("%v must be positive for a gaussian likelihood", s)
+		}
+		return nil
+	}))}
 }
 
 func (gaussian) logProb(o *objective, _, _ *G.Node) (*G.Node, error) {
-	s, D := o.m.cfg.Sigma, float64(o.m.inDim)
+	s, D := o.m.cfg.Float("sigma"), float64(o.m.inDim)
 	norm := D * (math.Log(s) + halfLog2Pi())
 	return G.Must(G.Sub(G.Must(G.Mul(o.squaredError(), o.scalar(-1/(2*s*s)))), o.scalar(norm))), nil
 }

@@ -1,7 +1,6 @@
 package vae
 
 import (
-	"fmt"
 	"math"
 
 	G "gorgonia.org/gorgonia"
@@ -13,18 +12,12 @@ import (
 // gaussianOptimal.
 type gaussianLearned struct{ likelihoodBase }
 
-func (gaussianLearned) check(c ModelConfig) error {
-	if c.Sigma < 0 {
-		return fmt.Errorf("model.sigma: the starting σ %v must be positive (or 0 for 1)", c.Sigma)
-	}
-	return nil
+func (gaussianLearned) settings() []Setting {
+	return []Setting{FloatSetting("sigma", 1, "the σ of every pixel at the start; learned (gaussian_optimal: set to the batch RMSE) from there", positive)}
 }
 
 func (gaussianLearned) addParams(m *Model) {
-	start := m.cfg.Sigma
-	if start == 0 {
-		start = 1
-	}
+	start := m.cfg.Float("sigma")
 	m.logSigma = len(m.params)
 	m.params = append(m.params, Param{Name: "logsigma", Value: m.newDense([]float64{math.Log(start)}, 1, 1)})
 }

@@ -11,8 +11,6 @@ import (
 // softly kept in [LogSigmaMin, LogSigmaMax].
 type gaussianPixel struct{ likelihoodBase }
 
-func (gaussianPixel) check(c ModelConfig) error { return noSigma("gaussian_pixel", c) }
-
 func (gaussianPixel) addHeads(m *Model, prev int, rng *rand.Rand) { m.addPixelHead("sigma", prev, rng) }
 
 func (gaussianPixel) logProb(o *objective, _, last *G.Node) (*G.Node, error) {

@@ -13,15 +13,17 @@ import (
 // the Gaussian's L2.
 type laplace struct{ likelihoodBase }
 
-func (laplace) check(c ModelConfig) error {
-	if !(c.Sigma > 0) {
-		return fmt.Errorf("model.sigma: %v must be positive: it is the laplace likelihood's scale b", c.Sigma)
-	}
-	return nil
+func (laplace) settings() []Setting {
+	return []Setting{required(FloatSetting("sigma", 0, "the fixed scale b of every pixel", func(b float64) error {
+		if !(b > 0) {
+			return fmt.Errorf("%v must be positive: it is the laplace likelihood's scale b", b)
+		}
+		return nil
+	}))}
 }
 
 func (laplace) logProb(o *objective, _, _ *G.Node) (*G.Node, error) {
-	b, D := o.m.cfg.Sigma, float64(o.m.inDim)
+	b, D := o.m.cfg.Float("sigma"), float64(o.m.inDim)
 	l1 := G.Must(G.Sum(G.Must(G.Abs(G.Must(G.Sub(o.target, o.mean)))), 1))
 	return G.Must(G.Sub(G.Must(G.Mul(l1, o.scalar(-1/b))), o.scalar(D*math.Log(2*b)))), nil
 }

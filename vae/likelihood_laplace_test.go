@@ -12,10 +12,10 @@ import (
 func laplaceCase(arch string) ModelConfig {
 	if arch == "conv" {
 		c := convCase("transpose", "none", "elu", "laplace")
-		c.Sigma = 0.2
+		c = c.With("sigma", 0.2)
 		return c
 	}
-	return ModelConfig{Architecture: "mlp", Hidden: []int{4, 3}, Latent: 2, Activation: "tanh", Likelihood: "laplace", Sigma: 0.2}
+	return ModelConfig{Architecture: "mlp", Hidden: []int{4, 3}, Latent: 2, Activation: "tanh", Likelihood: "laplace", Set: Values{"sigma": 0.2}}
 }
 
 // TestLaplaceLossMatchesItsFormula: the loss of a laplace model equals
@@ -45,7 +45,7 @@ func TestLaplaceLossMatchesItsFormula(t *testing.T) {
 			x64[i] = float64(v)
 		}
 		_, kl, means := referenceWithMeans(m, x64, eps, batch)
-		D, b, want := shape.Dim(), cfg.Sigma, 0.0
+		D, b, want := shape.Dim(), cfg.Float("sigma"), 0.0
 		for r := range batch {
 			logp := -float64(D) * math.Log(2*b)
 			for d := range D {
@@ -68,7 +68,7 @@ func TestLaplaceGradientsMatchFiniteDifferences(t *testing.T) {
 
 func TestLaplaceNeedsAScale(t *testing.T) {
 	cfg := laplaceCase("mlp")
-	cfg.Sigma = 0
+	cfg = cfg.With("sigma", 0.0)
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "scale b") {
 		t.Errorf("laplace without a scale: %v", err)
 	}

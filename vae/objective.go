@@ -113,9 +113,9 @@ func (c ObjectiveConfig) Validate() error {
 	if err != nil {
 		return err
 	}
-	owners := func(key string) []string { return ownersIn(objectives(), Objective.settings, key) }
+	f := familyRef{"objective", "objective", "objective.type", func(key string) []string { return ownersIn(objectives(), Objective.settings, key) }}
 	unset := func(key string, x any) bool { return key == "beta" && x == any(1.0) }
-	if err := checkValues("objective", c.TypeName(), obj.settings(), c.Set, owners, unset); err != nil {
+	if err := checkValues(f, c.TypeName(), obj.settings(), c.Set, unset); err != nil {
 		return err
 	}
 	if cc, ok := obj.(crossChecker); ok {

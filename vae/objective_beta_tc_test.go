@@ -208,7 +208,7 @@ func TestBetaTCGradientsMatchFiniteDifferences(t *testing.T) {
 		{Type: "beta_tc", Set: Values{"beta": 6.0}},
 		{Type: "beta_tc", Set: Values{"beta": 4.0, "alpha": 0.5, "gamma": 2.0, "estimator": "mws"}},
 	} {
-		checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian", Sigma: 0.5}, Shape{1, 5, 1}, c)
+		checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian", Set: Values{"sigma": 0.5}}, Shape{1, 5, 1}, c)
 	}
 	checkModelGradients(t, convCase("transpose", "none", "relu", "bernoulli"), Shape{8, 8, 1}, ObjectiveConfig{Type: "beta_tc", Set: Values{"beta": 6.0}})
 }

@@ -58,7 +58,7 @@ func TestCapacityGradientsMatchFiniteDifferences(t *testing.T) {
 		cfg  ModelConfig
 		sh   Shape
 	}{
-		{"mlp", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian", Sigma: 0.5}, Shape{1, 5, 1}},
+		{"mlp", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian", Set: Values{"sigma": 0.5}}, Shape{1, 5, 1}},
 		{"conv", convCase("transpose", "none", "elu", "bernoulli"), Shape{8, 8, 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 // forward pass's decoder means.
 func TestGECOLossMatchesDirectFormula(t *testing.T) {
 	const batch, lambda = 4, 2.5
-	cfg := ModelConfig{Architecture: "mlp", Hidden: []int{5}, Latent: 3, Activation: "tanh", Likelihood: "gaussian", Sigma: 0.3}
+	cfg := ModelConfig{Architecture: "mlp", Hidden: []int{5}, Latent: 3, Activation: "tanh", Likelihood: "gaussian", Set: Values{"sigma": 0.3}}
 	rng := rand.New(rand.NewPCG(2, 8))
 	m, err := NewModel(cfg, Shape{1, 6, 1}, tensor.Float64, rng)
 	if err != nil {
@@ -71,7 +71,7 @@ func TestGECOUpdate(t *testing.T) {
 func TestGECOGradientsMatchFiniteDifferences(t *testing.T) {
 	c := ObjectiveConfig{Type: "geco", Set: Values{"beta": 1.0, "kappa": 0.02}}
 	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli"}, Shape{1, 5, 1}, c, 3.0)
-	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli", Prior: "mog", PriorComponents: 2}, Shape{1, 5, 1}, c, 0.7)
+	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli", Prior: "mog", Set: Values{"prior_components": 2}}, Shape{1, 5, 1}, c, 0.7)
 	checkModelGradients(t, convCase("transpose", "none", "relu", "bernoulli"), Shape{8, 8, 1}, c, 1.5)
 	// A likelihood with parameters of its own, which the Lagrangian leaves alone.
 	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian_optimal"}, Shape{1, 5, 1}, c, 2.0)

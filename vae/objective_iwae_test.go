@@ -21,7 +21,7 @@ func TestIWAELossEqualsEvaluationBound(t *testing.T) {
 		t.Run(prior, func(t *testing.T) {
 			cfg := ModelConfig{Architecture: "mlp", Hidden: []int{6}, Latent: 3, Activation: "tanh", Likelihood: "bernoulli", Prior: prior}
 			if prior != "standard" {
-				cfg.PriorComponents = 2
+				cfg = cfg.With("prior_components", 2)
 			}
 			m, err := NewModel(cfg, Shape{2, 3, 1}, tensor.Float64, rand.New(rand.NewPCG(4, 1)))
 			if err != nil {
@@ -50,8 +50,8 @@ func TestIWAELossEqualsEvaluationBound(t *testing.T) {
 
 func TestIWAEGradientsMatchFiniteDifferences(t *testing.T) {
 	c := ObjectiveConfig{Type: "iwae", Set: Values{"beta": 1.0, "k": 3}}
-	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian", Sigma: 0.5}, Shape{1, 5, 1}, c)
-	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli", Prior: "mog", PriorComponents: 2}, Shape{1, 5, 1}, c)
+	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian", Set: Values{"sigma": 0.5}}, Shape{1, 5, 1}, c)
+	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli", Prior: "mog", Set: Values{"prior_components": 2}}, Shape{1, 5, 1}, c)
 	checkModelGradients(t, convCase("transpose", "none", "relu", "bernoulli"), Shape{8, 8, 1}, c)
 }
 

@@ -62,7 +62,7 @@ func TestMMDLossMatchesDirectDoubleLoop(t *testing.T) {
 }
 
 func TestMMDGradientsMatchFiniteDifferences(t *testing.T) {
-	cfg := ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian", Sigma: 0.5}
+	cfg := ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian", Set: Values{"sigma": 0.5}}
 	checkModelGradients(t, cfg, Shape{1, 5, 1}, ObjectiveConfig{Type: "mmd", Set: Values{"beta": 1.0, "lambda": 20.0}})
 	checkModelGradients(t, convCase("transpose", "none", "relu", "bernoulli"), Shape{8, 8, 1}, ObjectiveConfig{Type: "mmd", Set: Values{"beta": 0.0, "lambda": 5.0}})
 }

@@ -21,7 +21,7 @@ import (
 func TestRAELossMatchesClosedForm(t *testing.T) {
 	const batch, dim, sigma = 4, 6, 0.5
 	const beta, decay = 0.3, 0.01
-	cfg := ModelConfig{Architecture: "mlp", Hidden: []int{5, 3}, Latent: 2, Activation: "tanh", Likelihood: "gaussian", Sigma: sigma}
+	cfg := ModelConfig{Architecture: "mlp", Hidden: []int{5, 3}, Latent: 2, Activation: "tanh", Likelihood: "gaussian", Set: Values{"sigma": sigma}}
 	rng := rand.New(rand.NewPCG(3, 9))
 	m, err := NewModel(cfg, Shape{1, dim, 1}, tensor.Float64, rng)
 	if err != nil {
@@ -77,7 +77,7 @@ func TestRAELossMatchesClosedForm(t *testing.T) {
 
 func TestRAEGradientsMatchFiniteDifferences(t *testing.T) {
 	c := ObjectiveConfig{Type: "rae", Set: Values{"beta": 0.5, "decoder_decay": 0.05}}
-	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian", Sigma: 0.5}, Shape{1, 5, 1}, c)
+	checkModelGradients(t, ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian", Set: Values{"sigma": 0.5}}, Shape{1, 5, 1}, c)
 	checkModelGradients(t, convCase("transpose", "none", "relu", "bernoulli"), Shape{8, 8, 1}, c)
 	checkModelGradients(t, convCase("upsample", "none", "relu", "gaussian_learned"), Shape{8, 8, 1}, ObjectiveConfig{Type: "rae"})
 }

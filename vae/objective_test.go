@@ -21,13 +21,13 @@ var objectiveCases = []struct {
 }{
 	{"bernoulli relu β=1", ModelConfig{Architecture: "mlp", Hidden: []int{5, 4}, Latent: 3, Activation: "relu", Likelihood: "bernoulli"}, 1, 0, Shape{}},
 	{"bernoulli tanh β=4", ModelConfig{Architecture: "mlp", Hidden: []int{5}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli"}, 4, 0, Shape{}},
-	{"gaussian tanh β=0.5", ModelConfig{Architecture: "mlp", Hidden: []int{4, 3}, Latent: 3, Activation: "tanh", Likelihood: "gaussian", Sigma: 0.3}, 0.5, 0, Shape{}},
-	{"gaussian relu no hidden β=0", ModelConfig{Architecture: "mlp", Hidden: nil, Latent: 2, Activation: "relu", Likelihood: "gaussian", Sigma: 1}, 0, 0, Shape{}},
+	{"gaussian tanh β=0.5", ModelConfig{Architecture: "mlp", Hidden: []int{4, 3}, Latent: 3, Activation: "tanh", Likelihood: "gaussian", Set: Values{"sigma": 0.3}}, 0.5, 0, Shape{}},
+	{"gaussian relu no hidden β=0", ModelConfig{Architecture: "mlp", Hidden: nil, Latent: 2, Activation: "relu", Likelihood: "gaussian", Set: Values{"sigma": 1.0}}, 0, 0, Shape{}},
 	{"bernoulli tanh free bits", ModelConfig{Architecture: "mlp", Hidden: []int{5}, Latent: 3, Activation: "tanh", Likelihood: "bernoulli"}, 2, 0.3, Shape{}},
-	{"learned σ relu", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "relu", Likelihood: "gaussian_learned", Sigma: 0.4}, 1, 0, Shape{}},
+	{"learned σ relu", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "relu", Likelihood: "gaussian_learned", Set: Values{"sigma": 0.4}}, 1, 0, Shape{}},
 	{"per-pixel σ tanh", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "tanh", Likelihood: "gaussian_pixel"}, 1, 0, Shape{}},
 	{"logvar clamp", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "relu", Likelihood: "bernoulli", LogvarClamp: 1.5}, 1, 0, Shape{}},
-	{"optimal σ relu", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "relu", Likelihood: "gaussian_optimal", Sigma: 0.4}, 1, 0, Shape{}},
+	{"optimal σ relu", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "relu", Likelihood: "gaussian_optimal", Set: Values{"sigma": 0.4}}, 1, 0, Shape{}},
 	{"leaky relu", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "leaky_relu", Likelihood: "bernoulli"}, 1, 0, Shape{}},
 	{"elu", ModelConfig{Architecture: "mlp", Hidden: []int{4}, Latent: 2, Activation: "elu", Likelihood: "bernoulli"}, 1, 0, Shape{}},
 	{"conv transpose gray", convCase("transpose", "none", "relu", "bernoulli"), 1, 0, Shape{8, 8, 1}},
@@ -50,7 +50,7 @@ func convCase(decoder, norm, act, likelihood string) ModelConfig {
 		c.Groups = 2
 	}
 	if likelihood == "gaussian" {
-		c.Sigma = 0.5
+		c = c.With("sigma", 0.5)
 	}
 	return c
 }

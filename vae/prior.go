@@ -1,8 +1,6 @@
 package vae
 
 import (
-	"cmp"
-	"fmt"
 	"math/rand/v2"
 
 	G "gorgonia.org/gorgonia"
@@ -48,23 +46,9 @@ func PriorNamed(name string) (Prior, error) {
 // in its checkpoints; NewModel adds them and uses the prior bound to them.
 type learnedPrior interface {
 	Prior
-	// check validates the model section for it.
-	check(c ModelConfig) error
 	// bind adds its parameters to m (initialised from rng) and returns the
 	// prior that reads them.
 	bind(m *Model, rng *rand.Rand) Prior
-}
-
-// checkPrior validates the settings of a learned prior, and refuses them
-// for one without parameters.
-func checkPrior(p Prior, c ModelConfig) error {
-	if lp, ok := p.(learnedPrior); ok {
-		return lp.check(c)
-	}
-	if c.PriorComponents != 0 {
-		return fmt.Errorf("model.prior_components: the %s prior has no components; use prior: mog, or remove it", cmp.Or(c.Prior, "standard"))
-	}
-	return nil
 }
 
 // CheckTrainImages reports a model setting that the number of training
@@ -89,13 +73,7 @@ func (unbound) logRatio(*objective) *G.Node             { panic("vae: unbound le
 func (unbound) Sample(*rand.Rand, int, int) []float64   { panic("vae: unbound learned prior") }
 func (unbound) TraversalRange() (float64, float64)      { panic("vae: unbound learned prior") }
 
-// defaultPriorComponents is K of a mixture prior when model.prior_components
-// is left out.
-const defaultPriorComponents = 10
-
-func checkComponents(c ModelConfig) error {
-	if c.PriorComponents < 0 || c.PriorComponents > 1000 {
-		return fmt.Errorf("model.prior_components: %d must be between 1 and 1000 (or 0 for %d)", c.PriorComponents, defaultPriorComponents)
-	}
-	return nil
+// componentsSetting is model.prior_components of the priors with components.
+func componentsSetting(doc string) Setting {
+	return IntSetting("prior_components", 10, doc, intBetween(1, 1000))
 }

@@ -1,7 +1,6 @@
 package vae
 
 import (
-	"cmp"
 	"math"
 	"math/rand/v2"
 
@@ -20,12 +19,14 @@ import (
 // dimensions (no free bits).
 type mog struct{ unbound }
 
-func (mog) check(c ModelConfig) error { return checkComponents(c) }
+func (mog) settings() []Setting {
+	return []Setting{componentsSetting("K, the mixture's components")}
+}
 
 // bind adds the mixture's parameters: means drawn from N(0, I) so that the
 // components start apart, unit variances, equal weights.
 func (mog) bind(m *Model, rng *rand.Rand) Prior {
-	k, L := cmp.Or(m.cfg.PriorComponents, defaultPriorComponents), m.cfg.Latent
+	k, L := m.cfg.Int("prior_components"), m.cfg.Latent
 	p := &mogPrior{k: k, means: len(m.params)}
 	m.params = append(m.params,
 		Param{Name: "prior.means", Value: m.newDense(normals(rng, k*L), k, L)},

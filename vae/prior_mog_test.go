@@ -13,7 +13,7 @@ import (
 )
 
 func mogCase() ModelConfig {
-	return ModelConfig{Architecture: "mlp", Hidden: []int{5}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli", Prior: "mog", PriorComponents: 3}
+	return ModelConfig{Architecture: "mlp", Hidden: []int{5}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli", Prior: "mog", Set: Values{"prior_components": 3}}
 }
 
 // newMoGModel is a float64 model with the mog prior's parameters moved off
@@ -85,9 +85,9 @@ func TestMoGPriorSettings(t *testing.T) {
 		edit func(*ModelConfig)
 		key  string
 	}{
-		{func(c *ModelConfig) { c.PriorComponents = -1 }, "model.prior_components"},
-		{func(c *ModelConfig) { c.PriorComponents = 1001 }, "model.prior_components"},
-		{func(c *ModelConfig) { c.Prior = "" }, "model.prior_components: the standard prior has no components"},
+		{func(c *ModelConfig) { *c = c.With("prior_components", -1) }, "model.prior_components"},
+		{func(c *ModelConfig) { *c = c.With("prior_components", 1001) }, "model.prior_components"},
+		{func(c *ModelConfig) { c.Prior = "" }, "model.prior_components: the standard prior does not take it (it belongs to mog, vamp)"},
 	} {
 		c := mogCase()
 		tc.edit(&c)

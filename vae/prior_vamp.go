@@ -1,7 +1,6 @@
 package vae
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -23,16 +22,20 @@ import (
 // images.
 type vamp struct{ unbound }
 
-func (vamp) check(c ModelConfig) error {
+func (vamp) settings() []Setting {
+	return []Setting{componentsSetting("K, the learned pseudo-inputs (at most the number of training images)")}
+}
+
+func (vamp) checkModel(c ModelConfig) error {
 	if c.Norm == "batch" {
 		return fmt.Errorf("model.norm: the vamp prior encodes its pseudo-inputs in every training step, which batch norm's statistics would mix with the images'; use norm: group or none, or prior: mog")
 	}
-	return checkComponents(c)
+	return nil
 }
 
 // checkImages refuses more pseudo-inputs than training images.
 func (vamp) checkImages(c ModelConfig, train int) error {
-	if k := cmp.Or(c.PriorComponents, defaultPriorComponents); k > train {
+	if k := c.Int("prior_components"); k > train {
 		return fmt.Errorf("model.prior_components: %d pseudo-inputs for %d training images; give at most %d", k, train, train)
 	}
 	return nil
@@ -40,7 +43,7 @@ func (vamp) checkImages(c ModelConfig, train int) error {
 
 // bind adds the pseudo-inputs, drawn uniformly in [0, 1] like images.
 func (vamp) bind(m *Model, rng *rand.Rand) Prior {
-	k := cmp.Or(m.cfg.PriorComponents, defaultPriorComponents)
+	k := m.cfg.Int("prior_components")
 	u := make([]float64, k*m.inDim)
 	for i := range u {
 		u[i] = rng.Float64()

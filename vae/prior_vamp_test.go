@@ -10,7 +10,7 @@ import (
 )
 
 func vampCase() ModelConfig {
-	return ModelConfig{Architecture: "mlp", Hidden: []int{5}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli", Prior: "vamp", PriorComponents: 3}
+	return ModelConfig{Architecture: "mlp", Hidden: []int{5}, Latent: 2, Activation: "tanh", Likelihood: "bernoulli", Prior: "vamp", Set: Values{"prior_components": 3}}
 }
 
 // log p(z) in the training graph against a direct log-sum-exp over the
@@ -27,7 +27,8 @@ func TestVampPriorLogProbIsTheDirectFormula(t *testing.T) {
 
 func vampConvCase() ModelConfig {
 	c := convCase("transpose", "group", "relu", "bernoulli")
-	c.Prior, c.PriorComponents = "vamp", 3
+	c.Prior = "vamp"
+	c = c.With("prior_components", 3)
 	return c
 }
 

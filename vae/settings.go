@@ -189,22 +189,30 @@ func (v Values) value(settings []Setting, key string) any {
 	return s.Default
 }
 
-// checkValues validates the values set against a member's settings:
-// section names the spec section in errors, member the member, and owners
-// lists the members that declare a key (for a key the member does not take).
-// allowed reports a foreign key with a value that counts as unset.
-func checkValues(section, member string, settings []Setting, v Values, owners func(key string) []string, allowed func(key string, x any) bool) error {
+// A familyRef names a plug-in family in error messages: its spec section,
+// its noun, the key that chooses the member, and the members that declare
+// a key (for a key the chosen member does not take).
+type familyRef struct {
+	section, noun, chooser string
+	owners                 func(key string) []string
+}
+
+// checkValues validates the values set against the settings of member, one
+// of family f; allowed reports a foreign key with a value that counts as
+// unset.
+func checkValues(f familyRef, member string, settings []Setting, v Values, allowed func(key string, x any) bool) error {
+	section := f.section
 	for _, key := range v.Keys() {
 		s, ok := find(settings, key)
 		if !ok {
 			if allowed != nil && allowed(key, v[key]) {
 				continue
 			}
-			who := owners(key)
+			who := f.owners(key)
 			if len(who) == 0 {
 				return fmt.Errorf("%s.%s: unknown key", section, key)
 			}
-			return fmt.Errorf("%s.%s: the %s %s does not take it (it belongs to %s); change %s or remove the key", section, key, member, familyNoun(section), strings.Join(who, ", "), typeKey(section))
+			return fmt.Errorf("%s.%s: the %s %s does not take it (it belongs to %s); change %s or remove the key", section, key, member, f.noun, strings.Join(who, ", "), f.chooser)
 		}
 		if err := s.Check(v[key]); err != nil {
 			return fmt.Errorf("%s.%s: %w", section, key, err)
@@ -212,24 +220,24 @@ func checkValues(section, member string, settings []Setting, v Values, owners fu
 	}
 	for _, s := range settings {
 		if _, ok := v[s.Key]; s.Required && !ok {
-			return fmt.Errorf("%s.%s: required by the %s %s (%s)", section, s.Key, member, familyNoun(section), s.Doc)
+			return fmt.Errorf("%s.%s: required by the %s %s (%s)", section, s.Key, member, f.noun, s.Doc)
 		}
 	}
 	return nil
 }
 
-func familyNoun(section string) string {
-	if section == "eval" {
-		return "sampler"
-	}
-	return section
+// A settingsDeclarer is a likelihood or prior with settings of its own
+// (model.sigma, model.prior_components); members without have none.
+type settingsDeclarer interface {
+	settings() []Setting
 }
 
-func typeKey(section string) string {
-	if section == "eval" {
-		return "eval.samplers"
+// declared are a member's settings, none if it declares none.
+func declared[M any](m M) []Setting {
+	if d, ok := any(m).(settingsDeclarer); ok {
+		return d.settings()
 	}
-	return section + ".type"
+	return nil
 }
 
 // ownersIn lists, sorted, the members of table whose settings declare key.

@@ -16,7 +16,8 @@ import (
 func TestLearnedSigmaTracksReconstructionError(t *testing.T) {
 	train, test := smallFaces(t)
 	s := smallSetup(5)
-	s.Model.Likelihood, s.Model.Sigma = "gaussian_learned", 1
+	s.Model.Likelihood = "gaussian_learned"
+	s.Model = s.Model.With("sigma", 1.0)
 	s.Train.Epochs, s.Train.LearningRate = 30, 1e-2 // Adam moves log σ by at most about lr per step
 	m, res, err := Train(context.Background(), s, train, test, &recording{})
 	if err != nil || res.Diverged() {
@@ -37,7 +38,8 @@ func TestOptimalSigmaIsTheBatchRMSE(t *testing.T) {
 	train, test := smallFaces(t)
 	sigmaAfter := func(likelihood string) (sigma, rmse float64) {
 		s := smallSetup(5)
-		s.Model.Likelihood, s.Model.Sigma = likelihood, 1
+		s.Model.Likelihood = likelihood
+		s.Model = s.Model.With("sigma", 1.0)
 		s.Train.Epochs = 4
 		m, res, err := Train(context.Background(), s, train, test, &recording{})
 		if err != nil || res.Diverged() {

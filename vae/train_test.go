@@ -261,7 +261,7 @@ func TestMLPLearnsFreyFace(t *testing.T) {
 	train, test := im.Subset(idxTrain), im.Subset(idxTest)
 	const sigma = 0.1
 	s := Setup{
-		Model:     ModelConfig{Architecture: "mlp", Hidden: []int{200}, Latent: 10, Activation: "relu", Likelihood: "gaussian", Sigma: sigma},
+		Model:     ModelConfig{Architecture: "mlp", Hidden: []int{200}, Latent: 10, Activation: "relu", Likelihood: "gaussian", Set: Values{"sigma": sigma}},
 		Objective: ObjectiveConfig{Set: Values{"beta": 1.0}},
 		Train:     TrainConfig{Epochs: 25, BatchSize: 64, LearningRate: 1e-3, Optimizer: "adam", Adam: AdamConfig{0.9, 0.999, 1e-8}},
 		Eval:      EvalConfig{BatchSize: 200, GridImages: 16},
@@ -377,8 +377,8 @@ func TestConvBeatsMLPOnOlivetti(t *testing.T) {
 		Seed:      1,
 	}
 	mlp, conv := base, base
-	mlp.Model = ModelConfig{Architecture: "mlp", Hidden: []int{512}, Latent: 32, Activation: "relu", Likelihood: "gaussian", Sigma: 0.1}
-	conv.Model = ModelConfig{Architecture: "conv", Channels: []int{32, 64, 128, 256}, Latent: 32, Activation: "relu", Likelihood: "gaussian", Sigma: 0.1}
+	mlp.Model = ModelConfig{Architecture: "mlp", Hidden: []int{512}, Latent: 32, Activation: "relu", Likelihood: "gaussian", Set: Values{"sigma": 0.1}}
+	conv.Model = ModelConfig{Architecture: "conv", Channels: []int{32, 64, 128, 256}, Latent: 32, Activation: "relu", Likelihood: "gaussian", Set: Values{"sigma": 0.1}}
 	type outcome struct {
 		m   *Model
 		res Result
