@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -129,28 +130,14 @@ running: "vaelab sync SPEC" imports them later.`,
 			fmt.Fprintln(stdout, termtext.Safe(plan.Note))
 			res := ex.Execute(ctx, plan)
 			fmt.Fprintln(stdout, res)
-			if res.Deferred > 0 {
-				return nil
-			}
-			if res.Running > 0 && executor == "slurm" {
-				return &exitError{exitInterrupted, fmt.Errorf("stopped waiting: %s still queued or running on Slurm; `vaelab sync %s --wait` imports them when they end (scancel stops them)", plural(res.Running, "run"), args[0])}
-			}
-			if res.Stopped != nil && runs.IsDiskFull(res.Stopped) {
-				return &exitError{exitFailure, fmt.Errorf("sweep stopped: %w; the runs in progress are marked interrupted with their last checkpoints kept: free space, then run `vaelab run %s` again to finish", res.Stopped, args[0])}
-			}
-			if res.Stopped != nil {
-				return &exitError{exitFailure, fmt.Errorf("sweep stopped: %w", res.Stopped)}
-			}
-			if res.Interrupted > 0 || ctx.Err() != nil {
-				return &exitError{exitInterrupted, fmt.Errorf("interrupted: %s stopped and marked interrupted; run `vaelab run %s` again to resume", plural(res.Interrupted, "run"), args[0])}
+			stop, failed := res.Outcome(ctx.Err() != nil, "vaelab run "+args[0])
+			if stop != nil {
+				return failure(stop)
 			}
 			if err := reportAfter(ctx, st, spec.Name, reportPath, stdout); err != nil {
 				return err
 			}
-			if res.Failed > 0 {
-				return &exitError{exitFailure, fmt.Errorf("%s failed; `vaelab ls %s` lists them and `vaelab show RUN` says why", plural(res.Failed, "run"), spec.Name)}
-			}
-			return evalFailedError(res)
+			return failure(failed)
 		},
 	}
 	f := cmd.Flags()
@@ -282,15 +269,8 @@ func genericWorker(ctx context.Context, s *settings, experiment string, stdout, 
 		return failure(err)
 	}
 	fmt.Fprintln(stdout, res)
-	switch {
-	case res.Interrupted > 0 || ctx.Err() != nil:
-		return &exitError{exitInterrupted, fmt.Errorf("worker: stopped; %s marked interrupted, which the next worker resumes", plural(res.Interrupted, "run"))}
-	case res.Stopped != nil:
-		return &exitError{exitFailure, fmt.Errorf("worker: stopped: %w", res.Stopped)}
-	case res.Failed > 0:
-		return &exitError{exitFailure, fmt.Errorf("worker: %s failed; `vaelab ls %s` lists them", plural(res.Failed, "run"), experiment)}
-	}
-	return evalFailedError(res)
+	stop, failed := res.Outcome(ctx.Err() != nil, "vaelab worker --experiment "+experiment)
+	return failure(cmp.Or(stop, failed))
 }
 
 func planCmd(s *settings, stdout io.Writer) *cobra.Command {
