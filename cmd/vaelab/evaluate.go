@@ -61,16 +61,14 @@ the runs that lack an evaluation with the new settings.`,
 			fmt.Fprintln(stdout, termtext.Safe(plan.Note))
 			res := (&runs.Local{Scheduler: sc, Log: stdout, Progress: stderr}).Execute(ctx, plan)
 			fmt.Fprintln(stdout, res)
-			if ctx.Err() != nil {
-				return &exitError{exitInterrupted, fmt.Errorf("interrupted: the runs not yet scored keep their earlier evaluations; run `vaelab evaluate %s` again", args[0])}
-			}
-			if res.Stopped != nil {
-				return &exitError{exitFailure, fmt.Errorf("evaluation stopped: %w", res.Stopped)}
+			stop, failed := res.Outcome(ctx.Err() != nil, "vaelab evaluate "+args[0])
+			if stop != nil {
+				return failure(stop)
 			}
 			if err := reportAfter(ctx, st, spec.Name, reportPath, stdout); err != nil {
 				return err
 			}
-			return evalFailedError(res)
+			return failure(failed)
 		},
 	}
 	cmd.Flags().StringVar(&reportPath, "report", "", "write the experiment's HTML report to this file when evaluation ends")
@@ -112,12 +110,4 @@ func reportAfter(ctx context.Context, st *runs.Store, experiment, path string, s
 	}
 	fmt.Fprintf(stdout, "report: %s\n", path)
 	return nil
-}
-
-// evalFailedError is the exit error when evaluations failed, else nil.
-func evalFailedError(res runs.Result) error {
-	if res.EvalFailed == 0 {
-		return nil
-	}
-	return &exitError{exitFailure, fmt.Errorf("%s failed; `vaelab show RUN` gives the error among its events (the run keeps its earlier evaluations)", plural(res.EvalFailed, "evaluation"))}
 }
