@@ -39,13 +39,12 @@ func (betaTC) settings() []Setting {
 		FloatSetting("beta", 1, "weight β of the total correlation", between(0, 1e6)),
 		FloatSetting("gamma", 1, "weight γ of the dimension-wise KL", between(0, 1e6)),
 		FloatSetting("alpha", 1, "weight α of the index-code mutual information", between(0, 1e6)),
-		Setting{Key: "estimator", Default: "mss", Doc: "estimator of log q(z): mss (minibatch stratified sampling) or mws (minibatch-weighted)",
-			check: typed(func(e string) error {
-				if e != "mss" && e != "mws" {
-					return fmt.Errorf("%q is not an estimator of log q(z) (supported: mss, mws)", e)
-				}
-				return nil
-			})},
+		StringSetting("estimator", "mss", "estimator of log q(z): mss (minibatch stratified sampling) or mws (minibatch-weighted)", func(e string) error {
+			if e != "mss" && e != "mws" {
+				return fmt.Errorf("%q is not an estimator of log q(z) (supported: mss, mws)", e)
+			}
+			return nil
+		}),
 	}
 }
 
