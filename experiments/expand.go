@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -110,6 +111,18 @@ func (s *Spec) duplicateRun(v Variant, prev, r Run) error {
 	return s.errorf(v.line, "sweep: runs %q and %q resolve to the same config; remove one", prev.Label(), r.Label())
 }
 
+// runLine is the line of the variant setting or grid value that set the
+// key an error starts with, 0 if neither did (the base's line is used then).
+func runLine(err error, v Variant, vals []Setting) int {
+	key, _, _ := strings.Cut(err.Error(), ":")
+	for _, st := range slices.Concat(v.Set, vals) {
+		if st.Key == key {
+			return st.Value.line()
+		}
+	}
+	return 0
+}
+
 // nextGridPoint advances idx like an odometer; false when it wraps around.
 func (s *Spec) nextGridPoint(idx []int) bool {
 	for a := len(idx) - 1; a >= 0; a-- {
@@ -149,7 +162,7 @@ func (s *Spec) resolve(v Variant, idx []int, trial int, seed uint64) (Run, error
 	r.Config.Dataset = r.Config.Dataset.Resolved()
 	r.Config.Model = r.Config.Model.Resolved()
 	if err := r.Config.Validate(); err != nil {
-		return r, s.keyError(fmt.Errorf("%w (in run %s)", err, r.Label()), 0)
+		return r, s.keyError(fmt.Errorf("%w (in run %s)", err, r.Label()), runLine(err, v, r.Values))
 	}
 	if e := s.EarlyStop; e != nil {
 		if err := e.checkRungs(r.Config.Train.Epochs); err != nil {

@@ -85,3 +85,21 @@ sweep:
 func squeeze(s string) string {
 	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' }), " ")
 }
+
+// A member setting a variant or grid value makes impossible is located on
+// the line that set it.
+func TestRunErrorsNameTheLineThatSetTheKey(t *testing.T) {
+	for _, tc := range []struct{ sweep, want string }{
+		{"  variants:\n    - {name: a, set: {objective.type: rae}}\n    - {name: b, set: {objective: {type: rae, decoder_decay: 5}}}\n", "s.yaml:6: objective.decoder_decay: 5 must be between 0 and 1 (in run b seed=1)"},
+		{"  grid:\n    - key: eval.gmm_components\n      values: [3, 2000]\n", "s.yaml:6: eval.gmm_components: 2000 must be between 1 and 1000"},
+	} {
+		spec := "name: x\ndataset: {name: synthetic, size: 8, count: 80}\nsweep:\n" + tc.sweep
+		s, err := Parse([]byte(spec), "s.yaml")
+		if err == nil {
+			_, err = s.Expand()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want %q", err, tc.want)
+		}
+	}
+}
