@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// command is the built binary in dir with vaelab()'s environment.
+func command(dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "VAELAB_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "VAELAB_CACHE_DIR="+filepath.Join(dir, "decoded-cache"))
+	return cmd
+}
+
+// syncBuffer is a buffer two goroutines (a process's pipe and the test) share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startSweep starts `vaelab run s.yaml` in dir and waits until its
+// database exists (the server needs one).
+func startSweep(t *testing.T, dir string, args ...string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd := command(dir, append([]string{"run", "s.yaml"}, args...)...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Signal(os.Interrupt)
+			_ = cmd.Wait()
+		}
+	})
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(out.String(), "run ") || strings.Contains(out.String(), "done ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sweep did not start:\n%s", out.String())
+		}
+	}
+	return cmd, out
+}
+
+// startServe starts `vaelab serve` on a free loopback port in dir and
+// returns its base URL and its stderr; it is stopped with SIGINT at the end.
+func startServe(t *testing.T, dir string) (string, *syncBuffer) {
+	t.Helper()
+	cmd := command(dir, "serve", "--addr", "127.0.0.1:0")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errOut := &syncBuffer{}
+	cmd.Stderr = errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Error("vaelab serve did not stop within 10 s of SIGINT")
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	m := regexp.MustCompile(`http://(127\.0\.0\.1:\d+)/`).FindStringSubmatch(line)
+	if err != nil || m == nil {
+		t.Fatalf("serve printed %q, %v; stderr:\n%s", line, err, errOut.String())
+	}
+	return "http://" + m[1], errOut
+}
+
+const hammerSpec = `name: hammer
+dataset: {name: synthetic, size: 12, count: 600, test_fraction: 0.2}
+model: {hidden: [32], latent: 4}
+train: {epochs: 16, batch_size: 16}
+eval: {batch_size: 60, grid_images: 16, samples: 60}
+seeds: [1, 2]
+sweep:
+  grid:
+    - {key: objective.beta, values: [1, 4]}
+`
+
+// TestSweepBesideBusyServer runs a sweep while four clients ask the server
+// for every kind of page as fast as it answers (hundreds of requests a
+// second): the sweep sees no "database is locked" and finishes every run,
+// and every answer is 200. The sweep is timed alone first, then beside the
+// server, and both times are logged (the README has figures). It trains
+// with one worker so that the second of two cores serves: with both cores
+// training, the server and its clients take CPU from training and the
+// sweep is slower for that alone.
+func TestSweepBesideBusyServer(t *testing.T) {
+	alone, busy := t.TempDir(), t.TempDir()
+	for _, dir := range []string{alone, busy} {
+		if err := os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(hammerSpec), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	if r := vaelab(t, alone, nil, "run", "s.yaml", "--workers", "1"); r.code != 0 || !strings.Contains(r.stdout, "4 done") {
+		t.Fatalf("sweep alone: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	aloneTime := time.Since(start)
+
+	start = time.Now()
+	sweep, out := startSweep(t, busy, "--workers", "1")
+	base, serveErr := startServe(t, busy)
+	var requests, failures atomic.Int64
+	var firstFailure atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	targets := []string{"/", "/experiment?name=hammer", "/api/state?name=hammer", "/api/curves?name=hammer&key=train/elbo&raw=1",
+		"/api/curves?name=hammer&key=train/kl", "/faces?name=hammer"}
+	for c := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 30 * time.Second}
+			for i := c; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := client.Get(base + targets[i%len(targets)])
+				requests.Add(1)
+				if err != nil {
+					failures.Add(1)
+					firstFailure.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || bytes.Contains(body, []byte("locked")) {
+					failures.Add(1)
+					firstFailure.CompareAndSwap(nil, fmt.Sprintf("%s: %d %.200s", targets[i%len(targets)], resp.StatusCode, body))
+				}
+			}
+		}()
+	}
+	err := sweep.Wait()
+	busyTime := time.Since(start)
+	close(stop)
+	wg.Wait()
+	if err != nil || !strings.Contains(out.String(), "finished: 4 done") {
+		t.Fatalf("sweep beside the server: %v\n%s", err, out.String())
+	}
+	for what, text := range map[string]string{"the sweep": out.String(), "the server": serveErr.String()} {
+		if strings.Contains(text, "locked") || strings.Contains(text, "busy") {
+			t.Errorf("%s reported a lock:\n%s", what, text)
+		}
+	}
+	if n := requests.Load(); n < 200 || failures.Load() > 0 {
+		t.Errorf("%d requests, %d failed (first: %v)", n, failures.Load(), firstFailure.Load())
+	}
+	t.Logf("sweep alone %.2fs; beside a server answering %d requests (%.0f/s) %.2fs", aloneTime.Seconds(), requests.Load(),
+		float64(requests.Load())/busyTime.Seconds(), busyTime.Seconds())
+}
