@@ -274,13 +274,15 @@ func keysIn[M any](table map[string]M, settings func(M) []Setting) []string {
 }
 
 // decodeSettings reads member values from JSON numbers and strings, giving
-// each the type its declaration (found by lookup) says.
+// each the type its declaration (found by lookup) says. A key no member
+// declares is skipped, as encoding/json skips unknown fields: stored
+// configs are read, not validated.
 func decodeSettings(raw map[string]json.RawMessage, lookup func(string) (Setting, bool), section string) (Values, error) {
 	var v Values
 	for _, key := range slices.Sorted(maps.Keys(raw)) {
 		s, ok := lookup(key)
 		if !ok {
-			return nil, fmt.Errorf("%s.%s: unknown key", section, key)
+			continue
 		}
 		var x any
 		switch s.Default.(type) {
