@@ -29,13 +29,16 @@ type newExecutor func(ctx context.Context, sc *Scheduler, spec *experiments.Spec
 type executor struct {
 	make    newExecutor
 	refuses func(*experiments.Spec) error
+	// holdsClaim says that a run's owner is one of this executor's remote
+	// tasks, whose liveness only the executor itself can settle (nil: none).
+	holdsClaim func(owner string) bool
 }
 
 // executors is the table of --executor names.
 func executors() map[string]executor {
 	return map[string]executor{
 		"local":  {make: newLocal},
-		"slurm":  {make: newSlurmExecutor, refuses: slurmRefuses},
+		"slurm":  {make: newSlurmExecutor, refuses: slurmRefuses, holdsClaim: slurmHoldsClaim},
 		"worker": {make: newDeferred},
 	}
 }

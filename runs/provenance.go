@@ -50,11 +50,14 @@ func owner() string {
 // process exists. A stale worker that wakes up later cannot overwrite the new
 // attempt: Finish only updates a run still owned by the caller.
 //
-// A run owned by a Slurm task is alive for this test whatever its heartbeat
-// (its worker writes elsewhere): only Slurm's own records settle it (Slurm.Sync).
+// A run claimed for a remote scheduler's task is alive for this test
+// whatever its heartbeat (its worker writes elsewhere): only that
+// scheduler's records settle it (see executor.holdsClaim).
 func ownerAlive(ownerID string, heartbeat time.Time, staleAfter time.Duration) bool {
-	if strings.HasPrefix(ownerID, slurmOwnerPrefix) {
-		return true
+	for _, e := range executors() {
+		if e.holdsClaim != nil && e.holdsClaim(ownerID) {
+			return true
+		}
 	}
 	if time.Since(heartbeat) > staleAfter {
 		return false

@@ -145,6 +145,10 @@ type Slurm struct {
 
 const slurmOwnerPrefix = "slurm:"
 
+// slurmHoldsClaim says whether a run's owner is a Slurm task: alive until
+// Slurm's own records (Sync) say it ended.
+func slurmHoldsClaim(owner string) bool { return strings.HasPrefix(owner, slurmOwnerPrefix) }
+
 // slurmManifest tells a task what to train.
 type slurmManifest struct {
 	Experiment      string   `json:"experiment"`
@@ -569,6 +573,11 @@ func Worker(ctx context.Context, manifestPath string, index int, log io.Writer) 
 	var m slurmManifest
 	if err := json.Unmarshal(b, &m); err != nil {
 		return res, fmt.Errorf("worker: manifest %s: %w", manifestPath, err)
+	}
+	if index < 0 { // the array task's own index
+		if index, err = strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_ID")); err != nil {
+			return res, fmt.Errorf("worker: no --index and no SLURM_ARRAY_TASK_ID (%q)", os.Getenv("SLURM_ARRAY_TASK_ID"))
+		}
 	}
 	if index < 0 || index >= len(m.Runs) {
 		return res, fmt.Errorf("worker: task index %d, but the manifest %s has %d runs", index, manifestPath, len(m.Runs))
