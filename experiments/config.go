@@ -90,8 +90,9 @@ func (c RunConfig) EvalSettings() []byte {
 
 // notComputed are the eval settings that change nothing an evaluation
 // computes, so they are no part of its identity: the batch size (how fast
-// it runs) and the primary metric (what the report leads with).
-func notComputed() []string { return []string{"batch_size", "primary"} }
+// it runs), the primary metric (what the report leads with) and how often
+// training stores its image grids.
+func notComputed() []string { return []string{"batch_size", "primary", "grid_every"} }
 
 // EvalCanonical is the evaluation settings' identity text: only the
 // settings that differ from their defaults (and none of notComputed), so

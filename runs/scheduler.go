@@ -26,6 +26,7 @@ import (
 	"github.com/vaelab/vaelab/internal/atomicfile"
 	"github.com/vaelab/vaelab/internal/safefile"
 	"github.com/vaelab/vaelab/internal/termtext"
+	"github.com/vaelab/vaelab/record"
 	"github.com/vaelab/vaelab/vae"
 )
 
@@ -454,7 +455,7 @@ func (sc *Scheduler) runOne(ctx context.Context, stop context.CancelCauseFunc, r
 		return StatusRunning
 	}
 	started := time.Now()
-	rec := &storeRecorder{ctx: ctx, store: sc.Store, runID: r.ID, onStep: sc.OnStep, lastFlush: started}
+	rec := &storeRecorder{ctx: ctx, store: sc.Store, runID: r.ID, dir: dir, onStep: sc.OnStep, lastFlush: started}
 	var out Outcome
 	func() {
 		defer func() { // a panic inside Gorgonia fails this run, not the sweep
@@ -683,6 +684,7 @@ type storeRecorder struct {
 	ctx       context.Context
 	store     *Store
 	runID     string
+	dir       string // the run's folder, where its training grids go
 	rows      []MetricRow
 	steps     int // the last step whose metrics are committed
 	pending   int // the last step in rows
@@ -722,6 +724,21 @@ func (r *storeRecorder) Epoch(step, epoch int, vals []vae.Metric) error {
 	r.add(step, epoch, vals)
 	return r.flush(r.ctx)
 }
+
+// Grid stores a grid made during training (eval.grid_every) as the
+// training's artifact record.TrainingGridKind(epoch, step), beside the
+// checkpoint: no part of any evaluation.
+func (r *storeRecorder) Grid(step, epoch int, im data.Images, cols int) error {
+	kind := record.TrainingGridKind(epoch, step)
+	path := filepath.Join(r.dir, kind+".png")
+	sum, size, err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return data.WriteGridPNG(w, im, cols, 2) })
+	if err != nil {
+		return err
+	}
+	return r.store.PutArtifact(context.WithoutCancel(r.ctx), Artifact{RunID: r.runID, Kind: kind, Path: path, SHA256: sum, Bytes: size})
+}
+
+var _ vae.GridRecorder = (*storeRecorder)(nil)
 
 func (r *storeRecorder) flush(ctx context.Context) error {
 	if err := r.store.WriteMetrics(context.WithoutCancel(ctx), r.runID, r.rows); err != nil {

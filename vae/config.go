@@ -142,6 +142,11 @@ type EvalConfig struct {
 	// NearestK is k of the k-nearest-neighbour balls of precision, recall,
 	// density and coverage.
 	NearestK int `json:"nearest_k,omitempty"`
+	// GridEvery is the epochs between the small image grids training stores
+	// (reconstructions of fixed test images, decodings of fixed latents: the
+	// faces over training of vaelab serve); 0 means about 20 per run. It
+	// changes nothing computed, so it is no part of the evaluation's hash.
+	GridEvery int `json:"grid_every,omitempty"`
 	// Samplers name the post-hoc samplers whose draws the sample-quality
 	// metrics decode (sampler.go); empty means [prior]. The prior's block of
 	// metrics is samples/…, another sampler's samples_NAME/….
@@ -404,7 +409,7 @@ func (c EvalConfig) Validate() error {
 		key       string
 		v, lo, hi int
 	}{{"samples", c.Samples, 10, 100000}, {"iwae_k", c.IWAEK, 1, 10000}, {"kid_subsets", c.KIDSubsets, 1, 10000},
-		{"kid_subset_size", c.KIDSubsetSize, 2, 100000}, {"nearest_k", c.NearestK, 1, 100}} {
+		{"kid_subset_size", c.KIDSubsetSize, 2, 100000}, {"nearest_k", c.NearestK, 1, 100}, {"grid_every", c.GridEvery, 1, 100000}} {
 		if f.v != 0 && (f.v < f.lo || f.v > f.hi) {
 			return fmt.Errorf("eval.%s: %d must be between %d and %d (or 0 for the default)", f.key, f.v, f.lo, f.hi)
 		}

@@ -177,6 +177,15 @@ func Train(ctx context.Context, s Setup, train, test data.Images, rec Recorder) 
 		if err := rec.Epoch(res.Steps, epoch, vals); err != nil {
 			return m, res, fmt.Errorf("record epoch %d: %w", epoch, err)
 		}
+		if gr, ok := rec.(GridRecorder); ok && gridDue(s.Eval, epoch, s.Train.Epochs) {
+			im, cols, err := m.TrainingGrid(ctx, test)
+			if err == nil {
+				err = gr.Grid(res.Steps, epoch, im, cols)
+			}
+			if err != nil && ctx.Err() == nil {
+				return m, res, fmt.Errorf("image grid after epoch %d: %w", epoch, err)
+			}
+		}
 		pause := s.StopAfterEpoch > 0 && epoch == s.StopAfterEpoch && epoch < s.Train.Epochs
 		if s.Checkpoint != nil && (epoch%every == 0 || epoch == s.Train.Epochs || pause) {
 			c, err := t.snapshot(s.Run, res.Steps, epoch, ev, sources)

@@ -10,11 +10,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vaelab/vaelab/record"
 )
 
 // command is the built binary in dir with vaelab()'s environment.
@@ -194,4 +197,49 @@ func TestSweepBesideBusyServer(t *testing.T) {
 	}
 	t.Logf("sweep alone %.2fs; beside a server answering %d requests (%.0f/s) %.2fs", aloneTime.Seconds(), requests.Load(),
 		float64(requests.Load())/busyTime.Seconds(), busyTime.Seconds())
+}
+
+// TestTrainingGridsBesideEvaluation: a 6-epoch run with eval.grid_every: 2
+// stores three grids from training (after epochs 2, 4 and 6, named by
+// epoch and step) beside its evaluation's grids, each a recorded PNG.
+func TestTrainingGridsBesideEvaluation(t *testing.T) {
+	dir := t.TempDir()
+	spec := `name: grids
+dataset: {name: synthetic, size: 12, count: 200, test_fraction: 0.2}
+model: {hidden: [16], latent: 3}
+train: {epochs: 6, batch_size: 32}
+eval: {batch_size: 40, grid_images: 16, samples: 40, grid_every: 2}
+seeds: [1]
+`
+	if err := os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := vaelab(t, dir, nil, "run", "s.yaml"); r.code != 0 {
+		t.Fatalf("run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	st := openRO(t, filepath.Join(dir, "vaelab.db"))
+	rs, err := st.Runs(t.Context(), "grids")
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("%d runs, %v", len(rs), err)
+	}
+	arts, err := st.ArtifactsAt(t.Context(), rs[0].ID, rs[0].EvalHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var epochs []int
+	for kind, a := range arts {
+		if ep, step, ok := record.ParseTrainingGrid(kind); ok {
+			epochs = append(epochs, ep)
+			if a.EvalHash != "" || step != ep*5 || !strings.HasSuffix(a.Path, ".png") || a.Bytes == 0 {
+				t.Errorf("%s: %+v", kind, a)
+			}
+		}
+	}
+	slices.Sort(epochs)
+	if !slices.Equal(epochs, []int{2, 4, 6}) {
+		t.Errorf("training grids after epochs %v, want [2 4 6]", epochs)
+	}
+	if a, ok := arts["reconstructions"]; !ok || a.EvalHash != rs[0].EvalHash {
+		t.Errorf("no evaluation grid beside them: %v", arts)
+	}
 }
