@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
 
 	"github.com/vaelab/vaelab/record"
 )
@@ -241,5 +246,135 @@ seeds: [1]
 	}
 	if a, ok := arts["reconstructions"]; !ok || a.EvalHash != rs[0].EvalHash {
 		t.Errorf("no evaluation grid beside them: %v", arts)
+	}
+}
+
+const liveSpec = `name: live
+dataset: {name: synthetic, size: 12, count: 600, test_fraction: 0.2}
+model: {hidden: [32], latent: 4}
+train: {epochs: 3, batch_size: 16}
+eval: {batch_size: 60, grid_images: 16, samples: 60, grid_every: 1}
+seeds: [1]
+sweep:
+  variants:
+    - {name: short, set: {train.epochs: 3}}
+    - {name: long, set: {train.epochs: 80}}
+`
+
+// TestServeInBrowser opens the live view in headless Chromium while a sweep
+// trains (acceptance 1 of issue 31): the experiment page draws a new curve
+// point without reloading, the step slider of the faces page changes every
+// run's image, the latent explorer decodes an image, and nothing logs an
+// error or asks another origin for anything.
+func TestServeInBrowser(t *testing.T) {
+	browser := chromium(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(liveSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, out := startSweep(t, dir, "--workers", "1") // returns once the short run is done
+	base, _ := startServe(t, dir)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("proxy-server", "127.0.0.1:9"), // another origin is never reached (loopback bypasses it)
+		chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.WindowSize(1200, 900))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	defer cancelTimeout()
+	var mu sync.Mutex
+	var problems []string
+	note := func(format string, args ...any) {
+		mu.Lock()
+		problems = append(problems, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
+	if err := chromedp.Listen(ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
+				note("console %s", e.Type)
+			}
+		case *runtime.EventExceptionThrown:
+			note("exception: %s", e.ExceptionDetails.Text)
+		case *network.EventLoadingFailed:
+			// A poll cut by leaving the page, or an image replaced by the
+			// slider before it loaded, is cancelled: no failure.
+			if !e.Canceled {
+				note("request failed: %s", e.ErrorText)
+			}
+		case *network.EventRequestWillBeSent:
+			if !strings.HasPrefix(e.Request.URL, base+"/") && !strings.HasPrefix(e.Request.URL, "data:") {
+				note("request to %s", e.Request.URL)
+			}
+		}
+	}); err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	eval := func(js string) float64 {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[float64](js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		return v
+	}
+	waitFor := func(what, js string, limit time.Duration) {
+		t.Helper()
+		for deadline := time.Now().Add(limit); eval(js) == 0; time.Sleep(200 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within %v\nsweep:\n%s", what, limit, out.String())
+			}
+		}
+	}
+
+	// The experiment page: the long run's curve grows while the page stays.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/experiment?name=live"), chromedp.WaitReady("body")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("a curve drawn", `Number(document.getElementById("chart").dataset.maxStep || 0) > 0 ? 1 : 0`, 10*time.Second)
+	first := eval(`window.notReloaded = 1; Number(document.getElementById("chart").dataset.maxStep)`)
+	waitFor("a new curve point", fmt.Sprintf(`Number(document.getElementById("chart").dataset.maxStep) > %g ? 1 : 0`, first), 15*time.Second)
+	if eval(`window.notReloaded || 0`) != 1 {
+		t.Error("the page reloaded")
+	}
+	ids, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('input[name=runs]')].map(i => i.value)`))
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("run ids %v, %v", ids, err)
+	}
+
+	// Faces over training: one slider moves both runs' grids.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/faces?name=live&runs="+ids[0]+","+ids[1]), chromedp.WaitReady("body")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("grids on the slider", `Number(document.getElementById("step").max) >= 2 ? 1 : 0`, 10*time.Second)
+	srcs := func(pos int) []string {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](fmt.Sprintf(`(() => { const s = document.getElementById("step"); s.value = "%d";
+			s.dispatchEvent(new Event("input")); return [...document.querySelectorAll(".face img")].map(i => i.getAttribute("src") || ""); })()`, pos)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	at0, at1 := srcs(0), srcs(1)
+	for i := range ids {
+		if at0[i] == "" || at1[i] == "" || at0[i] == at1[i] {
+			t.Errorf("run %s: image %q at the first step, %q at the second", ids[i], at0[i], at1[i])
+		}
+	}
+	waitFor("the grids loaded", `[...document.querySelectorAll(".face img")].every(i => i.complete && i.naturalWidth > 0) ? 1 : 0`, 10*time.Second)
+
+	// The latent explorer of the finished run decodes on the server.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/explore/"+ids[0]+"?name=live"), chromedp.WaitReady("body")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("a decoded image", `document.getElementById("decoded").naturalWidth > 0 ? 1 : 0`, 30*time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(problems) > 0 {
+		t.Fatalf("the pages misbehaved: %v", problems)
 	}
 }

@@ -72,6 +72,7 @@ function draw(box, lines, opts) {
     return p;
   });
   box.dataset.points = String(points);
+  box.dataset.maxStep = points ? String(x1) : "0";
   if (!points) {
     el("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, svg).textContent = "no points yet";
     return;
