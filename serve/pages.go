@@ -305,7 +305,7 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 		Faces       string
 		SearchPlots []int
 		Axes        []string
-	}{ov.Info, statusCounts(ov.Info.Counts), progress(ov.Info), ov.Ranking, ranking, moreRows, len(ov.Groups), strings.Join(chosenText, ","), keys,
+	}{e.info, statusCounts(e.info.Counts), progress(e.info), ov.Ranking, ranking, moreRows, len(ov.Groups), strings.Join(chosenText, ","), keys,
 		shown, pg, strings.Join(faces, ","), make([]int, searchPlots), ov.Axes})
 }
 
@@ -491,7 +491,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		Values    []keyValue
 		Keys      []string
 		Explore   bool
-	}{name, run, e.ov.Groups[e.group[run.ID]].Label, e.ov.Info, config.String(), events, evals, rows, values, keys,
+	}{name, run, e.ov.Groups[e.group[run.ID]].Label, e.info, config.String(), events, evals, rows, values, keys,
 		s.opt.Decoder != nil && run.Status == record.StatusDone})
 }
 

@@ -204,6 +204,7 @@ func ListenAndServe(ctx context.Context, addr string, h *Server, warn io.Writer,
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
+	go h.warm(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -15,17 +15,30 @@ import (
 
 // An experiment's overview (its runs, configurations and ranking) takes
 // one read of its runs and one of its final values, and for thousands of
-// runs a ranking's tests: it is kept until a run changes status (the
-// counts say so at the cost of one small query) or for overviewTTL, so
-// that steps and re-evaluations show within seconds.
+// runs a ranking's tests: hundreds of milliseconds at 10,000 runs. It is
+// rebuilt when a run changes status (the counts say so at the cost of one
+// small query) or after a while, so that steps and re-evaluations show; the
+// while is overviewTTL, or ten times the last build's duration if longer,
+// so that a large experiment is not rebuilt back to back. A stale overview
+// is answered at once while one rebuild runs behind it: only an
+// experiment's first view waits for a build (and ListenAndServe builds the
+// first page's experiments when it starts).
 const overviewTTL = 5 * time.Second
+
+// rebuildTimeout bounds a rebuild that no request waits for.
+const rebuildTimeout = 2 * time.Minute
 
 // expEntry is one experiment's cached overview. Its mutex makes concurrent
 // requests wait for one rebuild instead of each doing it.
 type expEntry struct {
-	mu    sync.Mutex
-	key   string // the counts it was built at
-	at    time.Time
+	mu       sync.Mutex
+	key      string // the counts it was built at
+	at       time.Time
+	ttl      time.Duration
+	building bool // a rebuild runs in the background
+	// info is the experiment as last read (fresher than ov.Info when ov is
+	// stale).
+	info  record.ExperimentInfo
 	ov    *report.Overview
 	runs  map[string]*record.RunInfo // by id
 	group map[string]int             // run id → index in ov.Groups
@@ -71,15 +84,50 @@ func (s *Server) overview(ctx context.Context, name string) (*expEntry, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	key := countsKey(info)
-	if e.ov != nil && e.key == key && time.Since(e.at) < overviewTTL {
-		return e.snapshot(), nil
+	switch {
+	case e.ov != nil && e.key == key && time.Since(e.at) < e.ttl:
+	case e.ov != nil:
+		if !e.building {
+			e.building = true
+			go func() {
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rebuildTimeout)
+				defer cancel()
+				ov, took, err := s.buildOverview(ctx, name, info)
+				e.mu.Lock()
+				defer e.mu.Unlock()
+				e.building = false
+				if err != nil {
+					s.log.Printf("overview of %s: %v", name, err)
+					return
+				}
+				e.set(ov, key, took)
+			}()
+		}
+	default:
+		ov, took, err := s.buildOverview(ctx, name, info)
+		if err != nil {
+			return nil, err
+		}
+		e.set(ov, key, took)
 	}
+	snap := e.snapshot()
+	snap.info = info
+	return snap, nil
+}
+
+func (s *Server) buildOverview(ctx context.Context, name string, info record.ExperimentInfo) (*report.Overview, time.Duration, error) {
+	start := time.Now()
 	ov, err := report.BuildOverview(ctx, s.st, name)
 	if err != nil {
-		return nil, fmt.Errorf("overview of %s: %w", name, err)
+		return nil, 0, fmt.Errorf("overview of %s: %w", name, err)
 	}
 	ov.Info = info
-	e.ov, e.key, e.at = ov, key, time.Now()
+	return ov, time.Since(start), nil
+}
+
+// set installs a built overview; e.mu is held.
+func (e *expEntry) set(ov *report.Overview, key string, took time.Duration) {
+	e.ov, e.key, e.at, e.ttl = ov, key, time.Now(), max(overviewTTL, 10*took)
 	e.runs, e.group, e.extra = map[string]*record.RunInfo{}, map[string]int{}, &entryExtra{}
 	for gi, g := range ov.Groups {
 		for i := range g.Runs {
@@ -87,13 +135,26 @@ func (s *Server) overview(ctx context.Context, name string) (*expEntry, error) {
 			e.group[g.Runs[i].ID] = gi
 		}
 	}
-	return e.snapshot(), nil
+}
+
+// warm builds the overviews of the experiments the first page lists, so
+// that their first views need not wait.
+func (s *Server) warm(ctx context.Context) {
+	all, err := s.st.ListExperiments(ctx, record.ListOptions{})
+	if err != nil {
+		return
+	}
+	for _, info := range all[:min(len(all), experimentsPerPage)] {
+		if _, err := s.overview(ctx, info.Name); err != nil && ctx.Err() != nil {
+			return
+		}
+	}
 }
 
 // snapshot is a copy of the entry's fields a request reads without its
 // lock; the values they point to are never changed after a build.
 func (e *expEntry) snapshot() *expEntry {
-	return &expEntry{key: e.key, at: e.at, ov: e.ov, runs: e.runs, group: e.group, extra: e.extra}
+	return &expEntry{key: e.key, at: e.at, info: e.info, ov: e.ov, runs: e.runs, group: e.group, extra: e.extra}
 }
 
 // checkName refuses an experiment name no spec could have: empty, too

@@ -238,7 +238,12 @@ function facesPage(body) {
     try {
       const data = await getJSON("/api/grids?" + q({ name, runs }));
       const atEnd = Number(slider.value) >= steps.length - 1;
-      byRun = data.map(r => ({ id: r.id, frames: r.grids.filter(g => !g.final || g.kind === "reconstructions") }));
+      // Training's grids share one layout; a run trained before they were
+      // stored shows its evaluation's reconstructions instead.
+      byRun = data.map(r => {
+        const training = r.grids.filter(g => !g.final);
+        return { id: r.id, frames: training.length ? training : r.grids.filter(g => g.kind === "reconstructions") };
+      });
       steps = [...new Set(byRun.flatMap(r => r.frames.map(g => g.step)))].sort((a, b) => a - b);
       slider.max = String(Math.max(0, steps.length - 1));
       if (atEnd) slider.value = slider.max;
