@@ -22,6 +22,7 @@ import (
 
 	"github.com/vaelab/vaelab/data"
 	"github.com/vaelab/vaelab/internal/blaslib"
+	"github.com/vaelab/vaelab/internal/fault"
 	"github.com/vaelab/vaelab/metrics"
 	"github.com/vaelab/vaelab/runs"
 	"github.com/vaelab/vaelab/vae"
@@ -48,19 +49,41 @@ type Options struct {
 	Sections            []string // of train, sweep, logging, eval
 	DlibDir             string   // the face-descriptor weights
 	// Executable and ChildArgs start one model's measurement in a process of
-	// its own (the CLI: vaelab bench --child MODEL ...), which calls Child.
+	// its own, which calls Child; by default this process's own binary with
+	// the CLI's arguments for it (vaelab bench --child MODEL and the steps).
 	Executable string
 	ChildArgs  func(model string) []string
 }
 
+// Check refuses options no measurement can honour, before any starts. Its
+// errors are the user's and name the CLI's flags.
+func (o Options) Check() error {
+	if o.Rounds < 1 {
+		return fault.User(fmt.Errorf("--rounds: %d must be at least 1", o.Rounds))
+	}
+	for _, s := range o.Sections {
+		if !slices.Contains(Sections(), s) {
+			return fault.User(fmt.Errorf("--sections: unknown section %q (%v)", s, Sections()))
+		}
+	}
+	return nil
+}
+
 // Run measures opt.Sections in order and prints each table to w.
 func Run(ctx context.Context, w io.Writer, opt Options) error {
-	if opt.Rounds < 1 {
-		return fmt.Errorf("rounds: %d must be at least 1", opt.Rounds)
+	if err := opt.Check(); err != nil {
+		return err
 	}
-	for _, s := range opt.Sections {
-		if !slices.Contains(Sections(), s) {
-			return fmt.Errorf("unknown section %q (%s)", s, strings.Join(Sections(), ", "))
+	if opt.Executable == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		opt.Executable = self
+	}
+	if opt.ChildArgs == nil {
+		opt.ChildArgs = func(model string) []string {
+			return []string{"bench", "--child", model, "--mlp-steps", strconv.Itoa(opt.MLPSteps), "--conv-steps", strconv.Itoa(opt.ConvSteps)}
 		}
 	}
 	for _, section := range opt.Sections {

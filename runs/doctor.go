@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/vaelab/vaelab/internal/blaslib"
 	"github.com/vaelab/vaelab/internal/safefile"
 )
 
@@ -179,4 +180,43 @@ func (s *Store) Repair(ctx context.Context, findings []Finding) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// Doctor is vaelab doctor: it checks the store, prints each finding and,
+// with repair, applies the safe repairs. Its error counts the problems left;
+// runs merely waiting to be resumed are listed but pass.
+func Doctor(ctx context.Context, st *Store, w io.Writer, repair bool) error {
+	findings, err := st.Check(ctx)
+	if err != nil {
+		return err
+	}
+	problems := PrintFindings(w, findings, repair)
+	if repair {
+		n, err := st.Repair(ctx, findings)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "repaired %d of %d findings\n", n, len(findings))
+		if n == len(findings) {
+			return nil
+		}
+	}
+	if problems > 0 {
+		return fmt.Errorf("%d problems found in %s", problems, st.Path())
+	}
+	waiting := ""
+	if n := len(findings); n > 0 {
+		waiting = fmt.Sprintf("; %s waiting to be resumed, listed above", Plural(n, "run"))
+	}
+	fmt.Fprintf(w, "%s: ok (integrity check passed, no orphaned runs, every file matches its sha256%s)\n", st.Path(), waiting)
+	return nil
+}
+
+// PrintBLAS prints, in doctor's columns, the BLAS this machine trains with
+// and, when it runs slower than the CPU allows, what to do about it.
+func PrintBLAS(w io.Writer, b blaslib.Info) {
+	fmt.Fprintf(w, "%-9s %-16s %s\n", "blas", "", b)
+	if level, advice := b.Advice(); advice != "" {
+		fmt.Fprintf(w, "%-9s %-16s %s\n", level, "", advice)
+	}
 }

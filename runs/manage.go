@@ -5,12 +5,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/vaelab/vaelab/internal/fault"
+	"github.com/vaelab/vaelab/internal/termtext"
 )
 
 // Run management: tags, notes, archived experiments and removal. A Target
@@ -355,4 +359,59 @@ func queryStrings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]str
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// ParseTags reads the key=value arguments of vaelab tag (key= removes the
+// tag); a malformed one is the user's error.
+func ParseTags(args []string) (map[string]string, error) {
+	kv := map[string]string{}
+	for _, a := range args {
+		k, v, err := ParseTag(a, true)
+		if err != nil {
+			return nil, fault.User(err)
+		}
+		kv[k] = v
+	}
+	return kv, nil
+}
+
+// Tag is vaelab tag: it sets kv on the run or experiment called name and
+// returns that target with all its tags.
+func (s *Store) Tag(ctx context.Context, name string, kv map[string]string) (Target, map[string]string, error) {
+	t, err := s.FindTarget(ctx, name)
+	if err != nil {
+		return t, nil, err
+	}
+	if err := s.SetTags(ctx, t, kv); err != nil {
+		return t, nil, err
+	}
+	tags, err := s.Tags(ctx, t)
+	return t, tags, err
+}
+
+// Note is vaelab note: it writes text on the run or experiment called name;
+// an empty text is the user's error.
+func (s *Store) Note(ctx context.Context, name, text string) (Target, error) {
+	t, err := s.FindTarget(ctx, name)
+	if err != nil {
+		return t, err
+	}
+	return t, fault.User(s.AddNote(ctx, t, text))
+}
+
+// ArchiveAll is vaelab archive (archived) and unarchive: it hides or
+// restores each named experiment in turn, saying so on w, and stops at the
+// first it cannot.
+func (s *Store) ArchiveAll(ctx context.Context, names []string, archived bool, w io.Writer) error {
+	for _, name := range names {
+		if err := s.Archive(ctx, name, archived); err != nil {
+			return err
+		}
+		what := "restored"
+		if archived {
+			what = "archived (vaelab ls --archived lists it; vaelab unarchive restores it)"
+		}
+		fmt.Fprintf(w, "%s: %s\n", termtext.Safe(name), what)
+	}
+	return nil
 }

@@ -39,6 +39,20 @@ func CurrentProvenance() Provenance {
 	return p
 }
 
+// VersionLine is what vaelab --version prints after "vaelab ": the
+// version, and the commit it was built from when the build recorded one.
+func VersionLine(p Provenance) string {
+	v := p.Version
+	if p.VCSRevision != "" && !strings.HasPrefix(p.VCSRevision, "unknown") {
+		v += " (commit " + p.VCSRevision
+		if p.VCSModified {
+			v += ", modified"
+		}
+		v += ")"
+	}
+	return v
+}
+
 // owner identifies this process as the worker of a run: host and pid.
 func owner() string {
 	host, _ := os.Hostname()

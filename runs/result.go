@@ -39,23 +39,23 @@ func (r Result) Outcome(interrupted bool, again string) (stop, failed error) {
 		return nil, nil
 	case r.Queued > 0:
 		return fmt.Errorf("stopped waiting: %s still queued or running on Slurm; `%s --wait` imports them when they end (scancel stops them): %w",
-			plural(r.Queued, "run"), strings.Replace(again, "vaelab run", "vaelab sync", 1), context.Canceled), nil
+			Plural(r.Queued, "run"), strings.Replace(again, "vaelab run", "vaelab sync", 1), context.Canceled), nil
 	case r.Stopped != nil && IsDiskFull(r.Stopped):
 		return fmt.Errorf("sweep stopped: %w; the runs in progress are marked interrupted with their last checkpoints kept: free space, then run `%s` again to finish", r.Stopped, again), nil
 	case r.Stopped != nil:
 		return fmt.Errorf("sweep stopped: %w", r.Stopped), nil
 	case r.Interrupted > 0 || interrupted:
-		return fmt.Errorf("interrupted: %s stopped and marked interrupted, the others keep what they recorded; run `%s` again to resume: %w", plural(r.Interrupted, "run"), again, context.Canceled), nil
+		return fmt.Errorf("interrupted: %s stopped and marked interrupted, the others keep what they recorded; run `%s` again to resume: %w", Plural(r.Interrupted, "run"), again, context.Canceled), nil
 	case r.Failed > 0:
-		return nil, fmt.Errorf("%s failed; `vaelab ls` lists them and `vaelab show RUN` says why", plural(r.Failed, "run"))
+		return nil, fmt.Errorf("%s failed; `vaelab ls` lists them and `vaelab show RUN` says why", Plural(r.Failed, "run"))
 	case r.EvalFailed > 0:
-		return nil, fmt.Errorf("%s failed; `vaelab show RUN` gives the error among its events (the run keeps its earlier evaluations)", plural(r.EvalFailed, "evaluation"))
+		return nil, fmt.Errorf("%s failed; `vaelab show RUN` gives the error among its events (the run keeps its earlier evaluations)", Plural(r.EvalFailed, "evaluation"))
 	}
 	return nil, nil
 }
 
-// plural formats a count with its noun: "1 run", "3 runs".
-func plural(n int, noun string) string {
+// Plural formats a count with its noun: "1 run", "3 runs".
+func Plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}

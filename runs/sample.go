@@ -9,6 +9,7 @@ import (
 	"github.com/vaelab/vaelab/data"
 	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/experiments"
+	"github.com/vaelab/vaelab/internal/atomicfile"
 )
 
 // DrawGrid rebuilds the run's model from its checkpoint, loaded as the
@@ -33,4 +34,18 @@ func DrawGrid(ctx context.Context, st *Store, r RunInfo, loader *data.Loader, re
 		return data.Images{}, 0, err
 	}
 	return evaluate.DrawGrid(ctx, m, ds, cfg, evals, sink, req, log)
+}
+
+// Sample is vaelab sample: it draws the grid req asks for from run r's
+// final checkpoint (DrawGrid) and writes it to out as a PNG.
+func Sample(ctx context.Context, st *Store, r RunInfo, loader *data.Loader, req evaluate.SampleRequest, out string, log io.Writer) error {
+	im, cols, err := DrawGrid(ctx, st, r, loader, req, log)
+	if err != nil {
+		return fmt.Errorf("sample run %s: %w", r.ID, err)
+	}
+	if _, _, err := atomicfile.WriteTarget(out, func(w io.Writer) error { return data.WriteGridPNG(w, im, cols, 2) }); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "%s of run %s (%s): %s\n", req.Kind, r.ID, r.Label, out)
+	return nil
 }

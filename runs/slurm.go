@@ -266,7 +266,7 @@ func (sl *Slurm) submit(ctx context.Context, rs []experiments.Run, stopAfter int
 	for i, id := range m.Runs {
 		sl.Store.AddEvent(ctx, sl.Spec.Name, id, "info", "slurm", fmt.Sprintf("submitted as Slurm task %s_%d", job, i))
 	}
-	sl.logf("slurm: submitted %s as job array %s (%s)", plural(len(m.Runs), "run"), job, jobDir)
+	sl.logf("slurm: submitted %s as job array %s (%s)", Plural(len(m.Runs), "run"), job, jobDir)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vaelab/vaelab/internal/fault"
 	"github.com/vaelab/vaelab/internal/safefile"
 	"github.com/vaelab/vaelab/internal/termtext"
 )
@@ -144,4 +145,29 @@ func GuardRecorded(ctx context.Context, db string, g *safefile.Guard, flag, path
 		}
 	}
 	return nil
+}
+
+// CheckOutput refuses, before any work starts, an output path (the value of
+// flag) that leads to the workspace's own files: the database with its WAL
+// and shared memory, anything under the runs directory (ws's and those the
+// database records), the settings file (settingsFile, "" for none), or one
+// of specs (the spec being run). Every command that writes a file the user
+// names calls it; "" (no output) passes. Its errors are the user's.
+func CheckOutput(ctx context.Context, ws Workspace, settingsFile, flag, path string, specs ...string) error {
+	if path == "" {
+		return nil
+	}
+	var g safefile.Guard
+	g.Store(ws.DB)
+	g.Dir(ws.RunsDir, "the runs directory")
+	if settingsFile != "" {
+		g.File(settingsFile, "the settings file")
+	}
+	for _, spec := range specs {
+		g.File(spec, "the spec being run")
+	}
+	if err := GuardRecorded(ctx, ws.DB, &g, flag, path); err != nil {
+		return fault.User(err)
+	}
+	return fault.User(g.Check(flag, path))
 }

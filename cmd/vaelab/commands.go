@@ -1,20 +1,16 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/vaelab/vaelab/experiments"
 	"github.com/vaelab/vaelab/internal/atomicfile"
-	"github.com/vaelab/vaelab/internal/termtext"
+	"github.com/vaelab/vaelab/internal/progress"
 	"github.com/vaelab/vaelab/report"
 	"github.com/vaelab/vaelab/runs"
 )
@@ -44,105 +40,48 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(manageCmds(s, stdout)...)
 	root.AddCommand(specCmd(stdout))
 	root.AddCommand(serveCmd(s, stdout, stderr))
+	withExitStatus(root)
 	return root
 }
 
-// loadPlan loads a spec and makes the plan-time checks that need the
-// settings (dataset paths against the data directory); nothing is written.
-func loadPlan(s *settings, path string) (*experiments.Spec, []experiments.Run, error) {
-	spec, rs, err := loadSpec(path)
-	if err != nil {
-		return nil, nil, err
+// withExitStatus gives the error of every command's RunE its exit status
+// (failure), in one place; cobra's own errors (unknown command or flag,
+// wrong arguments) come before RunE and keep exitUsage.
+func withExitStatus(cmd *cobra.Command) {
+	if runE := cmd.RunE; runE != nil {
+		cmd.RunE = func(cmd *cobra.Command, args []string) error { return failure(runE(cmd, args)) }
 	}
-	if err := runs.CheckPlan(rs, s.dataDir()); err != nil {
-		return nil, nil, &exitError{exitUsage, spec.Locate(err)}
+	for _, sub := range cmd.Commands() {
+		withExitStatus(sub)
 	}
-	return spec, rs, nil
-}
-
-// loadSpec parses and expands a spec; its errors are the user's to fix.
-func loadSpec(path string) (*experiments.Spec, []experiments.Run, error) {
-	spec, err := experiments.Load(path)
-	if err != nil {
-		return nil, nil, &exitError{exitUsage, err}
-	}
-	rs, err := spec.Expand()
-	if err != nil {
-		return nil, nil, &exitError{exitUsage, err}
-	}
-	return spec, rs, nil
 }
 
 func runCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
-	var reportPath, executor string
-	var checkpointEvery int
-	var slurm runs.SlurmOptions
+	var reportPath string
+	o := runs.SweepOptions{Log: stdout, Progress: stderr, Terminal: progress.IsTerminal(stderr)}
 	cmd := &cobra.Command{
 		Use:         "run SPEC",
 		Annotations: map[string]string{needsBLAS: "yes"},
 		Short:       "Train every run of a spec that is not finished yet, then optionally write the report",
-		Long: `Run expands the spec into runs and trains those that are new, failed or
-interrupted; finished runs are skipped, so running a spec again resumes it.
-Ctrl-C stops cleanly: stopped runs are marked interrupted and run again next time.
-
-With --executor slurm the runs go to a Slurm cluster as one job array (one task
-per run, each running "vaelab worker"); vaelab waits, importing each run when
-its task ends. The workspace (database folder, runs and data directories) must
-be on a filesystem the nodes share. Ctrl-C stops waiting but leaves the jobs
+		Long: `Run trains the spec's new, failed and interrupted runs; running a spec again
+resumes it. With --executor slurm, Ctrl-C stops waiting but leaves the jobs
 running: "vaelab sync SPEC" imports them later.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if err := checkRunsDir(s); err != nil {
+			if err := s.checkOutput(cmd.Context(), "--report", reportPath, args[0]); err != nil {
 				return err
 			}
-			if err := checkOutput(ctx, s, "--report", reportPath, args[0]); err != nil {
+			if err := s.sweep(&o, reportPath, stdout); err != nil {
 				return err
 			}
-			spec, rs, err := loadPlan(s, args[0])
-			if err != nil {
-				return err
-			}
-			workers, err := s.workers()
-			if err != nil {
-				return err
-			}
-			if err := runs.CheckExecutor(executor, spec); err != nil {
-				return &exitError{exitUsage, fmt.Errorf("%s: %w", args[0], err)}
-			}
-			st, err := openStore(ctx, s)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			sc := &runs.Scheduler{Store: st, Workers: workers, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir(),
-				CheckpointEvery: checkpointEvery, DataProgress: stderr, DataTerminal: isTerminal(stderr)}
-			ex, err := runs.NewExecutor(ctx, executor, sc, spec, runs.ExecutorOptions{Log: stdout, Progress: stderr, Slurm: slurm, DB: s.db()})
-			if err != nil {
-				return &exitError{exitFailure, fmt.Errorf("%s: %w", args[0], err)}
-			}
-			plan, err := sc.Prepare(ctx, spec, rs)
-			if err != nil {
-				return failure(err)
-			}
-			fmt.Fprintln(stdout, termtext.Safe(plan.Note))
-			res := ex.Execute(ctx, plan)
-			fmt.Fprintln(stdout, res)
-			stop, failed := res.Outcome(ctx.Err() != nil, "vaelab run "+args[0])
-			if stop != nil {
-				return failure(stop)
-			}
-			if err := reportAfter(ctx, st, spec.Name, reportPath, stdout); err != nil {
-				return err
-			}
-			return failure(failed)
+			return runs.RunSpec(cmd.Context(), args[0], o)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&reportPath, "report", "", "write the experiment's HTML report to this file when training ends")
-	f.IntVar(&checkpointEvery, "checkpoint-every", 1, "epochs between checkpoints (a run also checkpoints after its last epoch); an interrupted run resumes from its last one")
-	f.StringVar(&executor, "executor", "local", "where runs train: local (a pool of --workers), slurm (one job array) or worker (record them for `vaelab worker` processes started by any scheduler)")
-	addSlurmFlags(cmd, &slurm)
+	f.IntVar(&o.CheckpointEvery, "checkpoint-every", 1, "epochs between checkpoints (a run also checkpoints after its last epoch); an interrupted run resumes from its last one")
+	f.StringVar(&o.Executor, "executor", "local", "where runs train: local (a pool of --workers), slurm (one job array) or worker (record them for `vaelab worker` processes started by any scheduler)")
+	addSlurmFlags(cmd, &o.Slurm)
 	return cmd
 }
 
@@ -153,50 +92,24 @@ func workerCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 		Use:         "worker [MANIFEST] [--experiment NAME]",
 		Annotations: map[string]string{needsBLAS: "yes"},
 		Short:       "Claim and train an experiment's pending runs until none remain (any scheduler can start N of these)",
-		Long: `With --experiment, worker trains the pending, failed and interrupted runs of an
-experiment recorded in the database (by "vaelab run SPEC --executor worker", or
-any earlier run) until none remain, claiming one run at a time: start it N times,
-by hand, with ssh, a Kubernetes Indexed Job or a PBS array, where the
-database is on a local disk, and every run trains once. Ctrl-C or SIGTERM stops it
-cleanly; another worker resumes the run from its checkpoint.
-
-With MANIFEST instead, it trains one task of a Slurm job array (the tasks that
---executor slurm submits run this).`,
+		Long: `With --experiment, worker claims and trains the experiment's pending, failed
+and interrupted runs one at a time until none remain; start it N times where
+the database is on a local disk. With MANIFEST instead, it trains one task of
+a Slurm job array (the tasks that --executor slurm submits run this).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if experiment != "" {
-				return genericWorker(cmd.Context(), s, experiment, stdout, stderr)
+				return runs.WorkExperiment(cmd.Context(), experiment, runs.SweepOptions{Workspace: s.workspace(), Log: stdout, Progress: stderr})
 			}
 			if len(args) != 1 {
 				return &exitError{exitUsage, fmt.Errorf("worker: name an experiment (--experiment NAME) or a Slurm manifest")}
 			}
-			return slurmTask(cmd.Context(), args[0], index, stdout)
+			return runs.SlurmTask(cmd.Context(), args[0], index, stdout)
 		},
 	}
 	cmd.Flags().IntVar(&index, "index", -1, "slurm: the task's index in the manifest (default: SLURM_ARRAY_TASK_ID)")
 	cmd.Flags().StringVar(&experiment, "experiment", "", "train this recorded experiment's pending runs until none remain")
 	return cmd
-}
-
-// genericWorker trains an experiment's pending runs, one at a time.
-func genericWorker(ctx context.Context, s *settings, experiment string, stdout, stderr io.Writer) error {
-	if err := checkRunsDir(s); err != nil {
-		return err
-	}
-	st, err := openExistingForWriting(ctx, s)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	sc := &runs.Scheduler{Store: st, Workers: 1, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir(),
-		CheckpointEvery: 1, DataProgress: stderr, Log: stdout}
-	res, err := sc.Work(ctx, experiment)
-	if err != nil {
-		return failure(err)
-	}
-	fmt.Fprintln(stdout, res)
-	stop, failed := res.Outcome(ctx.Err() != nil, "vaelab worker --experiment "+experiment)
-	return failure(cmp.Or(stop, failed))
 }
 
 func planCmd(s *settings, stdout io.Writer) *cobra.Command {
@@ -205,24 +118,13 @@ func planCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short: "List the runs a spec expands to, without training (a dry run)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			spec, rs, err := loadPlan(s, args[0])
+			spec, rs, err := runs.LoadPlan(args[0], s.dataDir())
 			if err != nil {
 				return err
 			}
-			status := map[string]string{}
-			if _, err := os.Stat(s.db()); err == nil {
-				st, err := openStore(cmd.Context(), s)
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				stored, err := st.Runs(cmd.Context(), spec.Name)
-				if err != nil {
-					return failure(err)
-				}
-				for _, r := range stored {
-					status[r.ID] = r.Status
-				}
+			status, err := runs.StoredStatuses(cmd.Context(), s.db(), spec.Name)
+			if err != nil {
+				return err
 			}
 			return experiments.PrintPlan(stdout, spec, rs, status)
 		},
@@ -236,27 +138,18 @@ func lsCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short: "List experiments (archived ones with --archived or --all), or the runs of one experiment",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error { return listRuns(ctx, st, args, o, stdout) })
+			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
+				if len(args) == 0 {
+					return report.ListExperiments(ctx, stdout, st, o)
+				}
+				return report.ListRuns(ctx, stdout, st, args[0], o.Tag)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&o.Archived, "archived", false, "list only archived experiments")
 	cmd.Flags().BoolVar(&o.All, "all", false, "list archived experiments too")
 	cmd.Flags().StringVar(&o.Tag, "tag", "", "only experiments (or runs) tagged key=value")
 	return cmd
-}
-
-// listRuns prints the experiments, or the runs of the one named in args.
-func listRuns(ctx context.Context, st *runs.Store, args []string, o runs.ListOptions, stdout io.Writer) error {
-	var err error
-	if len(args) == 0 {
-		err = report.ListExperiments(ctx, stdout, st, o)
-	} else {
-		err = report.ListRuns(ctx, stdout, st, args[0], o.Tag)
-	}
-	if err != nil {
-		return failure(err)
-	}
-	return nil
 }
 
 func showCmd(s *settings, stdout io.Writer) *cobra.Command {
@@ -266,7 +159,7 @@ func showCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withRun(cmd, s, args[0], func(ctx context.Context, st *runs.Store, r runs.RunInfo) error {
-				return failure(report.ShowRun(ctx, stdout, st, r))
+				return report.ShowRun(ctx, stdout, st, r)
 			})
 		},
 	}
@@ -279,25 +172,19 @@ func reportCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report EXPERIMENT [EXPERIMENT...]",
 		Short: "Write the self-contained HTML report of one or more experiments (compared on one page)",
-		Long: `Report reads the database read-only, so it can run while a sweep is writing.
-Several experiments are compared on one page; --runs keeps only the given runs,
---tag K=V only those tagged so (with no experiment named: every experiment's).`,
-		Args: cobra.ArbitraryArgs,
+		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(cmd.Context(), s, "--output", out); err != nil {
+			if err := s.checkOutput(cmd.Context(), "--output", out); err != nil {
 				return err
 			}
 			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
 				names, keep, err := st.Select(ctx, args, tag, archived, filter)
 				if err != nil {
-					return failure(err)
+					return err
 				}
-				opt := report.Options{Runs: keep, Progress: renderProgress(stderr)}
+				opt := report.Options{Runs: keep, Progress: progress.Counter(stderr, "reading runs", 50)}
 				if err := report.WriteFile(ctx, st, names, out, opt); err != nil {
-					if errors.Is(err, context.Canceled) {
-						return &exitError{exitInterrupted, err}
-					}
-					return failure(err)
+					return err
 				}
 				fmt.Fprintf(stdout, "report: %s\n", out)
 				return nil
@@ -306,27 +193,23 @@ Several experiments are compared on one page; --runs keeps only the given runs,
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "report.html", "HTML file to write")
 	cmd.Flags().StringSliceVar(&filter, "runs", nil, "only these runs (ids or unique prefixes, comma-separated)")
-	cmd.Flags().StringVar(&tag, "tag", "", "only runs tagged key=value (on the run or its experiment)")
+	cmd.Flags().StringVar(&tag, "tag", "", "only runs tagged key=value (on the run or its experiment; with no experiment named, every experiment's)")
 	cmd.Flags().BoolVar(&archived, "archived", false, "allow archived experiments (hidden otherwise)")
 	return cmd
 }
 
-// renderProgress reports reading progress of large reports on a terminal.
-func renderProgress(w io.Writer) func(done, total int) {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+// reportAfter is what run and evaluate do with --report once the runs have
+// ended: write the experiment's report to path.
+func reportAfter(path string, stdout io.Writer) func(ctx context.Context, st *runs.Store, experiment string) error {
+	return func(ctx context.Context, st *runs.Store, experiment string) error {
+		if err := report.WriteFile(ctx, st, []string{experiment}, path, report.Options{}); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return &exitError{exitInterrupted, fmt.Errorf("report %s: stopped; the runs are recorded: vaelab report %s -o %s writes it", path, experiment, path)}
+			}
+			return err
+		}
+		fmt.Fprintf(stdout, "report: %s\n", path)
 		return nil
-	}
-	var bar *progressbar.ProgressBar
-	return func(done, total int) {
-		if total < 50 {
-			return
-		}
-		if bar == nil {
-			bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("reading runs"),
-				progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
-		}
-		_ = bar.Set(done)
 	}
 }
 
@@ -339,24 +222,20 @@ func exportCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short: "Print an experiment's tables: csv (every run), md or latex (summary, mean ± std over seeds, best in bold)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(cmd.Context(), s, "--output", out); err != nil {
+			if err := s.checkOutput(cmd.Context(), "--output", out); err != nil {
 				return err
 			}
 			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
-				write := func(w io.Writer) error { return report.Export(ctx, st, args[0], format, filter, w) }
+				export := report.Export
 				if curves {
-					write = func(w io.Writer) error { return report.ExportCurves(ctx, st, args[0], format, filter, w) }
+					export = report.ExportCurves
 				}
-				var err error
+				write := func(w io.Writer) error { return export(ctx, st, args[0], format, filter, w) }
 				if out == "" {
-					err = write(stdout)
-				} else {
-					_, _, err = atomicfile.WriteTarget(out, write)
+					return write(stdout)
 				}
-				if err != nil {
-					return failure(err)
-				}
-				return nil
+				_, _, err := atomicfile.WriteTarget(out, write)
+				return err
 			})
 		},
 	}
@@ -365,19 +244,4 @@ func exportCmd(s *settings, stdout io.Writer) *cobra.Command {
 	cmd.Flags().StringSliceVar(&filter, "runs", nil, "only these runs (ids or unique prefixes, comma-separated)")
 	cmd.Flags().BoolVar(&curves, "curves", false, "write the training curves instead, long format (csv only): experiment, run_id, label, seed, step, epoch, key, value")
 	return cmd
-}
-
-// plural formats a count with its noun: "1 run", "3 runs".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// isTerminal reports whether w is a terminal (progress redraws a bar there,
-// and writes lines elsewhere).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -27,25 +27,14 @@ func tagCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short: "Tag a run or an experiment (key= removes a tag); ls and report filter with --tag key=value",
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			kv := map[string]string{}
-			for _, a := range args[1:] {
-				k, v, err := runs.ParseTag(a, true)
-				if err != nil {
-					return &exitError{exitUsage, err}
-				}
-				kv[k] = v
+			kv, err := runs.ParseTags(args[1:])
+			if err != nil {
+				return err
 			}
 			return writeStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
-				t, err := st.FindTarget(ctx, args[0])
+				t, tags, err := st.Tag(ctx, args[0], kv)
 				if err != nil {
-					return failure(err)
-				}
-				if err := st.SetTags(ctx, t, kv); err != nil {
-					return failure(err)
-				}
-				tags, err := st.Tags(ctx, t)
-				if err != nil {
-					return failure(err)
+					return err
 				}
 				fmt.Fprintf(stdout, "%s: %s\n", termtext.Safe(t.String()), termtext.Safe(cmp.Or(report.TagsText(tags), "(no tags)")))
 				return nil
@@ -61,15 +50,11 @@ func noteCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return writeStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
-				t, err := st.FindTarget(ctx, args[0])
-				if err != nil {
-					return failure(err)
+				t, err := st.Note(ctx, args[0], args[1])
+				if err == nil {
+					fmt.Fprintf(stdout, "noted on %s\n", termtext.Safe(t.String()))
 				}
-				if err := st.AddNote(ctx, t, args[1]); err != nil {
-					return &exitError{exitUsage, err}
-				}
-				fmt.Fprintf(stdout, "noted on %s\n", termtext.Safe(t.String()))
-				return nil
+				return err
 			})
 		},
 	}
@@ -87,17 +72,7 @@ func archiveCmd(s *settings, stdout io.Writer, un bool) *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return writeStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
-				for _, name := range args {
-					if err := st.Archive(ctx, name, !(un || undo)); err != nil {
-						return failure(err)
-					}
-					what := "archived (vaelab ls --archived lists it; vaelab unarchive restores it)"
-					if un || undo {
-						what = "restored"
-					}
-					fmt.Fprintf(stdout, "%s: %s\n", termtext.Safe(name), what)
-				}
-				return nil
+				return st.ArchiveAll(ctx, args, !(un || undo), stdout)
 			})
 		},
 	}
@@ -112,17 +87,15 @@ func rmCmd(s *settings, stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rm RUN|EXPERIMENT",
 		Short: "Delete a run or an experiment: its records and files (asks first unless --yes)",
-		Long: `Rm deletes a run's records (metrics, summaries, evaluations, events, tags,
-notes) and its files (checkpoint, images, its run folder), or an experiment
-with the runs only it uses: runs another experiment uses are kept and only
-unlinked. A run another experiment uses is refused unless --force; a run a
-live process trains is always refused.`,
+		Long: `Rm deletes a run's records and files, or an experiment with the runs only it
+uses (runs another experiment uses are only unlinked). A run another experiment
+uses is refused unless --force; a run a live process trains is always refused.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return writeStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
 				t, err := st.FindTarget(ctx, args[0])
 				if err != nil {
-					return failure(err)
+					return err
 				}
 				if !yes {
 					fmt.Fprintf(stdout, "delete %s with its records and files? [y/N] ", termtext.Safe(t.String()))
@@ -133,11 +106,11 @@ live process trains is always refused.`,
 				}
 				rm, err := st.Remove(ctx, t, force)
 				if err != nil {
-					return failure(err)
+					return err
 				}
-				fmt.Fprintf(stdout, "removed %s: %s, %d files, %s freed\n", termtext.Safe(t.String()), plural(len(rm.Runs), "run"), rm.Files, report.SizeText(rm.Bytes))
+				fmt.Fprintf(stdout, "removed %s: %s, %d files, %s freed\n", termtext.Safe(t.String()), runs.Plural(len(rm.Runs), "run"), rm.Files, report.SizeText(rm.Bytes))
 				if len(rm.Kept) > 0 {
-					fmt.Fprintf(stdout, "kept %s another experiment uses (unlinked from this one): %s\n", plural(len(rm.Kept), "run"), strings.Join(rm.Kept, " "))
+					fmt.Fprintf(stdout, "kept %s another experiment uses (unlinked from this one): %s\n", runs.Plural(len(rm.Kept), "run"), strings.Join(rm.Kept, " "))
 				}
 				for _, p := range rm.Problems {
 					fmt.Fprintf(stdout, "warning: %s\n", termtext.Safe(p))

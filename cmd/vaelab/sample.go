@@ -9,50 +9,37 @@ import (
 
 	"github.com/vaelab/vaelab/data"
 	"github.com/vaelab/vaelab/evaluate"
-	"github.com/vaelab/vaelab/internal/atomicfile"
 	"github.com/vaelab/vaelab/runs"
 )
 
 func sampleCmd(s *settings, stdout io.Writer) *cobra.Command {
-	var out, kind, sampler string
-	var n int
-	var seed uint64
+	var out string
+	var req evaluate.SampleRequest
 	cmd := &cobra.Command{
 		Use:         "sample RUN",
 		Annotations: map[string]string{needsBLAS: "yes"},
 		Short:       "Write a PNG grid from a run's final checkpoint: samples (of the prior or a post-hoc sampler), reconstructions of test images, or latent traversals",
-		Long: `Sample writes a PNG grid from a run's final checkpoint.
-
-With --sampler NAME (gmm, two_stage, ...), samples come from that post-hoc
+		Long: `With --sampler NAME (gmm, two_stage, ...), samples come from that post-hoc
 sampler: its fit stored by the run's newest evaluation that used it is
 reused (the same fit the metrics were computed with); a run never evaluated
 with it is fitted now with the default settings, and the fit is not stored.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := evaluate.SampleRequest{Kind: kind, Sampler: sampler, N: n, Seed: seed}
 			if err := evaluate.CheckSampleRequest(req); err != nil {
 				return &exitError{exitUsage, err}
 			}
-			if err := checkOutput(cmd.Context(), s, "--output", out); err != nil {
+			if err := s.checkOutput(cmd.Context(), "--output", out); err != nil {
 				return err
 			}
 			return withRun(cmd, s, args[0], func(ctx context.Context, st *runs.Store, r runs.RunInfo) error {
-				im, cols, err := runs.DrawGrid(ctx, st, r, &data.Loader{DataDir: s.dataDir(), CacheDir: s.cacheDir()}, req, stdout)
-				if err != nil {
-					return &exitError{exitFailure, fmt.Errorf("sample run %s: %w", r.ID, err)}
-				}
-				if _, _, err := atomicfile.WriteTarget(out, func(w io.Writer) error { return data.WriteGridPNG(w, im, cols, 2) }); err != nil {
-					return failure(err)
-				}
-				fmt.Fprintf(stdout, "%s of run %s (%s): %s\n", kind, r.ID, r.Label, out)
-				return nil
+				return runs.Sample(ctx, st, r, &data.Loader{DataDir: s.dataDir(), CacheDir: s.cacheDir()}, req, out, stdout)
 			})
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "samples.png", "PNG file to write")
-	cmd.Flags().StringVar(&kind, "kind", "samples", "samples, reconstructions or traversals")
-	cmd.Flags().IntVarP(&n, "n", "n", 64, fmt.Sprintf("number of samples or reconstructions (1 to %d)", evaluate.MaxSampleImages))
-	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the samples")
-	cmd.Flags().StringVar(&sampler, "sampler", "prior", "with --kind samples: the sampler whose draws are decoded (prior, gmm, two_stage)")
+	cmd.Flags().StringVar(&req.Kind, "kind", "samples", "samples, reconstructions or traversals")
+	cmd.Flags().IntVarP(&req.N, "n", "n", 64, fmt.Sprintf("number of samples or reconstructions (1 to %d)", evaluate.MaxSampleImages))
+	cmd.Flags().Uint64Var(&req.Seed, "seed", 1, "seed of the samples")
+	cmd.Flags().StringVar(&req.Sampler, "sampler", "prior", "with --kind samples: the sampler whose draws are decoded (prior, gmm, two_stage)")
 	return cmd
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/vaelab/vaelab/internal/blaslib"
 	"github.com/vaelab/vaelab/internal/safefile"
+	"github.com/vaelab/vaelab/runs"
 )
 
 // settings are the workspace settings, resolved by viper with the precedence
@@ -104,6 +106,32 @@ func (s *settings) workers() (int, error) {
 		return 0, &exitError{exitUsage, fmt.Errorf("workers: %q must be a positive integer", s.v.GetString("workers"))}
 	}
 	return n, nil
+}
+
+// workspace is where commands work, as these settings resolve it.
+func (s *settings) workspace() runs.Workspace {
+	return runs.Workspace{DB: s.db(), DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir()}
+}
+
+// sweep fills in o, the options of run or evaluate, from the settings and
+// --report (reportPath, "" for none).
+func (s *settings) sweep(o *runs.SweepOptions, reportPath string, stdout io.Writer) error {
+	workers, err := s.workers()
+	if err != nil {
+		return err
+	}
+	o.Workspace, o.Workers = s.workspace(), workers
+	if reportPath != "" {
+		o.Report = reportAfter(reportPath, stdout)
+	}
+	return nil
+}
+
+// checkOutput refuses, before any work starts, an output path (the value of
+// flag) that leads to the workspace's own files or to one of specs, the
+// spec being run (see runs.CheckOutput); "" (no output) passes.
+func (s *settings) checkOutput(ctx context.Context, flag, path string, specs ...string) error {
+	return runs.CheckOutput(ctx, s.workspace(), s.v.ConfigFileUsed(), flag, path, specs...)
 }
 
 func (s *settings) runsDir() string {

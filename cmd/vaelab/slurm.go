@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"io"
 	"time"
 
@@ -11,7 +9,8 @@ import (
 	"github.com/vaelab/vaelab/runs"
 )
 
-// The CLI's Slurm parts: run's sbatch flags, sync, and the task side of worker.
+// The CLI's Slurm parts: run's sbatch flags and sync (worker's task side is
+// runs.SlurmTask).
 
 func addSlurmFlags(cmd *cobra.Command, o *runs.SlurmOptions) {
 	f := cmd.Flags()
@@ -26,58 +25,19 @@ func addSlurmFlags(cmd *cobra.Command, o *runs.SlurmOptions) {
 
 func syncCmd(s *settings, stdout io.Writer) *cobra.Command {
 	var wait bool
-	var poll time.Duration
+	var o runs.SlurmOptions
 	cmd := &cobra.Command{
 		Use:   "sync SPEC",
 		Short: "Import the runs of a spec whose Slurm tasks have ended",
-		Long: `Sync asks Slurm about the spec's runs that were submitted with --executor slurm,
-imports those whose tasks have ended into the database, and marks runs whose
+		Long: `Sync imports the spec's runs whose Slurm tasks have ended and marks runs whose
 tasks were cancelled, timed out or lost their node as interrupted (the next
 "vaelab run --executor slurm" resubmits them, resuming from their checkpoints).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			spec, _, err := loadSpec(args[0])
-			if err != nil {
-				return err
-			}
-			st, err := openExistingForWriting(ctx, s)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			sc := &runs.Scheduler{Store: st, DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir()}
-			sl, err := runs.NewSlurm(sc, spec, runs.SlurmOptions{Poll: poll}, stdout)
-			if err != nil {
-				return failure(err)
-			}
-			res, err := sl.Sync(ctx, spec.Name, wait)
-			fmt.Fprintf(stdout, "imported: %d done, %d diverged, %d failed, %d interrupted; %d still queued or running\n",
-				res.Done, res.Diverged, res.Failed, res.Interrupted, res.Running)
-			if err != nil && ctx.Err() == nil {
-				return failure(err)
-			}
-			if ctx.Err() != nil {
-				return &exitError{exitInterrupted, fmt.Errorf("stopped waiting; the Slurm jobs keep running")}
-			}
-			return nil
+			return runs.SyncSpec(cmd.Context(), args[0], s.workspace(), wait, o, stdout)
 		},
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "keep polling until no task of the spec is queued or running")
-	cmd.Flags().DurationVar(&poll, "poll", 10*time.Second, "how often to ask squeue with --wait")
+	cmd.Flags().DurationVar(&o.Poll, "poll", 10*time.Second, "how often to ask squeue with --wait")
 	return cmd
-}
-
-// slurmTask trains one task of a Slurm job array (vaelab worker MANIFEST).
-func slurmTask(ctx context.Context, manifest string, index int, stdout io.Writer) error {
-	res, err := runs.Worker(ctx, manifest, index, stdout)
-	switch {
-	case err != nil:
-		return failure(err)
-	case res.Interrupted > 0 || res.Stopped != nil:
-		return &exitError{exitInterrupted, fmt.Errorf("worker: the run was stopped; its checkpoint is kept")}
-	case res.Failed > 0:
-		return &exitError{exitFailure, fmt.Errorf("worker: the run failed (see above)")}
-	}
-	return nil
 }

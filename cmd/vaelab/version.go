@@ -6,18 +6,8 @@ import (
 	"github.com/vaelab/vaelab/runs"
 )
 
-// setVersion gives the root command --version: vaelab's version, and the
-// commit it was built from when the build recorded one.
+// setVersion gives the root command --version (runs.VersionLine).
 func setVersion(root *cobra.Command) {
-	p := runs.CurrentProvenance()
-	v := runs.Version
-	if p.VCSRevision != "" && p.VCSRevision[0] != 'u' { // "unknown (…)" otherwise
-		v += " (commit " + p.VCSRevision
-		if p.VCSModified {
-			v += ", modified"
-		}
-		v += ")"
-	}
-	root.Version = v
+	root.Version = runs.VersionLine(runs.CurrentProvenance())
 	root.SetVersionTemplate("vaelab {{.Version}}\n")
 }

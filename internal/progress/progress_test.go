@@ -1,6 +1,8 @@
 package progress
 
 import (
+	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -41,5 +43,20 @@ func TestBarOnATerminal(t *testing.T) {
 	m.Add(5)
 	if !strings.Contains(b.String(), "\r[###############...............] x 5 / 10") {
 		t.Errorf("bar: %q", b.String())
+	}
+}
+
+// Off a terminal (a pipe, a buffer, a file) the bars are nil: callers pass
+// them on and the work reports nothing.
+func TestNoBarsOffATerminal(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for name, w := range map[string]io.Writer{"buffer": &strings.Builder{}, "file": f, "discard": io.Discard} {
+		if IsTerminal(w) || Counter(w, "reading runs", 50) != nil || Bytes(w, "downloading x") != nil {
+			t.Errorf("%s: taken for a terminal", name)
+		}
 	}
 }
