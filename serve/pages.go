@@ -29,9 +29,11 @@ const (
 	maxSearchRuns      = 2000
 )
 
-// statuses in the order pages list them.
-var statusOrder = [...]string{record.StatusDone, record.StatusRunning, record.StatusPending, record.StatusPaused, record.StatusStopped,
-	record.StatusInterrupted, record.StatusDiverged, record.StatusFailed}
+// statusOrder lists the statuses in the order pages show them.
+func statusOrder() []string {
+	return []string{record.StatusDone, record.StatusRunning, record.StatusPending, record.StatusPaused, record.StatusStopped,
+		record.StatusInterrupted, record.StatusDiverged, record.StatusFailed}
+}
 
 func funcs() template.FuncMap {
 	return template.FuncMap{
@@ -77,7 +79,7 @@ type StatusCount struct {
 
 func statusCounts(counts map[string]int) []StatusCount {
 	var out []StatusCount
-	for _, st := range statusOrder {
+	for _, st := range statusOrder() {
 		if n := counts[st]; n > 0 {
 			out = append(out, StatusCount{st, n})
 		}

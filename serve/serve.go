@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vaelab/vaelab/internal/fault"
 	"github.com/vaelab/vaelab/record"
 )
 
@@ -179,19 +180,20 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// ListenAndServe serves h on addr until ctx ends. An address that is not
-// loopback (a LAN address, 0.0.0.0, ":8080") is refused unless
+// ListenAndServe serves h on addr until ctx ends, then returns nil. An
+// address that is not loopback (a LAN address, 0.0.0.0, ":8080") is
+// refused (the user's error, fault.User) unless
 // allowRemote, and then warn hears that anyone who can reach it sees the
 // workspace: the view has no authentication. ready, if set, hears the
 // address actually bound (for port 0).
 func ListenAndServe(ctx context.Context, addr string, h *Server, warn io.Writer, ready func(addr string)) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("serve: --addr %q: %w", addr, err)
+		return fault.User(fmt.Errorf("serve: --addr %q: %w", addr, err))
 	}
 	if !loopbackAddr(ctx, host) {
 		if !h.opt.AllowRemote {
-			return fmt.Errorf("serve: --addr %s is not a loopback address; the view has no authentication, so serving it to other machines needs --allow-remote", addr)
+			return fault.User(fmt.Errorf("serve: --addr %s is not a loopback address; the view has no authentication, so serving it to other machines needs --allow-remote", addr))
 		}
 		fmt.Fprintf(warn, "WARNING: serving on %s with no authentication: anyone who can reach this address can read every experiment in the workspace\n", addr)
 	}

@@ -31,11 +31,7 @@ authentication: anyone who can reach it reads every experiment.`,
 				if err != nil {
 					return err
 				}
-				err = serve.ListenAndServe(ctx, addr, h, stderr, func(a string) { fmt.Fprintf(stdout, "serving %s at http://%s/ (Ctrl-C stops)\n", s.db(), a) })
-				if err != nil && ctx.Err() == nil {
-					return &exitError{exitUsage, err}
-				}
-				return nil
+				return serve.ListenAndServe(ctx, addr, h, stderr, func(a string) { fmt.Fprintf(stdout, "serving %s at http://%s/ (Ctrl-C stops)\n", s.db(), a) })
 			})
 		},
 	}

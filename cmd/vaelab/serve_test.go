@@ -200,6 +200,11 @@ func TestSweepBesideBusyServer(t *testing.T) {
 	if n := requests.Load(); n < 200 || failures.Load() > 0 {
 		t.Errorf("%d requests, %d failed (first: %v)", n, failures.Load(), firstFailure.Load())
 	}
+	// Another address than loopback needs --allow-remote: there is no
+	// authentication.
+	if r := vaelab(t, busy, nil, "serve", "--addr", "0.0.0.0:0"); r.code != 2 || !strings.Contains(r.stderr, "--allow-remote") {
+		t.Errorf("serve on 0.0.0.0: exit %d, %s", r.code, r.stderr)
+	}
 	t.Logf("sweep alone %.2fs; beside a server answering %d requests (%.0f/s) %.2fs", aloneTime.Seconds(), requests.Load(),
 		float64(requests.Load())/busyTime.Seconds(), busyTime.Seconds())
 }
