@@ -287,9 +287,10 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 		chosenText[i] = strconv.Itoa(c)
 	}
 	searchPlots := 0
+	var search *report.Search
 	if ov.SearchMetric != "" && len(e.runs) <= maxSearchRuns {
 		if sv, err := s.search(ctx, e); err == nil && sv != nil {
-			searchPlots = 1 + len(sv.ByParam)
+			searchPlots, search = 1+len(sv.ByParam), sv
 		}
 	}
 	s.render(w, r, "experiment.html", struct {
@@ -306,9 +307,10 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 		Pager       pager
 		Faces       string
 		SearchPlots []int
+		Search      *report.Search
 		Axes        []string
 	}{e.info, statusCounts(e.info.Counts), progress(e.info), ov.Ranking, ranking, moreRows, len(ov.Groups), strings.Join(chosenText, ","), keys,
-		shown, pg, strings.Join(faces, ","), make([]int, searchPlots), ov.Axes})
+		shown, pg, strings.Join(faces, ","), make([]int, searchPlots), search, ov.Axes})
 }
 
 // runOrder lists an overview's run ids in the spec's order (by creation,

@@ -375,3 +375,23 @@ func FuzzHandlers(f *testing.F) {
 		}
 	})
 }
+
+// TestSearchViewOfARandomSearch: a random search's page shows the report's
+// search plots as SVG images, each under a policy of its own that allows
+// the plotting library's inline styles and nothing else.
+func TestSearchViewOfARandomSearch(t *testing.T) {
+	spec := "name: search\nseeds: [1, 2]\nsweep:\n  random:\n    trials: 4\n    seed: 1\n    params:\n      objective.beta: {log_uniform: [0.25, 4]}\n"
+	f := newFake(t, spec, 30, 10)
+	s := newTestServer(t, f, Options{})
+	if w := get(t, s, "/experiment?name=search"); w.Code != 200 || !strings.Contains(w.Body.String(), "search.svg") {
+		t.Fatalf("experiment page: %d\n%.300s", w.Code, w.Body.String())
+	}
+	w := get(t, s, "/search.svg?name=search&i=0")
+	if w.Code != 200 || w.Header().Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(w.Body.String(), "<svg") ||
+		w.Header().Get("Content-Security-Policy") != "default-src 'none'; style-src 'unsafe-inline'" {
+		t.Fatalf("search plot: %d %v %.100s", w.Code, w.Header(), w.Body.String())
+	}
+	if w := get(t, s, "/search.svg?name=search&i=9"); w.Code != 404 {
+		t.Errorf("a plot past the last: %d", w.Code)
+	}
+}
