@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/vaelab/vaelab/internal/atomicfile"
@@ -25,6 +26,16 @@ func LookupBuiltin(name string) (Source, error) {
 		return src, fault.User(fmt.Errorf("unknown dataset %q (known: %v)", name, names))
 	}
 	return src, nil
+}
+
+// VerifyBuiltin is `vaelab data verify`: Verify for the built-in dataset
+// called name.
+func VerifyBuiltin(name, dataDir string) (string, error) {
+	src, err := LookupBuiltin(name)
+	if err != nil {
+		return "", err
+	}
+	return Verify(src, dataDir)
 }
 
 // FetchRequest is what `vaelab data fetch` was asked for.
@@ -100,4 +111,13 @@ func ShowGrid(ctx context.Context, l *Loader, name string, n int, out string, lo
 	fmt.Fprintf(log, "%s: %d train and %d test images of %dx%dx%d (%s); grid of %d: %s\n",
 		name, ds.Train.N, ds.Test.N, ds.Train.Height, ds.Train.Width, ds.Train.Channels, ds.Source, im.N, out)
 	return nil
+}
+
+// DefaultDir is where datasets are downloaded when no data directory is
+// set: $XDG_CACHE_HOME/vaelab, else ~/.cache/vaelab, else ./vaelab-data.
+func DefaultDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "vaelab")
+	}
+	return filepath.Join(".", "vaelab-data")
 }

@@ -67,3 +67,13 @@ func TestShowGrid(t *testing.T) {
 		t.Errorf("unknown dataset: %v, want the user's error", err)
 	}
 }
+
+func TestVerifyBuiltin(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := VerifyBuiltin("nope", dir); !fault.IsUser(err) {
+		t.Errorf("unknown: %v, want the user's error", err)
+	}
+	if _, err := VerifyBuiltin("frey", dir); err == nil || fault.IsUser(err) || !strings.Contains(err.Error(), "verify frey") {
+		t.Errorf("missing file: %v, want a failure naming the dataset", err)
+	}
+}

@@ -262,14 +262,3 @@ func TagsText(tags map[string]string) string {
 	slices.Sort(kv)
 	return strings.Join(kv, " ")
 }
-
-// SizeText is a byte count for people: 12.3 kB, 4.5 MB.
-func SizeText(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	}
-	return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-}

@@ -11,6 +11,7 @@ import (
 	"github.com/vaelab/vaelab/experiments"
 	"github.com/vaelab/vaelab/internal/fault"
 	"github.com/vaelab/vaelab/internal/termtext"
+	"github.com/vaelab/vaelab/record"
 )
 
 // The commands that train or score runs (vaelab run, evaluate, worker, sync
@@ -35,8 +36,8 @@ type SweepOptions struct {
 	Terminal        bool      // Progress is a terminal: redraw a bar there
 	// Report, when set, writes the experiment's report once its runs have
 	// ended, before failed runs are reported. runs renders no views: the
-	// CLI passes the report package's writer.
-	Report func(ctx context.Context, st *Store, experiment string) error
+	// CLI passes report.WriteAfter.
+	Report func(ctx context.Context, st record.Reader, experiment string) error
 }
 
 func (o SweepOptions) scheduler(st *Store) *Scheduler {
@@ -187,6 +188,20 @@ func WorkExperiment(ctx context.Context, experiment string, o SweepOptions) erro
 	fmt.Fprintln(o.Log, res)
 	stop, failed := res.Outcome(ctx.Err() != nil, "vaelab worker --experiment "+experiment)
 	return cmp.Or(stop, failed)
+}
+
+// PrintPlan is vaelab plan: it prints the runs the spec at path expands to
+// with their stored statuses (experiments.PrintPlan); nothing is written.
+func PrintPlan(ctx context.Context, path string, ws Workspace, w io.Writer) error {
+	spec, rs, err := LoadPlan(path, ws.DataDir)
+	if err != nil {
+		return err
+	}
+	status, err := StoredStatuses(ctx, ws.DB, spec.Name)
+	if err != nil {
+		return err
+	}
+	return experiments.PrintPlan(w, spec, rs, status)
 }
 
 // StoredStatuses returns the stored status of each run of experiment in the

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/vaelab/vaelab/internal/fault"
+	"github.com/vaelab/vaelab/record"
 )
 
 // The commands' errors say whose they are: a bad spec, executor or runs
@@ -89,7 +90,7 @@ func TestRunSpecReportsAfter(t *testing.T) {
 	var reported []string
 	o := SweepOptions{Workspace: Workspace{DB: filepath.Join(dir, "vaelab.db"), DataDir: dir, RunsDir: filepath.Join(dir, "runs")},
 		Workers: 1, Executor: "local", Log: &strings.Builder{}, Progress: &strings.Builder{},
-		Report: func(_ context.Context, _ *Store, experiment string) error {
+		Report: func(_ context.Context, _ record.Reader, experiment string) error {
 			reported = append(reported, experiment)
 			return errors.New("disk gone")
 		}}
@@ -168,6 +169,63 @@ func TestVersionLine(t *testing.T) {
 	} {
 		if got := VersionLine(c.p); got != c.want {
 			t.Errorf("%+v: %q, want %q", c.p, got, c.want)
+		}
+	}
+}
+
+// vaelab plan prints the runs with their stored statuses; rm asks first
+// and deletes only on y or yes; tags and notes go through their targets.
+func TestPlanTagNoteAndRemove(t *testing.T) {
+	ctx := context.Background()
+	st, dir := openTemp(t)
+	sc := newScheduler(st, dir)
+	runSpec(t, sc, tinySpec)
+	specFile := filepath.Join(dir, "tiny.yaml")
+	os.WriteFile(specFile, []byte(tinySpec), 0o644)
+	var plan strings.Builder
+	if err := PrintPlan(ctx, specFile, Workspace{DB: st.Path(), DataDir: dir}, &plan); err != nil || !strings.Contains(plan.String(), "done") {
+		t.Errorf("PrintPlan: %v\n%s", err, plan.String())
+	}
+
+	if _, _, err := st.Tag(ctx, "tiny", map[string]string{"k": "v"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, tags, err := st.Tag(ctx, "tiny", map[string]string{"k": "", "a": "b"}); err != nil || len(tags) != 1 || tags["a"] != "b" {
+		t.Errorf("Tag: %v, %v", tags, err)
+	}
+	if _, err := st.Note(ctx, "tiny", " "); !fault.IsUser(err) {
+		t.Errorf("empty note: %v, want the user's error", err)
+	}
+	if _, err := st.Note(ctx, "nope", "text"); err == nil || fault.IsUser(err) {
+		t.Errorf("note on nothing: %v, want a failure", err)
+	}
+	var log strings.Builder
+	if err := st.ArchiveAll(ctx, []string{"tiny", "nope"}, true, &log); err == nil || !strings.HasPrefix(log.String(), "tiny: archived") {
+		t.Errorf("ArchiveAll: %v, %q", err, log.String())
+	}
+
+	for _, c := range []struct {
+		answer  string
+		removed bool
+	}{{"\n", false}, {"n\n", false}, {"YES\n", true}} {
+		log.Reset()
+		err := st.RemoveAsked(ctx, "tiny", false, strings.NewReader(c.answer), &log)
+		if removed := err == nil; removed != c.removed || !strings.Contains(log.String(), "delete experiment tiny with its records and files? [y/N]") {
+			t.Errorf("answer %q: %v, %q", c.answer, err, log.String())
+		}
+	}
+	if !strings.Contains(log.String(), "removed experiment tiny: 1 run, ") {
+		t.Errorf("removal: %q", log.String())
+	}
+	if err := st.RemoveAsked(ctx, "tiny", false, nil, &log); err == nil {
+		t.Error("removed twice")
+	}
+}
+
+func TestSizeText(t *testing.T) {
+	for n, want := range map[int64]string{0: "0.0 kB", 1500: "1.5 kB", 2_500_000: "2.5 MB", 3_200_000_000: "3.2 GB"} {
+		if got := sizeText(n); got != want {
+			t.Errorf("sizeText(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

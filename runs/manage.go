@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"errors"
@@ -414,4 +415,44 @@ func (s *Store) ArchiveAll(ctx context.Context, names []string, archived bool, w
 		fmt.Fprintf(w, "%s: %s\n", termtext.Safe(name), what)
 	}
 	return nil
+}
+
+// RemoveAsked is vaelab rm: it resolves name, asks on w for a y or yes read
+// from answers before deleting (nil answers: asked already, --yes), removes
+// the target (Remove) and says what was freed, kept and left behind.
+func (s *Store) RemoveAsked(ctx context.Context, name string, force bool, answers io.Reader, w io.Writer) error {
+	t, err := s.FindTarget(ctx, name)
+	if err != nil {
+		return err
+	}
+	if answers != nil {
+		fmt.Fprintf(w, "delete %s with its records and files? [y/N] ", termtext.Safe(t.String()))
+		line, _ := bufio.NewReader(answers).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+			return errors.New("nothing deleted (answer y, or pass --yes)")
+		}
+	}
+	rm, err := s.Remove(ctx, t, force)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "removed %s: %s, %d files, %s freed\n", termtext.Safe(t.String()), Plural(len(rm.Runs), "run"), rm.Files, sizeText(rm.Bytes))
+	if len(rm.Kept) > 0 {
+		fmt.Fprintf(w, "kept %s another experiment uses (unlinked from this one): %s\n", Plural(len(rm.Kept), "run"), strings.Join(rm.Kept, " "))
+	}
+	for _, p := range rm.Problems {
+		fmt.Fprintf(w, "warning: %s\n", termtext.Safe(p))
+	}
+	return nil
+}
+
+// sizeText is a byte count for people: 12.3 kB, 4.5 MB.
+func sizeText(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.1f kB", float64(n)/1e3)
 }

@@ -17,13 +17,7 @@ func benchCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Use:         "bench",
 		Annotations: map[string]string{needsBLAS: "yes"},
 		Short:       "Measure training speed against PyTorch, sweep scaling, logging and evaluation costs",
-		Long: `Bench measures the two reference models (an MLP 560-400-20 at batch 100, a conv
-VAE 64x64x3 at batch 64), each in its own process, beside PyTorch running
-bench/torch_vae.py with one thread (the median of --rounds, taken alternately);
-then sweep scaling with 1 and 2 workers, the cost of recording metrics, the
-FD-proxy on 10,000 images and dlib's face descriptor beside PyTorch. The machine
-is shared and noisy: compare figures from one invocation.`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if child != "" {
 				return bench.Child(stdout, child, opt.MLPSteps, opt.ConvSteps)

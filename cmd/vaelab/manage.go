@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -87,35 +85,14 @@ func rmCmd(s *settings, stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rm RUN|EXPERIMENT",
 		Short: "Delete a run or an experiment: its records and files (asks first unless --yes)",
-		Long: `Rm deletes a run's records and files, or an experiment with the runs only it
-uses (runs another experiment uses are only unlinked). A run another experiment
-uses is refused unless --force; a run a live process trains is always refused.`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			answers := cmd.InOrStdin()
+			if yes {
+				answers = nil
+			}
 			return writeStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
-				t, err := st.FindTarget(ctx, args[0])
-				if err != nil {
-					return err
-				}
-				if !yes {
-					fmt.Fprintf(stdout, "delete %s with its records and files? [y/N] ", termtext.Safe(t.String()))
-					line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-					if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
-						return &exitError{exitFailure, fmt.Errorf("nothing deleted (answer y, or pass --yes)")}
-					}
-				}
-				rm, err := st.Remove(ctx, t, force)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(stdout, "removed %s: %s, %d files, %s freed\n", termtext.Safe(t.String()), runs.Plural(len(rm.Runs), "run"), rm.Files, report.SizeText(rm.Bytes))
-				if len(rm.Kept) > 0 {
-					fmt.Fprintf(stdout, "kept %s another experiment uses (unlinked from this one): %s\n", runs.Plural(len(rm.Kept), "run"), strings.Join(rm.Kept, " "))
-				}
-				for _, p := range rm.Problems {
-					fmt.Fprintf(stdout, "warning: %s\n", termtext.Safe(p))
-				}
-				return nil
+				return st.RemoveAsked(ctx, args[0], force, answers, stdout)
 			})
 		},
 	}

@@ -13,8 +13,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/vaelab/vaelab/data"
 	"github.com/vaelab/vaelab/internal/blaslib"
 	"github.com/vaelab/vaelab/internal/safefile"
+	"github.com/vaelab/vaelab/report"
 	"github.com/vaelab/vaelab/runs"
 )
 
@@ -32,9 +34,9 @@ func newSettings() *settings {
 	v.AutomaticEnv()
 	v.SetDefault("db", "vaelab.db")
 	v.SetDefault("workers", runtime.NumCPU())
-	v.SetDefault("data_dir", defaultDataDir())
+	v.SetDefault("data_dir", data.DefaultDir())
 	v.SetDefault("runs_dir", "")
-	v.SetDefault("cache_dir", filepath.Join(defaultDataDir(), "decoded"))
+	v.SetDefault("cache_dir", filepath.Join(data.DefaultDir(), "decoded"))
 	v.SetDefault("blas", blaslib.Auto)
 	return &settings{v: v}
 }
@@ -45,9 +47,9 @@ func (s *settings) bindFlags(cmd *cobra.Command) {
 	f.String("config", "", "settings file (YAML; default .vaelab.yaml in the working directory, if present)")
 	f.String("db", "vaelab.db", "workspace database (env VAELAB_DB)")
 	f.Int("workers", runtime.NumCPU(), "runs trained at once (env VAELAB_WORKERS)")
-	f.String("data-dir", defaultDataDir(), "folder of downloaded datasets, e.g. holding frey/frey_rawface.mat (env VAELAB_DATA_DIR)")
+	f.String("data-dir", data.DefaultDir(), "folder of downloaded datasets, e.g. holding frey/frey_rawface.mat (env VAELAB_DATA_DIR)")
 	f.String("runs-dir", "", "folder for run files (checkpoints, images); default vaelab-runs beside the database (env VAELAB_RUNS_DIR)")
-	f.String("cache-dir", filepath.Join(defaultDataDir(), "decoded"), "folder for decoded copies of datasets, shared by runs (env VAELAB_CACHE_DIR)")
+	f.String("cache-dir", filepath.Join(data.DefaultDir(), "decoded"), "folder for decoded copies of datasets, shared by runs (env VAELAB_CACHE_DIR)")
 	f.String("blas", blaslib.Auto, "matrix products: auto (OpenBLAS when installed, its kernels checked against the CPU), openblas, or gonum (pure Go) (env VAELAB_BLAS)")
 	for key, flag := range map[string]string{"db": "db", "workers": "workers", "data_dir": "data-dir", "runs_dir": "runs-dir", "cache_dir": "cache-dir", "blas": "blas"} {
 		_ = s.v.BindPFlag(key, f.Lookup(flag)) // the flags exist: declared just above
@@ -100,14 +102,6 @@ func (s *settings) setupBLAS(stderr io.Writer) error {
 	return nil
 }
 
-func (s *settings) workers() (int, error) {
-	n := s.v.GetInt("workers")
-	if n < 1 {
-		return 0, &exitError{exitUsage, fmt.Errorf("workers: %q must be a positive integer", s.v.GetString("workers"))}
-	}
-	return n, nil
-}
-
 // workspace is where commands work, as these settings resolve it.
 func (s *settings) workspace() runs.Workspace {
 	return runs.Workspace{DB: s.db(), DataDir: s.dataDir(), CacheDir: s.cacheDir(), RunsDir: s.runsDir()}
@@ -116,13 +110,12 @@ func (s *settings) workspace() runs.Workspace {
 // sweep fills in o, the options of run or evaluate, from the settings and
 // --report (reportPath, "" for none).
 func (s *settings) sweep(o *runs.SweepOptions, reportPath string, stdout io.Writer) error {
-	workers, err := s.workers()
-	if err != nil {
-		return err
+	if o.Workers = s.v.GetInt("workers"); o.Workers < 1 {
+		return &exitError{exitUsage, fmt.Errorf("workers: %q must be a positive integer", s.v.GetString("workers"))}
 	}
-	o.Workspace, o.Workers = s.workspace(), workers
+	o.Workspace = s.workspace()
 	if reportPath != "" {
-		o.Report = reportAfter(reportPath, stdout)
+		o.Report = report.WriteAfter(reportPath, stdout)
 	}
 	return nil
 }
@@ -139,12 +132,4 @@ func (s *settings) runsDir() string {
 		return d
 	}
 	return filepath.Join(filepath.Dir(s.db()), "vaelab-runs")
-}
-
-// defaultDataDir is $XDG_CACHE_HOME/vaelab, else ~/.cache/vaelab.
-func defaultDataDir() string {
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "vaelab")
-	}
-	return filepath.Join(".", "vaelab-data")
 }

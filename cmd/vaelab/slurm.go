@@ -29,10 +29,7 @@ func syncCmd(s *settings, stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sync SPEC",
 		Short: "Import the runs of a spec whose Slurm tasks have ended",
-		Long: `Sync imports the spec's runs whose Slurm tasks have ended and marks runs whose
-tasks were cancelled, timed out or lost their node as interrupted (the next
-"vaelab run --executor slurm" resubmits them, resuming from their checkpoints).`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runs.SyncSpec(cmd.Context(), args[0], s.workspace(), wait, o, stdout)
 		},
