@@ -58,7 +58,7 @@ func (s *syncBuffer) String() string {
 
 // startSweep starts `vaelab run s.yaml` in dir and waits until its
 // database exists (the server needs one).
-func startSweep(t *testing.T, dir string, args ...string) (*exec.Cmd, *syncBuffer) {
+func startSweep(t testing.TB, dir string, args ...string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	cmd := command(dir, append([]string{"run", "s.yaml"}, args...)...)
 	out := &syncBuffer{}
@@ -85,7 +85,7 @@ func startSweep(t *testing.T, dir string, args ...string) (*exec.Cmd, *syncBuffe
 
 // startServe starts `vaelab serve` on a free loopback port in dir and
 // returns its base URL and its stderr; it is stopped with SIGINT at the end.
-func startServe(t *testing.T, dir string) (string, *syncBuffer) {
+func startServe(t testing.TB, dir string) (string, *syncBuffer) {
 	t.Helper()
 	cmd := command(dir, "serve", "--addr", "127.0.0.1:0")
 	stdout, err := cmd.StdoutPipe()
@@ -382,4 +382,70 @@ func TestServeInBrowser(t *testing.T) {
 	if len(problems) > 0 {
 		t.Fatalf("the pages misbehaved: %v", problems)
 	}
+}
+
+// BenchmarkSweepBesideServer times the hammer spec's 4-run sweep (2
+// workers, as many as the machine has cores) alone, beside a server with one
+// open experiment page (its poll of the state and the curves every 2 s),
+// and beside a server four clients ask as fast as it answers, the three in
+// turn in every round so that a busy machine's noise falls on all three.
+// The server only reads: what it costs the sweep is CPU, not locks.
+//
+//	go test ./cmd/vaelab -run XXX -bench SweepBesideServer -benchtime 3x
+func BenchmarkSweepBesideServer(b *testing.B) {
+	var alone, polled, hammered time.Duration
+	sweep := func(clients int, every time.Duration) time.Duration {
+		dir := b.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(hammerSpec), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		// The database is made first, so that the server can open it before
+		// the timed sweep starts; the runs are then trained by run.
+		if out, err := command(dir, "run", "s.yaml", "--executor", "worker").CombinedOutput(); err != nil {
+			b.Fatalf("record: %v\n%s", err, out)
+		}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		if clients > 0 {
+			base, _ := startServe(b, dir)
+			time.Sleep(500 * time.Millisecond) // its start-up is not the sweep's cost
+			for range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						for _, target := range []string{"/api/state?name=hammer", "/api/curves?name=hammer&key=train/elbo"} {
+							if resp, err := http.Get(base + target); err == nil {
+								_, _ = io.Copy(io.Discard, resp.Body)
+								resp.Body.Close()
+							}
+						}
+						select {
+						case <-stop:
+							return
+						case <-time.After(every):
+						}
+					}
+				}()
+			}
+		}
+		start := time.Now()
+		out, err := command(dir, "run", "s.yaml", "--workers", "2").CombinedOutput()
+		took := time.Since(start)
+		close(stop)
+		wg.Wait()
+		if err != nil || !strings.Contains(string(out), "4 done") {
+			b.Fatalf("sweep: %v\n%s", err, out)
+		}
+		return took
+	}
+	for b.Loop() {
+		alone += sweep(0, 0)
+		polled += sweep(1, 2*time.Second)
+		hammered += sweep(4, 0)
+	}
+	n := time.Duration(b.N)
+	b.ReportMetric((alone / n).Seconds(), "s-alone")
+	b.ReportMetric((polled / n).Seconds(), "s-one-page")
+	b.ReportMetric((hammered / n).Seconds(), "s-hammered")
 }
