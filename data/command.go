@@ -29,13 +29,18 @@ func LookupBuiltin(name string) (Source, error) {
 }
 
 // VerifyBuiltin is `vaelab data verify`: Verify for the built-in dataset
-// called name.
-func VerifyBuiltin(name, dataDir string) (string, error) {
+// called name, saying what matched on w.
+func VerifyBuiltin(w io.Writer, name, dataDir string) error {
 	src, err := LookupBuiltin(name)
 	if err != nil {
-		return "", err
+		return err
 	}
-	return Verify(src, dataDir)
+	msg, err := Verify(src, dataDir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, msg)
+	return nil
 }
 
 // FetchRequest is what `vaelab data fetch` was asked for.

@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -70,10 +71,10 @@ func TestShowGrid(t *testing.T) {
 
 func TestVerifyBuiltin(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := VerifyBuiltin("nope", dir); !fault.IsUser(err) {
+	if err := VerifyBuiltin(io.Discard, "nope", dir); !fault.IsUser(err) {
 		t.Errorf("unknown: %v, want the user's error", err)
 	}
-	if _, err := VerifyBuiltin("frey", dir); err == nil || fault.IsUser(err) || !strings.Contains(err.Error(), "verify frey") {
+	if err := VerifyBuiltin(io.Discard, "frey", dir); err == nil || fault.IsUser(err) || !strings.Contains(err.Error(), "verify frey") {
 		t.Errorf("missing file: %v, want a failure naming the dataset", err)
 	}
 }

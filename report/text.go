@@ -16,6 +16,15 @@ import (
 	"github.com/vaelab/vaelab/record"
 )
 
+// List is what vaelab ls prints: the experiments (o), or, when experiment
+// is not "", that experiment's runs (tagged o.Tag when set).
+func List(ctx context.Context, w io.Writer, st record.Reader, experiment string, o record.ListOptions) error {
+	if experiment == "" {
+		return ListExperiments(ctx, w, st, o)
+	}
+	return ListRuns(ctx, w, st, experiment, o.Tag)
+}
+
 // ListExperiments prints the experiments `vaelab ls` lists.
 func ListExperiments(ctx context.Context, w io.Writer, st record.Reader, o record.ListOptions) error {
 	exps, err := st.ListExperiments(ctx, o)

@@ -182,7 +182,15 @@ func (s *Store) Repair(ctx context.Context, findings []Finding) (int, error) {
 	return n, nil
 }
 
-// Doctor is vaelab doctor: it checks the store, prints each finding and,
+// DoctorWorkspace is vaelab doctor: the BLAS this machine trains with
+// (PrintBLAS), then Doctor on the database at db, opened for writing only
+// to repair.
+func DoctorWorkspace(ctx context.Context, db string, repair bool, b blaslib.Info, w io.Writer) error {
+	PrintBLAS(w, b)
+	return WithStore(ctx, db, repair, func(ctx context.Context, st *Store) error { return Doctor(ctx, st, w, repair) })
+}
+
+// Doctor checks the store, prints each finding and,
 // with repair, applies the safe repairs. Its error counts the problems left;
 // runs merely waiting to be resumed are listed but pass.
 func Doctor(ctx context.Context, st *Store, w io.Writer, repair bool) error {

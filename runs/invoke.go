@@ -253,6 +253,18 @@ func SyncSpec(ctx context.Context, path string, ws Workspace, wait bool, o Slurm
 	return err
 }
 
+// Work is vaelab worker: with an experiment, WorkExperiment; else the Slurm
+// array task of manifest (SlurmTask). Naming neither is the user's error.
+func Work(ctx context.Context, experiment, manifest string, index int, o SweepOptions) error {
+	switch {
+	case experiment != "":
+		return WorkExperiment(ctx, experiment, o)
+	case manifest == "":
+		return fault.User(errors.New("worker: name an experiment (--experiment NAME) or a Slurm manifest"))
+	}
+	return SlurmTask(ctx, manifest, index, o.Log)
+}
+
 // SlurmTask is vaelab worker MANIFEST: it trains one task of a Slurm job
 // array (see Worker) and says how the run ended.
 func SlurmTask(ctx context.Context, manifest string, index int, log io.Writer) error {
@@ -266,6 +278,22 @@ func SlurmTask(ctx context.Context, manifest string, index int, log io.Writer) e
 		return errors.New("worker: the run failed (see above)")
 	}
 	return nil
+}
+
+// WithStore runs fn with the workspace database at db, opened for writing
+// when write is set and read-only otherwise, refusing to create one; it is
+// closed when fn returns.
+func WithStore(ctx context.Context, db string, write bool, fn func(context.Context, *Store) error) error {
+	open := OpenExistingReadOnly
+	if write {
+		open = OpenExisting
+	}
+	st, err := open(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(ctx, st)
 }
 
 // OpenExisting opens the database at path for writing, refusing to create

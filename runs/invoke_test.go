@@ -42,6 +42,8 @@ func TestCommandErrors(t *testing.T) {
 		{"system runs dir", RunSpec(ctx, spec, o(func(s *SweepOptions) { s.RunsDir = "/etc" })), "system folder", true},
 		{"evaluate without a database", Evaluate(ctx, spec, o(nil)), "no database at", false},
 		{"worker without a database", WorkExperiment(ctx, "tiny", o(nil)), "no database at", false},
+		{"worker given nothing", Work(ctx, "", "", -1, o(nil)), "name an experiment (--experiment NAME) or a Slurm manifest", true},
+		{"worker of a missing manifest", Work(ctx, "", filepath.Join(dir, "none.json"), 0, o(nil)), "worker: ", false},
 		{"sync of a bad spec", SyncSpec(ctx, bad, ws, false, SlurmOptions{}, &strings.Builder{}), "latnt", true},
 	} {
 		if c.err == nil || !strings.Contains(c.err.Error(), c.want) || fault.IsUser(c.err) != c.user {

@@ -36,9 +36,14 @@ func DrawGrid(ctx context.Context, st *Store, r RunInfo, loader *data.Loader, re
 	return evaluate.DrawGrid(ctx, m, ds, cfg, evals, sink, req, log)
 }
 
-// Sample is vaelab sample: it draws the grid req asks for from run r's
-// final checkpoint (DrawGrid) and writes it to out as a PNG.
-func Sample(ctx context.Context, st *Store, r RunInfo, loader *data.Loader, req evaluate.SampleRequest, out string, log io.Writer) error {
+// Sample is vaelab sample: it draws the grid req asks for from the final
+// checkpoint of the run whose id starts with prefix (DrawGrid) and writes
+// it to out as a PNG.
+func Sample(ctx context.Context, st *Store, prefix string, loader *data.Loader, req evaluate.SampleRequest, out string, log io.Writer) error {
+	r, err := st.FindRun(ctx, prefix)
+	if err != nil {
+		return err
+	}
 	im, cols, err := DrawGrid(ctx, st, r, loader, req, log)
 	if err != nil {
 		return fmt.Errorf("sample run %s: %w", r.ID, err)

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -31,7 +31,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	setVersion(root)
+	root.Version = runs.VersionLine(runs.CurrentProvenance())
+	root.SetVersionTemplate("vaelab {{.Version}}\n")
 	s.bindFlags(root)
 	root.AddCommand(runCmd(s, stdout, stderr), syncCmd(s, stdout), workerCmd(s, stdout, stderr), benchCmd(s, stdout), planCmd(s, stdout), lsCmd(s, stdout), showCmd(s, stdout), reportCmd(s, stdout, stderr), exportCmd(s, stdout), sampleCmd(s, stdout), evaluateCmd(s, stdout, stderr), doctorCmd(s, stdout), dataCmd(s, stdout, stderr))
 	root.AddCommand(manageCmds(s, stdout)...)
@@ -89,13 +90,8 @@ func workerCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 		Long:        "With MANIFEST instead of --experiment, worker trains one task of a Slurm job array (the tasks --executor slurm submits run this).",
 		Args:        cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if experiment != "" {
-				return runs.WorkExperiment(cmd.Context(), experiment, runs.SweepOptions{Workspace: s.workspace(), Log: stdout, Progress: stderr})
-			}
-			if len(args) != 1 {
-				return &exitError{exitUsage, fmt.Errorf("worker: name an experiment (--experiment NAME) or a Slurm manifest")}
-			}
-			return runs.SlurmTask(cmd.Context(), args[0], index, stdout)
+			o := runs.SweepOptions{Workspace: s.workspace(), Log: stdout, Progress: stderr}
+			return runs.Work(cmd.Context(), experiment, strings.Join(args, ""), index, o)
 		},
 	}
 	cmd.Flags().IntVar(&index, "index", -1, "slurm: the task's index in the manifest (default: SLURM_ARRAY_TASK_ID)")
@@ -122,10 +118,7 @@ func lsCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
-				if len(args) == 0 {
-					return report.ListExperiments(ctx, stdout, st, o)
-				}
-				return report.ListRuns(ctx, stdout, st, args[0], o.Tag)
+				return report.List(ctx, stdout, st, strings.Join(args, ""), o)
 			})
 		},
 	}
@@ -141,7 +134,11 @@ func showCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short: "Show one run: config, status, final metrics, files and events (RUN is an id or a unique prefix)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withRun(cmd, s, args[0], func(ctx context.Context, st *runs.Store, r runs.RunInfo) error {
+			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
+				r, err := st.FindRun(ctx, args[0])
+				if err != nil {
+					return err
+				}
 				return report.ShowRun(ctx, stdout, st, r)
 			})
 		},

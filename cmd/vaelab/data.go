@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -53,12 +52,7 @@ func dataVerifyCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short: "Check a dataset file's sha256 (CelebA's zip: md5) against the expected one",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			msg, err := data.VerifyBuiltin(args[0], s.dataDir())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(stdout, msg)
-			return nil
+			return data.VerifyBuiltin(stdout, args[0], s.dataDir())
 		},
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -18,12 +17,7 @@ func doctorCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short:       "Check the workspace: database integrity, orphaned runs, changed or missing files; --repair fixes what is safe",
 		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			runs.PrintBLAS(stdout, blaslib.Current())
-			open := readStore
-			if repair {
-				open = writeStore
-			}
-			return open(cmd, s, func(ctx context.Context, st *runs.Store) error { return runs.Doctor(ctx, st, stdout, repair) })
+			return runs.DoctorWorkspace(cmd.Context(), s.db(), repair, blaslib.Current(), stdout)
 		},
 	}
 	cmd.Flags().BoolVar(&repair, "repair", false, "apply the safe repairs (orphaned runs become interrupted); files are never deleted")

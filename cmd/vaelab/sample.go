@@ -31,8 +31,8 @@ with it is fitted now with the default settings, and the fit is not stored.`,
 			if err := s.checkOutput(cmd.Context(), "--output", out); err != nil {
 				return err
 			}
-			return withRun(cmd, s, args[0], func(ctx context.Context, st *runs.Store, r runs.RunInfo) error {
-				return runs.Sample(ctx, st, r, &data.Loader{DataDir: s.dataDir(), CacheDir: s.cacheDir()}, req, out, stdout)
+			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
+				return runs.Sample(ctx, st, args[0], &data.Loader{DataDir: s.dataDir(), CacheDir: s.cacheDir()}, req, out, stdout)
 			})
 		},
 	}

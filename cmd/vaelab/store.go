@@ -30,30 +30,10 @@ func failure(err error) error {
 // readStore runs fn with the workspace database opened read-only: reading
 // commands neither create a workspace nor write while a sweep runs.
 func readStore(cmd *cobra.Command, s *settings, fn func(ctx context.Context, st *runs.Store) error) error {
-	return useStore(cmd, s, runs.OpenExistingReadOnly, fn)
+	return runs.WithStore(cmd.Context(), s.db(), false, fn)
 }
 
-// writeStore is readStore for commands that write (tag, note, rm, doctor --repair).
+// writeStore is readStore for commands that write (tag, note, archive, rm).
 func writeStore(cmd *cobra.Command, s *settings, fn func(ctx context.Context, st *runs.Store) error) error {
-	return useStore(cmd, s, runs.OpenExisting, fn)
-}
-
-func useStore(cmd *cobra.Command, s *settings, open func(context.Context, string) (*runs.Store, error), fn func(ctx context.Context, st *runs.Store) error) error {
-	st, err := open(cmd.Context(), s.db())
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return fn(cmd.Context(), st)
-}
-
-// withRun runs fn with the run whose id starts with prefix, the store opened read-only.
-func withRun(cmd *cobra.Command, s *settings, prefix string, fn func(ctx context.Context, st *runs.Store, r runs.RunInfo) error) error {
-	return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
-		r, err := st.FindRun(ctx, prefix)
-		if err != nil {
-			return err
-		}
-		return fn(ctx, st, r)
-	})
+	return runs.WithStore(cmd.Context(), s.db(), true, fn)
 }
