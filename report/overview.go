@@ -13,9 +13,10 @@ import (
 // never a curve, so it stays quick for tens of thousands of runs.
 type Overview struct {
 	Info    record.ExperimentInfo
-	Axes    []string // the keys that vary between runs, seed last
-	Groups  []*Group // in the spec's order; labels are unique
-	Ranking *Ranking // nil without runs
+	Runs    []record.RunInfo // the current spec's runs, in its expansion order
+	Axes    []string         // the keys that vary between runs, seed last
+	Groups  []*Group         // in the spec's order; labels are unique
+	Ranking *Ranking         // nil without runs
 	// SearchMetric is the series a random search is judged by, "" when the
 	// experiment is no search (SearchView draws it).
 	SearchMetric string
@@ -32,7 +33,7 @@ func BuildOverview(ctx context.Context, st record.Reader, experiment string) (*O
 	if err != nil {
 		return nil, err
 	}
-	o := &Overview{Info: info, Axes: varyingAxes(infos(rs))}
+	o := &Overview{Info: info, Runs: infos(rs), Axes: varyingAxes(infos(rs))}
 	o.Groups = groupRuns(experiment, rs, o.Axes)
 	o.Ranking = buildRanking(o.Groups, specPrimary(info.SpecText))
 	if key, ok := searchMetric(info); ok {

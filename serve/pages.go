@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/vaelab/vaelab/record"
 	"github.com/vaelab/vaelab/report"
@@ -253,18 +252,10 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 			ranking = append(ranking, rankRow{RankRow: row, Group: gi, Checked: slices.Contains(chosen, gi)})
 		}
 	}
-	var all []runRow
-	for _, g := range ov.Groups {
-		for _, run := range g.Runs {
-			all = append(all, runRow{RunInfo: run, Group: g.Label})
-		}
+	all := make([]runRow, len(ov.Runs))
+	for i, run := range ov.Runs {
+		all[i] = runRow{RunInfo: run, Group: ov.Groups[e.group[run.ID]].Label}
 	}
-	// Runs in the spec's order, as ls and the report list them.
-	order := map[string]int{}
-	for i, id := range runOrder(ov) {
-		order[id] = i
-	}
-	slices.SortStableFunc(all, func(a, b runRow) int { return order[a.ID] - order[b.ID] })
 	pg := newPager(len(all), runsPerPage, page, "/experiment?name="+url.QueryEscape(name)+"&")
 	lo := (pg.Page - 1) * runsPerPage
 	shown := all[lo:min(len(all), lo+runsPerPage)]
@@ -311,28 +302,6 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 		Axes        []string
 	}{e.info, statusCounts(e.info.Counts), progress(e.info), ov.Ranking, ranking, moreRows, len(ov.Groups), strings.Join(chosenText, ","), keys,
 		shown, pg, strings.Join(faces, ","), make([]int, searchPlots), search, ov.Axes})
-}
-
-// runOrder lists an overview's run ids in the spec's order (by creation,
-// then as the groups hold them).
-func runOrder(ov *report.Overview) []string {
-	type at struct {
-		id string
-		t  time.Time
-		i  int
-	}
-	var all []at
-	for _, g := range ov.Groups {
-		for _, r := range g.Runs {
-			all = append(all, at{r.ID, r.CreatedAt, len(all)})
-		}
-	}
-	slices.SortStableFunc(all, func(a, b at) int { return a.t.Compare(b.t) })
-	out := make([]string, len(all))
-	for i, a := range all {
-		out[i] = a.id
-	}
-	return out
 }
 
 // representative is a configuration's run its faces stand for: its first
