@@ -25,7 +25,7 @@ const (
 	rankingRows        = 50 // ranking rows shown before "show all"
 	defaultCurves      = 6  // configurations plotted when none is chosen
 	maxFacesRuns       = 12 // runs side by side on the faces page
-	maxSearchRuns      = 2000
+	maxSearchRuns      = 500 // the search view reads every run's series once
 )
 
 // statusOrder lists the statuses in the order pages show them.
