@@ -22,9 +22,9 @@ import (
 const (
 	experimentsPerPage = 50
 	runsPerPage        = 100
-	rankingRows        = 50 // ranking rows shown before "show all"
-	defaultCurves      = 6  // configurations plotted when none is chosen
-	maxFacesRuns       = 12 // runs side by side on the faces page
+	rankingRows        = 50  // ranking rows shown before "show all"
+	defaultCurves      = 6   // configurations plotted when none is chosen
+	maxFacesRuns       = 12  // runs side by side on the faces page
 	maxSearchRuns      = 500 // the search view reads every run's series once
 )
 
