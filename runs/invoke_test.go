@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vaelab/vaelab/internal/blaslib"
 	"github.com/vaelab/vaelab/internal/fault"
 	"github.com/vaelab/vaelab/record"
 )
@@ -229,5 +230,23 @@ func TestSizeText(t *testing.T) {
 		if got := sizeText(n); got != want {
 			t.Errorf("sizeText(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// doctor prints the BLAS line first, even with no database; a healthy
+// store passes with its ok line.
+func TestDoctorWorkspace(t *testing.T) {
+	ctx := context.Background()
+	var w strings.Builder
+	gonum := blaslib.Info{Library: "gonum", Reason: "asked for"}
+	err := DoctorWorkspace(ctx, filepath.Join(t.TempDir(), "none.db"), false, gonum, &w)
+	if err == nil || !strings.Contains(err.Error(), "no database at") || !strings.HasPrefix(w.String(), "blas") || !strings.Contains(w.String(), "note") {
+		t.Errorf("no database: %v\n%s", err, w.String())
+	}
+	st, dir := openTemp(t)
+	runSpec(t, newScheduler(st, dir), tinySpec)
+	w.Reset()
+	if err := DoctorWorkspace(ctx, st.Path(), false, gonum, &w); err != nil || !strings.Contains(w.String(), st.Path()+": ok (integrity check passed") {
+		t.Errorf("healthy store: %v\n%s", err, w.String())
 	}
 }

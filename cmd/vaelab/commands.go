@@ -63,10 +63,7 @@ func runCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 		Short:       "Train every run of a spec that is not finished yet, then optionally write the report",
 		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := s.checkOutput(cmd.Context(), "--report", reportPath, args[0]); err != nil {
-				return err
-			}
-			if err := s.sweep(&o, reportPath, stdout); err != nil {
+			if err := s.sweep(cmd.Context(), &o, reportPath, args[0], stdout); err != nil {
 				return err
 			}
 			return runs.RunSpec(cmd.Context(), args[0], o)

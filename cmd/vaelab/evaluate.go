@@ -17,11 +17,8 @@ func evaluateCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 		Short:       "Score the finished runs of a spec or stored experiment again from their final checkpoints, without training",
 		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := s.checkOutput(cmd.Context(), "--report", reportPath, args[0]); err != nil {
-				return err
-			}
 			o := runs.SweepOptions{Log: stdout, Progress: stderr, Terminal: progress.IsTerminal(stderr)}
-			if err := s.sweep(&o, reportPath, stdout); err != nil {
+			if err := s.sweep(cmd.Context(), &o, reportPath, args[0], stdout); err != nil {
 				return err
 			}
 			return runs.Evaluate(cmd.Context(), args[0], o)

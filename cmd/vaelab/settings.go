@@ -108,8 +108,12 @@ func (s *settings) workspace() runs.Workspace {
 }
 
 // sweep fills in o, the options of run or evaluate, from the settings and
-// --report (reportPath, "" for none).
-func (s *settings) sweep(o *runs.SweepOptions, reportPath string, stdout io.Writer) error {
+// --report (reportPath, "" for none), which may not lead to the workspace's
+// files or to spec, the spec or experiment run.
+func (s *settings) sweep(ctx context.Context, o *runs.SweepOptions, reportPath, spec string, stdout io.Writer) error {
+	if err := s.checkOutput(ctx, "--report", reportPath, spec); err != nil {
+		return err
+	}
 	if o.Workers = s.v.GetInt("workers"); o.Workers < 1 {
 		return &exitError{exitUsage, fmt.Errorf("workers: %q must be a positive integer", s.v.GetString("workers"))}
 	}
