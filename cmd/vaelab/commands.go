@@ -2,14 +2,22 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vaelab/vaelab/bench"
+	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/evaluate"
+	"github.com/vaelab/vaelab/experiments"
+	"github.com/vaelab/vaelab/internal/blaslib"
 	"github.com/vaelab/vaelab/internal/progress"
 	"github.com/vaelab/vaelab/report"
 	"github.com/vaelab/vaelab/runs"
+	"github.com/vaelab/vaelab/serve"
 )
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -189,5 +197,144 @@ func exportCmd(s *settings, stdout io.Writer) *cobra.Command {
 	cmd.Flags().StringVarP(&r.Path, "output", "o", "", "file to write (default: standard output)")
 	cmd.Flags().StringSliceVar(&r.Runs, "runs", nil, "only these runs (ids or unique prefixes, comma-separated)")
 	cmd.Flags().BoolVar(&r.Curves, "curves", false, "write the training curves instead, long format (csv only): experiment, run_id, label, seed, step, epoch, key, value")
+	return cmd
+}
+
+func evaluateCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
+	var reportPath string
+	cmd := &cobra.Command{
+		Use:         "evaluate SPEC|EXPERIMENT",
+		Annotations: map[string]string{needsBLAS: "yes"},
+		Short:       "Score the finished runs of a spec or stored experiment again from their final checkpoints, without training",
+		Args:        cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o := runs.SweepOptions{Log: stdout, Progress: stderr, Terminal: progress.IsTerminal(stderr)}
+			if err := s.sweep(cmd.Context(), &o, reportPath, args[0], stdout); err != nil {
+				return err
+			}
+			return runs.Evaluate(cmd.Context(), args[0], o)
+		},
+	}
+	cmd.Flags().StringVar(&reportPath, "report", "", "write the experiment's HTML report to this file when evaluation ends")
+	return cmd
+}
+
+func sampleCmd(s *settings, stdout io.Writer) *cobra.Command {
+	var out string
+	var req evaluate.SampleRequest
+	cmd := &cobra.Command{
+		Use:         "sample RUN",
+		Annotations: map[string]string{needsBLAS: "yes"},
+		Short:       "Write a PNG grid from a run's final checkpoint: samples (of the prior or a post-hoc sampler), reconstructions of test images, or latent traversals",
+		Long: `With --sampler NAME (gmm, two_stage, ...), samples come from that post-hoc
+sampler: its fit stored by the run's newest evaluation that used it is
+reused (the same fit the metrics were computed with); a run never evaluated
+with it is fitted now with the default settings, and the fit is not stored.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := evaluate.CheckSampleRequest(req); err != nil {
+				return &exitError{exitUsage, err}
+			}
+			if err := s.checkOutput(cmd.Context(), "--output", out); err != nil {
+				return err
+			}
+			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
+				return runs.Sample(ctx, st, args[0], &data.Loader{DataDir: s.dataDir(), CacheDir: s.cacheDir()}, req, out, stdout)
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "samples.png", "PNG file to write")
+	cmd.Flags().StringVar(&req.Kind, "kind", "samples", "samples, reconstructions or traversals")
+	cmd.Flags().IntVarP(&req.N, "n", "n", 64, fmt.Sprintf("number of samples or reconstructions (1 to %d)", evaluate.MaxSampleImages))
+	cmd.Flags().Uint64Var(&req.Seed, "seed", 1, "seed of the samples")
+	cmd.Flags().StringVar(&req.Sampler, "sampler", "prior", "with --kind samples: the sampler whose draws are decoded (prior, gmm, two_stage)")
+	return cmd
+}
+
+func doctorCmd(s *settings, stdout io.Writer) *cobra.Command {
+	var repair bool
+	cmd := &cobra.Command{
+		Use:         "doctor",
+		Annotations: map[string]string{needsBLAS: "yes"},
+		Short:       "Check the workspace: database integrity, orphaned runs, changed or missing files; --repair fixes what is safe",
+		Args:        cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runs.DoctorWorkspace(cmd.Context(), s.db(), repair, blaslib.Current(), stdout)
+		},
+	}
+	cmd.Flags().BoolVar(&repair, "repair", false, "apply the safe repairs (orphaned runs become interrupted); files are never deleted")
+	return cmd
+}
+
+// specCmd documents spec keys from the members that declare them.
+func specCmd(stdout io.Writer) *cobra.Command {
+	var key string
+	cmd := &cobra.Command{
+		Use:   "spec --explain KEY",
+		Short: "Explain a spec key of a plug-in member (objective, objective.kappa, eval.samplers, ...): its type, default and meaning",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if err := experiments.Explain(stdout, key); err != nil {
+				return &exitError{exitUsage, fmt.Errorf("--explain: %w", err)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&key, "explain", "", "the key to explain")
+	return cmd
+}
+
+func benchCmd(s *settings, stdout io.Writer) *cobra.Command {
+	var child string
+	var opt bench.Options
+	cmd := &cobra.Command{
+		Use:         "bench",
+		Annotations: map[string]string{needsBLAS: "yes"},
+		Short:       "Measure training speed against PyTorch, sweep scaling, logging and evaluation costs",
+		Args:        cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if child != "" {
+				return bench.Child(stdout, child, opt.MLPSteps, opt.ConvSteps)
+			}
+			opt.DlibDir = filepath.Join(s.dataDir(), data.DlibFaceDir)
+			return bench.Run(cmd.Context(), stdout, opt)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opt.Python, "python", "/usr/bin/python3", "the Python with torch that runs bench/torch_vae.py (\"\" to skip PyTorch)")
+	f.IntVar(&opt.MLPSteps, "mlp-steps", 200, "training steps of the MLP")
+	f.IntVar(&opt.ConvSteps, "conv-steps", 10, "training steps of the conv VAE")
+	f.IntVar(&opt.Rounds, "rounds", 3, "measurements of each model and its PyTorch peer, and of each sweep, alternating")
+	f.StringSliceVar(&opt.Sections, "sections", bench.Sections(), "what to measure")
+	f.StringVar(&child, "child", "", "internal: measure one model in this process and print it as JSON")
+	f.MarkHidden("child")
+	return cmd
+}
+
+func serveCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
+	var addr string
+	var remote bool
+	cmd := &cobra.Command{
+		Use:         "serve",
+		Annotations: map[string]string{needsBLAS: "yes"}, // the latent explorer decodes
+		Short:       "Serve a live, read-only web view of the workspace (experiments, curves, faces over training, a latent explorer)",
+		Long: `Serve reads the database read-only (it never takes a write lock, so a sweep
+can train beside it) and serves pages that update themselves while runs train.
+It listens on loopback only; --allow-remote serves another address, with no
+authentication: anyone who can reach it reads every experiment.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
+				dec := runs.NewExplorer(st, &data.Loader{DataDir: s.dataDir(), CacheDir: s.cacheDir()})
+				h, err := serve.New(st, serve.Options{Decoder: dec, AllowRemote: remote, Log: stderr})
+				if err != nil {
+					return err
+				}
+				return serve.ListenAndServe(ctx, addr, h, stderr, func(a string) { fmt.Fprintf(stdout, "serving %s at http://%s/ (Ctrl-C stops)\n", s.db(), a) })
+			})
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (loopback unless --allow-remote)")
+	cmd.Flags().BoolVar(&remote, "allow-remote", false, "allow a non-loopback address (no authentication: anyone who can reach it reads the workspace)")
 	return cmd
 }
