@@ -29,11 +29,19 @@ func BuildOverview(ctx context.Context, st record.Reader, experiment string) (*O
 	if err != nil {
 		return nil, err
 	}
+	return OverviewOf(ctx, st, info)
+}
+
+// OverviewOf is BuildOverview of an experiment its caller has just read
+// (a live view reads it anyway to tell whether its overview is stale).
+func OverviewOf(ctx context.Context, st record.Reader, info record.ExperimentInfo) (*Overview, error) {
+	experiment := info.Name
 	rs, _, err := loadRuns(ctx, st, experiment, nil)
 	if err != nil {
 		return nil, err
 	}
-	o := &Overview{Info: info, Runs: infos(rs), Axes: varyingAxes(infos(rs))}
+	o := &Overview{Info: info, Runs: infos(rs)}
+	o.Axes = varyingAxes(o.Runs)
 	o.Groups = groupRuns(experiment, rs, o.Axes)
 	o.Ranking = buildRanking(o.Groups, specPrimary(info.SpecText))
 	if key, ok := searchMetric(info); ok {

@@ -3,7 +3,9 @@ package serve
 import (
 	"net/http"
 	"runtime"
+	"strconv"
 	"testing"
+	"time"
 )
 
 // BenchmarkServe10000Runs serves an experiment of 10,000 runs (100 β × 10
@@ -12,8 +14,9 @@ import (
 // server (cold: the overview is built, the ranking's tests run) and again
 // (warm: within overviewTTL), and the curves the experiment page then asks
 // for (its six top configurations' bands, and with every raw run). It
-// reports bytes per answer and the live heap the server holds afterwards.
-// The fake store synthesises series when read, so the heap is the server's.
+// reports bytes per answer, the live heap and the part of it the server
+// holds afterwards (MB-server: the heap less the fake's own). The fake
+// synthesises series when read, so that part is the server's.
 //
 //	go test ./serve -run XXX -bench Serve10000 -benchtime 10x
 func BenchmarkServe10000Runs(b *testing.B) {
@@ -21,17 +24,44 @@ func BenchmarkServe10000Runs(b *testing.B) {
 	if len(f.runs) != 10000 {
 		b.Fatalf("%d runs", len(f.runs))
 	}
+	benchServe(b, f, "big", 100)
+}
+
+// BenchmarkServe100000Runs is BenchmarkServe10000Runs at 100,000 runs (100
+// β × 100 latent sizes × 10 seeds: 10,000 configurations) of 50 steps × 10
+// series, in memory: what "100,000 runs stay usable" means in numbers. On
+// a 2-core AMD EPYC shared with other jobs (median of 5 runs of -benchtime
+// 3x): see the README's serve section.
+//
+//	go test ./serve -run XXX -bench Serve100000 -benchtime 3x
+func BenchmarkServe100000Runs(b *testing.B) {
+	start := time.Now()
+	f := newFake(b, specWithRuns("big", 100, 100, 10), 50, 10)
+	if len(f.runs) != 100000 {
+		b.Fatalf("%d runs", len(f.runs))
+	}
+	b.Logf("fake of %d runs built in %v", len(f.runs), time.Since(start).Round(time.Millisecond))
+	benchServe(b, f, "big", 1000)
+}
+
+// benchServe times the pages of experiment name in f; lastPage is the run
+// list's last page.
+func benchServe(b *testing.B, f *fakeStore, name string, lastPage int) {
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base) // the fake's own heap
+	exp := "/experiment?name=" + name
 	for _, c := range []struct {
 		name, target string
 		cold         bool
 	}{
 		{"experiments-cold", "/", true},
 		{"experiments", "/", false},
-		{"experiment-cold", "/experiment?name=big", true},
-		{"experiment", "/experiment?name=big", false},
-		{"experiment-page-last", "/experiment?name=big&page=100", false},
-		{"curves", "/api/curves?name=big&key=train/elbo", false},
-		{"curves-raw", "/api/curves?name=big&key=train/elbo&raw=1", false},
+		{"experiment-cold", exp, true},
+		{"experiment", exp, false},
+		{"experiment-page-last", exp + "&page=" + strconv.Itoa(lastPage), false},
+		{"curves", "/api/curves?name=" + name + "&key=train/elbo", false},
+		{"curves-raw", "/api/curves?name=" + name + "&key=train/elbo&raw=1", false},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			s := newTestServer(b, f, Options{})
@@ -55,6 +85,7 @@ func BenchmarkServe10000Runs(b *testing.B) {
 			runtime.ReadMemStats(&ms)
 			b.ReportMetric(float64(size), "B/page")
 			b.ReportMetric(float64(ms.HeapAlloc)/1e6, "MB-heap")
+			b.ReportMetric(float64(int64(ms.HeapAlloc)-int64(base.HeapAlloc))/1e6, "MB-server")
 			runtime.KeepAlive(s)
 		})
 	}

@@ -26,6 +26,7 @@ type fakeStore struct {
 	mu     sync.Mutex
 	exp    record.ExperimentInfo
 	runs   []record.RunInfo
+	byID   map[string]int // index in runs
 	sums   map[string]map[string]record.Summary
 	arts   map[string]map[string]record.Artifact // by run, by kind
 	steps  int
@@ -48,7 +49,7 @@ func newFake(tb testing.TB, spec string, steps, nkeys int) *fakeStore {
 		tb.Fatal(err)
 	}
 	t := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	f := &fakeStore{steps: steps, sums: map[string]map[string]record.Summary{}, arts: map[string]map[string]record.Artifact{}}
+	f := &fakeStore{steps: steps, byID: map[string]int{}, sums: map[string]map[string]record.Summary{}, arts: map[string]map[string]record.Artifact{}}
 	f.exp = record.ExperimentInfo{Experiment: record.Experiment{Name: s.Name, Description: "fake", SpecText: string(s.Text), SpecHash: s.Hash,
 		Provenance: record.Provenance{Version: "test", GoVersion: "go", BLAS: "gonum", Host: "fake"}, CreatedAt: t.Format(time.RFC3339), StartedAt: t.Format(time.RFC3339)}}
 	f.keys = []string{vae.KeyELBO, vae.KeyLoss, vae.KeyRecon, vae.KeyKL, vae.KeyGradNorm, vae.KeyBeta, vae.KeyLR, vae.KeyTestELBO, vae.KeyTestKL, vae.KeyTestRecon}
@@ -59,6 +60,7 @@ func newFake(tb testing.TB, spec string, steps, nkeys int) *fakeStore {
 	rng := rand.New(rand.NewPCG(1, 2))
 	id := metrics.ExtractorID()
 	for i, r := range rs {
+		f.byID[r.ID] = len(f.runs)
 		f.runs = append(f.runs, record.RunInfo{ID: r.ID, Experiment: s.Name, Label: r.Label(), Variant: r.Variant, Varying: r.Varying(), Seed: r.Config.Seed,
 			Status: record.StatusDone, Steps: steps, Attempts: 1, Config: string(r.Config.Canonical()), EvalHash: r.Config.EvalHash(), InSpec: true,
 			CreatedAt: t.Add(time.Duration(i) * time.Millisecond), StartedAt: t, FinishedAt: t.Add(time.Minute)})
@@ -121,10 +123,8 @@ func (f *fakeStore) OnlyTagged(_ context.Context, _, _ string, rs []record.RunIn
 func (f *fakeStore) run(id string) (record.RunInfo, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, r := range f.runs {
-		if r.ID == id {
-			return r, true
-		}
+	if i, ok := f.byID[id]; ok {
+		return f.runs[i], true
 	}
 	return record.RunInfo{}, false
 }

@@ -144,7 +144,7 @@ func (s *Server) handleExperiments(w http.ResponseWriter, r *http.Request) {
 	for _, info := range all[lo:min(len(all), lo+experimentsPerPage)] {
 		row := experimentRow{Name: info.Name, Description: info.Description, Started: info.StartedAt, Counts: statusCounts(info.Counts),
 			Runs: info.RunCount, Progress: progress(info), Best: "—"}
-		if e, err := s.overview(ctx, info.Name); err == nil {
+		if e, err := s.overviewAt(ctx, info); err == nil {
 			row.Best = bestOf(e.ov.Ranking)
 		} else if ctx.Err() != nil {
 			return
@@ -252,13 +252,12 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 			ranking = append(ranking, rankRow{RankRow: row, Group: gi, Checked: slices.Contains(chosen, gi)})
 		}
 	}
-	all := make([]runRow, len(ov.Runs))
-	for i, run := range ov.Runs {
-		all[i] = runRow{RunInfo: run, Group: ov.Groups[e.group[run.ID]].Label}
-	}
-	pg := newPager(len(all), runsPerPage, page, "/experiment?name="+url.QueryEscape(name)+"&")
+	pg := newPager(len(ov.Runs), runsPerPage, page, "/experiment?name="+url.QueryEscape(name)+"&")
 	lo := (pg.Page - 1) * runsPerPage
-	shown := all[lo:min(len(all), lo+runsPerPage)]
+	var shown []runRow // the page's runs only: 100,000 rows would be 40 MB a request
+	for _, run := range ov.Runs[lo:min(len(ov.Runs), lo+runsPerPage)] {
+		shown = append(shown, runRow{RunInfo: run, Group: ov.Groups[e.group[run.ID]].Label})
+	}
 	var keys []string
 	if len(chosen) > 0 && len(ov.Groups[chosen[0]].Runs) > 0 {
 		if m, err := s.runSeries(ctx, e.runs[ov.Groups[chosen[0]].Runs[0].ID]); err == nil {

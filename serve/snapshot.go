@@ -74,6 +74,12 @@ func (s *Server) overview(ctx context.Context, name string) (*expEntry, error) {
 		}
 		return nil, notFound{fmt.Sprintf("no experiment %q", name)}
 	}
+	return s.overviewAt(ctx, info)
+}
+
+// overviewAt is overview of an experiment just read (info).
+func (s *Server) overviewAt(ctx context.Context, info record.ExperimentInfo) (*expEntry, error) {
+	name := info.Name
 	s.mu.Lock()
 	e := s.exps[name]
 	if e == nil {
@@ -117,11 +123,10 @@ func (s *Server) overview(ctx context.Context, name string) (*expEntry, error) {
 
 func (s *Server) buildOverview(ctx context.Context, name string, info record.ExperimentInfo) (*report.Overview, time.Duration, error) {
 	start := time.Now()
-	ov, err := report.BuildOverview(ctx, s.st, name)
+	ov, err := report.OverviewOf(ctx, s.st, info)
 	if err != nil {
 		return nil, 0, fmt.Errorf("overview of %s: %w", name, err)
 	}
-	ov.Info = info
 	return ov, time.Since(start), nil
 }
 
@@ -145,7 +150,7 @@ func (s *Server) warm(ctx context.Context) {
 		return
 	}
 	for _, info := range all[:min(len(all), experimentsPerPage)] {
-		if _, err := s.overview(ctx, info.Name); err != nil && ctx.Err() != nil {
+		if _, err := s.overviewAt(ctx, info); err != nil && ctx.Err() != nil {
 			return
 		}
 	}
