@@ -183,7 +183,7 @@ func exportCmd(s *settings, stdout io.Writer) *cobra.Command {
 	var r report.ExportRequest
 	cmd := &cobra.Command{
 		Use:   "export EXPERIMENT",
-		Short: "Print an experiment's tables: csv (every run), md or latex (summary, mean ± std over seeds, best in bold)",
+		Short: "Print an experiment's tables, its ranking first: csv (and every run), md or latex (and the summary); --curves: every curve point",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := s.checkOutput(cmd.Context(), "--output", r.Path); err != nil {
