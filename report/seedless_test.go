@@ -25,8 +25,8 @@ func TestWithoutSeed(t *testing.T) {
 		{`{"seed":1`, `{"seed":1`, false},
 		{`not json`, `not json`, false},
 	} {
-		cut, shared := withoutSeed(c.in)
-		if cut != c.cut || shared != c.shared {
+		halves, shared := withoutSeed(c.in)
+		if cut := halves[0] + halves[1]; cut != c.cut || shared != c.shared {
 			t.Errorf("withoutSeed(%s) = %s, %v; want %s, %v", c.in, cut, shared, c.cut, c.shared)
 		}
 	}

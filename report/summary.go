@@ -62,7 +62,7 @@ func groupRuns(experiment string, rs []runData, axes []string) []*Group {
 		flat map[string]string
 		key  string
 	}
-	bySeedless := map[string]flatKey{}
+	bySeedless := map[[2]string]flatKey{}
 	of, sizes := make([]*Group, len(rs)), map[*Group]int{} // each run's group
 	for i, r := range rs {
 		seedless, shared := withoutSeed(r.info.Config)
@@ -193,12 +193,12 @@ func union(a, b map[string]string) map[string]bool {
 }
 
 // withoutSeed cuts the value of the top-level "seed" member out of a JSON
-// object's text. Two configs whose cut texts are equal, when both cuts are
+// object's text: the text before it and the text after. Two configs whose cut texts are equal, when both cuts are
 // shared (an integer seed cut) and the first parses, flatten to the same keys
 // and values apart from "seed". shared is false when there is no such
 // member, its value is no integer or the text is not an object as expected:
 // the config is then flattened on its own.
-func withoutSeed(canonical string) (cut string, shared bool) {
+func withoutSeed(canonical string) (cut [2]string, shared bool) {
 	depth, inString, escaped := 0, false, false
 	keyStart := -1 // where a top-level string started, while in it
 	expectKey := false
@@ -239,10 +239,10 @@ func withoutSeed(canonical string) (cut string, shared bool) {
 			expectKey = false
 		}
 		if depth < 0 || depth == 0 && c != '{' && c != '}' && c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-			return canonical, false
+			return [2]string{canonical}, false
 		}
 	}
-	return canonical, false
+	return [2]string{canonical}, false
 }
 
 // plainInteger tells whether v is a JSON integer of at most 15 digits.
@@ -262,27 +262,27 @@ func plainInteger(v string) bool {
 // cutValue cuts the value of the member whose key ends at i out of text,
 // with shared false when it is not a plain integer (any such value parses,
 // so the texts that share a cut all parse or none does).
-func cutValue(text string, i int) (string, bool) {
+func cutValue(text string, i int) ([2]string, bool) {
 	j := i
 	for j < len(text) && strings.IndexByte(" \t\n\r", text[j]) >= 0 {
 		j++
 	}
 	if j == len(text) || text[j] != ':' {
-		return text, false
+		return [2]string{text}, false
 	}
 	start := j + 1
 	end := start
 	for end < len(text) && text[end] != ',' && text[end] != '}' {
 		if c := text[end]; c == '"' || c == '{' || c == '[' || c == '\\' {
-			return text, false // a string, object or array: not cut
+			return [2]string{text}, false // a string, object or array: not cut
 		}
 		end++
 	}
 	v := strings.TrimSpace(text[start:end])
 	if end == len(text) || !plainInteger(v) {
-		return text, false
+		return [2]string{text}, false
 	}
-	return text[:start] + text[end:], true
+	return [2]string{text[:start], text[end:]}, true
 }
 
 // flatConfig flattens a run's canonical JSON config into dotted keys with
@@ -408,6 +408,9 @@ func loadRuns(ctx context.Context, st record.Reader, experiment string, filter [
 	all, err := sum.all, sum.err
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(filter) == 0 {
+		current = make([]runData, 0, len(stored))
 	}
 	for _, r := range stored {
 		if !matches(r.ID, filter) {
