@@ -29,6 +29,15 @@ import (
 // the process's resident memory. Filling the store takes minutes; with
 // VAELAB_BENCH_DIR set it is kept there and reused.
 //
+// On a 2-core AMD EPYC shared with other jobs, median of 5 invocations of
+// -benchtime 5x (machine nearly idle, load average about 1): an
+// experiment's first view (experiment-cold) 248 ms (233–267), the
+// experiments page's first view 244 ms (223–251), warm pages 15–19 ms; 30
+// MB of live heap, 105–126 MB resident. Before each configuration's config
+// was flattened once (report's groupRuns) the first views took 454 and 462
+// ms the same way; with the machine loaded (load average 5.5 on its 2
+// cores) 427 ms (374–519) against 715 ms (562–2026).
+//
 //	VAELAB_BENCH_DIR=/tmp/serve10k go test ./runs -run XXX -bench ServeFromStore -benchtime 5x
 func BenchmarkServeFromStore10000Runs(b *testing.B) {
 	ctx := context.Background()
