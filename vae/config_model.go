@@ -148,11 +148,6 @@ func (c *ModelConfig) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
-	for key := range raw {
-		if _, ok := ModelSetting(key); !ok {
-			delete(raw, key) // a field of the section
-		}
-	}
 	set, err := decodeSettings(raw, ModelSetting, "model")
 	*c = ModelConfig(plain)
 	c.Set = set

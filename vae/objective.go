@@ -171,16 +171,7 @@ func (c ObjectiveConfig) With(key string, v any) ObjectiveConfig {
 func (c ObjectiveConfig) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
-	field := func(key string, v any) {
-		if b.Len() > 1 {
-			b.WriteByte(',')
-		}
-		k, _ := json.Marshal(key)
-		x, _ := json.Marshal(v) // numbers and strings only
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(x)
-	}
+	field := func(key string, v any) { writeField(&b, key, v) }
 	if c.Type != "" {
 		field("type", c.Type)
 	}

@@ -143,11 +143,6 @@ func (c *EvalConfig) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
-	for key := range raw {
-		if _, ok := SamplerSetting(key); !ok {
-			delete(raw, key) // a field of the section
-		}
-	}
 	set, err := decodeSettings(raw, SamplerSetting, "eval")
 	*c = EvalConfig(plain)
 	c.Set = set
