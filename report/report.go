@@ -397,14 +397,34 @@ func buildSection(ctx context.Context, st record.Reader, name string, opt Option
 		imgGroups, imgReps = groups[:maxImageGroups], reps[:maxImageGroups]
 		sec.ImagesLeftOut = len(groups) - maxImageGroups
 	}
-	if sec.Strip, err = buildStrip(ctx, st, imgGroups, imgReps, seed, common); err != nil {
+	arts, err := representativeArtifacts(ctx, st, imgReps)
+	if err != nil {
 		return nil, err
 	}
-	sec.Images, err = imageRows(ctx, st, imgGroups, imgReps)
-	if err == nil {
-		err = ctx.Err()
+	sec.Strip = buildStrip(imgGroups, arts, seed, common)
+	sec.Images = imageRows(imgGroups, imgReps, arts)
+	return sec, ctx.Err()
+}
+
+// representativeArtifacts reads the files each representative run recorded
+// under its evaluation (nil where a configuration has none), once for the
+// strip and the image rows both.
+func representativeArtifacts(ctx context.Context, st record.Reader, reps []*record.RunInfo) ([]map[string]record.Artifact, error) {
+	out := make([]map[string]record.Artifact, len(reps))
+	for i, r := range reps {
+		if r == nil {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		arts, err := st.ArtifactsAt(ctx, r.ID, r.EvalHash)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = arts
 	}
-	return sec, err
+	return out, nil
 }
 
 // nonEmptyColumns keeps the columns some run has a value for.
@@ -758,19 +778,12 @@ func stability(rs []runData, groups []*Group, stab [][]runStability) ([]record.R
 
 // imageRows gathers each configuration's full grids from its representative
 // run (the one the strip shows), with its sharpness figures.
-func imageRows(ctx context.Context, st record.Reader, groups []*Group, reps []*record.RunInfo) ([]ImageRow, error) {
+func imageRows(groups []*Group, reps []*record.RunInfo, repArts []map[string]record.Artifact) []ImageRow {
 	var rows []ImageRow
 	for i, g := range groups {
-		r := reps[i]
+		r, arts := reps[i], repArts[i]
 		if r == nil {
 			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		arts, err := st.ArtifactsAt(ctx, r.ID, r.EvalHash)
-		if err != nil {
-			return nil, err
 		}
 		row := ImageRow{Label: g.Label, RunID: r.ID,
 			SharpSamples: FormatStat(g.Stats["samples/sharpness_laplacian"], true, 3),
@@ -782,7 +795,7 @@ func imageRows(ctx context.Context, st record.Reader, groups []*Group, reps []*r
 		}
 		rows = append(rows, row)
 	}
-	return rows, nil
+	return rows
 }
 
 // spectrumVerdict describes a configuration's mean high-band power gap.

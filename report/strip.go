@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"fmt"
 	"html/template"
@@ -10,6 +9,7 @@ import (
 	"image/draw"
 	"image/png"
 	"slices"
+	"strings"
 
 	"github.com/vaelab/vaelab/evaluate"
 	"github.com/vaelab/vaelab/record"
@@ -147,7 +147,7 @@ func decodeArtifact(a record.Artifact) (image.Image, string) {
 // of test images once, each configuration's reconstructions of them (the
 // second row of its reconstruction grid) and each sampler's first row of
 // samples.
-func buildStrip(ctx context.Context, st record.Reader, groups []*Group, reps []*record.RunInfo, seed uint64, common bool) (*Strip, error) {
+func buildStrip(groups []*Group, repArts []map[string]record.Artifact, seed uint64, common bool) *Strip {
 	s := &Strip{}
 	cut := func(a record.Artifact, k int, label, detail string) StripRow {
 		row := StripRow{Label: label, Detail: detail, Image: Grid{Kind: a.Kind}}
@@ -165,17 +165,7 @@ func buildStrip(ctx context.Context, st record.Reader, groups []*Group, reps []*
 		return row
 	}
 	for i, g := range groups {
-		r := reps[i]
-		if r == nil {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		arts, err := st.ArtifactsAt(ctx, r.ID, r.EvalHash)
-		if err != nil {
-			return nil, err
-		}
+		arts := repArts[i]
 		if a, ok := arts["reconstructions"]; ok {
 			if s.Originals == nil {
 				o := cut(a, 0, "", "").Image
@@ -185,7 +175,7 @@ func buildStrip(ctx context.Context, st record.Reader, groups []*Group, reps []*
 		}
 		for _, kind := range withSamplerGrids(arts, "samples") {
 			name := "prior"
-			if n, ok := cutSamplerKind(kind); ok {
+			if n, ok := strings.CutPrefix(kind, "samples_"); ok {
 				name = n
 			}
 			key := evaluate.SamplerKey(name, "samples/sharpness_laplacian")
@@ -193,21 +183,12 @@ func buildStrip(ctx context.Context, st record.Reader, groups []*Group, reps []*
 		}
 	}
 	if s.Originals == nil && len(s.Samples) == 0 {
-		return nil, nil
+		return nil
 	}
 	if common {
 		s.Note = fmt.Sprintf("Every row comes from the run of seed %d of its configuration: the same test images, and sample draws from the same random stream (the same latents for the standard prior at equal latent size; other samplers and priors map that stream to their own latents).", seed)
 	} else {
 		s.Note = "No seed was finished by every configuration, so each row comes from its configuration's first finished run: the test images are the same, the sample draws are not."
 	}
-	return s, nil
-}
-
-// cutSamplerKind is the sampler's name of a samples_NAME grid.
-func cutSamplerKind(kind string) (string, bool) {
-	const prefix = "samples_"
-	if len(kind) > len(prefix) && kind[:len(prefix)] == prefix {
-		return kind[len(prefix):], true
-	}
-	return "", false
+	return s
 }
