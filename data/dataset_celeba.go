@@ -32,9 +32,13 @@ func (celebaSet) source() Source {
 }
 
 // resolve applies the usual protocol: center crop 148, RGB, 64×64.
-func (celebaSet) resolve(c Config) Config {
+func (celebaSet) resolve(c Config) Config { return photoDefaults(c, 148) }
+
+// photoDefaults fills the settings a face photograph dataset leaves out:
+// a centre crop of crop pixels, RGB, resized to 64×64.
+func photoDefaults(c Config, crop int) Config {
 	if c.Crop == 0 {
-		c.Crop = 148
+		c.Crop = crop
 	}
 	if c.Channels == 0 {
 		c.Channels = 3

@@ -47,18 +47,7 @@ func (lfwSet) source() Source {
 		About: "LFW: 13,233 photographs of 5,749 people, 250x250 RGB (Huang et al. 2007); put lfw.tgz in DATA_DIR/lfw, or give lfw-deepfunneled.tgz as dataset.path (md5 " + LFWDeepFunneledMD5 + ")"}
 }
 
-func (lfwSet) resolve(c Config) Config {
-	if c.Crop == 0 {
-		c.Crop = 150
-	}
-	if c.Channels == 0 {
-		c.Channels = 3
-	}
-	if c.Size == 0 {
-		c.Size = 64
-	}
-	return c
-}
+func (lfwSet) resolve(c Config) Config { return photoDefaults(c, 150) }
 
 func (k lfwSet) check(c Config) error {
 	if err := checkFileSettings(c, k); err != nil {
