@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
-	"time"
+
+	"github.com/vaelab/vaelab/internal/testenv"
 )
 
 // BenchmarkReport500Runs renders an experiment of 500 runs with 2,000 steps of
@@ -15,7 +16,7 @@ import (
 //
 //	go test ./report -run XXX -bench Report500 -benchtime 1x
 func BenchmarkReport500Runs(b *testing.B) {
-	st, name := fakeExperiment(b, specWithRuns("big", []int{1, 2, 4, 8, 16}, []int{4, 8, 16, 32, 64}, 10), 2000, 5)
+	st, name := fakeExperiment(b, testenv.GridSpec("big", []int{1, 2, 4, 8, 16}, []int{4, 8, 16, 32, 64}, 10), 2000, 5)
 	rs, err := st.Runs(context.Background(), name)
 	if err != nil || len(rs) != 500 {
 		b.Fatalf("%d runs, %v", len(rs), err)
@@ -49,7 +50,7 @@ func BenchmarkReportManyRuns(b *testing.B) {
 		}
 		n := nBetas * 10 * 2 * 10
 		b.Run(fmt.Sprintf("%d", n), func(b *testing.B) {
-			st, name := fakeExperiment(b, specWithRuns("many", betas, []int{2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 10), 2, 5)
+			st, name := fakeExperiment(b, testenv.GridSpec("many", betas, []int{2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 10), 2, 5)
 			b.ResetTimer()
 			for b.Loop() {
 				if _, err := Build(context.Background(), st, []string{name}, Options{}); err != nil {
@@ -79,18 +80,18 @@ func BenchmarkReportManyRuns(b *testing.B) {
 // runs have: 1,047 → 368 MB resident, 73 → 5.4 MB of HTML, 44 → 13 s.
 func BenchmarkReport20000Runs(b *testing.B) {
 	ctx := context.Background()
-	st, name := fakeExperiment(b, specWithRuns("huge", seq(50), seq(20), 10), 50, 7)
+	st, name := fakeExperiment(b, testenv.GridSpec("huge", testenv.Seq(50), testenv.Seq(20), 10), 50, 7)
 	b.ResetTimer()
 	var size int
 	var peak uint64
 	for b.Loop() {
 		runtime.GC()
-		stop := sampleHeap(&peak)
+		stop := testenv.SampleHeap(&peak)
 		p, err := Build(ctx, st, []string{name}, Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		var cw countingWriter
+		var cw testenv.CountingWriter
 		if err := Render(&cw, p); err != nil {
 			b.Fatal(err)
 		}
@@ -99,44 +100,4 @@ func BenchmarkReport20000Runs(b *testing.B) {
 	}
 	b.ReportMetric(float64(size)/1e6, "MB/page")
 	b.ReportMetric(float64(peak)/1e6, "MB-peak-heap")
-}
-
-// seq is 1, 2, …, n.
-func seq(n int) []int {
-	out := make([]int, n)
-	for i := range out {
-		out[i] = i + 1
-	}
-	return out
-}
-
-// countingWriter counts the bytes written to it and keeps none.
-type countingWriter int64
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	*c += countingWriter(len(p))
-	return len(p), nil
-}
-
-// sampleHeap records the largest live heap seen every few milliseconds
-// into peak until the returned function is called.
-func sampleHeap(peak *uint64) func() {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		var ms runtime.MemStats
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			runtime.ReadMemStats(&ms)
-			*peak = max(*peak, ms.HeapAlloc)
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
 }

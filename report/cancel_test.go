@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaelab/vaelab/internal/testenv"
 	"github.com/vaelab/vaelab/record"
 )
 
@@ -29,7 +30,7 @@ func (s slowAfterRuns) ArtifactsAt(ctx context.Context, runID, evalHash string) 
 // while plotting and rendering) returns within 2 s, writes nothing and says
 // it was cancelled.
 func TestReportStopsSoonAfterCancel(t *testing.T) {
-	st, name := fakeExperiment(t, specWithRuns("cancel", []int{1, 2}, []int{2}, 1), 3, 1)
+	st, name := fakeExperiment(t, testenv.GridSpec("cancel", []int{1, 2}, []int{2}, 1), 3, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := filepath.Join(t.TempDir(), "r.html")

@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vaelab/vaelab/internal/testenv"
 )
 
 // The report after a sweep is written and announced; stopped, it says how
 // to write it later and is a stop, not a failure.
 func TestWriteAfter(t *testing.T) {
-	st, name := fakeExperiment(t, specWithRuns("after", []int{1, 2}, []int{2}, 1), 3, 1)
+	st, name := fakeExperiment(t, testenv.GridSpec("after", []int{1, 2}, []int{2}, 1), 3, 1)
 	path := filepath.Join(t.TempDir(), "r.html")
 	var log strings.Builder
 	if err := WriteAfter(path, &log)(context.Background(), st, name); err != nil || log.String() != "report: "+path+"\n" {
@@ -31,7 +33,7 @@ func TestWriteAfter(t *testing.T) {
 
 // Export writes the tables or the curves, to the writer or to a file.
 func TestExportTo(t *testing.T) {
-	st, name := fakeExperiment(t, specWithRuns("export", []int{1, 2}, []int{2}, 1), 3, 1)
+	st, name := fakeExperiment(t, testenv.GridSpec("export", []int{1, 2}, []int{2}, 1), 3, 1)
 	dir := t.TempDir()
 	for _, c := range []struct {
 		req  ExportRequest

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vaelab/vaelab/internal/testenv"
 	"github.com/vaelab/vaelab/record"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestExportCurvesLongFormat(t *testing.T) {
 	ctx := context.Background()
 	const steps = 7
-	st, name := fakeExperiment(t, specWithRuns("curves", []int{1, 4}, []int{8}, 2), steps, 3)
+	st, name := fakeExperiment(t, testenv.GridSpec("curves", []int{1, 4}, []int{8}, 2), steps, 3)
 	var buf bytes.Buffer
 	if err := ExportCurves(ctx, st, name, "csv", nil, &buf); err != nil {
 		t.Fatal(err)
@@ -81,7 +82,7 @@ func TestExportCurvesLongFormat(t *testing.T) {
 }
 
 func TestExportCurvesRefusals(t *testing.T) {
-	st, name := fakeExperiment(t, specWithRuns("refuse", []int{1}, []int{8}, 1), 3, 1)
+	st, name := fakeExperiment(t, testenv.GridSpec("refuse", []int{1}, []int{8}, 1), 3, 1)
 	for _, tc := range []struct {
 		name, experiment, format string
 		filter                   []string
@@ -107,7 +108,7 @@ func TestExportCurvesRefusals(t *testing.T) {
 
 func TestExportCurvesFilter(t *testing.T) {
 	ctx := context.Background()
-	st, name := fakeExperiment(t, specWithRuns("filter", []int{1, 2}, []int{8}, 1), 4, 1)
+	st, name := fakeExperiment(t, testenv.GridSpec("filter", []int{1, 2}, []int{8}, 1), 4, 1)
 	stored, err := st.Runs(ctx, name)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +135,7 @@ func TestExportCurvesFilter(t *testing.T) {
 // text; numbers stay numbers.
 func TestExportCurvesFormulaSafe(t *testing.T) {
 	ctx := context.Background()
-	st, name := fakeExperiment(t, specWithRuns("formula", []int{1}, []int{8}, 1), 2, 1)
+	st, name := fakeExperiment(t, testenv.GridSpec("formula", []int{1}, []int{8}, 1), 2, 1)
 	stored, err := st.Runs(ctx, name)
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +182,7 @@ func (s cancelAfterMetrics) Metrics(ctx context.Context, runID string) (map[stri
 // A cancelled export stops at the next run, with the runs written so far
 // complete.
 func TestExportCurvesCancelled(t *testing.T) {
-	st, name := fakeExperiment(t, specWithRuns("cancelcurves", []int{1, 2}, []int{8}, 2), 5, 1)
+	st, name := fakeExperiment(t, testenv.GridSpec("cancelcurves", []int{1, 2}, []int{8}, 2), 5, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	reads := 0

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vaelab/vaelab/internal/testenv"
 	"github.com/vaelab/vaelab/record"
 )
 
@@ -15,7 +16,7 @@ import (
 // LaTeX end with the experiment's and runs' tags and notes.
 func TestExportsLeadWithTheRankingAndCarryNotes(t *testing.T) {
 	ctx := context.Background()
-	st, name := fakeExperiment(t, specWithRuns("exp_rank", []int{1, 4}, []int{8}, 3), 10, 5)
+	st, name := fakeExperiment(t, testenv.GridSpec("exp_rank", []int{1, 4}, []int{8}, 3), 10, 5)
 	rs, err := st.Runs(ctx, name)
 	if err != nil {
 		t.Fatal(err)

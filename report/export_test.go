@@ -11,11 +11,12 @@ import (
 
 	"gonum.org/v1/gonum/stat"
 
+	"github.com/vaelab/vaelab/internal/testenv"
 	"github.com/vaelab/vaelab/record"
 )
 
 func TestExportCSVRoundTrips(t *testing.T) {
-	st, name := fakeExperiment(t, specWithRuns("exp_1", []int{1, 4}, []int{8}, 3), 20, 1)
+	st, name := fakeExperiment(t, testenv.GridSpec("exp_1", []int{1, 4}, []int{8}, 3), 20, 1)
 	var buf bytes.Buffer
 	if err := Export(context.Background(), st, name, "csv", nil, &buf); err != nil {
 		t.Fatal(err)
@@ -57,7 +58,7 @@ func TestExportCSVRoundTrips(t *testing.T) {
 // TestSummaryMatchesIndependentStatistics recomputes mean ± std for every
 // configuration from the stored per-run values and compares with the Markdown table.
 func TestSummaryMatchesIndependentStatistics(t *testing.T) {
-	st, name := fakeExperiment(t, specWithRuns("exp_2", []int{1, 4}, []int{8, 16}, 3), 10, 2)
+	st, name := fakeExperiment(t, testenv.GridSpec("exp_2", []int{1, 4}, []int{8, 16}, 3), 10, 2)
 	var buf bytes.Buffer
 	if err := Export(context.Background(), st, name, "md", nil, &buf); err != nil {
 		t.Fatal(err)
@@ -141,7 +142,7 @@ func TestSummaryMatchesIndependentStatistics(t *testing.T) {
 }
 
 func TestExportLaTeXIsATableBody(t *testing.T) {
-	st, name := fakeExperiment(t, specWithRuns("exp_3%", []int{1, 4}, []int{8}, 2), 10, 3)
+	st, name := fakeExperiment(t, testenv.GridSpec("exp_3%", []int{1, 4}, []int{8}, 2), 10, 3)
 	var buf bytes.Buffer
 	if err := Export(context.Background(), st, name, "latex", nil, &buf); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/internal/testenv"
 	"github.com/vaelab/vaelab/record"
 )
 
@@ -217,7 +218,7 @@ func typeName(v any) string { return fmt.Sprintf("%T", v) }
 // loss's name.
 func TestLargeReportIsBoundedAndLabelsLossesPerObjective(t *testing.T) {
 	// 15 latent sizes × 2 variants × 10 seeds = 300 runs.
-	spec := specWithRuns("many", []int{1, 2, 3}, []int{2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, 10)
+	spec := testenv.GridSpec("many", []int{1, 2, 3}, []int{2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, 10)
 	spec = strings.Replace(spec, "values: [1, 2, 3]", "values: [1]", 1)
 	spec = strings.Replace(spec, "{name: unstable, set: {model.hidden: [32]}}", "{name: geco, set: {model.hidden: [32], objective: {type: geco, kappa: 0.01}}}", 1)
 	st, name := fakeExperiment(t, spec, 60, 2)

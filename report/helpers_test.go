@@ -365,16 +365,3 @@ func fakeExperiment(tb testing.TB, spec string, steps int, seed uint64) (*fakeSt
 	}
 	return st, s.Name
 }
-
-func specWithRuns(name string, betas, latents []int, seeds int) string {
-	s := fmt.Sprintf("name: %q\nseeds: [", name)
-	for i := range seeds {
-		if i > 0 {
-			s += ", "
-		}
-		s += fmt.Sprint(i + 1)
-	}
-	s += "]\nsweep:\n  grid:\n    - key: objective.beta\n      values: " + strings.ReplaceAll(fmt.Sprint(betas), " ", ", ") + "\n    - key: model.latent\n      values: " + strings.ReplaceAll(fmt.Sprint(latents), " ", ", ") + "\n"
-	s += "  variants:\n    - {name: \"mlp_100% & #1\", set: {model.hidden: [64]}}\n    - {name: unstable, set: {model.hidden: [32]}}\n"
-	return s
-}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vaelab/vaelab/evaluate"
+	"github.com/vaelab/vaelab/internal/testenv"
 	"github.com/vaelab/vaelab/metrics"
 	"github.com/vaelab/vaelab/record"
 )
@@ -259,7 +260,7 @@ func TestTablesBoldOnlyTheTopGroup(t *testing.T) {
 }
 
 func TestRenderedSectionOpensWithTheRanking(t *testing.T) {
-	st, name := fakeExperiment(t, specWithRuns("rank_html", []int{1, 4}, []int{8}, 3), 10, 7)
+	st, name := fakeExperiment(t, testenv.GridSpec("rank_html", []int{1, 4}, []int{8}, 3), 10, 7)
 	page, err := Build(context.Background(), st, []string{name}, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -314,7 +315,7 @@ func TestRankingAgreesWithTheSamplerTable(t *testing.T) {
 // TestRankingUsesTheStoredSpecsPrimary: eval.primary in the spec the store
 // keeps is what the report ranks by.
 func TestRankingUsesTheStoredSpecsPrimary(t *testing.T) {
-	spec := specWithRuns("rank_primary", []int{1, 4}, []int{8}, 2) + "eval: {primary: test/elbo}\n"
+	spec := testenv.GridSpec("rank_primary", []int{1, 4}, []int{8}, 2) + "eval: {primary: test/elbo}\n"
 	st, name := fakeExperiment(t, spec, 10, 9)
 	page, err := Build(context.Background(), st, []string{name}, Options{})
 	if err != nil {

@@ -3,16 +3,14 @@ package runs
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/vaelab/vaelab/experiments"
+	"github.com/vaelab/vaelab/internal/testenv"
 	"github.com/vaelab/vaelab/metrics"
 	"github.com/vaelab/vaelab/report"
 	"github.com/vaelab/vaelab/vae"
@@ -29,7 +27,7 @@ import (
 //	VAELAB_BENCH_DIR=/tmp/big go test ./runs -run XXX -bench ReportFromStore -benchtime 1x
 func BenchmarkReportFromStore20000Runs(b *testing.B) {
 	ctx := context.Background()
-	spec := benchSpec("huge", benchSeq(50), benchSeq(20), 10)
+	spec := testenv.GridSpec("huge", testenv.Seq(50), testenv.Seq(20), 10)
 	var st *Store
 	name := "huge"
 	if dir := os.Getenv("VAELAB_BENCH_DIR"); dir != "" {
@@ -53,12 +51,12 @@ func BenchmarkReportFromStore20000Runs(b *testing.B) {
 	var peak uint64
 	for b.Loop() {
 		runtime.GC()
-		stop := sampleHeap(&peak)
+		stop := testenv.SampleHeap(&peak)
 		p, err := report.Build(ctx, st, []string{name}, report.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		var cw countingWriter
+		var cw testenv.CountingWriter
 		if err := report.Render(&cw, p); err != nil {
 			b.Fatal(err)
 		}
@@ -145,59 +143,4 @@ func fillStore(tb testing.TB, dir, spec string, steps int, seed uint64) (*Store,
 		}
 	}
 	return st, s.Name
-}
-
-// benchSpec is report's specWithRuns: a β × latent grid, two variants (one
-// that diverges) and seeds.
-func benchSpec(name string, betas, latents []int, seeds int) string {
-	s := fmt.Sprintf("name: %q\nseeds: [", name)
-	for i := range seeds {
-		if i > 0 {
-			s += ", "
-		}
-		s += fmt.Sprint(i + 1)
-	}
-	s += "]\nsweep:\n  grid:\n    - key: objective.beta\n      values: " + strings.ReplaceAll(fmt.Sprint(betas), " ", ", ") + "\n    - key: model.latent\n      values: " + strings.ReplaceAll(fmt.Sprint(latents), " ", ", ") + "\n"
-	s += "  variants:\n    - {name: \"mlp_100% & #1\", set: {model.hidden: [64]}}\n    - {name: unstable, set: {model.hidden: [32]}}\n"
-	return s
-}
-
-// benchSeq is 1, 2, …, n.
-func benchSeq(n int) []int {
-	out := make([]int, n)
-	for i := range out {
-		out[i] = i + 1
-	}
-	return out
-}
-
-// countingWriter counts the bytes written to it and keeps none.
-type countingWriter int64
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	*c += countingWriter(len(p))
-	return len(p), nil
-}
-
-// sampleHeap records the largest live heap seen every few milliseconds
-// into peak until the returned function is called.
-func sampleHeap(peak *uint64) func() {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		var ms runtime.MemStats
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			runtime.ReadMemStats(&ms)
-			*peak = max(*peak, ms.HeapAlloc)
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
 }

@@ -2,7 +2,6 @@ package runs
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/vaelab/vaelab/experiments"
+	"github.com/vaelab/vaelab/internal/testenv"
 	"github.com/vaelab/vaelab/metrics"
 	"github.com/vaelab/vaelab/serve"
 	"github.com/vaelab/vaelab/vae"
@@ -138,17 +138,7 @@ func fillServeStore(tb testing.TB, path string, betas, latents, seeds, steps int
 		tb.Fatal(err)
 	}
 	defer st.Close()
-	list := func(n int, f func(i int) string) string {
-		var parts []string
-		for i := range n {
-			parts = append(parts, f(i))
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	}
-	spec := fmt.Sprintf("name: serve10k\nseeds: %s\nsweep:\n  grid:\n    - {key: objective.beta, values: %s}\n    - {key: model.latent, values: %s}\n",
-		list(seeds, func(i int) string { return fmt.Sprint(i + 1) }),
-		list(betas, func(i int) string { return fmt.Sprintf("%g", 0.25*float64(i+1)) }),
-		list(latents, func(i int) string { return fmt.Sprint(2 + i) }))
+	spec := testenv.SweepSpec("serve10k", betas, latents, seeds)
 	s, err := experiments.Parse([]byte(spec), "serve10k.yaml")
 	if err != nil {
 		tb.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/vaelab/vaelab/internal/testenv"
 )
 
 // BenchmarkServe10000Runs serves an experiment of 10,000 runs (100 β × 10
@@ -23,7 +25,7 @@ import (
 //
 //	go test ./serve -run XXX -bench Serve10000 -benchtime 10x
 func BenchmarkServe10000Runs(b *testing.B) {
-	f := newFake(b, specWithRuns("big", 100, 10, 10), 200, 10)
+	f := newFake(b, testenv.SweepSpec("big", 100, 10, 10), 200, 10)
 	if len(f.runs) != 10000 {
 		b.Fatalf("%d runs", len(f.runs))
 	}
@@ -43,7 +45,7 @@ func BenchmarkServe10000Runs(b *testing.B) {
 //	go test ./serve -run XXX -bench Serve100000 -benchtime 3x
 func BenchmarkServe100000Runs(b *testing.B) {
 	start := time.Now()
-	f := newFake(b, specWithRuns("big", 100, 100, 10), 50, 10)
+	f := newFake(b, testenv.SweepSpec("big", 100, 100, 10), 50, 10)
 	if len(f.runs) != 100000 {
 		b.Fatalf("%d runs", len(f.runs))
 	}

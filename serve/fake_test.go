@@ -205,18 +205,3 @@ func (f *fakeStore) Tags(context.Context, record.Target) (map[string]string, err
 }
 
 func (f *fakeStore) Notes(context.Context, record.Target) ([]record.Note, error) { return nil, nil }
-
-// specWithRuns is a spec of betas × latents configurations × seeds runs.
-func specWithRuns(name string, betas, latents, seeds int) string {
-	list := func(n int, f func(i int) string) string {
-		var parts []string
-		for i := range n {
-			parts = append(parts, f(i))
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	}
-	return fmt.Sprintf("name: %q\nseeds: %s\nsweep:\n  grid:\n    - {key: objective.beta, values: %s}\n    - {key: model.latent, values: %s}\n", name,
-		list(seeds, func(i int) string { return fmt.Sprint(i + 1) }),
-		list(betas, func(i int) string { return fmt.Sprintf("%g", 0.25*float64(i+1)) }),
-		list(latents, func(i int) string { return fmt.Sprint(2 + i) }))
-}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vaelab/vaelab/internal/testenv"
 	"github.com/vaelab/vaelab/record"
 )
 
@@ -71,7 +72,7 @@ func writePNG(t *testing.T, f *fakeStore, dir, runID, evalHash, kind string, sha
 }
 
 func TestPagesAnswerWithTheirContent(t *testing.T) {
-	f := newFake(t, specWithRuns("small", 3, 2, 2), 50, 4)
+	f := newFake(t, testenv.SweepSpec("small", 3, 2, 2), 50, 4)
 	dir := t.TempDir()
 	run := f.runs[0]
 	writePNG(t, f, dir, run.ID, run.EvalHash, "reconstructions", 10)
@@ -103,7 +104,7 @@ func TestPagesAnswerWithTheirContent(t *testing.T) {
 // TestCurvesAreThinnedAndGrouped: a configuration's band has at most
 // maxPoints points and its mean is the mean of its runs.
 func TestCurvesAreThinnedAndGrouped(t *testing.T) {
-	f := newFake(t, specWithRuns("long", 2, 1, 3), 5000, 2)
+	f := newFake(t, testenv.SweepSpec("long", 2, 1, 3), 5000, 2)
 	s := newTestServer(t, f, Options{})
 	w := get(t, s, "/api/curves?name=long&key=train/loss&groups=0,1&raw=1")
 	var out struct {
@@ -162,7 +163,7 @@ func TestLTTBKeepsEndsAndPeak(t *testing.T) {
 // checksum; paths, traversal, encoded and absolute paths, unknown ids, a
 // checkpoint and a changed file are refused with 4xx.
 func TestArtifactsOnlyByID(t *testing.T) {
-	f := newFake(t, specWithRuns("arts", 1, 1, 2), 10, 2)
+	f := newFake(t, testenv.SweepSpec("arts", 1, 1, 2), 10, 2)
 	dir := t.TempDir()
 	run := f.runs[0]
 	a := writePNG(t, f, dir, run.ID, run.EvalHash, "samples", 50)
@@ -212,7 +213,7 @@ func TestArtifactsOnlyByID(t *testing.T) {
 // TestBadQueriesGet400: a bad value is the client's mistake, answered 400
 // with a message that names it.
 func TestBadQueriesGet400(t *testing.T) {
-	f := newFake(t, specWithRuns("bad", 1, 1, 2), 10, 2)
+	f := newFake(t, testenv.SweepSpec("bad", 1, 1, 2), 10, 2)
 	s := newTestServer(t, f, Options{})
 	id := f.runs[0].ID
 	for target, want := range map[string]string{
@@ -242,7 +243,7 @@ func TestBadQueriesGet400(t *testing.T) {
 }
 
 func TestOnlyLoopbackNamesAndReads(t *testing.T) {
-	f := newFake(t, specWithRuns("host", 1, 1, 1), 10, 2)
+	f := newFake(t, testenv.SweepSpec("host", 1, 1, 1), 10, 2)
 	s := newTestServer(t, f, Options{})
 	for host, want := range map[string]int{"127.0.0.1:8080": 200, "localhost:8080": 200, "[::1]:8080": 200, "evil.example:8080": 421, "192.168.1.5:8080": 421} {
 		req := httptest.NewRequest(http.MethodGet, "http://"+host+"/", nil)
@@ -270,7 +271,7 @@ func TestOnlyLoopbackNamesAndReads(t *testing.T) {
 // TestNonLoopbackAddressNeedsTheFlag: 0.0.0.0, ":port" and a LAN address
 // are refused without AllowRemote; with it, a warning is printed.
 func TestNonLoopbackAddressNeedsTheFlag(t *testing.T) {
-	f := newFake(t, specWithRuns("addr", 1, 1, 1), 10, 2)
+	f := newFake(t, testenv.SweepSpec("addr", 1, 1, 1), 10, 2)
 	s := newTestServer(t, f, Options{})
 	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0"} {
 		err := ListenAndServe(context.Background(), addr, s, io.Discard, nil)
@@ -320,7 +321,7 @@ func (tooFar) Error() string    { return "test image 100: the test split has 100
 func (tooFar) BadRequest() bool { return true }
 
 func TestDecodeIsCachedAndChecked(t *testing.T) {
-	f := newFake(t, specWithRuns("dec", 1, 1, 2), 10, 2)
+	f := newFake(t, testenv.SweepSpec("dec", 1, 1, 2), 10, 2)
 	d := &fakeDecoder{}
 	s := newTestServer(t, f, Options{Decoder: d})
 	id := f.runs[0].ID
@@ -352,7 +353,7 @@ func TestDecodeIsCachedAndChecked(t *testing.T) {
 // panics, never answers 5xx (the fake store cannot fail) and never shows a
 // stack.
 func FuzzHandlers(f *testing.F) {
-	fs := newFake(f, specWithRuns("fuzz", 2, 1, 2), 20, 3)
+	fs := newFake(f, testenv.SweepSpec("fuzz", 2, 1, 2), 20, 3)
 	s := newTestServer(f, fs, Options{Decoder: &fakeDecoder{}})
 	id := fs.runs[0].ID
 	for _, seed := range []string{"/", "/experiment?name=fuzz", "/api/curves?name=fuzz&key=train/elbo&groups=0,1&raw=1",

@@ -1,5 +1,5 @@
-// Package testenv gives tests the shared real-face datasets (where they are, and
-// what to do when one is missing: fail under CI=true, skip elsewhere) and the BLAS setup.
+// Package testenv is what tests share: the real-face datasets (a missing one fails
+// under CI=true, skips elsewhere), the BLAS setup, and fixtures (specs, heap sampling).
 package testenv
 
 import (
