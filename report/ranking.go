@@ -159,6 +159,8 @@ func buildRanking(groups []*Group, asked string) *Ranking {
 	m, source := primaryMetric(groups, asked)
 	rk := &Ranking{Metric: m, Source: source}
 	perSampler := strings.HasPrefix(m.Key, "samples/")
+	// The other headline metrics, looked up once (the catalogue is built per lookup).
+	headline := slices.DeleteFunc(evaluate.Pick(headlineKeys()...), func(h Metric) bool { return h.Key == m.Key })
 	for _, g := range groups {
 		names := []string{"prior"}
 		if perSampler {
@@ -186,14 +188,8 @@ func buildRanking(groups []*Group, asked string) *Ranking {
 				row.ImageSE = FormatSpread(row.ImageSEValue, m.Digits)
 				rk.HasSE = true
 			}
-			for _, c := range headlineKeys() {
-				if c == m.Key {
-					continue
-				}
-				hm, ok := evaluate.Lookup(c)
-				if !ok {
-					continue
-				}
+			for _, hm := range headline {
+				c := hm.Key
 				s := g.values(sampled(name, c))
 				st := meanStd(s.Values)
 				cell := Cell{Text: FormatStat(st, st.N > 0, hm.Digits), sample: s}
@@ -205,11 +201,7 @@ func buildRanking(groups []*Group, asked string) *Ranking {
 			rk.Rows = append(rk.Rows, row)
 		}
 	}
-	for _, c := range headlineKeys() {
-		if hm, ok := evaluate.Lookup(c); ok && c != m.Key {
-			rk.Columns = append(rk.Columns, hm)
-		}
-	}
+	rk.Columns = append(rk.Columns, headline...)
 	rk.rank()
 	rk.dropEmptyColumns()
 	asRows := make([]Row, len(rk.Rows))
