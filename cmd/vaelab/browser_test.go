@@ -46,17 +46,7 @@ func TestReportInBrowser(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "4 done, 2 diverged") {
 		t.Fatalf("run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("proxy-server", "127.0.0.1:9"), // nothing may be fetched
-		chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.WindowSize(1200, 900))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	ctx := headlessTab(t, browser, dir, 1200, 90*time.Second)
 
 	var mu sync.Mutex
 	var problems []string
@@ -166,17 +156,7 @@ func TestReportLayoutInBrowser(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "6 done") {
 		t.Fatalf("run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("proxy-server", "127.0.0.1:9"), // nothing may be fetched
-		chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.WindowSize(1280, 900))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 120*time.Second)
-	defer cancelTimeout()
+	ctx := headlessTab(t, browser, dir, 1280, 120*time.Second)
 
 	keep := os.Getenv("VAELAB_SCREENSHOT_DIR")
 	for _, screen := range []struct {
@@ -258,4 +238,22 @@ func TestReportLayoutInBrowser(t *testing.T) {
 			}
 		})
 	}
+}
+
+// headlessTab opens a tab of a headless browser, closed when the test ends:
+// no sandbox or GPU, a profile in dir, the window width wide at 900 high,
+// and a proxy nobody listens on, so that any request to another origin
+// fails (loopback bypasses it).
+func headlessTab(t *testing.T, browser, dir string, width int, timeout time.Duration) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("proxy-server", "127.0.0.1:9"),
+		chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.WindowSize(width, 900))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	return ctx
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -279,17 +278,7 @@ func TestServeInBrowser(t *testing.T) {
 	}
 	_, out := startSweep(t, dir, "--workers", "1") // returns once the short run is done
 	base, _ := startServe(t, dir)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("proxy-server", "127.0.0.1:9"), // another origin is never reached (loopback bypasses it)
-		chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.WindowSize(1200, 900))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelTimeout()
+	ctx := headlessTab(t, browser, dir, 1200, 60*time.Second)
 	var mu sync.Mutex
 	var problems []string
 	note := func(format string, args ...any) {
