@@ -38,6 +38,10 @@ const (
 type Options struct {
 	Choice string    // Auto (or ""), OpenBLAS or Gonum
 	Warn   io.Writer // warnings (a core that computed wrong products); nil discards them
+	// Threads is how many threads one product (and each op of a training
+	// step that runs in parallel) may use; 0 means 1. The CLI resolves its
+	// threads setting (auto, by the rule of package threads) to a number.
+	Threads int
 }
 
 // Info describes the BLAS a process uses: enough to tell why two runs differ
@@ -50,7 +54,7 @@ type Info struct {
 	Core     string // the kernel set in use, e.g. "SkylakeX", as the library reports it after setup
 	Detected string // the kernel set OpenBLAS chose by itself
 	Reason   string // how Core (or gonum) was chosen
-	Threads  int    // OpenBLAS threads per product
+	Threads  int    // threads per product (OpenBLAS's and vaelab's own kernels) and per parallel op
 	CPU      string // the widest vector instruction set of the CPU, e.g. "AVX-512"
 	Generic  bool   // Core is a generic SSE kernel set on a CPU that offers more
 }
@@ -94,10 +98,15 @@ func Setup(o Options) (Info, error) {
 		}
 	}
 	userCore, userSet := os.LookupEnv("OPENBLAS_CORETYPE")
+	threads := max(o.Threads, 1)
 	impl, info, err := choose(choice, lib, machine{cpu: hostFeatures(), userCore: userCore, userSet: userSet}, warn)
 	if err != nil {
 		return Info{}, err
 	}
+	if lib != nil && impl == G.BLAS(lib) {
+		lib.SetThreads(threads)
+	}
+	info.Threads = threads
 	G.Use(installed{BLAS: impl, info: info})
 	blas64.Use(impl)
 	blas32.Use(impl) // the face descriptor's float32 products
@@ -118,6 +127,13 @@ type installed struct {
 	G.BLAS
 	info Info
 }
+
+// Threads is how many threads a product or a parallel op may use: the ops of
+// vae/internal/ops ask the installed BLAS for it.
+func (in installed) Threads() int { return max(in.info.Threads, 1) }
+
+// Threads is the thread count of the process's setup (1 without one).
+func Threads() int { return max(Current().Threads, 1) }
 
 // library is what the setup needs of an opened OpenBLAS; tests substitute fakes.
 type library interface {
