@@ -57,22 +57,34 @@ type Info struct {
 	Threads  int    // threads per product (OpenBLAS's and vaelab's own kernels) and per parallel op
 	CPU      string // the widest vector instruction set of the CPU, e.g. "AVX-512"
 	Generic  bool   // Core is a generic SSE kernel set on a CPU that offers more
+	Products string // whose kernels compute the float32 products, and why
 }
 
 // String is the one-line form that provenance, show, the report and bench print.
 func (i Info) String() string {
 	if i.Library != "OpenBLAS" {
-		return "gonum (pure Go): " + i.Reason
+		s := "gonum (pure Go): " + i.Reason
+		if i.Products != "" {
+			s += fmt.Sprintf("; float32 products: %s, %d thread%s", i.Products, max(i.Threads, 1), plural(i.Threads))
+		}
+		return s
 	}
 	s := "OpenBLAS"
 	if i.Version != "" {
 		s += " " + i.Version
 	}
-	s += fmt.Sprintf(" (%s), core %s (%s), %d thread", i.File, i.Core, i.Reason, i.Threads)
-	if i.Threads != 1 {
-		s += "s"
+	s += fmt.Sprintf(" (%s), core %s (%s), %d thread%s", i.File, i.Core, i.Reason, i.Threads, plural(i.Threads))
+	if i.Products != "" {
+		s += "; float32 products: " + i.Products
 	}
 	return s
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // Setup chooses the process's BLAS and installs it in Gorgonia (training)
@@ -107,6 +119,7 @@ func Setup(o Options) (Info, error) {
 		lib.SetThreads(threads)
 	}
 	info.Threads = threads
+	impl = withOwnProducts(choice, impl, &info, warn)
 	G.Use(installed{BLAS: impl, info: info})
 	blas64.Use(impl)
 	blas32.Use(impl) // the face descriptor's float32 products

@@ -48,6 +48,7 @@ func split(m, n, k, threads int) []block {
 	for threads > 1 && m*n*k/threads < minWork {
 		threads--
 	}
+	tileM, tileN := tile()
 	parts := make([]block, 0, threads)
 	if n >= m {
 		for _, r := range ranges(n, threads, tileN) {

@@ -1,9 +1,105 @@
 package sgemm
 
-import "testing"
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
 
 func TestVerify(t *testing.T) {
 	if err := Verify(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// shapes are the products of one conv VAE training step (vae.BenchModels'
+// conv at batch 64): forward, input-gradient and filter-gradient products,
+// and a large square one for the peak.
+var shapes = []struct {
+	name    string
+	tA, tB  bool
+	m, n, k int
+}{
+	{"conv-fwd-c3", false, true, 32, 512, 48},
+	{"conv-fwd-c64", false, true, 128, 512, 1024},
+	{"deconv-fwd-c128", true, false, 512, 1024, 128},
+	{"filtergrad-c64", false, false, 128, 1024, 512},
+	{"square-1024", false, false, 1024, 1024, 1024},
+}
+
+func BenchmarkGemm(b *testing.B) {
+	for _, s := range shapes {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/threads=%d", s.name, threads), func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(1, 2))
+				a, bb, c := randoms(rng, s.m*s.k), randoms(rng, s.k*s.n), randoms(rng, s.m*s.n)
+				lda, ldb := s.k, s.n
+				if s.tA {
+					lda = s.m
+				}
+				if s.tB {
+					ldb = s.k
+				}
+				b.ResetTimer()
+				for b.Loop() {
+					Gemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n, threads)
+				}
+				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+// TestEveryKernelCopyMatchesTheReference runs each copy of the micro-kernel
+// this CPU can run against the float64 product, and the threaded product
+// against the one-thread one bit for bit.
+func TestEveryKernelCopyMatchesTheReference(t *testing.T) {
+	if err := Verify(); err != nil {
+		t.Fatalf("kernel %s: %v", Kernel(), err)
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, tc := range []struct {
+		tA, tB  bool
+		m, n, k int
+	}{{false, false, 70, 300, 600}, {true, false, 129, 77, 260}, {false, true, 31, 1000, 48}, {true, true, 13, 65, 513}} {
+		ar, ac := tc.m, tc.k
+		if tc.tA {
+			ar, ac = tc.k, tc.m
+		}
+		br, bc := tc.k, tc.n
+		if tc.tB {
+			br, bc = tc.n, tc.k
+		}
+		a, b, c0 := randoms(rng, ar*ac), randoms(rng, br*bc), randoms(rng, tc.m*tc.n)
+		one := append([]float32(nil), c0...)
+		Gemm(tc.tA, tc.tB, tc.m, tc.n, tc.k, 1.5, a, ac, b, bc, 0.25, one, tc.n, 1)
+		for _, threads := range []int{2, 3, 8} {
+			got := append([]float32(nil), c0...)
+			Gemm(tc.tA, tc.tB, tc.m, tc.n, tc.k, 1.5, a, ac, b, bc, 0.25, got, tc.n, threads)
+			for i := range got {
+				if got[i] != one[i] {
+					t.Fatalf("%+v: %d threads give c[%d] = %g, one thread %g", tc, threads, i, got[i], one[i])
+				}
+			}
+		}
+	}
+	for _, kernel := range copiesHere() {
+		t.Run(kernel.name, func(t *testing.T) {
+			m, n, k := 53, 97, 300
+			a, b := randoms(rng, m*k), randoms(rng, k*n)
+			c := make([]float32, m*n)
+			gemmWith(kernel.id, false, false, block{0, m, 0, n, k}, 1, a, k, b, n, 0, c, n)
+			for i := range m {
+				for j := range n {
+					var want float64
+					for p := range k {
+						want += float64(a[i*k+p]) * float64(b[p*n+j])
+					}
+					if d := float64(c[i*n+j]) - want; d > 1e-4 || d < -1e-4 {
+						t.Fatalf("c[%d,%d] = %g, want %g", i, j, c[i*n+j], want)
+					}
+				}
+			}
+		})
 	}
 }

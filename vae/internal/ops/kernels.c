@@ -10,6 +10,7 @@
 #pragma GCC optimize("no-trapping-math")
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include "vaelab_kernels.h"
 
@@ -66,12 +67,64 @@ int vaelab_kernels_use_avx2(int on) {
 #define PICK(name) name##_base
 #endif
 
-void vaelab_im2row(const float *x, int c, int h, int w, int k, int s, int p, int oh, int ow, float *rows) {
-	PICK(im2row)(x, c, h, w, k, s, p, oh, ow, rows);
+// With padding, im2row and row2im work on a zero-padded copy of the planes,
+// where every patch lies inside: the edge patches (a quarter to three
+// quarters of them on 8×8 to 4×4 maps) then take the fast path too. The copy
+// is one buffer per OS thread, kept between calls.
+static __thread float *pad_buf;
+static __thread size_t pad_cap;
+
+static float *pad_room(size_t n) {
+	if (pad_cap < n) {
+		free(pad_buf);
+		pad_buf = malloc(n * sizeof(float));
+		pad_cap = pad_buf ? n : 0;
+	}
+	return pad_buf;
 }
 
+// pad copies x (c×h×w) into xp (c×(h+2p)×(w+2p)) with p zeros around each plane.
+static void pad_planes(const float *x, int c, int h, int w, int p, float *xp) {
+	int wp = w + 2 * p;
+	long planep = (long)(h + 2 * p) * wp;
+	for (int ch = 0; ch < c; ch++) {
+		float *d = xp + ch * planep;
+		memset(d, 0, sizeof(float) * (size_t)p * wp);
+		for (int y = 0; y < h; y++) {
+			float *r = d + (long)(y + p) * wp;
+			memset(r, 0, sizeof(float) * p);
+			memcpy(r + p, x + ((long)ch * h + y) * w, sizeof(float) * w);
+			memset(r + p + w, 0, sizeof(float) * p);
+		}
+		memset(d + (long)(h + p) * wp, 0, sizeof(float) * (size_t)p * wp);
+	}
+}
+
+void vaelab_im2row(const float *x, int c, int h, int w, int k, int s, int p, int oh, int ow, float *rows) {
+	float *xp = p > 0 ? pad_room((size_t)c * (h + 2 * p) * (w + 2 * p)) : NULL;
+	if (xp == NULL) {
+		PICK(im2row)(x, c, h, w, k, s, p, oh, ow, rows);
+		return;
+	}
+	pad_planes(x, c, h, w, p, xp);
+	PICK(im2row)(xp, c, h + 2 * p, w + 2 * p, k, s, 0, oh, ow, rows);
+}
+
+// row2im on the padded copy adds each value's terms in the same order (by
+// output position), so the sums are those of the direct loop bit for bit.
 void vaelab_row2im(const float *rows, int c, int h, int w, int k, int s, int p, int oh, int ow, float *x) {
-	PICK(row2im)(rows, c, h, w, k, s, p, oh, ow, x);
+	float *xp = p > 0 ? pad_room((size_t)c * (h + 2 * p) * (w + 2 * p)) : NULL;
+	if (xp == NULL) {
+		PICK(row2im)(rows, c, h, w, k, s, p, oh, ow, x);
+		return;
+	}
+	pad_planes(x, c, h, w, p, xp);
+	PICK(row2im)(rows, c, h + 2 * p, w + 2 * p, k, s, 0, oh, ow, xp);
+	int wp = w + 2 * p;
+	long planep = (long)(h + 2 * p) * wp;
+	for (int ch = 0; ch < c; ch++)
+		for (int y = 0; y < h; y++)
+			memcpy(x + ((long)ch * h + y) * w, xp + ch * planep + (long)(y + p) * wp + p, sizeof(float) * w);
 }
 
 void vaelab_relu(float *y, const float *x, const float *g, long n) { PICK(relu)(y, x, g, n); }

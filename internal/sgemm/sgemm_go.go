@@ -1,10 +1,18 @@
+//go:build !(cgo && amd64)
+
 package sgemm
 
-// The tile sizes by which Gemm splits work between threads.
-const tileM, tileN = 16, 32
+// Without cgo on amd64 the product is this reference loop: correct, slow,
+// and never chosen by the BLAS setup (Available reports false).
 
-// Kernel names the micro-kernel this CPU runs: "avx512", "avx2" or "go".
+// Available reports whether a compiled kernel runs here.
+func Available() bool { return false }
+
+// Kernel names the micro-kernel this CPU runs: "avx512", "avx2", "baseline",
+// or "go" for the reference loop.
 func Kernel() string { return "go" }
+
+func tile() (mr, nr int) { return 4, 8 }
 
 // gemm is the reference product of one block of c.
 func gemm(tA, tB bool, p block, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {

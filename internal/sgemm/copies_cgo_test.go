@@ -1,0 +1,17 @@
+//go:build cgo && amd64
+
+package sgemm
+
+type kernelCopy struct {
+	name string
+	id   int
+}
+
+// copiesHere are the copies of the micro-kernel this CPU can run.
+func copiesHere() []kernelCopy {
+	var out []kernelCopy
+	for id := 0; id <= best(); id++ {
+		out = append(out, kernelCopy{kernelNames[id], id})
+	}
+	return out
+}

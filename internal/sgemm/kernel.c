@@ -1,0 +1,222 @@
+//go:build cgo && amd64
+
+// vaelab's float32 matrix product: cache-blocked in the usual way (blocks of
+// k that fit the caches, packed panels of A and B, a register-tiled
+// micro-kernel), with AVX-512, AVX2 and baseline copies of the micro-kernel.
+// Every element of c is summed over k in the same order whatever the block of
+// c a call computes, so splitting c between threads leaves its bits alone.
+
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kernel.h"
+
+#define KC 256 // values of k per packed block: a B micro-panel (KC×NR) stays in L1
+
+// pack_a lays rows i0..i0+mc and columns p0..p0+kc of op(A) out as micro-panels
+// of mr rows: panel r holds, for each p, its mr values side by side; rows past
+// mc are zero.
+static void pack_a(int ta, const float *a, long lda, int i0, int mc, int p0, int kc, int mr, float *dst) {
+	for (int r0 = 0; r0 < mc; r0 += mr) {
+		int rows = mc - r0 < mr ? mc - r0 : mr;
+		if (ta) { // A(i, p) = a[p·lda + i]: a panel's values for one p are contiguous
+			for (int p = 0; p < kc; p++) {
+				const float *s = a + (long)(p0 + p) * lda + i0 + r0;
+				float *d = dst + (long)p * mr;
+				int r = 0;
+				for (; r < rows; r++) d[r] = s[r];
+				for (; r < mr; r++) d[r] = 0;
+			}
+		} else { // A(i, p) = a[i·lda + p]
+			for (int r = 0; r < mr; r++) {
+				if (r >= rows) {
+					for (int p = 0; p < kc; p++) dst[(long)p * mr + r] = 0;
+					continue;
+				}
+				const float *s = a + (long)(i0 + r0 + r) * lda + p0;
+				for (int p = 0; p < kc; p++) dst[(long)p * mr + r] = s[p];
+			}
+		}
+		dst += (long)mr * kc;
+	}
+}
+
+// pack_b lays rows p0..p0+kc and columns j0..j0+nc of op(B) out as
+// micro-panels of nr columns: panel q holds, for each p, its nr values side
+// by side; columns past nc are zero.
+static void pack_b(int tb, const float *b, long ldb, int p0, int kc, int j0, int nc, int nr, float *dst) {
+	for (int q0 = 0; q0 < nc; q0 += nr) {
+		int cols = nc - q0 < nr ? nc - q0 : nr;
+		if (!tb) { // B(p, j) = b[p·ldb + j]: a panel's values for one p are contiguous
+			for (int p = 0; p < kc; p++) {
+				const float *s = b + (long)(p0 + p) * ldb + j0 + q0;
+				float *d = dst + (long)p * nr;
+				memcpy(d, s, sizeof(float) * cols);
+				if (cols < nr) memset(d + cols, 0, sizeof(float) * (nr - cols));
+			}
+		} else { // B(p, j) = b[j·ldb + p]
+			for (int q = 0; q < nr; q++) {
+				if (q >= cols) {
+					for (int p = 0; p < kc; p++) dst[(long)p * nr + q] = 0;
+					continue;
+				}
+				const float *s = b + (long)(j0 + q0 + q) * ldb + p0;
+				for (int p = 0; p < kc; p++) dst[(long)p * nr + q] = s[p];
+			}
+		}
+		dst += (long)nr * kc;
+	}
+}
+
+// store writes an mr×nr tile t (row stride NR) of sums into c: c = alpha·t +
+// beta·c, or c = alpha·t when first and beta is 0 (c is not read), or
+// c += alpha·t for the later blocks of k (first = 0).
+static void store(const float *t, int ldt, int rows, int cols, float alpha, float beta, int first, float *c, long ldc) {
+	for (int r = 0; r < rows; r++) {
+		float *cr = c + (long)r * ldc;
+		const float *tr = t + (long)r * ldt;
+		if (!first) {
+			for (int j = 0; j < cols; j++) cr[j] += alpha * tr[j];
+		} else if (beta == 0) {
+			for (int j = 0; j < cols; j++) cr[j] = alpha * tr[j];
+		} else {
+			for (int j = 0; j < cols; j++) cr[j] = alpha * tr[j] + beta * cr[j];
+		}
+	}
+}
+
+// ---- micro-kernels: t (MR×NR) = Σ_p A-panel[p]ᵀ · B-panel[p] ----
+
+// Baseline: 4×8, left to the compiler.
+#define MR0 4
+#define NR0 8
+static void kernel_base(int kc, const float *a, const float *b, float *t) {
+	float acc[MR0][NR0] = {{0}};
+	for (int p = 0; p < kc; p++) {
+		for (int r = 0; r < MR0; r++) {
+			float av = a[p * MR0 + r];
+			for (int j = 0; j < NR0; j++) acc[r][j] += av * b[p * NR0 + j];
+		}
+	}
+	memcpy(t, acc, sizeof acc);
+}
+
+// AVX2 with FMA: 6×16, twelve accumulators in ymm registers.
+#define MR1 6
+#define NR1 16
+__attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float *a, const float *b, float *t) {
+	__m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+	__m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+	for (int p = 0; p < kc; p++) {
+		__m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+		__m256 av;
+		av = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
+		av = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
+		av = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
+		av = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
+		av = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
+		av = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
+		a += MR1;
+		b += NR1;
+	}
+	_mm256_storeu_ps(t + 0 * NR1, c00); _mm256_storeu_ps(t + 0 * NR1 + 8, c01);
+	_mm256_storeu_ps(t + 1 * NR1, c10); _mm256_storeu_ps(t + 1 * NR1 + 8, c11);
+	_mm256_storeu_ps(t + 2 * NR1, c20); _mm256_storeu_ps(t + 2 * NR1 + 8, c21);
+	_mm256_storeu_ps(t + 3 * NR1, c30); _mm256_storeu_ps(t + 3 * NR1 + 8, c31);
+	_mm256_storeu_ps(t + 4 * NR1, c40); _mm256_storeu_ps(t + 4 * NR1 + 8, c41);
+	_mm256_storeu_ps(t + 5 * NR1, c50); _mm256_storeu_ps(t + 5 * NR1 + 8, c51);
+}
+
+// AVX-512: 12×32, twenty-four accumulators in zmm registers.
+#define MR2 12
+#define NR2 32
+#define ROW512(r) av = _mm512_set1_ps(a[r]); \
+	c##r##0 = _mm512_fmadd_ps(av, b0, c##r##0); c##r##1 = _mm512_fmadd_ps(av, b1, c##r##1);
+#define STORE512(r) _mm512_storeu_ps(t + r * NR2, c##r##0); _mm512_storeu_ps(t + r * NR2 + 16, c##r##1);
+__attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float *a, const float *b, float *t) {
+	__m512 z = _mm512_setzero_ps();
+	__m512 c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+	__m512 c60 = z, c61 = z, c70 = z, c71 = z, c80 = z, c81 = z, c90 = z, c91 = z;
+	__m512 c100 = z, c101 = z, c110 = z, c111 = z;
+	for (int p = 0; p < kc; p++) {
+		__m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+		__m512 av;
+		ROW512(0) ROW512(1) ROW512(2) ROW512(3) ROW512(4) ROW512(5)
+		ROW512(6) ROW512(7) ROW512(8) ROW512(9) ROW512(10) ROW512(11)
+		a += MR2;
+		b += NR2;
+	}
+	STORE512(0) STORE512(1) STORE512(2) STORE512(3) STORE512(4) STORE512(5)
+	STORE512(6) STORE512(7) STORE512(8) STORE512(9) STORE512(10) STORE512(11)
+}
+
+typedef void (*kernel_fn)(int, const float *, const float *, float *);
+
+static const struct {
+	kernel_fn fn;
+	int mr, nr;
+} kernels[] = {
+	{kernel_base, MR0, NR0},
+	{kernel_avx2, MR1, NR1},
+	{kernel_avx512, MR2, NR2},
+};
+
+int vaelab_sgemm_best(void) {
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f")) return 2;
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+	return 0;
+}
+
+void vaelab_sgemm_tile(int kernel, int *mr, int *nr) {
+	*mr = kernels[kernel].mr;
+	*nr = kernels[kernel].nr;
+}
+
+// Packing buffers, one pair per OS thread, kept between calls (a product
+// would otherwise map and fault in fresh pages every time).
+static __thread float *buf_a, *buf_b;
+static __thread size_t cap_a, cap_b;
+
+static float *grow(float **buf, size_t *cap, size_t n) {
+	if (*cap < n) {
+		free(*buf);
+		*buf = aligned_alloc(64, ((n * sizeof(float) + 63) / 64) * 64);
+		*cap = *buf ? n : 0;
+	}
+	return *buf;
+}
+
+int vaelab_sgemm_block(int kernel, int ta, int tb, int i0, int i1, int j0, int j1, int k, float alpha,
+		const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
+	kernel_fn fn = kernels[kernel].fn;
+	int mr = kernels[kernel].mr, nr = kernels[kernel].nr;
+	int mcmax = mr * 16, ncmax = nr * 32;
+	int m = i1 - i0, n = j1 - j0;
+	if (m <= 0 || n <= 0) return 0;
+	int mcb = m < mcmax ? m : mcmax, ncb = n < ncmax ? n : ncmax;
+	float *pa = grow(&buf_a, &cap_a, (size_t)((mcb + mr - 1) / mr) * mr * KC);
+	float *pb = grow(&buf_b, &cap_b, (size_t)((ncb + nr - 1) / nr) * nr * KC);
+	if (!pa || !pb) return -1;
+	float t[MR2 * NR2] __attribute__((aligned(64)));
+	for (int jc = j0; jc < j1; jc += ncmax) {
+		int nc = j1 - jc < ncmax ? j1 - jc : ncmax;
+		for (int pc = 0; pc < k; pc += KC) {
+			int kc = k - pc < KC ? k - pc : KC;
+			pack_b(tb, b, ldb, pc, kc, jc, nc, nr, pb);
+			for (int ic = i0; ic < i1; ic += mcmax) {
+				int mc = i1 - ic < mcmax ? i1 - ic : mcmax;
+				pack_a(ta, a, lda, ic, mc, pc, kc, mr, pa);
+				for (int jr = 0; jr < nc; jr += nr) {
+					int cols = nc - jr < nr ? nc - jr : nr;
+					for (int ir = 0; ir < mc; ir += mr) {
+						int rows = mc - ir < mr ? mc - ir : mr;
+						fn(kc, pa + (long)ir * kc, pb + (long)jr * kc, t);
+						store(t, nr, rows, cols, alpha, beta, pc == 0, c + (long)(ic + ir) * ldc + jc + jr, ldc);
+					}
+				}
+			}
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,13 @@
+// vaelab's float32 matrix product (kernel.c). Kernels: 0 baseline, 1 AVX2, 2 AVX-512.
+
+// vaelab_sgemm_best is the fastest kernel this CPU can run.
+int vaelab_sgemm_best(void);
+
+// vaelab_sgemm_tile gives a kernel's register tile: mr rows by nr columns of c.
+void vaelab_sgemm_tile(int kernel, int *mr, int *nr);
+
+// vaelab_sgemm_block computes rows i0..i1 and columns j0..j1 of
+// c = alpha·op(a)·op(b) + beta·c (row-major; op transposes when ta or tb is
+// set); -1 when its packing memory could not be allocated.
+int vaelab_sgemm_block(int kernel, int ta, int tb, int i0, int i1, int j0, int j1, int k, float alpha,
+		const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc);

@@ -1,0 +1,54 @@
+//go:build cgo && amd64
+
+package sgemm
+
+/*
+#cgo CFLAGS: -O3
+#include "kernel.h"
+*/
+import "C"
+
+import (
+	"sync"
+	"unsafe"
+)
+
+// kernelNames are the copies of the micro-kernel, by kernel.c's numbers.
+var kernelNames = [...]string{"baseline", "avx2", "avx512"}
+
+// best is the fastest copy the CPU runs; a property of the CPU, read once.
+var best = sync.OnceValue(func() int { return int(C.vaelab_sgemm_best()) })
+
+// Available reports whether a compiled kernel runs here.
+func Available() bool { return true }
+
+// Kernel names the micro-kernel this CPU runs: "avx512", "avx2" or "baseline".
+func Kernel() string { return kernelNames[best()] }
+
+func tile() (mr, nr int) { return tileOf(best()) }
+
+func tileOf(kernel int) (mr, nr int) {
+	var cm, cn C.int
+	C.vaelab_sgemm_tile(C.int(kernel), &cm, &cn)
+	return int(cm), int(cn)
+}
+
+func gemm(tA, tB bool, p block, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemmWith(best(), tA, tB, p, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmWith runs one block with the given copy of the kernel (tests run each).
+func gemmWith(kernel int, tA, tB bool, p block, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if C.vaelab_sgemm_block(C.int(kernel), C.int(b2i(tA)), C.int(b2i(tB)), C.int(p.i0), C.int(p.i1), C.int(p.j0), C.int(p.j1), C.int(p.k),
+		C.float(alpha), (*C.float)(unsafe.Pointer(&a[0])), C.long(lda), (*C.float)(unsafe.Pointer(&b[0])), C.long(ldb),
+		C.float(beta), (*C.float)(unsafe.Pointer(&c[0])), C.long(ldc)) != 0 {
+		panic("sgemm: out of memory for the packed panels")
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
