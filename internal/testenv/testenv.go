@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/vaelab/vaelab/internal/blaslib"
@@ -105,7 +106,8 @@ func Main(m *testing.M) {
 // does (VAELAB_BLAS chooses; default auto), so that tests train on the fast
 // path that users get, and exits when the setting is wrong.
 func SetupBLAS() {
-	if _, err := blaslib.Setup(blaslib.Options{Choice: os.Getenv("VAELAB_BLAS"), Warn: os.Stderr}); err != nil {
+	threads, _ := strconv.Atoi(os.Getenv("VAELAB_THREADS")) // a number, for benchmarks; else 1
+	if _, err := blaslib.Setup(blaslib.Options{Choice: os.Getenv("VAELAB_BLAS"), Warn: os.Stderr, Threads: threads}); err != nil {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
 		os.Exit(2)
 	}

@@ -265,10 +265,12 @@ func convForward[T float](op convOp, x, out tensor.Shape, y []T, src [][]T) {
 			first = i0
 		}
 		block := rows[first*n*ckk : (first+m)*n*ckk]
-		for j := range m {
-			i := i0 + j
-			im2row(src[0][i*C*H*W:(i+1)*C*H*W], C, H, W, op.g, oh, ow, block[j*n*ckk:(j+1)*n*ckk])
-		}
+		parallel(m, 1, func(lo, hi int) {
+			for j := lo; j < hi; j++ {
+				i := i0 + j
+				im2row(src[0][i*C*H*W:(i+1)*C*H*W], C, H, W, op.g, oh, ow, block[j*n*ckk:(j+1)*n*ckk])
+			}
+		})
 		// y = w · rowsᵀ, w seen as O × (C·k·k).
 		if m == 1 {
 			gemm(false, true, O, n, ckk, src[1], block, 0, y[i0*O*n:(i0+1)*O*n])
@@ -276,9 +278,11 @@ func convForward[T float](op convOp, x, out tensor.Shape, y []T, src [][]T) {
 			gemm(false, true, O, m*n, ckk, src[1], block, 0, prod[:O*m*n])
 			unpackImages(prod, y[i0*O*n:], O, n, m)
 		}
-		for i := i0; i < i0+m; i++ {
-			biasReLU(y[i*O*n:(i+1)*O*n], biasOf(op.bias, src), n, op.relu)
-		}
+		parallel(m, 1, func(lo, hi int) {
+			for i := i0 + lo; i < i0+hi; i++ {
+				biasReLU(y[i*O*n:(i+1)*O*n], biasOf(op.bias, src), n, op.relu)
+			}
+		})
 	}
 }
 
@@ -392,11 +396,13 @@ func deconvForward[T float](op deconvOp, x, out tensor.Shape, y []T, src [][]T) 
 			in = xs[:C*m*n]
 		}
 		gemm(true, false, m*n, okk, C, in, src[1], 0, rows[:m*n*okk])
-		for i := i0; i < i0+m; i++ {
-			yi := y[i*O*H*W : (i+1)*O*H*W]
-			row2im(rows[(i-i0)*n*okk:(i-i0+1)*n*okk], O, H, W, op.g, h, w, yi)
-			biasReLU(yi, biasOf(op.bias, src), H*W, op.relu)
-		}
+		parallel(m, 1, func(lo, hi int) {
+			for i := i0 + lo; i < i0+hi; i++ {
+				yi := y[i*O*H*W : (i+1)*O*H*W]
+				row2im(rows[(i-i0)*n*okk:(i-i0+1)*n*okk], O, H, W, op.g, h, w, yi)
+				biasReLU(yi, biasOf(op.bias, src), H*W, op.relu)
+			}
+		})
 	}
 }
 
@@ -498,10 +504,12 @@ func filterGrad[T float](op filterGradOp, x, gs tensor.Shape, dw []T, src [][]T)
 			block = rows[i0*n*akk : (i0+m)*n*akk]
 		} else {
 			block = rows[:m*n*akk]
-			for j := range m {
-				i := i0 + j
-				im2row(src[0][i*A*H*W:(i+1)*A*H*W], A, H, W, g, h, w, block[j*n*akk:(j+1)*n*akk])
-			}
+			parallel(m, 1, func(lo, hi int) {
+				for j := lo; j < hi; j++ {
+					i := i0 + j
+					im2row(src[0][i*A*H*W:(i+1)*A*H*W], A, H, W, g, h, w, block[j*n*akk:(j+1)*n*akk])
+				}
+			})
 		}
 		packImages(src[1][i0*B*n:], gr, B, n, m)
 		gemm(false, false, B, akk, m*n, gr[:B*m*n], block, 1, dw)
@@ -549,20 +557,24 @@ const productColumns = 512
 // packImages lays m images of c planes of n values (x, image after image) side
 // by side into xs: plane ch of image j goes to xs[ch·m·n + j·n:].
 func packImages[T float](x, xs []T, c, n, m int) {
-	for j := range m {
-		for ch := range c {
-			copy(xs[(ch*m+j)*n:][:n], x[(j*c+ch)*n:][:n])
+	parallel(m, 1, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			for ch := range c {
+				copy(xs[(ch*m+j)*n:][:n], x[(j*c+ch)*n:][:n])
+			}
 		}
-	}
+	})
 }
 
 // unpackImages is packImages' inverse.
 func unpackImages[T float](xs, x []T, c, n, m int) {
-	for j := range m {
-		for ch := range c {
-			copy(x[(j*c+ch)*n:][:n], xs[(ch*m+j)*n:][:n])
+	parallel(m, 1, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			for ch := range c {
+				copy(x[(j*c+ch)*n:][:n], xs[(ch*m+j)*n:][:n])
+			}
 		}
-	}
+	})
 }
 
 // ---- channel sum ----
@@ -599,15 +611,18 @@ func (op channelSumOp) Do(in ...G.Value) (G.Value, error) {
 
 func channelSums[T float](s tensor.Shape, y, x []T) {
 	C, n := s[1], s[2]*s[3]
-	for i := range s[0] {
-		for c := range C {
-			var sum T
-			for _, v := range x[(i*C+c)*n : (i*C+c+1)*n] {
-				sum += v
+	// Threads take whole channels: each channel's sum keeps its order.
+	parallel(C, max(1, 4096/max(n*s[0], 1)), func(lo, hi int) {
+		for i := range s[0] {
+			for c := lo; c < hi; c++ {
+				var sum T
+				for _, v := range x[(i*C+c)*n : (i*C+c+1)*n] {
+					sum += v
+				}
+				y[c] += sum
 			}
-			y[c] += sum
 		}
-	}
+	})
 }
 
 // ---- nearest-neighbour upsampling and its adjoint ----
@@ -762,18 +777,20 @@ func (op layoutOp) Do(in ...G.Value) (G.Value, error) {
 func relayout[T float](op layoutOp, y, x []T) {
 	C, HW := op.shape.Channels, op.shape.Height*op.shape.Width
 	D := C * HW
-	for b := range len(x) / D {
-		xs, ys := x[b*D:(b+1)*D], y[b*D:(b+1)*D]
-		for p := range HW {
-			for c := range C {
-				if op.planar {
-					ys[c*HW+p] = xs[p*C+c]
-				} else {
-					ys[p*C+c] = xs[c*HW+p]
+	parallel(len(x)/D, 1, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			xs, ys := x[b*D:(b+1)*D], y[b*D:(b+1)*D]
+			for p := range HW {
+				for c := range C {
+					if op.planar {
+						ys[c*HW+p] = xs[p*C+c]
+					} else {
+						ys[p*C+c] = xs[c*HW+p]
+					}
 				}
 			}
 		}
-	}
+	})
 }
 
 func (op layoutOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {

@@ -44,7 +44,13 @@ func relu32(y, x, g []float32) {
 	if g != nil {
 		checkLen("relu", g, len(x))
 	}
-	C.vaelab_relu(f32p(y), f32p(x), f32p(g), C.long(len(x)))
+	elementwise(len(x), func(lo, hi int) {
+		var gp *C.float
+		if g != nil {
+			gp = f32p(g[lo:hi])
+		}
+		C.vaelab_relu(f32p(y[lo:hi]), f32p(x[lo:hi]), gp, C.long(hi-lo))
+	})
 }
 
 func biasReLU32(y, bias []float32, n int, relu bool) {
@@ -58,8 +64,10 @@ func Adam32(w, g, m, v []float32, c AdamConsts) {
 	for _, s := range [][]float32{g, m, v} {
 		checkLen("adam", s, len(w))
 	}
-	C.vaelab_adam(f32p(w), f32p(g), f32p(m), f32p(v), C.long(len(w)), C.float(c.B1), C.float(c.B2),
-		C.float(c.Step), C.float(c.Inv2), C.float(c.Eps), C.float(c.Scale))
+	elementwise(len(w), func(lo, hi int) {
+		C.vaelab_adam(f32p(w[lo:hi]), f32p(g[lo:hi]), f32p(m[lo:hi]), f32p(v[lo:hi]), C.long(hi-lo), C.float(c.B1), C.float(c.B2),
+			C.float(c.Step), C.float(c.Inv2), C.float(c.Eps), C.float(c.Scale))
+	})
 }
 
 func bernoulliLogLik32(d int, y, x, l []float32) {
