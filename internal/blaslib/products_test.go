@@ -33,3 +33,21 @@ func TestOwnProductsTakeOverOnlyWhereWider(t *testing.T) {
 		})
 	}
 }
+
+func TestCoreCostNamesTheCoreAndBothSpeeds(t *testing.T) {
+	if _, err := Setup(Options{}); err != nil {
+		t.Fatal(err)
+	}
+	s := CoreCost()
+	info := Current()
+	if info.Library != "OpenBLAS" {
+		if !strings.Contains(s, "no OpenBLAS") {
+			t.Fatalf("CoreCost without OpenBLAS = %q", s)
+		}
+		return
+	}
+	if !strings.Contains(s, info.Core) || !strings.Contains(s, "GFLOP/s") {
+		t.Fatalf("CoreCost = %q; want the core %s and its speed", s, info.Core)
+	}
+	t.Log(s)
+}

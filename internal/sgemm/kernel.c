@@ -68,6 +68,57 @@ static void pack_b(int tb, const float *b, long ldb, int p0, int kc, int j0, int
 	}
 }
 
+// transpose16 writes the 16×16 block at src (row stride lds) transposed to
+// dst (row stride ldd): unpacks, then lane shuffles, all in registers.
+__attribute__((target("avx512f"))) static void transpose16(const float *src, long lds, float *dst, long ldd) {
+	__m512 r0=_mm512_loadu_ps(src+0*lds), r1=_mm512_loadu_ps(src+1*lds), r2=_mm512_loadu_ps(src+2*lds), r3=_mm512_loadu_ps(src+3*lds);
+	__m512 r4=_mm512_loadu_ps(src+4*lds), r5=_mm512_loadu_ps(src+5*lds), r6=_mm512_loadu_ps(src+6*lds), r7=_mm512_loadu_ps(src+7*lds);
+	__m512 r8=_mm512_loadu_ps(src+8*lds), r9=_mm512_loadu_ps(src+9*lds), r10=_mm512_loadu_ps(src+10*lds), r11=_mm512_loadu_ps(src+11*lds);
+	__m512 r12=_mm512_loadu_ps(src+12*lds), r13=_mm512_loadu_ps(src+13*lds), r14=_mm512_loadu_ps(src+14*lds), r15=_mm512_loadu_ps(src+15*lds);
+	__m512 t0=_mm512_unpacklo_ps(r0,r1), t1=_mm512_unpackhi_ps(r0,r1), t2=_mm512_unpacklo_ps(r2,r3), t3=_mm512_unpackhi_ps(r2,r3);
+	__m512 t4=_mm512_unpacklo_ps(r4,r5), t5=_mm512_unpackhi_ps(r4,r5), t6=_mm512_unpacklo_ps(r6,r7), t7=_mm512_unpackhi_ps(r6,r7);
+	__m512 t8=_mm512_unpacklo_ps(r8,r9), t9=_mm512_unpackhi_ps(r8,r9), t10=_mm512_unpacklo_ps(r10,r11), t11=_mm512_unpackhi_ps(r10,r11);
+	__m512 t12=_mm512_unpacklo_ps(r12,r13), t13=_mm512_unpackhi_ps(r12,r13), t14=_mm512_unpacklo_ps(r14,r15), t15=_mm512_unpackhi_ps(r14,r15);
+	r0=_mm512_shuffle_ps(t0,t2,0x44); r1=_mm512_shuffle_ps(t0,t2,0xEE); r2=_mm512_shuffle_ps(t1,t3,0x44); r3=_mm512_shuffle_ps(t1,t3,0xEE);
+	r4=_mm512_shuffle_ps(t4,t6,0x44); r5=_mm512_shuffle_ps(t4,t6,0xEE); r6=_mm512_shuffle_ps(t5,t7,0x44); r7=_mm512_shuffle_ps(t5,t7,0xEE);
+	r8=_mm512_shuffle_ps(t8,t10,0x44); r9=_mm512_shuffle_ps(t8,t10,0xEE); r10=_mm512_shuffle_ps(t9,t11,0x44); r11=_mm512_shuffle_ps(t9,t11,0xEE);
+	r12=_mm512_shuffle_ps(t12,t14,0x44); r13=_mm512_shuffle_ps(t12,t14,0xEE); r14=_mm512_shuffle_ps(t13,t15,0x44); r15=_mm512_shuffle_ps(t13,t15,0xEE);
+	t0=_mm512_shuffle_f32x4(r0,r4,0x88); t1=_mm512_shuffle_f32x4(r1,r5,0x88); t2=_mm512_shuffle_f32x4(r2,r6,0x88); t3=_mm512_shuffle_f32x4(r3,r7,0x88);
+	t4=_mm512_shuffle_f32x4(r0,r4,0xdd); t5=_mm512_shuffle_f32x4(r1,r5,0xdd); t6=_mm512_shuffle_f32x4(r2,r6,0xdd); t7=_mm512_shuffle_f32x4(r3,r7,0xdd);
+	t8=_mm512_shuffle_f32x4(r8,r12,0x88); t9=_mm512_shuffle_f32x4(r9,r13,0x88); t10=_mm512_shuffle_f32x4(r10,r14,0x88); t11=_mm512_shuffle_f32x4(r11,r15,0x88);
+	t12=_mm512_shuffle_f32x4(r8,r12,0xdd); t13=_mm512_shuffle_f32x4(r9,r13,0xdd); t14=_mm512_shuffle_f32x4(r10,r14,0xdd); t15=_mm512_shuffle_f32x4(r11,r15,0xdd);
+	r0=_mm512_shuffle_f32x4(t0,t8,0x88); r1=_mm512_shuffle_f32x4(t1,t9,0x88); r2=_mm512_shuffle_f32x4(t2,t10,0x88); r3=_mm512_shuffle_f32x4(t3,t11,0x88);
+	r4=_mm512_shuffle_f32x4(t4,t12,0x88); r5=_mm512_shuffle_f32x4(t5,t13,0x88); r6=_mm512_shuffle_f32x4(t6,t14,0x88); r7=_mm512_shuffle_f32x4(t7,t15,0x88);
+	r8=_mm512_shuffle_f32x4(t0,t8,0xdd); r9=_mm512_shuffle_f32x4(t1,t9,0xdd); r10=_mm512_shuffle_f32x4(t2,t10,0xdd); r11=_mm512_shuffle_f32x4(t3,t11,0xdd);
+	r12=_mm512_shuffle_f32x4(t4,t12,0xdd); r13=_mm512_shuffle_f32x4(t5,t13,0xdd); r14=_mm512_shuffle_f32x4(t6,t14,0xdd); r15=_mm512_shuffle_f32x4(t7,t15,0xdd);
+	_mm512_storeu_ps(dst+0*ldd,r0); _mm512_storeu_ps(dst+1*ldd,r1); _mm512_storeu_ps(dst+2*ldd,r2); _mm512_storeu_ps(dst+3*ldd,r3);
+	_mm512_storeu_ps(dst+4*ldd,r4); _mm512_storeu_ps(dst+5*ldd,r5); _mm512_storeu_ps(dst+6*ldd,r6); _mm512_storeu_ps(dst+7*ldd,r7);
+	_mm512_storeu_ps(dst+8*ldd,r8); _mm512_storeu_ps(dst+9*ldd,r9); _mm512_storeu_ps(dst+10*ldd,r10); _mm512_storeu_ps(dst+11*ldd,r11);
+	_mm512_storeu_ps(dst+12*ldd,r12); _mm512_storeu_ps(dst+13*ldd,r13); _mm512_storeu_ps(dst+14*ldd,r14); _mm512_storeu_ps(dst+15*ldd,r15);
+}
+
+// pack_b_t512 is pack_b of a transposed B for the AVX-512 kernel (nr = 32):
+// whole 16×16 blocks are transposed in registers, the rest value by value.
+__attribute__((target("avx512f"))) static void pack_b_t512(const float *b, long ldb, int p0, int kc, int j0, int nc, float *dst) {
+	const int nr = 32;
+	for (int q0 = 0; q0 < nc; q0 += nr) {
+		int cols = nc - q0 < nr ? nc - q0 : nr;
+		int p = 0;
+		if (cols == nr) {
+			for (; p + 16 <= kc; p += 16) {
+				const float *s = b + (long)(j0 + q0) * ldb + p0 + p;
+				transpose16(s, ldb, dst + (long)p * nr, nr);
+				transpose16(s + 16 * ldb, ldb, dst + (long)p * nr + 16, nr);
+			}
+		}
+		for (int q = 0; q < nr; q++) {
+			const float *s = b + (long)(j0 + q0 + q) * ldb + p0;
+			for (int pp = p; pp < kc; pp++) dst[(long)pp * nr + q] = q < cols ? s[pp] : 0;
+		}
+		dst += (long)nr * kc;
+	}
+}
+
 // store writes an mr×nr tile t (row stride NR) of sums into c: c = alpha·t +
 // beta·c, or c = alpha·t when first and beta is 0 (c is not read), or
 // c += alpha·t for the later blocks of k (first = 0).
@@ -203,7 +254,10 @@ int vaelab_sgemm_block(int kernel, int ta, int tb, int i0, int i1, int j0, int j
 		int nc = j1 - jc < ncmax ? j1 - jc : ncmax;
 		for (int pc = 0; pc < k; pc += KC) {
 			int kc = k - pc < KC ? k - pc : KC;
-			pack_b(tb, b, ldb, pc, kc, jc, nc, nr, pb);
+			if (tb && kernel == 2)
+				pack_b_t512(b, ldb, pc, kc, jc, nc, pb);
+			else
+				pack_b(tb, b, ldb, pc, kc, jc, nc, nr, pb);
 			for (int ic = i0; ic < i1; ic += mcmax) {
 				int mc = i1 - ic < mcmax ? i1 - ic : mcmax;
 				pack_a(ta, a, lda, ic, mc, pc, kc, mr, pa);
