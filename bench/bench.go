@@ -1,14 +1,15 @@
 // Package bench is the harness behind `vaelab bench`: training speed against
-// PyTorch, sweep scaling, the cost of logging and of evaluation.
+// PyTorch, its scaling with threads, sweep scaling, both against the
+// machine's capacity, and the cost of logging and of evaluation.
 package bench
 
 import (
 	"bufio"
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +17,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -25,10 +25,10 @@ import (
 	"github.com/vaelab/vaelab/internal/fault"
 	"github.com/vaelab/vaelab/metrics"
 	"github.com/vaelab/vaelab/runs"
-	"github.com/vaelab/vaelab/vae"
 )
 
-// Row is one line of the training-speed table.
+// Row is one measurement, as a child process prints it (JSON) or the PyTorch
+// peer's line gives it: a line of the training-speed tables.
 type Row struct {
 	Impl, Model     string
 	Batch, Steps    int
@@ -36,21 +36,27 @@ type Row struct {
 	GFLOPS          float64
 	AllocsPerStep   float64 // -1 when unknown (PyTorch)
 	PeakMB          float64
+	Threads         int       // the threads it ran with: vaelab's BLAS threads, or torch.get_num_threads()
+	BLAS            string    // vaelab's BLAS line (blaslib.Info.String); "" for PyTorch
+	Seconds         float64   // the measured part's wall time
+	Start, End      time.Time // the measured part, for the overlap of copies run side by side
 }
 
 // Sections are the parts of the harness, in the order the CLI runs them by default.
-func Sections() []string { return []string{"train", "sweep", "logging", "eval"} }
+func Sections() []string { return []string{"train", "threads", "sweep", "logging", "eval"} }
 
 // Options say what Run measures and with what.
 type Options struct {
 	Python              string // the Python with torch for the peers; "" skips them
 	MLPSteps, ConvSteps int
 	Rounds              int      // alternating measurements of each
-	Sections            []string // of train, sweep, logging, eval
+	Sections            []string // of Sections()
 	DlibDir             string   // the face-descriptor weights
-	// Executable and ChildArgs start one model's measurement in a process of
-	// its own, which calls Child; by default this process's own binary with
-	// the CLI's arguments for it (vaelab bench --child MODEL and the steps).
+	// Executable and ChildArgs start one measurement (a model, the SGEMM
+	// peak, a one-run sweep: see Child) in a process of its own, which calls
+	// Child; by default this process's own binary with the CLI's arguments
+	// for it (vaelab bench --child WHAT and the steps). The child's thread
+	// count is VAELAB_THREADS in its environment.
 	Executable string
 	ChildArgs  func(model string) []string
 }
@@ -82,8 +88,8 @@ func Run(ctx context.Context, w io.Writer, opt Options) error {
 		opt.Executable = self
 	}
 	if opt.ChildArgs == nil {
-		opt.ChildArgs = func(model string) []string {
-			return []string{"bench", "--child", model, "--mlp-steps", strconv.Itoa(opt.MLPSteps), "--conv-steps", strconv.Itoa(opt.ConvSteps)}
+		opt.ChildArgs = func(what string) []string {
+			return []string{"bench", "--child", what, "--mlp-steps", strconv.Itoa(opt.MLPSteps), "--conv-steps", strconv.Itoa(opt.ConvSteps)}
 		}
 	}
 	for _, section := range opt.Sections {
@@ -91,8 +97,10 @@ func Run(ctx context.Context, w io.Writer, opt Options) error {
 		switch section {
 		case "train":
 			err = train(ctx, w, opt)
+		case "threads":
+			err = threadsBench(ctx, w, opt, runtime.GOMAXPROCS(0))
 		case "sweep":
-			err = sweep(ctx, w, opt.Rounds)
+			err = sweep(ctx, w, opt)
 		case "logging":
 			err = logging(ctx, w)
 		case "eval":
@@ -106,68 +114,76 @@ func Run(ctx context.Context, w io.Writer, opt Options) error {
 	return nil
 }
 
-// Child measures one model ("mlp" or "conv") and prints its row as JSON:
-// each model runs in a process of its own, started by Run through
-// Options.Executable with ChildArgs, so that its peak memory is its own.
-func Child(w io.Writer, model string, mlpSteps, convSteps int) error {
-	bm, conv := vae.BenchModels()
-	n := mlpSteps
-	if model == "conv" {
-		bm, n = conv, convSteps
-	}
-	r, err := vae.BenchmarkSteps(bm.Config, bm.Shape, bm.Batch, n)
+// trainThreads is the thread count of the train section's processes, vaelab
+// and PyTorch alike: the comparison is of one core's work.
+const trainThreads = 1
+
+func train(ctx context.Context, w io.Writer, opt Options) error {
+	peak, err := opt.measure(ctx, childSGEMM, trainThreads)
 	if err != nil {
 		return err
 	}
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return json.NewEncoder(w).Encode(Row{Impl: "vaelab", Model: bm.Name, Batch: bm.Batch, Steps: n,
-		ImagesPerSecond: r.ImagesPerSecond, GFLOPS: r.GFLOPS, AllocsPerStep: r.AllocsPerStep, PeakMB: float64(ru.Maxrss) / 1024})
-}
-
-func train(ctx context.Context, w io.Writer, opt Options) error {
-	python, rounds := opt.Python, opt.Rounds
-	fmt.Fprintf(w, "CPU: %s\n", cpuModel())
-	fmt.Fprintf(w, "training steps: float32, one BLAS thread; vaelab BLAS: %s\n", blaslib.Current())
-	fmt.Fprintf(w, "each model %d times, alternating with PyTorch; the median round of each (peak MB: the largest)\n", rounds)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "impl\tmodel\tbatch\tsteps\timages/s\tGFLOP/s\tallocs/step\tpeak MB\t")
+	fmt.Fprintln(tw, "impl\tmodel\tbatch\tsteps\timages/s\tGFLOP/s\tallocs/step\tpeak MB\t% of SGEMM peak\t")
+	var blasLine string
 	for _, model := range []string{"mlp", "conv"} {
-		var ours, theirs []Row
-		var torchErr error
-		for range rounds {
-			out, err := exec.CommandContext(ctx, opt.Executable, opt.ChildArgs(model)...).Output()
-			if err != nil {
-				return fmt.Errorf("measure %s: %w", model, err)
-			}
-			var row Row
-			if err := json.Unmarshal(out, &row); err != nil {
-				return fmt.Errorf("measure %s: %w", model, err)
-			}
-			ours = append(ours, row)
-			if python == "" || torchErr != nil {
-				continue
-			}
-			row, torchErr = torchRow(ctx, python, model, row.Steps)
-			if torchErr == nil {
-				theirs = append(theirs, row)
-			}
+		r, err := trainModel(ctx, opt, model)
+		if err != nil {
+			return err
 		}
-		o := medianRound(ours)
-		printRow(tw, o)
+		o, t := r.ours, r.theirs
+		blasLine = o.BLAS
+		printRow(tw, o, peak.GFLOPS)
 		switch {
-		case python == "":
+		case opt.Python == "":
 			continue
-		case torchErr != nil:
-			fmt.Fprintf(tw, "pytorch\t%s\t(%v)\t\t\t\t\t\t\n", model, torchErr)
+		case r.torchErr != nil:
+			fmt.Fprintf(tw, "pytorch\t%s\t(%v)\t\t\t\t\t\t\t\n", model, r.torchErr)
 			continue
 		}
-		t := medianRound(theirs)
-		printRow(tw, t)
-		fmt.Fprintf(tw, "vaelab/pytorch\t%s\t\t\t%.2f\t%.2f\t\t%.2f\t\n", model,
+		printRow(tw, t, peak.GFLOPS)
+		fmt.Fprintf(tw, "vaelab/pytorch\t%s\t\t\t%.2f\t%.2f\t\t%.2f\t\t\n", model,
 			o.ImagesPerSecond/t.ImagesPerSecond, o.GFLOPS/t.GFLOPS, o.PeakMB/t.PeakMB)
 	}
+	fmt.Fprintf(w, "CPU: %s\n", cpuModel())
+	fmt.Fprintf(w, "training steps: float32, %d %s per process (as each reported); vaelab BLAS: %s\n", trainThreads, plural(trainThreads, "thread"), blasLine)
+	fmt.Fprintf(w, "SGEMM peak: %.1f GFLOP/s at %d %s (the Sgemm training calls, %d³, best of %d); kernels: %s\n",
+		peak.GFLOPS, peak.Threads, plural(peak.Threads, "thread"), peakSize, peakRepeats, peak.Impl)
+	fmt.Fprintf(w, "each model %d times, alternating with PyTorch; the median round of each (peak MB: the largest)\n", opt.Rounds)
 	return tw.Flush()
+}
+
+// trainResult is the train section's figures for one model: the median
+// rounds of vaelab and PyTorch, and why PyTorch's are missing, if they are.
+type trainResult struct {
+	ours, theirs Row
+	torchErr     error
+}
+
+// trainModel measures one model opt.Rounds times, alternating with its
+// PyTorch peer. PyTorch's failure is not vaelab's: it is kept apart, and
+// stops only PyTorch's measurements.
+func trainModel(ctx context.Context, opt Options, model string) (trainResult, error) {
+	var res trainResult
+	var ours, theirs []Row
+	for range opt.Rounds {
+		row, err := opt.measure(ctx, model, trainThreads)
+		if err != nil {
+			return trainResult{}, err
+		}
+		ours = append(ours, row)
+		if opt.Python == "" || res.torchErr != nil {
+			continue
+		}
+		if row, res.torchErr = torchRow(ctx, opt.Python, model, row.Steps, trainThreads); res.torchErr == nil {
+			theirs = append(theirs, row)
+		}
+	}
+	res.ours = medianRound(ours)
+	if len(theirs) > 0 {
+		res.theirs = medianRound(theirs)
+	}
+	return res, nil
 }
 
 // medianRound is the round with the median speed (the lower of the middle
@@ -183,33 +199,72 @@ func medianRound(rows []Row) Row {
 	return m
 }
 
-func printRow(w io.Writer, r Row) {
-	allocs := "-"
+// printRow prints a train row; vaelab's GFLOP/s also as a share of peak,
+// the SGEMM speed of the kernels it runs (PyTorch runs others).
+func printRow(w io.Writer, r Row, peak float64) {
+	allocs, share := "-", "-"
 	if r.AllocsPerStep >= 0 {
 		allocs = fmt.Sprintf("%.0f", r.AllocsPerStep)
 	}
-	fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%.1f\t%.2f\t%s\t%.0f\t\n", r.Impl, r.Model, r.Batch, r.Steps, r.ImagesPerSecond, r.GFLOPS, allocs, r.PeakMB)
+	if r.Impl == "vaelab" {
+		share = fmt.Sprintf("%.0f %%", percent(r.GFLOPS, peak))
+	}
+	fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%.1f\t%.2f\t%s\t%.0f\t%s\t\n", r.Impl, r.Model, r.Batch, r.Steps, r.ImagesPerSecond, r.GFLOPS, allocs, r.PeakMB, share)
 }
 
-// torchRow runs the PyTorch peer and parses its line:
-// "pytorch VERSION MODEL BATCH STEPS IMAGES/S GFLOP/S - PEAK_MB".
-func torchRow(ctx context.Context, python, model string, steps int) (Row, error) {
+// torchRow runs the PyTorch peer at threads threads and returns its row,
+// refusing one that ran with another thread count.
+func torchRow(ctx context.Context, python, model string, steps, threads int) (Row, error) {
 	script, err := findScript("torch_vae.py")
 	if err != nil {
 		return Row{}, err
 	}
-	out, err := exec.CommandContext(ctx, python, script, "--model", model, "--steps", strconv.Itoa(steps)).CombinedOutput()
+	out, err := exec.CommandContext(ctx, python, script, "--model", model, "--steps", strconv.Itoa(steps), "--threads", strconv.Itoa(threads)).CombinedOutput()
 	if err != nil {
 		return Row{}, fmt.Errorf("%s %s: %v: %s", python, script, err, lastLine(string(out)))
 	}
-	f := strings.Fields(lastLine(string(out)))
-	if len(f) != 9 || f[0] != "pytorch" {
-		return Row{}, fmt.Errorf("unexpected output %q", lastLine(string(out)))
+	row, err := parseTorchLine(lastLine(string(out)))
+	if err != nil {
+		return Row{}, err
 	}
-	num := func(s string) float64 { v, _ := strconv.ParseFloat(s, 64); return v }
-	return Row{Impl: "pytorch " + f[1], Model: f[2], Batch: int(num(f[3])), Steps: int(num(f[4])),
-		ImagesPerSecond: num(f[5]), GFLOPS: num(f[6]), AllocsPerStep: -1, PeakMB: num(f[8])}, nil
+	if err := checkThreads("PyTorch "+model, row.Threads, threads, "--threads "+strconv.Itoa(threads)); err != nil {
+		return Row{}, err
+	}
+	return row, nil
 }
+
+// parseTorchLine reads the PyTorch peer's line: "pytorch VERSION MODEL BATCH
+// STEPS IMAGES/S GFLOP/S - PEAK_MB THREADS START END", START and END being
+// the wall-clock times (Unix seconds) of its measured steps.
+func parseTorchLine(line string) (Row, error) {
+	f := strings.Fields(line)
+	if len(f) != 12 || f[0] != "pytorch" {
+		return Row{}, fmt.Errorf("unexpected output of the PyTorch peer %q", line)
+	}
+	var ints [3]int
+	for i, k := range []int{3, 4, 9} {
+		v, err := strconv.Atoi(f[k])
+		if err != nil {
+			return Row{}, fmt.Errorf("the PyTorch peer's line %q, field %d: %w", line, k+1, err)
+		}
+		ints[i] = v
+	}
+	var nums [5]float64
+	for i, k := range []int{5, 6, 8, 10, 11} {
+		v, err := strconv.ParseFloat(f[k], 64)
+		if err != nil {
+			return Row{}, fmt.Errorf("the PyTorch peer's line %q, field %d: %w", line, k+1, err)
+		}
+		nums[i] = v
+	}
+	start, end := unixTime(nums[3]), unixTime(nums[4])
+	return Row{Impl: "pytorch " + f[1], Model: f[2], Batch: ints[0], Steps: ints[1], Threads: ints[2],
+		ImagesPerSecond: nums[0], GFLOPS: nums[1], AllocsPerStep: -1, PeakMB: nums[2],
+		Seconds: end.Sub(start).Seconds(), Start: start, End: end}, nil
+}
+
+// unixTime is a time given in Unix seconds, to the microsecond.
+func unixTime(sec float64) time.Time { return time.UnixMicro(int64(math.Round(sec * 1e6))) }
 
 // findScript looks for bench/NAME in the working directory and the
 // folders above it.
@@ -251,51 +306,109 @@ eval: {batch_size: 300, grid_images: 16, samples: 300}
 seeds: [1, 2, 3, 4]
 `
 
-func sweep(ctx context.Context, w io.Writer, rounds int) error {
+// The sweep section's measurements: the 4-run sweep in this process with 1
+// and 2 workers, and the capacity for its work, one-run sweeps in processes
+// of their own, one alone and two side by side.
+const (
+	sweep1Worker  = "1 worker"
+	sweep2Workers = "2 workers"
+	sweepAlone    = "alone"
+	sweepPair     = "side by side"
+)
+
+func sweep(ctx context.Context, w io.Writer, opt Options) error {
 	fmt.Fprintln(w, "sweep: 4 equal runs (MLP 256, synthetic 32x32, 4 epochs, with evaluation)")
-	fmt.Fprintf(w, "  %d rounds, alternating which goes first; the best of each\n", rounds)
-	best := map[int]time.Duration{}
-	for i := range rounds {
-		order := []int{1, 2}
+	fmt.Fprintf(w, "  %d round(s), alternating which goes first; the best of each; %d BLAS %s in this process\n",
+		opt.Rounds, blaslib.Threads(), plural(blaslib.Threads(), "thread"))
+	best := map[string]time.Duration{}
+	var pairOverlap float64
+	for i := range opt.Rounds {
+		order := []string{sweep1Worker, sweep2Workers, sweepAlone, sweepPair}
 		if i%2 == 1 {
-			order = []int{2, 1}
+			slices.Reverse(order)
 		}
-		for _, workers := range order {
-			d, err := sweepOnce(ctx, workers)
+		for _, m := range order {
+			d, ov, err := sweepMeasure(ctx, opt, m)
 			if err != nil {
-				return err
+				return fmt.Errorf("%s: %w", m, err)
 			}
-			if b, ok := best[workers]; !ok || d < b {
-				best[workers] = d
+			if b, ok := best[m]; !ok || d < b {
+				best[m] = d
+				if m == sweepPair {
+					pairOverlap = ov
+				}
 			}
 		}
 	}
-	for _, workers := range []int{1, 2} {
-		fmt.Fprintf(w, "  %d worker(s): %.2f s\n", workers, best[workers].Seconds())
+	for _, workers := range []string{sweep1Worker, sweep2Workers} {
+		fmt.Fprintf(w, "  %s: %.2f s\n", workers, best[workers].Seconds())
 	}
-	fmt.Fprintf(w, "  2 workers / 1 worker: %.2f of the wall time\n", best[2].Seconds()/best[1].Seconds())
+	workers := speedUp(best[sweep1Worker], best[sweep2Workers])
+	machine := capacity(2, best[sweepAlone], best[sweepPair])
+	fmt.Fprintf(w, "  2 workers / 1 worker: %.2f of the wall time (a speed-up of %.2fx)\n", best[sweep2Workers].Seconds()/best[sweep1Worker].Seconds(), workers)
+	fmt.Fprintf(w, "  capacity: a 1-run sweep alone %.2f s, two side by side %.2f s (processes of 1 thread, overlapping %.0f %%): a speed-up of %.2fx\n",
+		best[sweepAlone].Seconds(), best[sweepPair].Seconds(), 100*pairOverlap, machine)
+	fmt.Fprintf(w, "  2-worker speed-up / capacity: %.0f %%\n", percent(workers, machine))
 	return nil
 }
 
-func sweepOnce(ctx context.Context, workers int) (time.Duration, error) {
+// sweepMeasure measures one of the sweep section's measurements once: its
+// wall time and, for copies side by side, their overlap.
+func sweepMeasure(ctx context.Context, opt Options, m string) (time.Duration, float64, error) {
+	switch m {
+	case sweep1Worker, sweep2Workers:
+		workers := 1
+		if m == sweep2Workers {
+			workers = 2
+		}
+		d, err := sweepOnce(ctx, sweepSpec, workers, 4)
+		return d, 1, err
+	}
+	copies := 1
+	if m == sweepPair {
+		copies = 2
+	}
+	dir, err := os.MkdirTemp("", "vaelab-bench-")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer os.RemoveAll(dir)
+	// One thread each, so that the copies do not oversubscribe the cores;
+	// their workspaces in dir, removed here even if a copy is killed.
+	rows, err := sideBySide(ctx, copies, func(ctx context.Context) (Row, error) {
+		return opt.measure(ctx, childSweep, 1, "TMPDIR="+dir)
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return span(rows), overlap(rows), nil
+}
+
+// oneRunSpec is sweepSpec with one run.
+func oneRunSpec() string {
+	return strings.Replace(sweepSpec, "seeds: [1, 2, 3, 4]", "seeds: [1]", 1)
+}
+
+// sweepOnce trains spec's runs (want of them) with workers in a fresh
+// workspace and returns the wall time.
+func sweepOnce(ctx context.Context, spec string, workers, want int) (time.Duration, error) {
 	dir, err := os.MkdirTemp("", "vaelab-bench-")
 	if err != nil {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
-	d, res, err := runs.BenchSweep(ctx, sweepSpec, dir, workers)
+	d, res, err := runs.BenchSweep(ctx, spec, dir, workers)
 	if err != nil {
 		return 0, err
 	}
-	if res.Done != 4 {
-		return 0, fmt.Errorf("%d workers: %+v", workers, res)
+	if res.Done != want {
+		return 0, fmt.Errorf("%d workers: %d of %d runs done: %+v", workers, res.Done, want, res)
 	}
 	return d, nil
 }
 
 func logging(ctx context.Context, w io.Writer) error {
-	spec := strings.Replace(sweepSpec, "seeds: [1, 2, 3, 4]", "seeds: [1]", 1)
-	spec = strings.Replace(spec, "batch_size: 64}", "batch_size: 16}", 1) // more steps, more rows
+	spec := strings.Replace(oneRunSpec(), "batch_size: 64}", "batch_size: 16}", 1) // more steps, more rows
 	dir, err := os.MkdirTemp("", "vaelab-bench-")
 	if err != nil {
 		return err

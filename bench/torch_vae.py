@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """The PyTorch peer of `vaelab bench`: the same two VAEs, trained the same way
-(float32, Adam, Bernoulli likelihood, β = 1, one reparameterised sample, one
-thread), on fixed random data, printing the same table.
+(float32, Adam, Bernoulli likelihood, β = 1, one reparameterised sample), on
+fixed random data, with --threads intra-op threads (default 1), printing a row
+of the same table followed by the threads it ran with and the wall-clock
+start and end (Unix seconds) of its measured steps, which tell how copies run
+side by side overlapped.
 
-  /usr/bin/python3 bench/torch_vae.py --model conv --steps 20
+  /usr/bin/python3 bench/torch_vae.py --model conv --steps 20 --threads 2
 
 (a) mlp:  560-400-20 on 28x20 images, batch 100
 (b) conv: 64x64x3, encoder 32-64-128-256 with 4x4 stride-2 convolutions,
@@ -81,8 +84,11 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", choices=["mlp", "conv"], required=True)
     p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--threads", type=int, default=1, help="intra-op threads (torch.set_num_threads)")
     a = p.parse_args()
-    torch.set_num_threads(1)
+    if a.threads < 1:
+        p.error(f"--threads: {a.threads} must be at least 1")
+    torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     if a.model == "mlp":
         model, batch, shape, latent = MLPVAE(), 100, (100, 560), 20
@@ -105,13 +111,14 @@ def main():
     per_step = flops()
     for h in hooks:
         h.remove()
-    t0 = time.perf_counter()
+    start, t0 = time.time(), time.perf_counter()
     for _ in range(a.steps):
         step()
     sec = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'pytorch ' + torch.__version__:<22} {a.model:<5} {batch:>5} {a.steps:>5} {batch * a.steps / sec:>10.1f} "
-          f"{per_step * a.steps / sec / 1e9:>8.2f} {'-':>12} {peak:>9.0f}")
+          f"{per_step * a.steps / sec / 1e9:>8.2f} {'-':>12} {peak:>9.0f} "
+          f"{torch.get_num_threads():>3} {start:.6f} {start + sec:.6f}")
 
 
 if __name__ == "__main__":
