@@ -150,20 +150,14 @@ func (n *netGraph) applyConv(x *G.Node, l convLayer, hidden, onData bool) *G.Nod
 	w, b := n.param(l.w), n.param(l.b)
 	// Without normalisation, ReLU runs in the convolution's last pass.
 	fuseReLU := hidden && l.norm == nil && n.m.cfg.Activation == "relu"
-	// Training graphs make each batch's rows once for the forward (or input
-	// gradient) pass and the filter gradient.
-	var shared *ops.PatchRows
-	if n.train {
-		shared = new(ops.PatchRows)
-	}
 	var y *G.Node
 	if l.deconv {
-		y = G.Must(ops.Deconv(x, w, b, l.g, l.outH, l.outW, fuseReLU, shared, n.train))
+		y = G.Must(ops.Deconv(x, w, b, l.g, l.outH, l.outW, fuseReLU, n.train))
 	} else {
 		if l.up > 1 {
 			x = G.Must(ops.Upsample(x, l.up, n.train))
 		}
-		y = G.Must(ops.Conv(x, w, b, l.g, onData, fuseReLU, shared, n.train))
+		y = G.Must(ops.Conv(x, w, b, l.g, onData, fuseReLU, n.train))
 	}
 	if !hidden || fuseReLU {
 		return y

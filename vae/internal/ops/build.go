@@ -24,10 +24,6 @@ func (g geom) Kernel() int  { return g.k }
 func (g geom) Stride() int  { return g.s }
 func (g geom) Padding() int { return g.p }
 
-// PatchRows lets a convolution and its filter gradient, or the two gradient
-// ops of a transposed convolution, lay out the same rows once per step.
-type PatchRows = patchRows
-
 // RunningStats are a batch normalisation's running mean and variance, the
 // layer's buffers (checkpointed with the model).
 type RunningStats = runningStats
@@ -60,17 +56,16 @@ func ReLU(x *G.Node, reuse bool) (*G.Node, error) {
 }
 
 // Conv is conv(x, w) + b over NCHW x, followed by ReLU if relu is set;
-// dataInput marks x as data. shared, if not nil, keeps the patch rows for
-// the filter gradient.
-func Conv(x, w, b *G.Node, g Geom, dataInput, relu bool, shared *PatchRows, reuse bool) (*G.Node, error) {
-	return apply(convOp{g: g, bias: true, dataInput: dataInput, relu: relu, shared: shared}, reuse, x, w, b)
+// dataInput marks x as data.
+func Conv(x, w, b *G.Node, g Geom, dataInput, relu bool, reuse bool) (*G.Node, error) {
+	return apply(convOp{g: g, bias: true, dataInput: dataInput, relu: relu}, reuse, x, w, b)
 }
 
 // Deconv is the transposed convolution conv_transpose(x, w) + b to an
 // outH×outW output (PyTorch's ConvTranspose2d layout), followed by ReLU if
 // relu is set.
-func Deconv(x, w, b *G.Node, g Geom, outH, outW int, relu bool, shared *PatchRows, reuse bool) (*G.Node, error) {
-	return apply(deconvOp{g: g, bias: true, relu: relu, outH: outH, outW: outW, shared: shared}, reuse, x, w, b)
+func Deconv(x, w, b *G.Node, g Geom, outH, outW int, relu bool, reuse bool) (*G.Node, error) {
+	return apply(deconvOp{g: g, bias: true, relu: relu, outH: outH, outW: outW}, reuse, x, w, b)
 }
 
 // Upsample is nearest-neighbour upsampling by s.

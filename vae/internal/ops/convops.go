@@ -2,7 +2,6 @@ package ops
 
 import (
 	"fmt"
-	"unsafe"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -187,8 +186,7 @@ type convOp struct {
 	g         geom
 	bias      bool
 	dataInput bool
-	relu      bool       // followed by ReLU, in the same pass as the bias
-	shared    *patchRows // if set, keeps the batch's rows for the filter gradient
+	relu      bool // followed by ReLU, in the same pass as the bias
 }
 
 func (op convOp) String() string {
@@ -250,21 +248,17 @@ func convForward[T float](op convOp, x, out tensor.Shape, y []T, src [][]T) {
 	O, oh, ow := out[1], out[2], out[3]
 	ckk, n := C*op.g.k*op.g.k, oh*ow
 	per := imagesPerProduct(N, n)
-	// rows holds one product's images, or the whole batch's when they are kept.
-	rows, first := scratch[T](op.out, 0, per*n*ckk), 0
-	if op.shared != nil {
-		rows = batchRows(op.shared, src[0], N*n*ckk)
-	}
+	// rows holds one product's images: laid out and used while in cache. (Kept
+	// for the whole batch, for the filter gradient, they would cross main
+	// memory twice; making them again there costs less.)
+	rows := scratch[T](op.out, 0, per*n*ckk)
 	var prod []T
 	if per > 1 {
 		prod = scratch[T](op.out, 1, O*per*n)
 	}
 	for i0 := 0; i0 < N; i0 += per {
 		m := min(per, N-i0)
-		if op.shared != nil {
-			first = i0
-		}
-		block := rows[first*n*ckk : (first+m)*n*ckk]
+		block := rows[:m*n*ckk]
 		parallel(m, 1, func(lo, hi int) {
 			for j := lo; j < hi; j++ {
 				i := i0 + j
@@ -302,7 +296,7 @@ func (op convOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	}
 	steps := []gradStep{
 		{deconvOp{g: op.g, outH: x.Shape()[2], outW: x.Shape()[3]}, G.Nodes{grad, w}},
-		{filterGradOp{g: op.g, shared: op.shared}, G.Nodes{x, grad}},
+		{filterGradOp{g: op.g}, G.Nodes{x, grad}},
 	}
 	if op.dataInput {
 		steps[0] = gradStep{}
@@ -323,9 +317,6 @@ type deconvOp struct {
 	bias       bool
 	relu       bool // followed by ReLU, in the same pass as the bias
 	outH, outW int
-	// shared, if set, lets the two gradient ops that make the same rows (of
-	// the output gradient) make them once.
-	shared *patchRows
 }
 
 func (op deconvOp) String() string {
@@ -412,18 +403,11 @@ func (op deconvOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	if err != nil {
 		return nil, err
 	}
-	// With shared rows, the input gradient keeps the rows of grad and the
-	// filter gradient takes its output as a third input only so that it runs
-	// after it.
-	dx, err := apply(convOp{g: op.g, shared: op.shared}, true, grad, w)
+	dx, err := apply(convOp{g: op.g}, true, grad, w)
 	if err != nil {
 		return nil, err
 	}
-	fg := gradStep{filterGradOp{g: op.g}, G.Nodes{grad, x}}
-	if op.shared != nil {
-		fg = gradStep{filterGradOp{g: op.g, shared: op.shared, after: true}, G.Nodes{grad, x, dx}}
-	}
-	steps := []gradStep{fg}
+	steps := []gradStep{{filterGradOp{g: op.g}, G.Nodes{grad, x}}}
 	if op.bias {
 		steps = append(steps, gradStep{channelSumOp{}, G.Nodes{grad}})
 	}
@@ -438,21 +422,12 @@ func (op deconvOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 type filterGradOp struct {
 	opBase
 	g geom
-	// shared holds x's rows if the op that made them kept them; after adds a
-	// third input, that op's output, to order the two in the tape.
-	shared *patchRows
-	after  bool
 }
 
 func (op filterGradOp) String() string {
-	return fmt.Sprintf("vaeFilterGrad(k=%d,s=%d,p=%d,after=%t)", op.g.k, op.g.s, op.g.p, op.after)
+	return fmt.Sprintf("vaeFilterGrad(k=%d,s=%d,p=%d)", op.g.k, op.g.s, op.g.p)
 }
-func (op filterGradOp) signature() (int, []int) {
-	if op.after {
-		return 4, []int{4, 4, 4}
-	}
-	return 4, []int{4, 4}
-}
+func (op filterGradOp) signature() (int, []int) { return 4, []int{4, 4} }
 
 func (op filterGradOp) outShape(s []tensor.Shape) (tensor.Shape, error) {
 	x, g := s[0], s[1]
@@ -493,57 +468,19 @@ func filterGrad[T float](op filterGradOp, x, gs tensor.Shape, dw []T, src [][]T)
 	akk, n := A*g.k*g.k, h*w
 	per := imagesPerProduct(N, n)
 	gr := scratch[T](op.out, 1, B*per*n)
-	rows, kept := keptRows(op.shared, src[0], N*n*akk)
-	if !kept {
-		rows = scratch[T](op.out, 0, per*n*akk)
-	}
+	rows := scratch[T](op.out, 0, per*n*akk)
 	for i0 := 0; i0 < N; i0 += per {
 		m := min(per, N-i0)
-		var block []T
-		if kept {
-			block = rows[i0*n*akk : (i0+m)*n*akk]
-		} else {
-			block = rows[:m*n*akk]
-			parallel(m, 1, func(lo, hi int) {
-				for j := lo; j < hi; j++ {
-					i := i0 + j
-					im2row(src[0][i*A*H*W:(i+1)*A*H*W], A, H, W, g, h, w, block[j*n*akk:(j+1)*n*akk])
-				}
-			})
-		}
+		block := rows[:m*n*akk]
+		parallel(m, 1, func(lo, hi int) {
+			for j := lo; j < hi; j++ {
+				i := i0 + j
+				im2row(src[0][i*A*H*W:(i+1)*A*H*W], A, H, W, g, h, w, block[j*n*akk:(j+1)*n*akk])
+			}
+		})
 		packImages(src[1][i0*B*n:], gr, B, n, m)
 		gemm(false, false, B, akk, m*n, gr[:B*m*n], block, 1, dw)
 	}
-}
-
-// patchRows lets the two ops of a training step that need the same batch's
-// rows (im2row) make them once: a convolution keeps the rows of its input
-// for its filter gradient, and a transposed convolution's input gradient
-// those of the output gradient for the filter gradient run after it. The
-// kept rows are used only for the very input they were made from.
-type patchRows struct {
-	rows   any            // []float32 or []float64: the images' rows back to back
-	src    unsafe.Pointer // the input they were made from
-	srcLen int
-}
-
-// batchRows returns room for n values of rows made from x, kept in p.
-func batchRows[T float](p *patchRows, x []T, n int) []T {
-	r, ok := p.rows.([]T)
-	if !ok || cap(r) < n {
-		r = make([]T, n)
-	}
-	p.rows, p.src, p.srcLen = r[:n], unsafe.Pointer(unsafe.SliceData(x)), len(x)
-	return r[:n]
-}
-
-// keptRows returns the n values of rows kept in p for x, if there are.
-func keptRows[T float](p *patchRows, x []T, n int) ([]T, bool) {
-	if p == nil || p.src != unsafe.Pointer(unsafe.SliceData(x)) || p.srcLen != len(x) {
-		return nil, false
-	}
-	r, ok := p.rows.([]T)
-	return r, ok && len(r) == n
 }
 
 // imagesPerProduct is how many of N images one matrix product covers, each
