@@ -136,12 +136,20 @@ static void store(const float *t, int ldt, int rows, int cols, float alpha, floa
 	}
 }
 
-// ---- micro-kernels: t (MR×NR) = Σ_p A-panel[p]ᵀ · B-panel[p] ----
+// ---- micro-kernels: the rows×cols corner of an MR×NR tile of c from
+// t = Σ_p A-panel[p]ᵀ · B-panel[p], by mode: 0: c = alpha·t; 1: c = alpha·t +
+// beta·c; 2 (later blocks of k): c = alpha·t + c. The vector kernels store
+// full and partial tiles with the same instructions (masked at the edges),
+// so an element's bits do not depend on where a block of c ends. ----
+
+// store_mode is store's mode for the block of k starting at pc.
+static int store_mode(int pc, float beta) { return pc > 0 ? 2 : beta == 0 ? 0 : 1; }
 
 // Baseline: 4×8, left to the compiler.
 #define MR0 4
 #define NR0 8
-static void kernel_base(int kc, const float *a, const float *b, float *t) {
+static void kernel_base(int kc, const float *a, const float *b, float *c, long ldc, int rows, int cols, float alpha,
+		float beta, int mode) {
 	float acc[MR0][NR0] = {{0}};
 	for (int p = 0; p < kc; p++) {
 		for (int r = 0; r < MR0; r++) {
@@ -149,13 +157,25 @@ static void kernel_base(int kc, const float *a, const float *b, float *t) {
 			for (int j = 0; j < NR0; j++) acc[r][j] += av * b[p * NR0 + j];
 		}
 	}
-	memcpy(t, acc, sizeof acc);
+	store(&acc[0][0], NR0, rows, cols, alpha, beta, mode != 2, c, ldc);
 }
 
 // AVX2 with FMA: 6×16, twelve accumulators in ymm registers.
 #define MR1 6
 #define NR1 16
-__attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float *a, const float *b, float *t) {
+#define STORE256(r) if (r < rows) { \
+	float *cr = c + (long)r * ldc; \
+	__m256 v0, v1; \
+	if (mode == 0) { \
+		v0 = _mm256_mul_ps(va, c##r##0); v1 = _mm256_mul_ps(va, c##r##1); \
+	} else { \
+		__m256 o0 = _mm256_maskload_ps(cr, m0), o1 = _mm256_maskload_ps(cr + 8, m1); \
+		if (mode == 1) { o0 = _mm256_mul_ps(vb, o0); o1 = _mm256_mul_ps(vb, o1); } \
+		v0 = _mm256_fmadd_ps(va, c##r##0, o0); v1 = _mm256_fmadd_ps(va, c##r##1, o1); \
+	} \
+	_mm256_maskstore_ps(cr, m0, v0); _mm256_maskstore_ps(cr + 8, m1, v1); }
+__attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float *a, const float *b, float *c, long ldc, int rows,
+		int cols, float alpha, float beta, int mode) {
 	__m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
 	__m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
 	for (int p = 0; p < kc; p++) {
@@ -170,12 +190,11 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float 
 		a += MR1;
 		b += NR1;
 	}
-	_mm256_storeu_ps(t + 0 * NR1, c00); _mm256_storeu_ps(t + 0 * NR1 + 8, c01);
-	_mm256_storeu_ps(t + 1 * NR1, c10); _mm256_storeu_ps(t + 1 * NR1 + 8, c11);
-	_mm256_storeu_ps(t + 2 * NR1, c20); _mm256_storeu_ps(t + 2 * NR1 + 8, c21);
-	_mm256_storeu_ps(t + 3 * NR1, c30); _mm256_storeu_ps(t + 3 * NR1 + 8, c31);
-	_mm256_storeu_ps(t + 4 * NR1, c40); _mm256_storeu_ps(t + 4 * NR1 + 8, c41);
-	_mm256_storeu_ps(t + 5 * NR1, c50); _mm256_storeu_ps(t + 5 * NR1 + 8, c51);
+	const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	__m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols), lane);
+	__m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols - 8), lane);
+	__m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+	STORE256(0) STORE256(1) STORE256(2) STORE256(3) STORE256(4) STORE256(5)
 }
 
 // AVX-512: 12×32, twenty-four accumulators in zmm registers.
@@ -183,8 +202,19 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float 
 #define NR2 32
 #define ROW512(r) av = _mm512_set1_ps(a[r]); \
 	c##r##0 = _mm512_fmadd_ps(av, b0, c##r##0); c##r##1 = _mm512_fmadd_ps(av, b1, c##r##1);
-#define STORE512(r) _mm512_storeu_ps(t + r * NR2, c##r##0); _mm512_storeu_ps(t + r * NR2 + 16, c##r##1);
-__attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float *a, const float *b, float *t) {
+#define STORE512(r) if (r < rows) { \
+	float *cr = c + (long)r * ldc; \
+	__m512 v0, v1; \
+	if (mode == 0) { \
+		v0 = _mm512_mul_ps(va, c##r##0); v1 = _mm512_mul_ps(va, c##r##1); \
+	} else { \
+		__m512 o0 = _mm512_maskz_loadu_ps(m0, cr), o1 = _mm512_maskz_loadu_ps(m1, cr + 16); \
+		if (mode == 1) { o0 = _mm512_mul_ps(vb, o0); o1 = _mm512_mul_ps(vb, o1); } \
+		v0 = _mm512_fmadd_ps(va, c##r##0, o0); v1 = _mm512_fmadd_ps(va, c##r##1, o1); \
+	} \
+	_mm512_mask_storeu_ps(cr, m0, v0); _mm512_mask_storeu_ps(cr + 16, m1, v1); }
+__attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float *a, const float *b, float *c, long ldc, int rows,
+		int cols, float alpha, float beta, int mode) {
 	__m512 z = _mm512_setzero_ps();
 	__m512 c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
 	__m512 c60 = z, c61 = z, c70 = z, c71 = z, c80 = z, c81 = z, c90 = z, c91 = z;
@@ -197,11 +227,14 @@ __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float
 		a += MR2;
 		b += NR2;
 	}
+	__mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+	__mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+	__m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 	STORE512(0) STORE512(1) STORE512(2) STORE512(3) STORE512(4) STORE512(5)
 	STORE512(6) STORE512(7) STORE512(8) STORE512(9) STORE512(10) STORE512(11)
 }
 
-typedef void (*kernel_fn)(int, const float *, const float *, float *);
+typedef void (*kernel_fn)(int, const float *, const float *, float *, long, int, int, float, float, int);
 
 static const struct {
 	kernel_fn fn;
@@ -249,7 +282,6 @@ int vaelab_sgemm_block(int kernel, int ta, int tb, int i0, int i1, int j0, int j
 	float *pa = grow(&buf_a, &cap_a, (size_t)((mcb + mr - 1) / mr) * mr * KC);
 	float *pb = grow(&buf_b, &cap_b, (size_t)((ncb + nr - 1) / nr) * nr * KC);
 	if (!pa || !pb) return -1;
-	float t[MR2 * NR2] __attribute__((aligned(64)));
 	for (int jc = j0; jc < j1; jc += ncmax) {
 		int nc = j1 - jc < ncmax ? j1 - jc : ncmax;
 		for (int pc = 0; pc < k; pc += KC) {
@@ -265,8 +297,8 @@ int vaelab_sgemm_block(int kernel, int ta, int tb, int i0, int i1, int j0, int j
 					int cols = nc - jr < nr ? nc - jr : nr;
 					for (int ir = 0; ir < mc; ir += mr) {
 						int rows = mc - ir < mr ? mc - ir : mr;
-						fn(kc, pa + (long)ir * kc, pb + (long)jr * kc, t);
-						store(t, nr, rows, cols, alpha, beta, pc == 0, c + (long)(ic + ir) * ldc + jc + jr, ldc);
+						fn(kc, pa + (long)ir * kc, pb + (long)jr * kc, c + (long)(ic + ir) * ldc + jc + jr, ldc, rows, cols,
+							alpha, beta, store_mode(pc, beta));
 					}
 				}
 			}
