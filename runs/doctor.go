@@ -12,6 +12,7 @@ import (
 
 	"github.com/vaelab/vaelab/internal/blaslib"
 	"github.com/vaelab/vaelab/internal/safefile"
+	"github.com/vaelab/vaelab/internal/threads"
 )
 
 // Finding is one problem the doctor found, and what a repair would do.
@@ -182,11 +183,11 @@ func (s *Store) Repair(ctx context.Context, findings []Finding) (int, error) {
 	return n, nil
 }
 
-// DoctorWorkspace is vaelab doctor: the BLAS this machine trains with
-// (PrintBLAS), then Doctor on the database at db, opened for writing only
-// to repair.
-func DoctorWorkspace(ctx context.Context, db string, repair bool, b blaslib.Info, w io.Writer) error {
-	PrintBLAS(w, b)
+// DoctorWorkspace is vaelab doctor: the BLAS and threads this machine trains
+// with (PrintBLAS), then Doctor on the database at db, opened for writing
+// only to repair.
+func DoctorWorkspace(ctx context.Context, db string, repair bool, b blaslib.Info, t threads.Decision, w io.Writer) error {
+	PrintBLAS(w, b, t)
 	return WithStore(ctx, db, repair, func(ctx context.Context, st *Store) error { return Doctor(ctx, st, w, repair) })
 }
 
@@ -220,11 +221,24 @@ func Doctor(ctx context.Context, st *Store, w io.Writer, repair bool) error {
 	return nil
 }
 
-// PrintBLAS prints, in doctor's columns, the BLAS this machine trains with
-// and, when it runs slower than the CPU allows, what to do about it.
-func PrintBLAS(w io.Writer, b blaslib.Info) {
+// PrintBLAS prints, in doctor's columns, the BLAS this machine trains with,
+// the threads of a run trained alone (t, when decided) and why, and, when
+// the BLAS runs slower than the CPU allows, what to do about it.
+func PrintBLAS(w io.Writer, b blaslib.Info, t threads.Decision) {
 	fmt.Fprintf(w, "%-9s %-16s %s\n", "blas", "", b)
+	if t.N > 0 {
+		fmt.Fprintf(w, "%-9s %-16s %s\n", "threads", "", threadsLine(t))
+	}
 	if level, advice := b.Advice(); advice != "" {
 		fmt.Fprintf(w, "%-9s %-16s %s\n", level, "", advice)
 	}
+}
+
+// threadsLine is t with what it applies to and, for a number set by the
+// user, how to see what threads pay here.
+func threadsLine(t threads.Decision) string {
+	if t.Setting == threads.Auto {
+		return t.String() + " for a run trained alone; run and evaluate divide the cores among --workers"
+	}
+	return t.String() + " per run; --threads auto measures what threads pay here"
 }

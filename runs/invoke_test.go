@@ -10,6 +10,7 @@ import (
 
 	"github.com/vaelab/vaelab/internal/blaslib"
 	"github.com/vaelab/vaelab/internal/fault"
+	"github.com/vaelab/vaelab/internal/threads"
 	"github.com/vaelab/vaelab/record"
 )
 
@@ -239,14 +240,14 @@ func TestDoctorWorkspace(t *testing.T) {
 	ctx := context.Background()
 	var w strings.Builder
 	gonum := blaslib.Info{Library: "gonum", Reason: "asked for"}
-	err := DoctorWorkspace(ctx, filepath.Join(t.TempDir(), "none.db"), false, gonum, &w)
+	err := DoctorWorkspace(ctx, filepath.Join(t.TempDir(), "none.db"), false, gonum, threads.Decision{}, &w)
 	if err == nil || !strings.Contains(err.Error(), "no database at") || !strings.HasPrefix(w.String(), "blas") || !strings.Contains(w.String(), "note") {
 		t.Errorf("no database: %v\n%s", err, w.String())
 	}
 	st, dir := openTemp(t)
 	runSpec(t, newScheduler(st, dir), tinySpec)
 	w.Reset()
-	if err := DoctorWorkspace(ctx, st.Path(), false, gonum, &w); err != nil || !strings.Contains(w.String(), st.Path()+": ok (integrity check passed") {
+	if err := DoctorWorkspace(ctx, st.Path(), false, gonum, threads.Decision{}, &w); err != nil || !strings.Contains(w.String(), st.Path()+": ok (integrity check passed") {
 		t.Errorf("healthy store: %v\n%s", err, w.String())
 	}
 }

@@ -20,7 +20,7 @@ const Version = "0.1.0-dev"
 // flag from the Go build info, when the binary was built from a VCS checkout),
 // Go version, BLAS (library, version, kernels, threads; GOMAXPROCS) and host.
 func CurrentProvenance() Provenance {
-	p := Provenance{Version: Version, VCSRevision: "unknown (built without VCS stamping)", GoVersion: runtime.Version(), BLAS: fmt.Sprintf("%s, GOMAXPROCS=%d", blaslib.Current(), runtime.GOMAXPROCS(0))}
+	p := Provenance{Version: Version, VCSRevision: "unknown (built without VCS stamping)", GoVersion: runtime.Version(), BLAS: blasText(blaslib.Current(), runtime.GOMAXPROCS(0))}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
 			switch s.Key {
@@ -37,6 +37,21 @@ func CurrentProvenance() Provenance {
 	}
 	p.Host = fmt.Sprintf("%s (%s/%s, %d CPUs)", host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 	return p
+}
+
+// blasText is the BLAS's line, with its thread count where the line names
+// none (gonum's without vaelab's products: its parallel ops still use them,
+// and they change a run's last bits), and GOMAXPROCS. It is text in the
+// store's blas columns, so the record needs no new column.
+func blasText(b blaslib.Info, gomaxprocs int) string {
+	line, n := b.String(), max(b.Threads, 1)
+	if !strings.Contains(line, fmt.Sprintf(" %d thread", n)) {
+		line += fmt.Sprintf(", %d thread", n)
+		if n != 1 {
+			line += "s"
+		}
+	}
+	return fmt.Sprintf("%s, GOMAXPROCS=%d", line, gomaxprocs)
 }
 
 // VersionLine is what vaelab --version prints after "vaelab ": the

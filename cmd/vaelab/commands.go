@@ -28,13 +28,10 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			if err := s.load(cmd); err != nil {
+			if err := s.load(cmd); err != nil || cmd.Annotations[needsBLAS] == "" {
 				return err
 			}
-			if cmd.Annotations[needsBLAS] == "" {
-				return nil
-			}
-			return s.setupBLAS(stderr)
+			return s.setupBLAS(cmd.Annotations[needsBLAS], stderr)
 		},
 	}
 	root.SetOut(stdout)
@@ -67,7 +64,7 @@ func runCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 	o := runs.SweepOptions{Log: stdout, Progress: stderr, Terminal: progress.IsTerminal(stderr)}
 	cmd := &cobra.Command{
 		Use:         "run SPEC",
-		Annotations: map[string]string{needsBLAS: "yes"},
+		Annotations: map[string]string{needsBLAS: trainsPool},
 		Short:       "Train every run of a spec that is not finished yet, then optionally write the report",
 		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -204,7 +201,7 @@ func evaluateCmd(s *settings, stdout, stderr io.Writer) *cobra.Command {
 	var reportPath string
 	cmd := &cobra.Command{
 		Use:         "evaluate SPEC|EXPERIMENT",
-		Annotations: map[string]string{needsBLAS: "yes"},
+		Annotations: map[string]string{needsBLAS: trainsPool},
 		Short:       "Score the finished runs of a spec or stored experiment again from their final checkpoints, without training",
 		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -255,11 +252,11 @@ func doctorCmd(s *settings, stdout io.Writer) *cobra.Command {
 	var repair bool
 	cmd := &cobra.Command{
 		Use:         "doctor",
-		Annotations: map[string]string{needsBLAS: "yes"},
+		Annotations: map[string]string{needsBLAS: "yes"}, // its threads line: a run trained alone
 		Short:       "Check the workspace: database integrity, orphaned runs, changed or missing files; --repair fixes what is safe",
 		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runs.DoctorWorkspace(cmd.Context(), s.db(), repair, blaslib.Current(), stdout)
+			return runs.DoctorWorkspace(cmd.Context(), s.db(), repair, blaslib.Current(), s.threads, stdout)
 		},
 	}
 	cmd.Flags().BoolVar(&repair, "repair", false, "apply the safe repairs (orphaned runs become interrupted); files are never deleted")

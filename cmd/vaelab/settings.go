@@ -18,6 +18,7 @@ import (
 	"github.com/vaelab/vaelab/internal/blaslib"
 	"github.com/vaelab/vaelab/internal/fault"
 	"github.com/vaelab/vaelab/internal/safefile"
+	"github.com/vaelab/vaelab/internal/threads"
 	"github.com/vaelab/vaelab/report"
 	"github.com/vaelab/vaelab/runs"
 )
@@ -26,7 +27,8 @@ import (
 // flag > VAELAB_* environment variable > config file > default. The config file
 // is --config, or .vaelab.yaml in the working directory when present.
 type settings struct {
-	v *viper.Viper
+	v       *viper.Viper
+	threads threads.Decision // decided with the BLAS setup
 }
 
 func newSettings() *settings {
@@ -34,16 +36,11 @@ func newSettings() *settings {
 	v.SetEnvPrefix("VAELAB")
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
 	v.AutomaticEnv()
-	v.SetDefault("db", "vaelab.db")
-	v.SetDefault("workers", runtime.NumCPU())
-	v.SetDefault("data_dir", data.DefaultDir())
-	v.SetDefault("runs_dir", "")
-	v.SetDefault("cache_dir", filepath.Join(data.DefaultDir(), "decoded"))
-	v.SetDefault("blas", blaslib.Auto)
 	return &settings{v: v}
 }
 
-// bindFlags declares the settings flags on the root command.
+// bindFlags declares the settings flags on the root command; a flag's
+// default is its setting's (viper falls back to it).
 func (s *settings) bindFlags(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
 	f.String("config", "", "settings file (YAML; default .vaelab.yaml in the working directory, if present)")
@@ -53,7 +50,8 @@ func (s *settings) bindFlags(cmd *cobra.Command) {
 	f.String("runs-dir", "", "folder for run files (checkpoints, images); default vaelab-runs beside the database (env VAELAB_RUNS_DIR)")
 	f.String("cache-dir", filepath.Join(data.DefaultDir(), "decoded"), "folder for decoded copies of datasets, shared by runs (env VAELAB_CACHE_DIR)")
 	f.String("blas", blaslib.Auto, "matrix products: auto (OpenBLAS when installed, its kernels checked against the CPU), openblas, or gonum (pure Go) (env VAELAB_BLAS)")
-	for key, flag := range map[string]string{"db": "db", "workers": "workers", "data_dir": "data-dir", "runs_dir": "runs-dir", "cache_dir": "cache-dir", "blas": "blas"} {
+	f.String("threads", threads.Auto, "threads of one run: auto (usable cores / workers, fewer where more do not pay here; vaelab doctor shows why) or a number (env VAELAB_THREADS)")
+	for key, flag := range map[string]string{"db": "db", "workers": "workers", "data_dir": "data-dir", "runs_dir": "runs-dir", "cache_dir": "cache-dir", "blas": "blas", "threads": "threads"} {
 		_ = s.v.BindPFlag(key, f.Lookup(flag)) // the flags exist: declared just above
 	}
 }
@@ -79,9 +77,9 @@ func (s *settings) load(cmd *cobra.Command) error {
 	}
 	for _, k := range s.v.AllKeys() {
 		switch k {
-		case "db", "workers", "data_dir", "runs_dir", "cache_dir", "blas", "config":
+		case "db", "workers", "data_dir", "runs_dir", "cache_dir", "blas", "threads", "config":
 		default:
-			return &exitError{exitUsage, fmt.Errorf("settings %s: unknown key %q (known: db, workers, data_dir, runs_dir, cache_dir, blas)", path, k)}
+			return &exitError{exitUsage, fmt.Errorf("settings %s: unknown key %q (known: db, workers, data_dir, runs_dir, cache_dir, blas, threads)", path, k)}
 		}
 	}
 	return nil
@@ -92,13 +90,23 @@ func (s *settings) dataDir() string  { return s.v.GetString("data_dir") }
 func (s *settings) cacheDir() string { return s.v.GetString("cache_dir") }
 
 // needsBLAS marks, in a command's Annotations, the commands that compute:
-// the root sets up the BLAS before them, once, from the blas setting.
-const needsBLAS = "vaelab.blas"
+// the root sets up the BLAS and threads before them, once. The value
+// trainsPool marks those that train --workers runs at once; others, one.
+const needsBLAS, trainsPool = "vaelab.blas", "workers"
 
-// setupBLAS chooses the process's BLAS from the blas setting; warnings (a
-// kernel set that failed its product check) go to stderr.
-func (s *settings) setupBLAS(stderr io.Writer) error {
-	if _, err := blaslib.Setup(blaslib.Options{Choice: s.v.GetString("blas"), Warn: stderr}); err != nil {
+// setupBLAS decides the threads of one computation from the threads setting
+// (package threads; it remembers measurements in the cache_dir folder, as
+// other per-machine figures, the only folder it may write) and chooses the BLAS
+// from the blas setting; warnings (a kernel set that failed its check) go to stderr.
+func (s *settings) setupBLAS(cores string, stderr io.Writer) (err error) {
+	workers := 1
+	if cores == trainsPool {
+		workers = s.v.GetInt("workers") // sweep refuses one below 1
+	}
+	if s.threads, err = threads.Resolve(s.v.GetString("threads"), workers, s.cacheDir()); err == nil {
+		_, err = blaslib.Setup(blaslib.Options{Choice: s.v.GetString("blas"), Warn: stderr, Threads: s.threads.N})
+	}
+	if err != nil {
 		return &exitError{exitUsage, err}
 	}
 	return nil
