@@ -188,6 +188,8 @@ func (s *Store) Repair(ctx context.Context, findings []Finding) (int, error) {
 // only to repair.
 func DoctorWorkspace(ctx context.Context, db string, repair bool, b blaslib.Info, t threads.Decision, w io.Writer) error {
 	PrintBLAS(w, b, t)
+	// What the OpenBLAS core in use costs (a forced one, say), measured.
+	fmt.Fprintf(w, "%-9s %-16s %s\n", "core", "", blaslib.CoreCost())
 	return WithStore(ctx, db, repair, func(ctx context.Context, st *Store) error { return Doctor(ctx, st, w, repair) })
 }
 

@@ -104,7 +104,7 @@ func (s *settings) setupBLAS(cores string, stderr io.Writer) (err error) {
 		workers = s.v.GetInt("workers") // sweep refuses one below 1
 	}
 	if s.threads, err = threads.Resolve(s.v.GetString("threads"), workers, s.cacheDir()); err == nil {
-		_, err = blaslib.Setup(blaslib.Options{Choice: s.v.GetString("blas"), Warn: stderr, Threads: s.threads.N})
+		_, err = blaslib.Setup(blaslib.Options{Choice: s.v.GetString("blas"), Warn: stderr, Threads: s.threads.N, ThreadsRule: s.threads.Rule})
 	}
 	if err != nil {
 		return &exitError{exitUsage, err}

@@ -42,6 +42,9 @@ type Options struct {
 	// step that runs in parallel) may use; 0 means 1. The CLI resolves its
 	// threads setting (auto, by the rule of package threads) to a number.
 	Threads int
+	// ThreadsRule says how Threads was decided ("auto: …", "set by the
+	// threads setting"), for provenance and doctor; "" says nothing.
+	ThreadsRule string
 }
 
 // Info describes the BLAS a process uses: enough to tell why two runs differ
@@ -58,6 +61,8 @@ type Info struct {
 	CPU      string // the widest vector instruction set of the CPU, e.g. "AVX-512"
 	Generic  bool   // Core is a generic SSE kernel set on a CPU that offers more
 	Products string // whose kernels compute the float32 products, and why
+	// ThreadsRule is how Threads was decided, from Options.ThreadsRule.
+	ThreadsRule string
 }
 
 // String is the one-line form that provenance, show, the report and bench print.
@@ -65,7 +70,7 @@ func (i Info) String() string {
 	if i.Library != "OpenBLAS" {
 		s := "gonum (pure Go): " + i.Reason
 		if i.Products != "" {
-			s += fmt.Sprintf("; float32 products: %s, %d thread%s", i.Products, max(i.Threads, 1), plural(i.Threads))
+			s += fmt.Sprintf("; float32 products: %s, %s", i.Products, i.threads())
 		}
 		return s
 	}
@@ -73,9 +78,18 @@ func (i Info) String() string {
 	if i.Version != "" {
 		s += " " + i.Version
 	}
-	s += fmt.Sprintf(" (%s), core %s (%s), %d thread%s", i.File, i.Core, i.Reason, i.Threads, plural(i.Threads))
+	s += fmt.Sprintf(" (%s), core %s (%s), %s", i.File, i.Core, i.Reason, i.threads())
 	if i.Products != "" {
 		s += "; float32 products: " + i.Products
+	}
+	return s
+}
+
+// threads is "N thread(s)", with the rule that decided N when known.
+func (i Info) threads() string {
+	s := fmt.Sprintf("%d thread%s", max(i.Threads, 1), plural(max(i.Threads, 1)))
+	if i.ThreadsRule != "" {
+		s += " (" + i.ThreadsRule + ")"
 	}
 	return s
 }
@@ -118,7 +132,7 @@ func Setup(o Options) (Info, error) {
 	if lib != nil && impl == G.BLAS(lib) {
 		lib.SetThreads(threads)
 	}
-	info.Threads = threads
+	info.Threads, info.ThreadsRule = threads, o.ThreadsRule
 	impl = withOwnProducts(choice, impl, &info, warn)
 	G.Use(installed{BLAS: impl, info: info})
 	blas64.Use(impl)

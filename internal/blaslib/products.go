@@ -34,20 +34,20 @@ func ownISA(kernel string) isa {
 func ownProducts(choice string, info Info, kernel string, available bool) (use bool, why string) {
 	switch {
 	case choice == Gonum:
-		return false, "gonum's (the blas setting asks for pure Go)"
+		return false, "gonum (the blas setting asks for pure Go)"
 	case !available:
-		return false, fmt.Sprintf("%s's (vaelab's own kernels need cgo on amd64)", info.Library)
+		return false, fmt.Sprintf("%s (the vaelab kernels need cgo on amd64)", info.Library)
 	case info.Library != "OpenBLAS":
-		return true, fmt.Sprintf("vaelab's %s kernels (no OpenBLAS)", kernel)
+		return true, fmt.Sprintf("vaelab %s kernels (no OpenBLAS)", kernel)
 	}
 	core, known := coreISA(info.Core)
 	switch {
 	case !known:
-		return false, fmt.Sprintf("OpenBLAS's (its %s kernels are its own informed choice)", info.Core)
+		return false, fmt.Sprintf("OpenBLAS (core %s, its own informed choice)", info.Core)
 	case core >= ownISA(kernel):
-		return false, fmt.Sprintf("OpenBLAS's %s kernels (%s, as wide as vaelab's %s)", info.Core, core, kernel)
+		return false, fmt.Sprintf("OpenBLAS core %s (%s, as wide as the vaelab %s kernels)", info.Core, core, kernel)
 	}
-	return true, fmt.Sprintf("vaelab's %s kernels (OpenBLAS's %s core is %s)", kernel, info.Core, core)
+	return true, fmt.Sprintf("vaelab %s kernels (the OpenBLAS core %s is %s)", kernel, info.Core, core)
 }
 
 // withOwnProducts returns the BLAS to install: impl, or impl with the float32
@@ -58,7 +58,7 @@ func withOwnProducts(choice string, impl G.BLAS, info *Info, warn io.Writer) G.B
 	if use {
 		if err := sgemm.Verify(); err != nil {
 			fmt.Fprintf(warn, "vaelab: warning: vaelab's own %s kernels computed a wrong product (%v); float32 products stay on %s\n", sgemm.Kernel(), err, info.Library)
-			use, why = false, fmt.Sprintf("%s's (vaelab's %s kernels failed their start-up check)", info.Library, sgemm.Kernel())
+			use, why = false, fmt.Sprintf("%s (the vaelab %s kernels failed their start-up check)", info.Library, sgemm.Kernel())
 		}
 	}
 	info.Products = why

@@ -16,8 +16,8 @@ func TestOwnProductsTakeOverOnlyWhereWider(t *testing.T) {
 		want      bool
 		says      string
 	}{
-		{"forced Haswell on AVX-512", Auto, openblas("Haswell"), "avx512", true, true, "OpenBLAS's Haswell core is AVX2"},
-		{"generic Prescott", OpenBLAS, openblas("Prescott"), "avx2", true, true, "Prescott core is SSE3"},
+		{"forced Haswell on AVX-512", Auto, openblas("Haswell"), "avx512", true, true, "the OpenBLAS core Haswell is AVX2"},
+		{"generic Prescott", OpenBLAS, openblas("Prescott"), "avx2", true, true, "core Prescott is SSE3"},
 		{"the library's AVX-512 core", Auto, openblas("Cooperlake"), "avx512", true, false, "as wide as"},
 		{"Haswell core, AVX2 kernel", Auto, openblas("Haswell"), "avx2", true, false, "as wide as"},
 		{"unknown core name", Auto, openblas("Neoverse"), "avx512", true, false, "informed choice"},
@@ -32,22 +32,4 @@ func TestOwnProductsTakeOverOnlyWhereWider(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestCoreCostNamesTheCoreAndBothSpeeds(t *testing.T) {
-	if _, err := Setup(Options{}); err != nil {
-		t.Fatal(err)
-	}
-	s := CoreCost()
-	info := Current()
-	if info.Library != "OpenBLAS" {
-		if !strings.Contains(s, "no OpenBLAS") {
-			t.Fatalf("CoreCost without OpenBLAS = %q", s)
-		}
-		return
-	}
-	if !strings.Contains(s, info.Core) || !strings.Contains(s, "GFLOP/s") {
-		t.Fatalf("CoreCost = %q; want the core %s and its speed", s, info.Core)
-	}
-	t.Log(s)
 }
