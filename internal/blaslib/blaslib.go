@@ -19,11 +19,15 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
+	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/blas/gonum"
 	G "gorgonia.org/gorgonia"
+
+	"github.com/vaelab/vaelab/internal/sgemm"
 )
 
 // Choices are the values of the blas setting (--blas, VAELAB_BLAS, blas: in
@@ -129,9 +133,6 @@ func Setup(o Options) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	if lib != nil && impl == G.BLAS(lib) {
-		lib.SetThreads(threads)
-	}
 	info.Threads, info.ThreadsRule = threads, o.ThreadsRule
 	impl = withOwnProducts(choice, impl, &info, warn)
 	G.Use(installed{BLAS: impl, info: info})
@@ -158,6 +159,43 @@ type installed struct {
 // Threads is how many threads a product or a parallel op may use: the ops of
 // vae/internal/ops ask the installed BLAS for it.
 func (in installed) Threads() int { return max(in.info.Threads, 1) }
+
+// Sgemm runs a float32 product on Threads threads: the library's kernels
+// (OpenBLAS's or vaelab's) at one thread each, on blocks of c cut as package
+// sgemm cuts them. OpenBLAS's own threading stays off, so that ops which
+// already run products side by side (a convolution's blocks of images) do
+// not oversubscribe the cores.
+func (in installed) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	parts := sgemm.Parts(m, n, k, in.Threads())
+	if len(parts) <= 1 || k == 0 {
+		in.BLAS.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	var wg sync.WaitGroup
+	for _, p := range parts[1:] {
+		wg.Go(func() { in.sgemmPart(p, tA, tB, k, alpha, a, lda, b, ldb, beta, c, ldc) })
+	}
+	in.sgemmPart(parts[0], tA, tB, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	wg.Wait()
+}
+
+// SgemmOneThread is Sgemm on the calling thread alone, for ops that run
+// several products at once.
+func (in installed) SgemmOneThread(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	in.BLAS.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemmPart computes the block p of c.
+func (in installed) sgemmPart(p sgemm.Part, tA, tB blas.Transpose, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	ao, bo := p.I0*lda, p.J0 // where op(a)'s row I0 and op(b)'s column J0 start
+	if tA != blas.NoTrans {
+		ao = p.I0
+	}
+	if tB != blas.NoTrans {
+		bo = p.J0 * ldb
+	}
+	in.BLAS.Sgemm(tA, tB, p.I1-p.I0, p.J1-p.J0, k, alpha, a[ao:], lda, b[bo:], ldb, beta, c[p.I0*ldc+p.J0:], ldc)
+}
 
 // Threads is the thread count of the process's setup (1 without one).
 func Threads() int { return max(Current().Threads, 1) }
@@ -198,7 +236,7 @@ func choose(choice string, lib library, m machine, warn io.Writer) (G.BLAS, Info
 		}
 		return gonum.Implementation{}, gonumInfo("no OpenBLAS library found (Debian: apt-get install libopenblas0-pthread trains 3–5x faster)", top), nil
 	}
-	lib.SetThreads(1) // vaelab runs trainings in parallel instead
+	lib.SetThreads(1) // vaelab threads the work around its products itself (installed.Sgemm)
 	info := Info{Library: "OpenBLAS", File: lib.Name(), Detected: lib.CoreName(), CPU: top.String()}
 	info.Reason = "detected"
 	verified := false

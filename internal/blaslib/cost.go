@@ -29,11 +29,6 @@ func coreCost(b G.BLAS) string {
 	if own, ok := lib.(ownSgemm); ok {
 		lib = own.BLAS
 	}
-	if l, ok := lib.(library); ok { // both at one thread: a like-for-like figure
-		n := l.Threads()
-		l.SetThreads(1)
-		defer l.SetThreads(n)
-	}
 	forced := "chosen by the library"
 	if v, set := os.LookupEnv("OPENBLAS_CORETYPE"); set {
 		forced = fmt.Sprintf("forced by OPENBLAS_CORETYPE=%s", v)

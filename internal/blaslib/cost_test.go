@@ -15,7 +15,7 @@ func TestCoreCostNamesTheCoreAndBothSpeeds(t *testing.T) {
 	}
 	lib := realOpenBLAS(t)
 	for _, products := range []string{"vaelab avx512 kernels (test)", "OpenBLAS core X (test)"} {
-		in := installed{BLAS: ownSgemm{BLAS: lib, threads: 1}, info: Info{Library: "OpenBLAS", Core: lib.CoreName(), Products: products}}
+		in := installed{BLAS: ownSgemm{BLAS: lib}, info: Info{Library: "OpenBLAS", Core: lib.CoreName(), Products: products}}
 		s := coreCost(in)
 		if !strings.Contains(s, lib.CoreName()) || strings.Count(s, "GFLOP/s") != 1 || !strings.Contains(s, "x)") {
 			t.Fatalf("coreCost = %q; want the core %s and both speeds", s, lib.CoreName())

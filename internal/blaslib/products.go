@@ -65,15 +65,13 @@ func withOwnProducts(choice string, impl G.BLAS, info *Info, warn io.Writer) G.B
 	if !use {
 		return impl
 	}
-	return ownSgemm{BLAS: impl, threads: max(info.Threads, 1)}
+	return ownSgemm{BLAS: impl}
 }
 
-// ownSgemm is a BLAS whose float32 products run on package sgemm.
-type ownSgemm struct {
-	G.BLAS
-	threads int
-}
+// ownSgemm is a BLAS whose float32 products run on package sgemm, on the
+// calling thread (installed.Sgemm threads them).
+type ownSgemm struct{ G.BLAS }
 
 func (o ownSgemm) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemm.Gemm(tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, o.threads)
+	sgemm.Gemm(tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 1)
 }

@@ -41,6 +41,23 @@ func Gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 // block is the part of c one thread computes: rows i0..i1, columns j0..j1.
 type block struct{ i0, i1, j0, j1, k int }
 
+// Part is a block of an m×n product's c: rows I0..I1, columns J0..J1.
+type Part struct{ I0, I1, J0, J1 int }
+
+// Parts cuts an m×n product with inner size k as Gemm does between threads:
+// along c's longer side, in whole register tiles of this CPU's kernel (so
+// each element is computed alike whichever part holds it), and into fewer
+// parts than threads when the product is too small to pay for a thread.
+// Callers that thread another BLAS's products use it too.
+func Parts(m, n, k, threads int) []Part {
+	blocks := split(m, n, k, max(threads, 1))
+	out := make([]Part, len(blocks))
+	for i, b := range blocks {
+		out[i] = Part{b.i0, b.i1, b.j0, b.j1}
+	}
+	return out
+}
+
 // split cuts c into at most threads blocks along its longer side, in whole
 // micro-tiles, and none when the product is too small to pay for a thread.
 func split(m, n, k, threads int) []block {

@@ -92,22 +92,43 @@ func row2imGo[T float](rows []T, c, h, w int, g geom, oh, ow int, x []T) {
 // gemm computes c = op(a)·op(b) + beta·c for row-major matrices, with op the
 // transpose when tA or tB is set; m×n is c's shape and k the inner size. It
 // goes through Gorgonia's BLAS so that a faster BLAS installed with G.Use is
-// used here too.
+// used here too, on as many threads as the setup allows.
 func gemm[T float](tA, tB bool, m, n, k int, a, b []T, beta T, c []T) {
-	ta, tb := blas.NoTrans, blas.NoTrans
 	lda, ldb := k, n
 	if tA {
-		ta, lda = blas.Trans, m
+		lda = m
 	}
 	if tB {
-		tb, ldb = blas.Trans, k
+		ldb = k
+	}
+	gemmOn(true, tA, tB, m, n, k, a, lda, b, ldb, beta, c, n)
+}
+
+// oneThread is the installed BLAS's product on the calling thread alone.
+type oneThread interface {
+	SgemmOneThread(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+}
+
+// gemmOn is gemm with leading dimensions, threaded when inner is set and
+// else on the calling thread (an op's workers already run side by side).
+func gemmOn[T float](inner, tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	ta, tb := blas.NoTrans, blas.NoTrans
+	if tA {
+		ta = blas.Trans
+	}
+	if tB {
+		tb = blas.Trans
 	}
 	impl := G.WhichBLAS()
 	switch a := any(a).(type) {
 	case []float32:
-		impl.Sgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), n)
+		if one, ok := impl.(oneThread); ok && !inner {
+			one.SgemmOneThread(ta, tb, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+			return
+		}
+		impl.Sgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
 	case []float64:
-		impl.Dgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), n)
+		impl.Dgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
 	}
 }
 

@@ -89,8 +89,17 @@ func (b opBase) run(zero bool, name string, in []G.Value, out tensor.Shape, f fu
 type outBuf struct {
 	f32 []float32
 	f64 []float64
-	// tmp are working buffers of the op's kernels, in its dtype.
-	tmp [2]any
+	// tmp are working buffers of the op's kernels, in its dtype: two per
+	// worker of a parallel op (slots 2w and 2w+1).
+	tmp []any
+}
+
+// reserve makes room for slots working buffers before workers take theirs
+// (growing the list while they run would race).
+func (b *outBuf) reserve(slots int) {
+	if b != nil && len(b.tmp) < slots {
+		b.tmp = append(b.tmp, make([]any, slots-len(b.tmp))...)
+	}
 }
 
 // scratch returns working memory of n values, not zeroed: the op's buffer
@@ -99,6 +108,7 @@ func scratch[T float](b *outBuf, slot, n int) []T {
 	if b == nil {
 		return make([]T, n)
 	}
+	b.reserve(slot + 1)
 	if t, ok := b.tmp[slot].([]T); ok && cap(t) >= n {
 		return t[:n]
 	}
@@ -248,36 +258,28 @@ func convForward[T float](op convOp, x, out tensor.Shape, y []T, src [][]T) {
 	O, oh, ow := out[1], out[2], out[3]
 	ckk, n := C*op.g.k*op.g.k, oh*ow
 	per := imagesPerProduct(N, n)
-	// rows holds one product's images: laid out and used while in cache. (Kept
-	// for the whole batch, for the filter gradient, they would cross main
-	// memory twice; making them again there costs less.)
-	rows := scratch[T](op.out, 0, per*n*ckk)
-	var prod []T
-	if per > 1 {
-		prod = scratch[T](op.out, 1, O*per*n)
-	}
-	for i0 := 0; i0 < N; i0 += per {
-		m := min(per, N-i0)
-		block := rows[:m*n*ckk]
-		parallel(m, 1, func(lo, hi int) {
-			for j := lo; j < hi; j++ {
-				i := i0 + j
-				im2row(src[0][i*C*H*W:(i+1)*C*H*W], C, H, W, op.g, oh, ow, block[j*n*ckk:(j+1)*n*ckk])
-			}
+	// Each block of per images' rows is laid out and used while in cache.
+	// (Kept for the whole batch, for the filter gradient, they would cross
+	// main memory twice; making them again there costs less.)
+	inBlocks(op.out, N, per, func(worker, i0, m int, inner bool) {
+		rows := scratch[T](op.out, 2*worker, m*n*ckk)
+		loop(inner, m, func(j int) {
+			i := i0 + j
+			im2row(src[0][i*C*H*W:(i+1)*C*H*W], C, H, W, op.g, oh, ow, rows[j*n*ckk:(j+1)*n*ckk])
 		})
 		// y = w · rowsᵀ, w seen as O × (C·k·k).
 		if m == 1 {
-			gemm(false, true, O, n, ckk, src[1], block, 0, y[i0*O*n:(i0+1)*O*n])
+			gemmOn(inner, false, true, O, n, ckk, src[1], ckk, rows, ckk, 0, y[i0*O*n:(i0+1)*O*n], n)
 		} else {
-			gemm(false, true, O, m*n, ckk, src[1], block, 0, prod[:O*m*n])
-			unpackImages(prod, y[i0*O*n:], O, n, m)
+			prod := scratch[T](op.out, 2*worker+1, O*m*n)
+			gemmOn(inner, false, true, O, m*n, ckk, src[1], ckk, rows, ckk, 0, prod, m*n)
+			unpackImages(inner, prod, y[i0*O*n:], O, n, m)
 		}
-		parallel(m, 1, func(lo, hi int) {
-			for i := i0 + lo; i < i0+hi; i++ {
-				biasReLU(y[i*O*n:(i+1)*O*n], biasOf(op.bias, src), n, op.relu)
-			}
+		loop(inner, m, func(j int) {
+			i := i0 + j
+			biasReLU(y[i*O*n:(i+1)*O*n], biasOf(op.bias, src), n, op.relu)
 		})
-	}
+	})
 }
 
 // biasOf is an op's bias input, nil without one.
@@ -371,30 +373,22 @@ func deconvForward[T float](op deconvOp, x, out tensor.Shape, y []T, src [][]T) 
 	N, C, h, w := x[0], x[1], x[2], x[3]
 	O, H, W := out[1], out[2], out[3]
 	okk, n := O*op.g.k*op.g.k, h*w
-	per := imagesPerProduct(N, n)
-	rows := scratch[T](op.out, 0, per*n*okk)
-	var xs []T
-	if per > 1 {
-		xs = scratch[T](op.out, 1, C*per*n)
-	}
-	for i0 := 0; i0 < N; i0 += per {
-		m := min(per, N-i0)
+	inBlocks(op.out, N, imagesPerProduct(N, n), func(worker, i0, m int, inner bool) {
 		// rows = xᵀ·w with w seen as C × (O·k·k) and x the m images side by
 		// side; row2im scatters each image's rows into its output.
+		rows := scratch[T](op.out, 2*worker, m*n*okk)
 		in := src[0][i0*C*n : (i0+1)*C*n]
 		if m > 1 {
-			packImages(src[0][i0*C*n:], xs, C, n, m)
-			in = xs[:C*m*n]
+			in = scratch[T](op.out, 2*worker+1, C*m*n)
+			packImages(inner, src[0][i0*C*n:], in, C, n, m)
 		}
-		gemm(true, false, m*n, okk, C, in, src[1], 0, rows[:m*n*okk])
-		parallel(m, 1, func(lo, hi int) {
-			for i := i0 + lo; i < i0+hi; i++ {
-				yi := y[i*O*H*W : (i+1)*O*H*W]
-				row2im(rows[(i-i0)*n*okk:(i-i0+1)*n*okk], O, H, W, op.g, h, w, yi)
-				biasReLU(yi, biasOf(op.bias, src), H*W, op.relu)
-			}
+		gemmOn(inner, true, false, m*n, okk, C, in, m*n, src[1], okk, 0, rows, okk)
+		loop(inner, m, func(j int) {
+			yi := y[(i0+j)*O*H*W : (i0+j+1)*O*H*W]
+			row2im(rows[j*n*okk:(j+1)*n*okk], O, H, W, op.g, h, w, yi)
+			biasReLU(yi, biasOf(op.bias, src), H*W, op.relu)
 		})
-	}
+	})
 }
 
 func (op deconvOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
@@ -465,22 +459,29 @@ func filterGrad[T float](op filterGradOp, x, gs tensor.Shape, dw []T, src [][]T)
 	g := op.g
 	N, A, H, W := x[0], x[1], x[2], x[3]
 	B, h, w := gs[1], gs[2], gs[3]
-	akk, n := A*g.k*g.k, h*w
+	kk, n := g.k*g.k, h*w
 	per := imagesPerProduct(N, n)
-	gr := scratch[T](op.out, 1, B*per*n)
-	rows := scratch[T](op.out, 0, per*n*akk)
-	for i0 := 0; i0 < N; i0 += per {
-		m := min(per, N-i0)
-		block := rows[:m*n*akk]
-		parallel(m, 1, func(lo, hi int) {
-			for j := lo; j < hi; j++ {
+	// gr holds g's blocks of per images, each laid out as one B × (m·n) matrix.
+	gr := scratch[T](op.out, 0, B*N*n)
+	parallel((N+per-1)/per, 1, func(lo, hi int) {
+		for i0 := lo * per; i0 < min(hi*per, N); i0 += per {
+			packImages(false, src[1][i0*B*n:], gr[i0*B*n:], B, n, min(per, N-i0))
+		}
+	})
+	// Threads take whole input channels: the columns of dw that they own,
+	// from the rows of their channels alone, so every sum keeps its order.
+	inChannels(op.out, A, func(worker, a0, a1 int, inner bool) {
+		cols := (a1 - a0) * kk
+		rows := scratch[T](op.out, 2*worker+1, per*n*cols)
+		for i0 := 0; i0 < N; i0 += per {
+			m := min(per, N-i0)
+			loop(inner, m, func(j int) {
 				i := i0 + j
-				im2row(src[0][i*A*H*W:(i+1)*A*H*W], A, H, W, g, h, w, block[j*n*akk:(j+1)*n*akk])
-			}
-		})
-		packImages(src[1][i0*B*n:], gr, B, n, m)
-		gemm(false, false, B, akk, m*n, gr[:B*m*n], block, 1, dw)
-	}
+				im2row(src[0][(i*A+a0)*H*W:(i*A+a1)*H*W], a1-a0, H, W, g, h, w, rows[j*n*cols:(j+1)*n*cols])
+			})
+			gemmOn(inner, false, false, B, cols, m*n, gr[i0*B*n:(i0+m)*B*n], m*n, rows[:m*n*cols], cols, 1, dw[a0*kk:], A*kk)
+		}
+	})
 }
 
 // imagesPerProduct is how many of N images one matrix product covers, each
@@ -493,23 +494,20 @@ const productColumns = 512
 
 // packImages lays m images of c planes of n values (x, image after image) side
 // by side into xs: plane ch of image j goes to xs[ch·m·n + j·n:].
-func packImages[T float](x, xs []T, c, n, m int) {
-	parallel(m, 1, func(lo, hi int) {
-		for j := lo; j < hi; j++ {
-			for ch := range c {
-				copy(xs[(ch*m+j)*n:][:n], x[(j*c+ch)*n:][:n])
-			}
+// With inner set, the images are split between threads.
+func packImages[T float](inner bool, x, xs []T, c, n, m int) {
+	loop(inner, m, func(j int) {
+		for ch := range c {
+			copy(xs[(ch*m+j)*n:][:n], x[(j*c+ch)*n:][:n])
 		}
 	})
 }
 
 // unpackImages is packImages' inverse.
-func unpackImages[T float](xs, x []T, c, n, m int) {
-	parallel(m, 1, func(lo, hi int) {
-		for j := lo; j < hi; j++ {
-			for ch := range c {
-				copy(x[(j*c+ch)*n:][:n], xs[(ch*m+j)*n:][:n])
-			}
+func unpackImages[T float](inner bool, xs, x []T, c, n, m int) {
+	loop(inner, m, func(j int) {
+		for ch := range c {
+			copy(x[(j*c+ch)*n:][:n], xs[(ch*m+j)*n:][:n])
 		}
 	})
 }

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"sync"
+	"sync/atomic"
 
 	G "gorgonia.org/gorgonia"
 )
@@ -43,4 +44,67 @@ func elementwise(n int, f func(lo, hi int)) {
 	const line, minPer = 64, 1 << 14
 	lines := (n + line - 1) / line
 	parallel(lines, minPer/line, func(lo, hi int) { f(lo*line, min(hi*line, n)) })
+}
+
+// inBlocks runs body over the N images in blocks of per (the last may be
+// short): with several threads and at least as many blocks, each thread
+// takes whole blocks (worker numbers its scratch) and body runs with inner
+// unset, its work on the calling thread; otherwise the blocks run in order
+// and body may split each one between the threads (inner set when there
+// are several). A block is computed alike either way.
+func inBlocks(b *outBuf, N, per int, body func(worker, i0, m int, inner bool)) {
+	blocks, threads := (N+per-1)/per, threadsAllowed()
+	if threads == 1 || blocks < threads {
+		for i0 := 0; i0 < N; i0 += per {
+			body(0, i0, min(per, N-i0), threads > 1)
+		}
+		return
+	}
+	b.reserve(2*threads + 2)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	work := func(worker int) {
+		for blk := int(next.Add(1)) - 1; blk < blocks; blk = int(next.Add(1)) - 1 {
+			body(worker, blk*per, min(per, N-blk*per), false)
+		}
+	}
+	for w := 1; w < threads; w++ {
+		wg.Go(func() { work(w) })
+	}
+	work(0)
+	wg.Wait()
+}
+
+// inChannels runs body over channels 0..C split into one range per thread
+// (worker numbers its scratch, inner unset), or over all of them at once,
+// with inner set when there are several threads but a single channel.
+func inChannels(b *outBuf, C int, body func(worker, c0, c1 int, inner bool)) {
+	threads := threadsAllowed()
+	workers := min(threads, C)
+	if workers <= 1 {
+		body(0, 0, C, threads > 1)
+		return
+	}
+	b.reserve(2*workers + 2)
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Go(func() { body(w, w*C/workers, (w+1)*C/workers, false) })
+	}
+	body(0, 0, C/workers, false)
+	wg.Wait()
+}
+
+// loop runs f(0..m-1), split between the threads when inner is set.
+func loop(inner bool, m int, f func(j int)) {
+	if !inner {
+		for j := range m {
+			f(j)
+		}
+		return
+	}
+	parallel(m, 1, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			f(j)
+		}
+	})
 }
