@@ -175,7 +175,7 @@ func trainModel(ctx context.Context, opt Options, model string) (trainResult, er
 		if opt.Python == "" || res.torchErr != nil {
 			continue
 		}
-		if row, res.torchErr = torchRow(ctx, opt.Python, model, row.Steps, trainThreads); res.torchErr == nil {
+		if row, res.torchErr = torchRow(ctx, opt.Python, model, row.Steps, trainThreads, time.Time{}); res.torchErr == nil {
 			theirs = append(theirs, row)
 		}
 	}
@@ -214,12 +214,16 @@ func printRow(w io.Writer, r Row, peak float64) {
 
 // torchRow runs the PyTorch peer at threads threads and returns its row,
 // refusing one that ran with another thread count.
-func torchRow(ctx context.Context, python, model string, steps, threads int) (Row, error) {
+func torchRow(ctx context.Context, python, model string, steps, threads int, start time.Time) (Row, error) {
 	script, err := findScript("torch_vae.py")
 	if err != nil {
 		return Row{}, err
 	}
-	out, err := exec.CommandContext(ctx, python, script, "--model", model, "--steps", strconv.Itoa(steps), "--threads", strconv.Itoa(threads)).CombinedOutput()
+	args := []string{script, "--model", model, "--steps", strconv.Itoa(steps), "--threads", strconv.Itoa(threads)}
+	if !start.IsZero() {
+		args = append(args, "--start-at", fmt.Sprintf("%.6f", float64(start.UnixMicro())/1e6))
+	}
+	out, err := exec.CommandContext(ctx, python, args...).CombinedOutput()
 	if err != nil {
 		return Row{}, fmt.Errorf("%s %s: %v: %s", python, script, err, lastLine(string(out)))
 	}
@@ -375,8 +379,9 @@ func sweepMeasure(ctx context.Context, opt Options, m string) (time.Duration, fl
 	defer os.RemoveAll(dir)
 	// One thread each, so that the copies do not oversubscribe the cores;
 	// their workspaces in dir, removed here even if a copy is killed.
+	start := startAt(time.Now().Add(startLead))
 	rows, err := sideBySide(ctx, copies, func(ctx context.Context) (Row, error) {
-		return opt.measure(ctx, childSweep, 1, "TMPDIR="+dir)
+		return opt.measure(ctx, childSweep, 1, "TMPDIR="+dir, start)
 	})
 	if err != nil {
 		return 0, 0, err

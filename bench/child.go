@@ -31,6 +31,29 @@ const (
 // threadsEnv is the setting a child reads its thread count from.
 const threadsEnv = "VAELAB_THREADS"
 
+// startEnv, in a child's environment, is when (Unix seconds) its timed work
+// is to begin, so that copies side by side are timed together: each sets
+// itself up, then waits for that moment.
+const startEnv = "VAELAB_BENCH_START"
+
+// startLead is how far ahead copies are given their common start: enough
+// for a process to start and set itself up (PyTorch's import included).
+const startLead = 5 * time.Second
+
+// waitForStart sleeps until the start a parent gave in startEnv, if any.
+func waitForStart() {
+	at, err := strconv.ParseFloat(os.Getenv(startEnv), 64)
+	if err != nil {
+		return
+	}
+	time.Sleep(time.Until(time.UnixMicro(int64(at * 1e6))))
+}
+
+// startAt is the environment entry for a common start at t.
+func startAt(t time.Time) string {
+	return fmt.Sprintf("%s=%.6f", startEnv, float64(t.UnixMicro())/1e6)
+}
+
 // Child measures one thing and prints it as a JSON Row: a model's training
 // steps ("mlp" or "conv"), the installed BLAS's SGEMM ("sgemm") or a one-run
 // sweep ("sweep1"). Run starts each in a process of its own, through
@@ -67,7 +90,7 @@ func modelSteps(model string, mlpSteps, convSteps int) (Row, error) {
 	if model == "conv" {
 		bm, n = conv, convSteps
 	}
-	r, err := vae.BenchmarkSteps(bm.Config, bm.Shape, bm.Batch, n)
+	r, err := vae.BenchmarkSteps(bm.Config, bm.Shape, bm.Batch, n, waitForStart)
 	if err != nil {
 		return Row{}, err
 	}
@@ -119,6 +142,7 @@ func kernelOf(i blaslib.Info) string {
 func oneRunSweep() (Row, error) {
 	// The parent ends this process with its own context (exec.CommandContext)
 	// and removes its temporary folder (TMPDIR): nothing here outlives it.
+	waitForStart()
 	d, err := sweepOnce(context.Background(), oneRunSpec(), 1, 1)
 	if err != nil {
 		return Row{}, err

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"github.com/vaelab/vaelab/internal/blaslib"
 	"github.com/vaelab/vaelab/internal/sgemm"
@@ -137,11 +138,18 @@ func threadsModel(ctx context.Context, opt Options, model string, n int) (modelR
 
 // measureSetup measures one setup of model once.
 func measureSetup(ctx context.Context, opt Options, model string, s setup) (sample, error) {
+	var start time.Time // copies side by side start their timed steps together
+	if s.copies > 1 {
+		start = time.Now().Add(startLead)
+	}
 	one := func(ctx context.Context) (Row, error) {
-		if s.impl == "vaelab" {
+		if s.impl != "vaelab" {
+			return torchRow(ctx, opt.Python, model, opt.steps(model), s.threads, start)
+		}
+		if start.IsZero() {
 			return opt.measure(ctx, model, s.threads)
 		}
-		return torchRow(ctx, opt.Python, model, opt.steps(model), s.threads)
+		return opt.measure(ctx, model, s.threads, startAt(start))
 	}
 	if s.copies == 1 {
 		r, err := one(ctx)

@@ -85,6 +85,7 @@ def main():
     p.add_argument("--model", choices=["mlp", "conv"], required=True)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--threads", type=int, default=1, help="intra-op threads (torch.set_num_threads)")
+    p.add_argument("--start-at", type=float, default=0, help="Unix time at which to start the timed steps (copies side by side)")
     a = p.parse_args()
     if a.threads < 1:
         p.error(f"--threads: {a.threads} must be at least 1")
@@ -111,6 +112,8 @@ def main():
     per_step = flops()
     for h in hooks:
         h.remove()
+    if a.start_at > 0:  # copies side by side start their timed steps together
+        time.sleep(max(0.0, a.start_at - time.time()))
     start, t0 = time.time(), time.perf_counter()
     for _ in range(a.steps):
         step()

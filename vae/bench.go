@@ -21,8 +21,10 @@ type StepBench struct {
 // BenchmarkSteps trains a float32 model of cfg on one fixed batch of random
 // images and noise for steps steps (after one warm-up step) and measures it:
 // the forward pass, backward pass and Adam update, as in training, without
-// data loading or metric recording.
-func BenchmarkSteps(cfg ModelConfig, shape Shape, batch, steps int) (StepBench, error) {
+// data loading or metric recording. ready, if not nil, runs between the
+// warm-up and the timed steps: copies run side by side wait there for each
+// other.
+func BenchmarkSteps(cfg ModelConfig, shape Shape, batch, steps int, ready func()) (StepBench, error) {
 	m, err := NewModel(cfg, shape, tensor.Float32, NewRand(1, StreamInit))
 	if err != nil {
 		return StepBench{}, err
@@ -41,6 +43,9 @@ func BenchmarkSteps(cfg ModelConfig, shape Shape, batch, steps int) (StepBench, 
 	eps := normals(rng, batch*cfg.Latent)
 	if _, err := tr.step(x, eps, []float64{1}, 1e-4); err != nil {
 		return StepBench{}, fmt.Errorf("warm-up step: %w", err)
+	}
+	if ready != nil {
+		ready()
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)

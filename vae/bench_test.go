@@ -13,7 +13,7 @@ func BenchmarkTrainStepConv(b *testing.B) {
 }
 
 func benchTrainStep(b *testing.B, bm BenchModel) {
-	r, err := BenchmarkSteps(bm.Config, bm.Shape, bm.Batch, b.N)
+	r, err := BenchmarkSteps(bm.Config, bm.Shape, bm.Batch, b.N, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
