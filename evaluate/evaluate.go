@@ -383,12 +383,18 @@ type ReferenceCache struct {
 	net      memo.Map[*metrics.DlibNet]
 }
 
-// Turn waits until no other evaluation sharing c runs, and returns the
-// function that ends this one's turn. Evaluations take turns: each holds
-// hundreds of megabytes of images, features and pyramids (64×64 RGB faces:
-// about a gigabyte at its peak) and most of its metrics use every core
-// anyway, while the other workers keep training.
-func (c *ReferenceCache) Turn(ctx context.Context) (done func(), err error) {
+// Turn waits until no other large evaluation sharing c runs, and returns
+// the function that ends this one's turn. Large evaluations take turns: each
+// holds hundreds of megabytes of images, features and pyramids (64×64 RGB
+// faces: about a gigabyte at its peak), while the other workers keep
+// training. Small ones (an estimated peak of bytes below sideBySideBytes)
+// run side by side: serialising them left a worker idle for a sixth of a
+// 2-worker sweep of small models, since most of their metrics run on one
+// thread.
+func (c *ReferenceCache) Turn(ctx context.Context, bytes int64) (done func(), err error) {
+	if bytes < sideBySideBytes {
+		return func() {}, ctx.Err()
+	}
 	c.turn.Do(func() { c.slot = make(chan struct{}, 1) })
 	select {
 	case c.slot <- struct{}{}:
@@ -397,6 +403,18 @@ func (c *ReferenceCache) Turn(ctx context.Context) (done func(), err error) {
 		return nil, ctx.Err()
 	}
 }
+
+// sideBySideBytes is the estimated peak below which evaluations run side by
+// side instead of taking turns.
+const sideBySideBytes = 256 << 20
+
+// EvaluationBytes estimates an evaluation's peak memory: its samples' pixels
+// as float32 for the real images, the samples and the reconstructions, with
+// as much again for features and pyramids. A rough bound, not a
+// measurement: every 64×64 RGB evaluation (295 MB at the default 1,000
+// samples) still takes turns, while small grey-scale ones (32×32, 300
+// samples: 7 MB) run side by side.
+func EvaluationBytes(samples, dim int) int64 { return int64(samples) * int64(dim) * 4 * 6 }
 
 // Prepare makes the real side for a dataset and evaluation settings ahead of
 // the runs that need it (benchmarks measure runs without it).

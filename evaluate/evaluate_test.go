@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gorgonia.org/tensor"
 
@@ -107,5 +108,37 @@ func TestSamplingErrorFaceSpace(t *testing.T) {
 			continue
 		}
 		t.Logf("%-22s 12 images: %.4g ± %.4g", k, got[k].Value, se.Value)
+	}
+}
+
+func TestSmallEvaluationsRunSideBySideLargeOnesTakeTurns(t *testing.T) {
+	var c ReferenceCache
+	ctx := context.Background()
+	small := EvaluationBytes(300, 32*32)
+	large := EvaluationBytes(1000, 64*64*3)
+	d1, err := c.Turn(ctx, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, err := c.Turn(ctx, small)
+	if err != nil {
+		t.Fatal("a second small evaluation waited:", err)
+	}
+	d1()
+	d2()
+	done, err := c.Turn(ctx, large)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.Turn(waiting, large); err == nil {
+		t.Fatal("a second large evaluation ran beside the first")
+	}
+	done()
+	if d, err := c.Turn(ctx, large); err != nil {
+		t.Fatal("the turn was not handed on:", err)
+	} else {
+		d()
 	}
 }

@@ -43,7 +43,7 @@ const (
 // sink. refs holds what runs of one dataset share (real features, the face
 // descriptor); its Turn keeps evaluations from running at once.
 func Evaluate(ctx context.Context, m *vae.Model, ds *data.Dataset, cfg experiments.RunConfig, refs *ReferenceCache, sink Sink) error {
-	done, err := refs.Turn(ctx)
+	done, err := refs.Turn(ctx, EvaluationBytes(cfg.Eval.WithDefaults().Samples, ds.Train.Dim()))
 	if err != nil {
 		return err
 	}
