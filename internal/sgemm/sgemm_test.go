@@ -61,7 +61,10 @@ func TestEveryKernelCopyMatchesTheReference(t *testing.T) {
 	for _, tc := range []struct {
 		tA, tB  bool
 		m, n, k int
-	}{{false, false, 70, 300, 600}, {true, false, 129, 77, 260}, {false, true, 31, 1000, 48}, {true, true, 13, 65, 513}} {
+	}{{false, false, 300, 520, 600}, {true, false, 260, 300, 515}, {false, true, 130, 1100, 300}, {true, true, 150, 450, 513}} {
+		if parts := Parts(tc.m, tc.n, tc.k, 8); len(parts) < 2 {
+			t.Fatalf("%+v: %d part(s) at 8 threads; the test needs a product that is split", tc, len(parts))
+		}
 		ar, ac := tc.m, tc.k
 		if tc.tA {
 			ar, ac = tc.k, tc.m
