@@ -37,7 +37,7 @@ func withThreads(t *testing.T, n int) blaslib.Info {
 // keeps its order); with the library's products they may differ in the last
 // bits, as the README says, and the test only reports it.
 func TestTrainingBitsPerThreadCount(t *testing.T) {
-	im, _, err := data.Synthetic(96, 32, 11)
+	im, _, err := data.Synthetic(192, 32, 11)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,8 +48,8 @@ func TestTrainingBitsPerThreadCount(t *testing.T) {
 		Latent: 8, Activation: "relu", Likelihood: "bernoulli"}
 	conv.Train.Epochs, conv.Train.BatchSize = 1, 32
 	mlp := smallSetup(3)
-	mlp.Model.Hidden = []int{512}
-	mlp.Train.Epochs, mlp.Train.BatchSize = 1, 32
+	mlp.Model.Hidden = []int{1024} // 64×1024×1024 products: split between 2 and 3 threads
+	mlp.Train.Epochs, mlp.Train.BatchSize = 1, 64
 	for _, s := range []struct {
 		name  string
 		setup Setup
