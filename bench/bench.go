@@ -59,6 +59,9 @@ type Options struct {
 	// count is VAELAB_THREADS in its environment.
 	Executable string
 	ChildArgs  func(model string) []string
+	// Settle is the pause before each measurement (Run's default:
+	// settleTime), so that each starts on a machine at rest.
+	Settle time.Duration
 }
 
 // Check refuses options no measurement can honour, before any starts. Its
@@ -86,6 +89,9 @@ func Run(ctx context.Context, w io.Writer, opt Options) error {
 			return fmt.Errorf("bench: %w", err)
 		}
 		opt.Executable = self
+	}
+	if opt.Settle == 0 {
+		opt.Settle = settleTime
 	}
 	if opt.ChildArgs == nil {
 		opt.ChildArgs = func(what string) []string {
@@ -175,7 +181,7 @@ func trainModel(ctx context.Context, opt Options, model string) (trainResult, er
 		if opt.Python == "" || res.torchErr != nil {
 			continue
 		}
-		if row, res.torchErr = torchRow(ctx, opt.Python, model, row.Steps, trainThreads, time.Time{}); res.torchErr == nil {
+		if row, res.torchErr = torchRow(ctx, opt.Python, model, row.Steps, trainThreads, time.Time{}, opt.Settle); res.torchErr == nil {
 			theirs = append(theirs, row)
 		}
 	}
@@ -214,7 +220,10 @@ func printRow(w io.Writer, r Row, peak float64) {
 
 // torchRow runs the PyTorch peer at threads threads and returns its row,
 // refusing one that ran with another thread count.
-func torchRow(ctx context.Context, python, model string, steps, threads int, start time.Time) (Row, error) {
+func torchRow(ctx context.Context, python, model string, steps, threads int, start time.Time, pause time.Duration) (Row, error) {
+	if err := settle(ctx, pause); err != nil {
+		return Row{}, err
+	}
 	script, err := findScript("torch_vae.py")
 	if err != nil {
 		return Row{}, err
@@ -322,8 +331,7 @@ const (
 
 func sweep(ctx context.Context, w io.Writer, opt Options) error {
 	fmt.Fprintln(w, "sweep: 4 equal runs (MLP 256, synthetic 32x32, 4 epochs, with evaluation)")
-	fmt.Fprintf(w, "  %d round(s), alternating which goes first; the best of each; %d BLAS %s in this process\n",
-		opt.Rounds, blaslib.Threads(), plural(blaslib.Threads(), "thread"))
+	fmt.Fprintf(w, "  %d round(s), alternating which goes first; the best of each; every sweep in a process of its own, 1 thread per run\n", opt.Rounds)
 	best := map[string]time.Duration{}
 	var pairOverlap float64
 	for i := range opt.Rounds {
@@ -359,17 +367,13 @@ func sweep(ctx context.Context, w io.Writer, opt Options) error {
 // sweepMeasure measures one of the sweep section's measurements once: its
 // wall time and, for copies side by side, their overlap.
 func sweepMeasure(ctx context.Context, opt Options, m string) (time.Duration, float64, error) {
+	child, copies := childSweep, 1
 	switch m {
-	case sweep1Worker, sweep2Workers:
-		workers := 1
-		if m == sweep2Workers {
-			workers = 2
-		}
-		d, err := sweepOnce(ctx, sweepSpec, workers, 4)
-		return d, 1, err
-	}
-	copies := 1
-	if m == sweepPair {
+	case sweep1Worker:
+		child = childSweep4 + "1"
+	case sweep2Workers:
+		child = childSweep4 + "2"
+	case sweepPair:
 		copies = 2
 	}
 	dir, err := os.MkdirTemp("", "vaelab-bench-")
@@ -377,11 +381,13 @@ func sweepMeasure(ctx context.Context, opt Options, m string) (time.Duration, fl
 		return 0, 0, err
 	}
 	defer os.RemoveAll(dir)
-	// One thread each, so that the copies do not oversubscribe the cores;
-	// their workspaces in dir, removed here even if a copy is killed.
+	// One thread per run, so that neither the copies nor the workers
+	// oversubscribe the cores: the sweeps' speed-up and the machine's
+	// capacity measure the same work. Workspaces in dir, removed here even if
+	// a child is killed.
 	start := startAt(time.Now().Add(startLead))
 	rows, err := sideBySide(ctx, copies, func(ctx context.Context) (Row, error) {
-		return opt.measure(ctx, childSweep, 1, "TMPDIR="+dir, start)
+		return opt.measure(ctx, child, 1, "TMPDIR="+dir, start)
 	})
 	if err != nil {
 		return 0, 0, err

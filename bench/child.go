@@ -26,6 +26,9 @@ import (
 const (
 	childSGEMM = "sgemm"  // the installed BLAS's Sgemm on a large square product
 	childSweep = "sweep1" // a sweep of one run with one worker
+	// childSweep4 with the workers appended ("sweep4w1", "sweep4w2") is the
+	// 4-run sweep with that many workers.
+	childSweep4 = "sweep4w"
 )
 
 // threadsEnv is the setting a child reads its thread count from.
@@ -39,6 +42,22 @@ const startEnv = "VAELAB_BENCH_START"
 // startLead is how far ahead copies are given their common start: enough
 // for a process to start and set itself up (PyTorch's import included).
 const startLead = 5 * time.Second
+
+// settleTime is the pause before each measurement: the last measured
+// process's memory returned and its threads gone, each measurement starts on
+// a machine at rest (on the 2-core VMs, a 2-thread run started right after
+// PyTorch's exit was at times a third slower).
+const settleTime = time.Second
+
+// settle waits d, or until ctx ends.
+func settle(ctx context.Context, d time.Duration) error {
+	select {
+	case <-time.After(d):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // waitForStart sleeps until the start a parent gave in startEnv, if any.
 func waitForStart() {
@@ -69,9 +88,11 @@ func Child(w io.Writer, what string, mlpSteps, convSteps int) error {
 	case childSGEMM:
 		row = sgemmPeak()
 	case childSweep:
-		row, err = oneRunSweep()
+		row, err = sweepRun(oneRunSpec(), 1, 1)
+	case childSweep4 + "1", childSweep4 + "2":
+		row, err = sweepRun(sweepSpec, int(what[len(what)-1]-'0'), 4)
 	default:
-		return fault.User(fmt.Errorf("--child: %q is none of mlp, conv, %s, %s", what, childSGEMM, childSweep))
+		return fault.User(fmt.Errorf("--child: %q is none of mlp, conv, %s, %s, %s1, %s2", what, childSGEMM, childSweep, childSweep4, childSweep4))
 	}
 	if err != nil {
 		return fmt.Errorf("bench child %s: %w", what, err)
@@ -138,17 +159,18 @@ func kernelOf(i blaslib.Info) string {
 	return i.Library + "'s"
 }
 
-// oneRunSweep is one copy of the sweep section's capacity measurement.
-func oneRunSweep() (Row, error) {
+// sweepRun trains spec's want runs with workers, after the common start
+// its parent gave (waitForStart), and times it.
+func sweepRun(spec string, workers, want int) (Row, error) {
 	// The parent ends this process with its own context (exec.CommandContext)
 	// and removes its temporary folder (TMPDIR): nothing here outlives it.
 	waitForStart()
-	d, err := sweepOnce(context.Background(), oneRunSpec(), 1, 1)
+	d, err := sweepOnce(context.Background(), spec, workers, want)
 	if err != nil {
 		return Row{}, err
 	}
 	end := time.Now()
-	return Row{Impl: "vaelab", Model: childSweep, Seconds: d.Seconds(), Start: end.Add(-d), End: end}, nil
+	return Row{Impl: "vaelab", Model: fmt.Sprintf("sweep of %d with %d worker(s)", want, workers), Seconds: d.Seconds(), Start: end.Add(-d), End: end}, nil
 }
 
 // measure runs the child measurement what in a process of its own, with
@@ -156,6 +178,9 @@ func oneRunSweep() (Row, error) {
 // ran with another thread count: its figures would be labelled with threads
 // it did not use.
 func (o Options) measure(ctx context.Context, what string, threads int, env ...string) (Row, error) {
+	if err := settle(ctx, o.Settle); err != nil {
+		return Row{}, err
+	}
 	cmd := exec.CommandContext(ctx, o.Executable, o.ChildArgs(what)...)
 	cmd.Env = append(append(os.Environ(), threadsEnv+"="+strconv.Itoa(threads)), env...) // the last of a duplicate wins
 	out, err := cmd.Output()

@@ -144,7 +144,7 @@ func measureSetup(ctx context.Context, opt Options, model string, s setup) (samp
 	}
 	one := func(ctx context.Context) (Row, error) {
 		if s.impl != "vaelab" {
-			return torchRow(ctx, opt.Python, model, opt.steps(model), s.threads, start)
+			return torchRow(ctx, opt.Python, model, opt.steps(model), s.threads, start, opt.Settle)
 		}
 		if start.IsZero() {
 			return opt.measure(ctx, model, s.threads)
