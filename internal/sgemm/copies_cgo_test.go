@@ -13,5 +13,8 @@ func copiesHere() []kernelCopy {
 	for id := 0; id <= best(); id++ {
 		out = append(out, kernelCopy{kernelNames[id], id})
 	}
+	if best() == 2 {
+		out = append(out, kernelCopy{kernelNames[avx512Alt], avx512Alt})
+	}
 	return out
 }

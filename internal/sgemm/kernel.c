@@ -51,8 +51,11 @@ static void pack_b(int tb, const float *b, long ldb, int p0, int kc, int j0, int
 			for (int p = 0; p < kc; p++) {
 				const float *s = b + (long)(p0 + p) * ldb + j0 + q0;
 				float *d = dst + (long)p * nr;
-				memcpy(d, s, sizeof(float) * cols);
-				if (cols < nr) memset(d + cols, 0, sizeof(float) * (nr - cols));
+				// Plain loops: a panel row is a few dozen values, too few
+				// for a call to memcpy to pay.
+				int q = 0;
+				for (; q < cols; q++) d[q] = s[q];
+				for (; q < nr; q++) d[q] = 0;
 			}
 		} else { // B(p, j) = b[j·ldb + p]
 			for (int q = 0; q < nr; q++) {
@@ -97,18 +100,17 @@ __attribute__((target("avx512f"))) static void transpose16(const float *src, lon
 	_mm512_storeu_ps(dst+12*ldd,r12); _mm512_storeu_ps(dst+13*ldd,r13); _mm512_storeu_ps(dst+14*ldd,r14); _mm512_storeu_ps(dst+15*ldd,r15);
 }
 
-// pack_b_t512 is pack_b of a transposed B for the AVX-512 kernel (nr = 32):
-// whole 16×16 blocks are transposed in registers, the rest value by value.
-__attribute__((target("avx512f"))) static void pack_b_t512(const float *b, long ldb, int p0, int kc, int j0, int nc, float *dst) {
-	const int nr = 32;
+// pack_b_t512 is pack_b of a transposed B for the AVX-512 kernels (nr a
+// multiple of 16): whole 16×16 blocks are transposed in registers, the rest
+// value by value.
+__attribute__((target("avx512f"))) static void pack_b_t512(const float *b, long ldb, int p0, int kc, int j0, int nc, int nr, float *dst) {
 	for (int q0 = 0; q0 < nc; q0 += nr) {
 		int cols = nc - q0 < nr ? nc - q0 : nr;
 		int p = 0;
 		if (cols == nr) {
 			for (; p + 16 <= kc; p += 16) {
 				const float *s = b + (long)(j0 + q0) * ldb + p0 + p;
-				transpose16(s, ldb, dst + (long)p * nr, nr);
-				transpose16(s + 16 * ldb, ldb, dst + (long)p * nr + 16, nr);
+				for (int q = 0; q < nr; q += 16) transpose16(s + q * ldb, ldb, dst + (long)p * nr + q, nr);
 			}
 		}
 		for (int q = 0; q < nr; q++) {
@@ -234,6 +236,48 @@ __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float
 	STORE512(6) STORE512(7) STORE512(8) STORE512(9) STORE512(10) STORE512(11)
 }
 
+// AVX-512, 8×48: twenty-four accumulators too, for products whose sides are
+// multiples of 8 or of 48 (a 12×32 tile wastes a ninth of 32 or 64 rows, a
+// third of 48 columns).
+#define MR3 8
+#define NR3 48
+#define ROW512x3(r) av = _mm512_set1_ps(a[r]); \
+	d##r##0 = _mm512_fmadd_ps(av, b0, d##r##0); d##r##1 = _mm512_fmadd_ps(av, b1, d##r##1); \
+	d##r##2 = _mm512_fmadd_ps(av, b2, d##r##2);
+#define STORE512x3(r) if (r < rows) { \
+	float *cr = c + (long)r * ldc; \
+	__m512 v0, v1, v2; \
+	if (mode == 0) { \
+		v0 = _mm512_mul_ps(va, d##r##0); v1 = _mm512_mul_ps(va, d##r##1); v2 = _mm512_mul_ps(va, d##r##2); \
+	} else { \
+		__m512 o0 = _mm512_maskz_loadu_ps(m0, cr), o1 = _mm512_maskz_loadu_ps(m1, cr + 16); \
+		__m512 o2 = _mm512_maskz_loadu_ps(m2, cr + 32); \
+		if (mode == 1) { o0 = _mm512_mul_ps(vb, o0); o1 = _mm512_mul_ps(vb, o1); o2 = _mm512_mul_ps(vb, o2); } \
+		v0 = _mm512_fmadd_ps(va, d##r##0, o0); v1 = _mm512_fmadd_ps(va, d##r##1, o1); \
+		v2 = _mm512_fmadd_ps(va, d##r##2, o2); \
+	} \
+	_mm512_mask_storeu_ps(cr, m0, v0); _mm512_mask_storeu_ps(cr + 16, m1, v1); \
+	_mm512_mask_storeu_ps(cr + 32, m2, v2); }
+__attribute__((target("avx512f"))) static __mmask16 mask16(int cols) {
+	return cols >= 16 ? 0xFFFF : cols <= 0 ? 0 : (__mmask16)((1u << cols) - 1);
+}
+__attribute__((target("avx512f"))) static void kernel_avx512_8x48(int kc, const float *a, const float *b, float *c, long ldc,
+		int rows, int cols, float alpha, float beta, int mode) {
+	__m512 z = _mm512_setzero_ps();
+	__m512 d00 = z, d01 = z, d02 = z, d10 = z, d11 = z, d12 = z, d20 = z, d21 = z, d22 = z, d30 = z, d31 = z, d32 = z;
+	__m512 d40 = z, d41 = z, d42 = z, d50 = z, d51 = z, d52 = z, d60 = z, d61 = z, d62 = z, d70 = z, d71 = z, d72 = z;
+	for (int p = 0; p < kc; p++) {
+		__m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), b2 = _mm512_loadu_ps(b + 32);
+		__m512 av;
+		ROW512x3(0) ROW512x3(1) ROW512x3(2) ROW512x3(3) ROW512x3(4) ROW512x3(5) ROW512x3(6) ROW512x3(7)
+		a += MR3;
+		b += NR3;
+	}
+	__mmask16 m0 = mask16(cols), m1 = mask16(cols - 16), m2 = mask16(cols - 32);
+	__m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+	STORE512x3(0) STORE512x3(1) STORE512x3(2) STORE512x3(3) STORE512x3(4) STORE512x3(5) STORE512x3(6) STORE512x3(7)
+}
+
 typedef void (*kernel_fn)(int, const float *, const float *, float *, long, int, int, float, float, int);
 
 static const struct {
@@ -243,6 +287,7 @@ static const struct {
 	{kernel_base, MR0, NR0},
 	{kernel_avx2, MR1, NR1},
 	{kernel_avx512, MR2, NR2},
+	{kernel_avx512_8x48, MR3, NR3},
 };
 
 int vaelab_sgemm_best(void) {
@@ -286,8 +331,8 @@ int vaelab_sgemm_block(int kernel, int ta, int tb, int i0, int i1, int j0, int j
 		int nc = j1 - jc < ncmax ? j1 - jc : ncmax;
 		for (int pc = 0; pc < k; pc += KC) {
 			int kc = k - pc < KC ? k - pc : KC;
-			if (tb && kernel == 2)
-				pack_b_t512(b, ldb, pc, kc, jc, nc, pb);
+			if (tb && kernels[kernel].nr % 16 == 0 && kernel >= 2)
+				pack_b_t512(b, ldb, pc, kc, jc, nc, nr, pb);
 			else
 				pack_b(tb, b, ldb, pc, kc, jc, nc, nr, pb);
 			for (int ic = i0; ic < i1; ic += mcmax) {

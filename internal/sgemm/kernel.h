@@ -1,4 +1,5 @@
-// vaelab's float32 matrix product (kernel.c). Kernels: 0 baseline, 1 AVX2, 2 AVX-512.
+// vaelab's float32 matrix product (kernel.c). Kernels: 0 baseline, 1 AVX2, 2 AVX-512 12×32,
+// 3 AVX-512 8×48 (where AVX-512 runs, the one of 2 and 3 that pads a product least).
 
 // vaelab_sgemm_best is the fastest kernel this CPU can run.
 int vaelab_sgemm_best(void);

@@ -14,7 +14,10 @@ import (
 )
 
 // kernelNames are the copies of the micro-kernel, by kernel.c's numbers.
-var kernelNames = [...]string{"baseline", "avx2", "avx512"}
+var kernelNames = [...]string{"baseline", "avx2", "avx512", "avx512 8x48"}
+
+// avx512Alt is the other AVX-512 tile (8×48), chosen per product.
+const avx512Alt = 3
 
 // best is the fastest copy the CPU runs; a property of the CPU, read once.
 var best = sync.OnceValue(func() int { return int(C.vaelab_sgemm_best()) })
@@ -34,7 +37,24 @@ func tileOf(kernel int) (mr, nr int) {
 }
 
 func gemm(tA, tB bool, p block, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemmWith(best(), tA, tB, p, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemmWith(kernelFor(best(), p.i1-p.i0, p.j1-p.j0), tA, tB, p, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// kernelFor is the copy of the kernel for an m×n block of c: with AVX-512,
+// the tile that pads it least (12×32 or 8×48). Every element is summed the
+// same way whatever the tile, so the choice changes speed, not bits.
+func kernelFor(best, m, n int) int {
+	if best != 2 {
+		return best
+	}
+	padded := func(kernel int) int {
+		mr, nr := tileOf(kernel)
+		return (m + mr - 1) / mr * mr * ((n + nr - 1) / nr * nr)
+	}
+	if padded(avx512Alt) < padded(best) {
+		return avx512Alt
+	}
+	return best
 }
 
 // gemmWith runs one block with the given copy of the kernel (tests run each).

@@ -2,6 +2,7 @@ package sgemm
 
 import (
 	"fmt"
+	"strings"
 	"math/rand/v2"
 	"testing"
 )
@@ -104,5 +105,48 @@ func TestEveryKernelCopyMatchesTheReference(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTilesGiveTheSameBits: the kernel copies of one instruction set sum
+// every element alike, so choosing a tile per product changes no bit.
+func TestTilesGiveTheSameBits(t *testing.T) {
+	copies := copiesHere()
+	var wide []kernelCopy
+	for _, c := range copies {
+		if strings.HasPrefix(c.name, "avx512") {
+			wide = append(wide, c)
+		}
+	}
+	if len(wide) < 2 {
+		t.Skipf("one tile of this instruction set here (%s)", Kernel())
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, tc := range []struct {
+		tA, tB  bool
+		m, n, k int
+	}{{false, false, 64, 512, 700}, {false, true, 32, 1000, 48}, {true, false, 1024, 48, 32}, {true, true, 37, 101, 300}} {
+		a, b, c0 := randoms(rng, tc.m*tc.k), randoms(rng, tc.k*tc.n), randoms(rng, tc.m*tc.n)
+		lda, ldb := tc.k, tc.n
+		if tc.tA {
+			lda = tc.m
+		}
+		if tc.tB {
+			ldb = tc.k
+		}
+		var first []float32
+		for _, kc := range wide {
+			c := append([]float32(nil), c0...)
+			gemmWith(kc.id, tc.tA, tc.tB, block{0, tc.m, 0, tc.n, tc.k}, 1.25, a, lda, b, ldb, 0.5, c, tc.n)
+			if first == nil {
+				first = c
+				continue
+			}
+			for i := range c {
+				if c[i] != first[i] {
+					t.Fatalf("%+v: %s gives c[%d] = %g, %s %g", tc, kc.name, i, c[i], wide[0].name, first[i])
+				}
+			}
+		}
 	}
 }
