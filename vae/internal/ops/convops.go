@@ -359,7 +359,8 @@ func (op deconvOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return op.do(op.String(), in, out, func(y any, src []any) {
+	// Each image's output is cleared by the thread that adds its rows onto it.
+	return op.overwrite(op.String(), in, out, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
 			deconvForward(op, s[0], out, y, typed[float32](src))
@@ -385,6 +386,7 @@ func deconvForward[T float](op deconvOp, x, out tensor.Shape, y []T, src [][]T) 
 		gemmOn(inner, true, false, m*n, okk, C, in, m*n, src[1], okk, 0, rows, okk)
 		loop(inner, m, func(j int) {
 			yi := y[(i0+j)*O*H*W : (i0+j+1)*O*H*W]
+			clear(yi)
 			row2im(rows[j*n*okk:(j+1)*n*okk], O, H, W, op.g, h, w, yi)
 			biasReLU(yi, biasOf(op.bias, src), H*W, op.relu)
 		})
