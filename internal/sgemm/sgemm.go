@@ -109,17 +109,23 @@ func scale(m, n int, beta float32, c []float32, ldc int) {
 	}
 }
 
-// checkArgs panics on slices too short for the shapes: the C kernels would
-// otherwise read or write past them.
-func checkArgs(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	ar, ac := m, k
+// stored gives the rows and columns a and b are stored with when op(a) is
+// m×k and op(b) k×n.
+func stored(tA, tB bool, m, n, k int) (ar, ac, br, bc int) {
+	ar, ac, br, bc = m, k, k, n
 	if tA {
 		ar, ac = k, m
 	}
-	br, bc := k, n
 	if tB {
 		br, bc = n, k
 	}
+	return ar, ac, br, bc
+}
+
+// checkArgs panics on slices too short for the shapes: the C kernels would
+// otherwise read or write past them.
+func checkArgs(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	ar, ac, br, bc := stored(tA, tB, m, n, k)
 	need := func(name string, s []float32, rows, cols, ld int) {
 		if ld < max(cols, 1) {
 			panic(fmt.Sprintf("sgemm: %s: leading dimension %d < %d columns", name, ld, cols))
@@ -156,14 +162,7 @@ func Verify() error {
 }
 
 func verifyCase(rng *rand.Rand, tA, tB bool, m, n, k, threads int) error {
-	ar, ac := m, k
-	if tA {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if tB {
-		br, bc = n, k
-	}
+	ar, ac, br, bc := stored(tA, tB, m, n, k)
 	lda, ldb, ldc := ac+1, bc+2, n+3
 	a, b := randoms(rng, ar*lda), randoms(rng, br*ldb)
 	c := randoms(rng, m*ldc)

@@ -34,13 +34,7 @@ func BenchmarkGemm(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/threads=%d", s.name, threads), func(b *testing.B) {
 				rng := rand.New(rand.NewPCG(1, 2))
 				a, bb, c := randoms(rng, s.m*s.k), randoms(rng, s.k*s.n), randoms(rng, s.m*s.n)
-				lda, ldb := s.k, s.n
-				if s.tA {
-					lda = s.m
-				}
-				if s.tB {
-					ldb = s.k
-				}
+				_, lda, _, ldb := stored(s.tA, s.tB, s.m, s.n, s.k)
 				b.ResetTimer()
 				for b.Loop() {
 					Gemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n, threads)
@@ -66,14 +60,7 @@ func TestEveryKernelCopyMatchesTheReference(t *testing.T) {
 		if parts := Parts(tc.m, tc.n, tc.k, 8); len(parts) < 2 {
 			t.Fatalf("%+v: %d part(s) at 8 threads; the test needs a product that is split", tc, len(parts))
 		}
-		ar, ac := tc.m, tc.k
-		if tc.tA {
-			ar, ac = tc.k, tc.m
-		}
-		br, bc := tc.k, tc.n
-		if tc.tB {
-			br, bc = tc.n, tc.k
-		}
+		ar, ac, br, bc := stored(tc.tA, tc.tB, tc.m, tc.n, tc.k)
 		a, b, c0 := randoms(rng, ar*ac), randoms(rng, br*bc), randoms(rng, tc.m*tc.n)
 		one := append([]float32(nil), c0...)
 		Gemm(tc.tA, tc.tB, tc.m, tc.n, tc.k, 1.5, a, ac, b, bc, 0.25, one, tc.n, 1)
@@ -127,13 +114,7 @@ func TestTilesGiveTheSameBits(t *testing.T) {
 		m, n, k int
 	}{{false, false, 64, 512, 700}, {false, true, 32, 1000, 48}, {true, false, 1024, 48, 32}, {true, true, 37, 101, 300}} {
 		a, b, c0 := randoms(rng, tc.m*tc.k), randoms(rng, tc.k*tc.n), randoms(rng, tc.m*tc.n)
-		lda, ldb := tc.k, tc.n
-		if tc.tA {
-			lda = tc.m
-		}
-		if tc.tB {
-			ldb = tc.k
-		}
+		_, lda, _, ldb := stored(tc.tA, tc.tB, tc.m, tc.n, tc.k)
 		var first []float32
 		for _, kc := range wide {
 			c := append([]float32(nil), c0...)
