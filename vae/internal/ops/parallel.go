@@ -22,19 +22,38 @@ func threadsAllowed() int {
 	return 1
 }
 
-// parallel runs f over 0..n split into at most threadsAllowed() ranges, each
-// of at least minPer items (no thread for less work than that).
+// parallel runs f over 0..n cut into ranges of at least minPer items (no
+// thread for less work than that), taken in turn by up to threadsAllowed()
+// threads. Ranges are handed out as threads come for them, a few per thread:
+// a thread woken late (tens of microseconds) then takes fewer, instead of
+// keeping the others waiting at the end.
 func parallel(n, minPer int, f func(lo, hi int)) {
-	parts := min(threadsAllowed(), n/max(minPer, 1))
-	if parts <= 1 {
+	threads := min(threadsAllowed(), n/max(minPer, 1))
+	if threads <= 1 {
 		f(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	for p := 1; p < parts; p++ {
-		wg.Go(func() { f(p*n/parts, (p+1)*n/parts) })
+	parts := min(n/max(minPer, 1), rangesPerThread*threads)
+	shared(threads, parts, func(_, p int) { f(p*n/parts, (p+1)*n/parts) })
+}
+
+// rangesPerThread is how many ranges parallel cuts per thread.
+const rangesPerThread = 4
+
+// shared runs body(worker, 0..parts-1) on threads workers, each taking the
+// next part when it is free; worker numbers the caller's 0 and the others.
+func shared(threads, parts int, body func(worker, part int)) {
+	var next atomic.Int64
+	work := func(worker int) {
+		for p := int(next.Add(1)) - 1; p < parts; p = int(next.Add(1)) - 1 {
+			body(worker, p)
+		}
 	}
-	f(0, n/parts)
+	var wg sync.WaitGroup
+	for w := 1; w < threads; w++ {
+		wg.Go(func() { work(w) })
+	}
+	work(0)
 	wg.Wait()
 }
 
@@ -63,23 +82,13 @@ func inBlocks(b *outBuf, N, per int, body func(worker, i0, m int, inner bool)) {
 		return
 	}
 	b.reserve(2*threads + 2)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	work := func(worker int) {
-		for blk := int(next.Add(1)) - 1; blk < blocks; blk = int(next.Add(1)) - 1 {
-			body(worker, blk*per, min(per, N-blk*per), false)
-		}
-	}
-	for w := 1; w < threads; w++ {
-		wg.Go(func() { work(w) })
-	}
-	work(0)
-	wg.Wait()
+	shared(threads, blocks, func(worker, blk int) { body(worker, blk*per, min(per, N-blk*per), false) })
 }
 
-// inChannels runs body over channels 0..C split into one range per thread
-// (worker numbers its scratch, inner unset), or over all of them at once,
-// with inner set when there are several threads but a single channel.
+// inChannels runs body over channels 0..C cut into one range per thread
+// (worker numbers its scratch, inner unset), or over
+// all of them at once, with inner set when there are several threads but a
+// single channel.
 func inChannels(b *outBuf, C int, body func(worker, c0, c1 int, inner bool)) {
 	threads := threadsAllowed()
 	workers := min(threads, C)
@@ -87,13 +96,10 @@ func inChannels(b *outBuf, C int, body func(worker, c0, c1 int, inner bool)) {
 		body(0, 0, C, threads > 1)
 		return
 	}
+	// One range per thread (a range repeats the work on the images' side);
+	// handed out as threads come, so a late one leaves its range to another.
 	b.reserve(2*workers + 2)
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		wg.Go(func() { body(w, w*C/workers, (w+1)*C/workers, false) })
-	}
-	body(0, 0, C/workers, false)
-	wg.Wait()
+	shared(workers, workers, func(worker, p int) { body(worker, p*C/workers, (p+1)*C/workers, false) })
 }
 
 // loop runs f(0..m-1), split between the threads when inner is set.
