@@ -19,7 +19,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -141,6 +140,12 @@ func Setup(o Options) (Info, error) {
 	return info, nil
 }
 
+// openBLASNames are the names the library goes by on Debian/Ubuntu (the
+// runtime package libopenblas0 is enough) and in other common installs.
+func openBLASNames() []string {
+	return []string{"libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0", "libopenblas.dylib"}
+}
+
 // Current describes the BLAS Gorgonia uses now: the one Setup installed, or
 // gonum's default when no setup ran.
 func Current() Info {
@@ -166,17 +171,13 @@ func (in installed) Threads() int { return max(in.info.Threads, 1) }
 // already run products side by side (a convolution's blocks of images) do
 // not oversubscribe the cores.
 func (in installed) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	parts := sgemm.Parts(m, n, k, in.Threads())
-	if len(parts) <= 1 || k == 0 {
+	if m == 0 || n == 0 || k == 0 || in.Threads() == 1 {
 		in.BLAS.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	var wg sync.WaitGroup
-	for _, p := range parts[1:] {
-		wg.Go(func() { in.sgemmPart(p, tA, tB, k, alpha, a, lda, b, ldb, beta, c, ldc) })
-	}
-	in.sgemmPart(parts[0], tA, tB, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	wg.Wait()
+	sgemm.InParts(m, n, k, in.Threads(), func(p sgemm.Part) {
+		in.sgemmPart(p, tA, tB, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	})
 }
 
 // SgemmOneThread is Sgemm on the calling thread alone, for ops that run

@@ -99,12 +99,6 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 )
 
-// openBLASNames are the names the library goes by on Debian/Ubuntu (the
-// runtime package libopenblas0 is enough) and in other common installs.
-func openBLASNames() []string {
-	return []string{"libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0", "libopenblas.dylib"}
-}
-
 // openBLAS is gonum's pure-Go BLAS with the matrix products, where nearly all
 // training time goes, done by an OpenBLAS opened at run time.
 type openBLAS struct {

@@ -25,16 +25,20 @@ func Gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	parts := split(m, n, k, max(threads, 1))
-	if len(parts) == 1 {
-		gemm(tA, tB, parts[0], alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
+	InParts(m, n, k, threads, func(p Part) {
+		gemm(tA, tB, block{p.I0, p.I1, p.J0, p.J1, k}, alpha, a, lda, b, ldb, beta, c, ldc)
+	})
+}
+
+// InParts runs f on each of Parts(m, n, k, threads) at once, the first on the
+// calling goroutine, and returns when all are done.
+func InParts(m, n, k, threads int, f func(Part)) {
+	parts := Parts(m, n, k, threads)
 	var wg sync.WaitGroup
 	for _, p := range parts[1:] {
-		wg.Go(func() { gemm(tA, tB, p, alpha, a, lda, b, ldb, beta, c, ldc) })
+		wg.Go(func() { f(p) })
 	}
-	gemm(tA, tB, parts[0], alpha, a, lda, b, ldb, beta, c, ldc)
+	f(parts[0])
 	wg.Wait()
 }
 

@@ -100,25 +100,31 @@ static void pad_planes(const float *x, int c, int h, int w, int p, float *xp) {
 	}
 }
 
-void vaelab_im2row(const float *x, int c, int h, int w, int k, int s, int p, int oh, int ow, float *rows) {
+// padded is x's zero-padded copy in this thread's buffer, or NULL without
+// padding (or without memory for it: the direct loops then run).
+static float *padded(const float *x, int c, int h, int w, int p) {
 	float *xp = p > 0 ? pad_room((size_t)c * (h + 2 * p) * (w + 2 * p)) : NULL;
+	if (xp != NULL) pad_planes(x, c, h, w, p, xp);
+	return xp;
+}
+
+void vaelab_im2row(const float *x, int c, int h, int w, int k, int s, int p, int oh, int ow, float *rows) {
+	float *xp = padded(x, c, h, w, p);
 	if (xp == NULL) {
 		PICK(im2row)(x, c, h, w, k, s, p, oh, ow, rows);
 		return;
 	}
-	pad_planes(x, c, h, w, p, xp);
 	PICK(im2row)(xp, c, h + 2 * p, w + 2 * p, k, s, 0, oh, ow, rows);
 }
 
 // row2im on the padded copy adds each value's terms in the same order (by
 // output position), so the sums are those of the direct loop bit for bit.
 void vaelab_row2im(const float *rows, int c, int h, int w, int k, int s, int p, int oh, int ow, float *x) {
-	float *xp = p > 0 ? pad_room((size_t)c * (h + 2 * p) * (w + 2 * p)) : NULL;
+	float *xp = padded(x, c, h, w, p);
 	if (xp == NULL) {
 		PICK(row2im)(rows, c, h, w, k, s, p, oh, ow, x);
 		return;
 	}
-	pad_planes(x, c, h, w, p, xp);
 	PICK(row2im)(rows, c, h + 2 * p, w + 2 * p, k, s, 0, oh, ow, xp);
 	int wp = w + 2 * p;
 	long planep = (long)(h + 2 * p) * wp;
