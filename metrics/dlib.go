@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"runtime"
 	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 
 	"github.com/vaelab/vaelab/data"
+	"github.com/vaelab/vaelab/internal/blaslib"
 	"github.com/vaelab/vaelab/internal/safefile"
 )
 
@@ -278,10 +278,10 @@ func (n *DlibNet) DescriptorsOf(ctx context.Context, sets ...data.Images) ([][]f
 	for s, im := range sets {
 		out[s] = make([]float32, im.N*DlibDim)
 	}
-	// Batches go to one goroutine per core: the BLAS runs single-threaded
-	// (vaelab's workers parallelise runs), and each batch's products are
-	// independent.
-	workers := runtime.GOMAXPROCS(0)
+	// Batches go to one goroutine per usable core (not per P: the BLAS setup
+	// adds a spare one): the BLAS runs single-threaded (vaelab's workers
+	// parallelise runs), and each batch's products are independent.
+	workers := blaslib.Cores()
 	size := balancedBatch(len(items), dlibBatch, workers)
 	batches := make(chan []item)
 	var wg sync.WaitGroup

@@ -41,7 +41,8 @@ func CurrentProvenance() Provenance {
 
 // blasText is the BLAS's line, with its thread count where the line names
 // none (gonum's without vaelab's products: its parallel ops still use them,
-// and they change a run's last bits), and GOMAXPROCS. It is text in the
+// and they change a run's last bits), and GOMAXPROCS with the usable cores
+// when the setup added its spare P. It is text in the
 // store's blas columns, so the record needs no new column.
 func blasText(b blaslib.Info, gomaxprocs int) string {
 	line, n := b.String(), max(b.Threads, 1)
@@ -51,7 +52,11 @@ func blasText(b blaslib.Info, gomaxprocs int) string {
 			line += "s"
 		}
 	}
-	return fmt.Sprintf("%s, GOMAXPROCS=%d", line, gomaxprocs)
+	line += fmt.Sprintf(", GOMAXPROCS=%d", gomaxprocs)
+	if b.Cores > 0 && gomaxprocs == b.Cores+1 {
+		line += fmt.Sprintf(" (%d usable cores and a spare P for the runtime)", b.Cores)
+	}
+	return line
 }
 
 // VersionLine is what vaelab --version prints after "vaelab ": the

@@ -22,6 +22,8 @@ func TestBLASText(t *testing.T) {
 		{"no setup: one thread", blaslib.Info{Library: "gonum", Reason: "no setup"}, "gonum (pure Go): no setup, 1 thread, GOMAXPROCS=4"},
 		{"vaelab's products", blaslib.Info{Library: "gonum", Reason: "asked for", Products: "vaelab's avx512 kernels", Threads: 2}, "gonum (pure Go): asked for; float32 products: vaelab's avx512 kernels, 2 threads, GOMAXPROCS=4"},
 		{"OpenBLAS and vaelab's products", blaslib.Info{Library: "OpenBLAS", File: "libopenblas.so.0", Core: "Haswell", Reason: "set by the user", Products: "vaelab's avx512 kernels", Threads: 12}, "OpenBLAS (libopenblas.so.0), core Haswell (set by the user), 12 threads; float32 products: vaelab's avx512 kernels, GOMAXPROCS=4"},
+		{"a spare P", blaslib.Info{Library: "gonum", Reason: "asked for", Threads: 2, Cores: 3}, "gonum (pure Go): asked for, 2 threads, GOMAXPROCS=4 (3 usable cores and a spare P for the runtime)"},
+		{"GOMAXPROCS changed after setup", blaslib.Info{Library: "gonum", Reason: "asked for", Threads: 2, Cores: 4}, "gonum (pure Go): asked for, 2 threads, GOMAXPROCS=4"},
 	} {
 		if got := blasText(tc.info, 4); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)

@@ -64,6 +64,7 @@ type Info struct {
 	CPU      string // the widest vector instruction set of the CPU, e.g. "AVX-512"
 	Generic  bool   // Core is a generic SSE kernel set on a CPU that offers more
 	Products string // whose kernels compute the float32 products, and why
+	Cores    int    // usable cores: GOMAXPROCS before Setup added its spare P (procs.go)
 	// ThreadsRule is how Threads was decided, from Options.ThreadsRule.
 	ThreadsRule string
 }
@@ -105,8 +106,10 @@ func plural(n int) string {
 }
 
 // Setup chooses the process's BLAS and installs it in Gorgonia (training)
-// and gonum's blas64 and blas32 (the metrics' linear algebra, the face descriptor). Call it once, at start,
-// before any product runs: the CLI does, from its settings.
+// and gonum's blas64 and blas32 (the metrics' linear algebra, the face
+// descriptor), and gives the Go runtime one P beyond the usable cores
+// (procs.go). Call it once, at start, before any product runs: the CLI
+// does, from its settings.
 func Setup(o Options) (Info, error) {
 	choice := strings.ToLower(strings.TrimSpace(o.Choice))
 	switch choice {
@@ -134,6 +137,7 @@ func Setup(o Options) (Info, error) {
 	}
 	info.Threads, info.ThreadsRule = threads, o.ThreadsRule
 	impl = withOwnProducts(choice, impl, &info, warn)
+	info.Cores = withSpareProc()
 	G.Use(installed{BLAS: impl, info: info})
 	blas64.Use(impl)
 	blas32.Use(impl) // the face descriptor's float32 products
