@@ -21,6 +21,12 @@ const (
 // side by side over the throughput of one alone, each the best of rounds
 // windows, alternating so that a slow spell touches both.
 func measureCapacity(copies int) float64 {
+	// The copies run as training's threads do, with one P beyond them (the
+	// spare P of package blaslib's setup): with every P in a C call, the
+	// runtime's handoffs take a core from the copies (a 2-core Xeon measured
+	// 1.4-1.8 without it).
+	prev := runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), copies+1))
+	defer runtime.GOMAXPROCS(prev)
 	var one, all float64
 	for range rounds {
 		one = max(one, throughput(1))

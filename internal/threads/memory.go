@@ -29,7 +29,13 @@ type key struct {
 	CPU    string `json:"cpu"`    // /proc/cpuinfo's model name
 	Usable int    `json:"usable"` // the copies measured side by side
 	Kernel string `json:"kernel"` // sgemm.Kernel()
+	Method int    `json:"method"` // how it was measured (method)
 }
+
+// method numbers the way measureCapacity measures; a measurement remembered
+// from another way (none before 2, which gives the copies a spare P) is
+// measured again.
+const method = 2
 
 // entry is one remembered measurement.
 type entry struct {
@@ -108,7 +114,7 @@ func plausible(capacity float64, usable int) bool {
 
 // currentKey is this process's key: its CPU model, usable cores and kernel.
 func currentKey(usable int) key {
-	return key{CPU: cpuModel(), Usable: usable, Kernel: sgemm.Kernel()}
+	return key{CPU: cpuModel(), Usable: usable, Kernel: sgemm.Kernel(), Method: method}
 }
 
 // cpuModel is the first "model name" of /proc/cpuinfo, or the architecture

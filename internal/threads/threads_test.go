@@ -125,6 +125,28 @@ func TestMemory(t *testing.T) {
 	}
 }
 
+// TestAnOlderMethodIsMeasuredAgain: a capacity remembered without this
+// method's number (measured before the copies had a spare P) is measured
+// again and replaced.
+func TestAnOlderMethodIsMeasuredAgain(t *testing.T) {
+	dir := t.TempDir()
+	old := `{"measurements": [{"cpu": "test CPU", "usable": 2, "kernel": "test", "capacity": 1.41}]}`
+	if err := os.WriteFile(filepath.Join(dir, FileName), []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	m := fake(2, 1.93, dir, &calls)
+	m.identity.Method = method
+	for range 2 {
+		if d, err := m.resolve("auto", 1); err != nil || d.Capacity != 1.93 || calls != 1 {
+			t.Fatalf("%+v, %v after %d measurements; want 1.93 measured once", d, err, calls)
+		}
+	}
+	if k := currentKey(2); k.Method != method {
+		t.Errorf("this machine's key has method %d, want %d", k.Method, method)
+	}
+}
+
 // TestMeasuredOnceWhenStartedTogether: resolutions that start together
 // (workers a scheduler starts at once) measure once; the others wait and
 // read the result.
