@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -104,7 +103,7 @@ func Run(ctx context.Context, w io.Writer, opt Options) error {
 		case "train":
 			err = train(ctx, w, opt)
 		case "threads":
-			err = threadsBench(ctx, w, opt, runtime.GOMAXPROCS(0))
+			err = threadsBench(ctx, w, opt, blaslib.Cores())
 		case "sweep":
 			err = sweep(ctx, w, opt)
 		case "logging":
@@ -475,7 +474,7 @@ const descriptorImages = 256
 // alternating measurements of each.
 func descriptors(ctx context.Context, w io.Writer, python, dlibDir string, rounds int) error {
 	fmt.Fprintf(w, "face descriptor (dlib ResNet, 150x150 RGB in, %.2f GFLOP per image): %d 64x64 grey faces, batches of 16\n", metrics.DlibFLOPs()/1e9, descriptorImages)
-	fmt.Fprintf(w, "  CPU: %s; vaelab BLAS: %s; GOMAXPROCS=%d (one BLAS thread per core), PyTorch with 2 threads\n", cpuModel(), blaslib.Current(), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(w, "  CPU: %s; vaelab BLAS: %s; %d usable cores (one BLAS thread each), PyTorch with 2 threads\n", cpuModel(), blaslib.Current(), blaslib.Cores())
 	net, err := metrics.LoadDlib(dlibDir)
 	if err != nil {
 		fmt.Fprintf(w, "  not measured: %v\n", err)

@@ -62,11 +62,11 @@ type sample struct {
 // but not pass.
 func threadsBench(ctx context.Context, w io.Writer, opt Options, n int) error {
 	fmt.Fprintf(w, "threads: each model at 1 and %d threads, and %d one-thread copies side by side (the machine's capacity)\n", n, n)
-	fmt.Fprintf(w, "  CPU: %s; N = %d usable cores (GOMAXPROCS %d, NumCPU %d)\n", cpuModel(), n, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	fmt.Fprintf(w, "  CPU: %s; N = %d usable cores (GOMAXPROCS %d with the spare P, NumCPU %d)\n", cpuModel(), n, runtime.GOMAXPROCS(0), runtime.NumCPU())
 	fmt.Fprintf(w, "  vaelab BLAS (this process): %s; vaelab sgemm kernel: %s\n", blaslib.Current(), sgemm.Kernel())
 	fmt.Fprintf(w, "  steps: mlp %d, conv %d; %d round(s), alternating vaelab with PyTorch; the median round of each\n", opt.MLPSteps, opt.ConvSteps, opt.Rounds)
 	if n < 2 {
-		fmt.Fprintf(w, "  only 1 usable core (GOMAXPROCS=%d): measured at 1 thread only\n", runtime.GOMAXPROCS(0))
+		fmt.Fprintf(w, "  only 1 usable core: measured at 1 thread only\n")
 	}
 	results := map[string]modelResult{}
 	for _, model := range []string{"mlp", "conv"} {
