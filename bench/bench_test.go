@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -164,8 +165,8 @@ func TestThreadsSectionTable(t *testing.T) {
 		`(?m)^\s+vaelab\s+conv\s+2\s+200\.0\s+20\.00\s+-$`,
 		`(?m)^\s+vaelab\s+mlp\s+2×1\s+200\.0\s+20\.00\s+\d+ %$`,
 		`(?m)^  pytorch: skipped \(--python ""\)$`,
-		`(?m)^  conv: vaelab 2 threads / capacity of 2 copies\s+100\.0 %$`,
-		`(?m)^  mlp:  vaelab 2 threads / 1 thread\s+2\.00x$`,
+		`(?m)^  conv: vaelab 2 threads / capacity of 2 copies\s+100\.0 % \(100\.0 %\)$`,
+		`(?m)^  mlp:  vaelab 2 threads / 1 thread\s+2\.00x \(2\.00x\)$`,
 		`N = 2 usable cores`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out.String()) {
@@ -255,6 +256,31 @@ func TestCapacityArithmetic(t *testing.T) {
 	}
 }
 
+// TestPairedRatios: a ratio is taken within each round, so a machine that
+// slows down between rounds leaves it alone (a ratio of the setups' medians
+// would mix rounds: here 160/200 = 80 %, not 90 %), and a round that lacks
+// one of the two setups gives no ratio.
+func TestPairedRatios(t *testing.T) {
+	threads, copies := setup{"vaelab", 2, 1}, setup{"vaelab", 1, 2}
+	at := func(round int, v float64) sample { return sample{row: Row{ImagesPerSecond: v}, round: round} }
+	rounds := map[setup][]sample{
+		threads: {at(0, 180), at(1, 135), at(2, 160)},
+		copies:  {at(0, 200), at(1, 150), at(3, 100)},
+	}
+	got := pairedRatios(rounds, threads, copies)
+	if len(got) != 2 || got[0] != 0.9 || got[1] != 0.9 {
+		t.Errorf("pairedRatios = %v, want [0.9 0.9]", got)
+	}
+	if m := median([]float64{0.9, 0.7, 0.8, 1.0}); m != 0.8 {
+		t.Errorf("median = %v, want the lower middle 0.8", m)
+	}
+	var out strings.Builder
+	printThreadRatios(&out, "conv", 2, rounds)
+	if !strings.Contains(out.String(), "90.0 % (90.0 %, 90.0 %)") {
+		t.Errorf("printed:\n%s", out.String())
+	}
+}
+
 func TestSetups(t *testing.T) {
 	if s := setups(1); len(s) != 2 || s[0] != (setup{"vaelab", 1, 1}) || s[1] != (setup{"pytorch", 1, 1}) {
 		t.Errorf("setups(1) = %v, want vaelab and PyTorch at 1 thread only", s)
@@ -262,5 +288,14 @@ func TestSetups(t *testing.T) {
 	s := setups(4)
 	if len(s) != 6 || s[4] != (setup{"vaelab", 1, 4}) || s[4].label() != "4×1" || s[2].label() != "4" {
 		t.Errorf("setups(4) = %v", s)
+	}
+	r := inRound(4)
+	if len(r) != len(s) || r[1] != (setup{"vaelab", 1, 1}) || r[2] != (setup{"vaelab", 4, 1}) || r[3] != (setup{"vaelab", 1, 4}) {
+		t.Errorf("inRound(4) = %v: vaelab's three setups are not one after another", r)
+	}
+	for _, x := range s {
+		if !slices.Contains(r, x) {
+			t.Errorf("inRound(4) leaves out %v", x)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -49,11 +50,24 @@ func setups(n int) []setup {
 	return s
 }
 
+// inRound is the order in which a round measures the setups: vaelab's at 1
+// thread, n threads and n copies one after the other, so that the ratios
+// between them are measured seconds apart (this machine's speed may drift by
+// a fifth within minutes), and each PyTorch setup next to vaelab's alike.
+func inRound(n int) []setup {
+	s := []setup{{"pytorch", 1, 1}, {"vaelab", 1, 1}}
+	if n > 1 {
+		s = append(s, setup{"vaelab", n, 1}, setup{"vaelab", 1, n}, setup{"pytorch", n, 1}, setup{"pytorch", 1, n})
+	}
+	return s
+}
+
 // sample is a setup's measurement in one round: copies side by side count
 // as one row (their rates added up), with their overlap.
 type sample struct {
 	row     Row
 	overlap float64
+	round   int
 }
 
 // threadsBench measures each model with vaelab and PyTorch at 1 and n
@@ -94,8 +108,9 @@ func threadsBench(ctx context.Context, w io.Writer, opt Options, n int) error {
 		return err
 	}
 	printTorchNotes(w, opt.Python, results)
+	fmt.Fprintln(w, "  ratios: the median of each round's ratio (the rounds' ratios in parentheses)")
 	for _, model := range []string{"mlp", "conv"} {
-		printThreadRatios(w, model, n, results[model].median)
+		printThreadRatios(w, model, n, results[model].rounds)
 	}
 	return nil
 }
@@ -104,6 +119,7 @@ func threadsBench(ctx context.Context, w io.Writer, opt Options, n int) error {
 // median round, and why PyTorch's are missing, if they are.
 type modelResult struct {
 	median   map[setup]sample
+	rounds   map[setup][]sample // every round's, in order
 	torchErr error
 }
 
@@ -113,14 +129,15 @@ type modelResult struct {
 func threadsModel(ctx context.Context, opt Options, model string, n int) (modelResult, error) {
 	rounds := map[setup][]sample{}
 	var torchErr error
-	for range opt.Rounds {
-		for _, s := range setups(n) {
+	for round := range opt.Rounds {
+		for _, s := range inRound(n) {
 			if s.impl == "pytorch" && (opt.Python == "" || torchErr != nil) {
 				continue
 			}
 			smp, err := measureSetup(ctx, opt, model, s)
 			switch {
 			case err == nil:
+				smp.round = round
 				rounds[s] = append(rounds[s], smp)
 			case s.impl == "pytorch" && ctx.Err() == nil:
 				torchErr = fmt.Errorf("%s: %w", s, err)
@@ -129,7 +146,7 @@ func threadsModel(ctx context.Context, opt Options, model string, n int) (modelR
 			}
 		}
 	}
-	res := modelResult{median: map[setup]sample{}, torchErr: torchErr}
+	res := modelResult{median: map[setup]sample{}, rounds: rounds, torchErr: torchErr}
 	for s, r := range rounds {
 		res.median[s] = medianSample(r)
 	}
@@ -181,43 +198,65 @@ func medianSample(s []sample) sample {
 
 // printThreadRatios prints what the threads table says of one model: how
 // much of the machine's capacity n threads reach, their speed-up over one,
-// and vaelab's speed against PyTorch's (PyTorch's in parentheses).
-func printThreadRatios(w io.Writer, model string, n int, res map[setup]sample) {
-	rate := func(impl string, threads, copies int) (float64, bool) {
-		s, ok := res[setup{impl, threads, copies}]
-		return s.row.ImagesPerSecond, ok
-	}
+// and vaelab's speed against PyTorch's (PyTorch's in parentheses). Each is
+// the median of the rounds' own ratios, which cancel the machine's drift
+// between rounds, followed by those ratios.
+func printThreadRatios(w io.Writer, model string, n int, rounds map[setup][]sample) {
 	line := func(what, value string) { fmt.Fprintf(w, "  %-5s %-44s %s\n", model+":", what, value) }
-	both := func(format string, f func(impl string) (float64, bool)) string {
-		v, ok := f("vaelab")
+	show := func(format string, scale float64, a, b setup) (string, bool) {
+		r := pairedRatios(rounds, a, b)
+		if len(r) == 0 {
+			return "", false
+		}
+		each := make([]string, len(r))
+		for i, v := range r {
+			each[i] = fmt.Sprintf(format, scale*v)
+		}
+		return fmt.Sprintf(format+" (%s)", scale*median(r), strings.Join(each, ", ")), true
+	}
+	both := func(format string, scale float64, a, b setup) string {
+		out, ok := show(format, scale, a, b)
 		if !ok {
 			return "-"
 		}
-		out := fmt.Sprintf(format, v)
-		if p, ok := f("pytorch"); ok {
-			out += fmt.Sprintf("  (PyTorch: "+format+")", p)
+		a.impl, b.impl = "pytorch", "pytorch"
+		if p, ok := show(format, scale, a, b); ok {
+			out += "  (PyTorch: " + p + ")"
 		}
 		return out
 	}
 	if n > 1 {
-		line(fmt.Sprintf("vaelab %d threads / capacity of %d copies", n, n), both("%.1f %%", func(impl string) (float64, bool) {
-			t, ok1 := rate(impl, n, 1)
-			c, ok2 := rate(impl, 1, n)
-			return percent(t, c), ok1 && ok2
-		}))
-		line(fmt.Sprintf("vaelab %d threads / 1 thread", n), both("%.2fx", func(impl string) (float64, bool) {
-			t, ok1 := rate(impl, n, 1)
-			o, ok2 := rate(impl, 1, 1)
-			return t / o, ok1 && ok2
-		}))
+		line(fmt.Sprintf("vaelab %d threads / capacity of %d copies", n, n), both("%.1f %%", 100, setup{"vaelab", n, 1}, setup{"vaelab", 1, n}))
+		line(fmt.Sprintf("vaelab %d threads / 1 thread", n), both("%.2fx", 1, setup{"vaelab", n, 1}, setup{"vaelab", 1, 1}))
 	}
 	for _, threads := range slices.Compact([]int{1, n}) {
-		v, ok1 := rate("vaelab", threads, 1)
-		p, ok2 := rate("pytorch", threads, 1)
-		if ok1 && ok2 {
-			line(fmt.Sprintf("vaelab / PyTorch at %d %s", threads, plural(threads, "thread")), fmt.Sprintf("%.2fx", v/p))
+		if v, ok := show("%.2fx", 1, setup{"vaelab", threads, 1}, setup{"pytorch", threads, 1}); ok {
+			line(fmt.Sprintf("vaelab / PyTorch at %d %s", threads, plural(threads, "thread")), v)
 		}
 	}
+}
+
+// pairedRatios are a's images/s over b's in each round that measured both,
+// in round order.
+func pairedRatios(rounds map[setup][]sample, a, b setup) []float64 {
+	of := map[int]float64{}
+	for _, s := range rounds[b] {
+		of[s.round] = s.row.ImagesPerSecond
+	}
+	var r []float64
+	for _, s := range rounds[a] {
+		if d, ok := of[s.round]; ok && d > 0 {
+			r = append(r, s.row.ImagesPerSecond/d)
+		}
+	}
+	return r
+}
+
+// median is the middle value (the lower middle one for an even count), as
+// medianSample's.
+func median(v []float64) float64 {
+	sorted := slices.Sorted(slices.Values(v))
+	return sorted[(len(sorted)-1)/2]
 }
 
 func plural(n int, word string) string {
