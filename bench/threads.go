@@ -52,8 +52,9 @@ func setups(n int) []setup {
 
 // inRound is the order in which a round measures the setups: vaelab's at 1
 // thread, n threads and n copies one after the other, so that the ratios
-// between them are measured seconds apart (this machine's speed may drift by
-// a fifth within minutes), and each PyTorch setup next to vaelab's alike.
+// between them are measured seconds apart (a shared machine's speed may
+// drift by a fifth within minutes), and each PyTorch setup next to vaelab's
+// alike.
 func inRound(n int) []setup {
 	s := []setup{{"pytorch", 1, 1}, {"vaelab", 1, 1}}
 	if n > 1 {
@@ -78,7 +79,7 @@ func threadsBench(ctx context.Context, w io.Writer, opt Options, n int) error {
 	fmt.Fprintf(w, "threads: each model at 1 and %d threads, and %d one-thread copies side by side (the machine's capacity)\n", n, n)
 	fmt.Fprintf(w, "  CPU: %s; N = %d usable cores (GOMAXPROCS %d with the spare P, NumCPU %d)\n", cpuModel(), n, runtime.GOMAXPROCS(0), runtime.NumCPU())
 	fmt.Fprintf(w, "  vaelab BLAS (this process): %s; vaelab sgemm kernel: %s\n", blaslib.Current(), sgemm.Kernel())
-	fmt.Fprintf(w, "  steps: mlp %d, conv %d; %d round(s), alternating vaelab with PyTorch; the median round of each\n", opt.MLPSteps, opt.ConvSteps, opt.Rounds)
+	fmt.Fprintf(w, "  steps: mlp %d, conv %d; %d round(s), vaelab's setups one after another between PyTorch's; the median round of each\n", opt.MLPSteps, opt.ConvSteps, opt.Rounds)
 	if n < 2 {
 		fmt.Fprintf(w, "  only 1 usable core: measured at 1 thread only\n")
 	}
@@ -95,7 +96,8 @@ func threadsBench(ctx context.Context, w io.Writer, opt Options, n int) error {
 	for _, model := range []string{"mlp", "conv"} {
 		r := results[model]
 		for _, s := range setups(n) {
-			if smp, ok := r.median[s]; ok {
+			if rs, ok := r.rounds[s]; ok {
+				smp := medianSample(rs)
 				ov := "-"
 				if s.copies > 1 {
 					ov = fmt.Sprintf("%.0f %%", 100*smp.overlap)
@@ -116,15 +118,14 @@ func threadsBench(ctx context.Context, w io.Writer, opt Options, n int) error {
 }
 
 // modelResult is the threads section's figures for one model: each setup's
-// median round, and why PyTorch's are missing, if they are.
+// rounds, in order, and why PyTorch's are missing, if they are.
 type modelResult struct {
-	median   map[setup]sample
-	rounds   map[setup][]sample // every round's, in order
+	rounds   map[setup][]sample
 	torchErr error
 }
 
 // threadsModel measures every setup of one model, opt.Rounds times, and
-// keeps each one's median round. PyTorch's failure is not vaelab's: it is
+// keeps every round. PyTorch's failure is not vaelab's: it is
 // kept apart, and stops only PyTorch's measurements.
 func threadsModel(ctx context.Context, opt Options, model string, n int) (modelResult, error) {
 	rounds := map[setup][]sample{}
@@ -146,11 +147,7 @@ func threadsModel(ctx context.Context, opt Options, model string, n int) (modelR
 			}
 		}
 	}
-	res := modelResult{median: map[setup]sample{}, rounds: rounds, torchErr: torchErr}
-	for s, r := range rounds {
-		res.median[s] = medianSample(r)
-	}
-	return res, nil
+	return modelResult{rounds: rounds, torchErr: torchErr}, nil
 }
 
 // measureSetup measures one setup of model once.

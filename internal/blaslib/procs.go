@@ -14,10 +14,10 @@ import (
 // core from the work, and each call's return then waits to get a P back.
 // One P more than the usable cores leaves the runtime an idle P instead.
 // Measured on a 2-core Xeon with the conv bench model, steps interleaved in
-// one process: one run on 2 threads 12 % faster, two one-thread runs side by
-// side 16–21 % faster; one run on one thread unchanged. vaelab never has more
-// busy threads than usable cores (package threads), so the spare P only
-// ever runs the runtime's bookkeeping.
+// one process: one run on 2 threads 11–12 % faster, two one-thread runs side
+// by side 16–21 % faster. vaelab never has more busy threads than usable
+// cores (package threads), so the spare P only runs the runtime's
+// bookkeeping.
 
 // withSpareProc sets GOMAXPROCS to the usable cores plus one and returns
 // the usable cores: GOMAXPROCS as the process found it, or as the previous
