@@ -65,17 +65,17 @@ func newAdam(cfg AdamConfig, params []*G.Node) *adam {
 	return a
 }
 
-// step applies one update to every parameter from its gradient times scale,
-// with learning rate lr.
-func (a *adam) step(params []*G.Node, lr, scale float64) error {
+// step applies one update to every parameter from its gradient (the value
+// of grads[i]) times scale, with learning rate lr.
+func (a *adam) step(params, grads []*G.Node, lr, scale float64) error {
 	a.t++
 	b1, b2, eps := a.cfg.Beta1, a.cfg.Beta2, a.cfg.Epsilon
 	c1, c2 := 1-math.Pow(b1, float64(a.t)), 1-math.Pow(b2, float64(a.t))
 	c := ops.AdamConsts{B1: b1, B2: b2, Step: lr / c1, Inv2: 1 / c2, Eps: eps, Scale: scale}
 	for i, p := range params {
-		g, err := p.Grad()
-		if err != nil {
-			return fmt.Errorf("gradient of %s: %w", p.Name(), err)
+		g := grads[i].Value()
+		if g == nil {
+			return fmt.Errorf("gradient of %s was not computed", p.Name())
 		}
 		switch w := p.Value().(*tensor.Dense).Data().(type) {
 		case []float32:

@@ -18,10 +18,11 @@ func TestAdamMatchesItsDefinition(t *testing.T) {
 	w := G.NewVector(g, G.Float64, G.WithShape(3), G.WithName("w"), G.WithValue(wt))
 	ct := G.NewConstant(tensor.New(tensor.WithShape(3), tensor.WithBacking(c)))
 	cost := G.Must(G.Sum(G.Must(G.Mul(G.Must(G.HadamardProd(ct, G.Must(G.Square(w)))), G.NewConstant(0.5)))))
-	if _, err := G.Grad(cost, w); err != nil {
+	grads, err := G.Grad(cost, w)
+	if err != nil {
 		t.Fatal(err)
 	}
-	vm := G.NewTapeMachine(g, G.BindDualValues(w))
+	vm := G.NewTapeMachine(g)
 	cfg := AdamConfig{Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}
 	a := newAdam(cfg, []*G.Node{w})
 	want := append([]float64(nil), w0...)
@@ -30,7 +31,7 @@ func TestAdamMatchesItsDefinition(t *testing.T) {
 		if err := vm.RunAll(); err != nil {
 			t.Fatal(err)
 		}
-		if err := a.step([]*G.Node{w}, 0.1, 1); err != nil {
+		if err := a.step([]*G.Node{w}, grads, 0.1, 1); err != nil {
 			t.Fatal(err)
 		}
 		vm.Reset()
