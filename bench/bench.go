@@ -131,6 +131,7 @@ func train(ctx context.Context, w io.Writer, opt Options) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "impl\tmodel\tbatch\tsteps\timages/s\tGFLOP/s\tallocs/step\tpeak MB\t% of SGEMM peak\t")
 	var blasLine string
+	var targets []string
 	for _, model := range []string{"mlp", "conv"} {
 		r, err := trainModel(ctx, opt, model)
 		if err != nil {
@@ -147,6 +148,7 @@ func train(ctx context.Context, w io.Writer, opt Options) error {
 			continue
 		}
 		printRow(tw, t, peak.GFLOPS)
+		targets = append(targets, twicePeer(model, t.GFLOPS, peak.GFLOPS))
 		fmt.Fprintf(tw, "vaelab/pytorch\t%s\t\t\t%.2f\t%.2f\t\t%.2f\t\t\n", model,
 			o.ImagesPerSecond/t.ImagesPerSecond, o.GFLOPS/t.GFLOPS, o.PeakMB/t.PeakMB)
 	}
@@ -155,7 +157,25 @@ func train(ctx context.Context, w io.Writer, opt Options) error {
 	fmt.Fprintf(w, "SGEMM peak: %.1f GFLOP/s at %d %s (the Sgemm training calls, %d³, best of %d); kernels: %s\n",
 		peak.GFLOPS, peak.Threads, plural(peak.Threads, "thread"), peakSize, peakRepeats, peak.Impl)
 	fmt.Fprintf(w, "each model %d times, alternating with PyTorch; the median round of each (peak MB: the largest)\n", opt.Rounds)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, line := range targets {
+		fmt.Fprintln(w, line)
+	}
+	return nil
+}
+
+// twicePeer says what twice PyTorch's speed asks of a model's step, as a
+// share of the SGEMM peak: near or above 100 %, no amount of work outside
+// the products reaches it on this machine, since the products alone take
+// longer.
+func twicePeer(model string, theirs, peak float64) string {
+	if peak <= 0 {
+		return fmt.Sprintf("%s: 2x PyTorch is %.1f GFLOP/s (no SGEMM peak measured)", model, 2*theirs)
+	}
+	return fmt.Sprintf("%s: 2x PyTorch is %.1f GFLOP/s, %.0f %% of the SGEMM peak (PyTorch runs at %.0f %% of it)",
+		model, 2*theirs, 200*theirs/peak, 100*theirs/peak)
 }
 
 // trainResult is the train section's figures for one model: the median

@@ -55,6 +55,21 @@ func fakeOptions(t *testing.T, mode string) Options {
 		ChildArgs: func(what string) []string { return []string{what} }}
 }
 
+func TestTwicePeer(t *testing.T) {
+	for _, tc := range []struct {
+		theirs, peak float64
+		want         string
+	}{
+		{42.5, 85, "conv: 2x PyTorch is 85.0 GFLOP/s, 100 % of the SGEMM peak (PyTorch runs at 50 % of it)"},
+		{20, 200, "conv: 2x PyTorch is 40.0 GFLOP/s, 20 % of the SGEMM peak (PyTorch runs at 10 % of it)"},
+		{20, 0, "conv: 2x PyTorch is 40.0 GFLOP/s (no SGEMM peak measured)"},
+	} {
+		if got := twicePeer("conv", tc.theirs, tc.peak); got != tc.want {
+			t.Errorf("twicePeer(conv, %v, %v) = %q, want %q", tc.theirs, tc.peak, got, tc.want)
+		}
+	}
+}
+
 func TestMedianRound(t *testing.T) {
 	rows := func(speeds ...float64) []Row {
 		var out []Row
