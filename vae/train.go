@@ -260,7 +260,7 @@ func newTrainer(m *Model, s Setup, trainImages int) (*trainer, error) {
 	}
 	// The gradients are read from their nodes, not bound as dual values: the
 	// tape machine would add each into a zeroed copy, one more pass in Go over
-	// every parameter per step (6 % of the MLP step).
+	// every parameter per step (about 5 % of the MLP step).
 	t := &trainer{
 		m:          m,
 		o:          o,
