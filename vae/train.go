@@ -287,7 +287,7 @@ func (t *trainer) step(x []float32, eps []float64, scalars []float64, lr float64
 	if err := t.vm.RunAll(); err != nil {
 		return nil, err
 	}
-	gn, err := gradNorm(t.grads)
+	gn, err := gradNorm(t.learnables, t.grads)
 	if err != nil {
 		return nil, err
 	}
@@ -320,14 +320,15 @@ func (t *trainer) step(x []float32, eps []float64, scalars []float64, lr float64
 	return vals, nil
 }
 
-// gradNorm is the global L2 norm of all parameter gradients. It reads the
-// gradient buffers in place: this runs every step.
-func gradNorm(grads []*G.Node) (float64, error) {
+// gradNorm is the global L2 norm of all parameter gradients (grads[i] is
+// that of params[i]). It reads the gradient buffers in place: this runs every
+// step.
+func gradNorm(params, grads []*G.Node) (float64, error) {
 	sum := 0.0
-	for _, g := range grads {
+	for i, g := range grads {
 		v := g.Value()
 		if v == nil {
-			return 0, fmt.Errorf("gradient %s was not computed", g.Name())
+			return 0, fmt.Errorf("gradient of %s was not computed", params[i].Name())
 		}
 		switch d := v.Data().(type) {
 		case []float32:
@@ -337,7 +338,7 @@ func gradNorm(grads []*G.Node) (float64, error) {
 				sum += v * v
 			}
 		default:
-			return 0, fmt.Errorf("gradient %s has type %T", g.Name(), d)
+			return 0, fmt.Errorf("gradient of %s has type %T", params[i].Name(), d)
 		}
 	}
 	return math.Sqrt(sum), nil

@@ -85,7 +85,8 @@ func (b opBase) run(zero bool, name string, in []G.Value, out tensor.Shape, f fu
 // the next: a step then neither allocates it (nor leaves it to the collector)
 // nor takes page faults on it, and it is likely still in cache. The previous
 // step's value is overwritten, which is safe because values are read during
-// the run (readouts) or from root nodes, which are Gorgonia's.
+// the run (readouts), from root nodes, which are Gorgonia's, or between one
+// run and the next (the gradients Adam reads).
 type outBuf struct {
 	f32 []float32
 	f64 []float64

@@ -139,7 +139,7 @@ void vaelab_bias_relu(float *y, const float *bias, long c, long n, int relu) {
 	PICK(bias_relu)(y, bias, c, n, relu);
 }
 
-void vaelab_adam(float *w, float *g, float *m, float *v, long n, float b1, float b2, float step, float inv2,
+void vaelab_adam(float *w, const float *g, float *m, float *v, long n, float b1, float b2, float step, float inv2,
 		float eps, float scale) {
 	PICK(adam)(w, g, m, v, n, b1, b2, step, inv2, eps, scale);
 }

@@ -169,9 +169,9 @@ static TARGET void KERNEL(bias_relu)(float *y, const float *bias, long c, long n
 	}
 }
 
-// adam updates one parameter and its moments in one pass, and clears its
-// gradient; the float32 arithmetic of adam.go's adamUpdate.
-static TARGET void KERNEL(adam)(float *w, float *g, float *m, float *v, long n, float b1, float b2,
+// adam updates one parameter and its moments in one pass, reading its
+// gradient only; the float32 arithmetic of numeric.go's AdamUpdate.
+static TARGET void KERNEL(adam)(float *w, const float *g, float *m, float *v, long n, float b1, float b2,
 		float step, float inv2, float eps, float scale) {
 	long j = 0;
 #ifdef KERNEL_AVX2
@@ -187,7 +187,6 @@ static TARGET void KERNEL(adam)(float *w, float *g, float *m, float *v, long n, 
 				_mm256_mul_ps(_mm256_mul_ps(vc2, grad), grad));
 		_mm256_storeu_ps(m + j, mj);
 		_mm256_storeu_ps(v + j, vj);
-		_mm256_storeu_ps(g + j, _mm256_setzero_ps());
 		__m256 den = _mm256_add_ps(_mm256_sqrt_ps(_mm256_mul_ps(vj, vinv2)), veps);
 		__m256 upd = _mm256_div_ps(_mm256_mul_ps(vstep, mj), den);
 		_mm256_storeu_ps(w + j, _mm256_sub_ps(_mm256_loadu_ps(w + j), upd));
@@ -199,7 +198,6 @@ static TARGET void KERNEL(adam)(float *w, float *g, float *m, float *v, long n, 
 		float vj = b2 * v[j] + (1 - b2) * grad * grad;
 		m[j] = mj;
 		v[j] = vj;
-		g[j] = 0;
 		w[j] -= step * mj / (sqrtf(vj * inv2) + eps);
 	}
 }

@@ -93,14 +93,15 @@ func checkKernelsMatchGo(t *testing.T) {
 	for i := range v {
 		v[i] *= v[i]
 	}
-	w2, g2 := append([]float32(nil), w...), append([]float32(nil), gr[:1003]...)
-	m2, v2 := append([]float32(nil), m...), append([]float32(nil), v...)
-	Adam32(w, gr[:1003], m, v, c)
+	g, g2 := append([]float32(nil), gr[:1003]...), append([]float32(nil), gr[:1003]...)
+	w2, m2, v2 := append([]float32(nil), w...), append([]float32(nil), m...), append([]float32(nil), v...)
+	Adam32(w, g, m, v, c)
 	AdamUpdate(w2, g2, m2, v2, c)
 	for _, p := range []struct {
 		name      string
 		got, want []float32
-	}{{"adam weights", w, w2}, {"adam m", m, m2}, {"adam v", v, v2}, {"adam gradient", gr[:1003], g2}} {
+	}{{"adam weights", w, w2}, {"adam m", m, m2}, {"adam v", v, v2},
+		{"adam's gradient, which it only reads", g, gr[:1003]}, {"the Go reference's gradient", g2, gr[:1003]}} {
 		assertSameBits(t, p.name, p.got, p.want)
 	}
 }

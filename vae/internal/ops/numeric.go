@@ -41,9 +41,10 @@ func Values64(t dataHolder) []float64 {
 // step lr/(1−β1^t), 1/(1−β2^t), ε, and the scale applied to the gradient.
 type AdamConsts struct{ B1, B2, Step, Inv2, Eps, Scale float64 }
 
-// AdamUpdate updates one parameter and its moments in one pass, and clears
-// its gradient (the tape machine adds into gradient buffers). float32 runs in
-// C (Adam32), with the same arithmetic.
+// AdamUpdate updates one parameter and its moments in one pass. It only
+// reads the gradient g, which is the output of a node of the training graph
+// (possibly a value other nodes share). float32 runs in C (Adam32), with the
+// same arithmetic.
 func AdamUpdate[T float](w, g, m, v []T, c AdamConsts) {
 	b1, b2, step, inv2, eps, scale := T(c.B1), T(c.B2), T(c.Step), T(c.Inv2), T(c.Eps), T(c.Scale)
 	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
@@ -51,7 +52,7 @@ func AdamUpdate[T float](w, g, m, v []T, c AdamConsts) {
 		grad := scale * g[j]
 		mj := b1*m[j] + (1-b1)*grad
 		vj := b2*v[j] + (1-b2)*grad*grad
-		m[j], v[j], g[j] = mj, vj, 0
+		m[j], v[j] = mj, vj
 		w[j] -= step * mj / (T(math.Sqrt(float64(vj*inv2))) + eps)
 	}
 }
