@@ -154,7 +154,7 @@ func train(ctx context.Context, w io.Writer, opt Options) error {
 	fmt.Fprintf(w, "CPU: %s\n", cpuModel())
 	fmt.Fprintf(w, "training steps: float32, %d %s per process (as each reported); vaelab BLAS: %s\n", trainThreads, plural(trainThreads, "thread"), results[0].ours.BLAS)
 	fmt.Fprintf(w, "SGEMM peak: %.1f GFLOP/s at %d %s (the Sgemm training calls, %d³; the fastest of %d measurements, one before every round of each model, each the best of %d); kernels: %s\n",
-		peak.GFLOPS, peak.Threads, plural(peak.Threads, "thread"), peakSize, 2*opt.Rounds, peakRepeats, peak.Impl)
+		peak.GFLOPS, peak.Threads, plural(peak.Threads, "thread"), peakSize, len(results)*opt.Rounds, peakRepeats, peak.Impl)
 	fmt.Fprintf(w, "each model %d times, alternating with PyTorch; the median round of each (peak MB: the largest)\n", opt.Rounds)
 	if err := tw.Flush(); err != nil {
 		return err
