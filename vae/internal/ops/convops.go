@@ -257,6 +257,10 @@ func (op convOp) Do(in ...G.Value) (G.Value, error) {
 func convForward[T float](op convOp, x, out tensor.Shape, y []T, src [][]T) {
 	N, C, H, W := x[0], x[1], x[2], x[3]
 	O, oh, ow := out[1], out[2], out[3]
+	if winogradFits(op.g, C, O, H, W) {
+		winoForward(op.out, src[0], N, C, H, W, src[1], O, y, biasOf(op.bias, src), op.relu)
+		return
+	}
 	ckk, n := C*op.g.k*op.g.k, oh*ow
 	per := imagesPerProduct(N, n)
 	// Each block of per images' rows is laid out and used while in cache.
@@ -374,6 +378,10 @@ func (op deconvOp) Do(in ...G.Value) (G.Value, error) {
 func deconvForward[T float](op deconvOp, x, out tensor.Shape, y []T, src [][]T) {
 	N, C, h, w := x[0], x[1], x[2], x[3]
 	O, H, W := out[1], out[2], out[3]
+	if winogradFits(op.g, O, C, H, W) {
+		winoAdjoint(op.out, src[0], N, C, H, W, src[1], O, y, biasOf(op.bias, src), op.relu)
+		return
+	}
 	okk, n := O*op.g.k*op.g.k, h*w
 	inBlocks(op.out, N, imagesPerProduct(N, n), func(worker, i0, m int, inner bool) {
 		// rows = xᵀ·w with w seen as C × (O·k·k) and x the m images side by
@@ -462,6 +470,10 @@ func filterGrad[T float](op filterGradOp, x, gs tensor.Shape, dw []T, src [][]T)
 	g := op.g
 	N, A, H, W := x[0], x[1], x[2], x[3]
 	B, h, w := gs[1], gs[2], gs[3]
+	if winogradFits(g, A, B, H, W) {
+		winoFilterGrad(op.out, src[0], N, A, H, W, src[1], B, dw)
+		return
+	}
 	kk, n := g.k*g.k, h*w
 	per := imagesPerProduct(N, n)
 	// gr holds g's blocks of per images, each laid out as one B × (m·n) matrix.

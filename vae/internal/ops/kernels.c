@@ -153,3 +153,23 @@ void vaelab_bernoulli_grad(float *y, const float *x, const float *l, const float
 }
 
 double vaelab_sum_squares(const float *p, long n) { return PICK(sum_squares)(p, n); }
+
+void vaelab_wino_weights(const float *w, int B, int A, float *U) { PICK(wino_weights)(w, B, A, U); }
+
+void vaelab_wino_weights_adj(const float *dU, int B, int A, float *dw) { PICK(wino_weights_adj)(dU, B, A, dw); }
+
+void vaelab_wino_in(const float *x, int A, int H, int W, float *pad, float *V, long ld, long xs) {
+	PICK(wino_in)(x, A, H, W, pad, V, ld, xs);
+}
+
+void vaelab_wino_in_adj(const float *dV, long ld, long xs, int A, int H, int W, float *pad, float *x) {
+	PICK(wino_in_adj)(dV, ld, xs, A, H, W, pad, x);
+}
+
+void vaelab_wino_out(const float *M, long ld, long xs, int B, int h, int w, float *y) {
+	PICK(wino_out)(M, ld, xs, B, h, w, y);
+}
+
+void vaelab_wino_out_adj(const float *gy, int B, int h, int w, float *dM, long ld, long xs) {
+	PICK(wino_out_adj)(gy, B, h, w, dM, ld, xs);
+}

@@ -296,3 +296,159 @@ static TARGET double KERNEL(sum_squares)(const float *p, long n) {
 	for (; i < n; i++) sum += (double)p[i] * (double)p[i];
 	return sum;
 }
+
+// ---- Winograd F(2×2, 2×2) transforms of stride-2 4×4 convolutions ----
+// The same operations in the same order as winograd.go's Go references.
+
+static TARGET void KERNEL(wino_weights)(const float *restrict w, int B, int A, float *restrict U) {
+	long K = 4L * A, xs = (long)B * K;
+	for (int b = 0; b < B; b++)
+		for (int a = 0; a < A; a++) {
+			const float *wk = w + ((long)b * A + a) * 16;
+			for (int p = 0; p < 2; p++)
+				for (int q = 0; q < 2; q++) {
+					float g00 = wk[p * 4 + q], g01 = wk[p * 4 + 2 + q], g10 = wk[(2 + p) * 4 + q],
+					      g11 = wk[(2 + p) * 4 + 2 + q];
+					float r[3][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g10, g11}};
+					float *dst = U + b * K + 4 * a + 2 * p + q;
+					for (int i = 0; i < 3; i++) {
+						dst[(3 * i + 0) * xs] = r[i][0];
+						dst[(3 * i + 1) * xs] = r[i][0] + r[i][1];
+						dst[(3 * i + 2) * xs] = r[i][1];
+					}
+				}
+		}
+}
+
+static TARGET void KERNEL(wino_weights_adj)(const float *restrict dU, int B, int A, float *restrict dw) {
+	long K = 4L * A, xs = (long)B * K;
+	for (int b = 0; b < B; b++)
+		for (int a = 0; a < A; a++) {
+			float *wk = dw + ((long)b * A + a) * 16;
+			for (int p = 0; p < 2; p++)
+				for (int q = 0; q < 2; q++) {
+					const float *src = dU + b * K + 4 * a + 2 * p + q;
+					float u[3][3], e[2][3];
+					for (int i = 0; i < 3; i++)
+						for (int j = 0; j < 3; j++) u[i][j] = src[(3 * i + j) * xs];
+					for (int j = 0; j < 3; j++) {
+						e[0][j] = u[0][j] + u[1][j];
+						e[1][j] = u[1][j] + u[2][j];
+					}
+					for (int al = 0; al < 2; al++) {
+						wk[(2 * al + p) * 4 + q] = e[al][0] + e[al][1];
+						wk[(2 * al + p) * 4 + 2 + q] = e[al][1] + e[al][2];
+					}
+				}
+		}
+}
+
+static inline void KERNEL(wino_pad)(const float *restrict x, int H, int W, float *restrict pad) {
+	int wp = W + 2;
+	memset(pad, 0, sizeof(float) * wp);
+	for (int r = 0; r < H; r++) {
+		float *row = pad + (long)(r + 1) * wp;
+		row[0] = 0;
+		row[W + 1] = 0;
+		memcpy(row + 1, x + (long)r * W, sizeof(float) * W);
+	}
+	memset(pad + (long)(H + 1) * wp, 0, sizeof(float) * wp);
+}
+
+static TARGET void KERNEL(wino_in)(const float *restrict x, int A, int H, int W, float *restrict pad,
+		float *restrict V, long ld, long xs) {
+	int th = H / 4, tw = W / 4, wp = W + 2;
+	for (int a = 0; a < A; a++) {
+		KERNEL(wino_pad)(x + (long)a * H * W, H, W, pad);
+		for (int ty = 0; ty < th; ty++)
+			for (int tx = 0; tx < tw; tx++) {
+				long t = (long)ty * tw + tx;
+				for (int p = 0; p < 2; p++)
+					for (int q = 0; q < 2; q++) {
+						const float *s = pad + (long)(4 * ty + p) * wp + 4 * tx + q;
+						float d[3][3], e[3][3];
+						for (int i = 0; i < 3; i++)
+							for (int j = 0; j < 3; j++) d[i][j] = s[2 * i * wp + 2 * j];
+						for (int j = 0; j < 3; j++) {
+							e[0][j] = d[0][j] - d[1][j];
+							e[1][j] = d[1][j];
+							e[2][j] = d[2][j] - d[1][j];
+						}
+						float *dst = V + (4L * a + 2 * p + q) * ld + t;
+						for (int i = 0; i < 3; i++) {
+							dst[(3 * i + 0) * xs] = e[i][0] - e[i][1];
+							dst[(3 * i + 1) * xs] = e[i][1];
+							dst[(3 * i + 2) * xs] = e[i][2] - e[i][1];
+						}
+					}
+			}
+	}
+}
+
+static TARGET void KERNEL(wino_in_adj)(const float *restrict dV, long ld, long xs, int A, int H, int W,
+		float *restrict pad, float *restrict x) {
+	int th = H / 4, tw = W / 4, wp = W + 2;
+	for (int a = 0; a < A; a++) {
+		memset(pad, 0, sizeof(float) * (size_t)(H + 2) * wp);
+		for (int ty = 0; ty < th; ty++)
+			for (int tx = 0; tx < tw; tx++) {
+				long t = (long)ty * tw + tx;
+				for (int p = 0; p < 2; p++)
+					for (int q = 0; q < 2; q++) {
+						const float *src = dV + (4L * a + 2 * p + q) * ld + t;
+						float v[3][3], e[3][3];
+						for (int i = 0; i < 3; i++)
+							for (int j = 0; j < 3; j++) v[i][j] = src[(3 * i + j) * xs];
+						for (int j = 0; j < 3; j++) {
+							e[0][j] = v[0][j];
+							e[1][j] = v[1][j] - v[0][j] - v[2][j];
+							e[2][j] = v[2][j];
+						}
+						for (int i = 0; i < 3; i++) {
+							float *row = pad + (long)(4 * ty + 2 * i + p) * wp + 4 * tx + q;
+							row[0] += e[i][0];
+							row[2] += e[i][1] - e[i][0] - e[i][2];
+							row[4] += e[i][2];
+						}
+					}
+			}
+		for (int r = 0; r < H; r++)
+			memcpy(x + ((long)a * H + r) * W, pad + (long)(r + 1) * wp + 1, sizeof(float) * W);
+	}
+}
+
+static TARGET void KERNEL(wino_out)(const float *restrict M, long ld, long xs, int B, int h, int w,
+		float *restrict y) {
+	int th = h / 2, tw = w / 2;
+	for (int b = 0; b < B; b++)
+		for (int ty = 0; ty < th; ty++)
+			for (int tx = 0; tx < tw; tx++) {
+				const float *src = M + b * ld + (long)ty * tw + tx;
+				float m[3][3];
+				for (int i = 0; i < 3; i++)
+					for (int j = 0; j < 3; j++) m[i][j] = src[(3 * i + j) * xs];
+				for (int r = 0; r < 2; r++) {
+					float f0 = m[r][0] + m[r + 1][0], f1 = m[r][1] + m[r + 1][1], f2 = m[r][2] + m[r + 1][2];
+					float *row = y + ((long)b * h + 2 * ty + r) * w + 2 * tx;
+					row[0] = f0 + f1;
+					row[1] = f1 + f2;
+				}
+			}
+}
+
+static TARGET void KERNEL(wino_out_adj)(const float *restrict gy, int B, int h, int w, float *restrict dM, long ld,
+		long xs) {
+	int th = h / 2, tw = w / 2;
+	for (int b = 0; b < B; b++)
+		for (int ty = 0; ty < th; ty++)
+			for (int tx = 0; tx < tw; tx++) {
+				const float *g0 = gy + ((long)b * h + 2 * ty) * w + 2 * tx, *g1 = g0 + w;
+				float e[3][2] = {{g0[0], g0[1]}, {g0[0] + g1[0], g0[1] + g1[1]}, {g1[0], g1[1]}};
+				float *dst = dM + b * ld + (long)ty * tw + tx;
+				for (int i = 0; i < 3; i++) {
+					dst[(3 * i + 0) * xs] = e[i][0];
+					dst[(3 * i + 1) * xs] = e[i][0] + e[i][1];
+					dst[(3 * i + 2) * xs] = e[i][1];
+				}
+			}
+}

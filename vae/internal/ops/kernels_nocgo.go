@@ -27,3 +27,21 @@ func SumSquares32(v []float32) float64 { return sumSquaresGo(v) }
 func kernelCopies() []string { return []string{"go"} }
 
 func useKernelCopy(string) string { return "go" }
+
+func winoWeights32(w []float32, B, A int, U []float32) { winoWeightsGo(w, B, A, U) }
+
+func winoWeightsAdj32(dU []float32, B, A int, dw []float32) { winoWeightsAdjGo(dU, B, A, dw) }
+
+func winoIn32(x []float32, A, H, W int, pad, V []float32, ld, xs int) {
+	winoInGo(x, A, H, W, pad, V, ld, xs)
+}
+
+func winoInAdj32(dV []float32, ld, xs, A, H, W int, pad, x []float32) {
+	winoInAdjGo(dV, ld, xs, A, H, W, pad, x)
+}
+
+func winoOut32(M []float32, ld, xs, B, h, w int, y []float32) { winoOutGo(M, ld, xs, B, h, w, y) }
+
+func winoOutAdj32(gy []float32, B, h, w int, dM []float32, ld, xs int) {
+	winoOutAdjGo(gy, B, h, w, dM, ld, xs)
+}

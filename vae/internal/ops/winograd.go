@@ -1,0 +1,391 @@
+package ops
+
+// The conv models' stride-2 4×4 convolutions (padding 1) between feature maps
+// of many channels run as Winograd convolutions, with 9 multiplications
+// for every 16 of the direct form. A stride-2 4×4 kernel is four stride-1
+// 2×2 kernels, one per phase (row and column parity) of the padded input;
+// each runs as F(2×2, 2×2): a 2×2 output tile from a 3×3 input tile with 9
+// products instead of 16. The four phases of a channel sum into the same
+// output, so they join the channels as the inner size of 9 matrix products,
+// one per point ξ of the 3×3 transform domain:
+//
+//	M[ξ] (B × tiles) = U[ξ] (B × 4A) · V[ξ] (4A × tiles)
+//
+// with U the weights' transform (G g Gᵀ), V the input tiles' (Bᵀ d B), and
+// the output tile Aᵀ M A. The transposed convolution and the filter gradient
+// are the adjoints of that same linear map, so they use the same transforms
+// and products transposed. The transforms only add and subtract (F(2,2)'s
+// matrices hold 0 and ±1), so the Winograd form rounds about as the direct
+// one does (winograd_test.go).
+//
+// Notation: the large side x is A channels of H×W, the small side y B
+// channels of H/2×W/2, the weights B × A × 4 × 4 (convOp's (O,C,k,k) and
+// deconvOp's (C,O,k,k) alike). Inner index k = 4a + 2p + q for input channel
+// a and phase (p, q); tile t = ty·(W/4) + tx covers y's rows 2ty, 2ty+1 and
+// columns 2tx, 2tx+1, and reads x's rows 4ty−1 … 4ty+4 and columns likewise.
+
+// winogradGeom is the one geometry with a Winograd form here.
+var winogradGeom = geom{k: 4, s: 2, p: 1}
+
+// winogradMinChannels is the fewest channels on either side for the Winograd
+// form: with fewer, its products are too thin to run near the BLAS's peak
+// (the conv models' first and last layers, with the image's 1 or 3 channels,
+// stay direct).
+const winogradMinChannels = 16
+
+// winogradTiles is about how many tiles one block of images gives its 9
+// products: the products' width.
+const winogradTiles = 256
+
+// winogradFits reports whether the convolution between x (A×H×W) and y (B
+// channels) runs in Winograd form.
+func winogradFits(g geom, A, B, H, W int) bool {
+	return g == winogradGeom && H%4 == 0 && W%4 == 0 && H > 0 && W > 0 &&
+		min(A, B) >= winogradMinChannels
+}
+
+// pointStride is the distance between the matrices of two transform points
+// for matrices of rows × ld: one cache line more than their size, so the 9
+// values of a tile, read or written together, do not share a cache set
+// (with sizes of powers of two they all would, and evict each other).
+func pointStride(rows, ld int) int { return rows*ld + 16 }
+
+// winoBlock is how many of N images with tpi tiles each one block holds.
+func winoBlock(N, tpi int) int { return max(1, min(N, winogradTiles/tpi)) }
+
+// winoForward is convForward in Winograd form: y (N,B,H/2,W/2) from x
+// (N,A,H,W) and w (B,A,4,4), then bias and ReLU.
+func winoForward[T float](b *outBuf, x []T, N, A, H, W int, w []T, B int, y, bias []T, relu bool) {
+	h, wd, K := H/2, W/2, 4*A
+	tpi, plane := h*wd/4, (H+2)*(W+2)
+	U := scratch[T](b, 0, 9*B*K)
+	winoWeights(w, B, A, U)
+	b.reserve(1 + 3*threadsAllowed())
+	inBlocks(b, N, winoBlock(N, tpi), func(worker, i0, m int, inner bool) {
+		nt := m * tpi
+		vs, ms := pointStride(K, nt), pointStride(B, nt)
+		V := scratch[T](b, 1+3*worker, 9*vs)
+		M := scratch[T](b, 2+3*worker, 9*ms)
+		pad := scratch[T](b, 3+3*worker, m*plane)
+		loop(inner, m, func(j int) {
+			winoIn(x[(i0+j)*A*H*W:(i0+j+1)*A*H*W], A, H, W, pad[j*plane:(j+1)*plane], V[j*tpi:], nt, vs)
+		})
+		for xi := range 9 {
+			gemmOn(inner, false, false, B, nt, K, U[xi*B*K:], K, V[xi*vs:], nt, 0, M[xi*ms:], nt)
+		}
+		loop(inner, m, func(j int) {
+			yi := y[(i0+j)*B*h*wd : (i0+j+1)*B*h*wd]
+			winoOut(M[j*tpi:], nt, ms, B, h, wd, yi)
+			biasReLU(yi, bias, h*wd, relu)
+		})
+	})
+}
+
+// winoAdjoint is deconvForward in Winograd form: x (N,A,H,W) from y
+// (N,B,H/2,W/2) and w (B,A,4,4), then bias and ReLU.
+func winoAdjoint[T float](b *outBuf, y []T, N, B, H, W int, w []T, A int, x, bias []T, relu bool) {
+	h, wd, K := H/2, W/2, 4*A
+	tpi, plane := h*wd/4, (H+2)*(W+2)
+	U := scratch[T](b, 0, 9*B*K)
+	winoWeights(w, B, A, U)
+	b.reserve(1 + 3*threadsAllowed())
+	inBlocks(b, N, winoBlock(N, tpi), func(worker, i0, m int, inner bool) {
+		nt := m * tpi
+		ms, vs := pointStride(B, nt), pointStride(K, nt)
+		dM := scratch[T](b, 1+3*worker, 9*ms)
+		dV := scratch[T](b, 2+3*worker, 9*vs)
+		pad := scratch[T](b, 3+3*worker, m*plane)
+		loop(inner, m, func(j int) {
+			winoOutAdj(y[(i0+j)*B*h*wd:(i0+j+1)*B*h*wd], B, h, wd, dM[j*tpi:], nt, ms)
+		})
+		for xi := range 9 {
+			gemmOn(inner, true, false, K, nt, B, U[xi*B*K:], K, dM[xi*ms:], nt, 0, dV[xi*vs:], nt)
+		}
+		loop(inner, m, func(j int) {
+			xi := x[(i0+j)*A*H*W : (i0+j+1)*A*H*W]
+			winoInAdj(dV[j*tpi:], nt, vs, A, H, W, pad[j*plane:(j+1)*plane], xi)
+			biasReLU(xi, bias, H*W, relu)
+		})
+	})
+}
+
+// winoFilterGrad is filterGrad in Winograd form: dw (B,A,4,4) from x
+// (N,A,H,W) and the gradient gy (N,B,H/2,W/2).
+func winoFilterGrad[T float](b *outBuf, x []T, N, A, H, W int, gy []T, B int, dw []T) {
+	h, wd, K := H/2, W/2, 4*A
+	tpi, plane := h*wd/4, (H+2)*(W+2)
+	all := N * tpi
+	ms := pointStride(B, all)
+	dM := scratch[T](b, 0, 9*ms)
+	parallel(N, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			winoOutAdj(gy[i*B*h*wd:(i+1)*B*h*wd], B, h, wd, dM[i*tpi:], all, ms)
+		}
+	})
+	dU := scratch[T](b, 1, 9*B*K)
+	per := winoBlock(N, tpi)
+	b.reserve(2 + 2*threadsAllowed())
+	// Threads take whole input channels, the columns of dU they own; every
+	// sum over the images keeps its order.
+	inChannels(b, A, func(worker, a0, a1 int, inner bool) {
+		kw := 4 * (a1 - a0)
+		V := scratch[T](b, 2+2*worker, 9*pointStride(kw, per*tpi))
+		pad := scratch[T](b, 3+2*worker, per*plane)
+		for i0 := 0; i0 < N; i0 += per {
+			m := min(per, N-i0)
+			nt := m * tpi
+			vs := pointStride(kw, nt)
+			loop(inner, m, func(j int) {
+				i := i0 + j
+				winoIn(x[(i*A+a0)*H*W:(i*A+a1)*H*W], a1-a0, H, W, pad[j*plane:(j+1)*plane], V[j*tpi:], nt, vs)
+			})
+			beta := T(1)
+			if i0 == 0 {
+				beta = 0
+			}
+			for xi := range 9 {
+				gemmOn(inner, false, true, B, kw, nt, dM[xi*ms+i0*tpi:], all, V[xi*vs:], nt, beta, dU[xi*B*K+4*a0:], K)
+			}
+		}
+	})
+	winoWeightsAdj(dU, B, A, dw)
+}
+
+// ---- transforms (Go; float32 runs in C with the same operations in the same order) ----
+
+// winoWeights writes U[ξ·B·4A + b·4A + k] = (G g Gᵀ)[ξ] for each output
+// channel b and inner index k, g being the 2×2 kernel of k's phase.
+func winoWeights[T float](w []T, B, A int, U []T) {
+	if w32, ok := any(w).([]float32); ok {
+		winoWeights32(w32, B, A, any(U).([]float32))
+		return
+	}
+	winoWeightsGo(w, B, A, U)
+}
+
+func winoWeightsGo[T float](w []T, B, A int, U []T) {
+	K := 4 * A
+	for b := range B {
+		for a := range A {
+			wk := w[(b*A+a)*16 : (b*A+a+1)*16]
+			for p := range 2 {
+				for q := range 2 {
+					g00, g01, g10, g11 := wk[p*4+q], wk[p*4+2+q], wk[(2+p)*4+q], wk[(2+p)*4+2+q]
+					r := [3][2]T{{g00, g01}, {g00 + g10, g01 + g11}, {g10, g11}}
+					dst := U[b*K+4*a+2*p+q:]
+					for i := range 3 {
+						dst[(3*i+0)*B*K] = r[i][0]
+						dst[(3*i+1)*B*K] = r[i][0] + r[i][1]
+						dst[(3*i+2)*B*K] = r[i][1]
+					}
+				}
+			}
+		}
+	}
+}
+
+// winoWeightsAdj is winoWeights' adjoint: dw (B,A,4,4) = G_ᵀ dU G for each
+// output channel, input channel and phase.
+func winoWeightsAdj[T float](dU []T, B, A int, dw []T) {
+	if u32, ok := any(dU).([]float32); ok {
+		winoWeightsAdj32(u32, B, A, any(dw).([]float32))
+		return
+	}
+	winoWeightsAdjGo(dU, B, A, dw)
+}
+
+func winoWeightsAdjGo[T float](dU []T, B, A int, dw []T) {
+	K := 4 * A
+	for b := range B {
+		for a := range A {
+			wk := dw[(b*A+a)*16 : (b*A+a+1)*16]
+			for p := range 2 {
+				for q := range 2 {
+					src := dU[b*K+4*a+2*p+q:]
+					var u [3][3]T
+					for i := range 3 {
+						for j := range 3 {
+							u[i][j] = src[(3*i+j)*B*K]
+						}
+					}
+					var e [2][3]T
+					for j := range 3 {
+						e[0][j] = u[0][j] + u[1][j]
+						e[1][j] = u[1][j] + u[2][j]
+					}
+					for al := range 2 {
+						wk[(2*al+p)*4+q] = e[al][0] + e[al][1]
+						wk[(2*al+p)*4+2+q] = e[al][1] + e[al][2]
+					}
+				}
+			}
+		}
+	}
+}
+
+// padPlane copies one H×W plane into pad ((H+2)×(W+2)) with a border of
+// zeros.
+func padPlane[T float](x []T, H, W int, pad []T) {
+	clear(pad[:W+2])
+	for r := range H {
+		row := pad[(r+1)*(W+2) : (r+2)*(W+2)]
+		row[0], row[W+1] = 0, 0
+		copy(row[1:W+1], x[r*W:(r+1)*W])
+	}
+	clear(pad[(H+1)*(W+2) : (H+2)*(W+2)])
+}
+
+// winoIn writes the input transform of one image x (A×H×W): V[ξ·xs + k·ld
+// + t] = (Bᵀ d B)[ξ] for tile t's 3×3 input d of inner index k. pad is
+// room for one padded plane.
+func winoIn[T float](x []T, A, H, W int, pad, V []T, ld, xs int) {
+	if x32, ok := any(x).([]float32); ok {
+		winoIn32(x32, A, H, W, any(pad).([]float32), any(V).([]float32), ld, xs)
+		return
+	}
+	winoInGo(x, A, H, W, pad, V, ld, xs)
+}
+
+func winoInGo[T float](x []T, A, H, W int, pad, V []T, ld, xs int) {
+	th, tw, wp := H/4, W/4, W+2
+	for a := range A {
+		padPlane(x[a*H*W:(a+1)*H*W], H, W, pad)
+		for ty := range th {
+			for tx := range tw {
+				t := ty*tw + tx
+				for p := range 2 {
+					for q := range 2 {
+						var d [3][3]T
+						for i := range 3 {
+							for j := range 3 {
+								d[i][j] = pad[(4*ty+2*i+p)*wp+4*tx+2*j+q]
+							}
+						}
+						var e [3][3]T
+						for j := range 3 {
+							e[0][j] = d[0][j] - d[1][j]
+							e[1][j] = d[1][j]
+							e[2][j] = d[2][j] - d[1][j]
+						}
+						dst := V[(4*a+2*p+q)*ld+t:]
+						for i := range 3 {
+							dst[(3*i+0)*xs] = e[i][0] - e[i][1]
+							dst[(3*i+1)*xs] = e[i][1]
+							dst[(3*i+2)*xs] = e[i][2] - e[i][1]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// winoInAdj is winoIn's adjoint: it writes x (A×H×W) as the sum of every
+// tile's B dV Bᵀ over the positions the tile reads, tile after tile (the
+// same order on every path).
+func winoInAdj[T float](dV []T, ld, xs, A, H, W int, pad, x []T) {
+	if v32, ok := any(dV).([]float32); ok {
+		winoInAdj32(v32, ld, xs, A, H, W, any(pad).([]float32), any(x).([]float32))
+		return
+	}
+	winoInAdjGo(dV, ld, xs, A, H, W, pad, x)
+}
+
+func winoInAdjGo[T float](dV []T, ld, xs, A, H, W int, pad, x []T) {
+	th, tw, wp := H/4, W/4, W+2
+	for a := range A {
+		clear(pad[:(H+2)*wp])
+		for ty := range th {
+			for tx := range tw {
+				t := ty*tw + tx
+				for p := range 2 {
+					for q := range 2 {
+						src := dV[(4*a+2*p+q)*ld+t:]
+						var v [3][3]T
+						for i := range 3 {
+							for j := range 3 {
+								v[i][j] = src[(3*i+j)*xs]
+							}
+						}
+						var e [3][3]T
+						for j := range 3 {
+							e[0][j] = v[0][j]
+							e[1][j] = v[1][j] - v[0][j] - v[2][j]
+							e[2][j] = v[2][j]
+						}
+						for i := range 3 {
+							row := pad[(4*ty+2*i+p)*wp+4*tx+q:]
+							row[0] += e[i][0]
+							row[2] += e[i][1] - e[i][0] - e[i][2]
+							row[4] += e[i][2]
+						}
+					}
+				}
+			}
+		}
+		for r := range H {
+			copy(x[(a*H+r)*W:(a*H+r+1)*W], pad[(r+1)*wp+1:(r+1)*wp+1+W])
+		}
+	}
+}
+
+// winoOut writes one image y (B×h×w) from the products: each tile's Aᵀ M A.
+func winoOut[T float](M []T, ld, xs, B, h, w int, y []T) {
+	if m32, ok := any(M).([]float32); ok {
+		winoOut32(m32, ld, xs, B, h, w, any(y).([]float32))
+		return
+	}
+	winoOutGo(M, ld, xs, B, h, w, y)
+}
+
+func winoOutGo[T float](M []T, ld, xs, B, h, w int, y []T) {
+	th, tw := h/2, w/2
+	for b := range B {
+		for ty := range th {
+			for tx := range tw {
+				src := M[b*ld+ty*tw+tx:]
+				var m [3][3]T
+				for i := range 3 {
+					for j := range 3 {
+						m[i][j] = src[(3*i+j)*xs]
+					}
+				}
+				for r := range 2 {
+					f0, f1, f2 := m[r][0]+m[r+1][0], m[r][1]+m[r+1][1], m[r][2]+m[r+1][2]
+					row := y[(b*h+2*ty+r)*w+2*tx:]
+					row[0] = f0 + f1
+					row[1] = f1 + f2
+				}
+			}
+		}
+	}
+}
+
+// winoOutAdj is winoOut's adjoint: dM[ξ·xs + b·ld + t] = (A g Aᵀ)[ξ] for
+// each 2×2 tile g of one image gy (B×h×w).
+func winoOutAdj[T float](gy []T, B, h, w int, dM []T, ld, xs int) {
+	if g32, ok := any(gy).([]float32); ok {
+		winoOutAdj32(g32, B, h, w, any(dM).([]float32), ld, xs)
+		return
+	}
+	winoOutAdjGo(gy, B, h, w, dM, ld, xs)
+}
+
+func winoOutAdjGo[T float](gy []T, B, h, w int, dM []T, ld, xs int) {
+	th, tw := h/2, w/2
+	for b := range B {
+		for ty := range th {
+			for tx := range tw {
+				g0 := gy[(b*h+2*ty)*w+2*tx:]
+				g1 := gy[(b*h+2*ty+1)*w+2*tx:]
+				e := [3][2]T{{g0[0], g0[1]}, {g0[0] + g1[0], g0[1] + g1[1]}, {g1[0], g1[1]}}
+				dst := dM[b*ld+ty*tw+tx:]
+				for i := range 3 {
+					dst[(3*i+0)*xs] = e[i][0]
+					dst[(3*i+1)*xs] = e[i][0] + e[i][1]
+					dst[(3*i+2)*xs] = e[i][1]
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,176 @@
+package ops
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/vaelab/vaelab/internal/numtest"
+)
+
+// winoShapes are convolutions between x (N,A,H,W) and y (N,B,H/2,W/2) for
+// the Winograd form, called directly (below its channel threshold): square
+// and not, one tile, and enough images for several blocks with a short last
+// one (16 tiles an image, 16 images a block).
+var winoShapes = []struct{ N, A, B, H, W int }{
+	{3, 2, 3, 8, 12},
+	{1, 1, 1, 4, 4},
+	{2, 3, 2, 12, 4},
+	{20, 2, 3, 16, 16},
+}
+
+// directFilterGrad is Σ gy[n,b,y,x]·x[n,a,2y+ky−1,2x+kx−1]: the weights'
+// gradient of the stride-2 4×4 convolution written from its definition.
+func directFilterGrad(x []float64, N, A, H, W int, gy []float64, B int) []float64 {
+	h, w := H/2, W/2
+	dw := make([]float64, B*A*16)
+	for n := range N {
+		for b := range B {
+			for a := range A {
+				for ky := range 4 {
+					for kx := range 4 {
+						s := 0.0
+						for i := range h {
+							for j := range w {
+								yy, xx := 2*i+ky-1, 2*j+kx-1
+								if yy >= 0 && yy < H && xx >= 0 && xx < W {
+									s += gy[((n*B+b)*h+i)*w+j] * x[((n*A+a)*H+yy)*W+xx]
+								}
+							}
+						}
+						dw[((b*A+a)*4+ky)*4+kx] += s
+					}
+				}
+			}
+		}
+	}
+	return dw
+}
+
+func to32(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
+}
+
+func to64(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+// TestWinogradMatchesDirect checks the three Winograd passes against the
+// convolution, its transpose and its filter gradient written from their
+// definitions: to rounding in float64, and in float32 (C under cgo) to
+// float32's precision.
+func TestWinogradMatchesDirect(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	g := numtest.Geom{K: 4, S: 2, P: 1}
+	for _, s := range winoShapes {
+		t.Run(fmt.Sprintf("%dx%dx%dx%d-to-%d", s.N, s.A, s.H, s.W, s.B), func(t *testing.T) {
+			h, w := s.H/2, s.W/2
+			x := numtest.RandVec(rng, s.N*s.A*s.H*s.W)
+			wt := numtest.RandVec(rng, s.B*s.A*16)
+			gy := numtest.RandVec(rng, s.N*s.B*h*w)
+			wantY, _, _ := numtest.DirectConv(x, s.N, s.A, s.H, s.W, wt, s.B, make([]float64, s.B), g)
+			wantX := numtest.DirectDeconv(gy, s.N, s.B, h, w, wt, s.A, make([]float64, s.A), g, s.H, s.W)
+			wantW := directFilterGrad(x, s.N, s.A, s.H, s.W, gy, s.B)
+
+			y := make([]float64, len(wantY))
+			winoForward(nil, x, s.N, s.A, s.H, s.W, wt, s.B, y, nil, false)
+			assertClose(t, "forward", y, wantY, 1e-12)
+			xt := make([]float64, len(wantX))
+			winoAdjoint(nil, gy, s.N, s.B, s.H, s.W, wt, s.A, xt, nil, false)
+			assertClose(t, "adjoint", xt, wantX, 1e-12)
+			dw := make([]float64, len(wantW))
+			winoFilterGrad(nil, x, s.N, s.A, s.H, s.W, gy, s.B, dw)
+			assertClose(t, "filter gradient", dw, wantW, 1e-12)
+
+			y32 := make([]float32, len(wantY))
+			winoForward(nil, to32(x), s.N, s.A, s.H, s.W, to32(wt), s.B, y32, nil, false)
+			assertClose(t, "float32 forward", to64(y32), wantY, 1e-5)
+			x32 := make([]float32, len(wantX))
+			winoAdjoint(nil, to32(gy), s.N, s.B, s.H, s.W, to32(wt), s.A, x32, nil, false)
+			assertClose(t, "float32 adjoint", to64(x32), wantX, 1e-5)
+			dw32 := make([]float32, len(wantW))
+			winoFilterGrad(nil, to32(x), s.N, s.A, s.H, s.W, to32(gy), s.B, dw32)
+			assertClose(t, "float32 filter gradient", to64(dw32), wantW, 1e-4)
+		})
+	}
+}
+
+// TestWinogradKernelsMatchGo checks the float32 transforms (C under cgo)
+// against their Go references bit for bit, with each copy the CPU can run.
+func TestWinogradKernelsMatchGo(t *testing.T) {
+	forEachKernelCopy(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(13, 14))
+		for _, s := range winoShapes {
+			A, B, H, W := s.A, s.B, s.H, s.W
+			h, w, K := H/2, W/2, 4*A
+			tiles := H * W / 16
+			ld := tiles + 3 // a block's width: this image's tiles and others'
+			vs, ms := pointStride(K, ld), pointStride(B, ld)
+			name := fmt.Sprintf("%dx%dx%d-to-%d", A, H, W, B)
+			pad := make([]float32, (H+2)*(W+2))
+			pair := func(n int) ([]float32, []float32) { return make([]float32, n), make([]float32, n) }
+
+			wt := randVec32(rng, B*A*16)
+			got, want := pair(9 * B * K)
+			winoWeights32(wt, B, A, got)
+			winoWeightsGo(wt, B, A, want)
+			assertSameBits(t, name+" weights", got, want)
+			dU := randVec32(rng, 9*B*K)
+			got, want = pair(B * A * 16)
+			winoWeightsAdj32(dU, B, A, got)
+			winoWeightsAdjGo(dU, B, A, want)
+			assertSameBits(t, name+" weights adjoint", got, want)
+
+			x := randVec32(rng, A*H*W)
+			got, want = pair(9 * vs)
+			winoIn32(x, A, H, W, pad, got, ld, vs)
+			winoInGo(x, A, H, W, pad, want, ld, vs)
+			assertSameBits(t, name+" input", got, want)
+			dV := randVec32(rng, 9*vs)
+			got, want = pair(A * H * W)
+			winoInAdj32(dV, ld, vs, A, H, W, pad, got)
+			winoInAdjGo(dV, ld, vs, A, H, W, pad, want)
+			assertSameBits(t, name+" input adjoint", got, want)
+
+			M := randVec32(rng, 9*ms)
+			got, want = pair(B * h * w)
+			winoOut32(M, ld, ms, B, h, w, got)
+			winoOutGo(M, ld, ms, B, h, w, want)
+			assertSameBits(t, name+" output", got, want)
+			gy := randVec32(rng, B*h*w)
+			got, want = pair(9 * ms)
+			winoOutAdj32(gy, B, h, w, got, ld, ms)
+			winoOutAdjGo(gy, B, h, w, want, ld, ms)
+			assertSameBits(t, name+" output adjoint", got, want)
+		}
+	})
+}
+
+// TestWinogradChosen checks which convolutions take the Winograd form.
+func TestWinogradChosen(t *testing.T) {
+	for _, tc := range []struct {
+		g          geom
+		A, B, H, W int
+		want       bool
+	}{
+		{geom{4, 2, 1}, 32, 64, 32, 32, true},
+		{geom{4, 2, 1}, 16, 16, 4, 8, true},
+		{geom{4, 2, 1}, 3, 32, 64, 64, false},  // the image's channels
+		{geom{4, 2, 1}, 32, 64, 30, 32, false}, // rows not a multiple of 4
+		{geom{4, 2, 1}, 32, 64, 32, 6, false},  // columns likewise
+		{geom{3, 1, 1}, 32, 64, 32, 32, false}, // other geometries stay direct
+		{geom{4, 2, 0}, 32, 64, 32, 32, false},
+	} {
+		if got := winogradFits(tc.g, tc.A, tc.B, tc.H, tc.W); got != tc.want {
+			t.Errorf("winogradFits(%v, A=%d, B=%d, %dx%d) = %v, want %v", tc.g, tc.A, tc.B, tc.H, tc.W, got, tc.want)
+		}
+	}
+}
