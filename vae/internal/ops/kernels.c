@@ -154,9 +154,11 @@ void vaelab_bernoulli_grad(float *y, const float *x, const float *l, const float
 
 double vaelab_sum_squares(const float *p, long n) { return PICK(sum_squares)(p, n); }
 
-void vaelab_wino_weights(const float *w, int B, int A, float *U) { PICK(wino_weights)(w, B, A, U); }
+void vaelab_wino_weights(const float *w, int B, int A, float *U, long xs) { PICK(wino_weights)(w, B, A, U, xs); }
 
-void vaelab_wino_weights_adj(const float *dU, int B, int A, float *dw) { PICK(wino_weights_adj)(dU, B, A, dw); }
+void vaelab_wino_weights_adj(const float *dU, long xs, int B, int A, float *dw) {
+	PICK(wino_weights_adj)(dU, xs, B, A, dw);
+}
 
 void vaelab_wino_in(const float *x, int A, int H, int W, float *pad, float *V, long ld, long xs) {
 	PICK(wino_in)(x, A, H, W, pad, V, ld, xs);

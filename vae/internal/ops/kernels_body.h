@@ -300,8 +300,8 @@ static TARGET double KERNEL(sum_squares)(const float *p, long n) {
 // ---- Winograd F(2×2, 2×2) transforms of stride-2 4×4 convolutions ----
 // The same operations in the same order as winograd.go's Go references.
 
-static TARGET void KERNEL(wino_weights)(const float *restrict w, int B, int A, float *restrict U) {
-	long K = 4L * A, xs = (long)B * K;
+static TARGET void KERNEL(wino_weights)(const float *restrict w, int B, int A, float *restrict U, long xs) {
+	long K = 4L * A;
 	for (int b = 0; b < B; b++)
 		for (int a = 0; a < A; a++) {
 			const float *wk = w + ((long)b * A + a) * 16;
@@ -320,8 +320,8 @@ static TARGET void KERNEL(wino_weights)(const float *restrict w, int B, int A, f
 		}
 }
 
-static TARGET void KERNEL(wino_weights_adj)(const float *restrict dU, int B, int A, float *restrict dw) {
-	long K = 4L * A, xs = (long)B * K;
+static TARGET void KERNEL(wino_weights_adj)(const float *restrict dU, long xs, int B, int A, float *restrict dw) {
+	long K = 4L * A;
 	for (int b = 0; b < B; b++)
 		for (int a = 0; a < A; a++) {
 			float *wk = dw + ((long)b * A + a) * 16;
@@ -343,77 +343,119 @@ static TARGET void KERNEL(wino_weights_adj)(const float *restrict dU, int B, int
 		}
 }
 
-static inline void KERNEL(wino_pad)(const float *restrict x, int H, int W, float *restrict pad) {
-	int wp = W + 2;
-	memset(pad, 0, sizeof(float) * wp);
+// The tile transforms run with a row of tiles innermost, where the compiler
+// vectorises them. The input planes are first split by column mod 4 into
+// split[c][r][u] = padded plane (r, 4u + c), (tw + 1) values a row: a tile's
+// values at a given row and phase are then neighbours across the tiles.
+
+// wino_split writes one padded plane (zero border of 1) of x (H×W), split by
+// column mod 4, into sp: 4 planes of (H+2) rows of tw+1 values.
+static inline TARGET void KERNEL(wino_split)(const float *restrict x, int H, int W, float *restrict sp) {
+	int tw = W / 4, n = tw + 1;
+	long cs = (long)(H + 2) * n;
+	memset(sp, 0, sizeof(float) * 4 * cs);
 	for (int r = 0; r < H; r++) {
-		float *row = pad + (long)(r + 1) * wp;
-		row[0] = 0;
-		row[W + 1] = 0;
-		memcpy(row + 1, x + (long)r * W, sizeof(float) * W);
+		const float *xr = x + (long)r * W;
+		float *d = sp + (long)(r + 1) * n;
+		// padded column pc = 4u + c holds x's column pc − 1.
+		for (int u = 0; u < tw; u++) {
+			d[u + 1] = xr[4 * u + 3];           // c = 0, pc = 4u + 4
+			d[cs + u] = xr[4 * u];              // c = 1
+			d[2 * cs + u] = xr[4 * u + 1];      // c = 2
+			d[3 * cs + u] = xr[4 * u + 2];      // c = 3
+		}
+		d[0] = 0;
 	}
-	memset(pad + (long)(H + 1) * wp, 0, sizeof(float) * wp);
 }
 
-static TARGET void KERNEL(wino_in)(const float *restrict x, int A, int H, int W, float *restrict pad,
+static TARGET void KERNEL(wino_in)(const float *restrict x, int A, int H, int W, float *restrict sp,
 		float *restrict V, long ld, long xs) {
-	int th = H / 4, tw = W / 4, wp = W + 2;
+	int th = H / 4, tw = W / 4, n = tw + 1;
+	long cs = (long)(H + 2) * n;
 	for (int a = 0; a < A; a++) {
-		KERNEL(wino_pad)(x + (long)a * H * W, H, W, pad);
+		KERNEL(wino_split)(x + (long)a * H * W, H, W, sp);
 		for (int ty = 0; ty < th; ty++)
-			for (int tx = 0; tx < tw; tx++) {
-				long t = (long)ty * tw + tx;
-				for (int p = 0; p < 2; p++)
-					for (int q = 0; q < 2; q++) {
-						const float *s = pad + (long)(4 * ty + p) * wp + 4 * tx + q;
-						float d[3][3], e[3][3];
-						for (int i = 0; i < 3; i++)
-							for (int j = 0; j < 3; j++) d[i][j] = s[2 * i * wp + 2 * j];
-						for (int j = 0; j < 3; j++) {
-							e[0][j] = d[0][j] - d[1][j];
-							e[1][j] = d[1][j];
-							e[2][j] = d[2][j] - d[1][j];
-						}
-						float *dst = V + (4L * a + 2 * p + q) * ld + t;
-						for (int i = 0; i < 3; i++) {
-							dst[(3 * i + 0) * xs] = e[i][0] - e[i][1];
-							dst[(3 * i + 1) * xs] = e[i][1];
-							dst[(3 * i + 2) * xs] = e[i][2] - e[i][1];
-						}
+			for (int p = 0; p < 2; p++)
+				for (int q = 0; q < 2; q++) {
+					const float *r0 = sp + q * cs + (long)(4 * ty + p) * n, *r1 = r0 + 2 * n, *r2 = r0 + 4 * n;
+					const float *s0 = r0 + 2 * cs, *s1 = r1 + 2 * cs, *s2 = r2 + 2 * cs;
+					float *o = V + (4L * a + 2 * p + q) * ld + (long)ty * tw;
+					float *o0 = o, *o1 = o + xs, *o2 = o + 2 * xs, *o3 = o + 3 * xs, *o4 = o + 4 * xs,
+					      *o5 = o + 5 * xs, *o6 = o + 6 * xs, *o7 = o + 7 * xs, *o8 = o + 8 * xs;
+#pragma GCC ivdep
+					for (int tx = 0; tx < tw; tx++) {
+						float d00 = r0[tx], d01 = s0[tx], d02 = r0[tx + 1];
+						float d10 = r1[tx], d11 = s1[tx], d12 = r1[tx + 1];
+						float d20 = r2[tx], d21 = s2[tx], d22 = r2[tx + 1];
+						float e00 = d00 - d10, e01 = d01 - d11, e02 = d02 - d12;
+						float e10 = d10, e11 = d11, e12 = d12;
+						float e20 = d20 - d10, e21 = d21 - d11, e22 = d22 - d12;
+						o0[tx] = e00 - e01;
+						o1[tx] = e01;
+						o2[tx] = e02 - e01;
+						o3[tx] = e10 - e11;
+						o4[tx] = e11;
+						o5[tx] = e12 - e11;
+						o6[tx] = e20 - e21;
+						o7[tx] = e21;
+						o8[tx] = e22 - e21;
 					}
-			}
+				}
 	}
 }
 
+// wino_in_adj adds, for each row of tiles and phase, first every tile's
+// first two columns, then their third (the next tile's first): the order
+// winoInAdjGo adds in.
 static TARGET void KERNEL(wino_in_adj)(const float *restrict dV, long ld, long xs, int A, int H, int W,
-		float *restrict pad, float *restrict x) {
-	int th = H / 4, tw = W / 4, wp = W + 2;
+		float *restrict sp, float *restrict x) {
+	int th = H / 4, tw = W / 4, n = tw + 1;
+	long cs = (long)(H + 2) * n;
+	float *t2 = sp + 4 * cs; // the third columns, 3 rows of tw
 	for (int a = 0; a < A; a++) {
-		memset(pad, 0, sizeof(float) * (size_t)(H + 2) * wp);
+		memset(sp, 0, sizeof(float) * 4 * cs);
 		for (int ty = 0; ty < th; ty++)
-			for (int tx = 0; tx < tw; tx++) {
-				long t = (long)ty * tw + tx;
-				for (int p = 0; p < 2; p++)
-					for (int q = 0; q < 2; q++) {
-						const float *src = dV + (4L * a + 2 * p + q) * ld + t;
-						float v[3][3], e[3][3];
-						for (int i = 0; i < 3; i++)
-							for (int j = 0; j < 3; j++) v[i][j] = src[(3 * i + j) * xs];
-						for (int j = 0; j < 3; j++) {
-							e[0][j] = v[0][j];
-							e[1][j] = v[1][j] - v[0][j] - v[2][j];
-							e[2][j] = v[2][j];
-						}
-						for (int i = 0; i < 3; i++) {
-							float *row = pad + (long)(4 * ty + 2 * i + p) * wp + 4 * tx + q;
-							row[0] += e[i][0];
-							row[2] += e[i][1] - e[i][0] - e[i][2];
-							row[4] += e[i][2];
-						}
+			for (int p = 0; p < 2; p++)
+				for (int q = 0; q < 2; q++) {
+					float *r0 = sp + q * cs + (long)(4 * ty + p) * n, *r1 = r0 + 2 * n, *r2 = r0 + 4 * n;
+					float *s0 = r0 + 2 * cs, *s1 = r1 + 2 * cs, *s2 = r2 + 2 * cs;
+					float *u0 = t2, *u1 = t2 + tw, *u2 = t2 + 2 * tw;
+					const float *v = dV + (4L * a + 2 * p + q) * ld + (long)ty * tw;
+					const float *v0 = v, *v1 = v + xs, *v2 = v + 2 * xs, *v3 = v + 3 * xs, *v4 = v + 4 * xs,
+						    *v5 = v + 5 * xs, *v6 = v + 6 * xs, *v7 = v + 7 * xs, *v8 = v + 8 * xs;
+#pragma GCC ivdep
+					for (int tx = 0; tx < tw; tx++) {
+						float e00 = v0[tx], e01 = v1[tx], e02 = v2[tx];
+						float e10 = v3[tx] - v0[tx] - v6[tx], e11 = v4[tx] - v1[tx] - v7[tx],
+						      e12 = v5[tx] - v2[tx] - v8[tx];
+						float e20 = v6[tx], e21 = v7[tx], e22 = v8[tx];
+						r0[tx] += e00;
+						s0[tx] += e01 - e00 - e02;
+						u0[tx] = e02;
+						r1[tx] += e10;
+						s1[tx] += e11 - e10 - e12;
+						u1[tx] = e12;
+						r2[tx] += e20;
+						s2[tx] += e21 - e20 - e22;
+						u2[tx] = e22;
 					}
+#pragma GCC ivdep
+					for (int tx = 0; tx < tw; tx++) {
+						r0[tx + 1] += u0[tx];
+						r1[tx + 1] += u1[tx];
+						r2[tx + 1] += u2[tx];
+					}
+				}
+		for (int r = 0; r < H; r++) {
+			float *xr = x + ((long)a * H + r) * W;
+			const float *d = sp + (long)(r + 1) * n;
+			for (int u = 0; u < tw; u++) {
+				xr[4 * u] = d[cs + u];
+				xr[4 * u + 1] = d[2 * cs + u];
+				xr[4 * u + 2] = d[3 * cs + u];
+				xr[4 * u + 3] = d[u + 1];
 			}
-		for (int r = 0; r < H; r++)
-			memcpy(x + ((long)a * H + r) * W, pad + (long)(r + 1) * wp + 1, sizeof(float) * W);
+		}
 	}
 }
 
@@ -421,34 +463,45 @@ static TARGET void KERNEL(wino_out)(const float *restrict M, long ld, long xs, i
 		float *restrict y) {
 	int th = h / 2, tw = w / 2;
 	for (int b = 0; b < B; b++)
-		for (int ty = 0; ty < th; ty++)
+		for (int ty = 0; ty < th; ty++) {
+			const float *m = M + b * ld + (long)ty * tw;
+			const float *m0 = m, *m1 = m + xs, *m2 = m + 2 * xs, *m3 = m + 3 * xs, *m4 = m + 4 * xs,
+				    *m5 = m + 5 * xs, *m6 = m + 6 * xs, *m7 = m + 7 * xs, *m8 = m + 8 * xs;
+			float *y0 = y + ((long)b * h + 2 * ty) * w, *y1 = y0 + w;
+#pragma GCC ivdep
 			for (int tx = 0; tx < tw; tx++) {
-				const float *src = M + b * ld + (long)ty * tw + tx;
-				float m[3][3];
-				for (int i = 0; i < 3; i++)
-					for (int j = 0; j < 3; j++) m[i][j] = src[(3 * i + j) * xs];
-				for (int r = 0; r < 2; r++) {
-					float f0 = m[r][0] + m[r + 1][0], f1 = m[r][1] + m[r + 1][1], f2 = m[r][2] + m[r + 1][2];
-					float *row = y + ((long)b * h + 2 * ty + r) * w + 2 * tx;
-					row[0] = f0 + f1;
-					row[1] = f1 + f2;
-				}
+				float f00 = m0[tx] + m3[tx], f01 = m1[tx] + m4[tx], f02 = m2[tx] + m5[tx];
+				float f10 = m3[tx] + m6[tx], f11 = m4[tx] + m7[tx], f12 = m5[tx] + m8[tx];
+				y0[2 * tx] = f00 + f01;
+				y0[2 * tx + 1] = f01 + f02;
+				y1[2 * tx] = f10 + f11;
+				y1[2 * tx + 1] = f11 + f12;
 			}
+		}
 }
 
 static TARGET void KERNEL(wino_out_adj)(const float *restrict gy, int B, int h, int w, float *restrict dM, long ld,
 		long xs) {
 	int th = h / 2, tw = w / 2;
 	for (int b = 0; b < B; b++)
-		for (int ty = 0; ty < th; ty++)
+		for (int ty = 0; ty < th; ty++) {
+			const float *g0 = gy + ((long)b * h + 2 * ty) * w, *g1 = g0 + w;
+			float *o = dM + b * ld + (long)ty * tw;
+			float *o0 = o, *o1 = o + xs, *o2 = o + 2 * xs, *o3 = o + 3 * xs, *o4 = o + 4 * xs, *o5 = o + 5 * xs,
+			      *o6 = o + 6 * xs, *o7 = o + 7 * xs, *o8 = o + 8 * xs;
+#pragma GCC ivdep
 			for (int tx = 0; tx < tw; tx++) {
-				const float *g0 = gy + ((long)b * h + 2 * ty) * w + 2 * tx, *g1 = g0 + w;
-				float e[3][2] = {{g0[0], g0[1]}, {g0[0] + g1[0], g0[1] + g1[1]}, {g1[0], g1[1]}};
-				float *dst = dM + b * ld + (long)ty * tw + tx;
-				for (int i = 0; i < 3; i++) {
-					dst[(3 * i + 0) * xs] = e[i][0];
-					dst[(3 * i + 1) * xs] = e[i][0] + e[i][1];
-					dst[(3 * i + 2) * xs] = e[i][1];
-				}
+				float a0 = g0[2 * tx], a1 = g0[2 * tx + 1], b0 = g1[2 * tx], b1 = g1[2 * tx + 1];
+				float c0 = a0 + b0, c1 = a1 + b1;
+				o0[tx] = a0;
+				o1[tx] = a0 + a1;
+				o2[tx] = a1;
+				o3[tx] = c0;
+				o4[tx] = c0 + c1;
+				o5[tx] = c1;
+				o6[tx] = b0;
+				o7[tx] = b0 + b1;
+				o8[tx] = b1;
 			}
+		}
 }

@@ -121,28 +121,28 @@ func checkLen(kernel string, s []float32, n int) {
 // to the last row of the 9th point's matrix, the tiles of one image.
 func winoSpan(rows, ld, xs, tiles int) int { return 8*xs + (rows-1)*ld + tiles }
 
-func winoWeights32(w []float32, B, A int, U []float32) {
+func winoWeights32(w []float32, B, A int, U []float32, xs int) {
 	checkLen("winograd weights", w, B*A*16)
-	checkLen("winograd weights", U, 9*B*4*A)
-	C.vaelab_wino_weights(f32p(w), C.int(B), C.int(A), f32p(U))
+	checkLen("winograd weights", U, 8*xs+B*4*A)
+	C.vaelab_wino_weights(f32p(w), C.int(B), C.int(A), f32p(U), C.long(xs))
 }
 
-func winoWeightsAdj32(dU []float32, B, A int, dw []float32) {
-	checkLen("winograd weights adjoint", dU, 9*B*4*A)
+func winoWeightsAdj32(dU []float32, xs, B, A int, dw []float32) {
+	checkLen("winograd weights adjoint", dU, 8*xs+B*4*A)
 	checkLen("winograd weights adjoint", dw, B*A*16)
-	C.vaelab_wino_weights_adj(f32p(dU), C.int(B), C.int(A), f32p(dw))
+	C.vaelab_wino_weights_adj(f32p(dU), C.long(xs), C.int(B), C.int(A), f32p(dw))
 }
 
 func winoIn32(x []float32, A, H, W int, pad, V []float32, ld, xs int) {
 	checkLen("winograd input", x, A*H*W)
-	checkLen("winograd input", pad, (H+2)*(W+2))
+	checkLen("winograd input", pad, winoPlane(H, W))
 	checkLen("winograd input", V, winoSpan(4*A, ld, xs, H*W/16))
 	C.vaelab_wino_in(f32p(x), C.int(A), C.int(H), C.int(W), f32p(pad), f32p(V), C.long(ld), C.long(xs))
 }
 
 func winoInAdj32(dV []float32, ld, xs, A, H, W int, pad, x []float32) {
 	checkLen("winograd input adjoint", dV, winoSpan(4*A, ld, xs, H*W/16))
-	checkLen("winograd input adjoint", pad, (H+2)*(W+2))
+	checkLen("winograd input adjoint", pad, winoPlane(H, W))
 	checkLen("winograd input adjoint", x, A*H*W)
 	C.vaelab_wino_in_adj(f32p(dV), C.long(ld), C.long(xs), C.int(A), C.int(H), C.int(W), f32p(pad), f32p(x))
 }

@@ -28,9 +28,9 @@ func kernelCopies() []string { return []string{"go"} }
 
 func useKernelCopy(string) string { return "go" }
 
-func winoWeights32(w []float32, B, A int, U []float32) { winoWeightsGo(w, B, A, U) }
+func winoWeights32(w []float32, B, A int, U []float32, xs int) { winoWeightsGo(w, B, A, U, xs) }
 
-func winoWeightsAdj32(dU []float32, B, A int, dw []float32) { winoWeightsAdjGo(dU, B, A, dw) }
+func winoWeightsAdj32(dU []float32, xs, B, A int, dw []float32) { winoWeightsAdjGo(dU, xs, B, A, dw) }
 
 func winoIn32(x []float32, A, H, W int, pad, V []float32, ld, xs int) {
 	winoInGo(x, A, H, W, pad, V, ld, xs)

@@ -9,8 +9,8 @@ void vaelab_adam(float *w, const float *g, float *m, float *v, long n, float b1,
 void vaelab_bernoulli_loglik(float *y, const float *x, const float *l, long rows, long d);
 void vaelab_bernoulli_grad(float *y, const float *x, const float *l, const float *g, long rows, long d);
 double vaelab_sum_squares(const float *p, long n);
-void vaelab_wino_weights(const float *w, int B, int A, float *U);
-void vaelab_wino_weights_adj(const float *dU, int B, int A, float *dw);
+void vaelab_wino_weights(const float *w, int B, int A, float *U, long xs);
+void vaelab_wino_weights_adj(const float *dU, long xs, int B, int A, float *dw);
 void vaelab_wino_in(const float *x, int A, int H, int W, float *pad, float *V, long ld, long xs);
 void vaelab_wino_in_adj(const float *dV, long ld, long xs, int A, int H, int W, float *pad, float *x);
 void vaelab_wino_out(const float *M, long ld, long xs, int B, int h, int w, float *y);

@@ -44,6 +44,10 @@ func winogradFits(g geom, A, B, H, W int) bool {
 		min(A, B) >= winogradMinChannels
 }
 
+// winoPlane is the working room the input transform and its adjoint need
+// for one plane: its padded copy split by column mod 4, and a row of tiles.
+func winoPlane(H, W int) int { return 4*(H+2)*(W/4+1) + 3*(W/4) }
+
 // pointStride is the distance between the matrices of two transform points
 // for matrices of rows × ld: one cache line more than their size, so the 9
 // values of a tile, read or written together, do not share a cache set
@@ -57,9 +61,10 @@ func winoBlock(N, tpi int) int { return max(1, min(N, winogradTiles/tpi)) }
 // (N,A,H,W) and w (B,A,4,4), then bias and ReLU.
 func winoForward[T float](b *outBuf, x []T, N, A, H, W int, w []T, B int, y, bias []T, relu bool) {
 	h, wd, K := H/2, W/2, 4*A
-	tpi, plane := h*wd/4, (H+2)*(W+2)
-	U := scratch[T](b, 0, 9*B*K)
-	winoWeights(w, B, A, U)
+	tpi, plane := h*wd/4, winoPlane(H, W)
+	us := pointStride(B, K)
+	U := scratch[T](b, 0, 9*us)
+	winoWeights(w, B, A, U, us)
 	b.reserve(1 + 3*threadsAllowed())
 	inBlocks(b, N, winoBlock(N, tpi), func(worker, i0, m int, inner bool) {
 		nt := m * tpi
@@ -71,7 +76,7 @@ func winoForward[T float](b *outBuf, x []T, N, A, H, W int, w []T, B int, y, bia
 			winoIn(x[(i0+j)*A*H*W:(i0+j+1)*A*H*W], A, H, W, pad[j*plane:(j+1)*plane], V[j*tpi:], nt, vs)
 		})
 		for xi := range 9 {
-			gemmOn(inner, false, false, B, nt, K, U[xi*B*K:], K, V[xi*vs:], nt, 0, M[xi*ms:], nt)
+			gemmOn(inner, false, false, B, nt, K, U[xi*us:], K, V[xi*vs:], nt, 0, M[xi*ms:], nt)
 		}
 		loop(inner, m, func(j int) {
 			yi := y[(i0+j)*B*h*wd : (i0+j+1)*B*h*wd]
@@ -85,9 +90,10 @@ func winoForward[T float](b *outBuf, x []T, N, A, H, W int, w []T, B int, y, bia
 // (N,B,H/2,W/2) and w (B,A,4,4), then bias and ReLU.
 func winoAdjoint[T float](b *outBuf, y []T, N, B, H, W int, w []T, A int, x, bias []T, relu bool) {
 	h, wd, K := H/2, W/2, 4*A
-	tpi, plane := h*wd/4, (H+2)*(W+2)
-	U := scratch[T](b, 0, 9*B*K)
-	winoWeights(w, B, A, U)
+	tpi, plane := h*wd/4, winoPlane(H, W)
+	us := pointStride(B, K)
+	U := scratch[T](b, 0, 9*us)
+	winoWeights(w, B, A, U, us)
 	b.reserve(1 + 3*threadsAllowed())
 	inBlocks(b, N, winoBlock(N, tpi), func(worker, i0, m int, inner bool) {
 		nt := m * tpi
@@ -99,7 +105,7 @@ func winoAdjoint[T float](b *outBuf, y []T, N, B, H, W int, w []T, A int, x, bia
 			winoOutAdj(y[(i0+j)*B*h*wd:(i0+j+1)*B*h*wd], B, h, wd, dM[j*tpi:], nt, ms)
 		})
 		for xi := range 9 {
-			gemmOn(inner, true, false, K, nt, B, U[xi*B*K:], K, dM[xi*ms:], nt, 0, dV[xi*vs:], nt)
+			gemmOn(inner, true, false, K, nt, B, U[xi*us:], K, dM[xi*ms:], nt, 0, dV[xi*vs:], nt)
 		}
 		loop(inner, m, func(j int) {
 			xi := x[(i0+j)*A*H*W : (i0+j+1)*A*H*W]
@@ -113,7 +119,7 @@ func winoAdjoint[T float](b *outBuf, y []T, N, B, H, W int, w []T, A int, x, bia
 // (N,A,H,W) and the gradient gy (N,B,H/2,W/2).
 func winoFilterGrad[T float](b *outBuf, x []T, N, A, H, W int, gy []T, B int, dw []T) {
 	h, wd, K := H/2, W/2, 4*A
-	tpi, plane := h*wd/4, (H+2)*(W+2)
+	tpi, plane := h*wd/4, winoPlane(H, W)
 	all := N * tpi
 	ms := pointStride(B, all)
 	dM := scratch[T](b, 0, 9*ms)
@@ -122,7 +128,8 @@ func winoFilterGrad[T float](b *outBuf, x []T, N, A, H, W int, gy []T, B int, dw
 			winoOutAdj(gy[i*B*h*wd:(i+1)*B*h*wd], B, h, wd, dM[i*tpi:], all, ms)
 		}
 	})
-	dU := scratch[T](b, 1, 9*B*K)
+	us := pointStride(B, K)
+	dU := scratch[T](b, 1, 9*us)
 	per := winoBlock(N, tpi)
 	b.reserve(2 + 2*threadsAllowed())
 	// Threads take whole input channels, the columns of dU they own; every
@@ -144,26 +151,26 @@ func winoFilterGrad[T float](b *outBuf, x []T, N, A, H, W int, gy []T, B int, dw
 				beta = 0
 			}
 			for xi := range 9 {
-				gemmOn(inner, false, true, B, kw, nt, dM[xi*ms+i0*tpi:], all, V[xi*vs:], nt, beta, dU[xi*B*K+4*a0:], K)
+				gemmOn(inner, false, true, B, kw, nt, dM[xi*ms+i0*tpi:], all, V[xi*vs:], nt, beta, dU[xi*us+4*a0:], K)
 			}
 		}
 	})
-	winoWeightsAdj(dU, B, A, dw)
+	winoWeightsAdj(dU, us, B, A, dw)
 }
 
 // ---- transforms (Go; float32 runs in C with the same operations in the same order) ----
 
-// winoWeights writes U[ξ·B·4A + b·4A + k] = (G g Gᵀ)[ξ] for each output
+// winoWeights writes U[ξ·xs + b·4A + k] = (G g Gᵀ)[ξ] for each output
 // channel b and inner index k, g being the 2×2 kernel of k's phase.
-func winoWeights[T float](w []T, B, A int, U []T) {
+func winoWeights[T float](w []T, B, A int, U []T, xs int) {
 	if w32, ok := any(w).([]float32); ok {
-		winoWeights32(w32, B, A, any(U).([]float32))
+		winoWeights32(w32, B, A, any(U).([]float32), xs)
 		return
 	}
-	winoWeightsGo(w, B, A, U)
+	winoWeightsGo(w, B, A, U, xs)
 }
 
-func winoWeightsGo[T float](w []T, B, A int, U []T) {
+func winoWeightsGo[T float](w []T, B, A int, U []T, xs int) {
 	K := 4 * A
 	for b := range B {
 		for a := range A {
@@ -174,9 +181,9 @@ func winoWeightsGo[T float](w []T, B, A int, U []T) {
 					r := [3][2]T{{g00, g01}, {g00 + g10, g01 + g11}, {g10, g11}}
 					dst := U[b*K+4*a+2*p+q:]
 					for i := range 3 {
-						dst[(3*i+0)*B*K] = r[i][0]
-						dst[(3*i+1)*B*K] = r[i][0] + r[i][1]
-						dst[(3*i+2)*B*K] = r[i][1]
+						dst[(3*i+0)*xs] = r[i][0]
+						dst[(3*i+1)*xs] = r[i][0] + r[i][1]
+						dst[(3*i+2)*xs] = r[i][1]
 					}
 				}
 			}
@@ -186,15 +193,15 @@ func winoWeightsGo[T float](w []T, B, A int, U []T) {
 
 // winoWeightsAdj is winoWeights' adjoint: dw (B,A,4,4) = G_ᵀ dU G for each
 // output channel, input channel and phase.
-func winoWeightsAdj[T float](dU []T, B, A int, dw []T) {
+func winoWeightsAdj[T float](dU []T, xs, B, A int, dw []T) {
 	if u32, ok := any(dU).([]float32); ok {
-		winoWeightsAdj32(u32, B, A, any(dw).([]float32))
+		winoWeightsAdj32(u32, xs, B, A, any(dw).([]float32))
 		return
 	}
-	winoWeightsAdjGo(dU, B, A, dw)
+	winoWeightsAdjGo(dU, xs, B, A, dw)
 }
 
-func winoWeightsAdjGo[T float](dU []T, B, A int, dw []T) {
+func winoWeightsAdjGo[T float](dU []T, xs, B, A int, dw []T) {
 	K := 4 * A
 	for b := range B {
 		for a := range A {
@@ -205,7 +212,7 @@ func winoWeightsAdjGo[T float](dU []T, B, A int, dw []T) {
 					var u [3][3]T
 					for i := range 3 {
 						for j := range 3 {
-							u[i][j] = src[(3*i+j)*B*K]
+							u[i][j] = src[(3*i+j)*xs]
 						}
 					}
 					var e [2][3]T
@@ -293,14 +300,17 @@ func winoInAdj[T float](dV []T, ld, xs, A, H, W int, pad, x []T) {
 
 func winoInAdjGo[T float](dV []T, ld, xs, A, H, W int, pad, x []T) {
 	th, tw, wp := H/4, W/4, W+2
+	// For each row of tiles and phase, every tile's first two columns, then
+	// their third (the next tile's first): the C kernel's order, vectorised
+	// across the row.
+	third := make([][3]T, tw)
 	for a := range A {
 		clear(pad[:(H+2)*wp])
 		for ty := range th {
-			for tx := range tw {
-				t := ty*tw + tx
-				for p := range 2 {
-					for q := range 2 {
-						src := dV[(4*a+2*p+q)*ld+t:]
+			for p := range 2 {
+				for q := range 2 {
+					for tx := range tw {
+						src := dV[(4*a+2*p+q)*ld+ty*tw+tx:]
 						var v [3][3]T
 						for i := range 3 {
 							for j := range 3 {
@@ -317,7 +327,12 @@ func winoInAdjGo[T float](dV []T, ld, xs, A, H, W int, pad, x []T) {
 							row := pad[(4*ty+2*i+p)*wp+4*tx+q:]
 							row[0] += e[i][0]
 							row[2] += e[i][1] - e[i][0] - e[i][2]
-							row[4] += e[i][2]
+							third[tx][i] = e[i][2]
+						}
+					}
+					for tx := range tw {
+						for i := range 3 {
+							pad[(4*ty+2*i+p)*wp+4*tx+q+4] += third[tx][i]
 						}
 					}
 				}

@@ -115,18 +115,19 @@ func TestWinogradKernelsMatchGo(t *testing.T) {
 			ld := tiles + 3 // a block's width: this image's tiles and others'
 			vs, ms := pointStride(K, ld), pointStride(B, ld)
 			name := fmt.Sprintf("%dx%dx%d-to-%d", A, H, W, B)
-			pad := make([]float32, (H+2)*(W+2))
+			pad := make([]float32, winoPlane(H, W))
 			pair := func(n int) ([]float32, []float32) { return make([]float32, n), make([]float32, n) }
 
 			wt := randVec32(rng, B*A*16)
-			got, want := pair(9 * B * K)
-			winoWeights32(wt, B, A, got)
-			winoWeightsGo(wt, B, A, want)
+			us := pointStride(B, K)
+			got, want := pair(9 * us)
+			winoWeights32(wt, B, A, got, us)
+			winoWeightsGo(wt, B, A, want, us)
 			assertSameBits(t, name+" weights", got, want)
-			dU := randVec32(rng, 9*B*K)
+			dU := randVec32(rng, 9*us)
 			got, want = pair(B * A * 16)
-			winoWeightsAdj32(dU, B, A, got)
-			winoWeightsAdjGo(dU, B, A, want)
+			winoWeightsAdj32(dU, us, B, A, got)
+			winoWeightsAdjGo(dU, us, B, A, want)
 			assertSameBits(t, name+" weights adjoint", got, want)
 
 			x := randVec32(rng, A*H*W)
