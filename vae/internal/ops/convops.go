@@ -256,11 +256,18 @@ func (op convOp) Do(in ...G.Value) (G.Value, error) {
 
 func convForward[T float](op convOp, x, out tensor.Shape, y []T, src [][]T) {
 	N, C, H, W := x[0], x[1], x[2], x[3]
-	O, oh, ow := out[1], out[2], out[3]
+	O := out[1]
 	if winogradFits(op.g, C, O, H, W) {
 		winoForward(op.out, src[0], N, C, H, W, src[1], O, y, biasOf(op.bias, src), op.relu)
 		return
 	}
+	convDirect(op, x, out, y, src)
+}
+
+// convDirect is convForward through im2row and one matrix product.
+func convDirect[T float](op convOp, x, out tensor.Shape, y []T, src [][]T) {
+	N, C, H, W := x[0], x[1], x[2], x[3]
+	O, oh, ow := out[1], out[2], out[3]
 	ckk, n := C*op.g.k*op.g.k, oh*ow
 	per := imagesPerProduct(N, n)
 	// Each block of per images' rows is laid out and used while in cache.
@@ -376,12 +383,19 @@ func (op deconvOp) Do(in ...G.Value) (G.Value, error) {
 }
 
 func deconvForward[T float](op deconvOp, x, out tensor.Shape, y []T, src [][]T) {
-	N, C, h, w := x[0], x[1], x[2], x[3]
+	N, C := x[0], x[1]
 	O, H, W := out[1], out[2], out[3]
 	if winogradFits(op.g, O, C, H, W) {
 		winoAdjoint(op.out, src[0], N, C, H, W, src[1], O, y, biasOf(op.bias, src), op.relu)
 		return
 	}
+	deconvDirect(op, x, out, y, src)
+}
+
+// deconvDirect is deconvForward through one matrix product and row2im.
+func deconvDirect[T float](op deconvOp, x, out tensor.Shape, y []T, src [][]T) {
+	N, C, h, w := x[0], x[1], x[2], x[3]
+	O, H, W := out[1], out[2], out[3]
 	okk, n := O*op.g.k*op.g.k, h*w
 	inBlocks(op.out, N, imagesPerProduct(N, n), func(worker, i0, m int, inner bool) {
 		// rows = xᵀ·w with w seen as C × (O·k·k) and x the m images side by
@@ -467,13 +481,20 @@ func (op filterGradOp) Do(in ...G.Value) (G.Value, error) {
 }
 
 func filterGrad[T float](op filterGradOp, x, gs tensor.Shape, dw []T, src [][]T) {
-	g := op.g
 	N, A, H, W := x[0], x[1], x[2], x[3]
-	B, h, w := gs[1], gs[2], gs[3]
-	if winogradFits(g, A, B, H, W) {
+	B := gs[1]
+	if winogradFits(op.g, A, B, H, W) {
 		winoFilterGrad(op.out, src[0], N, A, H, W, src[1], B, dw)
 		return
 	}
+	filterGradDirect(op, x, gs, dw, src)
+}
+
+// filterGradDirect is filterGrad through im2row and matrix products.
+func filterGradDirect[T float](op filterGradOp, x, gs tensor.Shape, dw []T, src [][]T) {
+	g := op.g
+	N, A, H, W := x[0], x[1], x[2], x[3]
+	B, h, w := gs[1], gs[2], gs[3]
 	kk, n := g.k*g.k, h*w
 	per := imagesPerProduct(N, n)
 	// gr holds g's blocks of per images, each laid out as one B × (m·n) matrix.

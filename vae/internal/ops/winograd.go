@@ -163,11 +163,15 @@ func winoFilterGrad[T float](b *outBuf, x []T, N, A, H, W int, gy []T, B int, dw
 // winoWeights writes U[ξ·xs + b·4A + k] = (G g Gᵀ)[ξ] for each output
 // channel b and inner index k, g being the 2×2 kernel of k's phase.
 func winoWeights[T float](w []T, B, A int, U []T, xs int) {
-	if w32, ok := any(w).([]float32); ok {
-		winoWeights32(w32, B, A, any(U).([]float32), xs)
-		return
-	}
-	winoWeightsGo(w, B, A, U, xs)
+	// Threads take output channels: rows of every point's matrix.
+	parallel(B, max(1, 1<<14/(16*A)), func(lo, hi int) {
+		wb, Ub := w[lo*A*16:hi*A*16], U[lo*4*A:]
+		if w32, ok := any(wb).([]float32); ok {
+			winoWeights32(w32, hi-lo, A, any(Ub).([]float32), xs)
+			return
+		}
+		winoWeightsGo(wb, hi-lo, A, Ub, xs)
+	})
 }
 
 func winoWeightsGo[T float](w []T, B, A int, U []T, xs int) {
@@ -194,11 +198,14 @@ func winoWeightsGo[T float](w []T, B, A int, U []T, xs int) {
 // winoWeightsAdj is winoWeights' adjoint: dw (B,A,4,4) = G_ᵀ dU G for each
 // output channel, input channel and phase.
 func winoWeightsAdj[T float](dU []T, xs, B, A int, dw []T) {
-	if u32, ok := any(dU).([]float32); ok {
-		winoWeightsAdj32(u32, xs, B, A, any(dw).([]float32))
-		return
-	}
-	winoWeightsAdjGo(dU, xs, B, A, dw)
+	parallel(B, max(1, 1<<14/(16*A)), func(lo, hi int) {
+		Ub, wb := dU[lo*4*A:], dw[lo*A*16:hi*A*16]
+		if u32, ok := any(Ub).([]float32); ok {
+			winoWeightsAdj32(u32, xs, hi-lo, A, any(wb).([]float32))
+			return
+		}
+		winoWeightsAdjGo(Ub, xs, hi-lo, A, wb)
+	})
 }
 
 func winoWeightsAdjGo[T float](dU []T, xs, B, A int, dw []T) {

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"gorgonia.org/tensor"
+
 	"github.com/vaelab/vaelab/internal/numtest"
 )
 
@@ -172,6 +174,54 @@ func TestWinogradChosen(t *testing.T) {
 	} {
 		if got := winogradFits(tc.g, tc.A, tc.B, tc.H, tc.W); got != tc.want {
 			t.Errorf("winogradFits(%v, A=%d, B=%d, %dx%d) = %v, want %v", tc.g, tc.A, tc.B, tc.H, tc.W, got, tc.want)
+		}
+	}
+}
+
+// BenchmarkConvForms times each pass of the conv reference model's
+// Winograd-sized layers (batch 64) in the direct and the Winograd form, on
+// one thread unless the BLAS was set up with more:
+//
+//	go test ./vae/internal/ops -run XXX -bench ConvForms
+func BenchmarkConvForms(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, s := range []struct{ A, B, H int }{{32, 64, 32}, {64, 128, 16}, {128, 256, 8}} {
+		N, h := 64, s.H/2
+		x := randVec32(rng, N*s.A*s.H*s.H)
+		w := randVec32(rng, s.B*s.A*16)
+		gy := randVec32(rng, N*s.B*h*h)
+		xs := tensor.Shape{N, s.A, s.H, s.H}
+		ys := tensor.Shape{N, s.B, h, h}
+		y, dx, dw := make([]float32, len(gy)), make([]float32, len(x)), make([]float32, len(w))
+		flops := float64(2 * N * s.B * h * h * s.A * 16)
+		conv := convOp{opBase: opBase{out: &outBuf{}}, g: winogradGeom}
+		deconv := deconvOp{opBase: opBase{out: &outBuf{}}, g: winogradGeom, outH: s.H, outW: s.H}
+		fgrad := filterGradOp{opBase: opBase{out: &outBuf{}}, g: winogradGeom}
+		passes := []struct {
+			name           string
+			direct, winoFn func()
+		}{
+			{"forward", func() { convDirect(conv, xs, ys, y, [][]float32{x, w}) },
+				func() { winoForward(conv.out, x, N, s.A, s.H, s.H, w, s.B, y, nil, false) }},
+			{"adjoint", func() { deconvDirect(deconv, ys, xs, dx, [][]float32{gy, w}) },
+				func() { winoAdjoint(deconv.out, gy, N, s.B, s.H, s.H, w, s.A, dx, nil, false) }},
+			{"filter", func() { clear(dw); filterGradDirect(fgrad, xs, ys, dw, [][]float32{x, gy}) },
+				func() { winoFilterGrad(fgrad.out, x, N, s.A, s.H, s.H, gy, s.B, dw) }},
+		}
+		for _, p := range passes {
+			for _, form := range []struct {
+				name string
+				f    func()
+			}{{"direct", p.direct}, {"winograd", p.winoFn}} {
+				b.Run(fmt.Sprintf("%dx%d-%d-to-%d/%s/%s", s.H, s.H, s.A, s.B, p.name, form.name), func(b *testing.B) {
+					form.f()
+					b.ResetTimer()
+					for range b.N {
+						form.f()
+					}
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
 		}
 	}
 }
