@@ -37,8 +37,18 @@ const winogradMinChannels = 16
 // products: the products' width.
 const winogradTiles = 256
 
+// single reports whether T is float32. float64 models keep the direct form:
+// the Winograd form trades a few bits for speed (winograd_test.go), which is
+// what a float64 model is chosen not to do, and the gradient checks run in
+// float64 against the definitions.
+func single[T float]() bool {
+	var z T
+	_, ok := any(z).(float32)
+	return ok
+}
+
 // winogradFits reports whether the convolution between x (A×H×W) and y (B
-// channels) runs in Winograd form.
+// channels) runs in Winograd form (in float32).
 func winogradFits(g geom, A, B, H, W int) bool {
 	return g == winogradGeom && H%4 == 0 && W%4 == 0 && H > 0 && W > 0 &&
 		min(A, B) >= winogradMinChannels

@@ -2,9 +2,11 @@ package ops
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/vaelab/vaelab/internal/numtest"
@@ -155,6 +157,60 @@ func TestWinogradKernelsMatchGo(t *testing.T) {
 			assertSameBits(t, name+" output adjoint", got, want)
 		}
 	})
+}
+
+// TestWinogradOps checks the float32 ops that take the Winograd form (16
+// channels and more) against the definitions, through their Do.
+func TestWinogradOps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	g := numtest.Geom{K: 4, S: 2, P: 1}
+	for _, H := range []int{8, 12} {
+		N, A, B, h := 3, 16, 24, H/2
+		x, w := numtest.RandVec(rng, N*A*H*H), numtest.RandVec(rng, B*A*16)
+		bias, gy := numtest.RandVec(rng, B), numtest.RandVec(rng, N*B*h*h)
+		biasT := numtest.RandVec(rng, A)
+		dense := func(v []float64, shape ...int) G.Value {
+			return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(to32(v)))
+		}
+		run := func(op interface {
+			Do(...G.Value) (G.Value, error)
+		}, in ...G.Value) []float64 {
+			t.Helper()
+			out, err := op.Do(in...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return to64(out.Data().([]float32))
+		}
+		wantY, _, _ := numtest.DirectConv(x, N, A, H, H, w, B, bias, g)
+		gotY := run(convOp{g: winogradGeom, bias: true}, dense(x, N, A, H, H), dense(w, B, A, 4, 4), dense(bias, B))
+		assertCloseMax(t, fmt.Sprintf("%dx%d conv", H, H), gotY, wantY, 1e-5)
+		wantX := numtest.DirectDeconv(gy, N, B, h, h, w, A, biasT, g, H, H)
+		gotX := run(deconvOp{g: winogradGeom, bias: true, outH: H, outW: H}, dense(gy, N, B, h, h), dense(w, B, A, 4, 4), dense(biasT, A))
+		assertCloseMax(t, fmt.Sprintf("%dx%d conv transpose", H, H), gotX, wantX, 1e-5)
+		wantW := directFilterGrad(x, N, A, H, H, gy, B)
+		gotW := run(filterGradOp{g: winogradGeom}, dense(x, N, A, H, H), dense(gy, N, B, h, h))
+		assertCloseMax(t, fmt.Sprintf("%dx%d filter gradient", H, H), gotW, wantW, 1e-5)
+	}
+}
+
+// assertCloseMax fails unless every got[i] is within tol·max|want| of
+// want[i]: the Winograd form's error scales with the sums' size, not with
+// each value's.
+func assertCloseMax(t *testing.T, what string, got, want []float64, tol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	largest := 0.0
+	for _, v := range want {
+		largest = max(largest, math.Abs(v))
+	}
+	for i := range got {
+		if math.Abs(got[i]-want[i]) > tol*largest {
+			t.Fatalf("%s[%d] = %v, want %v (largest %v)", what, i, got[i], want[i], largest)
+		}
+	}
 }
 
 // TestWinogradChosen checks which convolutions take the Winograd form.
