@@ -580,17 +580,31 @@ func (op channelSumOp) Do(in ...G.Value) (G.Value, error) {
 	})
 }
 
+// sum4 is Σ v with four running sums (values 4i, 4i+1, … each to its own),
+// added up at the end: four chains of additions the CPU runs side by side,
+// where one would wait on each addition before the next.
+func sum4[T float](v []T) T {
+	var s0, s1, s2, s3 T
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		s0 += v[i]
+		s1 += v[i+1]
+		s2 += v[i+2]
+		s3 += v[i+3]
+	}
+	for ; i < len(v); i++ {
+		s0 += v[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
 func channelSums[T float](s tensor.Shape, y, x []T) {
 	C, n := s[1], s[2]*s[3]
 	// Threads take whole channels: each channel's sum keeps its order.
 	parallel(C, max(1, 4096/max(n*s[0], 1)), func(lo, hi int) {
 		for i := range s[0] {
 			for c := lo; c < hi; c++ {
-				var sum T
-				for _, v := range x[(i*C+c)*n : (i*C+c+1)*n] {
-					sum += v
-				}
-				y[c] += sum
+				y[c] += sum4(x[(i*C+c)*n : (i*C+c+1)*n])
 			}
 		}
 	})
