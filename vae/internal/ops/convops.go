@@ -90,8 +90,11 @@ func (b opBase) run(zero bool, name string, in []G.Value, out tensor.Shape, f fu
 type outBuf struct {
 	f32 []float32
 	f64 []float64
-	// tmp are working buffers of the op's kernels, in its dtype: two per
-	// worker of a parallel op (slots 2w and 2w+1).
+	// tmp are working buffers of the op's kernels, in its dtype, numbered
+	// by each kernel for its workers (the direct forms use 2w and 2w+1, the
+	// Winograd forms three or two per worker after their shared ones). A
+	// parallel kernel reserves its slots before its workers start: scratch
+	// grows the list for a missing one, which would race.
 	tmp []any
 }
 
@@ -371,7 +374,8 @@ func (op deconvOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Each image's output is cleared by the thread that adds its rows onto it.
+	// The direct form clears each image's output in the thread that adds its
+	// rows onto it; the Winograd form writes every value.
 	return op.overwrite(op.String(), in, out, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:

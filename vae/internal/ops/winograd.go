@@ -15,8 +15,8 @@ package ops
 // the output tile Aᵀ M A. The transposed convolution and the filter gradient
 // are the adjoints of that same linear map, so they use the same transforms
 // and products transposed. The transforms only add and subtract (F(2,2)'s
-// matrices hold 0 and ±1), so the Winograd form rounds about as the direct
-// one does (winograd_test.go).
+// matrices hold 0 and ±1), and the sums round about as the direct form's do
+// (TestWinogradOps measures both).
 //
 // Notation: the large side x is A channels of H×W, the small side y B
 // channels of H/2×W/2, the weights B × A × 4 × 4 (convOp's (O,C,k,k) and
@@ -38,9 +38,9 @@ const winogradMinChannels = 16
 const winogradTiles = 256
 
 // single reports whether T is float32. float64 models keep the direct form:
-// the Winograd form trades a few bits for speed (winograd_test.go), which is
-// what a float64 model is chosen not to do, and the gradient checks run in
-// float64 against the definitions.
+// the transforms are C for float32 only (the Go references are for tests and
+// builds without cgo), and the float64 gradient checks then run against the
+// definitions.
 func single[T float]() bool {
 	var z T
 	_, ok := any(z).(float32)
@@ -55,17 +55,31 @@ func winogradFits(g geom, A, B, H, W int) bool {
 }
 
 // winoPlane is the working room the input transform and its adjoint need
-// for one plane: its padded copy split by column mod 4, and a row of tiles.
+// for one plane: its padded copy split by column mod 4, and the adjoint's
+// third columns of a row of tiles.
 func winoPlane(H, W int) int { return 4*(H+2)*(W/4+1) + 3*(W/4) }
 
 // pointStride is the distance between the matrices of two transform points
-// for matrices of rows × ld: one cache line more than their size, so the 9
+// for matrices of rows × ld: 16 values (a cache line of float32) more than
+// their size, so the 9
 // values of a tile, read or written together, do not share a cache set
 // (with sizes of powers of two they all would, and evict each other).
 func pointStride(rows, ld int) int { return rows*ld + 16 }
 
 // winoBlock is how many of N images with tpi tiles each one block holds.
 func winoBlock(N, tpi int) int { return max(1, min(N, winogradTiles/tpi)) }
+
+// winoBlocks is winoBlock, smaller when that leaves threads without a block
+// of their own: a block's thread then runs its products and transforms
+// alone, where splitting each between threads scaled worse (the conv
+// reference model's 8×8 maps, one block of 64 images: 1.33x on 2 threads).
+func winoBlocks(N, tpi int) int {
+	per, threads := winoBlock(N, tpi), threadsAllowed()
+	if threads > 1 && (N+per-1)/per < threads {
+		per = max(1, (N+threads-1)/threads)
+	}
+	return per
+}
 
 // winoForward is convForward in Winograd form: y (N,B,H/2,W/2) from x
 // (N,A,H,W) and w (B,A,4,4), then bias and ReLU.
@@ -76,7 +90,7 @@ func winoForward[T float](b *outBuf, x []T, N, A, H, W int, w []T, B int, y, bia
 	U := scratch[T](b, 0, 9*us)
 	winoWeights(w, B, A, U, us)
 	b.reserve(1 + 3*threadsAllowed())
-	inBlocks(b, N, winoBlock(N, tpi), func(worker, i0, m int, inner bool) {
+	inBlocks(b, N, winoBlocks(N, tpi), func(worker, i0, m int, inner bool) {
 		nt := m * tpi
 		vs, ms := pointStride(K, nt), pointStride(B, nt)
 		V := scratch[T](b, 1+3*worker, 9*vs)
@@ -105,7 +119,7 @@ func winoAdjoint[T float](b *outBuf, y []T, N, B, H, W int, w []T, A int, x, bia
 	U := scratch[T](b, 0, 9*us)
 	winoWeights(w, B, A, U, us)
 	b.reserve(1 + 3*threadsAllowed())
-	inBlocks(b, N, winoBlock(N, tpi), func(worker, i0, m int, inner bool) {
+	inBlocks(b, N, winoBlocks(N, tpi), func(worker, i0, m int, inner bool) {
 		nt := m * tpi
 		ms, vs := pointStride(B, nt), pointStride(K, nt)
 		dM := scratch[T](b, 1+3*worker, 9*ms)
@@ -128,6 +142,10 @@ func winoAdjoint[T float](b *outBuf, y []T, N, B, H, W int, w []T, A int, x, bia
 // winoFilterGrad is filterGrad in Winograd form: dw (B,A,4,4) from x
 // (N,A,H,W) and the gradient gy (N,B,H/2,W/2).
 func winoFilterGrad[T float](b *outBuf, x []T, N, A, H, W int, gy []T, B int, dw []T) {
+	if N == 0 {
+		clear(dw)
+		return
+	}
 	h, wd, K := H/2, W/2, 4*A
 	tpi, plane := h*wd/4, winoPlane(H, W)
 	all := N * tpi
@@ -139,32 +157,52 @@ func winoFilterGrad[T float](b *outBuf, x []T, N, A, H, W int, gy []T, B int, dw
 		}
 	})
 	us := pointStride(B, K)
-	dU := scratch[T](b, 1, 9*us)
-	per := winoBlock(N, tpi)
-	b.reserve(2 + 2*threadsAllowed())
-	// Threads take whole input channels, the columns of dU they own; every
-	// sum over the images keeps its order.
-	inChannels(b, A, func(worker, a0, a1 int, inner bool) {
-		kw := 4 * (a1 - a0)
-		V := scratch[T](b, 2+2*worker, 9*pointStride(kw, per*tpi))
-		pad := scratch[T](b, 3+2*worker, per*plane)
-		for i0 := 0; i0 < N; i0 += per {
+	per := winoBlocks(N, tpi)
+	blocks := (N + per - 1) / per
+	parts := min(threadsAllowed(), blocks)
+	inner := parts == 1 && threadsAllowed() > 1
+	// Threads take runs of blocks, each summing into a dU of its own (slot
+	// 1+3p; its input transform and padded planes in 2+3p and 3+3p), added up
+	// in order at the end: for a given thread count every sum keeps its order.
+	b.reserve(1 + 3*parts)
+	dUs := make([][]T, parts)
+	work := func(_, p int) {
+		dUp := scratch[T](b, 1+3*p, 9*us)
+		dUs[p] = dUp
+		V := scratch[T](b, 2+3*p, 9*pointStride(K, per*tpi))
+		pad := scratch[T](b, 3+3*p, per*plane)
+		first := p * blocks / parts
+		for blk := first; blk < (p+1)*blocks/parts; blk++ {
+			i0 := blk * per
 			m := min(per, N-i0)
 			nt := m * tpi
-			vs := pointStride(kw, nt)
+			vs := pointStride(K, nt)
 			loop(inner, m, func(j int) {
 				i := i0 + j
-				winoIn(x[(i*A+a0)*H*W:(i*A+a1)*H*W], a1-a0, H, W, pad[j*plane:(j+1)*plane], V[j*tpi:], nt, vs)
+				winoIn(x[i*A*H*W:(i+1)*A*H*W], A, H, W, pad[j*plane:(j+1)*plane], V[j*tpi:], nt, vs)
 			})
 			beta := T(1)
-			if i0 == 0 {
+			if blk == first {
 				beta = 0
 			}
 			for xi := range 9 {
-				gemmOn(inner, false, true, B, kw, nt, dM[xi*ms+i0*tpi:], all, V[xi*vs:], nt, beta, dU[xi*us+4*a0:], K)
+				gemmOn(inner, false, true, B, K, nt, dM[xi*ms+i0*tpi:], all, V[xi*vs:], nt, beta, dUp[xi*us:], K)
 			}
 		}
-	})
+	}
+	if parts == 1 {
+		work(0, 0)
+	} else {
+		shared(parts, parts, work)
+	}
+	dU := dUs[0]
+	for _, dUp := range dUs[1:] {
+		elementwise(len(dU), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				dU[i] += dUp[i]
+			}
+		})
+	}
 	winoWeightsAdj(dU, us, B, A, dw)
 }
 
@@ -205,7 +243,7 @@ func winoWeightsGo[T float](w []T, B, A int, U []T, xs int) {
 	}
 }
 
-// winoWeightsAdj is winoWeights' adjoint: dw (B,A,4,4) = G_ᵀ dU G for each
+// winoWeightsAdj is winoWeights' adjoint: dw (B,A,4,4) = Gᵀ dU G for each
 // output channel, input channel and phase.
 func winoWeightsAdj[T float](dU []T, xs, B, A int, dw []T) {
 	parallel(B, max(1, 1<<14/(16*A)), func(lo, hi int) {
@@ -305,8 +343,8 @@ func winoInGo[T float](x []T, A, H, W int, pad, V []T, ld, xs int) {
 }
 
 // winoInAdj is winoIn's adjoint: it writes x (A×H×W) as the sum of every
-// tile's B dV Bᵀ over the positions the tile reads, tile after tile (the
-// same order on every path).
+// tile's B dV Bᵀ over the positions the tile reads, row of tiles after row,
+// in the order winoInAdjGo gives (the same on every path).
 func winoInAdj[T float](dV []T, ld, xs, A, H, W int, pad, x []T) {
 	if v32, ok := any(dV).([]float32); ok {
 		winoInAdj32(v32, ld, xs, A, H, W, any(pad).([]float32), any(x).([]float32))

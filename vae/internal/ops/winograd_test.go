@@ -21,6 +21,8 @@ var winoShapes = []struct{ N, A, B, H, W int }{
 	{1, 1, 1, 4, 4},
 	{2, 3, 2, 12, 4},
 	{20, 2, 3, 16, 16},
+	{2, 2, 3, 8, 32}, // 8 tiles a row: the C kernels' full vectors
+	{1, 1, 2, 4, 44}, // 11: full vectors and the rest
 }
 
 // directFilterGrad is Σ gy[n,b,y,x]·x[n,a,2y+ky−1,2x+kx−1]: the weights'
@@ -185,6 +187,15 @@ func TestWinogradOps(t *testing.T) {
 		wantY, _, _ := numtest.DirectConv(x, N, A, H, H, w, B, bias, g)
 		gotY := run(convOp{g: winogradGeom, bias: true}, dense(x, N, A, H, H), dense(w, B, A, 4, 4), dense(bias, B))
 		assertCloseMax(t, fmt.Sprintf("%dx%d conv", H, H), gotY, wantY, 1e-5)
+		// The direct form in float32, for its rounding error.
+		direct := make([]float32, len(wantY))
+		convDirect(convOp{g: winogradGeom, bias: true}, tensor.Shape{N, A, H, H}, tensor.Shape{N, B, h, h}, direct,
+			[][]float32{to32(x), to32(w), to32(bias)})
+		errW, errD := maxError(gotY, wantY), maxError(to64(direct), wantY)
+		t.Logf("%dx%d conv, largest error over the largest value: Winograd %.2g, direct %.2g", H, H, errW, errD)
+		if errW > 10*errD {
+			t.Errorf("%dx%d conv: Winograd error %.2g is more than 10 times the direct form's %.2g", H, H, errW, errD)
+		}
 		wantX := numtest.DirectDeconv(gy, N, B, h, h, w, A, biasT, g, H, H)
 		gotX := run(deconvOp{g: winogradGeom, bias: true, outH: H, outW: H}, dense(gy, N, B, h, h), dense(w, B, A, 4, 4), dense(biasT, A))
 		assertCloseMax(t, fmt.Sprintf("%dx%d conv transpose", H, H), gotX, wantX, 1e-5)
@@ -192,6 +203,16 @@ func TestWinogradOps(t *testing.T) {
 		gotW := run(filterGradOp{g: winogradGeom}, dense(x, N, A, H, H), dense(gy, N, B, h, h))
 		assertCloseMax(t, fmt.Sprintf("%dx%d filter gradient", H, H), gotW, wantW, 1e-5)
 	}
+}
+
+// maxError is max|got − want| / max|want|.
+func maxError(got, want []float64) float64 {
+	worst, largest := 0.0, 0.0
+	for i := range want {
+		worst = max(worst, math.Abs(got[i]-want[i]))
+		largest = max(largest, math.Abs(want[i]))
+	}
+	return worst / largest
 }
 
 // assertCloseMax fails unless every got[i] is within tol·max|want| of
