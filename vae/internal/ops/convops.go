@@ -92,7 +92,7 @@ type outBuf struct {
 	f64 []float64
 	// tmp are working buffers of the op's kernels, in its dtype, numbered
 	// by each kernel for its workers (the direct forms use 2w and 2w+1, the
-	// Winograd forms three or two per worker after their shared ones). A
+	// Winograd forms theirs after their shared ones, winograd.go). A
 	// parallel kernel reserves its slots before its workers start: scratch
 	// grows the list for a missing one, which would race.
 	tmp []any

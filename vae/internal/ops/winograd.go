@@ -69,14 +69,16 @@ func pointStride(rows, ld int) int { return rows*ld + 16 }
 // winoBlock is how many of N images with tpi tiles each one block holds.
 func winoBlock(N, tpi int) int { return max(1, min(N, winogradTiles/tpi)) }
 
-// winoBlocks is winoBlock, smaller when that leaves threads without a block
-// of their own: a block's thread then runs its products and transforms
-// alone, where splitting each between threads scaled worse (the conv
-// reference model's 8×8 maps, one block of 64 images: 1.33x on 2 threads).
+// winoBlocks is winoBlock for the forward map and its adjoint, smaller when
+// that leaves threads without a block of their own: a block's thread then
+// runs its products and transforms alone, where splitting each between
+// threads scaled worse (the conv reference model's 8×8 maps, one block of
+// 64 images: 1.33x on 2 threads). Their sums run over channels, not images,
+// so the blocks do not change their bits.
 func winoBlocks(N, tpi int) int {
 	per, threads := winoBlock(N, tpi), threadsAllowed()
 	if threads > 1 && (N+per-1)/per < threads {
-		per = max(1, (N+threads-1)/threads)
+		per = max(1, N/threads)
 	}
 	return per
 }
@@ -157,49 +159,47 @@ func winoFilterGrad[T float](b *outBuf, x []T, N, A, H, W int, gy []T, B int, dw
 		}
 	})
 	us := pointStride(B, K)
-	per := winoBlocks(N, tpi)
+	// Each block of per images (per fixed by the shapes alone) sums into a
+	// dU of its own, slot 1+blk, and the blocks' sums are added in order:
+	// the order of every sum is the one thread's whatever the thread count
+	// (a product's beta-1 accumulation adds the same way). Threads take
+	// whole blocks; a worker keeps its input transform and padded planes in
+	// slots 1+blocks+2w and 2+blocks+2w.
+	per := winoBlock(N, tpi)
 	blocks := (N + per - 1) / per
-	parts := min(threadsAllowed(), blocks)
-	inner := parts == 1 && threadsAllowed() > 1
-	// Threads take runs of blocks, each summing into a dU of its own (slot
-	// 1+3p; its input transform and padded planes in 2+3p and 3+3p), added up
-	// in order at the end: for a given thread count every sum keeps its order.
-	b.reserve(1 + 3*parts)
-	dUs := make([][]T, parts)
-	work := func(_, p int) {
-		dUp := scratch[T](b, 1+3*p, 9*us)
-		dUs[p] = dUp
-		V := scratch[T](b, 2+3*p, 9*pointStride(K, per*tpi))
-		pad := scratch[T](b, 3+3*p, per*plane)
-		first := p * blocks / parts
-		for blk := first; blk < (p+1)*blocks/parts; blk++ {
-			i0 := blk * per
-			m := min(per, N-i0)
-			nt := m * tpi
-			vs := pointStride(K, nt)
-			loop(inner, m, func(j int) {
-				i := i0 + j
-				winoIn(x[i*A*H*W:(i+1)*A*H*W], A, H, W, pad[j*plane:(j+1)*plane], V[j*tpi:], nt, vs)
-			})
-			beta := T(1)
-			if blk == first {
-				beta = 0
-			}
-			for xi := range 9 {
-				gemmOn(inner, false, true, B, K, nt, dM[xi*ms+i0*tpi:], all, V[xi*vs:], nt, beta, dUp[xi*us:], K)
-			}
+	threads := threadsAllowed()
+	workers := min(threads, blocks)
+	inner := workers == 1 && threads > 1
+	b.reserve(1 + blocks + 2*workers)
+	dUs := make([][]T, blocks)
+	work := func(w, blk int) {
+		V := scratch[T](b, 1+blocks+2*w, 9*pointStride(K, per*tpi))
+		pad := scratch[T](b, 2+blocks+2*w, per*plane)
+		dUs[blk] = scratch[T](b, 1+blk, 9*us)
+		i0 := blk * per
+		m := min(per, N-i0)
+		nt := m * tpi
+		vs := pointStride(K, nt)
+		loop(inner, m, func(j int) {
+			i := i0 + j
+			winoIn(x[i*A*H*W:(i+1)*A*H*W], A, H, W, pad[j*plane:(j+1)*plane], V[j*tpi:], nt, vs)
+		})
+		for xi := range 9 {
+			gemmOn(inner, false, true, B, K, nt, dM[xi*ms+i0*tpi:], all, V[xi*vs:], nt, 0, dUs[blk][xi*us:], K)
 		}
 	}
-	if parts == 1 {
-		work(0, 0)
+	if workers == 1 {
+		for blk := range blocks {
+			work(0, blk)
+		}
 	} else {
-		shared(parts, parts, work)
+		shared(workers, blocks, work)
 	}
 	dU := dUs[0]
-	for _, dUp := range dUs[1:] {
+	for _, d := range dUs[1:] {
 		elementwise(len(dU), func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				dU[i] += dUp[i]
+				dU[i] += d[i]
 			}
 		})
 	}
