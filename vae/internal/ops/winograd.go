@@ -61,9 +61,9 @@ func winoPlane(H, W int) int { return 4*(H+2)*(W/4+1) + 3*(W/4) }
 
 // pointStride is the distance between the matrices of two transform points
 // for matrices of rows × ld: 16 values (a cache line of float32) more than
-// their size, so the 9
-// values of a tile, read or written together, do not share a cache set
-// (with sizes of powers of two they all would, and evict each other).
+// their size, so the 9 values of a tile, read or written together, do not
+// share a cache set (with sizes of powers of two they all would, and evict
+// each other).
 func pointStride(rows, ld int) int { return rows*ld + 16 }
 
 // winoBlock is how many of N images with tpi tiles each one block holds.
@@ -83,14 +83,29 @@ func winoBlocks(N, tpi int) int {
 	return per
 }
 
+// winoDims are the sizes the three passes share for a convolution between
+// x (A×H×W) and y (B channels): y's size, the products' inner size K, the
+// tiles of an image, a plane's working room and the weights' point stride.
+type winoDims struct{ h, w, K, tpi, plane, us int }
+
+func dimsOf(A, B, H, W int) winoDims {
+	h, w, K := H/2, W/2, 4*A
+	return winoDims{h: h, w: w, K: K, tpi: h * w / 4, plane: winoPlane(H, W), us: pointStride(B, K)}
+}
+
+// pointWeights is the weights' transform U in the op's slot 0.
+func pointWeights[T float](b *outBuf, w []T, B, A int, d winoDims) []T {
+	U := scratch[T](b, 0, 9*d.us)
+	winoWeights(w, B, A, U, d.us)
+	return U
+}
+
 // winoForward is convForward in Winograd form: y (N,B,H/2,W/2) from x
 // (N,A,H,W) and w (B,A,4,4), then bias and ReLU.
 func winoForward[T float](b *outBuf, x []T, N, A, H, W int, w []T, B int, y, bias []T, relu bool) {
-	h, wd, K := H/2, W/2, 4*A
-	tpi, plane := h*wd/4, winoPlane(H, W)
-	us := pointStride(B, K)
-	U := scratch[T](b, 0, 9*us)
-	winoWeights(w, B, A, U, us)
+	d := dimsOf(A, B, H, W)
+	h, wd, K, tpi, plane, us := d.h, d.w, d.K, d.tpi, d.plane, d.us
+	U := pointWeights(b, w, B, A, d)
 	b.reserve(1 + 3*threadsAllowed())
 	inBlocks(b, N, winoBlocks(N, tpi), func(worker, i0, m int, inner bool) {
 		nt := m * tpi
@@ -115,11 +130,9 @@ func winoForward[T float](b *outBuf, x []T, N, A, H, W int, w []T, B int, y, bia
 // winoAdjoint is deconvForward in Winograd form: x (N,A,H,W) from y
 // (N,B,H/2,W/2) and w (B,A,4,4), then bias and ReLU.
 func winoAdjoint[T float](b *outBuf, y []T, N, B, H, W int, w []T, A int, x, bias []T, relu bool) {
-	h, wd, K := H/2, W/2, 4*A
-	tpi, plane := h*wd/4, winoPlane(H, W)
-	us := pointStride(B, K)
-	U := scratch[T](b, 0, 9*us)
-	winoWeights(w, B, A, U, us)
+	d := dimsOf(A, B, H, W)
+	h, wd, K, tpi, plane, us := d.h, d.w, d.K, d.tpi, d.plane, d.us
+	U := pointWeights(b, w, B, A, d)
 	b.reserve(1 + 3*threadsAllowed())
 	inBlocks(b, N, winoBlocks(N, tpi), func(worker, i0, m int, inner bool) {
 		nt := m * tpi
@@ -148,8 +161,8 @@ func winoFilterGrad[T float](b *outBuf, x []T, N, A, H, W int, gy []T, B int, dw
 		clear(dw)
 		return
 	}
-	h, wd, K := H/2, W/2, 4*A
-	tpi, plane := h*wd/4, winoPlane(H, W)
+	d := dimsOf(A, B, H, W)
+	h, wd, K, tpi, plane, us := d.h, d.w, d.K, d.tpi, d.plane, d.us
 	all := N * tpi
 	ms := pointStride(B, all)
 	dM := scratch[T](b, 0, 9*ms)
@@ -158,7 +171,6 @@ func winoFilterGrad[T float](b *outBuf, x []T, N, A, H, W int, gy []T, B int, dw
 			winoOutAdj(gy[i*B*h*wd:(i+1)*B*h*wd], B, h, wd, dM[i*tpi:], all, ms)
 		}
 	})
-	us := pointStride(B, K)
 	// Each block of per images (per fixed by the shapes alone) sums into a
 	// dU of its own, slot 1+blk, and the blocks' sums are added in order:
 	// the order of every sum is the one thread's whatever the thread count
@@ -357,8 +369,8 @@ func winoInAdjGo[T float](dV []T, ld, xs, A, H, W int, pad, x []T) {
 	th, tw, wp := H/4, W/4, W+2
 	// For each row of tiles and phase, every tile's first two columns, then
 	// their third (the next tile's first): the C kernel's order, vectorised
-	// across the row.
-	third := make([][3]T, tw)
+	// across the row. The thirds wait past the padded plane (winoPlane).
+	third := pad[(H+2)*wp : (H+2)*wp+3*tw]
 	for a := range A {
 		clear(pad[:(H+2)*wp])
 		for ty := range th {
@@ -382,12 +394,12 @@ func winoInAdjGo[T float](dV []T, ld, xs, A, H, W int, pad, x []T) {
 							row := pad[(4*ty+2*i+p)*wp+4*tx+q:]
 							row[0] += e[i][0]
 							row[2] += e[i][1] - e[i][0] - e[i][2]
-							third[tx][i] = e[i][2]
+							third[3*tx+i] = e[i][2]
 						}
 					}
 					for tx := range tw {
 						for i := range 3 {
-							pad[(4*ty+2*i+p)*wp+4*tx+q+4] += third[tx][i]
+							pad[(4*ty+2*i+p)*wp+4*tx+q+4] += third[3*tx+i]
 						}
 					}
 				}
