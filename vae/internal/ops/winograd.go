@@ -163,41 +163,35 @@ func winoFilterGrad[T float](b *outBuf, x []T, N, A, H, W int, gy []T, B int, dw
 	}
 	d := dimsOf(A, B, H, W)
 	h, wd, K, tpi, plane, us := d.h, d.w, d.K, d.tpi, d.plane, d.us
-	all := N * tpi
-	ms := pointStride(B, all)
-	dM := scratch[T](b, 0, 9*ms)
-	parallel(N, 1, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			winoOutAdj(gy[i*B*h*wd:(i+1)*B*h*wd], B, h, wd, dM[i*tpi:], all, ms)
-		}
-	})
 	// Each block of per images (per fixed by the shapes alone) sums into a
-	// dU of its own, slot 1+blk, and the blocks' sums are added in order:
-	// the order of every sum is the one thread's whatever the thread count
-	// (a product's beta-1 accumulation adds the same way). Threads take
-	// whole blocks; a worker keeps its input transform and padded planes in
-	// slots 1+blocks+2w and 2+blocks+2w.
+	// dU of its own, slot blk, and the blocks' sums are added in order: the
+	// order of every sum is the one thread's whatever the thread count (a
+	// product's beta-1 accumulation adds the same way). Threads take whole
+	// blocks; a worker keeps its block's two transforms and padded planes in
+	// slots blocks+3w, +1 and +2.
 	per := winoBlock(N, tpi)
 	blocks := (N + per - 1) / per
 	threads := threadsAllowed()
 	workers := min(threads, blocks)
 	inner := workers == 1 && threads > 1
-	b.reserve(1 + blocks + 2*workers)
+	b.reserve(blocks + 3*workers)
 	dUs := make([][]T, blocks)
 	work := func(w, blk int) {
-		V := scratch[T](b, 1+blocks+2*w, 9*pointStride(K, per*tpi))
-		pad := scratch[T](b, 2+blocks+2*w, per*plane)
-		dUs[blk] = scratch[T](b, 1+blk, 9*us)
+		dM := scratch[T](b, blocks+3*w, 9*pointStride(B, per*tpi))
+		V := scratch[T](b, blocks+3*w+1, 9*pointStride(K, per*tpi))
+		pad := scratch[T](b, blocks+3*w+2, per*plane)
+		dUs[blk] = scratch[T](b, blk, 9*us)
 		i0 := blk * per
 		m := min(per, N-i0)
 		nt := m * tpi
-		vs := pointStride(K, nt)
+		ms, vs := pointStride(B, nt), pointStride(K, nt)
 		loop(inner, m, func(j int) {
 			i := i0 + j
+			winoOutAdj(gy[i*B*h*wd:(i+1)*B*h*wd], B, h, wd, dM[j*tpi:], nt, ms)
 			winoIn(x[i*A*H*W:(i+1)*A*H*W], A, H, W, pad[j*plane:(j+1)*plane], V[j*tpi:], nt, vs)
 		})
 		for xi := range 9 {
-			gemmOn(inner, false, true, B, K, nt, dM[xi*ms+i0*tpi:], all, V[xi*vs:], nt, 0, dUs[blk][xi*us:], K)
+			gemmOn(inner, false, true, B, K, nt, dM[xi*ms:], nt, V[xi*vs:], nt, 0, dUs[blk][xi*us:], K)
 		}
 	}
 	if workers == 1 {
