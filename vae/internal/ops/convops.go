@@ -769,12 +769,17 @@ func relayout[T float](op layoutOp, y, x []T) {
 	parallel(len(x)/D, 1, func(lo, hi int) {
 		for b := lo; b < hi; b++ {
 			xs, ys := x[b*D:(b+1)*D], y[b*D:(b+1)*D]
-			for p := range HW {
-				for c := range C {
-					if op.planar {
-						ys[c*HW+p] = xs[p*C+c]
-					} else {
-						ys[p*C+c] = xs[c*HW+p]
+			// One channel's plane at a time: a plain loop over the plane
+			// and a strided one over the image, which stays in cache.
+			for c := range C {
+				if op.planar {
+					plane := ys[c*HW : (c+1)*HW]
+					for p := range plane {
+						plane[p] = xs[p*C+c]
+					}
+				} else {
+					for p, v := range xs[c*HW : (c+1)*HW] {
+						ys[p*C+c] = v
 					}
 				}
 			}
