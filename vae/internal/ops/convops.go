@@ -500,6 +500,10 @@ func filterGradDirect[T float](op filterGradOp, x, gs tensor.Shape, dw []T, src 
 	N, A, H, W := x[0], x[1], x[2], x[3]
 	B, h, w := gs[1], gs[2], gs[3]
 	kk, n := g.k*g.k, h*w
+	if A < fewChannels {
+		filterGradByImages(op, x, gs, dw, src)
+		return
+	}
 	per := imagesPerProduct(N, n)
 	// gr holds g's blocks of per images, each laid out as one B × (m·n) matrix.
 	gr := scratch[T](op.out, 0, B*N*n)
@@ -522,6 +526,50 @@ func filterGradDirect[T float](op filterGradOp, x, gs tensor.Shape, dw []T, src 
 			gemmOn(inner, false, false, B, cols, m*n, gr[i0*B*n:(i0+m)*B*n], m*n, rows[:m*n*cols], cols, 1, dw[a0*kk:], A*kk)
 		}
 	})
+}
+
+// fewChannels is the input channel count below which filterGradDirect splits
+// the images between threads rather than the channels: with 3 (a colour
+// image) and 2 threads, whole channels split 1 to 2.
+const fewChannels = 8
+
+// filterGradByImages is filterGradDirect for inputs of few channels: blocks
+// of images (per fixed by the shapes) each sum into a gradient of their own,
+// threads take whole blocks, and the blocks' gradients are added in order,
+// so the bits do not depend on the thread count. The gradients are small:
+// the size of dw for each block.
+func filterGradByImages[T float](op filterGradOp, x, gs tensor.Shape, dw []T, src [][]T) {
+	g := op.g
+	N, A, H, W := x[0], x[1], x[2], x[3]
+	B, h, w := gs[1], gs[2], gs[3]
+	cols, n := A*g.k*g.k, h*w
+	if N == 0 {
+		clear(dw)
+		return
+	}
+	per := imagesPerProduct(N, n)
+	blocks := (N + per - 1) / per
+	parts := scratch[T](op.out, 0, blocks*B*cols)
+	inBlocks(op.out, N, per, func(worker, i0, m int, inner bool) {
+		rows := scratch[T](op.out, 1+2*worker, m*n*cols)
+		gy := src[1][i0*B*n : (i0+m)*B*n]
+		if m > 1 { // the block's gradient as one B × (m·n) matrix
+			gr := scratch[T](op.out, 2+2*worker, m*B*n)
+			packImages(inner, gy, gr, B, n, m)
+			gy = gr
+		}
+		loop(inner, m, func(j int) {
+			i := i0 + j
+			im2row(src[0][i*A*H*W:(i+1)*A*H*W], A, H, W, g, h, w, rows[j*n*cols:(j+1)*n*cols])
+		})
+		gemmOn(inner, false, false, B, cols, m*n, gy, m*n, rows, cols, 0, parts[i0/per*B*cols:][:B*cols], cols)
+	})
+	copy(dw, parts[:B*cols])
+	for blk := 1; blk < blocks; blk++ {
+		for i, v := range parts[blk*B*cols:][:B*cols] {
+			dw[i] += v
+		}
+	}
 }
 
 // imagesPerProduct is how many of N images one matrix product covers, each

@@ -39,6 +39,9 @@ var convGeoms = []struct {
 	H, W, C, O int
 }{
 	{"k4s2p1", geom{4, 2, 1}, 8, 8, 2, 3},
+	// As many input channels as fewChannels: the filter gradient splits the
+	// channels between threads (fewer split the images).
+	{"k4s2p1-c8", geom{4, 2, 1}, 6, 6, fewChannels, 2},
 	{"k3s1p1", geom{3, 1, 1}, 5, 6, 3, 2},
 	{"k3s2p1-odd", geom{3, 2, 1}, 7, 9, 2, 2},
 	{"k5s2p2", geom{5, 2, 2}, 6, 6, 1, 3},
@@ -191,5 +194,19 @@ func TestNormalisationStatistics(t *testing.T) {
 		if math.Abs(m) > 1e-9 || math.Abs(v-1) > 1e-3 {
 			t.Errorf("group norm set %d: mean %v variance %v", s, m, v)
 		}
+	}
+}
+
+// BenchmarkFilterGradFewChannels times the filter gradient of the conv VAE's
+// first convolution (64 images of 64×64×3 to 32 channels of 32×32), which
+// splits the images between threads (filterGradByImages).
+func BenchmarkFilterGradFewChannels(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	xs, gs := tensor.Shape{64, 3, 64, 64}, tensor.Shape{64, 32, 32, 32}
+	x, gy := randVec32(rng, xs.TotalSize()), randVec32(rng, gs.TotalSize())
+	dw := make([]float32, 32*3*16)
+	op := filterGradOp{opBase: opBase{out: &outBuf{}}, g: geom{4, 2, 1}}
+	for b.Loop() {
+		filterGradDirect(op, xs, gs, dw, [][]float32{x, gy})
 	}
 }
