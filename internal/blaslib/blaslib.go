@@ -184,6 +184,24 @@ func (in installed) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a [
 	})
 }
 
+// SgemmMany runs count products of one shape, the i-th on a[i·sa:], b[i·sb:]
+// and c[i·sc:], on Threads threads: each cut into blocks of c as Sgemm cuts
+// it, the threads taking (product, block) pairs in turn, so every value is
+// Sgemm's. The threads are woken once for all the products, not once each.
+func (in installed) SgemmMany(count int, tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, sa, lda int, b []float32, sb, ldb int, beta float32, c []float32, sc, ldc int) {
+	if m == 0 || n == 0 || k == 0 || in.Threads() == 1 {
+		for i := range count {
+			in.BLAS.Sgemm(tA, tB, m, n, k, alpha, a[i*sa:], lda, b[i*sb:], ldb, beta, c[i*sc:], ldc)
+		}
+		return
+	}
+	parts := sgemm.Parts(m, n, k, in.Threads())
+	sgemm.InTurn(in.Threads(), count*len(parts), func(j int) {
+		i := j / len(parts)
+		in.sgemmPart(parts[j%len(parts)], tA, tB, k, alpha, a[i*sa:], lda, b[i*sb:], ldb, beta, c[i*sc:], ldc)
+	})
+}
+
 // SgemmOneThread is Sgemm on the calling thread alone, for ops that run
 // several products at once.
 func (in installed) SgemmOneThread(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {

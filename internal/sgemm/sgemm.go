@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 )
 
 // Gemm computes c = alpha·op(a)·op(b) + beta·c for row-major matrices: op is
@@ -39,6 +40,24 @@ func InParts(m, n, k, threads int, f func(Part)) {
 		wg.Go(func() { f(p) })
 	}
 	f(parts[0])
+	wg.Wait()
+}
+
+// InTurn runs f(0..jobs-1) on up to threads goroutines, the calling one
+// among them, each taking the next job when it is free, and returns when
+// all are done.
+func InTurn(threads, jobs int, f func(job int)) {
+	var next atomic.Int64
+	work := func() {
+		for j := int(next.Add(1)) - 1; j < jobs; j = int(next.Add(1)) - 1 {
+			f(j)
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(threads, jobs) - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
 }
 

@@ -109,6 +109,34 @@ type oneThread interface {
 	SgemmOneThread(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 }
 
+// many is the installed BLAS's batch of products of one shape, threaded.
+type many interface {
+	SgemmMany(count int, tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, sa, lda int, b []float32, sb, ldb int, beta float32, c []float32, sc, ldc int)
+}
+
+// gemmsOn is gemmOn for count products of one shape, the i-th on a[i·sa:],
+// b[i·sb:] and c[i·sc:] (a Winograd pass's 9 points). With inner set, a BLAS
+// that batches products wakes its threads once for all of them, with the
+// values of one threaded product each.
+func gemmsOn[T float](inner bool, count int, tA, tB bool, m, n, k int, a []T, sa, lda int, b []T, sb, ldb int, beta T, c []T, sc, ldc int) {
+	if a32, ok := any(a).([]float32); ok && inner {
+		if bm, ok := G.WhichBLAS().(many); ok {
+			ta, tb := blas.NoTrans, blas.NoTrans
+			if tA {
+				ta = blas.Trans
+			}
+			if tB {
+				tb = blas.Trans
+			}
+			bm.SgemmMany(count, ta, tb, m, n, k, 1, a32, sa, lda, any(b).([]float32), sb, ldb, float32(beta), any(c).([]float32), sc, ldc)
+			return
+		}
+	}
+	for i := range count {
+		gemmOn(inner, tA, tB, m, n, k, a[i*sa:], lda, b[i*sb:], ldb, beta, c[i*sc:], ldc)
+	}
+}
+
 // gemmOn is gemm with leading dimensions, threaded when inner is set and
 // else on the calling thread (an op's workers already run side by side).
 func gemmOn[T float](inner, tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {

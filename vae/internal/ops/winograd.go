@@ -116,9 +116,7 @@ func winoForward[T float](b *outBuf, x []T, N, A, H, W int, w []T, B int, y, bia
 		loop(inner, m, func(j int) {
 			winoIn(x[(i0+j)*A*H*W:(i0+j+1)*A*H*W], A, H, W, pad[j*plane:(j+1)*plane], V[j*tpi:], nt, vs)
 		})
-		for xi := range 9 {
-			gemmOn(inner, false, false, B, nt, K, U[xi*us:], K, V[xi*vs:], nt, 0, M[xi*ms:], nt)
-		}
+		gemmsOn(inner, 9, false, false, B, nt, K, U, us, K, V, vs, nt, 0, M, ms, nt)
 		loop(inner, m, func(j int) {
 			yi := y[(i0+j)*B*h*wd : (i0+j+1)*B*h*wd]
 			winoOut(M[j*tpi:], nt, ms, B, h, wd, yi)
@@ -143,9 +141,7 @@ func winoAdjoint[T float](b *outBuf, y []T, N, B, H, W int, w []T, A int, x, bia
 		loop(inner, m, func(j int) {
 			winoOutAdj(y[(i0+j)*B*h*wd:(i0+j+1)*B*h*wd], B, h, wd, dM[j*tpi:], nt, ms)
 		})
-		for xi := range 9 {
-			gemmOn(inner, true, false, K, nt, B, U[xi*us:], K, dM[xi*ms:], nt, 0, dV[xi*vs:], nt)
-		}
+		gemmsOn(inner, 9, true, false, K, nt, B, U, us, K, dM, ms, nt, 0, dV, vs, nt)
 		loop(inner, m, func(j int) {
 			xi := x[(i0+j)*A*H*W : (i0+j+1)*A*H*W]
 			winoInAdj(dV[j*tpi:], nt, vs, A, H, W, pad[j*plane:(j+1)*plane], xi)
@@ -190,9 +186,7 @@ func winoFilterGrad[T float](b *outBuf, x []T, N, A, H, W int, gy []T, B int, dw
 			winoOutAdj(gy[i*B*h*wd:(i+1)*B*h*wd], B, h, wd, dM[j*tpi:], nt, ms)
 			winoIn(x[i*A*H*W:(i+1)*A*H*W], A, H, W, pad[j*plane:(j+1)*plane], V[j*tpi:], nt, vs)
 		})
-		for xi := range 9 {
-			gemmOn(inner, false, true, B, K, nt, dM[xi*ms:], nt, V[xi*vs:], nt, 0, dUs[blk][xi*us:], K)
-		}
+		gemmsOn(inner, 9, false, true, B, K, nt, dM, ms, nt, V, vs, nt, 0, dUs[blk], us, K)
 	}
 	if workers == 1 {
 		for blk := range blocks {
