@@ -589,6 +589,9 @@ func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir st
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w; the run's records are kept: move the file away to restart the run from scratch", path, err)
 	}
+	if err := sc.adoptCheckpoint(ctx, r.ID, path, b); err != nil {
+		return nil, err
+	}
 	if err := sc.Store.StartAttempt(ctx, r.ID, c.Step); err != nil {
 		return nil, err
 	}
@@ -643,6 +646,24 @@ func (sc *Scheduler) resumable(ctx context.Context, runID string, b []byte, c *v
 		return "", fmt.Errorf("its sha256 is not the one recorded for the run (%v)", cmp.Or(readErr, errors.New("the file changed")))
 	}
 	return "this database has no record of the run's training up to it", nil
+}
+
+// adoptCheckpoint records checkpoint bytes b, at path, as the run's when the
+// store records another file: a worker killed between writing a checkpoint
+// and recording it left them, and the run resumes from them. Without the
+// record, a run that writes no later checkpoint (it was written at the end
+// of training) would keep the earlier file's, and doctor would report the
+// file changed since it was written.
+func (sc *Scheduler) adoptCheckpoint(ctx context.Context, runID, path string, b []byte) error {
+	arts, err := sc.Store.Artifacts(ctx, runID)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(b)
+	if rec, ok := arts["checkpoint"]; ok && rec.SHA256 == hex.EncodeToString(sum[:]) && rec.Bytes == int64(len(b)) {
+		return nil
+	}
+	return sc.Store.PutArtifact(ctx, Artifact{RunID: runID, Kind: "checkpoint", Path: path, SHA256: hex.EncodeToString(sum[:]), Bytes: int64(len(b))})
 }
 
 // setAside moves a checkpoint the store has no record of out of the way,

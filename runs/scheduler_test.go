@@ -473,8 +473,10 @@ func TestOwnerAlive(t *testing.T) {
 
 // TestUnrecordedCheckpointWithItsCurvesResumes: a worker killed after writing
 // a checkpoint but before recording it leaves a file whose sha256 the store
-// lacks while the store holds its curves: that run resumes; a store that
-// holds neither (a new database) starts it from scratch with the file kept.
+// lacks while the store holds its curves: that run resumes, and the store
+// records the file it resumed from (were it written at the end of training,
+// no later checkpoint would replace the stale record); a store that holds
+// neither (a new database) starts it from scratch with the file kept.
 func TestUnrecordedCheckpointWithItsCurvesResumes(t *testing.T) {
 	st, dir := openTemp(t)
 	sc := newScheduler(st, dir)
@@ -486,8 +488,30 @@ func TestUnrecordedCheckpointWithItsCurvesResumes(t *testing.T) {
 	if err := st.PutArtifact(context.Background(), Artifact{RunID: r.ID, Kind: "checkpoint", Path: path, SHA256: strings.Repeat("0", 64)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, res := runSpec(t, sc, fourEpochs); res.Done != 1 {
+	var recordedAtResume string
+	sc.OnStep = func() {
+		if recordedAtResume != "" {
+			return
+		}
+		b, err := os.ReadFile(path)
+		arts, aerr := st.Artifacts(context.Background(), r.ID)
+		if err != nil || aerr != nil {
+			t.Errorf("read %s: %v; artifacts: %v", path, err, aerr)
+			return
+		}
+		sum := sha256.Sum256(b)
+		if a := arts["checkpoint"]; a.SHA256 != hex.EncodeToString(sum[:]) || a.Bytes != int64(len(b)) {
+			t.Errorf("at the first step after the resume the store records the checkpoint as sha256 %.12s, %d bytes; the file resumed from is %.12s, %d bytes", a.SHA256, a.Bytes, hex.EncodeToString(sum[:]), len(b))
+		}
+		recordedAtResume = "checked"
+	}
+	_, res := runSpec(t, sc, fourEpochs)
+	sc.OnStep = nil
+	if res.Done != 1 {
 		t.Fatalf("result %+v, want the run done", res)
+	}
+	if recordedAtResume == "" {
+		t.Fatal("no training step ran after the resume")
 	}
 	events, _ := st.Events(context.Background(), "", r.ID)
 	resumed := slices.ContainsFunc(events, func(e Event) bool { return e.Kind == "resume" })
