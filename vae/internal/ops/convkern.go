@@ -121,14 +121,7 @@ type many interface {
 func gemmsOn[T float](inner bool, count int, tA, tB bool, m, n, k int, a []T, sa, lda int, b []T, sb, ldb int, beta T, c []T, sc, ldc int) {
 	if a32, ok := any(a).([]float32); ok && inner {
 		if bm, ok := G.WhichBLAS().(many); ok {
-			ta, tb := blas.NoTrans, blas.NoTrans
-			if tA {
-				ta = blas.Trans
-			}
-			if tB {
-				tb = blas.Trans
-			}
-			bm.SgemmMany(count, ta, tb, m, n, k, 1, a32, sa, lda, any(b).([]float32), sb, ldb, float32(beta), any(c).([]float32), sc, ldc)
+			bm.SgemmMany(count, transpose(tA), transpose(tB), m, n, k, 1, a32, sa, lda, any(b).([]float32), sb, ldb, float32(beta), any(c).([]float32), sc, ldc)
 			return
 		}
 	}
@@ -140,13 +133,7 @@ func gemmsOn[T float](inner bool, count int, tA, tB bool, m, n, k int, a []T, sa
 // gemmOn is gemm with leading dimensions, threaded when inner is set and
 // else on the calling thread (an op's workers already run side by side).
 func gemmOn[T float](inner, tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	ta, tb := blas.NoTrans, blas.NoTrans
-	if tA {
-		ta = blas.Trans
-	}
-	if tB {
-		tb = blas.Trans
-	}
+	ta, tb := transpose(tA), transpose(tB)
 	impl := G.WhichBLAS()
 	switch a := any(a).(type) {
 	case []float32:
@@ -189,4 +176,12 @@ func biasReLUGo[T float](y, bias []T, n int, relu bool) {
 			}
 		}
 	}
+}
+
+// transpose is the BLAS flag for a matrix used transposed when t is set.
+func transpose(t bool) blas.Transpose {
+	if t {
+		return blas.Trans
+	}
+	return blas.NoTrans
 }

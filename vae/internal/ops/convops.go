@@ -564,11 +564,24 @@ func filterGradByImages[T float](op filterGradOp, x, gs tensor.Shape, dw []T, sr
 		})
 		gemmOn(inner, false, false, B, cols, m*n, gy, m*n, rows, cols, 0, parts[i0/per*B*cols:][:B*cols], cols)
 	})
+	rest := make([][]T, blocks-1)
+	for blk := range rest {
+		rest[blk] = parts[(blk+1)*B*cols:][:B*cols]
+	}
 	copy(dw, parts[:B*cols])
-	for blk := 1; blk < blocks; blk++ {
-		for i, v := range parts[blk*B*cols:][:B*cols] {
-			dw[i] += v
-		}
+	addBlocks(dw, rest)
+}
+
+// addBlocks adds the blocks' sums to dst, which holds the first block's,
+// block after block: each value's sum keeps one order whatever the thread
+// count.
+func addBlocks[T float](dst []T, blocks [][]T) {
+	for _, p := range blocks {
+		elementwise(len(dst), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				dst[i] += p[i]
+			}
+		})
 	}
 }
 

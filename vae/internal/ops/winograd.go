@@ -167,18 +167,14 @@ func winoFilterGrad[T float](b *outBuf, x []T, N, A, H, W int, gy []T, B int, dw
 	// slots blocks+3w, +1 and +2.
 	per := winoBlock(N, tpi)
 	blocks := (N + per - 1) / per
-	threads := threadsAllowed()
-	workers := min(threads, blocks)
-	inner := workers == 1 && threads > 1
-	b.reserve(blocks + 3*workers)
+	b.reserve(blocks + 3*threadsAllowed())
 	dUs := make([][]T, blocks)
-	work := func(w, blk int) {
+	inBlocks(b, N, per, func(w, i0, m int, inner bool) {
+		blk := i0 / per
 		dM := scratch[T](b, blocks+3*w, 9*pointStride(B, per*tpi))
 		V := scratch[T](b, blocks+3*w+1, 9*pointStride(K, per*tpi))
 		pad := scratch[T](b, blocks+3*w+2, per*plane)
 		dUs[blk] = scratch[T](b, blk, 9*us)
-		i0 := blk * per
-		m := min(per, N-i0)
 		nt := m * tpi
 		ms, vs := pointStride(B, nt), pointStride(K, nt)
 		loop(inner, m, func(j int) {
@@ -187,22 +183,9 @@ func winoFilterGrad[T float](b *outBuf, x []T, N, A, H, W int, gy []T, B int, dw
 			winoIn(x[i*A*H*W:(i+1)*A*H*W], A, H, W, pad[j*plane:(j+1)*plane], V[j*tpi:], nt, vs)
 		})
 		gemmsOn(inner, 9, false, true, B, K, nt, dM, ms, nt, V, vs, nt, 0, dUs[blk], us, K)
-	}
-	if workers == 1 {
-		for blk := range blocks {
-			work(0, blk)
-		}
-	} else {
-		shared(workers, blocks, work)
-	}
+	})
 	dU := dUs[0]
-	for _, d := range dUs[1:] {
-		elementwise(len(dU), func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				dU[i] += d[i]
-			}
-		})
-	}
+	addBlocks(dU, dUs[1:])
 	winoWeightsAdj(dU, us, B, A, dw)
 }
 
