@@ -260,6 +260,10 @@ func (op convOp) Do(in ...G.Value) (G.Value, error) {
 func convForward[T float](op convOp, x, out tensor.Shape, y []T, src [][]T) {
 	N, C, H, W := x[0], x[1], x[2], x[3]
 	O := out[1]
+	if single[T]() && wino4Fits(op.g, C, O, H, W) {
+		wino4Forward(op.out, src[0], N, C, H, W, src[1], O, y, biasOf(op.bias, src), op.relu)
+		return
+	}
 	if single[T]() && winogradFits(op.g, C, O, H, W) {
 		winoForward(op.out, src[0], N, C, H, W, src[1], O, y, biasOf(op.bias, src), op.relu)
 		return
@@ -389,6 +393,10 @@ func (op deconvOp) Do(in ...G.Value) (G.Value, error) {
 func deconvForward[T float](op deconvOp, x, out tensor.Shape, y []T, src [][]T) {
 	N, C := x[0], x[1]
 	O, H, W := out[1], out[2], out[3]
+	if single[T]() && wino4Fits(op.g, O, C, H, W) {
+		wino4Adjoint(op.out, src[0], N, C, H, W, src[1], O, y, biasOf(op.bias, src), op.relu)
+		return
+	}
 	if single[T]() && winogradFits(op.g, O, C, H, W) {
 		winoAdjoint(op.out, src[0], N, C, H, W, src[1], O, y, biasOf(op.bias, src), op.relu)
 		return
@@ -487,6 +495,10 @@ func (op filterGradOp) Do(in ...G.Value) (G.Value, error) {
 func filterGrad[T float](op filterGradOp, x, gs tensor.Shape, dw []T, src [][]T) {
 	N, A, H, W := x[0], x[1], x[2], x[3]
 	B := gs[1]
+	if single[T]() && wino4Fits(op.g, A, B, H, W) {
+		wino4FilterGrad(op.out, src[0], N, A, H, W, src[1], B, dw)
+		return
+	}
 	if single[T]() && winogradFits(op.g, A, B, H, W) {
 		winoFilterGrad(op.out, src[0], N, A, H, W, src[1], B, dw)
 		return

@@ -17,6 +17,10 @@
 // v4f is four floats added lane by lane (GCC's vector extension).
 typedef float v4f __attribute__((vector_size(16)));
 
+// v8f is eight floats lane by lane, read and written anywhere in a float
+// array (unaligned, aliasing it): the F(4×4, 2×2) transforms' lanes.
+typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
+
 #define TARGET
 #define KERNEL(name) name##_base
 #include "kernels_body.h"
@@ -174,4 +178,30 @@ void vaelab_wino_out(const float *M, long ld, long xs, int B, int h, int w, floa
 
 void vaelab_wino_out_adj(const float *gy, int B, int h, int w, float *dM, long ld, long xs) {
 	PICK(wino_out_adj)(gy, B, h, w, dM, ld, xs);
+}
+
+void vaelab_wino4_weights(const float *w, int B, int A, float *U, long xs) { PICK(wino4_weights)(w, B, A, U, xs); }
+
+void vaelab_wino4_weights_adj(const float *dU, long xs, int B, int A, float *dw) {
+	PICK(wino4_weights_adj)(dU, xs, B, A, dw);
+}
+
+void vaelab_wino4_in(const float *x, long xi, int m, int a0, int a1, int H, int W, float *l, float *V, long ld,
+		long xs) {
+	PICK(wino4_in)(x, xi, m, a0, a1, H, W, l, V, ld, xs);
+}
+
+void vaelab_wino4_in_adj(const float *dV, long ld, long xs, int m, int a0, int a1, int H, int W, float *l, float *x,
+		long xi) {
+	PICK(wino4_in_adj)(dV, ld, xs, m, a0, a1, H, W, l, x, xi);
+}
+
+void vaelab_wino4_out(const float *M, long ld, long xs, int m, int b0, int b1, int h, int w, float *l, float *y,
+		long yi) {
+	PICK(wino4_out)(M, ld, xs, m, b0, b1, h, w, l, y, yi);
+}
+
+void vaelab_wino4_out_adj(const float *gy, long yi, int m, int b0, int b1, int h, int w, float *l, float *dM, long ld,
+		long xs) {
+	PICK(wino4_out_adj)(gy, yi, m, b0, b1, h, w, l, dM, ld, xs);
 }

@@ -505,3 +505,399 @@ static TARGET void KERNEL(wino_out_adj)(const float *restrict gy, int B, int h, 
 			}
 		}
 }
+
+// ---- Winograd F(4×4, 2×2) transforms, across the images of a block ----
+// The same operations in the same order as winograd4.go's Go references,
+// with the images (lanes, m of them) innermost, where the compiler
+// vectorises them.
+
+#define W4_BT5(d0, d1, d2, d3, d4, v0, v1, v2, v3, v4)                                                          \
+	do {                                                                                                       \
+		__typeof__((d0) + (d1)) s_ = (d0) - (d2), u_ = (d1) - (d3);                                                          \
+		v0 = (s_ + s_) + ((d3) - (d1));                                                                    \
+		v1 = ((d1) + (d1)) + ((d2) - (d3));                                                                \
+		v2 = (((d2) + (d2)) + (d2)) - (((d1) + (d1)) + (d3));                                              \
+		v3 = (d3) - (d1);                                                                                  \
+		v4 = (u_ + u_) + ((d4) - (d2));                                                                    \
+	} while (0)
+
+#define W4_B5(v0, v1, v2, v3, v4, d0, d1, d2, d3, d4)                                                           \
+	do {                                                                                                       \
+		__typeof__((v0) + (v1)) t_ = ((v1) - (v2)) + (v4), s_ = (v0) + (v3);                                                 \
+		d0 = (v0) + (v0);                                                                                  \
+		d1 = (t_ + t_) - s_;                                                                               \
+		d2 = ((((v2) + (v2)) + (v2)) - ((v0) + (v0))) + ((v1) - (v4));                                     \
+		d3 = (s_ - ((v1) + (v2))) - ((v4) + (v4));                                                         \
+		d4 = (v4);                                                                                         \
+	} while (0)
+
+#define W4_AT5(m0, m1, m2, m3, m4, y0, y1, y2, y3)                                                              \
+	do {                                                                                                       \
+		__typeof__((m0) + (m1)) s_ = (m1) + (m2), d_ = (m1) - (m2), t2_ = (m3) + (m3);                                       \
+		__typeof__(t2_) t4_ = t2_ + t2_, t8_ = t4_ + t4_;                                                            \
+		y0 = ((m0) + s_) + (m3);                                                                           \
+		y1 = d_ + t2_;                                                                                     \
+		y2 = s_ + t4_;                                                                                     \
+		y3 = (d_ + t8_) + (m4);                                                                            \
+	} while (0)
+
+#define W4_A5(g0, g1, g2, g3, e0, e1, e2, e3, e4)                                                               \
+	do {                                                                                                       \
+		__typeof__((g0) + (g1)) s_ = (g0) + (g2), t_ = (g1) + (g3), u2_ = (g2) + (g2), u8_ = ((g3) + (g3)) + ((g3) + (g3));  \
+		e0 = (g0);                                                                                         \
+		e1 = s_ + t_;                                                                                      \
+		e2 = s_ - t_;                                                                                      \
+		e3 = (((g0) + ((g1) + (g1))) + (u2_ + u2_)) + (u8_ + u8_);                                         \
+		e4 = (g3);                                                                                         \
+	} while (0)
+
+#define W4_G5(g0, g1, r0, r1, r2, r3, r4)                                                                       \
+	do {                                                                                                       \
+		r0 = (g0) * 0.5f;                                                                                  \
+		r1 = ((g0) + (g1)) * 0.5f;                                                                         \
+		r2 = ((g0) - (g1)) * (1.0f / 6.0f);                                                                \
+		r3 = (((g0) + (g1)) + (g1)) * (1.0f / 6.0f);                                                       \
+		r4 = (g1);                                                                                         \
+	} while (0)
+
+#define W4_GT5(u0, u1, u2, u3, u4, g0, g1)                                                                      \
+	do {                                                                                                       \
+		float a_ = ((u0) + (u1)) * 0.5f, b_ = ((u2) + (u3)) * (1.0f / 6.0f), c_ = (u1) * 0.5f,             \
+		      d_ = (((u3) + (u3)) - (u2)) * (1.0f / 6.0f);                                                 \
+		g0 = a_ + b_;                                                                                      \
+		g1 = (c_ + d_) + (u4);                                                                             \
+	} while (0)
+
+// The weights' transforms take 16 input channels (64 inner indices) at a
+// time, their 2×2 phase kernels first laid out by kernel position (α, β) with
+// the inner index innermost, where the compiler vectorises the transform.
+static TARGET void KERNEL(wino4_weights)(const float *restrict w, int B, int A, float *restrict U, long xs) {
+	long K = 4L * A;
+	for (int b = 0; b < B; b++)
+		for (int a0 = 0; a0 < A; a0 += 16) {
+			int na = A - a0 < 16 ? A - a0 : 16, nk = 4 * na;
+			float g[2][2][64];
+			for (int a = 0; a < na; a++) {
+				const float *wk = w + ((long)b * A + a0 + a) * 16;
+				for (int al = 0; al < 2; al++)
+					for (int be = 0; be < 2; be++)
+						for (int p = 0; p < 2; p++)
+							for (int q = 0; q < 2; q++)
+								g[al][be][4 * a + 2 * p + q] = wk[(2 * al + p) * 4 + 2 * be + q];
+			}
+			float *dst = U + b * K + 4L * a0;
+#pragma GCC ivdep
+			for (int k = 0; k < nk; k++) {
+				float r[5][2];
+#pragma GCC unroll 2
+				for (int be = 0; be < 2; be++)
+					W4_G5(g[0][be][k], g[1][be][k], r[0][be], r[1][be], r[2][be], r[3][be], r[4][be]);
+#pragma GCC unroll 5
+				for (int i = 0; i < 5; i++) {
+					float *o = dst + 5L * i * xs + k;
+					W4_G5(r[i][0], r[i][1], o[0], o[xs], o[2 * xs], o[3 * xs], o[4 * xs]);
+				}
+			}
+		}
+}
+
+static TARGET void KERNEL(wino4_weights_adj)(const float *restrict dU, long xs, int B, int A, float *restrict dw) {
+	long K = 4L * A;
+	for (int b = 0; b < B; b++)
+		for (int a0 = 0; a0 < A; a0 += 16) {
+			int na = A - a0 < 16 ? A - a0 : 16, nk = 4 * na;
+			float g[2][2][64];
+			const float *src = dU + b * K + 4L * a0;
+#pragma GCC ivdep
+			for (int k = 0; k < nk; k++) {
+				float e[5][2];
+#pragma GCC unroll 5
+				for (int i = 0; i < 5; i++) {
+					const float *u = src + 5L * i * xs + k;
+					W4_GT5(u[0], u[xs], u[2 * xs], u[3 * xs], u[4 * xs], e[i][0], e[i][1]);
+				}
+#pragma GCC unroll 2
+				for (int be = 0; be < 2; be++)
+					W4_GT5(e[0][be], e[1][be], e[2][be], e[3][be], e[4][be], g[0][be][k], g[1][be][k]);
+			}
+			for (int a = 0; a < na; a++) {
+				float *wk = dw + ((long)b * A + a0 + a) * 16;
+				for (int al = 0; al < 2; al++)
+					for (int be = 0; be < 2; be++)
+						for (int p = 0; p < 2; p++)
+							for (int q = 0; q < 2; q++)
+								wk[(2 * al + p) * 4 + 2 * be + q] = g[al][be][4 * a + 2 * p + q];
+			}
+		}
+}
+
+// lanes_in lays out m planes of rows×cols values (plane j at x + j·xi, rows
+// cols apart) with the images innermost: l[(r·ld + c)·m + j]; 8×8 blocks
+// transpose in registers where the sizes allow.
+static TARGET void KERNEL(lanes_in)(const float *restrict x, long xi, int m, int rows, int cols,
+		float *restrict l, long ld) {
+	int j = 0;
+#ifdef KERNEL_AVX2
+	if (cols % 8 == 0)
+		for (; j + 8 <= m; j += 8)
+			for (int r = 0; r < rows; r++)
+				for (int c = 0; c < cols; c += 8) {
+					const float *s = x + (long)j * xi + (long)r * cols + c;
+					__m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + xi), r2 = _mm256_loadu_ps(s + 2 * xi),
+					       r3 = _mm256_loadu_ps(s + 3 * xi), r4 = _mm256_loadu_ps(s + 4 * xi),
+					       r5 = _mm256_loadu_ps(s + 5 * xi), r6 = _mm256_loadu_ps(s + 6 * xi),
+					       r7 = _mm256_loadu_ps(s + 7 * xi);
+					__m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1),
+					       t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3),
+					       t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+					       t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+					__m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+					       u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+					       u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+					       u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+					float *d = l + ((long)r * ld + c) * m + j;
+					_mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+					_mm256_storeu_ps(d + m, _mm256_permute2f128_ps(u1, u5, 0x20));
+					_mm256_storeu_ps(d + 2 * m, _mm256_permute2f128_ps(u2, u6, 0x20));
+					_mm256_storeu_ps(d + 3 * m, _mm256_permute2f128_ps(u3, u7, 0x20));
+					_mm256_storeu_ps(d + 4 * m, _mm256_permute2f128_ps(u0, u4, 0x31));
+					_mm256_storeu_ps(d + 5 * m, _mm256_permute2f128_ps(u1, u5, 0x31));
+					_mm256_storeu_ps(d + 6 * m, _mm256_permute2f128_ps(u2, u6, 0x31));
+					_mm256_storeu_ps(d + 7 * m, _mm256_permute2f128_ps(u3, u7, 0x31));
+				}
+#endif
+	for (; j < m; j++)
+		for (int r = 0; r < rows; r++)
+			for (int c = 0; c < cols; c++) l[((long)r * ld + c) * m + j] = x[(long)j * xi + (long)r * cols + c];
+}
+
+// lanes_out is lanes_in's inverse.
+static TARGET void KERNEL(lanes_out)(const float *restrict l, long ld, int m, int rows, int cols,
+		float *restrict x, long xi) {
+	int j = 0;
+#ifdef KERNEL_AVX2
+	if (cols % 8 == 0)
+		for (; j + 8 <= m; j += 8)
+			for (int r = 0; r < rows; r++)
+				for (int c = 0; c < cols; c += 8) {
+					const float *s = l + ((long)r * ld + c) * m + j;
+					__m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + m), r2 = _mm256_loadu_ps(s + 2 * m),
+					       r3 = _mm256_loadu_ps(s + 3 * m), r4 = _mm256_loadu_ps(s + 4 * m),
+					       r5 = _mm256_loadu_ps(s + 5 * m), r6 = _mm256_loadu_ps(s + 6 * m),
+					       r7 = _mm256_loadu_ps(s + 7 * m);
+					__m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1),
+					       t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3),
+					       t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+					       t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+					__m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+					       u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+					       u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+					       u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+					float *d = x + (long)j * xi + (long)r * cols + c;
+					_mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+					_mm256_storeu_ps(d + xi, _mm256_permute2f128_ps(u1, u5, 0x20));
+					_mm256_storeu_ps(d + 2 * xi, _mm256_permute2f128_ps(u2, u6, 0x20));
+					_mm256_storeu_ps(d + 3 * xi, _mm256_permute2f128_ps(u3, u7, 0x20));
+					_mm256_storeu_ps(d + 4 * xi, _mm256_permute2f128_ps(u0, u4, 0x31));
+					_mm256_storeu_ps(d + 5 * xi, _mm256_permute2f128_ps(u1, u5, 0x31));
+					_mm256_storeu_ps(d + 6 * xi, _mm256_permute2f128_ps(u2, u6, 0x31));
+					_mm256_storeu_ps(d + 7 * xi, _mm256_permute2f128_ps(u3, u7, 0x31));
+				}
+#endif
+	for (; j < m; j++)
+		for (int r = 0; r < rows; r++)
+			for (int c = 0; c < cols; c++) x[(long)j * xi + (long)r * cols + c] = l[((long)r * ld + c) * m + j];
+}
+
+// A group of lanes: eight (v8f) or one (float), read and written through
+// W4_LD and W4_ST (W4_ADD adds to memory).
+#define W4_LD8(p) (*(const v8f *)(p))
+#define W4_ST8(p, v) (*(v8f *)(p) = (v))
+#define W4_ADD8(p, v) (*(v8f *)(p) += (v))
+#define W4_LD1(p) (*(p))
+#define W4_ST1(p, v) (*(p) = (v))
+#define W4_ADD1(p, v) (*(p) += (v))
+
+// W4_IN_GROUP transforms lanes j… of one tile and phase: s is the tile's
+// first input, o its first output.
+#define W4_IN_GROUP(T, LD, ST)                                                                                   \
+	do {                                                                                                       \
+		T e[5][5];                                                                                         \
+		_Pragma("GCC unroll 5") for (int c = 0; c < 5; c++) {                                              \
+			const float *sc = s + c * cs + j;                                                          \
+			W4_BT5(LD(sc), LD(sc + rs), LD(sc + 2 * rs), LD(sc + 3 * rs), LD(sc + 4 * rs), e[0][c],    \
+				e[1][c], e[2][c], e[3][c], e[4][c]);                                               \
+		}                                                                                                  \
+		_Pragma("GCC unroll 5") for (int i = 0; i < 5; i++) {                                              \
+			float *oi = o + 5L * i * xs + j;                                                           \
+			T v0, v1, v2, v3, v4;                                                                      \
+			W4_BT5(e[i][0], e[i][1], e[i][2], e[i][3], e[i][4], v0, v1, v2, v3, v4);                   \
+			ST(oi, v0);                                                                                \
+			ST(oi + xs, v1);                                                                           \
+			ST(oi + 2 * xs, v2);                                                                       \
+			ST(oi + 3 * xs, v3);                                                                       \
+			ST(oi + 4 * xs, v4);                                                                       \
+		}                                                                                                  \
+	} while (0)
+
+#define W4_IN_ADJ_GROUP(T, LD, ADD)                                                                              \
+	do {                                                                                                       \
+		T e[5][5];                                                                                         \
+		_Pragma("GCC unroll 5") for (int i = 0; i < 5; i++) {                                              \
+			const float *vi = v + 5L * i * xs + j;                                                     \
+			W4_B5(LD(vi), LD(vi + xs), LD(vi + 2 * xs), LD(vi + 3 * xs), LD(vi + 4 * xs), e[i][0],     \
+				e[i][1], e[i][2], e[i][3], e[i][4]);                                               \
+		}                                                                                                  \
+		_Pragma("GCC unroll 5") for (int c = 0; c < 5; c++) {                                              \
+			T d0, d1, d2, d3, d4;                                                                      \
+			W4_B5(e[0][c], e[1][c], e[2][c], e[3][c], e[4][c], d0, d1, d2, d3, d4);                    \
+			float *sc = s + c * cs + j;                                                                \
+			ADD(sc, d0);                                                                               \
+			ADD(sc + rs, d1);                                                                          \
+			ADD(sc + 2 * rs, d2);                                                                      \
+			ADD(sc + 3 * rs, d3);                                                                      \
+			ADD(sc + 4 * rs, d4);                                                                      \
+		}                                                                                                  \
+	} while (0)
+
+#define W4_OUT_GROUP(T, LD, ST)                                                                                  \
+	do {                                                                                                       \
+		T f[5][4];                                                                                         \
+		_Pragma("GCC unroll 5") for (int i = 0; i < 5; i++) {                                              \
+			const float *si = s + 5L * i * xs + j;                                                     \
+			W4_AT5(LD(si), LD(si + xs), LD(si + 2 * xs), LD(si + 3 * xs), LD(si + 4 * xs), f[i][0],    \
+				f[i][1], f[i][2], f[i][3]);                                                        \
+		}                                                                                                  \
+		_Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {                                              \
+			float *oc = o + (long)c * m + j;                                                           \
+			T y0, y1, y2, y3;                                                                          \
+			W4_AT5(f[0][c], f[1][c], f[2][c], f[3][c], f[4][c], y0, y1, y2, y3);                       \
+			ST(oc, y0);                                                                                \
+			ST(oc + r1, y1);                                                                           \
+			ST(oc + 2 * r1, y2);                                                                       \
+			ST(oc + 3 * r1, y3);                                                                       \
+		}                                                                                                  \
+	} while (0)
+
+#define W4_OUT_ADJ_GROUP(T, LD, ST)                                                                              \
+	do {                                                                                                       \
+		T e[4][5];                                                                                         \
+		_Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {                                              \
+			const float *sr = s + (long)r * r1 + j;                                                    \
+			W4_A5(LD(sr), LD(sr + m), LD(sr + 2 * m), LD(sr + 3 * m), e[r][0], e[r][1], e[r][2],       \
+				e[r][3], e[r][4]);                                                                 \
+		}                                                                                                  \
+		_Pragma("GCC unroll 5") for (int c = 0; c < 5; c++) {                                              \
+			float *oc = o + (long)c * xs + j;                                                          \
+			T v0, v1, v2, v3, v4;                                                                      \
+			W4_A5(e[0][c], e[1][c], e[2][c], e[3][c], v0, v1, v2, v3, v4);                             \
+			ST(oc, v0);                                                                                \
+			ST(oc + 5 * xs, v1);                                                                       \
+			ST(oc + 10 * xs, v2);                                                                      \
+			ST(oc + 15 * xs, v3);                                                                      \
+			ST(oc + 20 * xs, v4);                                                                      \
+		}                                                                                                  \
+	} while (0)
+
+// w4_pad_border zeros the border of a padded plane of lanes: (H+2)×(W+2)
+// positions of m lanes, the inside left to lanes_in.
+static inline TARGET void KERNEL(w4_pad_border)(float *restrict l, int H, int W, int m) {
+	long wp = W + 2;
+	memset(l, 0, sizeof(float) * wp * m);
+	for (int r = 1; r <= H; r++) {
+		memset(l + r * wp * m, 0, sizeof(float) * m);
+		memset(l + (r * wp + W + 1) * m, 0, sizeof(float) * m);
+	}
+	memset(l + (H + 1) * wp * m, 0, sizeof(float) * wp * m);
+}
+
+static TARGET void KERNEL(wino4_in)(const float *restrict x, long xi, int m, int a0, int a1, int H, int W,
+		float *restrict l, float *restrict V, long ld, long xs) {
+	int th = H / 8, tw = W / 8, wp = W + 2;
+	long rs = 2L * wp * m, cs = 2L * m; // the steps between a tile's rows and columns
+	for (int a = a0; a < a1; a++) {
+		KERNEL(w4_pad_border)(l, H, W, m);
+		KERNEL(lanes_in)(x + (long)a * H * W, xi, m, H, W, l + (long)(wp + 1) * m, wp);
+		for (int ty = 0; ty < th; ty++)
+			for (int tx = 0; tx < tw; tx++)
+				for (int p = 0; p < 2; p++)
+					for (int q = 0; q < 2; q++) {
+						const float *s = l + ((long)(8 * ty + p) * wp + 8 * tx + q) * m;
+						float *o = V + (4L * a + 2 * p + q) * ld + (long)(ty * tw + tx) * m;
+						int j = 0;
+						for (; j + 8 <= m; j += 8) W4_IN_GROUP(v8f, W4_LD8, W4_ST8);
+						for (; j < m; j++) W4_IN_GROUP(float, W4_LD1, W4_ST1);
+					}
+	}
+}
+
+static TARGET void KERNEL(wino4_in_adj)(const float *restrict dV, long ld, long xs, int m, int a0, int a1, int H,
+		int W, float *restrict l, float *restrict x, long xi) {
+	int th = H / 8, tw = W / 8, wp = W + 2;
+	long rs = 2L * wp * m, cs = 2L * m;
+	for (int a = a0; a < a1; a++) {
+		memset(l, 0, sizeof(float) * (size_t)(H + 2) * wp * m);
+		for (int ty = 0; ty < th; ty++)
+			for (int tx = 0; tx < tw; tx++)
+				for (int p = 0; p < 2; p++)
+					for (int q = 0; q < 2; q++) {
+						float *s = l + ((long)(8 * ty + p) * wp + 8 * tx + q) * m;
+						const float *v = dV + (4L * a + 2 * p + q) * ld + (long)(ty * tw + tx) * m;
+						int j = 0;
+						for (; j + 8 <= m; j += 8) W4_IN_ADJ_GROUP(v8f, W4_LD8, W4_ADD8);
+						for (; j < m; j++) W4_IN_ADJ_GROUP(float, W4_LD1, W4_ADD1);
+					}
+		KERNEL(lanes_out)(l + (long)(wp + 1) * m, wp, m, H, W, x + (long)a * H * W, xi);
+	}
+}
+
+static TARGET void KERNEL(wino4_out)(const float *restrict M, long ld, long xs, int m, int b0, int b1, int h, int w,
+		float *restrict l, float *restrict y, long yi) {
+	int th = h / 4, tw = w / 4;
+	long r1 = (long)w * m;
+	for (int b = b0; b < b1; b++) {
+		for (int ty = 0; ty < th; ty++)
+			for (int tx = 0; tx < tw; tx++) {
+				const float *s = M + b * ld + (long)(ty * tw + tx) * m;
+				float *o = l + (long)(4 * ty * w + 4 * tx) * m;
+				int j = 0;
+				for (; j + 8 <= m; j += 8) W4_OUT_GROUP(v8f, W4_LD8, W4_ST8);
+				for (; j < m; j++) W4_OUT_GROUP(float, W4_LD1, W4_ST1);
+			}
+		KERNEL(lanes_out)(l, 0, m, 1, h * w, y + (long)b * h * w, yi);
+	}
+}
+
+static TARGET void KERNEL(wino4_out_adj)(const float *restrict gy, long yi, int m, int b0, int b1, int h, int w,
+		float *restrict l, float *restrict dM, long ld, long xs) {
+	int th = h / 4, tw = w / 4;
+	long r1 = (long)w * m;
+	for (int b = b0; b < b1; b++) {
+		KERNEL(lanes_in)(gy + (long)b * h * w, yi, m, 1, h * w, l, 0);
+		for (int ty = 0; ty < th; ty++)
+			for (int tx = 0; tx < tw; tx++) {
+				const float *s = l + (long)(4 * ty * w + 4 * tx) * m;
+				float *o = dM + b * ld + (long)(ty * tw + tx) * m;
+				int j = 0;
+				for (; j + 8 <= m; j += 8) W4_OUT_ADJ_GROUP(v8f, W4_LD8, W4_ST8);
+				for (; j < m; j++) W4_OUT_ADJ_GROUP(float, W4_LD1, W4_ST1);
+			}
+	}
+}
+
+#undef W4_BT5
+#undef W4_B5
+#undef W4_AT5
+#undef W4_A5
+#undef W4_G5
+#undef W4_GT5
+#undef W4_LD8
+#undef W4_ST8
+#undef W4_ADD8
+#undef W4_LD1
+#undef W4_ST1
+#undef W4_ADD1
+#undef W4_IN_GROUP
+#undef W4_IN_ADJ_GROUP
+#undef W4_OUT_GROUP
+#undef W4_OUT_ADJ_GROUP

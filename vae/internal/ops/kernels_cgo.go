@@ -158,3 +158,68 @@ func winoOutAdj32(gy []float32, B, h, w int, dM []float32, ld, xs int) {
 	checkLen("winograd output adjoint", dM, winoSpan(B, ld, xs, h*w/4))
 	C.vaelab_wino_out_adj(f32p(gy), C.int(B), C.int(h), C.int(w), f32p(dM), C.long(ld), C.long(xs))
 }
+
+// wino4Span is how many values an F(4×4, 2×2) transform writes or reads
+// from its first: to the last row (of rows) of the 25th point's matrix, the
+// tiles of m images.
+func wino4Span(rows, ld, xs, tiles int) int { return 24*xs + (rows-1)*ld + tiles }
+
+// lanesSpan is how many values m images of stride xi span up to channel c1
+// of planes of n.
+func lanesSpan(xi, m, c1, n int) int { return (m-1)*xi + c1*n }
+
+func wino4Weights32(w []float32, B, A int, U []float32, xs int) {
+	checkLen("winograd4 weights", w, B*A*16)
+	checkLen("winograd4 weights", U, 24*xs+B*4*A)
+	C.vaelab_wino4_weights(f32p(w), C.int(B), C.int(A), f32p(U), C.long(xs))
+}
+
+func wino4WeightsAdj32(dU []float32, xs, B, A int, dw []float32) {
+	checkLen("winograd4 weights adjoint", dU, 24*xs+B*4*A)
+	checkLen("winograd4 weights adjoint", dw, B*A*16)
+	C.vaelab_wino4_weights_adj(f32p(dU), C.long(xs), C.int(B), C.int(A), f32p(dw))
+}
+
+func wino4In32(x []float32, xi, m, a0, a1, H, W int, l, V []float32, ld, xs int) {
+	if a1 <= a0 || m == 0 {
+		return
+	}
+	checkLen("winograd4 input", x, lanesSpan(xi, m, a1, H*W))
+	checkLen("winograd4 input", l, m*(H+2)*(W+2))
+	checkLen("winograd4 input", V, wino4Span(4*a1, ld, xs, m*H*W/64))
+	C.vaelab_wino4_in(f32p(x), C.long(xi), C.int(m), C.int(a0), C.int(a1), C.int(H), C.int(W), f32p(l), f32p(V),
+		C.long(ld), C.long(xs))
+}
+
+func wino4InAdj32(dV []float32, ld, xs, m, a0, a1, H, W int, l, x []float32, xi int) {
+	if a1 <= a0 || m == 0 {
+		return
+	}
+	checkLen("winograd4 input adjoint", dV, wino4Span(4*a1, ld, xs, m*H*W/64))
+	checkLen("winograd4 input adjoint", l, m*(H+2)*(W+2))
+	checkLen("winograd4 input adjoint", x, lanesSpan(xi, m, a1, H*W))
+	C.vaelab_wino4_in_adj(f32p(dV), C.long(ld), C.long(xs), C.int(m), C.int(a0), C.int(a1), C.int(H), C.int(W),
+		f32p(l), f32p(x), C.long(xi))
+}
+
+func wino4Out32(M []float32, ld, xs, m, b0, b1, h, w int, l, y []float32, yi int) {
+	if b1 <= b0 || m == 0 {
+		return
+	}
+	checkLen("winograd4 output", M, wino4Span(b1, ld, xs, m*h*w/16))
+	checkLen("winograd4 output", l, m*h*w)
+	checkLen("winograd4 output", y, lanesSpan(yi, m, b1, h*w))
+	C.vaelab_wino4_out(f32p(M), C.long(ld), C.long(xs), C.int(m), C.int(b0), C.int(b1), C.int(h), C.int(w),
+		f32p(l), f32p(y), C.long(yi))
+}
+
+func wino4OutAdj32(gy []float32, yi, m, b0, b1, h, w int, l, dM []float32, ld, xs int) {
+	if b1 <= b0 || m == 0 {
+		return
+	}
+	checkLen("winograd4 output adjoint", gy, lanesSpan(yi, m, b1, h*w))
+	checkLen("winograd4 output adjoint", l, m*h*w)
+	checkLen("winograd4 output adjoint", dM, wino4Span(b1, ld, xs, m*h*w/16))
+	C.vaelab_wino4_out_adj(f32p(gy), C.long(yi), C.int(m), C.int(b0), C.int(b1), C.int(h), C.int(w), f32p(l),
+		f32p(dM), C.long(ld), C.long(xs))
+}

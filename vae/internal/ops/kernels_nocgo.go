@@ -45,3 +45,23 @@ func winoOut32(M []float32, ld, xs, B, h, w int, y []float32) { winoOutGo(M, ld,
 func winoOutAdj32(gy []float32, B, h, w int, dM []float32, ld, xs int) {
 	winoOutAdjGo(gy, B, h, w, dM, ld, xs)
 }
+
+func wino4Weights32(w []float32, B, A int, U []float32, xs int) { wino4WeightsGo(w, B, A, U, xs) }
+
+func wino4WeightsAdj32(dU []float32, xs, B, A int, dw []float32) { wino4WeightsAdjGo(dU, xs, B, A, dw) }
+
+func wino4In32(x []float32, xi, m, a0, a1, H, W int, l, V []float32, ld, xs int) {
+	wino4InGo(x, xi, m, a0, a1, H, W, l, V, ld, xs)
+}
+
+func wino4InAdj32(dV []float32, ld, xs, m, a0, a1, H, W int, l, x []float32, xi int) {
+	wino4InAdjGo(dV, ld, xs, m, a0, a1, H, W, l, x, xi)
+}
+
+func wino4Out32(M []float32, ld, xs, m, b0, b1, h, w int, l, y []float32, yi int) {
+	wino4OutGo(M, ld, xs, m, b0, b1, h, w, l, y, yi)
+}
+
+func wino4OutAdj32(gy []float32, yi, m, b0, b1, h, w int, l, dM []float32, ld, xs int) {
+	wino4OutAdjGo(gy, yi, m, b0, b1, h, w, l, dM, ld, xs)
+}

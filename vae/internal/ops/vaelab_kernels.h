@@ -16,6 +16,15 @@ void vaelab_wino_in_adj(const float *dV, long ld, long xs, int A, int H, int W, 
 void vaelab_wino_out(const float *M, long ld, long xs, int B, int h, int w, float *y);
 void vaelab_wino_out_adj(const float *gy, int B, int h, int w, float *dM, long ld, long xs);
 
+void vaelab_wino4_weights(const float *w, int B, int A, float *U, long xs);
+void vaelab_wino4_weights_adj(const float *dU, long xs, int B, int A, float *dw);
+void vaelab_wino4_in(const float *x, long xi, int m, int a0, int a1, int H, int W, float *l, float *V, long ld, long xs);
+void vaelab_wino4_in_adj(const float *dV, long ld, long xs, int m, int a0, int a1, int H, int W, float *l, float *x,
+		long xi);
+void vaelab_wino4_out(const float *M, long ld, long xs, int m, int b0, int b1, int h, int w, float *l, float *y, long yi);
+void vaelab_wino4_out_adj(const float *gy, long yi, int m, int b0, int b1, int h, int w, float *l, float *dM, long ld,
+		long xs);
+
 // vaelab_kernels_have_avx2 reports whether the AVX2 copies can run here;
 // vaelab_kernels_use_avx2 runs them (on = 1, if they can) or the baseline ones
 // (on = 0) from now on and returns which ran before.

@@ -166,7 +166,7 @@ func TestWinogradKernelsMatchGo(t *testing.T) {
 func TestWinogradOps(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	g := numtest.Geom{K: 4, S: 2, P: 1}
-	for _, H := range []int{8, 12} {
+	for _, H := range []int{8, 12, 16} { // F(4×4, 2×2) for 8 and 16, F(2×2, 2×2) for 12
 		N, A, B, h := 3, 16, 24, H/2
 		x, w := numtest.RandVec(rng, N*A*H*H), numtest.RandVec(rng, B*A*16)
 		bias, gy := numtest.RandVec(rng, B), numtest.RandVec(rng, N*B*h*h)
@@ -193,8 +193,15 @@ func TestWinogradOps(t *testing.T) {
 			[][]float32{to32(x), to32(w), to32(bias)})
 		errW, errD := maxError(gotY, wantY), maxError(to64(direct), wantY)
 		t.Logf("%dx%d conv, largest error over the largest value: Winograd %.2g, direct %.2g", H, H, errW, errD)
-		if errW > 10*max(errD, 1e-7) {
-			t.Errorf("%dx%d conv: Winograd error %.2g is more than 10 times the direct form's %.2g", H, H, errW, errD)
+		// F(4×4, 2×2)'s transforms scale the sums by up to 8 (and its weights
+		// by 1/6): its error is several times F(2×2, 2×2)'s (2e-6 against a
+		// direct form's 2e-7 to 6e-7, depending on the BLAS).
+		factor := 10.0
+		if wino4Fits(winogradGeom, A, B, H, H) {
+			factor = 30
+		}
+		if errW > factor*max(errD, 1e-7) {
+			t.Errorf("%dx%d conv: Winograd error %.2g is more than %g times the direct form's %.2g", H, H, errW, factor, errD)
 		}
 		wantX := numtest.DirectDeconv(gy, N, B, h, h, w, A, biasT, g, H, H)
 		gotX := run(deconvOp{g: winogradGeom, bias: true, outH: H, outW: H}, dense(gy, N, B, h, h), dense(w, B, A, 4, 4), dense(biasT, A))
@@ -256,7 +263,7 @@ func TestWinogradChosen(t *testing.T) {
 }
 
 // BenchmarkConvForms times each pass of the conv reference model's
-// Winograd-sized layers (batch 64) in the direct and the Winograd form, on
+// Winograd-sized layers (batch 64) in the direct and both Winograd forms, on
 // one thread unless the BLAS was set up with more:
 //
 //	go test ./vae/internal/ops -run XXX -bench ConvForms
@@ -275,21 +282,24 @@ func BenchmarkConvForms(b *testing.B) {
 		deconv := deconvOp{opBase: opBase{out: &outBuf{}}, g: winogradGeom, outH: s.H, outW: s.H}
 		fgrad := filterGradOp{opBase: opBase{out: &outBuf{}}, g: winogradGeom}
 		passes := []struct {
-			name           string
-			direct, winoFn func()
+			name                  string
+			direct, winoFn, wino4 func()
 		}{
 			{"forward", func() { convDirect(conv, xs, ys, y, [][]float32{x, w}) },
-				func() { winoForward(conv.out, x, N, s.A, s.H, s.H, w, s.B, y, nil, false) }},
+				func() { winoForward(conv.out, x, N, s.A, s.H, s.H, w, s.B, y, nil, false) },
+				func() { wino4Forward(conv.out, x, N, s.A, s.H, s.H, w, s.B, y, nil, false) }},
 			{"adjoint", func() { deconvDirect(deconv, ys, xs, dx, [][]float32{gy, w}) },
-				func() { winoAdjoint(deconv.out, gy, N, s.B, s.H, s.H, w, s.A, dx, nil, false) }},
+				func() { winoAdjoint(deconv.out, gy, N, s.B, s.H, s.H, w, s.A, dx, nil, false) },
+				func() { wino4Adjoint(deconv.out, gy, N, s.B, s.H, s.H, w, s.A, dx, nil, false) }},
 			{"filter", func() { clear(dw); filterGradDirect(fgrad, xs, ys, dw, [][]float32{x, gy}) },
-				func() { winoFilterGrad(fgrad.out, x, N, s.A, s.H, s.H, gy, s.B, dw) }},
+				func() { winoFilterGrad(fgrad.out, x, N, s.A, s.H, s.H, gy, s.B, dw) },
+				func() { wino4FilterGrad(fgrad.out, x, N, s.A, s.H, s.H, gy, s.B, dw) }},
 		}
 		for _, p := range passes {
 			for _, form := range []struct {
 				name string
 				f    func()
-			}{{"direct", p.direct}, {"winograd", p.winoFn}} {
+			}{{"direct", p.direct}, {"winograd", p.winoFn}, {"winograd4", p.wino4}} {
 				b.Run(fmt.Sprintf("%dx%d-%d-to-%d/%s/%s", s.H, s.H, s.A, s.B, p.name, form.name), func(b *testing.B) {
 					form.f()
 					b.ResetTimer()
