@@ -631,6 +631,31 @@ static TARGET void KERNEL(wino4_weights_adj)(const float *restrict dU, long xs, 
 		}
 }
 
+#ifdef KERNEL_AVX2
+// tr8 writes the 8×8 block at s (rows ss apart) transposed to d (rows ds
+// apart).
+static inline TARGET void tr8(const float *restrict s, long ss, float *restrict d, long ds) {
+	__m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ss), r2 = _mm256_loadu_ps(s + 2 * ss),
+	       r3 = _mm256_loadu_ps(s + 3 * ss), r4 = _mm256_loadu_ps(s + 4 * ss), r5 = _mm256_loadu_ps(s + 5 * ss),
+	       r6 = _mm256_loadu_ps(s + 6 * ss), r7 = _mm256_loadu_ps(s + 7 * ss);
+	__m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+	       t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+	       t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+	__m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+	       u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+	       u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+	       u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+	_mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+	_mm256_storeu_ps(d + ds, _mm256_permute2f128_ps(u1, u5, 0x20));
+	_mm256_storeu_ps(d + 2 * ds, _mm256_permute2f128_ps(u2, u6, 0x20));
+	_mm256_storeu_ps(d + 3 * ds, _mm256_permute2f128_ps(u3, u7, 0x20));
+	_mm256_storeu_ps(d + 4 * ds, _mm256_permute2f128_ps(u0, u4, 0x31));
+	_mm256_storeu_ps(d + 5 * ds, _mm256_permute2f128_ps(u1, u5, 0x31));
+	_mm256_storeu_ps(d + 6 * ds, _mm256_permute2f128_ps(u2, u6, 0x31));
+	_mm256_storeu_ps(d + 7 * ds, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+#endif
+
 // lanes_in lays out m planes of rows×cols values (plane j at x + j·xi, rows
 // cols apart) with the images innermost: l[(r·ld + c)·m + j]; 8×8 blocks
 // transpose in registers where the sizes allow.
@@ -641,30 +666,8 @@ static TARGET void KERNEL(lanes_in)(const float *restrict x, long xi, int m, int
 	if (cols % 8 == 0)
 		for (; j + 8 <= m; j += 8)
 			for (int r = 0; r < rows; r++)
-				for (int c = 0; c < cols; c += 8) {
-					const float *s = x + (long)j * xi + (long)r * cols + c;
-					__m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + xi), r2 = _mm256_loadu_ps(s + 2 * xi),
-					       r3 = _mm256_loadu_ps(s + 3 * xi), r4 = _mm256_loadu_ps(s + 4 * xi),
-					       r5 = _mm256_loadu_ps(s + 5 * xi), r6 = _mm256_loadu_ps(s + 6 * xi),
-					       r7 = _mm256_loadu_ps(s + 7 * xi);
-					__m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1),
-					       t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3),
-					       t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
-					       t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-					__m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
-					       u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
-					       u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
-					       u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-					float *d = l + ((long)r * ld + c) * m + j;
-					_mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
-					_mm256_storeu_ps(d + m, _mm256_permute2f128_ps(u1, u5, 0x20));
-					_mm256_storeu_ps(d + 2 * m, _mm256_permute2f128_ps(u2, u6, 0x20));
-					_mm256_storeu_ps(d + 3 * m, _mm256_permute2f128_ps(u3, u7, 0x20));
-					_mm256_storeu_ps(d + 4 * m, _mm256_permute2f128_ps(u0, u4, 0x31));
-					_mm256_storeu_ps(d + 5 * m, _mm256_permute2f128_ps(u1, u5, 0x31));
-					_mm256_storeu_ps(d + 6 * m, _mm256_permute2f128_ps(u2, u6, 0x31));
-					_mm256_storeu_ps(d + 7 * m, _mm256_permute2f128_ps(u3, u7, 0x31));
-				}
+				for (int c = 0; c < cols; c += 8)
+					tr8(x + (long)j * xi + (long)r * cols + c, xi, l + ((long)r * ld + c) * m + j, m);
 #endif
 	for (; j < m; j++)
 		for (int r = 0; r < rows; r++)
@@ -679,30 +682,8 @@ static TARGET void KERNEL(lanes_out)(const float *restrict l, long ld, int m, in
 	if (cols % 8 == 0)
 		for (; j + 8 <= m; j += 8)
 			for (int r = 0; r < rows; r++)
-				for (int c = 0; c < cols; c += 8) {
-					const float *s = l + ((long)r * ld + c) * m + j;
-					__m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + m), r2 = _mm256_loadu_ps(s + 2 * m),
-					       r3 = _mm256_loadu_ps(s + 3 * m), r4 = _mm256_loadu_ps(s + 4 * m),
-					       r5 = _mm256_loadu_ps(s + 5 * m), r6 = _mm256_loadu_ps(s + 6 * m),
-					       r7 = _mm256_loadu_ps(s + 7 * m);
-					__m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1),
-					       t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3),
-					       t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
-					       t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-					__m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
-					       u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
-					       u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
-					       u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-					float *d = x + (long)j * xi + (long)r * cols + c;
-					_mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
-					_mm256_storeu_ps(d + xi, _mm256_permute2f128_ps(u1, u5, 0x20));
-					_mm256_storeu_ps(d + 2 * xi, _mm256_permute2f128_ps(u2, u6, 0x20));
-					_mm256_storeu_ps(d + 3 * xi, _mm256_permute2f128_ps(u3, u7, 0x20));
-					_mm256_storeu_ps(d + 4 * xi, _mm256_permute2f128_ps(u0, u4, 0x31));
-					_mm256_storeu_ps(d + 5 * xi, _mm256_permute2f128_ps(u1, u5, 0x31));
-					_mm256_storeu_ps(d + 6 * xi, _mm256_permute2f128_ps(u2, u6, 0x31));
-					_mm256_storeu_ps(d + 7 * xi, _mm256_permute2f128_ps(u3, u7, 0x31));
-				}
+				for (int c = 0; c < cols; c += 8)
+					tr8(l + ((long)r * ld + c) * m + j, m, x + (long)j * xi + (long)r * cols + c, xi);
 #endif
 	for (; j < m; j++)
 		for (int r = 0; r < rows; r++)
