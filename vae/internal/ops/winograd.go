@@ -191,11 +191,16 @@ func winoFilterGrad[T float](b *outBuf, x []T, N, A, H, W int, gy []T, B int, dw
 
 // ---- transforms (Go; float32 runs in C with the same operations in the same order) ----
 
+// weightRows is the fewest output channels (of A input channels' 4×4
+// kernels) a thread takes in the weights' transforms and their adjoints:
+// about 16k weights.
+func weightRows(A int) int { return max(1, 1<<14/(16*A)) }
+
 // winoWeights writes U[ξ·xs + b·4A + k] = (G g Gᵀ)[ξ] for each output
 // channel b and inner index k, g being the 2×2 kernel of k's phase.
 func winoWeights[T float](w []T, B, A int, U []T, xs int) {
 	// Threads take output channels: rows of every point's matrix.
-	parallel(B, max(1, 1<<14/(16*A)), func(lo, hi int) {
+	parallel(B, weightRows(A), func(lo, hi int) {
 		wb, Ub := w[lo*A*16:hi*A*16], U[lo*4*A:]
 		if w32, ok := any(wb).([]float32); ok {
 			winoWeights32(w32, hi-lo, A, any(Ub).([]float32), xs)
@@ -229,7 +234,7 @@ func winoWeightsGo[T float](w []T, B, A int, U []T, xs int) {
 // winoWeightsAdj is winoWeights' adjoint: dw (B,A,4,4) = Gᵀ dU G for each
 // output channel, input channel and phase.
 func winoWeightsAdj[T float](dU []T, xs, B, A int, dw []T) {
-	parallel(B, max(1, 1<<14/(16*A)), func(lo, hi int) {
+	parallel(B, weightRows(A), func(lo, hi int) {
 		Ub, wb := dU[lo*4*A:], dw[lo*A*16:hi*A*16]
 		if u32, ok := any(Ub).([]float32); ok {
 			winoWeightsAdj32(u32, xs, hi-lo, A, any(wb).([]float32))

@@ -75,7 +75,7 @@ func inRanges(inner bool, n int, f func(worker, lo, hi int)) {
 // pointWeights4 is the weights' transform U in the op's slot 0.
 func pointWeights4[T float](b *outBuf, w []T, B, A int, d wino4Dims) []T {
 	U := scratch[T](b, 0, 25*d.us)
-	parallel(B, max(1, 1<<14/(16*A)), func(lo, hi int) {
+	parallel(B, weightRows(A), func(lo, hi int) {
 		wino4Weights(w[lo*A*16:hi*A*16], hi-lo, A, U[lo*d.K:], d.us)
 	})
 	return U
@@ -171,7 +171,7 @@ func wino4FilterGrad[T float](b *outBuf, x []T, N, A, H, W int, gy []T, B int, d
 	})
 	dU := dUs[0]
 	addBlocks(dU, dUs[1:])
-	parallel(B, max(1, 1<<14/(16*A)), func(lo, hi int) {
+	parallel(B, weightRows(A), func(lo, hi int) {
 		wino4WeightsAdj(dU[lo*d.K:], d.us, hi-lo, A, dw[lo*A*16:hi*A*16])
 	})
 }
