@@ -51,8 +51,13 @@ static void pack_b(int tb, const float *b, long ldb, int p0, int kc, int j0, int
 			for (int p = 0; p < kc; p++) {
 				const float *s = b + (long)(p0 + p) * ldb + j0 + q0;
 				float *d = dst + (long)p * nr;
-				// Plain loops: a panel row is a few dozen values, too few
-				// for a call to memcpy to pay.
+				// A whole row of a 16-wide panel is a copy of fixed size
+				// (two vector moves); other rows are a few dozen values,
+				// plain loops.
+				if (cols == 16 && nr == 16) {
+					memcpy(d, s, 16 * sizeof(float));
+					continue;
+				}
 				int q = 0;
 				for (; q < cols; q++) d[q] = s[q];
 				for (; q < nr; q++) d[q] = 0;
@@ -121,6 +126,72 @@ __attribute__((target("avx512f"))) static void pack_b_t512(const float *b, long 
 	}
 }
 
+// tr8 writes the 8×8 block at s (rows ss apart) transposed to d (rows ds
+// apart): unpacks, shuffles and lane swaps, all in registers.
+__attribute__((target("avx2"))) static inline void tr8(const float *s, long ss, float *d, long ds) {
+	__m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ss), r2 = _mm256_loadu_ps(s + 2 * ss),
+	       r3 = _mm256_loadu_ps(s + 3 * ss), r4 = _mm256_loadu_ps(s + 4 * ss), r5 = _mm256_loadu_ps(s + 5 * ss),
+	       r6 = _mm256_loadu_ps(s + 6 * ss), r7 = _mm256_loadu_ps(s + 7 * ss);
+	__m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+	       t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+	       t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+	__m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+	       u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+	       u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+	       u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+	_mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+	_mm256_storeu_ps(d + ds, _mm256_permute2f128_ps(u1, u5, 0x20));
+	_mm256_storeu_ps(d + 2 * ds, _mm256_permute2f128_ps(u2, u6, 0x20));
+	_mm256_storeu_ps(d + 3 * ds, _mm256_permute2f128_ps(u3, u7, 0x20));
+	_mm256_storeu_ps(d + 4 * ds, _mm256_permute2f128_ps(u0, u4, 0x31));
+	_mm256_storeu_ps(d + 5 * ds, _mm256_permute2f128_ps(u1, u5, 0x31));
+	_mm256_storeu_ps(d + 6 * ds, _mm256_permute2f128_ps(u2, u6, 0x31));
+	_mm256_storeu_ps(d + 7 * ds, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+// pack_b_t256 is pack_b of a transposed B for the AVX2 kernel (nr 16): whole
+// 8×8 blocks are transposed in registers, the rest value by value.
+__attribute__((target("avx2"))) static void pack_b_t256(const float *b, long ldb, int p0, int kc, int j0, int nc, int nr,
+		float *dst) {
+	for (int q0 = 0; q0 < nc; q0 += nr) {
+		int cols = nc - q0 < nr ? nc - q0 : nr;
+		int p = 0;
+		if (cols == nr) {
+			for (; p + 8 <= kc; p += 8) {
+				const float *s = b + (long)(j0 + q0) * ldb + p0 + p;
+				for (int q = 0; q < nr; q += 8) tr8(s + q * ldb, ldb, dst + (long)p * nr + q, nr);
+			}
+		}
+		for (int q = 0; q < nr; q++) {
+			const float *s = b + (long)(j0 + q0 + q) * ldb + p0;
+			for (int pp = p; pp < kc; pp++) dst[(long)pp * nr + q] = q < cols ? s[pp] : 0;
+		}
+		dst += (long)nr * kc;
+	}
+}
+
+// pack_a_n256 is pack_a of an untransposed A for the AVX2 kernel (mr 6):
+// whole panels go 8 values of k at a time through an 8×8 transpose of their
+// 6 rows and 2 of zeros, the rest value by value.
+__attribute__((target("avx2"))) static void pack_a_n256(const float *a, long lda, int i0, int mc, int p0, int kc, int mr,
+		float *dst) {
+	float in[64] = {0}, t[64]; // in's last 2 rows stay 0
+	for (int r0 = 0; r0 < mc; r0 += mr) {
+		int rows = mc - r0 < mr ? mc - r0 : mr, p = 0;
+		const float *s = a + (long)(i0 + r0) * lda + p0;
+		if (rows == mr) {
+			for (; p + 8 <= kc; p += 8) {
+				for (int r = 0; r < mr; r++) _mm256_storeu_ps(in + 8 * r, _mm256_loadu_ps(s + (long)r * lda + p));
+				tr8(in, 8, t, 8);
+				for (int i = 0; i < 8; i++) memcpy(dst + (long)(p + i) * mr, t + 8 * i, sizeof(float) * 6);
+			}
+		}
+		for (int r = 0; r < mr; r++)
+			for (int pp = p; pp < kc; pp++) dst[(long)pp * mr + r] = r < rows ? s[(long)r * lda + pp] : 0;
+		dst += (long)mr * kc;
+	}
+}
+
 // store writes an mr×nr tile t (row stride NR) of sums into c: c = alpha·t +
 // beta·c, or c = alpha·t when first and beta is 0 (c is not read), or
 // c += alpha·t for the later blocks of k (first = 0).
@@ -171,15 +242,24 @@ static void kernel_base(int kc, const float *a, const float *b, float *c, long l
 	if (mode == 0) { \
 		v0 = _mm256_mul_ps(va, c##r##0); v1 = _mm256_mul_ps(va, c##r##1); \
 	} else { \
-		__m256 o0 = _mm256_maskload_ps(cr, m0), o1 = _mm256_maskload_ps(cr + 8, m1); \
+		__m256 o0, o1; \
+		if (full) { o0 = _mm256_loadu_ps(cr); o1 = _mm256_loadu_ps(cr + 8); } \
+		else { o0 = _mm256_maskload_ps(cr, m0); o1 = _mm256_maskload_ps(cr + 8, m1); } \
 		if (mode == 1) { o0 = _mm256_mul_ps(vb, o0); o1 = _mm256_mul_ps(vb, o1); } \
 		v0 = _mm256_fmadd_ps(va, c##r##0, o0); v1 = _mm256_fmadd_ps(va, c##r##1, o1); \
 	} \
-	_mm256_maskstore_ps(cr, m0, v0); _mm256_maskstore_ps(cr + 8, m1, v1); }
+	if (full) { _mm256_storeu_ps(cr, v0); _mm256_storeu_ps(cr + 8, v1); } \
+	else { _mm256_maskstore_ps(cr, m0, v0); _mm256_maskstore_ps(cr + 8, m1, v1); } }
 __attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float *a, const float *b, float *c, long ldc, int rows,
 		int cols, float alpha, float beta, int mode) {
 	__m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
 	__m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+	// The tile of c is read or written only after the loop: fetch it now.
+	for (int r = 0; r < rows; r++) {
+		_mm_prefetch((const char *)(c + (long)r * ldc), _MM_HINT_T0);
+		_mm_prefetch((const char *)(c + (long)r * ldc + 15), _MM_HINT_T0);
+	}
+#pragma GCC unroll 4
 	for (int p = 0; p < kc; p++) {
 		__m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 		__m256 av;
@@ -196,6 +276,7 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float 
 	__m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols), lane);
 	__m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols - 8), lane);
 	__m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+	int full = cols == NR1; // masked moves cost far more than plain ones on some CPUs (AMD's)
 	STORE256(0) STORE256(1) STORE256(2) STORE256(3) STORE256(4) STORE256(5)
 }
 
@@ -333,11 +414,16 @@ int vaelab_sgemm_block(int kernel, int ta, int tb, int i0, int i1, int j0, int j
 			int kc = k - pc < KC ? k - pc : KC;
 			if (tb && kernels[kernel].nr % 16 == 0 && kernel >= 2)
 				pack_b_t512(b, ldb, pc, kc, jc, nc, nr, pb);
+			else if (tb && kernel == 1)
+				pack_b_t256(b, ldb, pc, kc, jc, nc, nr, pb);
 			else
 				pack_b(tb, b, ldb, pc, kc, jc, nc, nr, pb);
 			for (int ic = i0; ic < i1; ic += mcmax) {
 				int mc = i1 - ic < mcmax ? i1 - ic : mcmax;
-				pack_a(ta, a, lda, ic, mc, pc, kc, mr, pa);
+				if (!ta && kernel == 1)
+					pack_a_n256(a, lda, ic, mc, pc, kc, mr, pa);
+				else
+					pack_a(ta, a, lda, ic, mc, pc, kc, mr, pa);
 				for (int jr = 0; jr < nc; jr += nr) {
 					int cols = nc - jr < nr ? nc - jr : nr;
 					for (int ir = 0; ir < mc; ir += mr) {

@@ -74,24 +74,33 @@ func TestEveryKernelCopyMatchesTheReference(t *testing.T) {
 			}
 		}
 	}
+	// Every copy, every transpose pair: sizes that leave partial tiles in
+	// both directions and a last block of k that is not a multiple of 8,
+	// with beta set so that c is read both in the first block of k and after.
 	for _, kernel := range copiesHere() {
-		t.Run(kernel.name, func(t *testing.T) {
-			m, n, k := 53, 97, 300
-			a, b := randoms(rng, m*k), randoms(rng, k*n)
-			c := make([]float32, m*n)
-			gemmWith(kernel.id, false, false, block{0, m, 0, n, k}, 1, a, k, b, n, 0, c, n)
-			for i := range m {
-				for j := range n {
-					var want float64
-					for p := range k {
-						want += float64(a[i*k+p]) * float64(b[p*n+j])
-					}
-					if d := float64(c[i*n+j]) - want; d > 1e-4 || d < -1e-4 {
-						t.Fatalf("c[%d,%d] = %g, want %g", i, j, c[i*n+j], want)
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			t.Run(fmt.Sprintf("%s/tA=%t,tB=%t", kernel.name, tr[0], tr[1]), func(t *testing.T) {
+				m, n, k := 53, 97, 300
+				ar, ac, br, bc := stored(tr[0], tr[1], m, n, k)
+				a, b, c := randoms(rng, ar*ac), randoms(rng, br*bc), randoms(rng, m*n)
+				want := make([]float64, m*n)
+				for i := range m {
+					for j := range n {
+						var s float64
+						for p := range k {
+							s += float64(at(a, tr[0], i, p, ac)) * float64(at(b, tr[1], p, j, bc))
+						}
+						want[i*n+j] = 1.5*s + 0.25*float64(c[i*n+j])
 					}
 				}
-			}
-		})
+				gemmWith(kernel.id, tr[0], tr[1], block{0, m, 0, n, k}, 1.5, a, ac, b, bc, 0.25, c, n)
+				for i, w := range want {
+					if d := float64(c[i]) - w; d > 1e-4 || d < -1e-4 {
+						t.Fatalf("c[%d,%d] = %g, want %g", i/n, i%n, c[i], w)
+					}
+				}
+			})
+		}
 	}
 }
 
