@@ -33,6 +33,8 @@ func BenchmarkSgemmOwnVsOpenBLAS(b *testing.B) {
 		{"lat-fwd", false, false, 100, 20, 400},
 		{"lat-dX", false, true, 100, 400, 20},
 		{"lat-dec", false, false, 100, 400, 20},
+		{"wino4-fg32", false, true, 64, 128, 256},
+		{"wino4-fg16", false, true, 128, 256, 256},
 		{"conv-fwd-c3", false, true, 32, 512, 48},
 		{"conv-fwd-c64", false, true, 128, 512, 1024},
 		{"deconv-fwd-c128", true, false, 512, 1024, 128},
