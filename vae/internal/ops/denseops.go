@@ -62,11 +62,25 @@ func (op linearOp) Do(in ...G.Value) (G.Value, error) {
 	})
 }
 
+// linear adds the bias after the product rather than having the product
+// read it from y (beta 1): OpenBLAS's Zen core ran the MLP's 100×400×560
+// product 10-15 % slower with beta 1, and one pass over y costs less.
 func linear[T float](rows, in, out int, y []T, src [][]T) {
-	for r := range rows {
-		copy(y[r*out:(r+1)*out], src[2])
+	gemm(false, false, rows, out, in, src[0], src[1], 0, y)
+	if y32, ok := any(y).([]float32); ok {
+		rowBias32(y32, any(src[2]).([]float32))
+		return
 	}
-	gemm(false, false, rows, out, in, src[0], src[1], 1, y)
+	rowBias(y, src[2])
+}
+
+// rowBias adds b to every row of y; float32 runs in C (rowBias32).
+func rowBias[T float](y, b []T) {
+	for r := 0; r+len(b) <= len(y); r += len(b) {
+		for j, v := range b {
+			y[r+j] += v
+		}
+	}
 }
 
 func (op linearOp) SymDiff(in G.Nodes, output, grad *G.Node) (G.Nodes, error) {
@@ -149,7 +163,7 @@ func (op colSumOp) Do(in ...G.Value) (G.Value, error) {
 	return op.do(op.String(), in, tensor.Shape{s[1]}, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
-			colSums(s[1], y, src[0].([]float32))
+			colSums32(s[1], y, src[0].([]float32))
 		case []float64:
 			colSums(s[1], y, src[0].([]float64))
 		}

@@ -143,6 +143,10 @@ void vaelab_bias_relu(float *y, const float *bias, long c, long n, int relu) {
 	PICK(bias_relu)(y, bias, c, n, relu);
 }
 
+void vaelab_col_sums(float *y, const float *x, long rows, long n) { PICK(col_sums)(y, x, rows, n); }
+
+void vaelab_row_bias(float *y, const float *b, long rows, long n) { PICK(row_bias)(y, b, rows, n); }
+
 void vaelab_adam(float *w, const float *g, float *m, float *v, long n, float b1, float b2, float step, float inv2,
 		float eps, float scale) {
 	PICK(adam)(w, g, m, v, n, b1, b2, step, inv2, eps, scale);

@@ -169,6 +169,23 @@ static TARGET void KERNEL(bias_relu)(float *y, const float *bias, long c, long n
 	}
 }
 
+// col_sums adds the rows of x (rows×n) into y, row after row: the order of
+// denseops.go's colSums, so the bits are the Go code's.
+static TARGET void KERNEL(col_sums)(float *restrict y, const float *restrict x, long rows, long n) {
+	for (long r = 0; r < rows; r++) {
+		const float *xr = x + r * n;
+		for (long j = 0; j < n; j++) y[j] += xr[j];
+	}
+}
+
+// row_bias adds b to each of the rows of y (rows×n).
+static TARGET void KERNEL(row_bias)(float *restrict y, const float *restrict b, long rows, long n) {
+	for (long r = 0; r < rows; r++) {
+		float *yr = y + r * n;
+		for (long j = 0; j < n; j++) yr[j] += b[j];
+	}
+}
+
 // adam updates one parameter and its moments in one pass, reading its
 // gradient only; the float32 arithmetic of numeric.go's AdamUpdate.
 static TARGET void KERNEL(adam)(float *w, const float *g, float *m, float *v, long n, float b1, float b2,

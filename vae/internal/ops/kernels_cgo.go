@@ -60,6 +60,17 @@ func biasReLU32(y, bias []float32, n int, relu bool) {
 	C.vaelab_bias_relu(f32p(y), f32p(bias), C.long(len(y)/n), C.long(n), C.int(b2i(relu)))
 }
 
+// colSums32 is colSums: y (n) += the sum of x's rows.
+func colSums32(n int, y, x []float32) {
+	checkLen("colSums", y, n)
+	C.vaelab_col_sums(f32p(y), f32p(x), C.long(len(x)/n), C.long(n))
+}
+
+// rowBias32 adds b (n) to every row of y.
+func rowBias32(y, b []float32) {
+	C.vaelab_row_bias(f32p(y), f32p(b), C.long(len(y)/len(b)), C.long(len(b)))
+}
+
 func Adam32(w, g, m, v []float32, c AdamConsts) {
 	for _, s := range [][]float32{g, m, v} {
 		checkLen("adam", s, len(w))

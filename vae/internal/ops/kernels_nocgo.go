@@ -16,6 +16,10 @@ func relu32(y, x, g []float32) { relu(y, x, g) }
 
 func biasReLU32(y, bias []float32, n int, relu bool) { biasReLUGo(y, bias, n, relu) }
 
+func colSums32(n int, y, x []float32) { colSums(n, y, x) }
+
+func rowBias32(y, b []float32) { rowBias(y, b) }
+
 func Adam32(w, g, m, v []float32, c AdamConsts) { AdamUpdate(w, g, m, v, c) }
 
 func bernoulliLogLik32(d int, y, x, l []float32) { bernoulliLogLik(d, y, x, l) }

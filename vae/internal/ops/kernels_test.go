@@ -72,6 +72,20 @@ func checkKernelsMatchGo(t *testing.T) {
 		assertSameBits(t, "relu", got, want)
 	}
 
+	// The bias gradient's column sums and the linear map's bias, on a row
+	// length that leaves a vector tail.
+	rows := randVec32(rng, 37*403)
+	got, want := randVec32(rng, 403), make([]float32, 403)
+	copy(want, got) // both add onto y
+	colSums32(403, got, rows)
+	colSums(403, want, rows)
+	assertSameBits(t, "colSums", got, want)
+	bias := randVec32(rng, 403)
+	got, want = append([]float32(nil), rows...), append([]float32(nil), rows...)
+	rowBias32(got, bias)
+	rowBias(want, bias)
+	assertSameBits(t, "rowBias", got, want)
+
 	for _, bias := range [][]float32{nil, randVec32(rng, 17)} {
 		for _, fused := range []bool{false, true} {
 			got, want := randVec32(rng, 17*59), make([]float32, 17*59)
