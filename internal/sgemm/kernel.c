@@ -13,6 +13,23 @@
 
 #define KC 256 // values of k per packed block: a B micro-panel (KC×NR) stays in L1
 
+// copy_fixed copies the n values of a whole panel row, as a copy of fixed
+// size (a few vector moves) for the kernels' row counts; 0 for others.
+static int copy_fixed(float *d, const float *s, int n) {
+	switch (n) {
+	case 6:
+		memcpy(d, s, 6 * sizeof(float));
+		return 1;
+	case 8:
+		memcpy(d, s, 8 * sizeof(float));
+		return 1;
+	case 12:
+		memcpy(d, s, 12 * sizeof(float));
+		return 1;
+	}
+	return 0;
+}
+
 // pack_a lays rows i0..i0+mc and columns p0..p0+kc of op(A) out as micro-panels
 // of mr rows: panel r holds, for each p, its mr values side by side; rows past
 // mc are zero.
@@ -23,6 +40,7 @@ static void pack_a(int ta, const float *a, long lda, int i0, int mc, int p0, int
 			for (int p = 0; p < kc; p++) {
 				const float *s = a + (long)(p0 + p) * lda + i0 + r0;
 				float *d = dst + (long)p * mr;
+				if (rows == mr && copy_fixed(d, s, mr)) continue;
 				int r = 0;
 				for (; r < rows; r++) d[r] = s[r];
 				for (; r < mr; r++) d[r] = 0;
@@ -280,6 +298,43 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float 
 	STORE256(0) STORE256(1) STORE256(2) STORE256(3) STORE256(4) STORE256(5)
 }
 
+// AVX2, the first 8 columns of a 6×16 tile only: a product's last tile when
+// at most 8 of its columns are left (a 20-wide product is 16 + 4), at half
+// the full kernel's work. Each value goes through the same operations in the
+// same order as in the full kernel, so its bits do not depend on which of
+// the two computed it.
+#define STORE256N8(r) if (r < rows) { \
+	float *cr = c + (long)r * ldc; \
+	__m256 v0; \
+	if (mode == 0) { \
+		v0 = _mm256_mul_ps(va, c##r##0); \
+	} else { \
+		__m256 o0 = _mm256_maskload_ps(cr, m0); \
+		if (mode == 1) o0 = _mm256_mul_ps(vb, o0); \
+		v0 = _mm256_fmadd_ps(va, c##r##0, o0); \
+	} \
+	_mm256_maskstore_ps(cr, m0, v0); }
+__attribute__((target("avx2,fma"))) static void kernel_avx2_n8(int kc, const float *a, const float *b, float *c, long ldc,
+		int rows, int cols, float alpha, float beta, int mode) {
+	__m256 c00 = _mm256_setzero_ps(), c10 = c00, c20 = c00, c30 = c00, c40 = c00, c50 = c00;
+#pragma GCC unroll 4
+	for (int p = 0; p < kc; p++) {
+		__m256 b0 = _mm256_loadu_ps(b);
+		c00 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 0), b0, c00);
+		c10 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 1), b0, c10);
+		c20 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 2), b0, c20);
+		c30 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 3), b0, c30);
+		c40 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 4), b0, c40);
+		c50 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 5), b0, c50);
+		a += MR1;
+		b += NR1;
+	}
+	const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	__m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols), lane);
+	__m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+	STORE256N8(0) STORE256N8(1) STORE256N8(2) STORE256N8(3) STORE256N8(4) STORE256N8(5)
+}
+
 // AVX-512: 12×32, twenty-four accumulators in zmm registers.
 #define MR2 12
 #define NR2 32
@@ -428,7 +483,8 @@ int vaelab_sgemm_block(int kernel, int ta, int tb, int i0, int i1, int j0, int j
 					int cols = nc - jr < nr ? nc - jr : nr;
 					for (int ir = 0; ir < mc; ir += mr) {
 						int rows = mc - ir < mr ? mc - ir : mr;
-						fn(kc, pa + (long)ir * kc, pb + (long)jr * kc, c + (long)(ic + ir) * ldc + jc + jr, ldc, rows, cols,
+						kernel_fn f = kernel == 1 && cols <= 8 ? kernel_avx2_n8 : fn;
+						f(kc, pa + (long)ir * kc, pb + (long)jr * kc, c + (long)(ic + ir) * ldc + jc + jr, ldc, rows, cols,
 							alpha, beta, store_mode(pc, beta));
 					}
 				}

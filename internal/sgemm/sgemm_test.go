@@ -104,6 +104,40 @@ func TestEveryKernelCopyMatchesTheReference(t *testing.T) {
 	}
 }
 
+// TestNarrowTailGivesTheSameBits: the AVX2 kernel computes a product's last
+// tile of at most 8 columns with a narrower copy of itself; a column so
+// computed must hold the bits it has inside a whole tile.
+func TestNarrowTailGivesTheSameBits(t *testing.T) {
+	if Kernel() == "baseline" {
+		t.Skip("no AVX2 kernel here")
+	}
+	rng := rand.New(rand.NewPCG(11, 11))
+	for i, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+		beta := float32(i % 2) // c = 0·c is not read; c read in the first block of k
+		// c = op(a)·op(b) + beta·c with n = 21: tiles of 16 and 5 columns. The same
+		// product on columns 5..20 only puts the last 5 in a whole tile.
+		m, n, k := 13, 21, 300
+		ar, ac, br, bc := stored(tr[0], tr[1], m, n, k)
+		a, b, c0 := randoms(rng, ar*ac), randoms(rng, br*bc), randoms(rng, m*n)
+		whole := append([]float32(nil), c0...)
+		gemmWith(1, tr[0], tr[1], block{0, m, 0, n, k}, 1.5, a, ac, b, bc, beta, whole, n)
+		// Columns 5..20 of op(b) and of c, as a product of their own.
+		b5, c5 := b[5:], c0[5:]
+		if tr[1] {
+			b5 = b[5*bc:]
+		}
+		part := append([]float32(nil), c5...)
+		gemmWith(1, tr[0], tr[1], block{0, m, 0, 16, k}, 1.5, a, ac, b5, bc, beta, part, n)
+		for i := range m {
+			for j := 16; j < n; j++ {
+				if got, want := whole[i*n+j], part[i*n+j-5]; got != want {
+					t.Fatalf("transposes %v, beta %g: c[%d,%d] = %g in the narrow tail, %g in a whole tile", tr, beta, i, j, got, want)
+				}
+			}
+		}
+	}
+}
+
 // TestTilesGiveTheSameBits: the kernel copies of one instruction set sum
 // every element alike, so choosing a tile per product changes no bit.
 func TestTilesGiveTheSameBits(t *testing.T) {
