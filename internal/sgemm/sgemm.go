@@ -85,10 +85,12 @@ func Parts(m, n, k, threads int) []Part {
 // micro-tiles, and none when the product is too small to pay for a thread.
 func split(m, n, k, threads int) []block {
 	// Multiply-adds per thread below which another thread costs more than it
-	// saves: about 100 µs of work, where waking an idle thread costs tens. At
-	// this bound an MLP step's products (the bench's 100×400×560) stay on one
-	// thread: split finer, 2 threads ran it at 0.95 of one thread's speed.
-	const minWork = 1 << 24
+	// saves: about 250 µs of work, where waking an idle thread costs tens. At
+	// this bound the bench's MLP splits its 100×400×560 products in two; at
+	// twice it, which kept them on one thread, its 2-thread step ran 0.98 of
+	// its one-thread speed, and now 1.02 (10 alternating runs of each, AMD
+	// EPYC Zen 3).
+	const minWork = 1 << 23
 	for threads > 1 && m*n*k/threads < minWork {
 		threads--
 	}
