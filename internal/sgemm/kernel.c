@@ -14,7 +14,8 @@
 #define KC 256 // values of k per packed block: a B micro-panel (KC×NR) stays in L1
 
 // copy_fixed copies the n values of a whole panel row, as a copy of fixed
-// size (a few vector moves) for the kernels' row counts; 0 for others.
+// size (a few vector moves) for the vector kernels' row counts (6, 8, 12); 0
+// for others.
 static int copy_fixed(float *d, const float *s, int n) {
 	switch (n) {
 	case 6:
@@ -70,7 +71,7 @@ static void pack_b(int tb, const float *b, long ldb, int p0, int kc, int j0, int
 				const float *s = b + (long)(p0 + p) * ldb + j0 + q0;
 				float *d = dst + (long)p * nr;
 				// A whole row of a 16-wide panel is a copy of fixed size
-				// (two vector moves); other rows are a few dozen values,
+				// (a few vector moves); other rows are a few dozen values,
 				// plain loops.
 				if (cols == 16 && nr == 16) {
 					memcpy(d, s, 16 * sizeof(float));
@@ -188,7 +189,8 @@ __attribute__((target("avx2"))) static void pack_b_t256(const float *b, long ldb
 	}
 }
 
-// pack_a_n256 is pack_a of an untransposed A for the AVX2 kernel (mr 6):
+// pack_a_n256 is pack_a of an untransposed A for the AVX2 kernel (mr is its
+// 6, which the copies below assume):
 // whole panels go 8 values of k at a time through an 8×8 transpose of their
 // 6 rows and 2 of zeros, the rest value by value.
 __attribute__((target("avx2"))) static void pack_a_n256(const float *a, long lda, int i0, int mc, int p0, int kc, int mr,
@@ -229,8 +231,9 @@ static void store(const float *t, int ldt, int rows, int cols, float alpha, floa
 
 // ---- micro-kernels: the rows×cols corner of an MR×NR tile of c from
 // t = Σ_p A-panel[p]ᵀ · B-panel[p], by mode: 0: c = alpha·t; 1: c = alpha·t +
-// beta·c; 2 (later blocks of k): c = alpha·t + c. The vector kernels store
-// full and partial tiles with the same instructions (masked at the edges),
+// beta·c; 2 (later blocks of k): c = alpha·t + c. The vector kernels give
+// full and partial tiles the same arithmetic (only the moves differ: masked
+// at the edges, and AVX2's last tile of at most 8 columns on a narrower copy),
 // so an element's bits do not depend on where a block of c ends. ----
 
 // store_mode is store's mode for the block of k starting at pc.

@@ -2,6 +2,7 @@ package sgemm
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -56,7 +57,8 @@ func TestEveryKernelCopyMatchesTheReference(t *testing.T) {
 	for _, tc := range []struct {
 		tA, tB  bool
 		m, n, k int
-	}{{false, false, 300, 520, 600}, {true, false, 260, 300, 515}, {false, true, 130, 1100, 300}, {true, true, 150, 450, 513}} {
+	}{{false, false, 300, 520, 600}, {true, false, 260, 300, 515}, {false, true, 130, 1100, 300}, {true, true, 150, 450, 513},
+		{false, false, 600, 200, 300}} { // the last split by rows, the others by columns
 		if parts := Parts(tc.m, tc.n, tc.k, 8); len(parts) < 2 {
 			t.Fatalf("%+v: %d part(s) at 8 threads; the test needs a product that is split", tc, len(parts))
 		}
@@ -75,28 +77,45 @@ func TestEveryKernelCopyMatchesTheReference(t *testing.T) {
 		}
 	}
 	// Every copy, every transpose pair: sizes that leave partial tiles in
-	// both directions and a last block of k that is not a multiple of 8,
-	// with beta set so that c is read both in the first block of k and after.
+	// both directions (the last 11 columns of 107, the last 5 rows of 53) and
+	// a last block of k that is not a multiple of 8, leading dimensions
+	// longer than the rows, and beta 0 (c holds NaN, which must not be read)
+	// or set (c read in the first block of k and added to after).
 	for _, kernel := range copiesHere() {
-		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-			t.Run(fmt.Sprintf("%s/tA=%t,tB=%t", kernel.name, tr[0], tr[1]), func(t *testing.T) {
-				m, n, k := 53, 97, 300
+		for i, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}, {false, false}, {true, true}} {
+			beta := float32(0.25)
+			if i >= 4 {
+				beta = 0
+			}
+			t.Run(fmt.Sprintf("%s/tA=%t,tB=%t,beta=%g", kernel.name, tr[0], tr[1], beta), func(t *testing.T) {
+				m, n, k := 53, 107, 300
 				ar, ac, br, bc := stored(tr[0], tr[1], m, n, k)
-				a, b, c := randoms(rng, ar*ac), randoms(rng, br*bc), randoms(rng, m*n)
+				lda, ldb, ldc := ac+1, bc+2, n+3
+				a, b, c := randoms(rng, ar*lda), randoms(rng, br*ldb), randoms(rng, m*ldc)
+				if beta == 0 {
+					for i := range c {
+						c[i] = float32(math.NaN())
+					}
+				}
 				want := make([]float64, m*n)
 				for i := range m {
 					for j := range n {
 						var s float64
 						for p := range k {
-							s += float64(at(a, tr[0], i, p, ac)) * float64(at(b, tr[1], p, j, bc))
+							s += float64(at(a, tr[0], i, p, lda)) * float64(at(b, tr[1], p, j, ldb))
 						}
-						want[i*n+j] = 1.5*s + 0.25*float64(c[i*n+j])
+						want[i*n+j] = 1.5 * s
+						if beta != 0 {
+							want[i*n+j] += float64(beta) * float64(c[i*ldc+j])
+						}
 					}
 				}
-				gemmWith(kernel.id, tr[0], tr[1], block{0, m, 0, n, k}, 1.5, a, ac, b, bc, 0.25, c, n)
-				for i, w := range want {
-					if d := float64(c[i]) - w; d > 1e-4 || d < -1e-4 {
-						t.Fatalf("c[%d,%d] = %g, want %g", i/n, i%n, c[i], w)
+				gemmWith(kernel.id, tr[0], tr[1], block{0, m, 0, n, k}, 1.5, a, lda, b, ldb, beta, c, ldc)
+				for i := range m {
+					for j := range n {
+						if d := float64(c[i*ldc+j]) - want[i*n+j]; !(d <= 1e-4 && d >= -1e-4) {
+							t.Fatalf("c[%d,%d] = %g, want %g", i, j, c[i*ldc+j], want[i*n+j])
+						}
 					}
 				}
 			})
@@ -113,8 +132,8 @@ func TestNarrowTailGivesTheSameBits(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(11, 11))
 	for i, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-		beta := float32(i % 2) // c = 0·c is not read; c read in the first block of k
-		// c = op(a)·op(b) + beta·c with n = 21: tiles of 16 and 5 columns. The same
+		beta := 0.3 * float32(i%2) // beta 0: c is not read; else read in the first block of k
+		// c = 1.5·op(a)·op(b) + beta·c with n = 21: tiles of 16 and 5 columns. The same
 		// product on columns 5..20 only puts the last 5 in a whole tile.
 		m, n, k := 13, 21, 300
 		ar, ac, br, bc := stored(tr[0], tr[1], m, n, k)
