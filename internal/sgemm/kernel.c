@@ -146,7 +146,10 @@ __attribute__((target("avx512f"))) static void pack_b_t512(const float *b, long 
 }
 
 // tr8 writes the 8×8 block at s (rows ss apart) transposed to d (rows ds
-// apart): unpacks, shuffles and lane swaps, all in registers.
+// apart): unpacks, shuffles and lane swaps, all in registers. The Winograd
+// kernels of vae/internal/ops hold the same transpose: a cgo package compiles
+// only its own directory's C, and a header shared across directories would
+// escape Go's build cache, which tracks a package's own files.
 __attribute__((target("avx2"))) static inline void tr8(const float *s, long ss, float *d, long ds) {
 	__m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ss), r2 = _mm256_loadu_ps(s + 2 * ss),
 	       r3 = _mm256_loadu_ps(s + 3 * ss), r4 = _mm256_loadu_ps(s + 4 * ss), r5 = _mm256_loadu_ps(s + 5 * ss),
