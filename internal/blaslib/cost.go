@@ -45,7 +45,11 @@ func coreCost(b G.BLAS) string {
 	s := fmt.Sprintf("OpenBLAS's %s core (%s): SGEMM %.0f GFLOP/s on one thread, vaelab's %s kernels %.0f (%.2fx)",
 		in.info.Core, forced, theirs, sgemm.Kernel(), ours, ours/theirs)
 	if strings.HasPrefix(in.info.Products, "vaelab ") {
-		return s + fmt.Sprintf("; on the core alone training's float32 products would run at %.0f %% of this speed; they run on vaelab's kernels, so it costs them nothing (float64 products, in some metrics, run on the core)", 100*theirs/ours)
+		s += "; training's float32 products run on vaelab's kernels, so the core costs them nothing (float64 products, in some metrics, run on the core)"
+		if theirs < ours {
+			s += fmt.Sprintf("; on the core alone they would run at %.0f %% of this speed", 100*theirs/ours)
+		}
+		return s
 	}
 	return s + "; training's float32 products run on the core"
 }
