@@ -175,7 +175,7 @@ func (in installed) Threads() int { return max(in.info.Threads, 1) }
 // already run products side by side (a convolution's blocks of images) do
 // not oversubscribe the cores.
 func (in installed) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m == 0 || n == 0 || k == 0 || in.Threads() == 1 {
+	if m == 0 || n == 0 || k == 0 || sgemm.ThreadsFor(m, n, k, in.Threads()) == 1 {
 		in.BLAS.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
@@ -189,7 +189,7 @@ func (in installed) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a [
 // it, the threads taking (product, block) pairs in turn, so every value is
 // Sgemm's. The threads are woken once for all the products, not once each.
 func (in installed) SgemmMany(count int, tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, sa, lda int, b []float32, sb, ldb int, beta float32, c []float32, sc, ldc int) {
-	if m == 0 || n == 0 || k == 0 || in.Threads() == 1 {
+	if m == 0 || n == 0 || k == 0 || in.Threads() == 1 || count == 1 && sgemm.ThreadsFor(m, n, k, in.Threads()) == 1 {
 		for i := range count {
 			in.BLAS.Sgemm(tA, tB, m, n, k, alpha, a[i*sa:], lda, b[i*sb:], ldb, beta, c[i*sc:], ldc)
 		}

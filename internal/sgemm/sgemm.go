@@ -26,6 +26,11 @@ func Gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 		scale(m, n, beta, c, ldc)
 		return
 	}
+	if ThreadsFor(m, n, k, threads) == 1 {
+		// No closure, no parts: a step makes thousands of small products.
+		gemm(tA, tB, block{0, m, 0, n, k}, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	InParts(m, n, k, threads, func(p Part) {
 		gemm(tA, tB, block{p.I0, p.I1, p.J0, p.J1, k}, alpha, a, lda, b, ldb, beta, c, ldc)
 	})
@@ -81,9 +86,10 @@ func Parts(m, n, k, threads int) []Part {
 	return out
 }
 
-// split cuts c into at most threads blocks along its longer side, in whole
-// micro-tiles, and none when the product is too small to pay for a thread.
-func split(m, n, k, threads int) []block {
+// ThreadsFor is how many of threads an m×n product with inner size k is
+// split between (Parts' count, less where c has fewer tiles): fewer where
+// the product is too small to pay for a thread.
+func ThreadsFor(m, n, k, threads int) int {
 	// Multiply-adds per thread below which another thread costs more than it
 	// saves: about 250 µs of work, where waking an idle thread costs tens. At
 	// this bound the bench's MLP splits its 100×400×560 products in two; at
@@ -91,9 +97,17 @@ func split(m, n, k, threads int) []block {
 	// its one-thread speed, and now 1.02 (10 alternating runs of each, AMD
 	// EPYC Zen 3).
 	const minWork = 1 << 23
+	threads = max(threads, 1)
 	for threads > 1 && m*n*k/threads < minWork {
 		threads--
 	}
+	return threads
+}
+
+// split cuts c into at most threads blocks along its longer side, in whole
+// micro-tiles, and none when the product is too small to pay for a thread.
+func split(m, n, k, threads int) []block {
+	threads = ThreadsFor(m, n, k, threads)
 	tileM, tileN := tile()
 	parts := make([]block, 0, threads)
 	if n >= m {
