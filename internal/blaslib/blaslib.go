@@ -27,6 +27,7 @@ import (
 	G "gorgonia.org/gorgonia"
 
 	"github.com/vaelab/vaelab/internal/sgemm"
+	"github.com/vaelab/vaelab/internal/team"
 )
 
 // Choices are the values of the blas setting (--blas, VAELAB_BLAS, blas: in
@@ -138,7 +139,10 @@ func Setup(o Options) (Info, error) {
 	info.Threads, info.ThreadsRule = threads, o.ThreadsRule
 	impl = withOwnProducts(choice, impl, &info, warn)
 	info.Cores = withSpareProc()
-	G.Use(installed{BLAS: impl, info: info})
+	if old, ok := G.WhichBLAS().(installed); ok {
+		old.team.Close()
+	}
+	G.Use(installed{BLAS: impl, info: info, team: team.New(threads)})
 	blas64.Use(impl)
 	blas32.Use(impl) // the face descriptor's float32 products
 	return info, nil
@@ -163,31 +167,40 @@ func Current() Info {
 type installed struct {
 	G.BLAS
 	info Info
+	team *team.Team // the Threads threads' workers; nil runs parts on goroutines started for them
 }
 
 // Threads is how many threads a product or a parallel op may use: the ops of
 // vae/internal/ops ask the installed BLAS for it.
 func (in installed) Threads() int { return max(in.info.Threads, 1) }
 
+// Run runs body(worker, 0..jobs-1) on up to threads of the Threads threads,
+// each taking the next job when it is free: the parallel ops of
+// vae/internal/ops run their parts on the same workers as the products.
+func (in installed) Run(threads, jobs int, body func(worker, job int)) {
+	in.team.Run(min(threads, in.Threads()), jobs, body)
+}
+
 // Sgemm runs a float32 product on Threads threads: the library's kernels
 // (OpenBLAS's or vaelab's) at one thread each, on blocks of c cut as package
-// sgemm cuts them. OpenBLAS's own threading stays off, so that ops which
-// already run products side by side (a convolution's blocks of images) do
-// not oversubscribe the cores.
+// sgemm cuts them, on the team's workers. OpenBLAS's own threading stays
+// off, so that ops which already run products side by side (a convolution's
+// blocks of images) do not oversubscribe the cores.
 func (in installed) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 || k == 0 || sgemm.ThreadsFor(m, n, k, in.Threads()) == 1 {
 		in.BLAS.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	sgemm.InParts(m, n, k, in.Threads(), func(p sgemm.Part) {
-		in.sgemmPart(p, tA, tB, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	parts := sgemm.Parts(m, n, k, in.Threads())
+	in.team.Run(len(parts), len(parts), func(_, j int) {
+		in.sgemmPart(parts[j], tA, tB, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	})
 }
 
 // SgemmMany runs count products of one shape, the i-th on a[i·sa:], b[i·sb:]
 // and c[i·sc:], on Threads threads: each cut into blocks of c as Sgemm cuts
 // it, the threads taking (product, block) pairs in turn, so every value is
-// Sgemm's. The threads are woken once for all the products, not once each.
+// Sgemm's. The team takes them all in one region, not one region each.
 func (in installed) SgemmMany(count int, tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, sa, lda int, b []float32, sb, ldb int, beta float32, c []float32, sc, ldc int) {
 	if m == 0 || n == 0 || k == 0 || in.Threads() == 1 || count == 1 && sgemm.ThreadsFor(m, n, k, in.Threads()) == 1 {
 		for i := range count {
@@ -196,7 +209,7 @@ func (in installed) SgemmMany(count int, tA, tB blas.Transpose, m, n, k int, alp
 		return
 	}
 	parts := sgemm.Parts(m, n, k, in.Threads())
-	sgemm.InTurn(in.Threads(), count*len(parts), func(j int) {
+	in.team.Run(in.Threads(), count*len(parts), func(_, j int) {
 		i := j / len(parts)
 		in.sgemmPart(parts[j%len(parts)], tA, tB, k, alpha, a[i*sa:], lda, b[i*sb:], ldb, beta, c[i*sc:], ldc)
 	})

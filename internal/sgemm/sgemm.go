@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 )
 
 // Gemm computes c = alpha·op(a)·op(b) + beta·c for row-major matrices: op is
@@ -31,38 +30,20 @@ func Gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 		gemm(tA, tB, block{0, m, 0, n, k}, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	InParts(m, n, k, threads, func(p Part) {
+	inParts(m, n, k, threads, func(p Part) {
 		gemm(tA, tB, block{p.I0, p.I1, p.J0, p.J1, k}, alpha, a, lda, b, ldb, beta, c, ldc)
 	})
 }
 
-// InParts runs f on each of Parts(m, n, k, threads) at once, the first on the
+// inParts runs f on each of Parts(m, n, k, threads) at once, the first on the
 // calling goroutine, and returns when all are done.
-func InParts(m, n, k, threads int, f func(Part)) {
+func inParts(m, n, k, threads int, f func(Part)) {
 	parts := Parts(m, n, k, threads)
 	var wg sync.WaitGroup
 	for _, p := range parts[1:] {
 		wg.Go(func() { f(p) })
 	}
 	f(parts[0])
-	wg.Wait()
-}
-
-// InTurn runs f(0..jobs-1) on up to threads goroutines, the calling one
-// among them, each taking the next job when it is free, and returns when
-// all are done.
-func InTurn(threads, jobs int, f func(job int)) {
-	var next atomic.Int64
-	work := func() {
-		for j := int(next.Add(1)) - 1; j < jobs; j = int(next.Add(1)) - 1 {
-			f(j)
-		}
-	}
-	var wg sync.WaitGroup
-	for range min(threads, jobs) - 1 {
-		wg.Go(work)
-	}
-	work()
 	wg.Wait()
 }
 

@@ -1,8 +1,7 @@
 package ops
 
 import (
-	"sync"
-	"sync/atomic"
+	"github.com/vaelab/vaelab/internal/team"
 
 	G "gorgonia.org/gorgonia"
 )
@@ -42,19 +41,19 @@ const rangesPerThread = 4
 
 // shared runs body(worker, 0..parts-1) on threads workers, each taking the
 // next part when it is free; worker numbers the caller's 0 and the others.
+// The installed BLAS's workers run them (they wait for the next parallel
+// part spinning, where a goroutine started for it would start late).
 func shared(threads, parts int, body func(worker, part int)) {
-	var next atomic.Int64
-	work := func(worker int) {
-		for p := int(next.Add(1)) - 1; p < parts; p = int(next.Add(1)) - 1 {
-			body(worker, p)
-		}
+	if r, ok := G.WhichBLAS().(runner); ok {
+		r.Run(threads, parts, body)
+		return
 	}
-	var wg sync.WaitGroup
-	for w := 1; w < threads; w++ {
-		wg.Go(func() { work(w) })
-	}
-	work(0)
-	wg.Wait()
+	(*team.Team)(nil).Run(threads, parts, body)
+}
+
+// runner is the installed BLAS's team of threads.
+type runner interface {
+	Run(threads, jobs int, body func(worker, job int))
 }
 
 // elementwise is parallel for loops over single values: ranges of at least
