@@ -210,3 +210,37 @@ func BenchmarkFilterGradFewChannels(b *testing.B) {
 		filterGradDirect(op, xs, gs, dw, [][]float32{x, gy})
 	}
 }
+
+// BenchmarkFewChannelPasses times the three passes of the conv VAE's layers
+// next to the image (64 images of 64×64×3 and 32 channels of 32×32): the
+// first convolution, the last transposed one, and their filter gradient.
+//
+//	go test ./vae/internal/ops -run XXX -bench FewChannelPasses
+func BenchmarkFewChannelPasses(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	const N, A, B, H = 64, 3, 32, 64
+	xs, ys := tensor.Shape{N, A, H, H}, tensor.Shape{N, B, H / 2, H / 2}
+	x, gy := randVec32(rng, xs.TotalSize()), randVec32(rng, ys.TotalSize())
+	w := randVec32(rng, B*A*16)
+	y, dx, dw := make([]float32, len(gy)), make([]float32, len(x)), make([]float32, len(w))
+	conv := convOp{opBase: opBase{out: &outBuf{}}, g: winogradGeom}
+	deconv := deconvOp{opBase: opBase{out: &outBuf{}}, g: winogradGeom, outH: H, outW: H}
+	fgrad := filterGradOp{opBase: opBase{out: &outBuf{}}, g: winogradGeom}
+	flops := float64(2 * N * B * (H / 2) * (H / 2) * A * 16)
+	for _, p := range []struct {
+		name string
+		f    func()
+	}{
+		{"forward", func() { convForward(conv, xs, ys, y, [][]float32{x, w}) }},
+		{"adjoint", func() { deconvForward(deconv, ys, xs, dx, [][]float32{gy, w}) }},
+		{"filter", func() { filterGrad(fgrad, xs, ys, dw, [][]float32{x, gy}) }},
+	} {
+		b.Run(p.name, func(b *testing.B) {
+			p.f()
+			for b.Loop() {
+				p.f()
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -85,7 +85,7 @@ func bernoulliLogLik32(d int, y, x, l []float32) {
 	checkLen("bernoulli", x, len(y)*d)
 	checkLen("bernoulli", l, len(y)*d)
 	// Threads take whole images: each image's sum keeps its order.
-	parallel(len(y), max(1, 1<<18/max(d, 1)), func(lo, hi int) {
+	parallel(len(y), max(1, minValues/max(d, 1)), func(lo, hi int) {
 		C.vaelab_bernoulli_loglik(f32p(y[lo:hi]), f32p(x[lo*d:hi*d]), f32p(l[lo*d:hi*d]), C.long(hi-lo), C.long(d))
 	})
 }
@@ -94,7 +94,7 @@ func bernoulliGrad32(d int, y, x, l, g []float32) {
 	for _, s := range [][]float32{y, x, l} {
 		checkLen("bernoulli gradient", s, len(g)*d)
 	}
-	parallel(len(g), max(1, 1<<18/max(d, 1)), func(lo, hi int) {
+	parallel(len(g), max(1, minValues/max(d, 1)), func(lo, hi int) {
 		C.vaelab_bernoulli_grad(f32p(y[lo*d:hi*d]), f32p(x[lo*d:hi*d]), f32p(l[lo*d:hi*d]), f32p(g[lo:hi]), C.long(hi-lo), C.long(d))
 	})
 }
