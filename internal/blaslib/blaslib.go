@@ -142,7 +142,9 @@ func Setup(o Options) (Info, error) {
 	if old, ok := G.WhichBLAS().(installed); ok {
 		old.team.Close()
 	}
-	G.Use(installed{BLAS: impl, info: info, team: team.New(threads)})
+	// More threads than usable cores would spin against each other: those
+	// run on goroutines started for each part, as they did before the team.
+	G.Use(installed{BLAS: impl, info: info, team: team.New(min(threads, info.Cores))})
 	blas64.Use(impl)
 	blas32.Use(impl) // the face descriptor's float32 products
 	return info, nil

@@ -24,7 +24,8 @@ import (
 const spinFor = time.Millisecond
 
 // Team is a caller and Size()-1 workers. Run is meant for one caller at a
-// time; a concurrent or nested Run is served by goroutines of its own.
+// time; a concurrent or nested Run, or one that asks for more threads than
+// Size, is served by goroutines started for it.
 type Team struct {
 	busy    sync.Mutex
 	current atomic.Pointer[region]
