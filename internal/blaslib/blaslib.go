@@ -169,7 +169,7 @@ func Current() Info {
 type installed struct {
 	G.BLAS
 	info Info
-	team *team.Team // the Threads threads' workers; nil runs parts on goroutines started for them
+	team *team.Team // workers for up to Threads threads, at most the usable cores; nil runs parts on goroutines started for them
 }
 
 // Threads is how many threads a product or a parallel op may use: the ops of

@@ -59,9 +59,9 @@ type runner interface {
 // minValues is the fewest values a thread takes in a loop over single
 // values. With the team's spinning workers (internal/team) a part starts
 // within microseconds: at 64k rather than 256k, the serial time of a 2-thread
-// conv step (outside parallel parts) fell from 9.1 to 6.0 ms and the MLP's
-// 2-thread step from 6.04 to 5.30 ms (3 alternating pairs; 16k was no
-// better). Smaller products than 8M multiply-adds a thread still stay whole
+// conv step (outside parallel parts) fell from 9.1 to 6.0 ms (4 alternating
+// runs) and the MLP's 2-thread step from 6.04 to 5.30 ms (3 alternating
+// pairs; 16k was no better). Smaller products than 8M multiply-adds a thread still stay whole
 // (splitting the MLP's latent products made its step slower).
 const minValues = 1 << 16
 
