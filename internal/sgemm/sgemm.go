@@ -72,11 +72,12 @@ func Parts(m, n, k, threads int) []Part {
 // the product is too small to pay for a thread.
 func ThreadsFor(m, n, k, threads int) int {
 	// Multiply-adds per thread below which another thread costs more than it
-	// saves: about 250 µs of work, where waking an idle thread costs tens. At
-	// this bound the bench's MLP splits its 100×400×560 products in two; at
-	// twice it, which kept them on one thread, its 2-thread step ran 0.98 of
-	// its one-thread speed, and now 1.02 (10 alternating runs of each, AMD
-	// EPYC Zen 3).
+	// saves: about 250 µs of work. At this bound the bench's MLP splits its
+	// 100×400×560 products in two; at twice it, which kept them on one
+	// thread, its 2-thread step ran 0.98 of its one-thread speed, and now
+	// 1.02 (10 alternating runs of each, AMD EPYC Zen 3). With training's
+	// threads on a spinning team (internal/team), lower bounds still did not
+	// pay: at 1M the MLP's step was no faster, at 0.25M slower.
 	const minWork = 1 << 23
 	threads = max(threads, 1)
 	for threads > 1 && m*n*k/threads < minWork {

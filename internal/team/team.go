@@ -85,6 +85,7 @@ func (t *Team) Close() {
 // Run calls f(worker, job) for jobs 0..jobs-1 on up to threads threads, the
 // calling goroutine among them (worker 0), each taking the next job when it
 // is free, and returns when all are done. Worker numbers are below threads.
+// A nil Team runs them on goroutines started for it.
 func (t *Team) Run(threads, jobs int, f func(worker, job int)) {
 	threads = min(threads, jobs)
 	if threads <= 1 {

@@ -24,8 +24,9 @@ func threadsAllowed() int {
 // parallel runs f over 0..n cut into ranges of at least minPer items (no
 // thread for less work than that), taken in turn by up to threadsAllowed()
 // threads. Ranges are handed out as threads come for them, a few per thread:
-// a thread woken late (tens of microseconds) then takes fewer, instead of
-// keeping the others waiting at the end.
+// a thread that comes late (one the OS ran something else on, or a worker
+// that had fallen asleep) then takes fewer, instead of keeping the others
+// waiting at the end.
 func parallel(n, minPer int, f func(lo, hi int)) {
 	threads := min(threadsAllowed(), n/max(minPer, 1))
 	if threads <= 1 {
