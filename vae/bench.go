@@ -25,23 +25,11 @@ type StepBench struct {
 // warm-up and the timed steps: copies run side by side wait there for each
 // other.
 func BenchmarkSteps(cfg ModelConfig, shape Shape, batch, steps int, ready func()) (StepBench, error) {
-	m, err := NewModel(cfg, shape, tensor.Float32, NewRand(1, StreamInit))
+	m, step, err := benchStepper(cfg, shape, batch)
 	if err != nil {
 		return StepBench{}, err
 	}
-	s := Setup{Model: m.cfg, Objective: ObjectiveConfig{}, Train: DefaultTrainConfig()}
-	s.Train.BatchSize = batch
-	tr, err := newTrainer(m, s, batch)
-	if err != nil {
-		return StepBench{}, err
-	}
-	rng := NewRand(2, StreamBatches)
-	x := make([]float32, batch*shape.Dim())
-	for i := range x {
-		x[i] = rng.Float32()
-	}
-	eps := normals(rng, batch*cfg.Latent)
-	if _, err := tr.step(x, eps, []float64{1}, 1e-4); err != nil {
+	if err := step(); err != nil {
 		return StepBench{}, fmt.Errorf("warm-up step: %w", err)
 	}
 	if ready != nil {
@@ -51,7 +39,7 @@ func BenchmarkSteps(cfg ModelConfig, shape Shape, batch, steps int, ready func()
 	runtime.ReadMemStats(&before)
 	start := time.Now()
 	for range steps {
-		if _, err := tr.step(x, eps, []float64{1}, 1e-4); err != nil {
+		if err := step(); err != nil {
 			return StepBench{}, err
 		}
 	}
@@ -63,6 +51,32 @@ func BenchmarkSteps(cfg ModelConfig, shape Shape, batch, steps int, ready func()
 		GFLOPS:            m.StepFLOPs(batch) * float64(steps) / sec / 1e9,
 		AllocsPerStep:     float64(after.Mallocs-before.Mallocs) / float64(steps),
 		AllocBytesPerStep: float64(after.TotalAlloc-before.TotalAlloc) / float64(steps),
+	}, nil
+}
+
+// benchStepper builds a float32 model of cfg and a trainer for it, and
+// returns the model and a function that runs one training step on one fixed
+// batch of random images and noise.
+func benchStepper(cfg ModelConfig, shape Shape, batch int) (*Model, func() error, error) {
+	m, err := NewModel(cfg, shape, tensor.Float32, NewRand(1, StreamInit))
+	if err != nil {
+		return nil, nil, err
+	}
+	s := Setup{Model: m.cfg, Objective: ObjectiveConfig{}, Train: DefaultTrainConfig()}
+	s.Train.BatchSize = batch
+	tr, err := newTrainer(m, s, batch)
+	if err != nil {
+		return nil, nil, err
+	}
+	rng := NewRand(2, StreamBatches)
+	x := make([]float32, batch*shape.Dim())
+	for i := range x {
+		x[i] = rng.Float32()
+	}
+	eps := normals(rng, batch*cfg.Latent)
+	return m, func() error {
+		_, err := tr.step(x, eps, []float64{1}, 1e-4)
+		return err
 	}, nil
 }
 

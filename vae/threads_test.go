@@ -2,10 +2,12 @@ package vae
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vaelab/vaelab/data"
 	"github.com/vaelab/vaelab/internal/blaslib"
@@ -14,12 +16,9 @@ import (
 // withThreads sets the process's BLAS up with n threads for the rest of the
 // test, as the CLI would with --threads n, and puts the tests' setup back
 // after it.
-func withThreads(t *testing.T, n int) blaslib.Info {
+func withThreads(t testing.TB, n int) blaslib.Info {
 	t.Helper()
-	info, err := blaslib.Setup(blaslib.Options{Choice: os.Getenv("VAELAB_BLAS"), Threads: n})
-	if err != nil {
-		t.Fatal(err)
-	}
+	info := setThreads(t, n)
 	t.Cleanup(func() {
 		threads, _ := strconv.Atoi(os.Getenv("VAELAB_THREADS"))
 		if _, err := blaslib.Setup(blaslib.Options{Choice: os.Getenv("VAELAB_BLAS"), Threads: threads}); err != nil {
@@ -27,6 +26,57 @@ func withThreads(t *testing.T, n int) blaslib.Info {
 		}
 	})
 	return info
+}
+
+// setThreads sets the process's BLAS up with n threads.
+func setThreads(t testing.TB, n int) blaslib.Info {
+	t.Helper()
+	info, err := blaslib.Setup(blaslib.Options{Choice: os.Getenv("VAELAB_BLAS"), Threads: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+// BenchmarkConvThreadsInterleaved times the conv model's step (BenchModels)
+// at one thread and at as many as there are usable cores, in turn, step
+// after step in one process: both then see the same machine, where separate
+// runs minutes apart see its speed drift. speedup is the ratio of their
+// total times; each count's images/s is reported too.
+//
+//	go test ./vae -run XXX -bench ConvThreadsInterleaved -benchtime 20x
+func BenchmarkConvThreadsInterleaved(b *testing.B) {
+	n := withThreads(b, 1).Cores
+	if n < 2 {
+		b.Skip("one usable core: nothing to interleave")
+	}
+	_, bm := BenchModels()
+	_, step, err := benchStepper(bm.Config, bm.Shape, bm.Batch)
+	if err != nil {
+		b.Fatal(err)
+	}
+	timed := func(threads int) time.Duration {
+		b.StopTimer() // a setup checks the kernels: not part of a step
+		setThreads(b, threads)
+		b.StartTimer()
+		start := time.Now()
+		if err := step(); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	timed(1) // warm-up at each count: buffers, packing space, the team's workers
+	timed(n)
+	b.ResetTimer()
+	var one, all time.Duration
+	for range b.N {
+		one += timed(1)
+		all += timed(n)
+	}
+	images := float64(bm.Batch * b.N)
+	b.ReportMetric(one.Seconds()/all.Seconds(), "speedup")
+	b.ReportMetric(images/one.Seconds(), "images/s@1")
+	b.ReportMetric(images/all.Seconds(), fmt.Sprintf("images/s@%d", n))
 }
 
 // TestTrainingBitsPerThreadCount trains a conv VAE and an MLP large enough
