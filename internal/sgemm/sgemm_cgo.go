@@ -59,11 +59,23 @@ func kernelFor(best, m, n int) int {
 
 // gemmWith runs one block with the given copy of the kernel (tests run each).
 func gemmWith(kernel int, tA, tB bool, p block, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	blockWith(kernel, true, tA, tB, p, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// blockWith is gemmWith, reading b in place where kernel.c may (inPlace)
+// or always packing it (tests compare the two).
+func blockWith(kernel int, inPlace, tA, tB bool, p block, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if C.vaelab_sgemm_block(C.int(kernel), C.int(b2i(tA)), C.int(b2i(tB)), C.int(p.i0), C.int(p.i1), C.int(p.j0), C.int(p.j1), C.int(p.k),
 		C.float(alpha), (*C.float)(unsafe.Pointer(&a[0])), C.long(lda), (*C.float)(unsafe.Pointer(&b[0])), C.long(ldb),
-		C.float(beta), (*C.float)(unsafe.Pointer(&c[0])), C.long(ldc)) != 0 {
+		C.float(beta), (*C.float)(unsafe.Pointer(&c[0])), C.long(ldc), C.int(b2i(inPlace))) != 0 {
 		panic("sgemm: out of memory for the packed panels")
 	}
+}
+
+// readsBInPlace reports whether blockWith, let, reads b in place for m rows
+// of c with the given kernel.
+func readsBInPlace(kernel int, tB bool, m, ldb int) bool {
+	return C.vaelab_sgemm_reads_b_in_place(C.int(kernel), C.int(b2i(tB)), C.int(m), C.long(ldb)) == 1
 }
 
 func b2i(b bool) int {
