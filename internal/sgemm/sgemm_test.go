@@ -58,7 +58,9 @@ func TestEveryKernelCopyMatchesTheReference(t *testing.T) {
 		tA, tB  bool
 		m, n, k int
 	}{{false, false, 300, 520, 600}, {true, false, 260, 300, 515}, {false, true, 130, 1100, 300}, {true, true, 150, 450, 513},
-		{false, false, 600, 200, 300}} { // the last split by rows, the others by columns
+		// 600×200 is split by rows, the others by columns; the last two read
+		// B in place (kernel.c) in each part.
+		{false, false, 600, 200, 300}, {false, false, 100, 400, 560}, {true, false, 120, 1008, 300}} {
 		if parts := Parts(tc.m, tc.n, tc.k, 8); len(parts) < 2 {
 			t.Fatalf("%+v: %d part(s) at 8 threads; the test needs a product that is split", tc, len(parts))
 		}
