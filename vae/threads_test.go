@@ -21,9 +21,7 @@ func withThreads(t testing.TB, n int) blaslib.Info {
 	info := setThreads(t, n)
 	t.Cleanup(func() {
 		threads, _ := strconv.Atoi(os.Getenv("VAELAB_THREADS"))
-		if _, err := blaslib.Setup(blaslib.Options{Choice: os.Getenv("VAELAB_BLAS"), Threads: threads}); err != nil {
-			t.Error(err)
-		}
+		setThreads(t, threads)
 	})
 	return info
 }

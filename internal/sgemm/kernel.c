@@ -519,9 +519,9 @@ int vaelab_sgemm_block(int kernel, int ta, int tb, int i0, int i1, int j0, int j
 	if (!pa || !pb) return -1;
 	for (int jc = j0; jc < j1; jc += ncmax) {
 		int nc = j1 - jc < ncmax ? j1 - jc : ncmax;
+		int whole = direct ? nc / nr * nr : 0; // columns read in place; the rest are packed
 		for (int pc = 0; pc < k; pc += KC) {
 			int kc = k - pc < KC ? k - pc : KC;
-			int whole = direct ? nc / nr * nr : 0; // columns read in place; the rest are packed
 			if (direct) {
 				if (whole < nc) pack_b(0, b, ldb, pc, kc, jc + whole, nc - whole, nr, pb);
 			} else if (tb && kernels[kernel].nr % 16 == 0 && kernel >= 2)
