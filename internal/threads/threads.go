@@ -21,7 +21,11 @@
 //
 // The measurement (about 0.4 s) runs once per machine and is remembered in
 // threads.json in a folder the caller names, keyed by what it depends on:
-// the CPU model, the usable cores and the kernel in use. A file that is
+// the CPU model, the usable cores and the kernel in use. A capacity that
+// gives fewer effective cores than usable is remembered for a minute only:
+// it may have been measured while another process kept a core busy, and
+// auto then measures again at its next start rather than keep the machine
+// on fewer threads for good. A file that is
 // corrupt, foreign or unwritable is measured around, never an error; deleting
 // it measures again. Processes started together measure one at a time
 // (threads.json.lock), the others reading the result. Only auto measures,
@@ -35,6 +39,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Auto is the setting's default: N by the rule in the package doc.
@@ -81,11 +86,12 @@ type machine struct {
 	memory   memory
 	measure  func(copies int) float64 // the parallel capacity of copies side by side
 	identity key
+	now      func() time.Time
 }
 
 func thisMachine(dir string) machine {
 	usable := runtime.GOMAXPROCS(0)
-	return machine{usable: usable, memory: memory{dir: dir}, measure: measureCapacity, identity: currentKey(usable)}
+	return machine{usable: usable, memory: memory{dir: dir}, measure: measureCapacity, identity: currentKey(usable), now: time.Now}
 }
 
 func (m machine) resolve(setting string, workers int) (Decision, error) {
@@ -126,15 +132,15 @@ func effective(capacity float64, usable int) int {
 // measure one at a time, the others waiting to read the result: measured
 // side by side, they would time each other.
 func (m machine) capacity() float64 {
-	if c, ok := m.memory.recall(m.identity); ok {
+	if c, ok := m.memory.recall(m.identity, m.now()); ok {
 		return c
 	}
 	defer m.memory.lock()()
-	if c, ok := m.memory.recall(m.identity); ok {
+	if c, ok := m.memory.recall(m.identity, m.now()); ok {
 		return c
 	}
 	c := m.measure(m.usable)
-	m.memory.remember(m.identity, c)
+	m.memory.remember(m.identity, c, m.now())
 	return c
 }
 

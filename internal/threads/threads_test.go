@@ -40,7 +40,7 @@ func TestParse(t *testing.T) {
 
 // fake is a machine whose measurement returns capacity and counts its calls.
 func fake(usable int, capacity float64, dir string, calls *int) machine {
-	return machine{usable: usable, memory: memory{dir: dir}, identity: key{CPU: "test CPU", Usable: usable, Kernel: "test"},
+	return machine{usable: usable, memory: memory{dir: dir}, identity: key{CPU: "test CPU", Usable: usable, Kernel: "test"}, now: time.Now,
 		measure: func(copies int) float64 {
 			*calls++
 			if copies != usable {
@@ -119,7 +119,7 @@ func TestMemory(t *testing.T) {
 		if d := resolve(m); calls != before+1 || d.Capacity != 1.93 {
 			t.Errorf("file %q: %d measurements, capacity %v; want one new measurement", bad, calls-before, d.Capacity)
 		}
-		if _, ok := m.memory.recall(m.identity); !ok {
+		if _, ok := m.memory.recall(m.identity, time.Now()); !ok {
 			t.Errorf("file %q is not replaced by a sound one", bad)
 		}
 	}
@@ -147,6 +147,35 @@ func TestAnOlderMethodIsMeasuredAgain(t *testing.T) {
 	}
 }
 
+// TestLowCapacityIsMeasuredAgain: a capacity that gives fewer threads than
+// cores (a busy moment, perhaps) is shared by the starts of the next minute,
+// then measured again; one that gives every core is kept for good.
+func TestLowCapacityIsMeasuredAgain(t *testing.T) {
+	calls, capacity := 0, 1.10
+	clock := time.Date(2026, 12, 7, 19, 0, 0, 0, time.UTC)
+	m := fake(2, 0, t.TempDir(), &calls)
+	m.measure = func(int) float64 { calls++; return capacity }
+	m.now = func() time.Time { return clock }
+	for _, step := range []struct {
+		after       time.Duration
+		measured    float64 // the capacity the machine measures from now on
+		threads     int
+		measurement int // how many measurements so far
+	}{
+		{0, 1.10, 1, 1},
+		{30 * time.Second, 1.95, 1, 1}, // started with the first: shares its measurement
+		{2 * time.Minute, 1.95, 2, 2},  // measured again: the cores pay
+		{24 * time.Hour, 1.10, 2, 2},   // kept for good
+		{365 * 24 * time.Hour, 1.10, 2, 2},
+	} {
+		clock, capacity = clock.Add(step.after), step.measured
+		d, err := m.resolve("auto", 1)
+		if err != nil || d.N != step.threads || calls != step.measurement {
+			t.Errorf("%v later: %d threads (%v) after %d measurements; want %d after %d", step.after, d.N, err, calls, step.threads, step.measurement)
+		}
+	}
+}
+
 // TestMeasuredOnceWhenStartedTogether: resolutions that start together
 // (workers a scheduler starts at once) measure once; the others wait and
 // read the result.
@@ -156,7 +185,7 @@ func TestMeasuredOnceWhenStartedTogether(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var calls atomic.Int32
-	m := machine{usable: 2, memory: memory{dir: dir}, identity: key{CPU: "test CPU", Usable: 2, Kernel: "test"},
+	m := machine{usable: 2, memory: memory{dir: dir}, identity: key{CPU: "test CPU", Usable: 2, Kernel: "test"}, now: time.Now,
 		measure: func(int) float64 {
 			calls.Add(1)
 			time.Sleep(50 * time.Millisecond)
