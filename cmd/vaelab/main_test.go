@@ -28,6 +28,14 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "vaelab")
+	// Every command the tests start, with this process's environment or a
+	// helper's, keeps its per-machine files (decoded datasets, the threads
+	// measurement) out of the user's cache: one taken while other test
+	// packages run would otherwise be remembered there as this machine's.
+	if err := os.Setenv("VAELAB_CACHE_DIR", filepath.Join(dir, "cache")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	// VAELAB_TEST_BINARY runs the end-to-end tests against another build,
 	// e.g. an older commit's, to show which of them it fails.
 	if b := os.Getenv("VAELAB_TEST_BINARY"); b != "" {
