@@ -650,41 +650,52 @@ func (op channelSumOp) Do(in ...G.Value) (G.Value, error) {
 	return op.do(op.String(), in, tensor.Shape{s[1]}, func(y any, src []any) {
 		switch y := y.(type) {
 		case []float32:
-			channelSums(s, y, src[0].([]float32))
+			channelSums(s, y, src[0].([]float32), channelRange32)
 		case []float64:
-			channelSums(s, y, src[0].([]float64))
+			channelSums(s, y, src[0].([]float64), channelRange[float64])
 		}
 	})
 }
 
-// sum4 is Σ v with four running sums (values 4i, 4i+1, … each to its own),
-// added up at the end: four chains of additions the CPU runs side by side,
-// where one would wait on each addition before the next.
-func sum4[T float](v []T) T {
-	var s0, s1, s2, s3 T
+// sum16 is Σ v in sixteen running sums (value i to sum i mod 16), added
+// pairwise at the end (sums j and j+8, then j and j+4, j+2, j+1): chains of
+// additions the CPU runs side by side, one vector register's lanes in the C
+// copies, which keep this order.
+func sum16[T float](v []T) T {
+	var s [16]T
 	i := 0
-	for ; i+4 <= len(v); i += 4 {
-		s0 += v[i]
-		s1 += v[i+1]
-		s2 += v[i+2]
-		s3 += v[i+3]
+	for ; i+16 <= len(v); i += 16 {
+		for j, x := range v[i : i+16] {
+			s[j] += x
+		}
 	}
-	for ; i < len(v); i++ {
-		s0 += v[i]
+	for j, x := range v[i:] {
+		s[j] += x
 	}
-	return (s0 + s1) + (s2 + s3)
+	for w := 8; w >= 1; w /= 2 {
+		for j := range w {
+			s[j] += s[j+w]
+		}
+	}
+	return s[0]
 }
 
-func channelSums[T float](s tensor.Shape, y, x []T) {
+// channelSums adds each channel's values of x (NCHW, shape s) into y, the
+// threads taking whole channels so that each channel's sum keeps its order;
+// add sums a range of channels (channelRange, or its C copy).
+func channelSums[T float](s tensor.Shape, y, x []T, add func(y, x []T, images, C, c0, c1, n int)) {
 	C, n := s[1], s[2]*s[3]
-	// Threads take whole channels: each channel's sum keeps its order.
-	parallel(C, max(1, 4096/max(n*s[0], 1)), func(lo, hi int) {
-		for i := range s[0] {
-			for c := lo; c < hi; c++ {
-				y[c] += sum4(x[(i*C+c)*n : (i*C+c+1)*n])
-			}
+	parallel(C, max(1, 4096/max(n*s[0], 1)), func(lo, hi int) { add(y, x, s[0], C, lo, hi, n) })
+}
+
+// channelRange adds the sums of channels c0..c1-1 of x (images×C×n) into y,
+// image after image.
+func channelRange[T float](y, x []T, images, C, c0, c1, n int) {
+	for i := range images {
+		for c := c0; c < c1; c++ {
+			y[c] += sum16(x[(i*C+c)*n : (i*C+c+1)*n])
 		}
-	})
+	}
 }
 
 // ---- nearest-neighbour upsampling and its adjoint ----

@@ -244,3 +244,50 @@ func BenchmarkFewChannelPasses(b *testing.B) {
 		})
 	}
 }
+
+// TestSum16 checks sum16 against the sum in float64: exact on small
+// integers, within float32 rounding on random values, for lengths around the
+// 16 lanes.
+func TestSum16(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 16))
+	for _, n := range []int{0, 1, 15, 16, 17, 33, 1000} {
+		ints, vals := make([]float32, n), make([]float32, n)
+		var wantInts, want, abs float64
+		for i := range n {
+			ints[i] = float32(rng.IntN(201) - 100)
+			vals[i] = float32(rng.NormFloat64())
+			wantInts += float64(ints[i])
+			want += float64(vals[i])
+			abs += math.Abs(float64(vals[i]))
+		}
+		if got := sum16(ints); float64(got) != wantInts {
+			t.Errorf("n=%d: sum16 of integers %v, want %v", n, got, wantInts)
+		}
+		if got := float64(sum16(vals)); math.Abs(got-want) > 8*float64(n)*0x1p-24*abs {
+			t.Errorf("n=%d: sum16 %v, float64 sum %v", n, got, want)
+		}
+	}
+}
+
+// BenchmarkChannelSums times the conv bias gradient's channel sums on the
+// bench conv model's largest maps: the kernels (C under cgo) against the Go
+// reference.
+//
+//	go test ./vae/internal/ops -run XXX -bench ChannelSums
+func BenchmarkChannelSums(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, s := range []tensor.Shape{{64, 32, 32, 32}, {64, 64, 16, 16}, {64, 3, 64, 64}} {
+		x, y := randVec32(rng, s.TotalSize()), make([]float32, s[1])
+		for _, impl := range []struct {
+			name string
+			add  func(y, x []float32, images, C, c0, c1, n int)
+		}{{"kernel", channelRange32}, {"go", channelRange[float32]}} {
+			b.Run(fmt.Sprintf("%s/%dx%dx%d", impl.name, s[1], s[2], s[3]), func(b *testing.B) {
+				b.SetBytes(int64(4 * len(x)))
+				for range b.N {
+					channelSums(s, y, x, impl.add)
+				}
+			})
+		}
+	}
+}

@@ -145,6 +145,10 @@ void vaelab_bias_relu(float *y, const float *bias, long c, long n, int relu) {
 
 void vaelab_col_sums(float *y, const float *x, long rows, long n) { PICK(col_sums)(y, x, rows, n); }
 
+void vaelab_channel_sums(float *y, const float *x, long images, long c, long c0, long c1, long n) {
+	PICK(channel_sums)(y, x, images, c, c0, c1, n);
+}
+
 void vaelab_row_bias(float *y, const float *b, long rows, long n) { PICK(row_bias)(y, b, rows, n); }
 
 void vaelab_adam(float *w, const float *g, float *m, float *v, long n, float b1, float b2, float step, float inv2,

@@ -178,6 +178,31 @@ static TARGET void KERNEL(col_sums)(float *restrict y, const float *restrict x, 
 	}
 }
 
+// channel_sums adds, for each of the images and each channel c0 ≤ c < c1 of
+// x (images×C×n), the sum of the channel's n values into y[c]: the order of
+// convops.go's sum16 (sixteen lanes in two vectors of eight, then pairwise),
+// so the bits are the Go code's in every copy.
+static TARGET void KERNEL(channel_sums)(float *restrict y, const float *restrict x, long images, long C, long c0,
+		long c1, long n) {
+	for (long i = 0; i < images; i++)
+		for (long c = c0; c < c1; c++) {
+			const float *p = x + (i * C + c) * n;
+			v8f lo = {0}, hi = {0};
+			long j = 0;
+			for (; j + 16 <= n; j += 16) {
+				lo += *(const v8f *)(p + j);
+				hi += *(const v8f *)(p + j + 8);
+			}
+			float lane[16];
+			memcpy(lane, &lo, sizeof lo);
+			memcpy(lane + 8, &hi, sizeof hi);
+			for (; j < n; j++) lane[j % 16] += p[j];
+			for (int w = 8; w >= 1; w /= 2)
+				for (int k = 0; k < w; k++) lane[k] += lane[k + w];
+			y[c] += lane[0];
+		}
+}
+
 // row_bias adds b to each of the rows of y (rows×n).
 static TARGET void KERNEL(row_bias)(float *restrict y, const float *restrict b, long rows, long n) {
 	for (long r = 0; r < rows; r++) {

@@ -66,6 +66,14 @@ func colSums32(n int, y, x []float32) {
 	C.vaelab_col_sums(f32p(y), f32p(x), C.long(len(x)/n), C.long(n))
 }
 
+// channelRange32 is channelRange: y[c] += the sums of channels c0..c1-1 of
+// x (images×C×n), image after image.
+func channelRange32(y, x []float32, images, C, c0, c1, n int) {
+	checkLen("channelSums", x, images*C*n)
+	checkLen("channelSums", y, C)
+	C.vaelab_channel_sums(f32p(y), f32p(x), C.long(images), C.long(C), C.long(c0), C.long(c1), C.long(n))
+}
+
 // rowBias32 adds b (n) to every row of y.
 func rowBias32(y, b []float32) {
 	C.vaelab_row_bias(f32p(y), f32p(b), C.long(len(y)/len(b)), C.long(len(b)))

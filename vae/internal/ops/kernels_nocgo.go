@@ -18,6 +18,10 @@ func biasReLU32(y, bias []float32, n int, relu bool) { biasReLUGo(y, bias, n, re
 
 func colSums32(n int, y, x []float32) { colSums(n, y, x) }
 
+func channelRange32(y, x []float32, images, C, c0, c1, n int) {
+	channelRange(y, x, images, C, c0, c1, n)
+}
+
 func rowBias32(y, b []float32) { rowBias(y, b) }
 
 func Adam32(w, g, m, v []float32, c AdamConsts) { AdamUpdate(w, g, m, v, c) }

@@ -80,6 +80,17 @@ func checkKernelsMatchGo(t *testing.T) {
 	colSums32(403, got, rows)
 	colSums(403, want, rows)
 	assertSameBits(t, "colSums", got, want)
+	// The conv bias gradient's channel sums: maps of 16 or more values with
+	// and without a tail, a map shorter than the 16 lanes, and a channel
+	// range that leaves the others alone.
+	for _, cs := range []struct{ images, C, c0, c1, n int }{{3, 5, 0, 5, 64}, {2, 7, 2, 6, 37}, {4, 3, 0, 3, 9}, {1, 2, 1, 2, 1024}} {
+		x := randVec32(rng, cs.images*cs.C*cs.n)
+		got, want := randVec32(rng, cs.C), make([]float32, cs.C)
+		copy(want, got) // both add onto y
+		channelRange32(got, x, cs.images, cs.C, cs.c0, cs.c1, cs.n)
+		channelRange(want, x, cs.images, cs.C, cs.c0, cs.c1, cs.n)
+		assertSameBits(t, fmt.Sprintf("channelSums %+v", cs), got, want)
+	}
 	bias := randVec32(rng, 403)
 	got, want = append([]float32(nil), rows...), append([]float32(nil), rows...)
 	rowBias32(got, bias)

@@ -5,6 +5,7 @@ void vaelab_row2im(const float *rows, int c, int h, int w, int k, int s, int p, 
 void vaelab_relu(float *y, const float *x, const float *g, long n);
 void vaelab_bias_relu(float *y, const float *bias, long c, long n, int relu);
 void vaelab_col_sums(float *y, const float *x, long rows, long n);
+void vaelab_channel_sums(float *y, const float *x, long images, long c, long c0, long c1, long n);
 void vaelab_row_bias(float *y, const float *b, long rows, long n);
 void vaelab_adam(float *w, const float *g, float *m, float *v, long n, float b1, float b2, float step, float inv2,
 		float eps, float scale);
