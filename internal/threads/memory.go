@@ -57,10 +57,10 @@ func (m memory) path() string { return filepath.Join(m.dir, FileName) }
 
 // recall returns the capacity remembered for k at now. A missing,
 // unreadable, corrupt or foreign file, an implausible value, or a low one
-// measured more than lowKeptFor before now, is no memory.
+// not measured recently, is no memory.
 func (m memory) recall(k key, now time.Time) (float64, bool) {
 	for _, e := range m.read().Measurements {
-		if e.key == k && plausible(e.Capacity, k.Usable) && (!low(e.Capacity, k.Usable) || now.Sub(e.Measured) < lowKeptFor) {
+		if e.key == k && plausible(e.Capacity, k.Usable) && (!low(e.Capacity, k.Usable) || recent(e.Measured, now)) {
 			return e.Capacity, true
 		}
 	}
@@ -71,6 +71,13 @@ func (m memory) recall(k key, now time.Time) (float64, bool) {
 // for processes started together to share one measurement, short enough
 // that a busy moment does not decide the runs of the days after it.
 const lowKeptFor = time.Minute
+
+// recent reports a measurement taken at most lowKeptFor before now; one
+// dated after now (a clock set back, a file from another machine) is not.
+func recent(measured, now time.Time) bool {
+	age := now.Sub(measured)
+	return age >= 0 && age < lowKeptFor
+}
 
 // low reports a capacity that gives fewer effective cores than usable. It
 // may be the machine (vCPUs that share one core's floating-point units) or

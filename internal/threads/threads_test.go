@@ -176,6 +176,18 @@ func TestLowCapacityIsMeasuredAgain(t *testing.T) {
 	}
 }
 
+// TestLowCapacityFromTheFuture: a low capacity dated after now (a clock set
+// back since) is measured again rather than trusted until the clock passes it.
+func TestLowCapacityFromTheFuture(t *testing.T) {
+	calls := 0
+	m := fake(2, 1.10, t.TempDir(), &calls)
+	later := time.Now().Add(time.Hour)
+	m.memory.remember(m.identity, 1.10, later)
+	if d, err := m.resolve("auto", 1); err != nil || calls != 1 {
+		t.Errorf("%+v, %v after %d measurements; want one new measurement", d, err, calls)
+	}
+}
+
 // TestMeasuredOnceWhenStartedTogether: resolutions that start together
 // (workers a scheduler starts at once) measure once; the others wait and
 // read the result.
