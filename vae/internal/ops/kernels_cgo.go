@@ -67,11 +67,11 @@ func colSums32(n int, y, x []float32) {
 }
 
 // channelRange32 is channelRange: y[c] += the sums of channels c0..c1-1 of
-// x (images×C×n), image after image.
-func channelRange32(y, x []float32, images, C, c0, c1, n int) {
-	checkLen("channelSums", x, images*C*n)
-	checkLen("channelSums", y, C)
-	C.vaelab_channel_sums(f32p(y), f32p(x), C.long(images), C.long(C), C.long(c0), C.long(c1), C.long(n))
+// x (images×channels×n), image after image.
+func channelRange32(y, x []float32, images, channels, c0, c1, n int) {
+	checkLen("channelSums", x, images*channels*n)
+	checkLen("channelSums", y, channels)
+	C.vaelab_channel_sums(f32p(y), f32p(x), C.long(images), C.long(channels), C.long(c0), C.long(c1), C.long(n))
 }
 
 // rowBias32 adds b (n) to every row of y.

@@ -18,8 +18,8 @@ func biasReLU32(y, bias []float32, n int, relu bool) { biasReLUGo(y, bias, n, re
 
 func colSums32(n int, y, x []float32) { colSums(n, y, x) }
 
-func channelRange32(y, x []float32, images, C, c0, c1, n int) {
-	channelRange(y, x, images, C, c0, c1, n)
+func channelRange32(y, x []float32, images, channels, c0, c1, n int) {
+	channelRange(y, x, images, channels, c0, c1, n)
 }
 
 func rowBias32(y, b []float32) { rowBias(y, b) }
