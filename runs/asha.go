@@ -368,7 +368,7 @@ func (sc *Scheduler) ashaStopRest(ctx context.Context, experiment string, e *exp
 			stops[r.ID] = fmt.Sprintf("stopped at rung %d (epoch %d): never in the top 1/%d of the configurations that completed the rung (asynchronous successive halving)", c.rung+1, e.Rungs[c.rung], e.Eta)
 		}
 	}
-	if err := sc.Store.Decide(ctx, experiment, stops, nil); err != nil {
+	if err := sc.decideStops(ctx, experiment, stops, nil); err != nil {
 		return 0, err
 	}
 	statuses, err := sc.Store.Statuses(ctx, experiment)

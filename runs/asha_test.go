@@ -2,6 +2,7 @@ package runs
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -151,6 +152,51 @@ func TestFullBudgetSpecTrainsWhatASearchStopped(t *testing.T) {
 			// Running the search again changes nothing: its runs are trained.
 			if p, res := runSpec(t, sc, search); len(p.ToTrain) != 0 || res.Done != 0 {
 				t.Errorf("the search again: %d to train, %+v", len(p.ToTrain), res)
+			}
+		})
+	}
+}
+
+// A worker killed after writing a checkpoint but before recording it leaves
+// the store with an older file's sha256; a resume records the newer file
+// (TestUnrecordedCheckpointWithItsCurvesResumes), but a run that the next
+// decision stops is not resumed. The decision records it, so doctor finds
+// the store clean.
+func TestStoppedRunsUnrecordedCheckpointIsRecorded(t *testing.T) {
+	for _, tc := range []struct{ name, spec string }{{"sync", syncSpec}, {"async", ashaSpec}} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, dir := openTemp(t)
+			sc := newScheduler(st, dir)
+			sc.Workers = 1
+			if _, res := runSpec(t, sc, tc.spec); res.Done != 1 || res.EarlyStopped != 2 {
+				t.Fatalf("sweep: %+v, want 1 done and 2 stopped", res)
+			}
+			var victim RunInfo
+			for _, r := range statuses(t, st, "tiny") {
+				if r.Status == StatusStopped {
+					victim = r
+				}
+			}
+			ctx := context.Background()
+			path := filepath.Join(victim.Dir, checkpointFile)
+			if err := st.PutArtifact(ctx, Artifact{RunID: victim.ID, Kind: "checkpoint", Path: path, SHA256: strings.Repeat("0", 64), Bytes: 1}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.db.ExecContext(ctx, "UPDATE runs SET status=? WHERE id=?", StatusInterrupted, victim.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, res := runSpec(t, sc, tc.spec); res.Failed != 0 {
+				t.Fatalf("rerun: %+v", res)
+			}
+			if s := statuses(t, st, "tiny")[victim.Label].Status; s != StatusStopped {
+				t.Fatalf("the killed run is %s after the rerun, want stopped again", s)
+			}
+			findings, err := st.Check(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range findings {
+				t.Errorf("doctor: %s %s: %s", f.Kind, f.RunID, f.Detail)
 			}
 		})
 	}

@@ -167,7 +167,7 @@ func (sc *Scheduler) executeRungs(ctx context.Context, p *Plan, run func(context
 		}
 		alive, stops, err := sc.decide(ctx, e, groups, statuses)
 		if err == nil {
-			err = sc.Store.Decide(ctx, p.Experiment, stops, runIDs(alive))
+			err = sc.decideStops(ctx, p.Experiment, stops, runIDs(alive))
 		}
 		if err != nil {
 			total.Stopped = err
@@ -405,14 +405,16 @@ func (s *Store) Status(ctx context.Context, runID string) (string, error) {
 // of stops waiting to train (pending, paused, failed, interrupted) becomes
 // stopped with its reason; each of alive that is stopped is promoted
 // (paused again, to resume from its checkpoint). A run both stopped and
-// alive cannot arise: the two come from one decision.
-func (s *Store) Decide(ctx context.Context, experiment string, stops map[string]string, alive []string) error {
+// alive cannot arise: the two come from one decision. It returns the runs
+// this decision stopped.
+func (s *Store) Decide(ctx context.Context, experiment string, stops map[string]string, alive []string) (stopped []string, err error) {
 	ids := make([]string, 0, len(stops))
 	for id := range stops {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		stopped = stopped[:0]
 		for _, id := range ids {
 			res, err := tx.ExecContext(ctx, "UPDATE runs SET status=?, error=?, owner='' WHERE id=? AND status IN (?,?,?,?)",
 				StatusStopped, stops[id], id, StatusPending, StatusPaused, StatusFailed, StatusInterrupted)
@@ -420,6 +422,7 @@ func (s *Store) Decide(ctx context.Context, experiment string, stops map[string]
 				return fmt.Errorf("stop run %s: %w", id, err)
 			}
 			if n, _ := res.RowsAffected(); n == 1 {
+				stopped = append(stopped, id)
 				if err := addEvent(ctx, tx, experiment, id, "info", "early-stop", stops[id]); err != nil {
 					return err
 				}
@@ -438,6 +441,10 @@ func (s *Store) Decide(ctx context.Context, experiment string, stops map[string]
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return stopped, nil
 }
 
 // describeRung is a paused run's reason.

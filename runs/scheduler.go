@@ -666,6 +666,55 @@ func (sc *Scheduler) adoptCheckpoint(ctx context.Context, runID, path string, b 
 	return sc.Store.PutArtifact(ctx, Artifact{RunID: runID, Kind: "checkpoint", Path: path, SHA256: hex.EncodeToString(sum[:]), Bytes: int64(len(b))})
 }
 
+// decideStops records an early-stopping decision (Store.Decide) and settles
+// the checkpoint of each run it stopped: a stopped run is not resumed, so
+// the record a resume would have mended (see adoptCheckpoint) is mended now.
+func (sc *Scheduler) decideStops(ctx context.Context, experiment string, stops map[string]string, alive []string) error {
+	stopped, err := sc.Store.Decide(ctx, experiment, stops, alive)
+	if err != nil {
+		return err
+	}
+	for _, id := range stopped {
+		if err := sc.settleCheckpoint(ctx, id); err != nil {
+			return fmt.Errorf("run %s, stopped: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// settleCheckpoint records the checkpoint in a stopped run's folder when a
+// worker killed between writing it and recording it left the store with an
+// older file's sha256, and the store holds the run's curves up to it (the
+// test a resume makes, resumable). A file that fails that test is left as it
+// is, for doctor to report and a resume to refuse or set aside should the
+// run be promoted; the decision stands either way.
+func (sc *Scheduler) settleCheckpoint(ctx context.Context, runID string) error {
+	dir, err := sc.runDir(ctx, runID)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, checkpointFile)
+	b, err := safefile.Read(path, safefile.MaxCheckpoint)
+	if err != nil {
+		return nil // none, or unreadable: a resume would report it
+	}
+	c, err := vae.ReadCheckpoint(bytes.NewReader(b))
+	if err == nil {
+		err = sc.Store.checkOwner(ctx, c, runID)
+	}
+	if err != nil {
+		return nil
+	}
+	why, err := sc.resumable(ctx, runID, b, c, nil)
+	if err != nil {
+		sc.logf("stopped     %s  its checkpoint %s is not the recorded one, left as it is: %v", runID, path, err)
+	}
+	if why != "" || err != nil {
+		return nil
+	}
+	return sc.adoptCheckpoint(ctx, runID, path, b)
+}
+
 // setAside moves a checkpoint the store has no record of out of the way,
 // never deleting it, so that the run starts from scratch; an event says
 // where the file went.
