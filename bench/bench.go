@@ -58,8 +58,9 @@ type Options struct {
 	// count is VAELAB_THREADS in its environment.
 	Executable string
 	ChildArgs  func(model string) []string
-	// Settle is the pause before each measurement (Run's default:
-	// settleTime), so that each starts on a machine at rest.
+	// Settle is the pause before each measurement, so that each starts on a
+	// machine at rest (the CLI's default: SettleTime); 0 pauses not at all,
+	// for a quick look whose figures are not to be compared.
 	Settle time.Duration
 }
 
@@ -68,6 +69,9 @@ type Options struct {
 func (o Options) Check() error {
 	if o.Rounds < 1 {
 		return fault.User(fmt.Errorf("--rounds: %d must be at least 1", o.Rounds))
+	}
+	if o.Settle < 0 {
+		return fault.User(fmt.Errorf("--settle: %v is negative; give a pause such as 1s, or 0 for none", o.Settle))
 	}
 	for _, s := range o.Sections {
 		if !slices.Contains(Sections(), s) {
@@ -88,9 +92,6 @@ func Run(ctx context.Context, w io.Writer, opt Options) error {
 			return fmt.Errorf("bench: %w", err)
 		}
 		opt.Executable = self
-	}
-	if opt.Settle == 0 {
-		opt.Settle = settleTime
 	}
 	if opt.ChildArgs == nil {
 		opt.ChildArgs = func(what string) []string {

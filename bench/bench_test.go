@@ -113,9 +113,12 @@ func TestBenchDescriptors(t *testing.T) {
 	}
 }
 
-func TestCheckSections(t *testing.T) {
+func TestCheckOptions(t *testing.T) {
 	if err := (Options{Rounds: 1, Sections: []string{"threads", "sweep"}}).Check(); err != nil {
 		t.Errorf("threads and sweep: %v", err)
+	}
+	if err := (Options{Rounds: 1, Settle: -time.Second}).Check(); err == nil || !fault.IsUser(err) || !strings.Contains(err.Error(), "--settle") {
+		t.Errorf("a negative settle: %v, want a user error naming --settle", err)
 	}
 	if err := (Options{Rounds: 1, Sections: []string{"thread"}}).Check(); err == nil || !fault.IsUser(err) {
 		t.Errorf("an unknown section: %v, want the user's error", err)

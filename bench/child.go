@@ -43,11 +43,12 @@ const startEnv = "VAELAB_BENCH_START"
 // for a process to start and set itself up (PyTorch's import included).
 const startLead = 5 * time.Second
 
-// settleTime is the pause before each measurement: the last measured
-// process's memory returned and its threads gone, each measurement starts on
-// a machine at rest (on the 2-core VMs, a 2-thread run started right after
-// PyTorch's exit was at times a third slower).
-const settleTime = time.Second
+// SettleTime is the default pause before each measurement (vaelab bench
+// --settle): the last measured process's memory returned and its threads
+// gone, each measurement starts on a machine at rest (on the 2-core VMs, a
+// 2-thread run started right after PyTorch's exit was at times a third
+// slower).
+const SettleTime = time.Second
 
 // settle waits d, or until ctx ends.
 func settle(ctx context.Context, d time.Duration) error {

@@ -76,7 +76,7 @@ func TestBLASIsRecorded(t *testing.T) {
 			if !strings.Contains(string(page), want) {
 				t.Errorf("the report header does not record %q", want)
 			}
-			bench := vaelab(t, dir, tc.env, "bench", "--python", "", "--mlp-steps", "1", "--conv-steps", "1", "--rounds", "1", "--sections", "train")
+			bench := vaelab(t, dir, tc.env, "bench", "--settle", "0", "--python", "", "--mlp-steps", "1", "--conv-steps", "1", "--rounds", "1", "--sections", "train")
 			if !regexp.MustCompile(`(?m)^training steps: .*vaelab BLAS: .*`+regexp.QuoteMeta(want)).MatchString(bench.stdout) || !strings.Contains(bench.stdout, "CPU: ") {
 				t.Errorf("the bench header does not record %q and the CPU:\n%s%s", want, bench.stdout, bench.stderr)
 			}

@@ -303,6 +303,7 @@ func benchCmd(s *settings, stdout io.Writer) *cobra.Command {
 	f.IntVar(&opt.ConvSteps, "conv-steps", 10, "training steps of the conv VAE")
 	f.IntVar(&opt.Rounds, "rounds", 3, "measurements of each model and its PyTorch peer, and of each sweep, alternating")
 	f.StringSliceVar(&opt.Sections, "sections", bench.Sections(), "what to measure")
+	f.DurationVar(&opt.Settle, "settle", bench.SettleTime, "the pause before each measurement, so that each starts on a machine at rest (0 for a quick look)")
 	f.StringVar(&child, "child", "", "internal: measure one model in this process and print it as JSON")
 	f.MarkHidden("child")
 	return cmd

@@ -383,7 +383,7 @@ func TestReportDuringSweep(t *testing.T) {
 // TestBenchPrintsItsTables runs the speed harness's training section with
 // tiny step counts and no PyTorch: a row per model, measured in its own process.
 func TestBenchPrintsItsTables(t *testing.T) {
-	r := vaelab(t, t.TempDir(), nil, "bench", "--python", "", "--mlp-steps", "2", "--conv-steps", "1", "--rounds", "2", "--sections", "train")
+	r := vaelab(t, t.TempDir(), nil, "bench", "--settle", "0", "--python", "", "--mlp-steps", "2", "--conv-steps", "1", "--rounds", "2", "--sections", "train")
 	if r.code != 0 {
 		t.Fatalf("bench: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

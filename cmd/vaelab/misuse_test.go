@@ -546,7 +546,7 @@ func TestNothingIsWrittenOutsideTheWorkspace(t *testing.T) {
 		{"report", "contained", "-o", filepath.Join(dirs["out"], "r.html")},
 		{"export", "contained", "--format", "csv", "-o", filepath.Join(dirs["out"], "e.csv")},
 		{"data", "show", "synthetic", "-n", "8", "-o", filepath.Join(dirs["out"], "grid.png")},
-		{"doctor"}, {"bench", "--python", "", "--mlp-steps", "1", "--conv-steps", "1", "--rounds", "1", "--sections", "train"},
+		{"doctor"}, {"bench", "--settle", "0", "--python", "", "--mlp-steps", "1", "--conv-steps", "1", "--rounds", "1", "--sections", "train"},
 	} {
 		if r := vaelab(t, dirs["ws"], env, args...); r.code != 0 {
 			t.Fatalf("%v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
