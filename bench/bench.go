@@ -414,7 +414,7 @@ func sweepMeasure(ctx context.Context, opt Options, m string) (time.Duration, fl
 	// oversubscribe the cores: the sweeps' speed-up and the machine's
 	// capacity measure the same work. Workspaces in dir, removed here even if
 	// a child is killed.
-	start := startAt(time.Now().Add(startLead))
+	start := startAt(time.Now().Add(opt.Settle + startLead)) // each copy pauses first
 	rows, err := sideBySide(ctx, copies, func(ctx context.Context) (Row, error) {
 		return opt.measure(ctx, child, 1, "TMPDIR="+dir, start)
 	})

@@ -154,7 +154,7 @@ func threadsModel(ctx context.Context, opt Options, model string, n int) (modelR
 func measureSetup(ctx context.Context, opt Options, model string, s setup) (sample, error) {
 	var start time.Time // copies side by side start their timed steps together
 	if s.copies > 1 {
-		start = time.Now().Add(startLead)
+		start = time.Now().Add(opt.Settle + startLead) // each copy pauses first
 	}
 	one := func(ctx context.Context) (Row, error) {
 		if s.impl != "vaelab" {

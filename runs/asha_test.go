@@ -2,6 +2,8 @@ package runs
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -160,10 +162,15 @@ func TestFullBudgetSpecTrainsWhatASearchStopped(t *testing.T) {
 // A worker killed after writing a checkpoint but before recording it leaves
 // the store with an older file's sha256; a resume records the newer file
 // (TestUnrecordedCheckpointWithItsCurvesResumes), but a run that the next
-// decision stops is not resumed. The decision records it, so doctor finds
-// the store clean.
+// decision stops is not resumed. The decision records it when the store
+// holds the run's curves up to it, so doctor finds the store clean; without
+// them, or with a file it cannot read, the file is left for doctor to
+// report, and the run stays stopped.
 func TestStoppedRunsUnrecordedCheckpointIsRecorded(t *testing.T) {
-	for _, tc := range []struct{ name, spec string }{{"sync", syncSpec}, {"async", ashaSpec}} {
+	for _, tc := range []struct {
+		name, spec string
+		damaged    bool
+	}{{"sync", syncSpec, false}, {"async", ashaSpec, false}, {"sync, a damaged file", syncSpec, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, dir := openTemp(t)
 			sc := newScheduler(st, dir)
@@ -173,7 +180,7 @@ func TestStoppedRunsUnrecordedCheckpointIsRecorded(t *testing.T) {
 			}
 			var victim RunInfo
 			for _, r := range statuses(t, st, "tiny") {
-				if r.Status == StatusStopped {
+				if r.Status == StatusStopped && (victim.ID == "" || r.ID < victim.ID) {
 					victim = r
 				}
 			}
@@ -185,7 +192,16 @@ func TestStoppedRunsUnrecordedCheckpointIsRecorded(t *testing.T) {
 			if _, err := st.db.ExecContext(ctx, "UPDATE runs SET status=? WHERE id=?", StatusInterrupted, victim.ID); err != nil {
 				t.Fatal(err)
 			}
-			if _, res := runSpec(t, sc, tc.spec); res.Failed != 0 {
+			if tc.damaged {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, b[:len(b)/2], 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, res := runSpec(t, sc, tc.spec); res.Failed != 0 || res.Stopped != nil {
 				t.Fatalf("rerun: %+v", res)
 			}
 			if s := statuses(t, st, "tiny")[victim.Label].Status; s != StatusStopped {
@@ -195,8 +211,59 @@ func TestStoppedRunsUnrecordedCheckpointIsRecorded(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			flagged := false
 			for _, f := range findings {
+				if f.Kind == "artifact" && f.RunID == victim.ID && tc.damaged {
+					flagged = true
+					continue
+				}
 				t.Errorf("doctor: %s %s: %s", f.Kind, f.RunID, f.Detail)
+			}
+			if tc.damaged && !flagged {
+				t.Errorf("a damaged checkpoint was recorded; doctor should still report it: %+v", findings)
+			}
+		})
+	}
+}
+
+// The stopped run's checkpoint is recorded only while the run is stopped
+// and its record is the one seen: a process that promoted and resumed the
+// run meanwhile keeps its own record.
+func TestRecordStoppedCheckpointKeepsANewerRecord(t *testing.T) {
+	st, dir := openTemp(t)
+	if _, res := runSpec(t, newScheduler(st, dir), syncSpec); res.EarlyStopped != 2 {
+		t.Fatalf("sweep: %+v, want 2 stopped", res)
+	}
+	ctx := context.Background()
+	byStatus := map[string]RunInfo{}
+	for _, r := range statuses(t, st, "tiny") {
+		byStatus[r.Status] = r
+	}
+	for i, tc := range []struct {
+		name  string
+		run   RunInfo
+		seen  func(recorded string) string
+		wants bool
+	}{
+		{"stopped, record as seen", byStatus[StatusStopped], func(r string) string { return r }, true},
+		{"stopped, record changed since", byStatus[StatusStopped], func(string) string { return strings.Repeat("1", 64) }, false},
+		{"done (resumed elsewhere)", byStatus[StatusDone], func(r string) string { return r }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			arts, err := st.Artifacts(ctx, tc.run.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := arts["checkpoint"]
+			sum := strings.Repeat(fmt.Sprintf("%x", 10+i), 64) // another sha256 in each case
+			a := Artifact{RunID: tc.run.ID, Kind: "checkpoint", Path: before.Path, SHA256: sum, Bytes: 7}
+
+			if err := st.recordStoppedCheckpoint(ctx, a, tc.seen(before.SHA256)); err != nil {
+				t.Fatal(err)
+			}
+			arts, _ = st.Artifacts(ctx, tc.run.ID)
+			if got := arts["checkpoint"].SHA256 == a.SHA256; got != tc.wants {
+				t.Errorf("recorded %v, want %v (record %.12s)", got, tc.wants, arts["checkpoint"].SHA256)
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/vaelab/vaelab/experiments"
@@ -299,6 +300,30 @@ func (s *Store) PutArtifact(ctx context.Context, a Artifact) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO artifacts (run_id, eval_hash, kind, path, sha256, bytes, created_at) VALUES (?,?,?,?,?,?,?)",
 			a.RunID, a.EvalHash, a.Kind, s.storedPath(a.Path), a.SHA256, a.Bytes, now())
+		return err
+	})
+}
+
+// recordStoppedCheckpoint records a as a stopped run's checkpoint, in one
+// transaction and only while the run is still stopped and its recorded
+// checkpoint is still the one whose sha256 the caller saw (seen; "" for
+// none): a process that promoted and resumed the run meanwhile keeps the
+// record of the checkpoint it wrote.
+func (s *Store) recordStoppedCheckpoint(ctx context.Context, a Artifact, seen string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var status, sum string
+		if err := tx.QueryRowContext(ctx, "SELECT status FROM runs WHERE id=?", a.RunID).Scan(&status); err != nil {
+			return fmt.Errorf("read the status of run %s: %w", a.RunID, err)
+		}
+		err := tx.QueryRowContext(ctx, "SELECT sha256 FROM artifacts WHERE run_id=? AND eval_hash='' AND kind=?", a.RunID, a.Kind).Scan(&sum)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("read the checkpoint record of run %s: %w", a.RunID, err)
+		}
+		if status != StatusStopped || sum != seen {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, "INSERT OR REPLACE INTO artifacts (run_id, eval_hash, kind, path, sha256, bytes, created_at) VALUES (?,?,?,?,?,?,?)",
+			a.RunID, "", a.Kind, s.storedPath(a.Path), a.SHA256, a.Bytes, now())
 		return err
 	})
 }

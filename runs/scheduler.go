@@ -669,25 +669,27 @@ func (sc *Scheduler) adoptCheckpoint(ctx context.Context, runID, path string, b 
 // decideStops records an early-stopping decision (Store.Decide) and settles
 // the checkpoint of each run it stopped: a stopped run is not resumed, so
 // the record a resume would have mended (see adoptCheckpoint) is mended now.
+// The decision stands whatever the settling meets; its errors come after.
 func (sc *Scheduler) decideStops(ctx context.Context, experiment string, stops map[string]string, alive []string) error {
 	stopped, err := sc.Store.Decide(ctx, experiment, stops, alive)
 	if err != nil {
 		return err
 	}
+	var errs []error
 	for _, id := range stopped {
 		if err := sc.settleCheckpoint(ctx, id); err != nil {
-			return fmt.Errorf("run %s, stopped: %w", id, err)
+			errs = append(errs, fmt.Errorf("run %s, stopped: %w", id, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // settleCheckpoint records the checkpoint in a stopped run's folder when a
 // worker killed between writing it and recording it left the store with an
 // older file's sha256, and the store holds the run's curves up to it (the
-// test a resume makes, resumable). A file that fails that test is left as it
-// is, for doctor to report and a resume to refuse or set aside should the
-// run be promoted; the decision stands either way.
+// test a resume makes, see resumable). A file that fails that test is left
+// as it is, for doctor to report and a resume to refuse or set aside should
+// the run be promoted. Only the store's errors are returned.
 func (sc *Scheduler) settleCheckpoint(ctx context.Context, runID string) error {
 	dir, err := sc.runDir(ctx, runID)
 	if err != nil {
@@ -696,23 +698,42 @@ func (sc *Scheduler) settleCheckpoint(ctx context.Context, runID string) error {
 	path := filepath.Join(dir, checkpointFile)
 	b, err := safefile.Read(path, safefile.MaxCheckpoint)
 	if err != nil {
-		return nil // none, or unreadable: a resume would report it
+		return nil // none, or unreadable: doctor and a resume report it
+	}
+	arts, err := sc.Store.Artifacts(ctx, runID)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(b)
+	seen := arts["checkpoint"].SHA256
+	if seen == hex.EncodeToString(sum[:]) {
+		return nil
+	}
+	leave := func(why string) error {
+		sc.logf("stopped     %s  its checkpoint %s is not the recorded one and is left as it is: %s", runID, path, why)
+		return nil
 	}
 	c, err := vae.ReadCheckpoint(bytes.NewReader(b))
-	if err == nil {
-		err = sc.Store.checkOwner(ctx, c, runID)
-	}
 	if err != nil {
-		return nil
+		return leave(err.Error())
 	}
-	why, err := sc.resumable(ctx, runID, b, c, nil)
+	if c.Run != runID {
+		aliases, err := sc.Store.Aliases(ctx, runID)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(aliases, c.Run) {
+			return leave("it belongs to run " + c.Run)
+		}
+	}
+	n, err := sc.Store.LossSteps(ctx, runID, c.Step)
 	if err != nil {
-		sc.logf("stopped     %s  its checkpoint %s is not the recorded one, left as it is: %v", runID, path, err)
+		return err
 	}
-	if why != "" || err != nil {
-		return nil
+	if n != c.Step {
+		return leave(fmt.Sprintf("the store holds %d of the %d steps it was written after", n, c.Step))
 	}
-	return sc.adoptCheckpoint(ctx, runID, path, b)
+	return sc.Store.recordStoppedCheckpoint(ctx, Artifact{RunID: runID, Kind: "checkpoint", Path: path, SHA256: hex.EncodeToString(sum[:]), Bytes: int64(len(b))}, seen)
 }
 
 // setAside moves a checkpoint the store has no record of out of the way,
