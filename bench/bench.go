@@ -98,6 +98,11 @@ func Run(ctx context.Context, w io.Writer, opt Options) error {
 			return []string{"bench", "--child", what, "--mlp-steps", strconv.Itoa(opt.MLPSteps), "--conv-steps", strconv.Itoa(opt.ConvSteps)}
 		}
 	}
+	if opt.Settle == 0 {
+		fmt.Fprintln(w, "no pause before the measurements (--settle 0): a quick look, not figures to compare")
+	} else {
+		fmt.Fprintf(w, "a pause of %v before each measurement (--settle)\n", opt.Settle)
+	}
 	for _, section := range opt.Sections {
 		var err error
 		switch section {

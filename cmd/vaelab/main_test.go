@@ -387,7 +387,7 @@ func TestBenchPrintsItsTables(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("bench: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"vaelab    mlp    100      2", "vaelab   conv     64      1"} {
+	for _, want := range []string{"vaelab    mlp    100      2", "vaelab   conv     64      1", "no pause before the measurements (--settle 0)"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("bench output lacks %q:\n%s", want, r.stdout)
 		}
