@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/vaelab/vaelab/internal/testenv"
 	"github.com/vaelab/vaelab/record"
 )
 
@@ -136,6 +137,7 @@ sweep:
 // training, the server and its clients take CPU from training and the
 // sweep is slower for that alone.
 func TestSweepBesideBusyServer(t *testing.T) {
+	testenv.Full(t, "load: a sweep beside a server answering four clients as fast as it can")
 	alone, busy := t.TempDir(), t.TempDir()
 	for _, dir := range []string{alone, busy} {
 		if err := os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(hammerSpec), 0o644); err != nil {
