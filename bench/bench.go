@@ -51,6 +51,9 @@ type Options struct {
 	Rounds              int      // alternating measurements of each
 	Sections            []string // of Sections()
 	DlibDir             string   // the face-descriptor weights
+	// Child, when set, makes Run the child process measuring what it names
+	// (see Child) instead of the harness.
+	Child string
 	// Executable and ChildArgs start one measurement (a model, the SGEMM
 	// peak, a one-run sweep: see Child) in a process of its own, which calls
 	// Child; by default this process's own binary with the CLI's arguments
@@ -81,8 +84,12 @@ func (o Options) Check() error {
 	return nil
 }
 
-// Run measures opt.Sections in order and prints each table to w.
+// Run measures opt.Sections in order and prints each table to w (or, as
+// opt.Child, one measurement of the harness's).
 func Run(ctx context.Context, w io.Writer, opt Options) error {
+	if opt.Child != "" {
+		return Child(w, opt.Child, opt.MLPSteps, opt.ConvSteps)
+	}
 	if err := opt.Check(); err != nil {
 		return err
 	}

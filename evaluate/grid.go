@@ -10,6 +10,7 @@ import (
 
 	"github.com/vaelab/vaelab/data"
 	"github.com/vaelab/vaelab/experiments"
+	"github.com/vaelab/vaelab/internal/fault"
 	"github.com/vaelab/vaelab/record"
 	"github.com/vaelab/vaelab/vae"
 )
@@ -17,22 +18,23 @@ import (
 // MaxSampleImages bounds a grid: 4096 images of 1024×1024×3 are already 12 GB.
 const MaxSampleImages = 4096
 
-// CheckSampleRequest refuses an impossible request before anything is loaded.
+// CheckSampleRequest refuses an impossible request before anything is
+// loaded: the user's error (a flag to change).
 func CheckSampleRequest(req SampleRequest) error {
 	kind, n, sampler := req.Kind, req.N, req.Sampler
 	switch kind {
 	case "samples", "reconstructions", "traversals":
 	default:
-		return fmt.Errorf("--kind %q: want samples, reconstructions or traversals", kind)
+		return fault.User(fmt.Errorf("--kind %q: want samples, reconstructions or traversals", kind))
 	}
 	if n < 1 || n > MaxSampleImages {
-		return fmt.Errorf("-n %d: the number of images must be between 1 and %d", n, MaxSampleImages)
+		return fault.User(fmt.Errorf("-n %d: the number of images must be between 1 and %d", n, MaxSampleImages))
 	}
 	if _, err := vae.NewSampler(sampler, vae.EvalConfig{}); err != nil {
-		return fmt.Errorf("--sampler: %w", err)
+		return fault.User(fmt.Errorf("--sampler: %w", err))
 	}
 	if sampler != "prior" && kind != "samples" {
-		return fmt.Errorf("--sampler %s: only --kind samples draws from a sampler", sampler)
+		return fault.User(fmt.Errorf("--sampler %s: only --kind samples draws from a sampler", sampler))
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -260,6 +261,11 @@ func ShowManaged(ctx context.Context, w io.Writer, st record.Reader, t record.Ta
 		fmt.Fprintf(w, "note       %s %s\n", n.Time, termtext.Safe(n.Text))
 	}
 	return nil
+}
+
+// PrintTagged is vaelab tag's answer: the target and its tags now.
+func PrintTagged(w io.Writer, t record.Target, tags map[string]string) {
+	fmt.Fprintf(w, "%s: %s\n", termtext.Safe(t.String()), termtext.Safe(cmp.Or(TagsText(tags), "(no tags)")))
 }
 
 // TagsText formats tags as sorted key=value pairs ("" for none).

@@ -230,13 +230,13 @@ with it is fitted now with the default settings, and the fit is not stored.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := evaluate.CheckSampleRequest(req); err != nil {
-				return &exitError{exitUsage, err}
+				return err
 			}
 			if err := s.checkOutput(cmd.Context(), "--output", out); err != nil {
 				return err
 			}
 			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
-				return runs.Sample(ctx, st, args[0], &data.Loader{DataDir: s.dataDir(), CacheDir: s.cacheDir()}, req, out, stdout)
+				return runs.Sample(ctx, st, args[0], s.loader(), req, out, stdout)
 			})
 		},
 	}
@@ -282,7 +282,6 @@ func specCmd(stdout io.Writer) *cobra.Command {
 }
 
 func benchCmd(s *settings, stdout io.Writer) *cobra.Command {
-	var child string
 	var opt bench.Options
 	cmd := &cobra.Command{
 		Use:         "bench",
@@ -290,9 +289,6 @@ func benchCmd(s *settings, stdout io.Writer) *cobra.Command {
 		Short:       "Measure training speed against PyTorch, sweep scaling, logging and evaluation costs",
 		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if child != "" {
-				return bench.Child(stdout, child, opt.MLPSteps, opt.ConvSteps)
-			}
 			opt.DlibDir = filepath.Join(s.dataDir(), data.DlibFaceDir)
 			return bench.Run(cmd.Context(), stdout, opt)
 		},
@@ -304,7 +300,7 @@ func benchCmd(s *settings, stdout io.Writer) *cobra.Command {
 	f.IntVar(&opt.Rounds, "rounds", 3, "measurements of each model and its PyTorch peer, and of each sweep, alternating")
 	f.StringSliceVar(&opt.Sections, "sections", bench.Sections(), "what to measure")
 	f.DurationVar(&opt.Settle, "settle", bench.SettleTime, "the pause before each measurement, so that each starts on a machine at rest (0 for a quick look)")
-	f.StringVar(&child, "child", "", "internal: measure one model in this process and print it as JSON")
+	f.StringVar(&opt.Child, "child", "", "internal: measure one model in this process and print it as JSON")
 	f.MarkHidden("child")
 	return cmd
 }
@@ -323,8 +319,7 @@ authentication: anyone who can reach it reads every experiment.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return readStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
-				dec := runs.NewExplorer(st, &data.Loader{DataDir: s.dataDir(), CacheDir: s.cacheDir()})
-				h, err := serve.New(st, serve.Options{Decoder: dec, AllowRemote: remote, Log: stderr})
+				h, err := serve.New(st, serve.Options{Decoder: runs.NewExplorer(st, s.loader()), AllowRemote: remote, Log: stderr})
 				if err != nil {
 					return err
 				}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -31,11 +30,10 @@ func tagCmd(s *settings, stdout io.Writer) *cobra.Command {
 			}
 			return writeStore(cmd, s, func(ctx context.Context, st *runs.Store) error {
 				t, tags, err := st.Tag(ctx, args[0], kv)
-				if err != nil {
-					return err
+				if err == nil {
+					report.PrintTagged(stdout, t, tags)
 				}
-				fmt.Fprintf(stdout, "%s: %s\n", termtext.Safe(t.String()), termtext.Safe(cmp.Or(report.TagsText(tags), "(no tags)")))
-				return nil
+				return err
 			})
 		},
 	}

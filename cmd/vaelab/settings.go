@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -51,10 +52,13 @@ func (s *settings) bindFlags(cmd *cobra.Command) {
 	f.String("cache-dir", filepath.Join(data.DefaultDir(), "decoded"), "folder for decoded copies of datasets, shared by runs (env VAELAB_CACHE_DIR)")
 	f.String("blas", blaslib.Auto, "matrix products: auto (OpenBLAS when installed, its kernels checked against the CPU), openblas, or gonum (pure Go) (env VAELAB_BLAS)")
 	f.String("threads", threads.Auto, "threads of one run: auto (usable cores / workers, fewer where more do not pay here; vaelab doctor shows why) or a number (env VAELAB_THREADS)")
-	for key, flag := range map[string]string{"db": "db", "workers": "workers", "data_dir": "data-dir", "runs_dir": "runs-dir", "cache_dir": "cache-dir", "blas": "blas", "threads": "threads"} {
-		_ = s.v.BindPFlag(key, f.Lookup(flag)) // the flags exist: declared just above
+	for _, key := range strings.Fields(settingKeys) {
+		_ = s.v.BindPFlag(key, f.Lookup(strings.ReplaceAll(key, "_", "-"))) // the flags exist: declared just above
 	}
 }
+
+// settingKeys are the settings file's keys; each is a flag with - for _.
+const settingKeys = "db workers data_dir runs_dir cache_dir blas threads"
 
 // load reads the config file, if any. Call it once flags are parsed.
 func (s *settings) load(cmd *cobra.Command) error {
@@ -76,10 +80,8 @@ func (s *settings) load(cmd *cobra.Command) error {
 		return &exitError{exitUsage, fmt.Errorf("read settings %s: %w", path, err)}
 	}
 	for _, k := range s.v.AllKeys() {
-		switch k {
-		case "db", "workers", "data_dir", "runs_dir", "cache_dir", "blas", "threads", "config":
-		default:
-			return &exitError{exitUsage, fmt.Errorf("settings %s: unknown key %q (known: db, workers, data_dir, runs_dir, cache_dir, blas, threads)", path, k)}
+		if k != "config" && !slices.Contains(strings.Fields(settingKeys), k) {
+			return &exitError{exitUsage, fmt.Errorf("settings %s: unknown key %q (known: %s)", path, k, strings.ReplaceAll(settingKeys, " ", ", "))}
 		}
 	}
 	return nil
@@ -88,6 +90,9 @@ func (s *settings) load(cmd *cobra.Command) error {
 func (s *settings) db() string       { return s.v.GetString("db") }
 func (s *settings) dataDir() string  { return s.v.GetString("data_dir") }
 func (s *settings) cacheDir() string { return s.v.GetString("cache_dir") }
+func (s *settings) loader() *data.Loader {
+	return &data.Loader{DataDir: s.dataDir(), CacheDir: s.cacheDir()}
+}
 
 // needsBLAS marks, in a command's Annotations, the commands that compute:
 // the root sets up the BLAS and threads before them, once. The value
