@@ -297,11 +297,13 @@ func (s *Store) PutEvaluation(ctx context.Context, runID string, ev Evaluation, 
 
 // PutArtifact records a file written for a run.
 func (s *Store) PutArtifact(ctx context.Context, a Artifact) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO artifacts (run_id, eval_hash, kind, path, sha256, bytes, created_at) VALUES (?,?,?,?,?,?,?)",
-			a.RunID, a.EvalHash, a.Kind, s.storedPath(a.Path), a.SHA256, a.Bytes, now())
-		return err
-	})
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.putArtifact(ctx, tx, a) })
+}
+
+func (s *Store) putArtifact(ctx context.Context, tx *sql.Tx, a Artifact) error {
+	_, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO artifacts (run_id, eval_hash, kind, path, sha256, bytes, created_at) VALUES (?,?,?,?,?,?,?)",
+		a.RunID, a.EvalHash, a.Kind, s.storedPath(a.Path), a.SHA256, a.Bytes, now())
+	return err
 }
 
 // recordStoppedCheckpoint records a as a stopped run's checkpoint, in one
@@ -322,9 +324,7 @@ func (s *Store) recordStoppedCheckpoint(ctx context.Context, a Artifact, seen st
 		if status != StatusStopped || sum != seen {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, "INSERT OR REPLACE INTO artifacts (run_id, eval_hash, kind, path, sha256, bytes, created_at) VALUES (?,?,?,?,?,?,?)",
-			a.RunID, "", a.Kind, s.storedPath(a.Path), a.SHA256, a.Bytes, now())
-		return err
+		return s.putArtifact(ctx, tx, a)
 	})
 }
 
