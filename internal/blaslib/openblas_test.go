@@ -8,6 +8,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -233,6 +235,34 @@ func BenchmarkSgemmByCore(b *testing.B) {
 				}
 				b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
+		}
+	}
+}
+
+// TestLibraryLoadsOnOneThread opens OpenBLAS in a fresh process, with and
+// without a user's OPENBLAS_NUM_THREADS: the library comes up on one thread
+// (no server threads spinning at start-up), before vaelab sets any count.
+func TestLibraryLoadsOnOneThread(t *testing.T) {
+	const child = "VAELAB_BLASLIB_LOAD_CHILD"
+	if os.Getenv(child) == "1" {
+		lib, ok := openOpenBLAS()
+		if !ok {
+			fmt.Println("no OpenBLAS")
+			return
+		}
+		fmt.Printf("threads at load: %d\n", lib.Threads())
+		return
+	}
+	realOpenBLAS(t) // skips, or fails under CI, where there is none
+	if runtime.NumCPU() < 2 {
+		t.Skip("one CPU: the library starts no server threads anyway")
+	}
+	for _, env := range [][]string{nil, {"OPENBLAS_NUM_THREADS=2"}} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestLibraryLoadsOnOneThread$", "-test.count=1")
+		cmd.Env = append(append(os.Environ(), child+"=1"), env...)
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "threads at load: 1\n") {
+			t.Errorf("env %v: %v\n%s", env, err, out)
 		}
 	}
 }
