@@ -557,7 +557,7 @@ func (sc *Scheduler) failure(ctx context.Context, err error) Outcome {
 
 // startAttempt decides where a claimed run starts: from its checkpoint when
 // one is there (keeping the metrics up to it), else from scratch. A checkpoint
-// resumes only a run whose curves this store holds (see resumable); one left
+// resumes only a run whose curves this store holds (see standingOf); one left
 // by another database is moved aside and the run starts from scratch. A
 // checkpoint that cannot be read, or that belongs to another run, fails the
 // run with nothing deleted, so a bad file never silently restarts a run over
@@ -578,17 +578,20 @@ func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir st
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
-	c, err := vae.ReadCheckpoint(bytes.NewReader(b))
-	if err == nil {
-		err = sc.Store.checkOwner(ctx, c, r.ID)
-	}
-	why, err := sc.resumable(ctx, r.ID, b, c, err)
-	if why != "" {
-		return nil, sc.setAside(ctx, r.ID, path, why)
-	}
+	s, err := sc.Store.standingOf(ctx, r.ID, b)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w; the run's records are kept: move the file away to restart the run from scratch", path, err)
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
+	switch kept := "the run's records are kept: move the file away to restart the run from scratch"; {
+	case s.recorded() && s.unusable != nil:
+		return nil, fmt.Errorf("checkpoint %s: %w; %s", path, s.unusable, kept)
+	case s.recorded() || s.covered():
+	case s.seen != "":
+		return nil, fmt.Errorf("checkpoint %s: its sha256 is not the one recorded for the run (%v); %s", path, cmp.Or(s.unusable, errors.New("the file changed")), kept)
+	default:
+		return nil, sc.setAside(ctx, r.ID, path, "this database has no record of the run's training up to it")
+	}
+	c := s.c
 	if err := sc.adoptCheckpoint(ctx, r.ID, path, b); err != nil {
 		return nil, err
 	}
@@ -615,37 +618,57 @@ func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir st
 	return c, sc.Store.AddEvent(ctx, "", r.ID, "info", "resume", msg)
 }
 
-// resumable tells whether checkpoint bytes b (c, or the error reading them)
-// may resume the run in this store. It returns a reason to set the file
-// aside when the store has no record of the run's training (a new or
-// recreated database beside old run folders): neither the checkpoint's
-// sha256 is recorded nor are the run's curves there up to its step. A file
-// the store does know stays an error (readErr) to report, never a restart.
-func (sc *Scheduler) resumable(ctx context.Context, runID string, b []byte, c *vae.Checkpoint, readErr error) (setAside string, err error) {
-	arts, err := sc.Store.Artifacts(ctx, runID)
+// checkpointStanding is what the store makes of the bytes of the checkpoint
+// file in a run's folder: whether they are the checkpoint it records, and
+// if not, whether they may stand in for it.
+type checkpointStanding struct {
+	c         *vae.Checkpoint // read, named by the run's current id; nil when unusable
+	sum, seen string          // the bytes' sha256, and the one recorded for the run ("" for none)
+	unusable  error           // why the file is not the run's: unreadable, or another run's
+	held      int             // not the recorded file: the run's loss steps the store holds up to its step
+}
+
+// recorded reports whether the store records exactly these bytes.
+func (s checkpointStanding) recorded() bool { return s.seen == s.sum }
+
+// covered reports whether a checkpoint the store does not record is the
+// run's own and the store holds its curves up to the checkpoint's step: a
+// worker killed between writing the file and recording it left it, and it
+// may resume the run (or be recorded as a stopped run's).
+func (s checkpointStanding) covered() bool {
+	return !s.recorded() && s.c != nil && s.held == s.c.Step
+}
+
+// standingOf judges checkpoint bytes b of run runID against the store, for a
+// resume (startAttempt) and for a stopped run's settling alike. Only the
+// store's errors are returned; what is wrong with the file is in unusable.
+func (st *Store) standingOf(ctx context.Context, runID string, b []byte) (checkpointStanding, error) {
+	arts, err := st.Artifacts(ctx, runID)
 	if err != nil {
-		return "", err
+		return checkpointStanding{}, err
 	}
-	rec, recorded := arts["checkpoint"]
 	sum := sha256.Sum256(b)
-	if recorded && rec.SHA256 == hex.EncodeToString(sum[:]) {
-		return "", readErr
+	s := checkpointStanding{sum: hex.EncodeToString(sum[:]), seen: arts["checkpoint"].SHA256}
+	c, err := vae.ReadCheckpoint(bytes.NewReader(b))
+	if err != nil {
+		s.unusable = err
+		return s, nil
 	}
-	if readErr == nil {
-		// Killed between writing the file and recording it: the store has
-		// the curves up to the checkpoint's step, which is what resuming needs.
-		n, err := sc.Store.LossSteps(ctx, runID, c.Step)
-		if err != nil {
-			return "", err
+	owned, err := st.owns(ctx, c, runID)
+	switch {
+	case err != nil:
+		return checkpointStanding{}, err
+	case !owned:
+		s.unusable = fmt.Errorf("it belongs to run %s, not %s", c.Run, runID)
+		return s, nil
+	}
+	s.c = c
+	if !s.recorded() {
+		if s.held, err = st.LossSteps(ctx, runID, c.Step); err != nil {
+			return checkpointStanding{}, err
 		}
-		if n == c.Step {
-			return "", nil
-		}
 	}
-	if recorded {
-		return "", fmt.Errorf("its sha256 is not the one recorded for the run (%v)", cmp.Or(readErr, errors.New("the file changed")))
-	}
-	return "this database has no record of the run's training up to it", nil
+	return s, nil
 }
 
 // adoptCheckpoint records checkpoint bytes b, at path, as the run's when the
@@ -687,7 +710,7 @@ func (sc *Scheduler) decideStops(ctx context.Context, experiment string, stops m
 // settleCheckpoint records the checkpoint in a stopped run's folder when a
 // worker killed between writing it and recording it left the store with an
 // older file's sha256, and the store holds the run's curves up to it (the
-// test a resume makes, see resumable). A file that fails that test is left
+// test a resume makes, standingOf). A file that fails that test is left
 // as it is, for doctor to report and a resume to refuse or set aside should
 // the run be promoted. Only the store's errors are returned.
 func (sc *Scheduler) settleCheckpoint(ctx context.Context, runID string) error {
@@ -700,40 +723,21 @@ func (sc *Scheduler) settleCheckpoint(ctx context.Context, runID string) error {
 	if err != nil {
 		return nil // none, or unreadable: doctor and a resume report it
 	}
-	arts, err := sc.Store.Artifacts(ctx, runID)
-	if err != nil {
+	s, err := sc.Store.standingOf(ctx, runID, b)
+	switch {
+	case err != nil:
 		return err
-	}
-	sum := sha256.Sum256(b)
-	seen := arts["checkpoint"].SHA256
-	if seen == hex.EncodeToString(sum[:]) {
+	case s.recorded():
 		return nil
+	case s.covered():
+		return sc.Store.recordStoppedCheckpoint(ctx, Artifact{RunID: runID, Kind: "checkpoint", Path: path, SHA256: s.sum, Bytes: int64(len(b))}, s.seen)
 	}
-	leave := func(why string) error {
-		sc.logf("stopped     %s  its checkpoint %s is not the recorded one and is left as it is: %s", runID, path, why)
-		return nil
+	why := s.unusable
+	if why == nil {
+		why = fmt.Errorf("the store holds %d of the %d steps it was written after", s.held, s.c.Step)
 	}
-	c, err := vae.ReadCheckpoint(bytes.NewReader(b))
-	if err != nil {
-		return leave(err.Error())
-	}
-	if c.Run != runID {
-		aliases, err := sc.Store.Aliases(ctx, runID)
-		if err != nil {
-			return err
-		}
-		if !slices.Contains(aliases, c.Run) {
-			return leave("it belongs to run " + c.Run)
-		}
-	}
-	n, err := sc.Store.LossSteps(ctx, runID, c.Step)
-	if err != nil {
-		return err
-	}
-	if n != c.Step {
-		return leave(fmt.Sprintf("the store holds %d of the %d steps it was written after", n, c.Step))
-	}
-	return sc.Store.recordStoppedCheckpoint(ctx, Artifact{RunID: runID, Kind: "checkpoint", Path: path, SHA256: hex.EncodeToString(sum[:]), Bytes: int64(len(b))}, seen)
+	sc.logf("stopped     %s  its checkpoint %s is not the recorded one and is left as it is: %v", runID, path, why)
+	return nil
 }
 
 // setAside moves a checkpoint the store has no record of out of the way,

@@ -57,18 +57,25 @@ func LoadCheckpoint(ctx context.Context, st *Store, r RunInfo) (*vae.Checkpoint,
 // checkOwner accepts a checkpoint of run runID, also one written under an
 // id the run had before (an alias), which it then names by the current id.
 func (s *Store) checkOwner(ctx context.Context, c *vae.Checkpoint, runID string) error {
+	owned, err := s.owns(ctx, c, runID)
+	if err == nil && !owned {
+		err = fmt.Errorf("it belongs to run %s, not %s", c.Run, runID)
+	}
+	return err
+}
+
+// owns reports whether checkpoint c is run runID's: written under its id or
+// an alias of it, which it then names by the current id.
+func (s *Store) owns(ctx context.Context, c *vae.Checkpoint, runID string) (bool, error) {
 	if c.Run == runID {
-		return nil
+		return true, nil
 	}
 	aliases, err := s.Aliases(ctx, runID)
-	if err != nil {
-		return err
-	}
-	if !slices.Contains(aliases, c.Run) {
-		return fmt.Errorf("it belongs to run %s, not %s", c.Run, runID)
+	if err != nil || !slices.Contains(aliases, c.Run) {
+		return false, err
 	}
 	c.Run = runID
-	return nil
+	return true, nil
 }
 
 // LoadTrained rebuilds a trained run's model from its final checkpoint
