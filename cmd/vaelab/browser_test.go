@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaelab/vaelab/internal/testenv"
+
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
@@ -150,6 +152,7 @@ const overflowScript = `(() => {
 // has a row per configuration and sampler. The screenshots are saved, and
 // kept in VAELAB_SCREENSHOT_DIR when it is set, to be looked at.
 func TestReportLayoutInBrowser(t *testing.T) {
+	testenv.Full(t, "the report of six runs at 1280 px and on a phone, in Chromium, 10 s")
 	browser := chromium(t)
 	dir := t.TempDir()
 	r := vaelab(t, dir, nil, "run", abs(t, "testdata/layout.yaml"), "--report", "report.html")
