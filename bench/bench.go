@@ -5,14 +5,15 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
+	"embed"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -265,17 +266,13 @@ func torchRow(ctx context.Context, python, model string, steps, threads int, sta
 	if err := settle(ctx, pause); err != nil {
 		return Row{}, err
 	}
-	script, err := findScript("torch_vae.py")
-	if err != nil {
-		return Row{}, err
-	}
-	args := []string{script, "--model", model, "--steps", strconv.Itoa(steps), "--threads", strconv.Itoa(threads)}
+	args := []string{"--model", model, "--steps", strconv.Itoa(steps), "--threads", strconv.Itoa(threads)}
 	if !start.IsZero() {
 		args = append(args, "--start-at", fmt.Sprintf("%.6f", float64(start.UnixMicro())/1e6))
 	}
-	out, err := exec.CommandContext(ctx, python, args...).CombinedOutput()
+	out, err := runPeer(ctx, python, "torch_vae.py", args...)
 	if err != nil {
-		return Row{}, fmt.Errorf("%s %s: %v: %s", python, script, err, lastLine(string(out)))
+		return Row{}, err
 	}
 	row, err := parseTorchLine(lastLine(string(out)))
 	if err != nil {
@@ -320,25 +317,28 @@ func parseTorchLine(line string) (Row, error) {
 // unixTime is a time given in Unix seconds, to the microsecond.
 func unixTime(sec float64) time.Time { return time.UnixMicro(int64(math.Round(sec * 1e6))) }
 
-// findScript looks for bench/NAME in the working directory and the
-// folders above it.
-func findScript(name string) (string, error) {
-	dir, err := os.Getwd()
+// runPeer runs the PyTorch peer bench/NAME (built in: peerScripts) with
+// args under python, the script fed on its standard input, and returns what
+// it printed.
+func runPeer(ctx context.Context, python, name string, args ...string) ([]byte, error) {
+	src, err := peerScripts.ReadFile(name)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	for {
-		p := filepath.Join(dir, "bench", name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("bench/%s not found: run vaelab bench inside the repository", name)
-		}
-		dir = parent
+	cmd := exec.CommandContext(ctx, python, append([]string{"-"}, args...)...)
+	cmd.Stdin = bytes.NewReader(src)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("%s bench/%s: %v: %s", python, name, err, lastLine(string(out)))
 	}
+	return out, nil
 }
+
+// peerScripts are the PyTorch peers, built into the binary so that vaelab
+// bench measures them from any directory.
+//
+//go:embed torch_vae.py torch_dlib.py
+var peerScripts embed.FS
 
 func lastLine(s string) string {
 	var last string
@@ -567,13 +567,9 @@ func descriptors(ctx context.Context, w io.Writer, python, dlibDir string, round
 // torchDescriptors runs bench/torch_dlib.py and parses its line:
 // "pytorch VERSION dlib BATCH IMAGES IMAGES/S GFLOP/S".
 func torchDescriptors(ctx context.Context, python string) (float64, error) {
-	script, err := findScript("torch_dlib.py")
+	out, err := runPeer(ctx, python, "torch_dlib.py", "--images", strconv.Itoa(descriptorImages))
 	if err != nil {
 		return 0, err
-	}
-	out, err := exec.CommandContext(ctx, python, script, "--images", strconv.Itoa(descriptorImages)).CombinedOutput()
-	if err != nil {
-		return 0, fmt.Errorf("%s %s: %v: %s", python, script, err, lastLine(string(out)))
 	}
 	f := strings.Fields(lastLine(string(out)))
 	if len(f) != 7 || f[0] != "pytorch" || f[2] != "dlib" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
@@ -148,6 +149,27 @@ func TestParseTorchLine(t *testing.T) {
 		if _, err := parseTorchLine(bad); err == nil {
 			t.Errorf("parseTorchLine(%q) accepted", bad)
 		}
+	}
+}
+
+// The PyTorch peer is built into the binary: it runs from a directory far
+// from the repository, and its line is read.
+func TestPeerRunsFromAnyDirectory(t *testing.T) {
+	testenv.Full(t, "the PyTorch peer run from outside the repository, 3 s")
+	const python = "/usr/bin/python3"
+	if out, err := exec.Command(python, "-c", "import torch").CombinedOutput(); err != nil {
+		if testenv.InCI() {
+			t.Fatalf("%s has no torch (.ci/run installs python3-torch): %v: %s", python, err, out)
+		}
+		t.Skipf("%s has no torch (Debian: apt-get install python3-torch): %v", python, err)
+	}
+	t.Chdir(t.TempDir())
+	r, err := torchRow(context.Background(), python, "mlp", 2, 1, time.Time{}, 0)
+	if err != nil || !strings.HasPrefix(r.Impl, "pytorch ") || r.Model != "mlp" || r.Steps != 2 || r.Threads != 1 || !(r.ImagesPerSecond > 0) {
+		t.Fatalf("PyTorch peer: %+v, %v", r, err)
+	}
+	if _, err := runPeer(context.Background(), "/bin/false", "torch_vae.py"); err == nil || !strings.Contains(err.Error(), "bench/torch_vae.py") {
+		t.Errorf("a failing peer: %v, want an error naming bench/torch_vae.py", err)
 	}
 }
 
