@@ -5,7 +5,6 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"embed"
@@ -14,6 +13,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -318,18 +318,26 @@ func parseTorchLine(line string) (Row, error) {
 func unixTime(sec float64) time.Time { return time.UnixMicro(int64(math.Round(sec * 1e6))) }
 
 // runPeer runs the PyTorch peer bench/NAME (built in: peerScripts) with
-// args under python, the script fed on its standard input, and returns what
-// it printed.
+// args under python and returns what it printed. The script is written to a
+// folder of its own and run from there, so Python's path holds that folder
+// and not the working directory, whose files could shadow modules.
 func runPeer(ctx context.Context, python, name string, args ...string) ([]byte, error) {
 	src, err := peerScripts.ReadFile(name)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, python, append([]string{"-"}, args...)...)
-	cmd.Stdin = bytes.NewReader(src)
-	out, err := cmd.CombinedOutput()
+	dir, err := os.MkdirTemp("", "vaelab-peer-")
 	if err != nil {
-		return nil, fmt.Errorf("%s bench/%s: %v: %s", python, name, err, lastLine(string(out)))
+		return nil, fmt.Errorf("the PyTorch peer: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	script := filepath.Join(dir, name)
+	if err := os.WriteFile(script, src, 0o600); err != nil {
+		return nil, fmt.Errorf("the PyTorch peer: %w", err)
+	}
+	out, err := exec.CommandContext(ctx, python, append([]string{script}, args...)...).CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("%s bench/%s (built in): %v: %s", python, name, err, lastLine(string(out)))
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -163,7 +164,13 @@ func TestPeerRunsFromAnyDirectory(t *testing.T) {
 		}
 		t.Skipf("%s has no torch (Debian: apt-get install python3-torch): %v", python, err)
 	}
-	t.Chdir(t.TempDir())
+	// A module of the working directory's that would shadow argparse must
+	// not be imported: the peer runs from a folder of its own.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "argparse.py"), []byte("raise SystemExit('the working directory was on the path')\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
 	r, err := torchRow(context.Background(), python, "mlp", 2, 1, time.Time{}, 0)
 	if err != nil || !strings.HasPrefix(r.Impl, "pytorch ") || r.Model != "mlp" || r.Steps != 2 || r.Threads != 1 || !(r.ImagesPerSecond > 0) {
 		t.Fatalf("PyTorch peer: %+v, %v", r, err)

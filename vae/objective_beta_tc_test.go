@@ -116,7 +116,7 @@ func checkGraphOnBatch(t *testing.T, z, mu, logvar, eps []float64, B, L, n int) 
 // On Gaussian codes whose aggregate posterior is known, the MSS estimates
 // agree with the closed forms within Monte-Carlo error (the
 // statistics run on the direct loops, which TestTCTermsMatchDirectLoops and
-// the first batch's check below tie to the graph bit for bit): posteriors
+// the first batch's check below tie to the graph within 1e-9): posteriors
 // N(m_i, s²I) with means m_i ~ N(0, Σm) from a large dataset make the
 // aggregate N(0, Σ), Σ = Σm + s²I, so TC = ½(Σ_d log Σ_dd − log det Σ),
 // MI = ½ log det Σ − L log s and dimKL = Σ_d ½(Σ_dd − 1 − log Σ_dd).

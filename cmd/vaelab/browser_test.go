@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vaelab/vaelab/internal/testenv"
-
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/vaelab/vaelab/internal/testenv"
 )
 
 // chromium finds the browser; under CI=true a missing one fails the test.

@@ -31,8 +31,8 @@ typedef struct {
 // products itself), so the library is loaded with OPENBLAS_NUM_THREADS=1 for
 // that moment (the variable is then restored): otherwise its start-up starts
 // a server thread per core, each spinning on sched_yield for about 0.1 s
-// before it sleeps, in every process (measured: 170 ms of CPU time of a
-// one-run `vaelab run` on 2 cores, 12 % of it).
+// before it sleeps, in every process (measured: 120-170 ms less CPU time
+// for a one-run `vaelab run` of 1.0-1.4 s on 2 cores).
 static int vaelab_open(const char *name, vaelab_openblas *lib) {
 	const char *old = getenv("OPENBLAS_NUM_THREADS");
 	char *saved = old ? strdup(old) : NULL;
