@@ -586,7 +586,7 @@ func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir st
 	case s.recorded() && s.unusable != nil:
 		return nil, fmt.Errorf("checkpoint %s: %w; %s", path, s.unusable, kept)
 	case s.recorded() || s.covered():
-	case s.seen != "":
+	case s.hasRecord:
 		return nil, fmt.Errorf("checkpoint %s: its sha256 is not the one recorded for the run (%v); %s", path, cmp.Or(s.unusable, errors.New("the file changed")), kept)
 	default:
 		return nil, sc.setAside(ctx, r.ID, path, "this database has no record of the run's training up to it")
@@ -624,6 +624,7 @@ func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir st
 type checkpointStanding struct {
 	c         *vae.Checkpoint // read, named by the run's current id; nil when unusable
 	sum, seen string          // the bytes' sha256, and the one recorded for the run ("" for none)
+	hasRecord bool            // the store records a checkpoint for the run, these bytes or others
 	unusable  error           // why the file is not the run's: unreadable, or another run's
 	held      int             // not the recorded file: the run's loss steps the store holds up to its step
 }
@@ -648,7 +649,8 @@ func (st *Store) standingOf(ctx context.Context, runID string, b []byte) (checkp
 		return checkpointStanding{}, err
 	}
 	sum := sha256.Sum256(b)
-	s := checkpointStanding{sum: hex.EncodeToString(sum[:]), seen: arts["checkpoint"].SHA256}
+	rec, hasRecord := arts["checkpoint"]
+	s := checkpointStanding{sum: hex.EncodeToString(sum[:]), seen: rec.SHA256, hasRecord: hasRecord}
 	c, err := vae.ReadCheckpoint(bytes.NewReader(b))
 	if err != nil {
 		s.unusable = err
