@@ -264,7 +264,7 @@ seeds: [1]
 sweep:
   variants:
     - {name: short, set: {train.epochs: 3}}
-    - {name: long, set: {train.epochs: 80}}
+    - {name: long, set: {train.epochs: 2000}}
 `
 
 // TestServeInBrowser opens the live view in headless Chromium while a sweep
@@ -278,6 +278,9 @@ func TestServeInBrowser(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(liveSpec), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The long run trains until the test ends (its cleanup interrupts it):
+	// at 80 epochs it once ended, under CI's load, before the page had read
+	// its first curve point, and no new point could come.
 	_, out := startSweep(t, dir, "--workers", "1") // returns once the short run is done
 	base, _ := startServe(t, dir)
 	ctx := headlessTab(t, browser, dir, 1200, 60*time.Second)
