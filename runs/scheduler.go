@@ -592,7 +592,7 @@ func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir st
 		return nil, sc.setAside(ctx, r.ID, path, "this database has no record of the run's training up to it")
 	}
 	c := s.c
-	if err := sc.adoptCheckpoint(ctx, r.ID, path, b); err != nil {
+	if err := sc.adoptCheckpoint(ctx, r.ID, path, s, len(b)); err != nil {
 		return nil, err
 	}
 	if err := sc.Store.StartAttempt(ctx, r.ID, c.Step); err != nil {
@@ -623,14 +623,15 @@ func (sc *Scheduler) startAttempt(ctx context.Context, r experiments.Run, dir st
 // if not, whether they may stand in for it.
 type checkpointStanding struct {
 	c         *vae.Checkpoint // read, named by the run's current id; nil when unusable
-	sum, seen string          // the bytes' sha256, and the one recorded for the run ("" for none)
-	hasRecord bool            // the store records a checkpoint for the run, these bytes or others
+	sum       string          // the bytes' sha256
+	record    Artifact        // the run's checkpoint record (zero when none)
+	hasRecord bool            // there is one, for these bytes or others
 	unusable  error           // why the file is not the run's: unreadable, or another run's
 	held      int             // not the recorded file: the run's loss steps the store holds up to its step
 }
 
 // recorded reports whether the store records exactly these bytes.
-func (s checkpointStanding) recorded() bool { return s.seen == s.sum }
+func (s checkpointStanding) recorded() bool { return s.hasRecord && s.record.SHA256 == s.sum }
 
 // covered reports whether a checkpoint the store does not record is the
 // run's own and the store holds its curves up to the checkpoint's step: a
@@ -650,7 +651,7 @@ func (st *Store) standingOf(ctx context.Context, runID string, b []byte) (checkp
 	}
 	sum := sha256.Sum256(b)
 	rec, hasRecord := arts["checkpoint"]
-	s := checkpointStanding{sum: hex.EncodeToString(sum[:]), seen: rec.SHA256, hasRecord: hasRecord}
+	s := checkpointStanding{sum: hex.EncodeToString(sum[:]), record: rec, hasRecord: hasRecord}
 	c, err := vae.ReadCheckpoint(bytes.NewReader(b))
 	if err != nil {
 		s.unusable = err
@@ -661,7 +662,7 @@ func (st *Store) standingOf(ctx context.Context, runID string, b []byte) (checkp
 	case err != nil:
 		return checkpointStanding{}, err
 	case !owned:
-		s.unusable = fmt.Errorf("it belongs to run %s, not %s", c.Run, runID)
+		s.unusable = notOwner(c, runID)
 		return s, nil
 	}
 	s.c = c
@@ -673,22 +674,17 @@ func (st *Store) standingOf(ctx context.Context, runID string, b []byte) (checkp
 	return s, nil
 }
 
-// adoptCheckpoint records checkpoint bytes b, at path, as the run's when the
-// store records another file: a worker killed between writing a checkpoint
+// adoptCheckpoint records the checkpoint of standing s (size bytes, at
+// path) as the run's when the store records another file: a worker killed between writing a checkpoint
 // and recording it left them, and the run resumes from them. Without the
 // record, a run that writes no later checkpoint (it was written at the end
 // of training) would keep the earlier file's, and doctor would report the
 // file changed since it was written.
-func (sc *Scheduler) adoptCheckpoint(ctx context.Context, runID, path string, b []byte) error {
-	arts, err := sc.Store.Artifacts(ctx, runID)
-	if err != nil {
-		return err
-	}
-	sum := sha256.Sum256(b)
-	if rec, ok := arts["checkpoint"]; ok && rec.SHA256 == hex.EncodeToString(sum[:]) && rec.Bytes == int64(len(b)) {
+func (sc *Scheduler) adoptCheckpoint(ctx context.Context, runID, path string, s checkpointStanding, size int) error {
+	if s.recorded() && s.record.Bytes == int64(size) {
 		return nil
 	}
-	return sc.Store.PutArtifact(ctx, Artifact{RunID: runID, Kind: "checkpoint", Path: path, SHA256: hex.EncodeToString(sum[:]), Bytes: int64(len(b))})
+	return sc.Store.PutArtifact(ctx, Artifact{RunID: runID, Kind: "checkpoint", Path: path, SHA256: s.sum, Bytes: int64(size)})
 }
 
 // decideStops records an early-stopping decision (Store.Decide) and settles
@@ -732,7 +728,7 @@ func (sc *Scheduler) settleCheckpoint(ctx context.Context, runID string) error {
 	case s.recorded():
 		return nil
 	case s.covered():
-		return sc.Store.recordStoppedCheckpoint(ctx, Artifact{RunID: runID, Kind: "checkpoint", Path: path, SHA256: s.sum, Bytes: int64(len(b))}, s.seen)
+		return sc.Store.recordStoppedCheckpoint(ctx, Artifact{RunID: runID, Kind: "checkpoint", Path: path, SHA256: s.sum, Bytes: int64(len(b))}, s.record.SHA256)
 	}
 	why := s.unusable
 	if why == nil {

@@ -59,9 +59,14 @@ func LoadCheckpoint(ctx context.Context, st *Store, r RunInfo) (*vae.Checkpoint,
 func (s *Store) checkOwner(ctx context.Context, c *vae.Checkpoint, runID string) error {
 	owned, err := s.owns(ctx, c, runID)
 	if err == nil && !owned {
-		err = fmt.Errorf("it belongs to run %s, not %s", c.Run, runID)
+		err = notOwner(c, runID)
 	}
 	return err
+}
+
+// notOwner says that checkpoint c is another run's than runID.
+func notOwner(c *vae.Checkpoint, runID string) error {
+	return fmt.Errorf("it belongs to run %s, not %s", c.Run, runID)
 }
 
 // owns reports whether checkpoint c is run runID's: written under its id or
